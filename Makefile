@@ -1,0 +1,47 @@
+# Two commands on a fresh machine:
+#   make run    set everything up and open the app on the bundled sample twin
+#   make test   set everything up and run ruff, mypy, import-linter and pytest (Qt under Xvfb)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test setup setup-test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+	bash scripts/system-deps.sh run
+
+setup-test: $(STAMP)
+	bash scripts/system-deps.sh test
+
+run: setup
+	@if [ -z "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+		echo "no display: running under xvfb-run (install xvfb if missing)"; \
+		bash scripts/system-deps.sh test; \
+		xvfb-run -a -s "-screen 0 1920x1080x24" $(BIN)/twin open; \
+	else \
+		$(BIN)/twin open; \
+	fi
+
+lint: setup-test
+	$(BIN)/ruff check twin_app tests benchmarks
+	$(BIN)/ruff format --check twin_app tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: lint
+	$(BIN)/pytest -q
+
+bench: setup
+	$(BIN)/python benchmarks/bench_city.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,158 @@
+"""The ``twin`` command: open, info, render.
+
+Errors a user can fix print as one line (``twin: error: ...``) and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from twin_app.errors import TwinError
+
+log = logging.getLogger("twin_app")
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"size must look like 1920x1080, not {text!r}") from exc
+    if not (16 <= w <= 16384 and 16 <= h <= 16384):
+        raise argparse.ArgumentTypeError(f"size {text!r} out of range 16..16384")
+    return w, h
+
+
+def _add_read_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--layer", help="read only this layer of a multi-layer file")
+    p.add_argument("--as", dest="as_kind", choices=["buildings", "roads", "areas"], help="read the layer(s) as this kind")
+    p.add_argument("--lod", help="CityJSON level of detail (default: the highest per object)")
+    p.add_argument("--crs", help="CRS for files that declare none, e.g. EPSG:28992")
+    p.add_argument("--default-height", type=float, default=10.0, metavar="M", help="height of buildings with no height data (default 10)")
+    p.add_argument("--storey", type=float, default=3.0, metavar="M", help="metres per storey for levels (default 3)")
+
+
+def _read_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from twin_app.io.source import ReadOptions
+
+    return ReadOptions(
+        layer=args.layer,
+        as_kind=args.as_kind,
+        lod=args.lod,
+        crs=args.crs,
+        default_height_m=args.default_height,
+        storey_m=args.storey,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``twin``."""
+    parser = argparse.ArgumentParser(prog="twin", description="Desktop digital twin of a city.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command")
+
+    p_open = sub.add_parser("open", help="open the desktop app (default: the bundled sample twin)")
+    p_open.add_argument("paths", nargs="*", type=Path, help="city files or a .twin.toml session")
+    _add_read_options(p_open)
+
+    p_info = sub.add_parser("info", help="what a file holds: kind, counts, CRS, bbox, triangles, heights")
+    p_info.add_argument("paths", nargs="+", type=Path)
+    p_info.add_argument("--json", action="store_true", help="one JSON object per file (a list for several)")
+    _add_read_options(p_info)
+
+    p_render = sub.add_parser("render", help="draw files offscreen into a PNG")
+    p_render.add_argument("paths", nargs="+", type=Path)
+    p_render.add_argument("-o", "--output", type=Path, required=True, help="output PNG")
+    p_render.add_argument("--size", type=_size, default=(1920, 1080), help="WxH pixels (default 1920x1080)")
+    p_render.add_argument("--view", choices=["oblique", "top", "street"], default="oblique")
+    p_render.add_argument("--azimuth", type=float, default=0.0, help="view from this compass bearing, degrees (0 = from the south looking north)")
+    p_render.add_argument("--color-by", default=None, help="buildings colour: height_m (default), surface, solid or a column")
+    p_render.add_argument("--aa", choices=["auto", "off", "msaa", "ssaa"], default="ssaa", help="anti-aliasing (default ssaa: best for still images)")
+    _add_read_options(p_render)
+    return parser
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """``twin info``: print a summary per file; errors per file, non-zero exit if any."""
+    from twin_app.io.info import file_summary, format_summary
+
+    opts = _read_options(args)
+    results: list[dict[str, object]] = []
+    status = 0
+    for path in args.paths:
+        try:
+            results.append(file_summary(path, opts))
+        except TwinError as err:
+            status = 2
+            results.append({"path": str(path), "error": str(err)})
+            if not args.json:
+                print(f"twin: error: {err}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(results[0] if len(results) == 1 else results, indent=2, default=str))
+    else:
+        print("\n\n".join(format_summary(r) for r in results if "error" not in r))
+    return status
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    """``twin render``: load, frame, draw with overlays, save a PNG."""
+    from twin_app.io.load import load_city
+    from twin_app.model.layers import BuildingLayer, layer_for
+    from twin_app.render.plotter import offscreen_plotter
+    from twin_app.render.scene import Scene
+
+    result = load_city(args.paths, _read_options(args))
+    for src in result.sources:
+        for w in src.report.warnings:
+            print(f"twin: warning: {w}", file=sys.stderr)
+    w, h = args.size
+    plotter = offscreen_plotter(w, h, aa=args.aa)
+    scene = Scene(plotter)
+    for fs in result.city.sets:
+        layer = layer_for(fs)
+        if isinstance(layer, BuildingLayer) and args.color_by:
+            if args.color_by not in layer.color_choices():
+                raise TwinError(f"--color-by {args.color_by!r} is not available; choose from {', '.join(layer.color_choices())}")
+            layer.color_by = args.color_by
+        scene.add_layer(layer)
+    scene.set_view(args.view, azimuth_deg=args.azimuth)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    scene.screenshot(str(args.output))
+    plotter.close()
+    print(f"wrote {args.output} ({w}x{h})")
+    return 0
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    """``twin open``: start the desktop application."""
+    from twin_app.app import run_app
+
+    return run_app([str(p) for p in args.paths], _read_options(args))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``twin`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command is None:
+        args = parser.parse_args(["open", *(argv or [])])
+    try:
+        if args.command == "info":
+            return cmd_info(args)
+        if args.command == "render":
+            return cmd_render(args)
+        return cmd_open(args)
+    except TwinError as err:
+        print(f"twin: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Pure numpy meshes (points, triangles, per-triangle feature index). No VTK here."""

@@ -1,0 +1,76 @@
+"""City model manifests (``city_models/<name>/manifest.toml``): what, where, source, licence."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from twin_app.errors import InputError
+
+MANIFEST_NAME = "manifest.toml"
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "city_models" / "city_of_london"
+
+
+class ManifestSource(BaseModel):
+    """One data file of a twin with its provenance."""
+
+    model_config = ConfigDict(extra="allow")
+
+    path: str
+    kind: str = ""
+    what: str = ""
+    where: str = ""
+    source: str = ""
+    licence: str
+    attribution: str
+    licence_url: str = ""
+
+
+class Manifest(BaseModel):
+    """A bundled twin: its files, and how to credit them."""
+
+    model_config = ConfigDict(extra="allow")
+
+    schema_version: int = 1
+    name: str
+    description: str = ""
+    where: str = ""
+    view: str = "oblique"
+    sources: list[ManifestSource] = Field(min_length=1)
+    folder: Path = Path()
+
+    def paths(self) -> list[Path]:
+        """Absolute paths of the geometry files."""
+        return [self.folder / s.path for s in self.sources if s.kind not in ("series", "feed", "mapping")]
+
+    def attributions(self) -> list[str]:
+        """One line per source: ``what — attribution (licence)``."""
+        return [f"{s.path}: {s.attribution} ({s.licence})" for s in self.sources]
+
+
+def read_manifest(path: Path | str) -> Manifest:
+    """Read a manifest file or a folder holding ``manifest.toml``."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / MANIFEST_NAME
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InputError(f"{p}: no such manifest") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{p}: not valid TOML ({exc})") from exc
+    try:
+        m = Manifest.model_validate({**data, "folder": p.parent})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        raise InputError(f"{p}: key {loc!r}: {err['msg']}") from exc
+    return m
+
+
+def find_manifest(path: Path) -> Manifest | None:
+    """The manifest of the folder a data file lies in, if there is one."""
+    m = path.resolve().parent / MANIFEST_NAME
+    return read_manifest(m) if m.exists() else None

@@ -1,0 +1,1 @@
+"""Pure data models with events (numpy, pandas, psygnal). No Qt, no VTK."""

@@ -1,0 +1,184 @@
+"""Evented layer models: what is drawn and how it is styled.
+
+Layers are dataclasses made evented with psygnal (one signal per field, ``layer.events.<field>``).
+Render adapters listen to them; widgets bind to them. Styling fields (visibility, opacity,
+colouring) are *restyle* changes; replacing ``features`` is a *rebuild*.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+from psygnal import evented
+
+from twin_app.errors import TwinError
+from twin_app.model.city import AREAS, BUILDINGS, OBJECTS, ROADS, TERRAIN, FeatureSet
+
+_ids = itertools.count(1)
+
+#: Colour-by choices that are not table columns.
+COLOR_SOLID = "solid"
+COLOR_SURFACE = "surface"
+COLOR_TYPE = "type"
+
+
+@evented
+@dataclass(eq=False)
+class Layer:
+    """Base of every layer.
+
+    Attributes
+    ----------
+    name
+        Display name (unique names are not required).
+    visible
+        Drawn or hidden.
+    opacity
+        0 (invisible) .. 1 (opaque).
+    color_by
+        ``"solid"``, ``"surface"`` (semantic surface), ``"type"`` or a numeric table column.
+    colormap
+        Matplotlib colour map name for numeric colouring.
+    clim
+        Colour limits for numeric colouring; None = the data range.
+    color
+        Solid colour (hex) when ``color_by == "solid"``.
+    """
+
+    name: str
+    visible: bool = True
+    opacity: float = 1.0
+    color_by: str = COLOR_SOLID
+    colormap: str = "viridis"
+    clim: tuple[float, float] | None = None
+    color: str = "#d9d4c7"
+    uid: int = field(default_factory=lambda: next(_ids), repr=False)
+
+    kind: ClassVar[str] = "layer"
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= float(self.opacity) <= 1.0:
+            raise TwinError(f"layer {self.name!r}: opacity must be between 0 and 1, not {self.opacity}")
+
+    def color_choices(self) -> list[str]:
+        """What this layer can be coloured by."""
+        return [COLOR_SOLID]
+
+    def style(self) -> dict[str, Any]:
+        """The styling fields, as saved in a session file."""
+        return {
+            "visible": self.visible,
+            "opacity": self.opacity,
+            "color_by": self.color_by,
+            "colormap": self.colormap,
+            "clim": list(self.clim) if self.clim is not None else None,
+            "color": self.color,
+        }
+
+    def apply_style(self, style: dict[str, Any]) -> None:
+        """Set styling fields from a dict such as :meth:`style` returns (unknown keys ignored)."""
+        for key in ("visible", "opacity", "color_by", "colormap", "color"):
+            if key in style and style[key] is not None:
+                setattr(self, key, style[key])
+        if "clim" in style:
+            c = style["clim"]
+            self.clim = (float(c[0]), float(c[1])) if c else None
+
+
+@evented
+@dataclass(eq=False)
+class FeatureLayer(Layer):
+    """A layer drawing one :class:`FeatureSet` as one mesh."""
+
+    features: FeatureSet | None = None
+
+    def numeric_columns(self) -> list[str]:
+        """Numeric columns of the feature table (colour-by candidates)."""
+        if self.features is None:
+            return []
+        t = self.features.table
+        return [str(c) for c in t.columns if np.issubdtype(t[c].dtype, np.number) and t[c].notna().any()]
+
+    def color_choices(self) -> list[str]:
+        extra = [COLOR_SURFACE] if self.features is not None and "surface" in self.features.mesh.cell_data else []
+        if self.features is not None and "type" in self.features.table:
+            extra.append(COLOR_TYPE)
+        return [COLOR_SOLID, *extra, *self.numeric_columns()]
+
+    def feature_values(self, column: str) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """Per-feature values of a numeric column as float64 (NaN = unknown).
+
+        Heights that are only the configured default (no height or levels in the data) are
+        reported as NaN so that colouring by height shows them as "unknown", not as data.
+        """
+        assert self.features is not None
+        t = self.features.table
+        values = np.array(t[column].to_numpy(dtype=np.float64, na_value=np.nan))
+        if column == "height_m" and "height_source" in t:
+            values[(t["height_source"] == "default").to_numpy(dtype=bool)] = np.nan
+        return values
+
+
+@evented
+@dataclass(eq=False)
+class BuildingLayer(FeatureLayer):
+    """Buildings (prisms from footprints or CityJSON solids)."""
+
+    color_by: str = "height_m"
+    colormap: str = "YlOrRd"
+    kind: ClassVar[str] = BUILDINGS
+
+
+@evented
+@dataclass(eq=False)
+class RoadLayer(FeatureLayer):
+    """Road ribbons."""
+
+    color: str = "#6e737a"
+    kind: ClassVar[str] = ROADS
+
+
+@evented
+@dataclass(eq=False)
+class AreaLayer(FeatureLayer):
+    """Flat areas (plots, parcels, land use)."""
+
+    color: str = "#b7c9a8"
+    opacity: float = 0.8
+    kind: ClassVar[str] = AREAS
+
+
+@evented
+@dataclass(eq=False)
+class TerrainLayer(FeatureLayer):
+    """Terrain surface (CityJSON TINRelief)."""
+
+    color: str = "#a7b49a"
+    kind: ClassVar[str] = TERRAIN
+
+
+@evented
+@dataclass(eq=False)
+class ObjectLayer(FeatureLayer):
+    """Other city objects (roads as surfaces, vegetation, water, bridges ...)."""
+
+    color_by: str = COLOR_TYPE
+    kind: ClassVar[str] = OBJECTS
+
+
+LAYER_FOR_KIND: dict[str, type[FeatureLayer]] = {
+    BUILDINGS: BuildingLayer,
+    ROADS: RoadLayer,
+    AREAS: AreaLayer,
+    TERRAIN: TerrainLayer,
+    OBJECTS: ObjectLayer,
+}
+
+
+def layer_for(features: FeatureSet) -> FeatureLayer:
+    """A new layer of the right class for a feature set."""
+    cls = LAYER_FOR_KIND.get(features.kind, FeatureLayer)
+    return cls(name=features.name, features=features)

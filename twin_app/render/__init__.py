@@ -1,0 +1,1 @@
+"""VTK/PyVista adapters: one per layer kind, a Scene over any ``pv.BasePlotter``. No Qt here."""

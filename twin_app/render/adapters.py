@@ -1,0 +1,199 @@
+"""One adapter per layer kind: builds its mesh once, restyles in place on layer events."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import numpy as np
+import pyvista as pv
+import vtk
+
+from twin_app.model.layers import COLOR_SOLID, COLOR_SURFACE, COLOR_TYPE, FeatureLayer, Layer
+from twin_app.render.colors import (
+    CATEGORY_PALETTE,
+    SURFACE_PALETTE,
+    TYPE_COLORS,
+    hex_to_rgb,
+    lookup_table,
+    palette_rgb,
+)
+from twin_app.render.convert import to_polydata
+
+if TYPE_CHECKING:
+    from twin_app.render.scene import Scene
+
+L = TypeVar("L", bound=Layer)
+
+
+def auto_clim(values: np.ndarray[Any, Any]) -> tuple[float, float]:
+    """Colour limits from the 2nd to 98th percentile (outliers do not wash out the rest)."""
+    if values.size == 0:
+        return (0.0, 1.0)
+    lo, hi = np.percentile(values, [2.0, 98.0])
+    if hi <= lo:
+        lo, hi = float(values.min()), float(values.max())
+    if hi <= lo:
+        hi = lo + 1.0
+    return (float(lo), float(hi))
+
+
+class Adapter(Generic[L]):
+    """Draws one layer into a Scene.
+
+    Subclasses implement :meth:`build` (create mesh and actor once) and :meth:`restyle`
+    (change colours/opacity in place). Events call the scene's coalescing ``request_render``.
+    """
+
+    def __init__(self, layer: L, scene: Scene) -> None:
+        self.layer = layer
+        self.scene = scene
+        self.actor: vtk.vtkActor | None = None
+        self.mesh: pv.PolyData | None = None
+        self.build()
+        self.restyle()
+        layer.events.visible.connect(self._on_visible_change)
+        layer.events.opacity.connect(self._on_opacity_change)
+        for name in ("color_by", "colormap", "clim", "color"):
+            getattr(layer.events, name).connect(self._on_style_change)
+
+    def build(self) -> None:
+        """Create the mesh and actor (once)."""
+        raise NotImplementedError
+
+    def restyle(self) -> None:
+        """Apply colours to the existing actor."""
+
+    def legend(self) -> tuple[str, Any] | None:
+        """(kind, payload) for the scene legend: ("scalar", (title, lut)) or ("categories", [(label, hex)])."""
+        return None
+
+    def remove(self) -> None:
+        """Take the actor out of the scene and disconnect from the layer."""
+        self.layer.events.disconnect(self._on_visible_change)
+        self.layer.events.disconnect(self._on_opacity_change)
+        self.layer.events.disconnect(self._on_style_change)
+        if self.actor is not None:
+            self.scene.plotter.remove_actor(self.actor, render=False)
+        self.actor = None
+
+    def _on_visible_change(self, visible: bool) -> None:
+        if self.actor is not None:
+            self.actor.SetVisibility(bool(visible))
+        self.scene.request_render()
+
+    def _on_opacity_change(self, opacity: float) -> None:
+        if self.actor is not None:
+            self.actor.GetProperty().SetOpacity(float(opacity))
+        self.scene.request_render()
+
+    def _on_style_change(self, *_: object) -> None:
+        self.restyle()
+        self.scene.legends_changed()
+        self.scene.request_render()
+
+
+class FeatureAdapter(Adapter[FeatureLayer]):
+    """Buildings, roads, areas, terrain and city objects: one PolyData, one actor."""
+
+    lut: vtk.vtkLookupTable | None = None
+
+    def build(self) -> None:
+        fs = self.layer.features
+        assert fs is not None
+        self.mesh = to_polydata(fs.mesh)
+        self.index = np.asarray(fs.mesh.cell_data[fs.index_array]) if fs.mesh.n_triangles else np.zeros(0, np.int32)
+        self.actor = self.scene.plotter.add_mesh(
+            self.mesh,
+            color=self.layer.color,
+            smooth_shading=False,
+            copy_mesh=False,
+            reset_camera=False,
+            render=False,
+            pickable=True,
+            name=f"layer-{self.layer.uid}",
+        )
+        prop = self.actor.GetProperty()
+        prop.SetAmbient(0.25)
+        prop.SetDiffuse(0.8)
+        prop.SetSpecular(0.05)
+        self.actor.SetVisibility(self.layer.visible)
+        prop.SetOpacity(self.layer.opacity)
+        self.mesh.cell_data["value"] = np.zeros(self.mesh.n_cells, np.float32)
+        self.mesh.cell_data["rgb"] = np.zeros((self.mesh.n_cells, 3), np.uint8)
+
+    def categories(self) -> list[tuple[str, str]]:
+        """(label, colour) per category for surface/type colouring."""
+        fs = self.layer.features
+        assert fs is not None
+        if self.layer.color_by == COLOR_SURFACE:
+            present = np.unique(fs.mesh.cell_data["surface"]) if fs.mesh.n_triangles else []
+            names = ("ground", "wall", "roof", "other")
+            return [(names[int(c)], SURFACE_PALETTE[int(c)]) for c in present]
+        if self.layer.color_by == COLOR_TYPE and "type" in fs.table:
+            types = sorted(fs.table["type"].astype(str).unique())
+            return [(t, TYPE_COLORS.get(t, CATEGORY_PALETTE[i % len(CATEGORY_PALETTE)])) for i, t in enumerate(types)]
+        return []
+
+    def restyle(self) -> None:
+        fs = self.layer.features
+        assert fs is not None and self.actor is not None and self.mesh is not None
+        mapper = self.actor.GetMapper()
+        by = self.layer.color_by
+        self.lut = None
+        if self.mesh.n_cells == 0:
+            return
+        if by == COLOR_SURFACE and "surface" in fs.mesh.cell_data:
+            rgb = palette_rgb(SURFACE_PALETTE)[np.minimum(fs.mesh.cell_data["surface"], 3)]
+            self._direct(mapper, rgb)
+        elif by == COLOR_TYPE and "type" in fs.table:
+            cats = self.categories()
+            lookup = {name: i for i, (name, _) in enumerate(cats)}
+            codes = fs.table["type"].astype(str).map(lookup).to_numpy(np.int64)
+            rgb = palette_rgb([c for _, c in cats])[codes[self.index]]
+            self._direct(mapper, rgb)
+        elif by != COLOR_SOLID and by in fs.table:
+            values = self.layer.feature_values(by)
+            finite = values[np.isfinite(values)]
+            clim = self.layer.clim or auto_clim(finite)
+            self.mesh.cell_data["value"][:] = values[self.index]
+            self.lut = lookup_table(self.layer.colormap, clim)
+            mapper.SetLookupTable(self.lut)
+            mapper.SetColorModeToMapScalars()
+            mapper.SetScalarModeToUseCellFieldData()
+            mapper.SelectColorArray("value")
+            mapper.SetScalarRange(*self.lut.GetTableRange())
+            mapper.UseLookupTableScalarRangeOn()
+            mapper.ScalarVisibilityOn()
+            self.mesh.Modified()
+        else:
+            mapper.ScalarVisibilityOff()
+            self.actor.GetProperty().SetColor(*hex_to_rgb(self.layer.color))
+
+    def _direct(self, mapper: vtk.vtkMapper, rgb: np.ndarray[Any, Any]) -> None:
+        assert self.mesh is not None
+        self.mesh.cell_data["rgb"][:] = rgb
+        self.mesh.Modified()
+        mapper.SetColorModeToDirectScalars()
+        mapper.SetScalarModeToUseCellFieldData()
+        mapper.SelectColorArray("rgb")
+        mapper.ScalarVisibilityOn()
+
+    def legend(self) -> tuple[str, Any] | None:
+        if not self.layer.visible:
+            return None
+        if self.lut is not None:
+            return ("scalar", (f"{self.layer.name}: {self.layer.color_by}", self.lut))
+        cats = self.categories() if self.layer.color_by in (COLOR_SURFACE, COLOR_TYPE) else []
+        return ("categories", cats) if cats else None
+
+
+#: Layer class -> adapter class (looked up along the MRO).
+ADAPTERS: dict[type[Layer], type[Adapter[Any]]] = {FeatureLayer: FeatureAdapter}
+
+
+def adapter_class(layer: Layer) -> type[Adapter[Any]]:
+    """The adapter class registered for the layer's class or its nearest base."""
+    for cls in type(layer).__mro__:
+        if cls in ADAPTERS:
+            return ADAPTERS[cls]
+    raise KeyError(f"no render adapter for {type(layer).__name__}")

@@ -1,0 +1,272 @@
+"""The Scene: layers drawn into any ``pv.BasePlotter`` (offscreen in tests/CLI, Qt in the app)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+import pyvista as pv
+import vtk
+
+from twin_app.model.layers import Layer
+from twin_app.render.adapters import Adapter, adapter_class
+from twin_app.render.colors import hex_to_rgb
+from twin_app.render.overlays import MapOverlays
+from twin_app.render.plotter import gl_info
+
+View = Literal["oblique", "top", "street"]
+VIEWS: tuple[str, ...] = ("oblique", "top", "street")
+
+SKY_TOP = "#8fb3d9"
+SKY_BOTTOM = "#e9eef3"
+GROUND = "#d8d8d2"
+
+
+class Scene:
+    """Layers, lighting, ground, overlays and camera presets over one plotter.
+
+    Parameters
+    ----------
+    plotter
+        A ``pv.Plotter(off_screen=True)`` or a pyvistaqt ``QtInteractor``.
+    schedule
+        Called (with no argument) when a render is requested; the host coalesces requests into
+        one render per frame (a zero-delay single-shot timer in Qt). None: render on demand only
+        (offscreen use: call :meth:`render` or :meth:`screenshot`).
+    """
+
+    def __init__(self, plotter: pv.BasePlotter, schedule: Callable[[], None] | None = None) -> None:
+        self.plotter = plotter
+        self.adapters: dict[int, Adapter[Any]] = {}
+        self._schedule = schedule
+        self._dirty = False
+        self._ground: vtk.vtkActor | None = None
+        self._legend_actors: list[Any] = []
+        self.gl = gl_info()
+        plotter.set_background(SKY_BOTTOM, top=SKY_TOP)
+        self._setup_lights()
+        self.overlays = MapOverlays(plotter.renderer)
+        self.show_legends = True
+
+    # -- rendering -------------------------------------------------------------------------
+    def _setup_lights(self) -> None:
+        p = self.plotter
+        p.remove_all_lights()
+        # Sun from the south-west, 45 degrees up, plus a weak fill from the opposite side.
+        sun = pv.Light(position=(-1.0, -1.2, 1.6), focal_point=(0, 0, 0), light_type="scene light")
+        sun.intensity = 0.85
+        sun.positional = False
+        fill = pv.Light(position=(1.0, 1.0, 0.6), focal_point=(0, 0, 0), light_type="scene light")
+        fill.intensity = 0.3
+        fill.positional = False
+        p.add_light(sun)
+        p.add_light(fill)
+        self.sun = sun
+
+    def request_render(self) -> None:
+        """Ask for a render; many requests in one event-loop turn give one render."""
+        self._dirty = True
+        if self._schedule is not None:
+            self._schedule()
+
+    def render(self) -> None:
+        """Render now if anything changed since the last render."""
+        if self._dirty:
+            self._dirty = False
+            self.plotter.render()
+
+    def screenshot(self, path: str | None = None) -> np.ndarray[Any, Any]:
+        """Render and return (and optionally save) the image as an (h, w, 3) uint8 array."""
+        self._dirty = False
+        self.plotter.render()
+        img = self.plotter.screenshot(path, return_img=True)
+        return np.asarray(img)
+
+    # -- layers ----------------------------------------------------------------------------
+    def add_layer(self, layer: Layer) -> Adapter[Any]:
+        """Create the layer's adapter (mesh and actor, once)."""
+        adapter = adapter_class(layer)(layer, self)
+        self.adapters[layer.uid] = adapter
+        self.update_ground()
+        self.legends_changed()
+        self.request_render()
+        return adapter
+
+    def remove_layer(self, layer: Layer) -> None:
+        """Remove a layer's actor."""
+        adapter = self.adapters.pop(layer.uid, None)
+        if adapter is not None:
+            adapter.remove()
+            self.legends_changed()
+            self.request_render()
+
+    def adapter_for_actor(self, actor: vtk.vtkProp) -> Adapter[Any] | None:
+        """The adapter that owns an actor (for picking)."""
+        for a in self.adapters.values():
+            if a.actor is actor:
+                return a
+        return None
+
+    # -- ground, legends, camera -------------------------------------------------------------
+    def data_bounds(self) -> tuple[float, float, float, float, float, float] | None:
+        """Bounds of every layer mesh (ground and overlays excluded)."""
+        boxes = [a.mesh.bounds for a in self.adapters.values() if a.mesh is not None and a.mesh.n_points]
+        if not boxes:
+            return None
+        b = np.array(boxes, dtype=np.float64)
+        return (b[:, 0].min(), b[:, 1].max(), b[:, 2].min(), b[:, 3].max(), b[:, 4].min(), b[:, 5].max())
+
+    def view_bounds(self) -> tuple[float, float, float, float, float, float] | None:
+        """Bounds for framing: the 1st-99th percentile box of all layer points.
+
+        A few long roads or a far-off object must not shrink the city to a dot.
+        """
+        pts = [a.mesh.points[:: max(1, a.mesh.n_points // 20000)] for a in self.adapters.values() if a.mesh is not None and a.mesh.n_points]
+        if not pts:
+            return None
+        p = np.concatenate(pts)
+        lo = np.percentile(p, 1.0, axis=0)
+        hi = np.percentile(p, 99.0, axis=0)
+        zlo, zhi = float(p[:, 2].min()), float(p[:, 2].max())
+        return (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]), zlo, zhi)
+
+    def update_ground(self) -> None:
+        """A ground plane 3x the data's footprint just below the lowest geometry."""
+        b = self.data_bounds()
+        if self._ground is not None:
+            self.plotter.remove_actor(self._ground, render=False)
+            self._ground = None
+        if b is None:
+            return
+        cx, cy = (b[0] + b[1]) / 2, (b[2] + b[3]) / 2
+        size = max(b[1] - b[0], b[3] - b[2], 100.0) * 12
+        plane = pv.Plane(center=(cx, cy, b[4] - 0.05), direction=(0, 0, 1), i_size=size, j_size=size)
+        self._ground = self.plotter.add_mesh(
+            plane, color=GROUND, pickable=False, reset_camera=False, render=False, name="ground"
+        )
+        self._ground.GetProperty().SetAmbient(0.4)
+
+    def set_ground_opacity(self, opacity: float) -> None:
+        """Make the ground translucent (underground view)."""
+        if self._ground is not None:
+            self._ground.GetProperty().SetOpacity(opacity)
+            self.request_render()
+
+    def legends_changed(self) -> None:
+        """Rebuild the legend actors (scalar bars and category boxes) for visible layers."""
+        p = self.plotter
+        for a in self._legend_actors:
+            p.remove_actor(a, render=False)
+        self._legend_actors.clear()
+        for name in list(p.scalar_bars.keys()):
+            p.remove_scalar_bar(name, render=False)
+        if not self.show_legends:
+            return
+        cats: list[tuple[str, str]] = []
+        n_bars = 0
+        for adapter in self.adapters.values():
+            leg = adapter.legend()
+            if leg is None:
+                continue
+            kind, payload = leg
+            if kind == "scalar":
+                title, lut = payload
+                bar = vtk.vtkScalarBarActor()
+                bar.SetLookupTable(lut)
+                bar.SetTitle(title)
+                bar.SetNumberOfLabels(5)
+                bar.SetOrientationToVertical()
+                bar.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
+                bar.GetPositionCoordinate().SetValue(0.925 - 0.08 * n_bars, 0.12)
+                bar.SetWidth(0.06)
+                bar.SetHeight(0.55)
+                bar.SetMaximumWidthInPixels(90)
+                bar.SetBarRatio(0.3)
+                for tp in (bar.GetTitleTextProperty(), bar.GetLabelTextProperty()):
+                    tp.SetColor(0.1, 0.1, 0.1)
+                    tp.SetShadow(False)
+                    tp.SetItalic(False)
+                    tp.SetFontSize(14)
+                bar.UnconstrainedFontSizeOn()
+                bar.DrawNanAnnotationOn()
+                bar.SetNanAnnotation("unknown")
+                bar.SetTitle(title.split(": ", 1)[-1])
+                p.renderer.AddViewProp(bar)
+                self._legend_actors.append(bar)
+                n_bars += 1
+            else:
+                cats.extend(payload)
+        if cats:
+            seen: dict[str, str] = {}
+            for label, color in cats:
+                seen.setdefault(label, color)
+            legend = vtk.vtkLegendBoxActor()
+            legend.SetNumberOfEntries(len(seen))
+            square = pv.Plane(i_size=1, j_size=1, direction=(0, 0, 1))
+            for i, (label, color) in enumerate(seen.items()):
+                legend.SetEntry(i, square, label, hex_to_rgb(color))
+            legend.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
+            legend.GetPositionCoordinate().SetValue(0.01, 0.72 - 0.035 * max(0, len(seen) - 6))
+            legend.GetPosition2Coordinate().SetValue(0.16, min(0.26, 0.04 * len(seen) + 0.02))
+            legend.UseBackgroundOn()
+            legend.SetBackgroundColor(1, 1, 1)
+            legend.SetBackgroundOpacity(0.75)
+            legend.GetEntryTextProperty().SetColor(0.1, 0.1, 0.1)
+            p.renderer.AddViewProp(legend)
+            self._legend_actors.append(legend)
+
+    def _aspect(self) -> float:
+        w, h = self.plotter.window_size
+        return max(w, 1) / max(h, 1)
+
+    def set_view(self, view: str = "oblique", azimuth_deg: float = 0.0) -> None:
+        """Frame the data from a preset.
+
+        ``oblique``: from the south (rotated by `azimuth_deg`, clockwise from north), 35 degrees
+        down; ``top``: straight down, north up; ``street``: eye height 1.7 m at the southern
+        edge looking north across the data.
+        """
+        b = self.view_bounds()
+        if b is None:
+            return
+        cam = self.plotter.camera
+        cx, cy = (b[0] + b[1]) / 2, (b[2] + b[3]) / 2
+        cz = b[4]
+        dx, dy = b[1] - b[0], b[3] - b[2]
+        radius = max(math.hypot(dx, dy) / 2, 20.0)
+        az = math.radians(azimuth_deg)
+        # Direction from focal point to the camera, horizontal part (south = azimuth 0 looking north).
+        hx, hy = -math.sin(az), -math.cos(az)
+        cam.SetParallelProjection(False)
+        fov = 30.0
+        cam.SetViewAngle(fov)
+        if view == "top":
+            aspect = self._aspect()
+            half = max(dy / 2, dx / 2 / aspect, 10.0)
+            dist = half / math.tan(math.radians(fov / 2)) * 1.08
+            cam.SetFocalPoint(cx, cy, cz)
+            cam.SetPosition(cx, cy, cz + dist)
+            cam.SetViewUp(-hx, -hy, 0.0)
+        elif view == "street":
+            eye = (cx + hx * (dy / 2 + 10.0), cy + hy * (dy / 2 + 10.0), cz + 1.7)
+            cam.SetPosition(*eye)
+            cam.SetFocalPoint(cx, cy, cz + 1.7 + radius * 0.05)
+            cam.SetViewUp(0, 0, 1)
+            cam.SetViewAngle(60.0)
+        else:
+            elev = math.radians(35.0)
+            aspect = self._aspect()
+            # Seen 35 degrees down, the ground's depth shrinks by sin(35); width does not.
+            half = max(0.5 * (abs(hx) * dx + abs(hy) * dy) * 0.9, 0.5 * (abs(hy) * dx + abs(hx) * dy) / aspect, 10.0)
+            dist = half / math.tan(math.radians(fov / 2)) * 1.1
+            top = b[5]
+            fz = cz + 0.15 * (top - cz)
+            cam.SetFocalPoint(cx, cy, fz)
+            cam.SetPosition(
+                cx + hx * dist * math.cos(elev), cy + hy * dist * math.cos(elev), fz + dist * math.sin(elev)
+            )
+            cam.SetViewUp(0, 0, 1)
+        self.plotter.renderer.ResetCameraClippingRange()
+        self.request_render()
