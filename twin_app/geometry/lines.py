@@ -108,5 +108,9 @@ def ribbons(
     return TriMesh(
         pts,
         tris,
-        {index_name: feat, "surface": np.full(tris.shape[0], SURFACE_OTHER, np.uint8), "Normals": normals},
+        {
+            index_name: feat,
+            "surface": np.full(tris.shape[0], SURFACE_OTHER, np.uint8),
+            "Normals": normals,
+        },
     )

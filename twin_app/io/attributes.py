@@ -53,7 +53,9 @@ def hstore_value(tags: pd.Series[Any], key: str) -> pd.Series[Any]:
     return tags.astype("string").str.extract(pattern, expand=False)
 
 
-def first_present(table: pd.DataFrame, keys: tuple[str, ...]) -> np.ndarray[Any, np.dtype[np.float64]]:
+def first_present(
+    table: pd.DataFrame, keys: tuple[str, ...]
+) -> np.ndarray[Any, np.dtype[np.float64]]:
     """Per row, the first finite number among the columns `keys` that exist (NaN if none)."""
     out = np.full(len(table), np.nan)
     for key in keys:

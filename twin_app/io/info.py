@@ -22,7 +22,11 @@ def source_summary(src: SourceData) -> dict[str, Any]:
     """The ``twin info`` fields of one source (a file or one layer)."""
     sets = build_sets(src, choose_frame([src])) if _has_data(src) else []
     heights = np.concatenate(
-        [s.table["height_m"].to_numpy(np.float64) for s in sets if s.kind == "buildings" and "height_m" in s.table]
+        [
+            s.table["height_m"].to_numpy(np.float64)
+            for s in sets
+            if s.kind == "buildings" and "height_m" in s.table
+        ]
         or [np.zeros(0)]
     )
     heights = heights[np.isfinite(heights)]
@@ -34,7 +38,11 @@ def source_summary(src: SourceData) -> dict[str, Any]:
         "counts": dict(src.counts),
         "triangles": int(sum(s.mesh.n_triangles for s in sets)),
         "height_m": (
-            {"min": round(float(heights.min()), 3), "mean": round(float(heights.mean()), 3), "max": round(float(heights.max()), 3)}
+            {
+                "min": round(float(heights.min()), 3),
+                "mean": round(float(heights.mean()), 3),
+                "max": round(float(heights.max()), 3),
+            }
             if heights.size
             else None
         ),
@@ -71,7 +79,12 @@ def file_summary(path: Path | str, options: ReadOptions | None = None) -> dict[s
         "kind": "multi-layer",
         "crs": ", ".join(sorted({lyr["crs"] for lyr in layers})),
         "bbox_wgs84": (
-            [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
+            [
+                min(b[0] for b in boxes),
+                min(b[1] for b in boxes),
+                max(b[2] for b in boxes),
+                max(b[3] for b in boxes),
+            ]
             if boxes
             else None
         ),
@@ -80,7 +93,9 @@ def file_summary(path: Path | str, options: ReadOptions | None = None) -> dict[s
         "height_m": (
             {
                 "min": min(h["min"] for h in hs),
-                "mean": round(sum(h["mean"] * n for h, n in zip(hs, n_b, strict=True)) / max(sum(n_b), 1), 3),
+                "mean": round(
+                    sum(h["mean"] * n for h, n in zip(hs, n_b, strict=True)) / max(sum(n_b), 1), 3
+                ),
                 "max": max(h["max"] for h in hs),
             }
             if hs
@@ -119,7 +134,9 @@ def format_summary(s: dict[str, Any]) -> str:
         lines.append("  skipped    " + ", ".join(f"{k}: {v}" for k, v in s["skipped"].items()))
     for layer in s.get("layers", []):
         lc = ", ".join(f"{k} {v:,}" for k, v in layer["counts"].items())
-        lines.append(f"  layer {layer['layer']!r}: {layer['kind']}, {lc}, {layer['triangles']:,} triangles")
+        lines.append(
+            f"  layer {layer['layer']!r}: {layer['kind']}, {lc}, {layer['triangles']:,} triangles"
+        )
     for w in s["warnings"]:
         lines.append(f"  warning    {w}")
     return "\n".join(lines)

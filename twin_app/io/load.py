@@ -15,7 +15,16 @@ from twin_app.geometry.extrude import extrude, polygon_arrays, roof_triangles
 from twin_app.geometry.lines import line_arrays, ribbons
 from twin_app.io.registry import read_path
 from twin_app.io.source import CityObjects, ReadOptions, SourceData
-from twin_app.model.city import AREAS, BUILDINGS, OBJECTS, ROADS, TERRAIN, CityModel, FeatureSet, Polylines
+from twin_app.model.city import (
+    AREAS,
+    BUILDINGS,
+    OBJECTS,
+    ROADS,
+    TERRAIN,
+    CityModel,
+    FeatureSet,
+    Polylines,
+)
 from twin_app.model.frame import LocalFrame, horizontal_crs
 from twin_app.model.mesh import SURFACE_OTHER, TriMesh
 
@@ -81,12 +90,19 @@ def choose_frame(sources: Sequence[SourceData]) -> LocalFrame:
             boxes.append(b)
         else:
             tr = Transformer.from_crs(horizontal_crs(s.crs), base, always_xy=True)
-            boxes.append(tuple(tr.transform_bounds(*b)))
+            x0, y0, x1, y1 = tr.transform_bounds(*b)
+            boxes.append((float(x0), float(y0), float(x1), float(y1)))
     arr = np.array(boxes)
     union = (arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max())
-    z_values = [float(s.objects.vertices[:, 2].min()) for s in sources if s.objects is not None and s.objects.vertices.shape[0]]
+    z_values = [
+        float(s.objects.vertices[:, 2].min())
+        for s in sources
+        if s.objects is not None and s.objects.vertices.shape[0]
+    ]
     z0 = min(z_values) if z_values else 0.0
-    return LocalFrame.for_data(base, (float(union[0]), float(union[1]), float(union[2]), float(union[3])), z0)
+    return LocalFrame.for_data(
+        base, (float(union[0]), float(union[1]), float(union[2]), float(union[3])), z0
+    )
 
 
 def _to_local_polygons(gdf: Any, frame: LocalFrame) -> Any:
@@ -102,7 +118,9 @@ def buildings_from_footprints(src: SourceData, frame: LocalFrame) -> FeatureSet:
     arr = _to_local_polygons(gdf, frame)
     mesh = extrude(arr, gdf["height_m"].to_numpy(np.float64), 0.0)
     table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-    return FeatureSet(f"Buildings ({src.label})", BUILDINGS, src.label, table["id"].to_numpy(object), table, mesh)
+    return FeatureSet(
+        f"Buildings ({src.label})", BUILDINGS, src.label, table["id"].to_numpy(object), table, mesh
+    )
 
 
 def areas_from_polygons(src: SourceData, frame: LocalFrame) -> FeatureSet:
@@ -125,7 +143,9 @@ def areas_from_polygons(src: SourceData, frame: LocalFrame) -> FeatureSet:
         },
     )
     table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-    return FeatureSet(f"Areas ({src.label})", AREAS, src.label, table["id"].to_numpy(object), table, mesh)
+    return FeatureSet(
+        f"Areas ({src.label})", AREAS, src.label, table["id"].to_numpy(object), table, mesh
+    )
 
 
 def roads_from_lines(src: SourceData, frame: LocalFrame) -> FeatureSet:
@@ -139,12 +159,22 @@ def roads_from_lines(src: SourceData, frame: LocalFrame) -> FeatureSet:
     mesh = ribbons(lines, width, part_road, z_m=ROAD_Z_M)
     table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     # Lines per road (parts of a MultiLineString in order) for routing engines.
-    fs = FeatureSet(f"Roads ({src.label})", ROADS, src.label, table["id"].to_numpy(object), table, mesh, lines=lines)
+    fs = FeatureSet(
+        f"Roads ({src.label})",
+        ROADS,
+        src.label,
+        table["id"].to_numpy(object),
+        table,
+        mesh,
+        lines=lines,
+    )
     fs.table["length_m"] = np.bincount(part_road, weights=lines.lengths_m(), minlength=len(table))
     return fs
 
 
-def _submesh(obj: CityObjects, local_vertices: np.ndarray[Any, Any], tri_mask: np.ndarray[Any, Any]) -> tuple[TriMesh, np.ndarray[Any, Any]]:
+def _submesh(
+    obj: CityObjects, local_vertices: np.ndarray[Any, Any], tri_mask: np.ndarray[Any, Any]
+) -> tuple[TriMesh, np.ndarray[Any, Any]]:
     tris = obj.triangles[tri_mask]
     used, inverse = np.unique(tris.ravel(), return_inverse=True)
     mesh = TriMesh(local_vertices[used], inverse.reshape(-1, 3).astype(np.int64))
@@ -189,15 +219,23 @@ def sets_from_cityjson(src: SourceData, frame: LocalFrame) -> list[FeatureSet]:
         np.maximum.at(zmax, b_index, tz.max(axis=1))
         height = np.where(np.isfinite(zmin), zmax - zmin, np.nan)
         attrs = obj.attributes.iloc[bldg_rows].reset_index(drop=True)
-        measured = pd.to_numeric(attrs.get("measuredHeight", pd.Series(np.nan, index=attrs.index)), errors="coerce").to_numpy(np.float64)
+        measured = pd.to_numeric(
+            attrs.get("measuredHeight", pd.Series(np.nan, index=attrs.index)), errors="coerce"
+        ).to_numpy(np.float64)
         height = np.where(np.isfinite(measured) & (measured > 0), measured, height)
         table = attrs.drop(columns=[c for c in ("id", "height_m", "type") if c in attrs.columns])
         table.insert(0, "id", obj.ids[bldg_rows])
         table.insert(1, "type", types[bldg_rows])
         table.insert(2, "height_m", height)
-        table.insert(3, "height_source", np.where(np.isfinite(measured) & (measured > 0), "measuredHeight", "model"))
+        table.insert(
+            3,
+            "height_source",
+            np.where(np.isfinite(measured) & (measured > 0), "measuredHeight", "model"),
+        )
         table.insert(4, "lod", obj.lod[bldg_rows])
-        table.insert(5, "n_parts", np.bincount(row_of_obj[owner[parent_ok]], minlength=bldg_rows.size))
+        table.insert(
+            5, "n_parts", np.bincount(row_of_obj[owner[parent_ok]], minlength=bldg_rows.size)
+        )
         mesh = TriMesh(
             mesh.points,
             mesh.triangles,
@@ -208,9 +246,29 @@ def sets_from_cityjson(src: SourceData, frame: LocalFrame) -> list[FeatureSet]:
             },
         )
         mesh.cell_data["Normals"] = mesh.face_normals()
-        parts = pd.DataFrame({"id": obj.ids[part_rows], "parent": np.where(obj.parent[part_rows] >= 0, obj.ids[np.maximum(obj.parent[part_rows], 0)], "")})
-        out.append(FeatureSet(f"Buildings ({src.label})", BUILDINGS, src.label, obj.ids[bldg_rows], table, mesh, parts=parts))
-    for kind, type_mask in ((TERRAIN, types == "TINRelief"), (OBJECTS, ~(is_bldg | is_part | (types == "TINRelief")))):
+        parts = pd.DataFrame(
+            {
+                "id": obj.ids[part_rows],
+                "parent": np.where(
+                    obj.parent[part_rows] >= 0, obj.ids[np.maximum(obj.parent[part_rows], 0)], ""
+                ),
+            }
+        )
+        out.append(
+            FeatureSet(
+                f"Buildings ({src.label})",
+                BUILDINGS,
+                src.label,
+                obj.ids[bldg_rows],
+                table,
+                mesh,
+                parts=parts,
+            )
+        )
+    for kind, type_mask in (
+        (TERRAIN, types == "TINRelief"),
+        (OBJECTS, ~(is_bldg | is_part | (types == "TINRelief"))),
+    ):
         rows = np.flatnonzero(type_mask)
         if rows.size == 0:
             continue
@@ -224,7 +282,10 @@ def sets_from_cityjson(src: SourceData, frame: LocalFrame) -> list[FeatureSet]:
         table = attrs.drop(columns=[c for c in ("id", "type") if c in attrs.columns])
         table.insert(0, "id", obj.ids[rows])
         table.insert(1, "type", types[rows])
-        cell = {"feature_index": row_of[obj.tri_object[tri_idx]].astype(np.int32), "surface": obj.tri_surface[tri_idx]}
+        cell = {
+            "feature_index": row_of[obj.tri_object[tri_idx]].astype(np.int32),
+            "surface": obj.tri_surface[tri_idx],
+        }
         mesh = TriMesh(mesh.points, mesh.triangles, cell)
         mesh.cell_data["Normals"] = mesh.face_normals()
         name = "Terrain" if kind == TERRAIN else "City objects"

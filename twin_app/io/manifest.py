@@ -43,7 +43,11 @@ class Manifest(BaseModel):
 
     def paths(self) -> list[Path]:
         """Absolute paths of the geometry files."""
-        return [self.folder / s.path for s in self.sources if s.kind not in ("series", "feed", "mapping")]
+        return [
+            self.folder / s.path
+            for s in self.sources
+            if s.kind not in ("series", "feed", "mapping")
+        ]
 
     def attributions(self) -> list[str]:
         """One line per source: ``what — attribution (licence)``."""

@@ -43,7 +43,11 @@ def read_osm(path: Path, options: ReadOptions) -> list[SourceData]:
     want = options.as_kind
     if want in (None, "buildings"):
         polys = read_layer(path, "multipolygons")
-        tags = polys["other_tags"] if "other_tags" in polys.columns else pd.Series(pd.NA, index=polys.index)
+        tags = (
+            polys["other_tags"]
+            if "other_tags" in polys.columns
+            else pd.Series(pd.NA, index=polys.index)
+        )
         tagged = polys["building"].notna()
         is_building = tagged & ~polys["building"].isin(_SKIP_BUILDING)
         if (tagged & ~is_building).any():

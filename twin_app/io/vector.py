@@ -39,7 +39,16 @@ _NAME_HINTS = (
     ("roads", re.compile(r"road|street|highway|weg|strass|stras|rua|carriage", re.I)),
     ("pipes", re.compile(r"pipe|main|sewer|leiding|water_?net", re.I)),
 )
-ID_COLUMNS = ("id", "gml_id", "identificatie", "identificatiebagpnd", "osm_id", "osm_way_id", "uuid", "fid")
+ID_COLUMNS = (
+    "id",
+    "gml_id",
+    "identificatie",
+    "identificatiebagpnd",
+    "osm_id",
+    "osm_way_id",
+    "uuid",
+    "fid",
+)
 
 
 def _geom_family(geom_type: str | None) -> str:
@@ -114,13 +123,16 @@ def resolve_crs(gdf: gpd.GeoDataFrame, label: str, options: ReadOptions, report:
     """
     from pyproj import CRS
 
-    bounds = tuple(float(v) for v in gdf.total_bounds) if len(gdf) else (0.0, 0.0, 0.0, 0.0)
+    tb = gdf.total_bounds if len(gdf) else np.zeros(4)
+    bounds = (float(tb[0]), float(tb[1]), float(tb[2]), float(tb[3]))
     finite = all(np.isfinite(bounds))
     if options.crs:
         return parse_crs(options.crs, label)
     if gdf.crs is None:
         if finite and looks_like_lonlat(bounds):
-            report.warn("no CRS declared (no .prj?); coordinates look like lon/lat, reading as EPSG:4326")
+            report.warn(
+                "no CRS declared (no .prj?); coordinates look like lon/lat, reading as EPSG:4326"
+            )
             return CRS.from_epsg(4326)
         raise CRSError(
             f"{label}: no CRS declared (no .prj?) and coordinates "
@@ -182,7 +194,9 @@ def clean_footprints(
     return clean.geoms, ~clean.dropped, attrs
 
 
-def prepare_areas(gdf: gpd.GeoDataFrame, ids: np.ndarray[Any, Any], report: LoadReport) -> gpd.GeoDataFrame:
+def prepare_areas(
+    gdf: gpd.GeoDataFrame, ids: np.ndarray[Any, Any], report: LoadReport
+) -> gpd.GeoDataFrame:
     """Clean area polygons (plots, parcels, land use) and return ``id``, attributes, geometry."""
     import geopandas as gpd
 
@@ -217,7 +231,9 @@ def prepare_buildings(
         height[keep], levels[keep], ids[keep], report, options.default_height_m, options.storey_m
     )
     attrs = attrs.loc[keep].reset_index(drop=True)
-    attrs = attrs.drop(columns=[c for c in ("id", "height_m", "height_source") if c in attrs.columns])
+    attrs = attrs.drop(
+        columns=[c for c in ("id", "height_m", "height_source") if c in attrs.columns]
+    )
     attrs.insert(0, "id", ids[keep])
     attrs.insert(1, "height_m", h)
     attrs.insert(2, "height_source", h_source)
@@ -247,7 +263,11 @@ def prepare_roads(
     ok = ((kinds == T.LINESTRING) | (kinds == T.MULTILINESTRING)) & ~shapely.is_empty(geoms)
     ok &= shapely.length(geoms) > 0
     if not ok.all():
-        report.skip("empty or non-line road geometries", int((~ok).sum()), str(ids[int(np.flatnonzero(~ok)[0])]))
+        report.skip(
+            "empty or non-line road geometries",
+            int((~ok).sum()),
+            str(ids[int(np.flatnonzero(~ok)[0])]),
+        )
     attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).reset_index(drop=True)
 
     def col(series: pd.Series[Any] | None, *names: str) -> pd.Series[Any]:
@@ -284,7 +304,7 @@ def read_vector(path: Path, options: ReadOptions) -> list[SourceData]:
         if options.layer not in names:
             raise InputError(f"{path}: no layer {options.layer!r}; layers are {', '.join(names)}")
         layers = [(n, g) for n, g in layers if n == options.layer]
-    multi = len(layers) > 1 or options.layer is not None and len(list_layers(path)) > 1
+    multi = len(layers) > 1 or (options.layer is not None and len(list_layers(path)) > 1)
     out: list[SourceData] = []
     for name, geom_type in layers:
         layer_arg = None if path.suffix.lower() in (".parquet", ".geoparquet") else name
@@ -295,10 +315,18 @@ def read_vector(path: Path, options: ReadOptions) -> list[SourceData]:
         kind = options.as_kind or guess_kind(name, geom_type or family, len(list_layers(path)))
         src_layer = name if multi else None
         if kind is None or kind == "pipes" or len(gdf) == 0:
-            why = "empty layer" if len(gdf) == 0 else f"{family} layer not drawn; use --as buildings|roads|areas"
+            why = (
+                "empty layer"
+                if len(gdf) == 0
+                else f"{family} layer not drawn; use --as buildings|roads|areas"
+            )
             report.warn(why)
             crs = _crs_or_wgs84(gdf)
-            out.append(SourceData(path, src_layer, kind or "other", crs, report, counts={"features": len(gdf)}))
+            out.append(
+                SourceData(
+                    path, src_layer, kind or "other", crs, report, counts={"features": len(gdf)}
+                )
+            )
             continue
         if kind not in KINDS:
             raise InputError(f"{path}: --as must be one of {', '.join(KINDS)}, not {kind!r}")

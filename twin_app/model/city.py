@@ -110,7 +110,7 @@ class FeatureSet:
     @property
     def n_features(self) -> int:
         """Number of features."""
-        return int(len(self.ids))
+        return len(self.ids)
 
     def feature_of_triangle(self, tri: int) -> int:
         """Feature row of a picked triangle."""

@@ -55,7 +55,9 @@ def parse_crs(value: Any, where: str = "") -> CRS:
         return CRS.from_user_input(text)
     except ProjCRSError as exc:
         prefix = f"{where}: " if where else ""
-        raise CRSError(f"{prefix}unknown coordinate reference system {value!r}; pass --crs EPSG:NNNN") from exc
+        raise CRSError(
+            f"{prefix}unknown coordinate reference system {value!r}; pass --crs EPSG:NNNN"
+        ) from exc
 
 
 def horizontal_crs(crs: CRS) -> CRS:
@@ -184,7 +186,12 @@ class LocalFrame:
         xs = np.array([xmin, xmax, xmax, xmin])
         ys = np.array([ymin, ymin, ymax, ymax])
         ll = self.to_lonlat(np.column_stack([xs, ys]))
-        return [float(ll[:, 0].min()), float(ll[:, 1].min()), float(ll[:, 0].max()), float(ll[:, 1].max())]
+        return [
+            float(ll[:, 0].min()),
+            float(ll[:, 1].min()),
+            float(ll[:, 0].max()),
+            float(ll[:, 1].max()),
+        ]
 
     @property
     def epsg(self) -> int | None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-from psygnal import evented
+from psygnal import SignalGroup, evented
 
 from twin_app.errors import TwinError
 from twin_app.model.city import AREAS, BUILDINGS, OBJECTS, ROADS, TERRAIN, FeatureSet
@@ -58,10 +58,14 @@ class Layer:
     uid: int = field(default_factory=lambda: next(_ids), repr=False)
 
     kind: ClassVar[str] = "layer"
+    if TYPE_CHECKING:
+        events: ClassVar[SignalGroup]
 
     def __post_init__(self) -> None:
         if not 0.0 <= float(self.opacity) <= 1.0:
-            raise TwinError(f"layer {self.name!r}: opacity must be between 0 and 1, not {self.opacity}")
+            raise TwinError(
+                f"layer {self.name!r}: opacity must be between 0 and 1, not {self.opacity}"
+            )
 
     def color_choices(self) -> list[str]:
         """What this layer can be coloured by."""
@@ -100,10 +104,22 @@ class FeatureLayer(Layer):
         if self.features is None:
             return []
         t = self.features.table
-        return [str(c) for c in t.columns if np.issubdtype(t[c].dtype, np.number) and t[c].notna().any()]
+        import pandas as pd
+
+        return [
+            str(c)
+            for c in t.columns
+            if pd.api.types.is_numeric_dtype(t[c].dtype)
+            and not pd.api.types.is_bool_dtype(t[c].dtype)
+            and t[c].notna().any()
+        ]
 
     def color_choices(self) -> list[str]:
-        extra = [COLOR_SURFACE] if self.features is not None and "surface" in self.features.mesh.cell_data else []
+        extra = (
+            [COLOR_SURFACE]
+            if self.features is not None and "surface" in self.features.mesh.cell_data
+            else []
+        )
         if self.features is not None and "type" in self.features.table:
             extra.append(COLOR_TYPE)
         return [COLOR_SOLID, *extra, *self.numeric_columns()]

@@ -77,7 +77,10 @@ class TriMesh:
         """Area of every triangle in square metres."""
         p = self.points
         t = self.triangles
-        return 0.5 * np.linalg.norm(np.cross(p[t[:, 1]] - p[t[:, 0]], p[t[:, 2]] - p[t[:, 0]]), axis=1)
+        area: FloatArray = 0.5 * np.linalg.norm(
+            np.cross(p[t[:, 1]] - p[t[:, 0]], p[t[:, 2]] - p[t[:, 0]]), axis=1
+        )
+        return area
 
 
 def concat_meshes(meshes: list[TriMesh]) -> TriMesh:

@@ -73,7 +73,7 @@ class Adapter(Generic[L]):
         self.layer.events.disconnect(self._on_opacity_change)
         self.layer.events.disconnect(self._on_style_change)
         if self.actor is not None:
-            self.scene.plotter.remove_actor(self.actor, render=False)
+            self.scene.plotter.renderer.RemoveActor(self.actor)
         self.actor = None
 
     def _on_visible_change(self, visible: bool) -> None:
@@ -101,37 +101,49 @@ class FeatureAdapter(Adapter[FeatureLayer]):
         fs = self.layer.features
         assert fs is not None
         self.mesh = to_polydata(fs.mesh)
-        self.index = np.asarray(fs.mesh.cell_data[fs.index_array]) if fs.mesh.n_triangles else np.zeros(0, np.int32)
-        self.actor = self.scene.plotter.add_mesh(
-            self.mesh,
-            color=self.layer.color,
-            smooth_shading=False,
-            copy_mesh=False,
-            reset_camera=False,
-            render=False,
-            pickable=True,
-            name=f"layer-{self.layer.uid}",
+        n_pts = fs.mesh.n_points
+        self.index = (
+            np.asarray(fs.mesh.cell_data[fs.index_array])
+            if fs.mesh.n_triangles
+            else np.zeros(0, np.int32)
         )
-        prop = self.actor.GetProperty()
+        # Feature of every point: meshes never share a point between two features, so
+        # per-feature colours can live on the points (cheaper to draw than cell colours).
+        self.point_feature = np.zeros(n_pts, np.int64)
+        if fs.mesh.n_triangles:
+            self.point_feature[fs.mesh.triangles.ravel()] = np.repeat(self.index, 3)
+        if n_pts:
+            self.mesh.point_data["value"] = np.zeros(n_pts, np.float32)
+            self.mesh.point_data["rgb"] = np.zeros((n_pts, 3), np.uint8)
+        mapper = vtk.vtkPolyDataMapper()
+        mapper.SetInputData(self.mesh)
+        mapper.ScalarVisibilityOff()
+        actor = vtk.vtkActor()
+        actor.SetMapper(mapper)
+        prop = actor.GetProperty()
+        prop.SetColor(*hex_to_rgb(self.layer.color))
         prop.SetAmbient(0.25)
         prop.SetDiffuse(0.8)
         prop.SetSpecular(0.05)
-        self.actor.SetVisibility(self.layer.visible)
         prop.SetOpacity(self.layer.opacity)
-        self.mesh.cell_data["value"] = np.zeros(self.mesh.n_cells, np.float32)
-        self.mesh.cell_data["rgb"] = np.zeros((self.mesh.n_cells, 3), np.uint8)
+        actor.SetVisibility(self.layer.visible)
+        self.scene.plotter.renderer.AddActor(actor)
+        self.actor = actor
 
     def categories(self) -> list[tuple[str, str]]:
         """(label, colour) per category for surface/type colouring."""
         fs = self.layer.features
         assert fs is not None
         if self.layer.color_by == COLOR_SURFACE:
-            present = np.unique(fs.mesh.cell_data["surface"]) if fs.mesh.n_triangles else []
+            present: Any = np.unique(fs.mesh.cell_data["surface"]) if fs.mesh.n_triangles else []
             names = ("ground", "wall", "roof", "other")
             return [(names[int(c)], SURFACE_PALETTE[int(c)]) for c in present]
         if self.layer.color_by == COLOR_TYPE and "type" in fs.table:
             types = sorted(fs.table["type"].astype(str).unique())
-            return [(t, TYPE_COLORS.get(t, CATEGORY_PALETTE[i % len(CATEGORY_PALETTE)])) for i, t in enumerate(types)]
+            return [
+                (t, TYPE_COLORS.get(t, CATEGORY_PALETTE[i % len(CATEGORY_PALETTE)]))
+                for i, t in enumerate(types)
+            ]
         return []
 
     def restyle(self) -> None:
@@ -143,23 +155,32 @@ class FeatureAdapter(Adapter[FeatureLayer]):
         if self.mesh.n_cells == 0:
             return
         if by == COLOR_SURFACE and "surface" in fs.mesh.cell_data:
+            # Walls and roofs share their top points: surface colours must be per cell.
             rgb = palette_rgb(SURFACE_PALETTE)[np.minimum(fs.mesh.cell_data["surface"], 3)]
-            self._direct(mapper, rgb)
+            if "surface_rgb" not in self.mesh.cell_data:
+                self.mesh.cell_data["surface_rgb"] = rgb
+            else:
+                self.mesh.cell_data["surface_rgb"][:] = rgb
+            self.mesh.Modified()
+            mapper.SetColorModeToDirectScalars()
+            mapper.SetScalarModeToUseCellFieldData()
+            mapper.SelectColorArray("surface_rgb")
+            mapper.ScalarVisibilityOn()
         elif by == COLOR_TYPE and "type" in fs.table:
             cats = self.categories()
             lookup = {name: i for i, (name, _) in enumerate(cats)}
             codes = fs.table["type"].astype(str).map(lookup).to_numpy(np.int64)
-            rgb = palette_rgb([c for _, c in cats])[codes[self.index]]
+            rgb = palette_rgb([c for _, c in cats])[codes[self.point_feature]]
             self._direct(mapper, rgb)
         elif by != COLOR_SOLID and by in fs.table:
             values = self.layer.feature_values(by)
             finite = values[np.isfinite(values)]
             clim = self.layer.clim or auto_clim(finite)
-            self.mesh.cell_data["value"][:] = values[self.index]
+            self.mesh.point_data["value"][:] = values[self.point_feature]
             self.lut = lookup_table(self.layer.colormap, clim)
             mapper.SetLookupTable(self.lut)
             mapper.SetColorModeToMapScalars()
-            mapper.SetScalarModeToUseCellFieldData()
+            mapper.SetScalarModeToUsePointFieldData()
             mapper.SelectColorArray("value")
             mapper.SetScalarRange(*self.lut.GetTableRange())
             mapper.UseLookupTableScalarRangeOn()
@@ -171,10 +192,10 @@ class FeatureAdapter(Adapter[FeatureLayer]):
 
     def _direct(self, mapper: vtk.vtkMapper, rgb: np.ndarray[Any, Any]) -> None:
         assert self.mesh is not None
-        self.mesh.cell_data["rgb"][:] = rgb
+        self.mesh.point_data["rgb"][:] = rgb
         self.mesh.Modified()
         mapper.SetColorModeToDirectScalars()
-        mapper.SetScalarModeToUseCellFieldData()
+        mapper.SetScalarModeToUsePointFieldData()
         mapper.SelectColorArray("rgb")
         mapper.ScalarVisibilityOn()
 

@@ -44,7 +44,9 @@ def palette_rgb(colors: tuple[str, ...] | list[str]) -> np.ndarray[Any, np.dtype
     return np.array([[round(v * 255) for v in hex_to_rgb(c)] for c in colors], np.uint8)
 
 
-def lookup_table(cmap: str, clim: tuple[float, float], n: int = 256, nan_color: str = "#d9d6cf") -> vtk.vtkLookupTable:
+def lookup_table(
+    cmap: str, clim: tuple[float, float], n: int = 256, nan_color: str = "#d9d6cf"
+) -> vtk.vtkLookupTable:
     """A vtkLookupTable sampled from a matplotlib colour map over `clim`."""
     import matplotlib
 

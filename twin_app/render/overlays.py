@@ -36,7 +36,9 @@ def format_length(m: float) -> str:
     return f"{m:g} m"
 
 
-def _poly_actor(color: tuple[float, float, float], width: float = 2.0) -> tuple[vtk.vtkPolyData, vtk.vtkActor2D]:
+def _poly_actor(
+    color: tuple[float, float, float], width: float = 2.0
+) -> tuple[vtk.vtkPolyData, vtk.vtkActor2D]:
     pd = vtk.vtkPolyData()
     mapper = vtk.vtkPolyDataMapper2D()
     mapper.SetInputData(pd)
@@ -47,11 +49,15 @@ def _poly_actor(color: tuple[float, float, float], width: float = 2.0) -> tuple[
     return pd, actor
 
 
-def _set_polys(pd: vtk.vtkPolyData, pts: np.ndarray[Any, Any], lines: list[list[int]], polys: list[list[int]]) -> None:
+def _set_polys(
+    pd: vtk.vtkPolyData, pts: np.ndarray[Any, Any], lines: list[list[int]], polys: list[list[int]]
+) -> None:
     from vtkmodules.util.numpy_support import numpy_to_vtk
 
     p = vtk.vtkPoints()
-    p.SetData(numpy_to_vtk(np.column_stack([pts, np.zeros(len(pts))]).astype(np.float64), deep=True))
+    p.SetData(
+        numpy_to_vtk(np.column_stack([pts, np.zeros(len(pts))]).astype(np.float64), deep=True)
+    )
     pd.SetPoints(p)
     la = vtk.vtkCellArray()
     for ln in lines:
@@ -133,7 +139,15 @@ class MapOverlays:
             L = length_m * px_per_m
             x0, y0 = 24.0 * dpi_scale, 24.0 * dpi_scale
             tick = 7.0 * dpi_scale
-            pts = np.array([[x0, y0], [x0 + L, y0], [x0, y0 + tick], [x0 + L, y0 + tick], [x0 + L / 2, y0 + tick * 0.6]])
+            pts = np.array(
+                [
+                    [x0, y0],
+                    [x0 + L, y0],
+                    [x0, y0 + tick],
+                    [x0 + L, y0 + tick],
+                    [x0 + L / 2, y0 + tick * 0.6],
+                ]
+            )
             _set_polys(self.bar_pd, pts, [[0, 1], [0, 2], [1, 3], [4, 4]], [])
             self.bar_text.SetInput(format_length(length_m))
             self.bar_text.SetPosition(x0 + L / 2, y0 + tick + 6 * dpi_scale)

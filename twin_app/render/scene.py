@@ -12,7 +12,7 @@ import vtk
 
 from twin_app.model.layers import Layer
 from twin_app.render.adapters import Adapter, adapter_class
-from twin_app.render.colors import hex_to_rgb
+from twin_app.render.colors import hex_to_rgb, palette_rgb
 from twin_app.render.overlays import MapOverlays
 from twin_app.render.plotter import gl_info
 
@@ -22,6 +22,68 @@ VIEWS: tuple[str, ...] = ("oblique", "top", "street")
 SKY_TOP = "#8fb3d9"
 SKY_BOTTOM = "#e9eef3"
 GROUND = "#d8d8d2"
+
+
+class CategoryLegend:
+    """Colour swatches with labels in the top-left corner (one 2D actor plus one text per entry)."""
+
+    def __init__(self, renderer: vtk.vtkRenderer, entries: list[tuple[str, str]]) -> None:
+        from vtkmodules.util.numpy_support import numpy_to_vtk
+
+        self.renderer = renderer
+        self.entries = entries
+        n = len(entries)
+        self.swatches = vtk.vtkPolyData()
+        colors = numpy_to_vtk(palette_rgb([c for _, c in entries]), deep=True)
+        colors.SetName("rgb")
+        self.swatches.GetCellData().SetScalars(colors)
+        polys = vtk.vtkCellArray()
+        for i in range(n):  # a handful of legend entries
+            polys.InsertNextCell(4, [4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3])
+        self.swatches.SetPolys(polys)
+        mapper = vtk.vtkPolyDataMapper2D()
+        mapper.SetInputData(self.swatches)
+        mapper.SetColorModeToDirectScalars()
+        mapper.SetScalarModeToUseCellData()
+        self.actor = vtk.vtkActor2D()
+        self.actor.SetMapper(mapper)
+        self.texts = []
+        for label, _ in entries:
+            t = vtk.vtkTextActor()
+            t.SetInput(label)
+            tp = t.GetTextProperty()
+            tp.SetColor(0.1, 0.1, 0.1)
+            tp.SetFontSize(15)
+            tp.SetVerticalJustificationToCentered()
+            self.texts.append(t)
+        renderer.AddViewProp(self.actor)
+        for t in self.texts:
+            renderer.AddViewProp(t)
+        self._tag = renderer.AddObserver("StartEvent", self._layout)
+
+    def _layout(self, *_: object) -> None:
+        from vtkmodules.util.numpy_support import numpy_to_vtk
+
+        _, h = self.renderer.GetSize()
+        scale = max(1.0, h / 1080.0)
+        box, gap, x0 = 16.0 * scale, 24.0 * scale, 16.0 * scale
+        top = h - 20.0 * scale
+        pts = []
+        for i, t in enumerate(self.texts):
+            y = top - i * gap
+            pts += [[x0, y - box, 0], [x0 + box, y - box, 0], [x0 + box, y, 0], [x0, y, 0]]
+            t.SetPosition(x0 + box + 8 * scale, y - box / 2)
+            t.GetTextProperty().SetFontSize(round(15 * scale))
+        p = vtk.vtkPoints()
+        p.SetData(numpy_to_vtk(np.asarray(pts, np.float64), deep=True))
+        self.swatches.SetPoints(p)
+
+    def remove(self) -> None:
+        """Take the legend off the renderer."""
+        self.renderer.RemoveObserver(self._tag)
+        self.renderer.RemoveViewProp(self.actor)
+        for t in self.texts:
+            self.renderer.RemoveViewProp(t)
 
 
 class Scene:
@@ -44,6 +106,7 @@ class Scene:
         self._dirty = False
         self._ground: vtk.vtkActor | None = None
         self._legend_actors: list[Any] = []
+        self._category_legend: CategoryLegend | None = None
         self.gl = gl_info()
         plotter.set_background(SKY_BOTTOM, top=SKY_TOP)
         self._setup_lights()
@@ -112,18 +175,31 @@ class Scene:
     # -- ground, legends, camera -------------------------------------------------------------
     def data_bounds(self) -> tuple[float, float, float, float, float, float] | None:
         """Bounds of every layer mesh (ground and overlays excluded)."""
-        boxes = [a.mesh.bounds for a in self.adapters.values() if a.mesh is not None and a.mesh.n_points]
+        boxes = [
+            a.mesh.bounds for a in self.adapters.values() if a.mesh is not None and a.mesh.n_points
+        ]
         if not boxes:
             return None
         b = np.array(boxes, dtype=np.float64)
-        return (b[:, 0].min(), b[:, 1].max(), b[:, 2].min(), b[:, 3].max(), b[:, 4].min(), b[:, 5].max())
+        return (
+            b[:, 0].min(),
+            b[:, 1].max(),
+            b[:, 2].min(),
+            b[:, 3].max(),
+            b[:, 4].min(),
+            b[:, 5].max(),
+        )
 
     def view_bounds(self) -> tuple[float, float, float, float, float, float] | None:
         """Bounds for framing: the 1st-99th percentile box of all layer points.
 
         A few long roads or a far-off object must not shrink the city to a dot.
         """
-        pts = [a.mesh.points[:: max(1, a.mesh.n_points // 20000)] for a in self.adapters.values() if a.mesh is not None and a.mesh.n_points]
+        pts = [
+            a.mesh.points[:: max(1, a.mesh.n_points // 20000)]
+            for a in self.adapters.values()
+            if a.mesh is not None and a.mesh.n_points
+        ]
         if not pts:
             return None
         p = np.concatenate(pts)
@@ -136,17 +212,25 @@ class Scene:
         """A ground plane 3x the data's footprint just below the lowest geometry."""
         b = self.data_bounds()
         if self._ground is not None:
-            self.plotter.remove_actor(self._ground, render=False)
+            self.plotter.renderer.RemoveActor(self._ground)
             self._ground = None
         if b is None:
             return
         cx, cy = (b[0] + b[1]) / 2, (b[2] + b[3]) / 2
         size = max(b[1] - b[0], b[3] - b[2], 100.0) * 12
-        plane = pv.Plane(center=(cx, cy, b[4] - 0.05), direction=(0, 0, 1), i_size=size, j_size=size)
-        self._ground = self.plotter.add_mesh(
-            plane, color=GROUND, pickable=False, reset_camera=False, render=False, name="ground"
-        )
-        self._ground.GetProperty().SetAmbient(0.4)
+        plane = vtk.vtkPlaneSource()
+        plane.SetOrigin(cx - size / 2, cy - size / 2, b[4] - 0.05)
+        plane.SetPoint1(cx + size / 2, cy - size / 2, b[4] - 0.05)
+        plane.SetPoint2(cx - size / 2, cy + size / 2, b[4] - 0.05)
+        mapper = vtk.vtkPolyDataMapper()
+        mapper.SetInputConnection(plane.GetOutputPort())
+        actor = vtk.vtkActor()
+        actor.SetMapper(mapper)
+        actor.PickableOff()
+        actor.GetProperty().SetColor(*hex_to_rgb(GROUND))
+        actor.GetProperty().SetAmbient(0.4)
+        self.plotter.renderer.AddActor(actor)
+        self._ground = actor
 
     def set_ground_opacity(self, opacity: float) -> None:
         """Make the ground translucent (underground view)."""
@@ -158,8 +242,11 @@ class Scene:
         """Rebuild the legend actors (scalar bars and category boxes) for visible layers."""
         p = self.plotter
         for a in self._legend_actors:
-            p.remove_actor(a, render=False)
+            p.renderer.RemoveViewProp(a)
         self._legend_actors.clear()
+        if self._category_legend is not None:
+            self._category_legend.remove()
+            self._category_legend = None
         for name in list(p.scalar_bars.keys()):
             p.remove_scalar_bar(name, render=False)
         if not self.show_legends:
@@ -202,24 +289,11 @@ class Scene:
             seen: dict[str, str] = {}
             for label, color in cats:
                 seen.setdefault(label, color)
-            legend = vtk.vtkLegendBoxActor()
-            legend.SetNumberOfEntries(len(seen))
-            square = pv.Plane(i_size=1, j_size=1, direction=(0, 0, 1))
-            for i, (label, color) in enumerate(seen.items()):
-                legend.SetEntry(i, square, label, hex_to_rgb(color))
-            legend.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
-            legend.GetPositionCoordinate().SetValue(0.01, 0.72 - 0.035 * max(0, len(seen) - 6))
-            legend.GetPosition2Coordinate().SetValue(0.16, min(0.26, 0.04 * len(seen) + 0.02))
-            legend.UseBackgroundOn()
-            legend.SetBackgroundColor(1, 1, 1)
-            legend.SetBackgroundOpacity(0.75)
-            legend.GetEntryTextProperty().SetColor(0.1, 0.1, 0.1)
-            p.renderer.AddViewProp(legend)
-            self._legend_actors.append(legend)
+            self._category_legend = CategoryLegend(p.renderer, list(seen.items()))
 
     def _aspect(self) -> float:
         w, h = self.plotter.window_size
-        return max(w, 1) / max(h, 1)
+        return float(max(w, 1)) / float(max(h, 1))
 
     def set_view(self, view: str = "oblique", azimuth_deg: float = 0.0) -> None:
         """Frame the data from a preset.
@@ -259,13 +333,19 @@ class Scene:
             elev = math.radians(35.0)
             aspect = self._aspect()
             # Seen 35 degrees down, the ground's depth shrinks by sin(35); width does not.
-            half = max(0.5 * (abs(hx) * dx + abs(hy) * dy) * 0.9, 0.5 * (abs(hy) * dx + abs(hx) * dy) / aspect, 10.0)
+            half = max(
+                0.5 * (abs(hx) * dx + abs(hy) * dy) * 0.9,
+                0.5 * (abs(hy) * dx + abs(hx) * dy) / aspect,
+                10.0,
+            )
             dist = half / math.tan(math.radians(fov / 2)) * 1.1
             top = b[5]
             fz = cz + 0.15 * (top - cz)
             cam.SetFocalPoint(cx, cy, fz)
             cam.SetPosition(
-                cx + hx * dist * math.cos(elev), cy + hy * dist * math.cos(elev), fz + dist * math.sin(elev)
+                cx + hx * dist * math.cos(elev),
+                cy + hy * dist * math.cos(elev),
+                fz + dist * math.sin(elev),
             )
             cam.SetViewUp(0, 0, 1)
         self.plotter.renderer.ResetCameraClippingRange()

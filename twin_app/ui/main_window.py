@@ -18,9 +18,7 @@ from twin_app.ui.view3d import QtView3D
 
 log = logging.getLogger(__name__)
 
-FILE_FILTER = (
-    "City data (*.city.json *.json *.osm.pbf *.osm *.gpkg *.geojson *.shp *.fgb *.parquet);;All files (*)"
-)
+FILE_FILTER = "City data (*.city.json *.json *.osm.pbf *.osm *.gpkg *.geojson *.shp *.fgb *.parquet);;All files (*)"
 
 
 class QtMainWindow(QMainWindow):
@@ -92,12 +90,18 @@ class QtMainWindow(QMainWindow):
         self._cancel = False
 
         def work() -> LoadResult:
-            return load_city(paths, opts, frame=frame, progress=self._report_progress, cancelled=lambda: self._cancel)
+            return load_city(
+                paths,
+                opts,
+                frame=frame,
+                progress=self._report_progress,
+                cancelled=lambda: self._cancel,
+            )
 
         worker = create_worker(work, _start_thread=False)
         worker.returned.connect(lambda result: self._on_loaded(result, opts))
         worker.errored.connect(self._on_load_error)
-        worker.finished.connect(self._on_load_finished)
+        worker.finished.connect(lambda *_: self._on_load_finished())
         self._worker = worker
         self.progress.setValue(0)
         self.progress.show()
@@ -136,10 +140,10 @@ class QtMainWindow(QMainWindow):
         self.progress.hide()
         self.cancel_button.hide()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API name)
+    def closeEvent(self, event: QCloseEvent) -> None:
         self._cancel = True
         self.view.close_view()
         super().closeEvent(event)
 
 
-__all__ = ["QtMainWindow", "Qt"]
+__all__ = ["Qt", "QtMainWindow"]

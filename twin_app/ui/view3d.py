@@ -25,7 +25,9 @@ class QtView3D(QWidget):
         from pyvistaqt import QtInteractor
 
         self.session = session
-        self.interactor = QtInteractor(self, multi_samples=gl_info().multi_samples, auto_update=False)
+        self.interactor = QtInteractor(
+            self, multi_samples=gl_info().multi_samples, auto_update=False
+        )
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.interactor)

@@ -1,0 +1,1 @@
+"""Sensor feeds: column store, replay from files, live over MQTT."""

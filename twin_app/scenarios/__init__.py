@@ -1,0 +1,1 @@
+"""Scenario files, interventions as pure functions, KPIs and compare."""
