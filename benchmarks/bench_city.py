@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import CACHE, SHARED, emit, peak_rss_mb  # noqa: E402
+from _common import CACHE, SHARED, emit, peak_rss_mb
 
 W, H = 1920, 1080
 
@@ -79,13 +79,13 @@ def footprints_file(n: int) -> Path:
 
 def run_ours(path: Path) -> dict[str, Any]:
     """Our path: read (registry) -> local frame + extrusion -> Scene -> first frame."""
+    import pyvista.plotting  # noqa: F401  (import time is start-up, not loading; the floor imports vtk first too)
+
     from twin_app.io.load import build_sets, choose_frame
     from twin_app.io.registry import read_path
     from twin_app.model.layers import layer_for
     from twin_app.render.plotter import gl_info, offscreen_plotter
     from twin_app.render.scene import Scene
-
-    import pyvista.plotting  # noqa: F401  (import time is start-up, not loading; the floor imports vtk first too)
 
     gl_info()  # one-off GL probe, not part of loading a file
     t0 = time.perf_counter()

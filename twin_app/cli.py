@@ -148,20 +148,23 @@ def cmd_render(args: argparse.Namespace) -> int:
             print(f"twin: warning: {w}", file=sys.stderr)
     w, h = args.size
     plotter = offscreen_plotter(w, h, aa=args.aa)
-    scene = Scene(plotter)
-    for fs in result.city.sets:
-        layer = layer_for(fs)
-        if isinstance(layer, BuildingLayer) and args.color_by:
-            if args.color_by not in layer.color_choices():
-                raise TwinError(
-                    f"--color-by {args.color_by!r} is not available; choose from {', '.join(layer.color_choices())}"
-                )
-            layer.color_by = args.color_by
-        scene.add_layer(layer)
-    scene.set_view(args.view, azimuth_deg=args.azimuth)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    scene.screenshot(str(args.output))
-    plotter.close()
+    try:
+        scene = Scene(plotter)
+        for fs in result.city.sets:
+            layer = layer_for(fs)
+            if isinstance(layer, BuildingLayer) and args.color_by:
+                if args.color_by not in layer.color_choices():
+                    raise TwinError(
+                        f"--color-by {args.color_by!r} is not available; "
+                        f"choose from {', '.join(layer.color_choices())}"
+                    )
+                layer.color_by = args.color_by
+            scene.add_layer(layer)
+        scene.set_view(args.view, azimuth_deg=args.azimuth)
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        scene.screenshot(str(args.output))
+    finally:
+        plotter.close()
     print(f"wrote {args.output} ({w}x{h})")
     return 0
 

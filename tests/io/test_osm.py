@@ -185,7 +185,9 @@ def test_heights_follow_tags_then_levels_then_default(city: City) -> None:
 def test_london_about_half_the_buildings_have_levels(london: City) -> None:
     b = london.source.buildings
     assert b is not None
-    with_levels = london.truth.buildings["other_tags"].map(lambda t: tag(t, "building:levels") is not None)
+    with_levels = london.truth.buildings["other_tags"].map(
+        lambda t: tag(t, "building:levels") is not None
+    )
     frac = float(with_levels.mean())
     assert 0.4 < frac < 0.6
     src_counts = b["height_source"].value_counts()
@@ -225,7 +227,9 @@ def test_london_height_tag_wins_over_levels(london: City) -> None:
 
 
 def test_storey_option_scales_levels(shared_file: Callable[[str], Path], london: City) -> None:
-    (src,) = read_path(shared_file("osm/london.osm.pbf"), ReadOptions(storey_m=4.0, as_kind="buildings"))
+    (src,) = read_path(
+        shared_file("osm/london.osm.pbf"), ReadOptions(storey_m=4.0, as_kind="buildings")
+    )
     assert src.roads is None
     assert src.buildings is not None
     got = src.buildings.set_index("id")
@@ -240,7 +244,13 @@ def test_storey_option_scales_levels(shared_file: Callable[[str], Path], london:
 def test_road_class_is_the_highway_tag(city: City) -> None:
     roads = city.source.roads
     assert roads is not None
-    truth = dict(zip("way/" + city.truth.roads["osm_id"].astype(str), city.truth.roads["highway"], strict=True))
+    truth = dict(
+        zip(
+            "way/" + city.truth.roads["osm_id"].astype(str),
+            city.truth.roads["highway"],
+            strict=True,
+        )
+    )
     got = dict(zip(roads["id"], roads["class"].astype(str), strict=True))
     assert got == truth
 

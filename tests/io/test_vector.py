@@ -46,6 +46,11 @@ def one(sources: list[SourceData]) -> SourceData:
     return sources[0]
 
 
+def src_buildings(src: SourceData) -> Any:
+    assert src.buildings is not None
+    return src.buildings
+
+
 def heights_by_id(src: SourceData) -> dict[str, float]:
     assert src.buildings is not None
     return dict(zip(src.buildings["id"], src.buildings["height_m"].astype(float), strict=True))
@@ -74,7 +79,9 @@ def delft_source(delft_gpkg: Path) -> SourceData:
     return one(read_path(delft_gpkg))
 
 
-def test_gpkg_has_160_buildings_in_rd_new(delft_source: SourceData, delft_truth: dict[str, float]) -> None:
+def test_gpkg_has_160_buildings_in_rd_new(
+    delft_source: SourceData, delft_truth: dict[str, float]
+) -> None:
     src = delft_source
     assert len(delft_truth) == DELFT_N
     assert src.kind == "buildings"
@@ -98,11 +105,6 @@ def test_gpkg_heights_come_from_the_height_column(
     assert not delft_source.report.repaired
     assert not delft_source.report.skipped
     assert delft_source.report.warnings == []
-
-
-def src_buildings(src: SourceData) -> Any:
-    assert src.buildings is not None
-    return src.buildings
 
 
 def test_gpkg_geometry_is_kept_in_source_crs(delft_source: SourceData) -> None:
@@ -323,7 +325,9 @@ def test_height_strings_with_units_and_decimal_commas_parse(tmp_path: Path) -> N
         [
             polygon_feature("unit", square(4.3600, 52.01), height="12 m"),
             polygon_feature("comma", square(4.3602, 52.01), height="3,5"),
-            polygon_feature("levels", square(4.3604, 52.01), height="unknown", **{"building:levels": "3"}),
+            polygon_feature(
+                "levels", square(4.3604, 52.01), height="unknown", **{"building:levels": "3"}
+            ),
         ],
     )
     src = one(read_path(path))

@@ -60,7 +60,10 @@ def clean_polygons(geoms: ObjArray, min_area: float = 0.0) -> CleanResult:
         keep = np.isin(shapely.get_type_id(parts[0]), (T.POLYGON, T.MULTIPOLYGON))
         sub = shapely.get_parts(parts[0][keep], return_index=True)  # MultiPolygon -> Polygons
         owner = parts[1][keep][sub[1]]
-        rebuilt = shapely.multipolygons(sub[0], indices=owner, size=mixed.size)
+        rebuilt = np.full(mixed.size, shapely.Polygon(), dtype=object)
+        if owner.size:
+            present, dense = np.unique(owner, return_inverse=True)
+            rebuilt[present] = shapely.multipolygons(sub[0], indices=dense)
         work[mixed] = rebuilt
     area = shapely.area(work)
     dropped = missing | shapely.is_empty(work) | ~(area > min_area)

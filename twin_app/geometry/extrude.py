@@ -275,8 +275,8 @@ def extrude(
     points[:n, :2] = coords
     points[n:, :2] = coords
     if np.ndim(base_z) == 0:
-        points[:n, 2] = float(base_z)  # type: ignore[arg-type]
-        points[n:, 2] = float(base_z) + height[point_geom]  # type: ignore[arg-type]
+        points[:n, 2] = float(base_z)
+        points[n:, 2] = float(base_z) + height[point_geom]
     else:
         z0 = np.broadcast_to(np.asarray(base_z, np.float64), (g,))[point_geom]
         points[:n, 2] = z0

@@ -173,12 +173,24 @@ def roads_from_lines(src: SourceData, frame: LocalFrame) -> FeatureSet:
 
 
 def _submesh(
-    obj: CityObjects, local_vertices: np.ndarray[Any, Any], tri_mask: np.ndarray[Any, Any]
+    obj: CityObjects,
+    local_vertices: np.ndarray[Any, Any],
+    tri_mask: np.ndarray[Any, Any],
+    tri_feature: np.ndarray[Any, Any],
 ) -> tuple[TriMesh, np.ndarray[Any, Any]]:
-    tris = obj.triangles[tri_mask]
-    used, inverse = np.unique(tris.ravel(), return_inverse=True)
-    mesh = TriMesh(local_vertices[used], inverse.reshape(-1, 3).astype(np.int64))
-    return mesh, np.flatnonzero(tri_mask)
+    """The masked triangles over their own points, a point never shared by two features.
+
+    CityJSON neighbours share vertices; splitting them per feature lets per-feature colours
+    live on points (cheaper to draw than cell colours) without bleeding into the neighbour.
+    """
+    tri_idx = np.flatnonzero(tri_mask)
+    tris = obj.triangles[tri_idx]
+    feat = np.repeat(np.asarray(tri_feature)[tri_idx].astype(np.int64), 3)
+    key = feat * np.int64(local_vertices.shape[0]) + tris.ravel()
+    used, inverse = np.unique(key, return_inverse=True)
+    vertex = used % np.int64(local_vertices.shape[0])
+    mesh = TriMesh(local_vertices[vertex], inverse.reshape(-1, 3).astype(np.int64))
+    return mesh, tri_idx
 
 
 def sets_from_cityjson(src: SourceData, frame: LocalFrame) -> list[FeatureSet]:
@@ -206,7 +218,7 @@ def sets_from_cityjson(src: SourceData, frame: LocalFrame) -> list[FeatureSet]:
     tri_owner = owner[obj.tri_object]
     mask = tri_owner >= 0
     if bldg_rows.size:
-        mesh, tri_idx = _submesh(obj, local, mask)
+        mesh, tri_idx = _submesh(obj, local, mask, tri_owner)
         b_index = row_of_obj[tri_owner[tri_idx]].astype(np.int32)
         part_obj = obj.tri_object[tri_idx]
         part_rows = np.flatnonzero(is_part)
@@ -277,7 +289,7 @@ def sets_from_cityjson(src: SourceData, frame: LocalFrame) -> list[FeatureSet]:
         tmask = row_of[obj.tri_object] >= 0
         if not tmask.any():
             continue
-        mesh, tri_idx = _submesh(obj, local, tmask)
+        mesh, tri_idx = _submesh(obj, local, tmask, obj.tri_object)
         attrs = obj.attributes.iloc[rows].reset_index(drop=True)
         table = attrs.drop(columns=[c for c in ("id", "type") if c in attrs.columns])
         table.insert(0, "id", obj.ids[rows])

@@ -299,6 +299,7 @@ def prepare_roads(
 def read_vector(path: Path, options: ReadOptions) -> list[SourceData]:
     """Read every city layer of a vector file (or the one named by ``options.layer``)."""
     layers = list_layers(path)
+    n_layers = len(layers)
     if options.layer is not None:
         names = [n for n, _ in layers]
         if options.layer not in names:
@@ -311,8 +312,10 @@ def read_vector(path: Path, options: ReadOptions) -> list[SourceData]:
         gdf = read_layer(path, layer_arg)
         label = f"{path.name}:{name}" if multi else path.name
         report = LoadReport(source=label)
-        family = _geom_family(geom_type) if geom_type else _family_of(gdf)
-        kind = options.as_kind or guess_kind(name, geom_type or family, len(list_layers(path)))
+        family = _geom_family(geom_type)
+        if family == "unknown":  # e.g. GeoJSON mixing Polygon and MultiPolygon: look at the rows
+            family = _family_of(gdf)
+        kind = options.as_kind or guess_kind(name, family, n_layers)
         src_layer = name if multi else None
         if kind is None or kind == "pipes" or len(gdf) == 0:
             why = (

@@ -321,7 +321,8 @@ class Scene:
             half = max(dy / 2, dx / 2 / aspect, 10.0)
             dist = half / math.tan(math.radians(fov / 2)) * 1.08
             cam.SetFocalPoint(cx, cy, cz)
-            cam.SetPosition(cx, cy, cz + dist)
+            # Measured from the tallest roof, so tall buildings near the edge stay in view.
+            cam.SetPosition(cx, cy, b[5] + dist)
             cam.SetViewUp(-hx, -hy, 0.0)
         elif view == "street":
             eye = (cx + hx * (dy / 2 + 10.0), cy + hy * (dy / 2 + 10.0), cz + 1.7)

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QProgressBar, QPushButton
 
-from twin_app.errors import TwinError
+from twin_app.errors import CancelledError, TwinError
 from twin_app.io.load import LoadResult, load_city
 from twin_app.io.source import ReadOptions
 from twin_app.session import Session
@@ -89,18 +89,23 @@ class QtMainWindow(QMainWindow):
         frame = self.session.frame
         self._cancel = False
 
-        def work() -> LoadResult:
-            return load_city(
-                paths,
-                opts,
-                frame=frame,
-                progress=self._report_progress,
-                cancelled=lambda: self._cancel,
-            )
+        def work() -> tuple[LoadResult | None, BaseException | None]:
+            # Errors come back as values: superqt re-raises a raised (or returned) exception
+            # into sys.excepthook.
+            try:
+                result = load_city(
+                    paths,
+                    opts,
+                    frame=frame,
+                    progress=self._report_progress,
+                    cancelled=lambda: self._cancel,
+                )
+            except Exception as exc:
+                return None, exc
+            return result, None
 
         worker = create_worker(work, _start_thread=False)
-        worker.returned.connect(lambda result: self._on_loaded(result, opts))
-        worker.errored.connect(self._on_load_error)
+        worker.returned.connect(lambda outcome: self._on_worker_returned(outcome, opts))
         worker.finished.connect(lambda *_: self._on_load_finished())
         self._worker = worker
         self.progress.setValue(0)
@@ -123,13 +128,24 @@ class QtMainWindow(QMainWindow):
         """Ask the running load to stop at its next step."""
         self._cancel = True
 
+    def _on_worker_returned(
+        self, outcome: tuple[LoadResult | None, BaseException | None], options: ReadOptions
+    ) -> None:
+        result, error = outcome
+        if error is not None:
+            self._on_load_error(error)
+        elif result is not None:
+            self._on_loaded(result, options)
+
     def _on_loaded(self, result: LoadResult, options: ReadOptions) -> None:
         layers = self.session.add_result(result, options)
         n = sum(len(s.ids) for s in result.city.sets)
         self.message_label.setText(f"loaded {n:,} features in {len(layers)} layers")
 
     def _on_load_error(self, exc: BaseException) -> None:
-        if isinstance(exc, TwinError):
+        if isinstance(exc, CancelledError):
+            self._on_message("warning", "loading cancelled; nothing was added")
+        elif isinstance(exc, TwinError):
             self._on_message("error", str(exc))
         else:
             log.error("load failed", exc_info=exc)

@@ -1,0 +1,123 @@
+"""Scene and adapters against a real offscreen VTK window: assertions on pixels and arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twin_app.model.city import FeatureSet
+from twin_app.model.layers import BuildingLayer
+from twin_app.render.colors import SURFACE_PALETTE, palette_rgb
+from twin_app.render.overlays import format_length, nice_length
+from twin_app.render.scene import GROUND, Scene
+
+TOWER_TOP = (30.0, 0.0, 60.0)
+LOW_TOP = (-30.0, 0.0, 3.0)
+
+
+def test_height_colouring_draws_tall_buildings_dark_red(
+    scene: Scene, two_buildings: FeatureSet, pixel_at
+) -> None:
+    layer = BuildingLayer(name="b", features=two_buildings)
+    scene.add_layer(layer)
+    scene.set_view("top")
+    tower = pixel_at(scene, TOWER_TOP)
+    low = pixel_at(scene, LOW_TOP)
+    # YlOrRd: low end pale yellow, high end dark red; lighting darkens both a little.
+    assert tower[0] > 2 * tower[2] and tower[1] < 80
+    assert low[0] > 180 and low[1] > 150
+    assert np.abs(tower - low).sum() > 150
+
+
+def test_visibility_and_opacity_change_pixels_in_place(
+    scene: Scene, two_buildings: FeatureSet, pixel_at
+) -> None:
+    layer = BuildingLayer(name="b", features=two_buildings)
+    adapter = scene.add_layer(layer)
+    scene.set_view("top")
+    before = pixel_at(scene, TOWER_TOP)
+    actors_before = scene.plotter.renderer.GetActors().GetNumberOfItems()
+    layer.visible = False
+    hidden = pixel_at(scene, TOWER_TOP)
+    ground = np.array([int(GROUND[i : i + 2], 16) for i in (1, 3, 5)])
+    assert np.abs(hidden - ground).max() < 60  # the ground shows through
+    assert np.abs(hidden - before).sum() > 100
+    layer.visible = True
+    layer.opacity = 0.3
+    faded = pixel_at(scene, TOWER_TOP)
+    assert np.abs(faded - before).sum() > 30
+    assert scene.plotter.renderer.GetActors().GetNumberOfItems() == actors_before
+    assert adapter.actor is not None and adapter.actor.GetVisibility()
+
+
+def test_restyle_writes_existing_arrays_not_a_new_mesh(
+    scene: Scene, two_buildings: FeatureSet, pixel_at
+) -> None:
+    layer = BuildingLayer(name="b", features=two_buildings)
+    adapter = scene.add_layer(layer)
+    mesh_before = adapter.mesh
+    values_ptr = adapter.mesh.GetPointData().GetArray("value")
+    layer.colormap = "viridis"
+    layer.clim = (0.0, 100.0)
+    assert adapter.mesh is mesh_before
+    assert adapter.mesh.GetPointData().GetArray("value") is values_ptr
+    assert adapter.lut is not None and adapter.lut.GetTableRange() == (0.0, 100.0)
+    scene.set_view("top")
+    tower = pixel_at(scene, TOWER_TOP)
+    assert tower[1] > tower[0]  # viridis at 60 % is green-teal, not red
+
+
+def test_surface_colouring_shows_roof_colour_from_above(
+    scene: Scene, two_buildings: FeatureSet, pixel_at
+) -> None:
+    layer = BuildingLayer(name="b", features=two_buildings, color_by="surface")
+    scene.add_layer(layer)
+    scene.set_view("top")
+    roof = palette_rgb(SURFACE_PALETTE)[2].astype(int)
+    px = pixel_at(scene, TOWER_TOP)
+    assert np.abs(px - roof).max() < 70  # roof red, dimmed or brightened by lighting
+
+
+def test_unknown_heights_are_drawn_in_the_nan_colour(
+    scene: Scene, two_buildings: FeatureSet, pixel_at
+) -> None:
+    two_buildings.table.loc[1, "height_source"] = "default"
+    layer = BuildingLayer(name="b", features=two_buildings)
+    scene.add_layer(layer)
+    scene.set_view("top")
+    px = pixel_at(scene, TOWER_TOP)
+    assert np.abs(px[0] - px[2]) < 40  # grey, not the red of a 60 m tower
+
+
+def test_north_arrow_follows_the_camera_and_scale_bar_is_nice(
+    scene: Scene, two_buildings: FeatureSet, pixel_at
+) -> None:
+    scene.add_layer(BuildingLayer(name="b", features=two_buildings))
+    scene.set_view("top")
+    scene.screenshot()
+    assert scene.overlays.north_angle_deg == pytest.approx(0.0, abs=1.0)
+    assert scene.overlays.scale_m in (5, 10, 20, 50)
+    scene.set_view("top", azimuth_deg=90.0)  # looking west: north is to the right
+    scene.screenshot()
+    assert abs(scene.overlays.north_angle_deg) == pytest.approx(90.0, abs=1.0)
+
+
+def test_nice_lengths() -> None:
+    assert [nice_length(v) for v in (0.7, 3.3, 180.0, 999.0, 1200.0)] == [
+        0.5,
+        2.0,
+        100.0,
+        500.0,
+        1000.0,
+    ]
+    assert format_length(2000.0) == "2 km" and format_length(50.0) == "50 m"
+
+
+def test_legend_lists_coloured_layers(scene: Scene, two_buildings: FeatureSet, pixel_at) -> None:
+    layer = BuildingLayer(name="b", features=two_buildings)
+    scene.add_layer(layer)
+    bars = [a for a in scene._legend_actors if a.IsA("vtkScalarBarActor")]
+    assert len(bars) == 1 and "height_m" in bars[0].GetTitle()
+    layer.color_by = "surface"
+    assert scene._category_legend is not None
+    assert [t.GetInput() for t in scene._category_legend.texts] == ["wall", "roof"]
