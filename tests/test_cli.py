@@ -426,15 +426,6 @@ def test_render_bad_color_by_is_a_clean_error(
     assert not out_png.exists()
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: cli.cmd_render creates the offscreen plotter before validating --color-by and "
-        "closes it only on success (no try/finally), so any error after offscreen_plotter() "
-        "leaks an open render window"
-    ),
-    raises=AssertionError,
-    strict=True,
-)
 def test_render_closes_its_plotter_on_error(
     multilayer_gpkg: Path,
     tmp_path: Path,

@@ -1,7 +1,8 @@
-"""The Session: city + layers (+ clock, scenario and command stack as they arrive). Pure Python.
+"""The Session: city + layers + bookmarks + selection + undo stack (+ clock, scenario). Pure Python.
 
-The UI and the render Scene observe the session's evented layer list; nothing here knows Qt
-or VTK, so a session runs the same in the app, the CLI and a notebook.
+The UI and the render Scene observe the session's evented containers and signals; nothing here
+knows Qt or VTK, so a session runs the same in the app, the CLI and a notebook. Every change a
+user makes goes through a :class:`~twin_app.model.commands.Command` so it can be undone.
 """
 
 from __future__ import annotations
@@ -10,14 +11,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from psygnal import Signal
 from psygnal.containers import EventedList
 
+from twin_app.errors import TwinError
 from twin_app.io.load import LoadResult
+from twin_app.io.session_file import (
+    SCHEMA_VERSION,
+    BookmarkEntry,
+    FrameEntry,
+    LayerEntry,
+    PoseEntry,
+    SessionFile,
+    SourceEntry,
+    StyleEntry,
+    ViewEntry,
+    write_session,
+)
 from twin_app.io.source import ReadOptions
+from twin_app.model.camera import Bookmark, CameraPose
 from twin_app.model.city import CityModel
+from twin_app.model.commands import Command, CommandStack
 from twin_app.model.frame import LocalFrame
 from twin_app.model.layers import Layer, layer_for
+
+STYLE_KEYS = ("visible", "opacity", "color_by", "colormap", "clim", "color")
 
 
 @dataclass
@@ -32,6 +51,19 @@ class SourceRef:
         return ReadOptions(**self.options)
 
 
+@dataclass(frozen=True)
+class Selection:
+    """Picked or rubber-banded features of one layer (empty: nothing selected)."""
+
+    layer_uid: int = 0
+    indices: tuple[int, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing is selected."""
+        return not self.indices
+
+
 class Session:
     """What the user has open.
 
@@ -43,41 +75,51 @@ class Session:
         Evented list of layers, drawn bottom to top.
     sources
         Files loaded, in order, with their read options.
-    messages
-        Signal ``(level, text)`` for warnings and errors a user should see.
+    bookmarks
+        Evented list of named camera poses.
+    camera
+        The current camera pose (kept up to date by the view; saved in session files).
+    commands
+        Undo/redo history of user changes.
+    underground
+        ``off``, ``translucent`` or ``cutaway`` (see the render Scene).
+
+    Signals
+    -------
+    messages(level, text)
+        Warnings and errors a user should see.
+    selection_changed(Selection)
+        The selection changed.
+    fly_to_requested(CameraPose)
+        Something asks the view to fly the camera to a pose (animated).
+    camera_set_requested(CameraPose)
+        Something asks the view to jump to a pose (session restore).
+    underground_changed(str)
+        The underground mode changed.
     """
 
     messages = Signal(str, str)
+    selection_changed = Signal(object)
+    fly_to_requested = Signal(object)
+    camera_set_requested = Signal(object)
+    underground_changed = Signal(str)
 
     def __init__(self) -> None:
         self.city: CityModel | None = None
         self.layers: EventedList[Layer] = EventedList()
         self.sources: list[SourceRef] = []
+        self.bookmarks: EventedList[Bookmark] = EventedList()
+        self.camera: CameraPose | None = None
+        self.commands = CommandStack()
+        self.selection = Selection()
+        self._underground = "off"
+        self.path: Path | None = None
 
+    # -- basics ------------------------------------------------------------------------------
     @property
     def frame(self) -> LocalFrame | None:
         """The local frame, once anything is loaded."""
         return self.city.frame if self.city is not None else None
-
-    def add_result(self, result: LoadResult, options: ReadOptions | None = None) -> list[Layer]:
-        """Add what a load produced: its feature sets as new layers, its warnings as messages."""
-        if self.city is None:
-            self.city = result.city
-        else:
-            self.city.sets.extend(result.city.sets)
-        opts = options or ReadOptions()
-        seen: set[Path] = {s.path for s in self.sources}
-        for src in result.sources:
-            if src.path not in seen:
-                self.sources.append(
-                    SourceRef(src.path, {k: v for k, v in vars(opts).items() if v is not None})
-                )
-                seen.add(src.path)
-            for w in src.report.warnings:
-                self.messages.emit("warning", w)
-        new: list[Layer] = [layer_for(fs) for fs in result.city.sets]
-        self.layers.extend(new)
-        return new
 
     def find_layer(self, uid: int) -> Layer | None:
         """The layer with this uid, if it is still in the session."""
@@ -85,3 +127,238 @@ class Session:
             if layer.uid == uid:
                 return layer
         return None
+
+    @property
+    def underground(self) -> str:
+        """Underground view mode."""
+        return self._underground
+
+    @underground.setter
+    def underground(self, mode: str) -> None:
+        if mode not in ("off", "translucent", "cutaway"):
+            raise TwinError(f"underground mode must be off, translucent or cutaway, not {mode!r}")
+        if mode != self._underground:
+            self._underground = mode
+            self.underground_changed.emit(mode)
+
+    # -- loading ------------------------------------------------------------------------------
+    def add_result(self, result: LoadResult, options: ReadOptions | None = None) -> list[Layer]:
+        """Add what a load produced as new layers (one undo step), its warnings as messages."""
+        if self.city is None:
+            self.city = CityModel(result.city.frame)
+        opts = options or ReadOptions()
+        new_refs: list[SourceRef] = []
+        seen: set[Path] = {s.path for s in self.sources}
+        for src in result.sources:
+            if src.path not in seen:
+                new_refs.append(
+                    SourceRef(
+                        src.path.resolve(), {k: v for k, v in vars(opts).items() if v is not None}
+                    )
+                )
+                seen.add(src.path)
+            for w in src.report.warnings:
+                self.messages.emit("warning", w)
+        new: list[Layer] = [layer_for(fs) for fs in result.city.sets]
+        city = self.city
+
+        def do() -> None:
+            city.sets.extend(layer.features for layer in new if layer.features is not None)  # type: ignore[attr-defined]
+            self.sources.extend(new_refs)
+            self.layers.extend(new)
+
+        def undo() -> None:
+            for layer in new:
+                if layer in self.layers:
+                    self.layers.remove(layer)
+                fs = getattr(layer, "features", None)
+                if fs is not None and fs in city.sets:
+                    city.sets.remove(fs)
+            for ref in new_refs:
+                if ref in self.sources:
+                    self.sources.remove(ref)
+            if self.selection.layer_uid in {layer.uid for layer in new}:
+                self.select(Selection())
+
+        names = ", ".join(sorted({p.path.name for p in new_refs})) or "data"
+        self.commands.push(Command(f"Open {names}", do, undo))
+        return new
+
+    # -- edits (all undoable) ------------------------------------------------------------------
+    def remove_layer(self, layer: Layer) -> None:
+        """Remove a layer (undo puts it back at the same place)."""
+        index = self.layers.index(layer)
+
+        def do() -> None:
+            self.layers.remove(layer)
+            if self.selection.layer_uid == layer.uid:
+                self.select(Selection())
+
+        self.commands.push(
+            Command(f"Remove {layer.name}", do, lambda: self.layers.insert(index, layer))
+        )
+
+    def move_layer(self, layer: Layer, new_index: int) -> None:
+        """Move a layer in the draw order."""
+        old = self.layers.index(layer)
+        new_index = max(0, min(new_index, len(self.layers) - 1))
+        if new_index == old:
+            return
+
+        def move(src: int, dst: int) -> None:
+            self.layers.move(src, dst if dst < src else dst + 1)
+
+        self.commands.push(
+            Command(
+                f"Move {layer.name}", lambda: move(old, new_index), lambda: move(new_index, old)
+            )
+        )
+
+    def set_style(self, layer: Layer, **style: Any) -> None:
+        """Change styling fields of a layer (consecutive changes of one field merge into one step)."""
+        bad = set(style) - set(STYLE_KEYS)
+        if bad:
+            raise TwinError(
+                f"unknown style field(s) {', '.join(sorted(bad))}; use {', '.join(STYLE_KEYS)}"
+            )
+        before = {k: getattr(layer, k) for k in style}
+        if all(before[k] == v for k, v in style.items()):
+            return
+        key = ",".join(sorted(style))
+        pretty = ", ".join(f"{k}" for k in style)
+
+        def apply(values: dict[str, Any]) -> None:
+            for k, v in values.items():
+                setattr(layer, k, v)
+
+        self.commands.push(
+            Command(
+                f"Set {pretty} of {layer.name}",
+                lambda: apply(style),
+                lambda: apply(before),
+                merge_key=f"style:{layer.uid}:{key}",
+            )
+        )
+
+    def add_bookmark(self, name: str, pose: CameraPose) -> Bookmark:
+        """Add (or replace) a named camera bookmark."""
+        name = name.strip()
+        if not name:
+            raise TwinError("a bookmark needs a name")
+        mark = Bookmark(name, pose)
+        old = next((i for i, b in enumerate(self.bookmarks) if b.name == name), None)
+        if old is None:
+            self.commands.push(
+                Command(
+                    f"Add bookmark {name}",
+                    lambda: self.bookmarks.append(mark),
+                    lambda: self.bookmarks.remove(mark),
+                )
+            )
+        else:
+            prev = self.bookmarks[old]
+
+            def swap(b: Bookmark) -> None:
+                i = next(i for i, x in enumerate(self.bookmarks) if x.name == name)
+                self.bookmarks[i] = b
+
+            self.commands.push(
+                Command(f"Update bookmark {name}", lambda: swap(mark), lambda: swap(prev))
+            )
+        return mark
+
+    def remove_bookmark(self, name: str) -> None:
+        """Remove a bookmark by name."""
+        i = next((i for i, b in enumerate(self.bookmarks) if b.name == name), None)
+        if i is None:
+            raise TwinError(f"no bookmark named {name!r}")
+        mark = self.bookmarks[i]
+        self.commands.push(
+            Command(
+                f"Remove bookmark {name}",
+                lambda: self.bookmarks.remove(mark),
+                lambda: self.bookmarks.insert(i, mark),
+            )
+        )
+
+    def go_to_bookmark(self, name: str) -> None:
+        """Ask the view to fly to a bookmark."""
+        for b in self.bookmarks:
+            if b.name == name:
+                self.fly_to_requested.emit(b.pose)
+                return
+        raise TwinError(f"no bookmark named {name!r}")
+
+    # -- selection ------------------------------------------------------------------------------
+    def select(self, selection: Selection) -> None:
+        """Set the selection (not an undo step: selecting does not change the twin)."""
+        if selection != self.selection:
+            self.selection = selection
+            self.selection_changed.emit(selection)
+
+    def select_features(self, layer: Layer, indices: Any) -> None:
+        """Select features of a layer by row index."""
+        idx = tuple(int(i) for i in np.unique(np.asarray(indices, dtype=np.int64)))
+        self.select(Selection(layer.uid, idx) if idx else Selection())
+
+    # -- session files ----------------------------------------------------------------------------
+    def to_file(self) -> SessionFile:
+        """The session as a :class:`SessionFile` (validated data)."""
+        frame = self.frame
+        return SessionFile(
+            schema_version=SCHEMA_VERSION,
+            sources=[SourceEntry(path=str(s.path), options=dict(s.options)) for s in self.sources],
+            frame=FrameEntry(crs_wkt=frame.crs_wkt, origin=frame.origin)
+            if frame is not None
+            else None,
+            layers=[
+                LayerEntry(name=layer.name, kind=layer.kind, style=StyleEntry(**layer.style()))
+                for layer in self.layers
+            ],
+            camera=PoseEntry(**self.camera.to_dict()) if self.camera is not None else None,
+            bookmarks=[BookmarkEntry(**b.to_dict()) for b in self.bookmarks],
+            view=ViewEntry(underground=self.underground),
+        )
+
+    def save(self, path: Path | str) -> Path:
+        """Write the session atomically and mark the undo history clean."""
+        p = Path(path)
+        if not p.name.endswith(".twin.toml"):
+            p = p.with_name(p.name + ".twin.toml") if not p.suffix else p
+        write_session(p, self.to_file())
+        self.path = p
+        self.commands.mark_clean()
+        return p
+
+    def apply_file(self, data: SessionFile) -> list[str]:
+        """Restore styles, layer order, camera, bookmarks and view from a file after its sources loaded.
+
+        Returns warnings (layers named in the file that no source produced).
+        """
+        warnings: list[str] = []
+        by_name = {(layer.name, layer.kind): layer for layer in self.layers}
+        order: list[Layer] = []
+        for entry in data.layers:
+            layer = by_name.pop((entry.name, entry.kind), None)
+            if layer is None:
+                warnings.append(
+                    f"layer {entry.name!r} ({entry.kind}) is in the session file but no source produced it"
+                )
+                continue
+            layer.apply_style(entry.style.model_dump())
+            order.append(layer)
+        # Layers the user had removed before saving stay removed.
+        for layer in by_name.values():
+            self.layers.remove(layer)
+        for i, layer in enumerate(order):
+            j = self.layers.index(layer)
+            if j != i:
+                self.layers.move(j, i)
+        self.bookmarks.clear()
+        self.bookmarks.extend(Bookmark.from_dict(b.model_dump()) for b in data.bookmarks)
+        self.underground = data.view.underground
+        if data.camera is not None:
+            self.camera = CameraPose.from_dict(data.camera.model_dump())
+            self.camera_set_requested.emit(self.camera)
+        self.commands.clear()
+        return warnings

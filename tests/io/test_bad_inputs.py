@@ -19,16 +19,6 @@ from twin_app.io.source import DEFAULT_HEIGHT_M, ReadOptions
 
 BAD_DIR = Path(__file__).resolve().parents[1] / "data" / "bad"
 
-ZERO_AREA_BUG = pytest.mark.xfail(
-    reason=(
-        "BUG: geometry.clean.clean_polygons passes size= to shapely.multipolygons, which ignores "
-        "it; a zero-area ring (make_valid -> LineString, no polygonal part) leaves the rebuilt "
-        "array too short and a raw ValueError escapes read_path and the CLI"
-    ),
-    raises=ValueError,
-    strict=True,
-)
-
 #: name -> expected error class. "missing" and "directory" are made by `bad_path`.
 UNRECOVERABLE: dict[str, type[TwinError]] = {
     "geojson_truncated.geojson": InputError,
@@ -51,10 +41,6 @@ RECOVERABLE: dict[str, tuple[int, dict[str, int], int]] = {
     "shp_no_prj_lonlat.shp": (2, {}, 0),
     "geojson_empty.geojson": (0, {}, 0),
 }
-
-
-def maybe_xfail(name: str) -> list[pytest.MarkDecorator]:
-    return [ZERO_AREA_BUG] if name == "geojson_zero_area.geojson" else []
 
 
 @pytest.fixture
@@ -139,10 +125,7 @@ def test_unknown_extension_lists_supported_formats(bad_path: Callable[[str], Pat
     assert ".gpkg" in str(info.value) and ".city.json" in str(info.value)
 
 
-@pytest.mark.parametrize(
-    "name",
-    [pytest.param(n, marks=maybe_xfail(n)) for n in RECOVERABLE],
-)
+@pytest.mark.parametrize("name", list(RECOVERABLE))
 def test_recoverable_files_are_read_with_counts(name: str, bad_path: Callable[[str], Path]) -> None:
     n_buildings, repaired, n_skipped = RECOVERABLE[name]
     (src,) = read_path(bad_path(name))
@@ -170,7 +153,6 @@ def test_bowtie_is_made_valid(bad_path: Callable[[str], Path]) -> None:
     assert any("bowtie1" in w and "repaired" in w for w in src.report.warnings)
 
 
-@ZERO_AREA_BUG
 def test_zero_area_polygon_is_skipped_with_its_id(bad_path: Callable[[str], Path]) -> None:
     (src,) = read_path(bad_path("geojson_zero_area.geojson"))
     assert src.buildings is not None
@@ -218,14 +200,6 @@ def test_empty_feature_collection_is_reported_empty(bad_path: Callable[[str], Pa
     assert any("empty" in w for w in src.report.warnings)
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: io.load.choose_frame raises 'nothing to show: every source is empty' without "
-        "naming the file(s) (DESIGN.md section 7: the message names the file)"
-    ),
-    raises=AssertionError,
-    strict=True,
-)
 def test_loading_only_an_empty_file_names_it(bad_path: Callable[[str], Path]) -> None:
     from twin_app.io.load import load_city
 
@@ -240,7 +214,7 @@ def test_loading_only_an_empty_file_names_it(bad_path: Callable[[str], Path]) ->
 
 def cli_cases() -> list[object]:
     cases: list[object] = [pytest.param(n, 2, id=n) for n in UNRECOVERABLE]
-    cases += [pytest.param(n, 0, id=n, marks=maybe_xfail(n)) for n in RECOVERABLE]
+    cases += [pytest.param(n, 0, id=n) for n in RECOVERABLE]
     return cases
 
 

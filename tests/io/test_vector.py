@@ -376,15 +376,6 @@ def test_duplicate_ids_are_made_unique(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- known bugs
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: a GeoJSON mixing Polygon and MultiPolygon features has GDAL layer type 'Unknown'; "
-        "read_vector passes that string to guess_kind instead of the family of the rows "
-        "(_family_of), so the buildings are reported as an undrawn 'other' layer"
-    ),
-    raises=AssertionError,
-    strict=True,
-)
 def test_mixed_polygon_and_multipolygon_geojson_is_buildings(tmp_path: Path) -> None:
     path = write_geojson(
         tmp_path / "mixed.geojson",
@@ -402,15 +393,6 @@ def test_mixed_polygon_and_multipolygon_geojson_is_buildings(tmp_path: Path) -> 
     assert heights_by_id(src) == {"p": 8.0, "mp": 9.0}
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: geometry.clean.clean_polygons builds the polygonal parts of non-polygon rows with "
-        "shapely.multipolygons(..., size=n); `size` is ignored, so a row with no polygonal part "
-        "(a point, a line, a zero-area ring) makes the result too short -> raw ValueError"
-    ),
-    raises=ValueError,
-    strict=True,
-)
 def test_non_polygon_rows_in_a_building_layer_are_skipped(tmp_path: Path) -> None:
     path = write_geojson(
         tmp_path / "with_point.geojson",
@@ -445,15 +427,6 @@ def test_clean_polygons_repairs_a_bowtie_into_two_triangles() -> None:
     assert shapely.get_num_geometries(res.geoms[1]) == 2
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: clean_polygons rebuilds non-polygon rows with shapely.multipolygons(parts, "
-        "indices=owner, size=n); shapely ignores `size`, so rows with no polygonal part make "
-        "the output too short (or raise 'Index k is missing')"
-    ),
-    raises=ValueError,
-    strict=True,
-)
 def test_clean_polygons_drops_rows_without_polygonal_parts() -> None:
     import shapely
 

@@ -57,4 +57,4 @@ def _pixel_at(scene: Scene, xyz: tuple[float, float, float]) -> np.ndarray:
     r.WorldToDisplay()
     x, y, _ = r.GetDisplayPoint()
     h = img.shape[0]
-    return img[int(round(h - 1 - y)), int(round(x))].astype(int)
+    return img[round(h - 1 - y), round(x)].astype(int)

@@ -81,7 +81,8 @@ def choose_frame(sources: Sequence[SourceData]) -> LocalFrame:
 
     nonempty = [(s, b) for s in sources if (b := source_bounds(s)) is not None]
     if not nonempty:
-        raise InputError("nothing to show: every source is empty")
+        labels = ", ".join(s.label for s in sources) or "no files"
+        raise InputError(f"nothing to show: {labels} hold(s) no features")
     first, _ = nonempty[0]
     base = horizontal_crs(first.crs)
     boxes = []

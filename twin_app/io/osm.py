@@ -28,7 +28,7 @@ def _osm_ids(df: pd.DataFrame) -> np.ndarray[Any, np.dtype[np.object_]]:
     if way is not None and rel is not None:
         ids = ("way/" + way).fillna("relation/" + rel)
     elif rel is not None:
-        ids = "way/" + rel
+        ids = "relation/" + rel
     else:
         ids = pd.Series(np.arange(len(df)).astype(str), dtype="string")
     return np.asarray(ids.fillna("#"), dtype=object)
