@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -9,23 +10,45 @@ from twin_app.io.manifest import SAMPLE_DIR, read_manifest
 from twin_app.io.source import ReadOptions
 
 
+def _log_file() -> Path:
+    from PySide6.QtCore import QStandardPaths
+
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    folder = Path(base) if base else Path.home() / ".twin_app"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / "twin_app.log"
+
+
 def run_app(paths: list[str], options: ReadOptions | None = None) -> int:
-    """Open the main window on `paths` (default: the bundled sample twin) and run the event loop."""
+    """Open the main window on `paths` (default: the bundled sample twin) and run the event loop.
+
+    Tracebacks go to the log file (``twin_app.log`` in the application data folder); the user
+    sees one-line messages in the window.
+    """
     from PySide6.QtWidgets import QApplication
 
     from twin_app.session import Session
     from twin_app.ui.main_window import QtMainWindow
+    from twin_app.ui.resources import icon
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("twin_app")
     app.setOrganizationName("twin_app")
+    app.setWindowIcon(icon("app"))
+    handler = logging.FileHandler(_log_file(), encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger("twin_app").addHandler(handler)
     session = Session()
     window = QtMainWindow(session)
     window.show()
     targets = [Path(p) for p in paths]
     if not targets:
         manifest = read_manifest(SAMPLE_DIR)
-        window.setWindowTitle(f"twin_app — {manifest.name}")
         targets = manifest.paths()
-    window.load_paths(targets, options)
+        window.statusBar().showMessage(f"{manifest.name}: {manifest.description}", 15000)
+    if any(p.name.endswith(".twin.toml") for p in targets):
+        window.open_any(targets)
+    else:
+        window.load_paths(targets, options)
     return int(app.exec())

@@ -184,6 +184,24 @@ class Session:
         self.commands.push(Command(f"Open {names}", do, undo))
         return new
 
+    def clear(self) -> None:
+        """Close everything (layers, sources, bookmarks, selection, history): an empty session."""
+        self.select(Selection())
+        while len(self.layers):
+            self.layers.pop()
+        self.city = None
+        self.sources.clear()
+        self.bookmarks.clear()
+        self.camera = None
+        self.underground = "off"
+        self.path = None
+        self.commands.clear()
+
+    @property
+    def dirty(self) -> bool:
+        """True when there are changes since the last save (or open)."""
+        return not self.commands.is_clean
+
     # -- edits (all undoable) ------------------------------------------------------------------
     def remove_layer(self, layer: Layer) -> None:
         """Remove a layer (undo puts it back at the same place)."""
@@ -362,3 +380,32 @@ class Session:
             self.camera_set_requested.emit(self.camera)
         self.commands.clear()
         return warnings
+
+
+def load_session_sources(
+    data: SessionFile,
+    folder: Path,
+    progress: Any = None,
+    cancelled: Any = None,
+) -> list[tuple[LoadResult, ReadOptions]]:
+    """Load every source of a session file in its saved frame (run it off the GUI thread).
+
+    Each source is read with its own saved options; all share the saved local frame so
+    camera poses and bookmarks land where they were.
+    """
+    from twin_app.io.load import load_city
+
+    frame = LocalFrame(data.frame.crs_wkt, data.frame.origin) if data.frame is not None else None
+    out: list[tuple[LoadResult, ReadOptions]] = []
+    entries = data.resolved_sources(folder)
+    for i, (path, options) in enumerate(entries):
+        opts = ReadOptions(**options)
+
+        def step(frac: float, msg: str, i: int = i) -> None:
+            if progress is not None:
+                progress((i + frac) / max(len(entries), 1), msg)
+
+        result = load_city([path], opts, frame=frame, progress=step, cancelled=cancelled)
+        frame = result.city.frame
+        out.append((result, opts))
+    return out

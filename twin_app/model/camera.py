@@ -121,3 +121,156 @@ class Bookmark:
     def from_dict(cls, d: dict[str, Any]) -> Bookmark:
         """Inverse of :meth:`to_dict`."""
         return cls(str(d["name"]), CameraPose.from_dict(d))
+
+
+def pose_for_bounds(
+    bounds: tuple[float, float, float, float, float, float],
+    azimuth_deg: float = 0.0,
+    elevation_deg: float = 40.0,
+    view_angle_deg: float = 30.0,
+    margin: float = 1.6,
+) -> CameraPose:
+    """An oblique pose that frames a box (used by fly-to for a feature or a search hit).
+
+    Parameters
+    ----------
+    bounds
+        (xmin, xmax, ymin, ymax, zmin, zmax) in local metres.
+    azimuth_deg
+        Compass bearing the camera looks towards (0: looking north, from the south).
+    elevation_deg
+        Angle of the view below the horizon.
+    margin
+        Space around the box, as a factor of its bounding-sphere radius (at least 15 m).
+    """
+    xmin, xmax, ymin, ymax, zmin, zmax = bounds
+    centre = np.array([(xmin + xmax) / 2, (ymin + ymax) / 2, (zmin + zmax) / 2])
+    radius = max(0.5 * float(np.linalg.norm([xmax - xmin, ymax - ymin, zmax - zmin])), 15.0)
+    dist = margin * radius / math.sin(math.radians(view_angle_deg / 2))
+    az, el = math.radians(azimuth_deg), math.radians(elevation_deg)
+    offset = (
+        np.array([-math.sin(az) * math.cos(el), -math.cos(az) * math.cos(el), math.sin(el)]) * dist
+    )
+    pos = centre + offset
+    return CameraPose(
+        (float(pos[0]), float(pos[1]), float(pos[2])),
+        (float(centre[0]), float(centre[1]), float(centre[2])),
+        (0.0, 0.0, 1.0),
+        view_angle_deg,
+    )
+
+
+def _unit(v: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    n = float(np.linalg.norm(v))
+    return v / n if n > 0 else v
+
+
+def _rotate(
+    v: np.ndarray[Any, Any], axis: np.ndarray[Any, Any], angle: float
+) -> np.ndarray[Any, Any]:
+    """Rodrigues' rotation of `v` about unit `axis` by `angle` radians."""
+    k = _unit(axis)
+    c, s = math.cos(angle), math.sin(angle)
+    return v * c + np.cross(k, v) * s + k * float(np.dot(k, v)) * (1 - c)
+
+
+def _pose(
+    p: np.ndarray[Any, Any], f: np.ndarray[Any, Any], up: np.ndarray[Any, Any], like: CameraPose
+) -> CameraPose:
+    return CameraPose(
+        (float(p[0]), float(p[1]), float(p[2])),
+        (float(f[0]), float(f[1]), float(f[2])),
+        (float(up[0]), float(up[1]), float(up[2])),
+        like.view_angle_deg,
+        like.parallel_scale,
+    )
+
+
+def orbit(
+    pose: CameraPose, pivot: Vec3, yaw_deg: float, pitch_deg: float, min_elev_deg: float = 2.0
+) -> CameraPose:
+    """Turntable orbit about `pivot`: yaw about the vertical, pitch about the camera's right axis.
+
+    Both the camera and its focal point turn about the pivot (GIS style: the point under the
+    cursor stays put). Pitch is limited so the view stays between `min_elev_deg` above the
+    horizon and straight down.
+    """
+    c = np.array(pivot, float)
+    p = np.array(pose.position, float) - c
+    f = np.array(pose.focal_point, float) - c
+    z = np.array([0.0, 0.0, 1.0])
+    yaw = math.radians(yaw_deg)
+    p, f = _rotate(p, z, yaw), _rotate(f, z, yaw)
+    view = _unit(f - p)
+    right = np.cross(view, z)
+    if np.linalg.norm(right) < 1e-9:
+        right = _rotate(np.array([1.0, 0.0, 0.0]), z, yaw)
+    elev = math.degrees(math.asin(float(np.clip(-view[2], -1, 1))))  # degrees below the horizon
+    target = float(np.clip(elev + pitch_deg, min_elev_deg, 89.9))
+    dp = math.radians(target - elev)
+    p2, f2 = _rotate(p, right, -dp), _rotate(f, right, -dp)
+    view2 = _unit(f2 - p2)
+    up = (
+        _unit(np.cross(np.cross(view2, z), view2))
+        if abs(view2[2]) < 0.9999
+        else _unit(np.cross(right, view2))
+    )
+    return _pose(p2 + c, f2 + c, up, pose)
+
+
+def zoom_towards(
+    pose: CameraPose, point: Vec3, factor: float, min_distance_m: float = 2.0
+) -> CameraPose:
+    """Move the camera a fraction of the way to `point` (factor 0.2 = 20 % closer; negative backs off).
+
+    The focal point moves by the same vector so the view direction is kept and the point under
+    the cursor stays under the cursor.
+    """
+    p = np.array(pose.position, float)
+    f = np.array(pose.focal_point, float)
+    target = np.array(point, float)
+    to = target - p
+    dist = float(np.linalg.norm(to))
+    step = to * factor
+    if factor > 0 and dist * (1 - factor) < min_distance_m:
+        step = to * max(0.0, (dist - min_distance_m) / max(dist, 1e-9))
+    return _pose(p + step, f + step, np.array(pose.view_up, float), pose)
+
+
+def pan(pose: CameraPose, delta: Vec3) -> CameraPose:
+    """Translate camera and focal point by a world vector."""
+    d = np.array(delta, float)
+    return _pose(
+        np.array(pose.position) + d,
+        np.array(pose.focal_point) + d,
+        np.array(pose.view_up, float),
+        pose,
+    )
+
+
+def walk(
+    pose: CameraPose,
+    forward_m: float,
+    right_m: float,
+    turn_deg: float = 0.0,
+    eye_height_m: float | None = None,
+) -> CameraPose:
+    """Street-level walking: move along the ground-projected view direction and turn in place.
+
+    With `eye_height_m` the camera (and the focal point by the same amount) is kept at that
+    height above z = 0.
+    """
+    p = np.array(pose.position, float)
+    f = np.array(pose.focal_point, float)
+    z = np.array([0.0, 0.0, 1.0])
+    f = p + _rotate(f - p, z, math.radians(-turn_deg))
+    view = f - p
+    fwd = _unit(np.array([view[0], view[1], 0.0]))
+    right = np.cross(fwd, z)
+    move = fwd * forward_m + right * right_m
+    p, f = p + move, f + move
+    if eye_height_m is not None:
+        dz = eye_height_m - p[2]
+        p[2] += dz
+        f[2] += dz
+    return _pose(p, f, z, pose)

@@ -116,6 +116,41 @@ class FeatureSet:
         """Feature row of a picked triangle."""
         return int(self.mesh.cell_data[self.index_array][tri])
 
+    def feature_centroids(self) -> FloatArray:
+        """(n_features, 3) mean of each feature's triangle centres (NaN for features with none).
+
+        Cached: meshes do not change after load.
+        """
+        cached = self.__dict__.get("_centroids")
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        n = self.n_features
+        out = np.full((n, 3), np.nan)
+        if self.mesh.n_triangles:
+            idx = self.mesh.cell_data[self.index_array].astype(np.int64)
+            centres = self.mesh.points[self.mesh.triangles].mean(axis=1)
+            count = np.bincount(idx, minlength=n).astype(np.float64)
+            has = count > 0
+            for axis in range(3):
+                out[has, axis] = (
+                    np.bincount(idx, weights=centres[:, axis], minlength=n)[has] / count[has]
+                )
+        self.__dict__["_centroids"] = out
+        return out
+
+    def feature_bounds(
+        self, indices: Any
+    ) -> tuple[float, float, float, float, float, float] | None:
+        """(xmin, xmax, ymin, ymax, zmin, zmax) of the given features' triangles (None if none)."""
+        if not self.mesh.n_triangles:
+            return None
+        mask = np.isin(self.mesh.cell_data[self.index_array], np.asarray(indices, dtype=np.int64))
+        if not mask.any():
+            return None
+        pts = self.mesh.points[self.mesh.triangles[mask].ravel()]
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        return (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]), float(lo[2]), float(hi[2]))
+
     def height_stats(self) -> dict[str, float] | None:
         """min/mean/max of ``height_m`` (None when the set has no heights)."""
         if "height_m" not in self.table or self.n_features == 0:

@@ -44,9 +44,16 @@ class Adapter(Generic[L]):
     (change colours/opacity in place). Events call the scene's coalescing ``request_render``.
     """
 
+    #: Layer kinds at or above the ground: faded or cut away by the underground view.
+    SURFACE_KINDS = frozenset({"buildings", "roads", "areas", "terrain", "objects"})
+
     def __init__(self, layer: L, scene: Scene) -> None:
         self.layer = layer
         self.scene = scene
+        #: Multiplies the layer's opacity (the underground view fades surface layers).
+        self.opacity_factor = 1.0
+        #: Feature row of every cell of `mesh` (picking, highlight).
+        self.index: np.ndarray[Any, Any] = np.zeros(0, np.int32)
         self.actor: vtk.vtkActor | None = None
         self.mesh: pv.PolyData | None = None
         self.build()
@@ -81,9 +88,18 @@ class Adapter(Generic[L]):
             self.actor.SetVisibility(bool(visible))
         self.scene.request_render()
 
-    def _on_opacity_change(self, opacity: float) -> None:
+    @property
+    def is_surface(self) -> bool:
+        """True for layers at or above the ground (affected by the underground view)."""
+        return self.layer.kind in self.SURFACE_KINDS
+
+    def apply_opacity(self) -> None:
+        """Set the actor's opacity from the layer's and the view's factor."""
         if self.actor is not None:
-            self.actor.GetProperty().SetOpacity(float(opacity))
+            self.actor.GetProperty().SetOpacity(float(self.layer.opacity) * self.opacity_factor)
+
+    def _on_opacity_change(self, opacity: float) -> None:
+        self.apply_opacity()
         self.scene.request_render()
 
     def _on_style_change(self, *_: object) -> None:
@@ -125,7 +141,7 @@ class FeatureAdapter(Adapter[FeatureLayer]):
         prop.SetAmbient(0.25)
         prop.SetDiffuse(0.8)
         prop.SetSpecular(0.05)
-        prop.SetOpacity(self.layer.opacity)
+        prop.SetOpacity(self.layer.opacity * self.opacity_factor)
         actor.SetVisibility(self.layer.visible)
         self.scene.plotter.renderer.AddActor(actor)
         self.actor = actor

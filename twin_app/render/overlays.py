@@ -98,6 +98,7 @@ class MapOverlays:
         self.north_text.SetInput("N")
         self.scale_m = 0.0
         self.north_angle_deg = 0.0
+        self._state: tuple[float, ...] = ()
         for a in (self.bar, self.arrow, self.bar_text, self.north_text):
             renderer.AddViewProp(a)
         self._tag = renderer.AddObserver("StartEvent", self._update)
@@ -134,6 +135,24 @@ class MapOverlays:
         p1 = self._to_display((f[0] + right[0], f[1] + right[1], f[2] + right[2]))
         px_per_m = float(np.linalg.norm(p1 - p0))
         dpi_scale = max(1.0, h / 1080.0)
+        # North arrow: the screen direction of world +y at the focal point.
+        q = self._to_display((f[0], f[1] + 1.0, f[2]))
+        d = q - p0
+        if np.linalg.norm(d) < 1e-9:
+            d = np.array([0.0, 1.0])
+        d = d / np.linalg.norm(d)
+        # Rebuild the 2D geometry only when what it shows changes (text re-rasterising and
+        # buffer uploads are not free on software GL).
+        state = (
+            round(px_per_m, 4),
+            round(float(d[0]), 3),
+            round(float(d[1]), 3),
+            float(w),
+            float(h),
+        )
+        if state == self._state:
+            return
+        self._state = state
         if px_per_m > 0:
             length_m = nice_length(0.22 * w / px_per_m)
             L = length_m * px_per_m
@@ -149,17 +168,13 @@ class MapOverlays:
                 ]
             )
             _set_polys(self.bar_pd, pts, [[0, 1], [0, 2], [1, 3], [4, 4]], [])
-            self.bar_text.SetInput(format_length(length_m))
+            label = format_length(length_m)
+            if self.bar_text.GetInput() != label:
+                self.bar_text.SetInput(label)
             self.bar_text.SetPosition(x0 + L / 2, y0 + tick + 6 * dpi_scale)
-            self.bar_text.GetTextProperty().SetFontSize(round(15 * dpi_scale))
+            if self.bar_text.GetTextProperty().GetFontSize() != round(15 * dpi_scale):
+                self.bar_text.GetTextProperty().SetFontSize(round(15 * dpi_scale))
             self.scale_m = length_m
-        # North arrow: the screen direction of world +y at the focal point.
-        q = self._to_display((f[0], f[1] + 1.0, f[2]))
-        d = q - p0
-        if np.linalg.norm(d) < 1e-9:
-            # Looking straight along y: use the camera's view-up projected onto the ground.
-            d = np.array([0.0, 1.0])
-        d = d / np.linalg.norm(d)
         self.north_angle_deg = math.degrees(math.atan2(-d[0], d[1]))
         n = np.array([-d[1], d[0]])
         size = 26.0 * dpi_scale
@@ -172,4 +187,5 @@ class MapOverlays:
         _set_polys(self.arrow_pd, pts, [[0, 1, 2, 3, 0]], [[0, 1, 2]])
         label = c + d * (size + 14.0 * dpi_scale)
         self.north_text.SetPosition(float(label[0]), float(label[1]) - 8.0 * dpi_scale)
-        self.north_text.GetTextProperty().SetFontSize(round(16 * dpi_scale))
+        if self.north_text.GetTextProperty().GetFontSize() != round(16 * dpi_scale):
+            self.north_text.GetTextProperty().SetFontSize(round(16 * dpi_scale))

@@ -112,6 +112,11 @@ class Scene:
         self._setup_lights()
         self.overlays = MapOverlays(plotter.renderer)
         self.show_legends = True
+        self.underground = "off"
+        self._highlight: vtk.vtkActor | None = None
+        self._cut_plane = vtk.vtkPlane()
+        # The cutaway plane follows the camera (a few float operations per frame).
+        plotter.renderer.AddObserver("StartEvent", self._on_start_render)
 
     # -- rendering -------------------------------------------------------------------------
     def _setup_lights(self) -> None:
@@ -127,6 +132,16 @@ class Scene:
         p.add_light(sun)
         p.add_light(fill)
         self.sun = sun
+
+    def _on_start_render(self, *_: object) -> None:
+        if self.underground == "cutaway":
+            cam = self.plotter.camera
+            f = np.array(cam.GetFocalPoint())
+            self._cut_plane.SetOrigin(*f)
+            view = np.array(cam.GetDirectionOfProjection())
+            n = np.array([view[0], view[1], 0.0])
+            if np.linalg.norm(n) > 1e-6:
+                self._cut_plane.SetNormal(*(n / np.linalg.norm(n)))
 
     def request_render(self) -> None:
         """Ask for a render; many requests in one event-loop turn give one render."""
@@ -153,6 +168,8 @@ class Scene:
         adapter = adapter_class(layer)(layer, self)
         self.adapters[layer.uid] = adapter
         self.update_ground()
+        if self.underground != "off":
+            self.set_underground(self.underground)
         self.legends_changed()
         self.request_render()
         return adapter
@@ -162,6 +179,8 @@ class Scene:
         adapter = self.adapters.pop(layer.uid, None)
         if adapter is not None:
             adapter.remove()
+            if self._highlight is not None:
+                self.highlight(0, [])
             self.legends_changed()
             self.request_render()
 
@@ -173,10 +192,14 @@ class Scene:
         return None
 
     # -- ground, legends, camera -------------------------------------------------------------
-    def data_bounds(self) -> tuple[float, float, float, float, float, float] | None:
-        """Bounds of every layer mesh (ground and overlays excluded)."""
+    def data_bounds(
+        self, surface_only: bool = False
+    ) -> tuple[float, float, float, float, float, float] | None:
+        """Bounds of every layer mesh (ground and overlays excluded; optionally surface layers only)."""
         boxes = [
-            a.mesh.bounds for a in self.adapters.values() if a.mesh is not None and a.mesh.n_points
+            a.mesh.bounds
+            for a in self.adapters.values()
+            if a.mesh is not None and a.mesh.n_points and (a.is_surface or not surface_only)
         ]
         if not boxes:
             return None
@@ -209,8 +232,11 @@ class Scene:
         return (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]), zlo, zhi)
 
     def update_ground(self) -> None:
-        """A ground plane 3x the data's footprint just below the lowest geometry."""
-        b = self.data_bounds()
+        """A ground plane 12x the data's footprint just below the lowest surface geometry.
+
+        Layers below ground (pipes) do not push the ground down: they must stay below it.
+        """
+        b = self.data_bounds(surface_only=True) or self.data_bounds()
         if self._ground is not None:
             self.plotter.renderer.RemoveActor(self._ground)
             self._ground = None
@@ -232,11 +258,104 @@ class Scene:
         self.plotter.renderer.AddActor(actor)
         self._ground = actor
 
-    def set_ground_opacity(self, opacity: float) -> None:
-        """Make the ground translucent (underground view)."""
-        if self._ground is not None:
-            self._ground.GetProperty().SetOpacity(opacity)
+    # -- selection highlight ------------------------------------------------------------------
+    HIGHLIGHT = "#ffcc00"
+
+    def highlight(self, layer_uid: int, indices: Any) -> int:
+        """Draw the given features of a layer in the highlight colour; returns triangles drawn.
+
+        One small extra actor (the selected triangles, pulled towards the camera with a polygon
+        offset so they win the depth test); an empty `indices` clears it.
+        """
+        if self._highlight is not None:
+            self.plotter.renderer.RemoveActor(self._highlight)
+            self._highlight = None
+        adapter = self.adapters.get(layer_uid)
+        idx = np.asarray(indices, dtype=np.int64)
+        fs = getattr(adapter.layer, "features", None) if adapter is not None else None
+        if adapter is None or fs is None or idx.size == 0 or not fs.mesh.n_triangles:
             self.request_render()
+            return 0
+        mask = np.isin(adapter.index, idx)
+        tris = fs.mesh.triangles[mask]
+        if tris.size == 0:
+            self.request_render()
+            return 0
+        used, inverse = np.unique(tris.ravel(), return_inverse=True)
+        poly = pv.PolyData.from_regular_faces(
+            fs.mesh.points[used].astype(np.float32), inverse.reshape(-1, 3)
+        )
+        mapper = vtk.vtkPolyDataMapper()
+        mapper.SetInputData(poly)
+        mapper.ScalarVisibilityOff()
+        mapper.SetResolveCoincidentTopologyToPolygonOffset()
+        mapper.SetRelativeCoincidentTopologyPolygonOffsetParameters(-2.0, -8.0)
+        actor = vtk.vtkActor()
+        actor.SetMapper(mapper)
+        actor.PickableOff()
+        prop = actor.GetProperty()
+        prop.SetColor(*hex_to_rgb(self.HIGHLIGHT))
+        prop.SetAmbient(0.45)
+        self.plotter.renderer.AddActor(actor)
+        self._highlight = actor
+        self.request_render()
+        return int(tris.shape[0])
+
+    # -- underground view -------------------------------------------------------------------
+    UNDERGROUND_OPACITY = 0.25
+
+    def set_underground(self, mode: str) -> None:
+        """Show what lies below the ground.
+
+        ``translucent``: the ground and every surface layer (buildings, roads, areas, terrain,
+        city objects) fade to a quarter of their opacity, with depth peeling so the sorting is
+        right. ``cutaway``: a vertical plane through the focal point, facing the camera, clips
+        the ground and the surface layers, so the near half of the city is cut open and what is
+        below ground shows in section. ``off``: back to normal. Layers below ground (pipes)
+        are never faded or clipped.
+        """
+        if mode not in ("off", "translucent", "cutaway"):
+            raise ValueError(f"unknown underground mode {mode!r}")
+        self.underground = mode
+        factor = self.UNDERGROUND_OPACITY if mode == "translucent" else 1.0
+        for adapter in self.adapters.values():
+            adapter.opacity_factor = factor if adapter.is_surface else 1.0
+            adapter.apply_opacity()
+        if self._ground is not None:
+            self._ground.GetProperty().SetOpacity(factor)
+        renderer = self.plotter.renderer
+        renderer.SetUseDepthPeeling(mode == "translucent")
+        renderer.SetMaximumNumberOfPeels(4)
+        self._apply_cutaway()
+        self.request_render()
+
+    def _surface_mappers(self) -> list[vtk.vtkMapper]:
+        mappers = [
+            a.actor.GetMapper()
+            for a in self.adapters.values()
+            if a.actor is not None and a.is_surface
+        ]
+        if self._ground is not None:
+            mappers.append(self._ground.GetMapper())
+        return mappers
+
+    def _apply_cutaway(self, *_: object) -> None:
+        for m in self._surface_mappers():
+            m.RemoveAllClippingPlanes()
+        if getattr(self, "underground", "off") != "cutaway":
+            return
+        cam = self.plotter.camera
+        f = np.array(cam.GetFocalPoint())
+        view = np.array(cam.GetDirectionOfProjection())
+        normal = np.array([view[0], view[1], 0.0])
+        if np.linalg.norm(normal) < 1e-6:  # looking straight down: cut along the view-up
+            up = np.array(cam.GetViewUp())
+            normal = np.array([up[0], up[1], 0.0])
+        normal /= max(np.linalg.norm(normal), 1e-12)
+        self._cut_plane.SetOrigin(*f)
+        self._cut_plane.SetNormal(*normal)  # keeps the far side (in front of the normal)
+        for m in self._surface_mappers():
+            m.AddClippingPlane(self._cut_plane)
 
     def legends_changed(self) -> None:
         """Rebuild the legend actors (scalar bars and category boxes) for visible layers."""
@@ -290,6 +409,20 @@ class Scene:
             for label, color in cats:
                 seen.setdefault(label, color)
             self._category_legend = CategoryLegend(p.renderer, list(seen.items()))
+
+    def set_dark(self, dark: bool) -> None:
+        """Night-blue sky and light overlay text for the dark theme; day sky otherwise."""
+        if dark:
+            self.plotter.set_background("#2b3442", top="#0f1724")
+        else:
+            self.plotter.set_background(SKY_BOTTOM, top=SKY_TOP)
+        fg = (0.92, 0.92, 0.92) if dark else (0.1, 0.1, 0.1)
+        o = self.overlays
+        for a in (o.bar, o.arrow):
+            a.GetProperty().SetColor(*fg)
+        for t in (o.bar_text, o.north_text):
+            t.GetTextProperty().SetColor(*fg)
+        self.request_render()
 
     def _aspect(self) -> float:
         w, h = self.plotter.window_size

@@ -1,118 +1,627 @@
-"""The main window of the planner's application."""
+"""The main window of the planner's application: 3D view, dockable panels, menus, sessions."""
 
 from __future__ import annotations
 
 import logging
+import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QProgressBar, QPushButton
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, Qt, QTimer
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QToolBar,
+    QWidget,
+)
 
-from twin_app.errors import CancelledError, TwinError
+from twin_app.errors import CancelledError, SessionFileError, TwinError
 from twin_app.io.load import LoadResult, load_city
+from twin_app.io.session_file import SessionFile, read_session
 from twin_app.io.source import ReadOptions
-from twin_app.session import Session
+from twin_app.session import Session, load_session_sources
+from twin_app.ui.resources import icon, stylesheet
 from twin_app.ui.view3d import QtView3D
 
 log = logging.getLogger(__name__)
 
-FILE_FILTER = "City data (*.city.json *.json *.osm.pbf *.osm *.gpkg *.geojson *.shp *.fgb *.parquet);;All files (*)"
+FILE_FILTER = (
+    "City data (*.city.json *.json *.osm.pbf *.osm *.gpkg *.geojson *.shp *.fgb *.parquet *.geoparquet);;"
+    "All files (*)"
+)
+SESSION_FILTER = "twin_app sessions (*.twin.toml);;All files (*)"
+MAX_RECENT = 10
+AUTOSAVE_MS = 120_000
+UNDERGROUND_MODES = ("off", "translucent", "cutaway")
 
 
 class QtMainWindow(QMainWindow):
-    """3D view in the centre; loading in a worker thread with progress and cancel."""
+    """3D view in the centre; Layers, Inspector, Bookmarks and Messages docks; menus and toolbar.
 
-    def __init__(self, session: Session | None = None) -> None:
+    Loading runs in a worker thread with progress and cancel; results become layers on the GUI
+    thread. Window layout, theme and recent files persist with QSettings.
+    """
+
+    def __init__(self, session: Session | None = None, settings: QSettings | None = None) -> None:
         super().__init__()
         self.session = session or Session()
+        self.settings = settings or QSettings()
         self.setWindowTitle("twin_app")
+        self.setWindowIcon(icon("app"))
         self.resize(1600, 1000)
+        self.setAcceptDrops(True)
         self.view = QtView3D(self.session, self)
         self.setCentralWidget(self.view)
         self._worker: Any = None
         self._cancel = False
-        self._build_status_bar()
+        self._pending_session: tuple[SessionFile, Path] | None = None
+        self._frame_times: list[float] = []
+        self._build_docks()
+        self._build_actions()
         self._build_menus()
-        self.session.messages.connect(self._on_message)
+        self._build_toolbar()
+        self._build_status_bar()
+        self._connect()
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(AUTOSAVE_MS)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
+        self.apply_theme(str(self.settings.value("theme", "light")))
+        self._restore_layout()
 
-    # -- chrome ------------------------------------------------------------------------
+    # -- docks -------------------------------------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, name: str) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_docks(self) -> None:
+        from twin_app.ui.bookmarks_panel import QtBookmarksPanel
+        from twin_app.ui.inspector_panel import QtInspectorPanel
+        from twin_app.ui.layers_panel import QtLayersPanel
+        from twin_app.ui.messages_panel import QtMessagesPanel
+        from twin_app.ui.selection_table import QtSelectionTable
+
+        self.layers_panel = QtLayersPanel(self.session)
+        self.inspector = QtInspectorPanel(self.session)
+        self.selection_table = QtSelectionTable(self.session)
+        self.messages_panel = QtMessagesPanel(self.session)
+        self.bookmarks_panel = QtBookmarksPanel(self.session, self.view.pose)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.inspector)
+        split.addWidget(self.selection_table)
+        split.setSizes([560, 240])
+        self.layers_dock = self._dock(
+            "Layers", self.layers_panel, Qt.DockWidgetArea.LeftDockWidgetArea, "layers"
+        )
+        self.bookmarks_dock = self._dock(
+            "Bookmarks", self.bookmarks_panel, Qt.DockWidgetArea.LeftDockWidgetArea, "bookmarks"
+        )
+        self.inspector_dock = self._dock(
+            "Inspector", split, Qt.DockWidgetArea.RightDockWidgetArea, "inspector"
+        )
+        self.messages_dock = self._dock(
+            "Messages", self.messages_panel, Qt.DockWidgetArea.BottomDockWidgetArea, "messages"
+        )
+        self.view.active_layer = self._active_layer
+        self.resizeDocks([self.messages_dock], [130], Qt.Orientation.Vertical)
+        self.resizeDocks(
+            [self.layers_dock, self.inspector_dock], [300, 340], Qt.Orientation.Horizontal
+        )
+        self.resizeDocks(
+            [self.layers_dock, self.bookmarks_dock], [620, 160], Qt.Orientation.Vertical
+        )
+
+    def _active_layer(self) -> Any:
+        current = self.layers_panel.current_layer()
+        return current if current is not None else self.view._default_active_layer()
+
+    # -- actions ------------------------------------------------------------------------------
+    def _action(
+        self,
+        text: str,
+        slot: Any,
+        shortcut: Any = None,
+        icon_name: str = "",
+        tip: str = "",
+        checkable: bool = False,
+    ) -> QAction:
+        a = QAction(text, self)
+        if icon_name:
+            a.setIcon(icon(icon_name))
+        if shortcut is not None:
+            a.setShortcut(QKeySequence(shortcut))
+        a.setToolTip(
+            f"{tip or text.replace('&', '').rstrip('…')}"
+            + (f" ({QKeySequence(shortcut).toString()})" if shortcut is not None else "")
+        )
+        a.setStatusTip(tip or text.replace("&", ""))
+        a.setCheckable(checkable)
+        a.triggered.connect(slot)
+        self.addAction(a)
+        return a
+
+    def _build_actions(self) -> None:
+        K = QKeySequence.StandardKey
+        self.open_action = self._action(
+            "&Open data…", self._on_open, K.Open, "open", "Open city files (several at once)"
+        )
+        self.open_session_action = self._action(
+            "Open &session…", self._on_open_session, "Ctrl+Shift+O", tip="Open a .twin.toml session"
+        )
+        self.save_action = self._action("&Save session", self._on_save, K.Save, "save")
+        self.save_as_action = self._action("Save session &as…", self._on_save_as, K.SaveAs)
+        self.export_action = self._action(
+            "&Export image…", self._on_export, "Ctrl+E", "screenshot", "Save the 3D view as a PNG"
+        )
+        self.quit_action = self._action("&Quit", self.close, K.Quit)
+        self.undo_action = self._action("&Undo", self.session.commands.undo, K.Undo, "undo")
+        self.redo_action = self._action("&Redo", self.session.commands.redo, K.Redo, "redo")
+        # Ctrl+F itself belongs to the search bar's window-wide shortcut (one owner, no ambiguity).
+        self.find_action = self._action(
+            "&Find…", self._focus_search, None, "search", "Search ids and attributes (Ctrl+F)"
+        )
+        self.top_action = self._action(
+            "&Top view", lambda: self.view.preset("top"), "1", "view-top"
+        )
+        self.oblique_action = self._action(
+            "&Oblique view", lambda: self.view.preset("oblique"), "2", "view-oblique"
+        )
+        self.street_action = self._action(
+            "&Street view",
+            lambda: self.view.preset("street"),
+            "3",
+            "view-street",
+            "Eye height; walk with W A S D, turn with Q E",
+        )
+        self.oblique_dirs = [
+            self._action(
+                f"Oblique from the {name}", lambda _=False, az=az: self.view.preset("oblique", az)
+            )
+            for name, az in (("south", 0.0), ("west", 90.0), ("north", 180.0), ("east", 270.0))
+        ]
+        self.underground_action = self._action(
+            "&Underground view",
+            self.cycle_underground,
+            "U",
+            "underground",
+            "Cycle: off, translucent, cut-away",
+        )
+        self.shadows_action = self._action(
+            "S&hadows",
+            self._on_shadows,
+            checkable=True,
+            tip="Sun shadows (slow on software OpenGL)",
+        )
+        self.ssao_action = self._action(
+            "Ambient &occlusion",
+            self._on_ssao,
+            checkable=True,
+            tip="Screen-space ambient occlusion (slow on software OpenGL)",
+        )
+        self.bookmark_action = self._action(
+            "&Bookmark this view…", self.bookmarks_panel._ask_and_add, "Ctrl+B", "bookmark"
+        )
+        self.about_action = self._action("&About twin_app", self._on_about, icon_name="info")
+        self.theme_group = QActionGroup(self)
+        self.theme_actions = {}
+        for theme in ("light", "dark"):
+            a = self._action(
+                f"{theme.title()} theme",
+                lambda _=False, t=theme: self.apply_theme(t),
+                checkable=True,
+            )
+            self.theme_group.addAction(a)
+            self.theme_actions[theme] = a
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        for a in (self.open_action, self.open_session_action):
+            f.addAction(a)
+        self.recent_menu = f.addMenu("Open &recent")
+        f.addSeparator()
+        for a in (self.save_action, self.save_as_action, self.export_action):
+            f.addAction(a)
+        f.addSeparator()
+        f.addAction(self.quit_action)
+        e = mb.addMenu("&Edit")
+        for a in (self.undo_action, self.redo_action, self.find_action):
+            e.addAction(a)
+        v = mb.addMenu("&View")
+        for a in (self.top_action, self.oblique_action, self.street_action):
+            v.addAction(a)
+        sub = v.addMenu("Oblique from")
+        for a in self.oblique_dirs:
+            sub.addAction(a)
+        v.addSeparator()
+        v.addAction(self.underground_action)
+        v.addAction(self.shadows_action)
+        v.addAction(self.ssao_action)
+        v.addSeparator()
+        for a in self.theme_actions.values():
+            v.addAction(a)
+        v.addSeparator()
+        panels = v.addMenu("&Panels")
+        for d in (self.layers_dock, self.inspector_dock, self.bookmarks_dock, self.messages_dock):
+            panels.addAction(d.toggleViewAction())
+        b = mb.addMenu("&Bookmarks")
+        b.addAction(self.bookmark_action)
+        self.bookmarks_menu = b
+        h = mb.addMenu("&Help")
+        h.addAction(self.about_action)
+        self._refresh_recent()
+
+    def _build_toolbar(self) -> None:
+        from twin_app.ui.search_bar import QtSearchBar
+
+        tb = QToolBar("Main", self)
+        tb.setObjectName("main-toolbar")
+        tb.setMovable(False)
+        for a in (
+            self.open_action,
+            self.save_action,
+            None,
+            self.undo_action,
+            self.redo_action,
+            None,
+            self.top_action,
+            self.oblique_action,
+            self.street_action,
+            None,
+        ):
+            if a is None:
+                tb.addSeparator()
+            else:
+                tb.addAction(a)
+        self.underground_combo = QComboBox()
+        self.underground_combo.addItems(
+            ["Ground: opaque", "Ground: translucent", "Ground: cut-away"]
+        )
+        self.underground_combo.setToolTip(
+            "Underground view: see pipes and other geometry below the ground (U)"
+        )
+        self.underground_combo.currentIndexChanged.connect(
+            lambda i: setattr(self.session, "underground", UNDERGROUND_MODES[i])
+        )
+        tb.addWidget(self.underground_combo)
+        tb.addSeparator()
+        tb.addAction(self.export_action)
+        tb.addSeparator()
+        self.search_bar = QtSearchBar(self.session)
+        tb.addWidget(self.search_bar)
+        self.addToolBar(tb)
+        self.toolbar = tb
+
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
+        self.message_label = QLabel()
+        self.message_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.cursor_label = QLabel("lon —, lat —")
+        self.cursor_label.setMinimumWidth(300)
+        self.cursor_label.setToolTip(
+            "Longitude, latitude (WGS 84) and height of the surface under the cursor"
+        )
+        self.fps_label = QLabel("— fps")
+        self.fps_label.setMinimumWidth(110)
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
         self.progress.setMaximumWidth(220)
         self.progress.hide()
         self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop loading (nothing is added)")
         self.cancel_button.hide()
         self.cancel_button.clicked.connect(self.cancel_load)
-        self.message_label = QLabel()
         sb.addWidget(self.message_label, 1)
+        sb.addPermanentWidget(self.cursor_label)
+        sb.addPermanentWidget(self.fps_label)
         sb.addPermanentWidget(self.progress)
         sb.addPermanentWidget(self.cancel_button)
 
-    def _build_menus(self) -> None:
-        m = self.menuBar().addMenu("&File")
-        self.open_action = QAction("&Open…", self)
-        self.open_action.setShortcut(QKeySequence.StandardKey.Open)
-        self.open_action.triggered.connect(self._on_open)
-        m.addAction(self.open_action)
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        m.addAction(quit_action)
+    def _connect(self) -> None:
+        s = self.session
+        s.messages.connect(self._on_message)
+        s.commands.changed.connect(self._on_history_changed)
+        s.underground_changed.connect(self._on_underground_changed)
+        s.bookmarks.events.changed.connect(self._refresh_bookmarks_menu)
+        self.messages_panel.count_changed.connect(
+            lambda n: self.messages_dock.setWindowTitle(f"Messages ({n})" if n else "Messages")
+        )
+        self.view.cursor_info.connect(self._on_cursor_info)
+        self.view.frame_time.connect(self._on_frame_time)
+        self._on_history_changed()
 
-    def _on_open(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Open city data", "", FILE_FILTER)
-        if files:
-            self.load_paths([Path(f) for f in files])
-
+    # -- status ------------------------------------------------------------------------------
     def _on_message(self, level: str, text: str) -> None:
         self.message_label.setText(text)
-        (log.warning if level == "warning" else log.error)(text)
+        (log.warning if level == "warning" else log.error if level == "error" else log.info)(text)
 
-    # -- loading ---------------------------------------------------------------------------
+    def _on_cursor_info(self, info: Any) -> None:
+        if info is None:
+            self.cursor_label.setText("lon —, lat —")
+        else:
+            lon, lat, z = info
+            self.cursor_label.setText(f"lon {lon:.6f}, lat {lat:.6f}, z {z:.1f} m")
+
+    def _on_frame_time(self, ms: float) -> None:
+        now = time.perf_counter()
+        self._frame_times = [t for t in self._frame_times if now - t < 1.0] + [now]
+        self.fps_label.setText(f"{ms:.0f} ms/frame")
+
+    def _on_history_changed(self) -> None:
+        c = self.session.commands
+        self.undo_action.setEnabled(c.can_undo)
+        self.redo_action.setEnabled(c.can_redo)
+        self.undo_action.setText(f"&Undo {c.undo_text}" if c.can_undo else "&Undo")
+        self.redo_action.setText(f"&Redo {c.redo_text}" if c.can_redo else "&Redo")
+        name = self.session.path.name if self.session.path else "untitled"
+        self.setWindowTitle(f"{name}{' *' if self.session.dirty else ''} — twin_app")
+
+    def _on_underground_changed(self, mode: str) -> None:
+        i = UNDERGROUND_MODES.index(mode)
+        if self.underground_combo.currentIndex() != i:
+            self.underground_combo.blockSignals(True)
+            self.underground_combo.setCurrentIndex(i)
+            self.underground_combo.blockSignals(False)
+
+    def cycle_underground(self) -> None:
+        """Off -> translucent -> cut-away -> off."""
+        i = UNDERGROUND_MODES.index(self.session.underground)
+        self.session.underground = UNDERGROUND_MODES[(i + 1) % len(UNDERGROUND_MODES)]
+
+    def _on_shadows(self, on: bool) -> None:
+        p = self.view.scene.plotter
+        p.enable_shadows() if on else p.disable_shadows()
+        self.view.scene.request_render()
+
+    def _on_ssao(self, on: bool) -> None:
+        p = self.view.scene.plotter
+        p.enable_ssao(radius=8.0, bias=0.3) if on else p.disable_ssao()
+        self.view.scene.request_render()
+
+    def apply_theme(self, theme: str) -> None:
+        """Apply the light or dark style sheet and remember it."""
+        if theme not in self.theme_actions:
+            theme = "light"
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.setStyleSheet(stylesheet(theme))
+        self.theme_actions[theme].setChecked(True)
+        self.view.scene.set_dark(theme == "dark")
+        self.settings.setValue("theme", theme)
+        self.theme = theme
+
+    def _focus_search(self) -> None:
+        self.search_bar.focus_search()
+
+    def _refresh_bookmarks_menu(self, *_: Any) -> None:
+        menu = self.bookmarks_menu
+        for a in menu.actions()[1:]:
+            menu.removeAction(a)
+        if len(self.session.bookmarks):
+            menu.addSeparator()
+        for b in self.session.bookmarks:
+            act = menu.addAction(b.name)
+            act.triggered.connect(partial(self.session.go_to_bookmark, b.name))
+
+    def _on_about(self) -> None:
+        from twin_app.ui.about_dialog import QtAboutDialog
+
+        QtAboutDialog([s.path for s in self.session.sources], self).exec()
+
+    # -- files -------------------------------------------------------------------------------
+    def _on_open(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(
+            self, "Open city data", str(self.settings.value("last_dir", "")), FILE_FILTER
+        )
+        if files:
+            self.settings.setValue("last_dir", str(Path(files[0]).parent))
+            self.load_paths([Path(f) for f in files])
+
+    def _on_open_session(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open session", str(self.settings.value("last_dir", "")), SESSION_FILTER
+        )
+        if path:
+            self.open_session(Path(path))
+
+    def _on_save(self) -> None:
+        if self.session.path is None:
+            self._on_save_as()
+        else:
+            self.save_session(self.session.path)
+
+    def _on_save_as(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save session", str(self.settings.value("last_dir", "")), SESSION_FILTER
+        )
+        if path:
+            self.save_session(Path(path))
+
+    def save_session(self, path: Path) -> bool:
+        """Save atomically; a failure leaves the previous file as it was."""
+        self.session.camera = self.view.pose()
+        try:
+            saved = self.session.save(path)
+        except TwinError as err:
+            self._on_message("error", str(err))
+            return False
+        self._add_recent(saved)
+        self._on_message("info", f"saved {saved}")
+        return True
+
+    def autosave_path(self) -> Path:
+        """Where autosave writes (never over the user's own session file)."""
+        base = QStandardPaths.writableLocation(
+            QStandardPaths.StandardLocation.AppDataLocation
+        ) or str(Path.home() / ".twin_app")
+        return Path(base) / "autosave.twin.toml"
+
+    def autosave(self) -> Path | None:
+        """Write the session to the autosave file if it has unsaved changes."""
+        if not self.session.sources or not self.session.dirty:
+            return None
+        from twin_app.io.session_file import write_session
+
+        self.session.camera = self.view.pose()
+        path = self.autosave_path()
+        try:
+            write_session(path, self.session.to_file())
+        except TwinError as err:
+            self._on_message("warning", f"autosave failed: {err}")
+            return None
+        return path
+
+    def _on_export(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export image", "twin.png", "PNG images (*.png)"
+        )
+        if path:
+            self.view.scene.screenshot(path)
+            self._on_message("info", f"wrote {path}")
+
+    def _add_recent(self, path: Path) -> None:
+        items = [str(path.resolve())] + [p for p in self.recent_files() if p != str(path.resolve())]
+        self.settings.setValue("recent_files", items[:MAX_RECENT])
+        self._refresh_recent()
+
+    def recent_files(self) -> list[str]:
+        """Most recent first."""
+        value: Any = self.settings.value("recent_files", [])
+        if isinstance(value, str):
+            return [value]
+        return [str(v) for v in (value or [])]
+
+    def _refresh_recent(self) -> None:
+        menu: QMenu = self.recent_menu
+        menu.clear()
+        for p in self.recent_files():
+            act = menu.addAction(p)
+            act.triggered.connect(partial(self.open_any, [Path(p)]))
+        menu.setEnabled(bool(self.recent_files()))
+
+    def open_any(self, paths: list[Path]) -> None:
+        """Open session files as sessions and everything else as data."""
+        sessions = [p for p in paths if p.name.endswith(".twin.toml")]
+        data = [p for p in paths if not p.name.endswith(".twin.toml")]
+        if sessions:
+            self.open_session(sessions[0])
+        elif data:
+            self.load_paths(data)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_any(paths)
+
+    # -- loading -------------------------------------------------------------------------------
     @property
     def loading(self) -> bool:
         """True while a load runs in the background."""
         return self._worker is not None
 
-    def load_paths(self, paths: list[Path], options: ReadOptions | None = None) -> None:
-        """Load files in a worker thread; the result becomes layers on the GUI thread."""
+    def _start_worker(self, work: Any, on_done: Any, label: str) -> None:
         from superqt.utils import create_worker
 
+        def guarded() -> tuple[Any, BaseException | None]:
+            # Errors come back as values: superqt re-raises a raised (or returned)
+            # exception into sys.excepthook.
+            try:
+                return work(), None
+            except Exception as exc:
+                return None, exc
+
+        worker = create_worker(guarded, _start_thread=False)
+        worker.returned.connect(lambda outcome: self._on_worker_returned(outcome, on_done))
+        worker.finished.connect(lambda *_: self._on_load_finished())
+        self._worker = worker
+        self._cancel = False
+        self.progress.setValue(0)
+        self.progress.show()
+        self.cancel_button.show()
+        self.message_label.setText(label)
+        worker.start()
+
+    def load_paths(self, paths: list[Path], options: ReadOptions | None = None) -> None:
+        """Load files in a worker thread; the result becomes layers on the GUI thread."""
         if self._worker is not None:
             self._on_message("warning", "a load is already running; wait or cancel it")
             return
         opts = options or ReadOptions()
         frame = self.session.frame
-        self._cancel = False
 
-        def work() -> tuple[LoadResult | None, BaseException | None]:
-            # Errors come back as values: superqt re-raises a raised (or returned) exception
-            # into sys.excepthook.
-            try:
-                result = load_city(
-                    paths,
-                    opts,
-                    frame=frame,
-                    progress=self._report_progress,
-                    cancelled=lambda: self._cancel,
-                )
-            except Exception as exc:
-                return None, exc
-            return result, None
+        def work() -> LoadResult:
+            return load_city(
+                paths,
+                opts,
+                frame=frame,
+                progress=self._report_progress,
+                cancelled=lambda: self._cancel,
+            )
 
-        worker = create_worker(work, _start_thread=False)
-        worker.returned.connect(lambda outcome: self._on_worker_returned(outcome, opts))
-        worker.finished.connect(lambda *_: self._on_load_finished())
-        self._worker = worker
-        self.progress.setValue(0)
-        self.progress.show()
-        self.cancel_button.show()
-        self.message_label.setText(f"loading {', '.join(p.name for p in paths)}…")
-        worker.start()
+        def done(result: LoadResult) -> None:
+            layers = self.session.add_result(result, opts)
+            for p in paths:
+                self._add_recent(p)
+            n = sum(len(s.ids) for s in result.city.sets)
+            self.message_label.setText(f"loaded {n:,} features in {len(layers)} layers")
+
+        self._start_worker(work, done, f"loading {', '.join(p.name for p in paths)}…")
+
+    def open_session(self, path: Path) -> None:
+        """Replace the open twin with a session file's sources, styles, camera and bookmarks."""
+        if self._worker is not None:
+            self._on_message("warning", "a load is already running; wait or cancel it")
+            return
+        try:
+            data = read_session(path)
+        except SessionFileError as err:
+            self._on_message("error", str(err))
+            return
+        folder = path.resolve().parent
+
+        def work() -> list[tuple[LoadResult, ReadOptions]]:
+            return load_session_sources(
+                data, folder, progress=self._report_progress, cancelled=lambda: self._cancel
+            )
+
+        def done(results: list[tuple[LoadResult, ReadOptions]]) -> None:
+            self.session.clear()
+            self.view._framed = True  # the session's camera frames the view
+            for result, opts in results:
+                self.session.add_result(result, opts)
+            for w in self.session.apply_file(data):
+                self._on_message("warning", f"{path.name}: {w}")
+            self.session.path = path
+            self.session.commands.mark_clean()
+            self._add_recent(path)
+            self.message_label.setText(f"opened session {path.name}")
+
+        self._start_worker(work, done, f"opening session {path.name}…")
 
     def _report_progress(self, fraction: float, message: str) -> None:
         # Called on the worker thread: hop to the GUI thread through a queued invocation.
@@ -128,38 +637,37 @@ class QtMainWindow(QMainWindow):
         """Ask the running load to stop at its next step."""
         self._cancel = True
 
-    def _on_worker_returned(
-        self, outcome: tuple[LoadResult | None, BaseException | None], options: ReadOptions
-    ) -> None:
+    def _on_worker_returned(self, outcome: tuple[Any, BaseException | None], on_done: Any) -> None:
         result, error = outcome
-        if error is not None:
-            self._on_load_error(error)
-        elif result is not None:
-            self._on_loaded(result, options)
-
-    def _on_loaded(self, result: LoadResult, options: ReadOptions) -> None:
-        layers = self.session.add_result(result, options)
-        n = sum(len(s.ids) for s in result.city.sets)
-        self.message_label.setText(f"loaded {n:,} features in {len(layers)} layers")
-
-    def _on_load_error(self, exc: BaseException) -> None:
-        if isinstance(exc, CancelledError):
+        if error is None:
+            on_done(result)
+        elif isinstance(error, CancelledError):
             self._on_message("warning", "loading cancelled; nothing was added")
-        elif isinstance(exc, TwinError):
-            self._on_message("error", str(exc))
+        elif isinstance(error, TwinError):
+            self._on_message("error", str(error))
         else:
-            log.error("load failed", exc_info=exc)
-            self._on_message("error", f"load failed: {type(exc).__name__}: {exc}")
+            log.error("load failed", exc_info=error)
+            self._on_message("error", f"load failed: {type(error).__name__}: {error}")
 
     def _on_load_finished(self) -> None:
         self._worker = None
         self.progress.hide()
         self.cancel_button.hide()
 
+    # -- lifetime ------------------------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        geom = self.settings.value("geometry")
+        state = self.settings.value("window_state")
+        if isinstance(geom, QByteArray):
+            self.restoreGeometry(geom)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
     def closeEvent(self, event: QCloseEvent) -> None:
         self._cancel = True
+        self.autosave()
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("window_state", self.saveState())
+        self.autosave_timer.stop()
         self.view.close_view()
         super().closeEvent(event)
-
-
-__all__ = ["Qt", "QtMainWindow"]
