@@ -12,19 +12,6 @@ from twin_app.io.manifest import SAMPLE_DIR, read_manifest
 pytestmark = pytest.mark.ui
 
 
-@pytest.fixture
-def window(qtbot):  # type: ignore[no-untyped-def]
-    from twin_app.session import Session
-    from twin_app.ui.main_window import QtMainWindow
-
-    w = QtMainWindow(Session())
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.close()
-
-
 def test_sample_twin_loads_in_background_and_is_drawn(qtbot, window) -> None:  # type: ignore[no-untyped-def]
     before = window.view.grab_image()
     ticks: list[float] = []

@@ -8,8 +8,8 @@ coordinates keep millimetre precision over tens of kilometres.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -89,7 +89,7 @@ class LocalFrame:
 
     crs_wkt: str
     origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    _cache: dict[int, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def for_data(
@@ -124,22 +124,37 @@ class LocalFrame:
             crs = target
         return cls(crs.to_wkt(), (round(cx), round(cy), round(z0)))
 
-    @cached_property
+    # pyproj objects belong to the PROJ context of the thread that made them: using one from
+    # another thread (a load worker, then the GUI thread) can crash once the first thread has
+    # ended. So the CRS and transformers are cached per thread.
+    def _thread_cache(self) -> dict[str, Any]:
+        key = threading.get_ident()
+        cache = self._cache.get(key)
+        if cache is None:
+            cache = self._cache[key] = {}
+        return cache
+
+    @property
     def crs(self) -> CRS:
-        """The frame's projected CRS."""
+        """The frame's projected CRS (one instance per thread)."""
         from pyproj import CRS
 
-        return CRS.from_wkt(self.crs_wkt)
+        cache = self._thread_cache()
+        crs = cache.get("crs")
+        if crs is None:
+            crs = cache["crs"] = CRS.from_wkt(self.crs_wkt)
+        return crs
 
     def _transformer(self, src: CRS, inverse: bool = False) -> Transformer:
         from pyproj import Transformer
 
+        cache = self._thread_cache()
         key = f"{'inv' if inverse else 'fwd'}:{src.to_wkt()}"
-        tr = self._cache.get(key)
+        tr = cache.get(key)
         if tr is None:
             a, b = (self.crs, src) if inverse else (src, self.crs)
             tr = Transformer.from_crs(horizontal_crs(a), horizontal_crs(b), always_xy=True)
-            self._cache[key] = tr
+            cache[key] = tr
         return tr
 
     def same_as_frame(self, src: CRS) -> bool:

@@ -70,7 +70,6 @@ class QtMainWindow(QMainWindow):
         self.view = QtView3D(self.session, self)
         self.setCentralWidget(self.view)
         self._worker: Any = None
-        self._cancel = False
         self._pending_session: tuple[SessionFile, Path] | None = None
         self._frame_times: list[float] = []
         self._build_docks()
@@ -545,26 +544,22 @@ class QtMainWindow(QMainWindow):
         return self._worker is not None
 
     def _start_worker(self, work: Any, on_done: Any, label: str) -> None:
-        from superqt.utils import create_worker
+        from twin_app.ui.background import BackgroundTask
 
-        def guarded() -> tuple[Any, BaseException | None]:
-            # Errors come back as values: superqt re-raises a raised (or returned)
-            # exception into sys.excepthook.
+        def finished(result: Any, error: BaseException | None) -> None:
             try:
-                return work(), None
-            except Exception as exc:
-                return None, exc
+                self._on_worker_returned((result, error), on_done)
+            finally:
+                self._on_load_finished()
 
-        worker = create_worker(guarded, _start_thread=False)
-        worker.returned.connect(lambda outcome: self._on_worker_returned(outcome, on_done))
-        worker.finished.connect(lambda *_: self._on_load_finished())
-        self._worker = worker
-        self._cancel = False
+        self._worker = BackgroundTask(
+            lambda progress, cancelled: work(progress, cancelled), finished, self._show_progress
+        )
         self.progress.setValue(0)
         self.progress.show()
         self.cancel_button.show()
         self.message_label.setText(label)
-        worker.start()
+        self._worker.start()
 
     def load_paths(self, paths: list[Path], options: ReadOptions | None = None) -> None:
         """Load files in a worker thread; the result becomes layers on the GUI thread."""
@@ -574,14 +569,8 @@ class QtMainWindow(QMainWindow):
         opts = options or ReadOptions()
         frame = self.session.frame
 
-        def work() -> LoadResult:
-            return load_city(
-                paths,
-                opts,
-                frame=frame,
-                progress=self._report_progress,
-                cancelled=lambda: self._cancel,
-            )
+        def work(progress: Any, cancelled: Any) -> LoadResult:
+            return load_city(paths, opts, frame=frame, progress=progress, cancelled=cancelled)
 
         def done(result: LoadResult) -> None:
             layers = self.session.add_result(result, opts)
@@ -604,10 +593,8 @@ class QtMainWindow(QMainWindow):
             return
         folder = path.resolve().parent
 
-        def work() -> list[tuple[LoadResult, ReadOptions]]:
-            return load_session_sources(
-                data, folder, progress=self._report_progress, cancelled=lambda: self._cancel
-            )
+        def work(progress: Any, cancelled: Any) -> list[tuple[LoadResult, ReadOptions]]:
+            return load_session_sources(data, folder, progress=progress, cancelled=cancelled)
 
         def done(results: list[tuple[LoadResult, ReadOptions]]) -> None:
             self.session.clear()
@@ -623,19 +610,14 @@ class QtMainWindow(QMainWindow):
 
         self._start_worker(work, done, f"opening session {path.name}…")
 
-    def _report_progress(self, fraction: float, message: str) -> None:
-        # Called on the worker thread: hop to the GUI thread through a queued invocation.
-        from superqt.utils import ensure_main_thread
-
-        ensure_main_thread(self._show_progress)(fraction, message)
-
     def _show_progress(self, fraction: float, message: str) -> None:
         self.progress.setValue(round(100 * fraction))
         self.message_label.setText(message)
 
     def cancel_load(self) -> None:
         """Ask the running load to stop at its next step."""
-        self._cancel = True
+        if self._worker is not None:
+            self._worker.cancel()
 
     def _on_worker_returned(self, outcome: tuple[Any, BaseException | None], on_done: Any) -> None:
         result, error = outcome
@@ -664,7 +646,8 @@ class QtMainWindow(QMainWindow):
             self.restoreState(state)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self._cancel = True
+        if self._worker is not None:
+            self._worker.cancel()
         self.autosave()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())

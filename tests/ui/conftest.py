@@ -1,0 +1,37 @@
+"""The real main window under Xvfb, with throw-away settings and app-data folders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture
+def window(qtbot: Any, tmp_path: Path) -> Iterator[Any]:
+    from PySide6.QtCore import QSettings, QStandardPaths
+
+    from twin_app.session import Session
+    from twin_app.ui.main_window import QtMainWindow
+
+    QStandardPaths.setTestModeEnabled(True)  # autosave goes to a test location, not ~/.local
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = QtMainWindow(Session(), settings)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.close()
+
+
+@pytest.fixture
+def loaded(qtbot: Any, window: Any) -> Any:
+    """The window with the bundled sample twin (City of London) loaded."""
+    from twin_app.io.manifest import SAMPLE_DIR, read_manifest
+
+    window.load_paths(read_manifest(SAMPLE_DIR).paths())
+    qtbot.waitUntil(lambda: not window.loading and len(window.session.layers) == 2, timeout=60_000)
+    window.view.scene.render()
+    return window
