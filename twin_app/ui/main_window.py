@@ -388,14 +388,10 @@ class QtMainWindow(QMainWindow):
         self.session.underground = UNDERGROUND_MODES[(i + 1) % len(UNDERGROUND_MODES)]
 
     def _on_shadows(self, on: bool) -> None:
-        p = self.view.scene.plotter
-        p.enable_shadows() if on else p.disable_shadows()
-        self.view.scene.request_render()
+        self.view.scene.set_shadows(on)
 
     def _on_ssao(self, on: bool) -> None:
-        p = self.view.scene.plotter
-        p.enable_ssao(radius=8.0, bias=0.3) if on else p.disable_ssao()
-        self.view.scene.request_render()
+        self.view.scene.set_ssao(on)
 
     def apply_theme(self, theme: str) -> None:
         """Apply the light or dark style sheet and remember it."""
