@@ -1,4 +1,4 @@
-"""The ``twin`` command: open, info, render.
+"""The ``twin`` command: open, info, render, feed publish/record.
 
 Errors a user can fix print as one line (``twin: error: ...``) and exit with status 2.
 """
@@ -110,7 +110,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="anti-aliasing (default ssaa: best for still images)",
     )
     _add_read_options(p_render)
+    p_feed = sub.add_parser(
+        "feed",
+        help="live feeds: publish recorded data to an MQTT broker, record a broker to Parquet",
+    )
+    feed_sub = p_feed.add_subparsers(dest="feed_command", required=True)
+    from twin_app.feeds.publish import (
+        PUBLISH_DESCRIPTION,
+        PUBLISH_HELP,
+        RECORD_DESCRIPTION,
+        RECORD_HELP,
+        add_publish_arguments,
+        add_record_arguments,
+    )
+
+    add_publish_arguments(
+        feed_sub.add_parser("publish", help=PUBLISH_HELP, description=PUBLISH_DESCRIPTION)
+    )
+    add_record_arguments(
+        feed_sub.add_parser("record", help=RECORD_HELP, description=RECORD_DESCRIPTION)
+    )
     return parser
+
+
+def cmd_feed(args: argparse.Namespace) -> int:
+    """``twin feed publish`` / ``twin feed record``."""
+    from twin_app.feeds.publish import run_publish, run_record
+
+    return run_publish(args) if args.feed_command == "publish" else run_record(args)
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -191,6 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_info(args)
         if args.command == "render":
             return cmd_render(args)
+        if args.command == "feed":
+            return cmd_feed(args)
         return cmd_open(args)
     except TwinError as err:
         print(f"twin: error: {err}", file=sys.stderr)

@@ -30,8 +30,10 @@ from twin_app.io.session_file import (
     write_session,
 )
 from twin_app.io.source import ReadOptions
+from twin_app.model.alerts import AlertEngine
 from twin_app.model.camera import Bookmark, CameraPose
 from twin_app.model.city import CityModel
+from twin_app.model.clock import Clock
 from twin_app.model.commands import Command, CommandStack
 from twin_app.model.frame import LocalFrame
 from twin_app.model.layers import Layer, layer_for
@@ -114,6 +116,48 @@ class Session:
         self.selection = Selection()
         self._underground = "off"
         self.path: Path | None = None
+        self.clock = Clock()
+        self.alerts = AlertEngine()
+        self.clock.events.t_ns.connect(self._on_time)
+
+    # -- time --------------------------------------------------------------------------------
+    def time_layers(self) -> list[Layer]:
+        """Layers whose content follows the clock."""
+        return [layer for layer in self.layers if callable(getattr(layer, "update", None))]
+
+    def _on_time(self, t_ns: int) -> None:
+        self.update_time_layers(int(t_ns))
+
+    def update_time_layers(self, t_ns: int | None = None) -> None:
+        """Bring every time-driven layer to the clock's time and evaluate the alert rules."""
+        t = self.clock.t_ns if t_ns is None else int(t_ns)
+        layers = self.time_layers()
+        for layer in layers:
+            layer.update(t)  # type: ignore[attr-defined]
+        if self.alerts.rules:
+            self.alerts.evaluate(t, {layer.uid: layer for layer in layers})
+
+    def add_layers(self, layers: list[Layer], text: str) -> None:
+        """Add ready-made layers (sensor layers ...) as one undoable step; the clock range grows
+        to cover their data and they are brought to the current time."""
+        for layer in layers:
+            rng = getattr(layer, "time_range", None)
+            span = rng() if callable(rng) else None
+            if span is not None:
+                self.clock.extend_range(int(span[0]), int(span[1]))
+        for layer in layers:
+            if callable(getattr(layer, "update", None)):
+                layer.update(self.clock.t_ns)  # type: ignore[attr-defined]
+
+        def do() -> None:
+            self.layers.extend(layers)
+
+        def undo() -> None:
+            for layer in layers:
+                if layer in self.layers:
+                    self.layers.remove(layer)
+
+        self.commands.push(Command(text, do, undo))
 
     # -- basics ------------------------------------------------------------------------------
     @property
@@ -195,6 +239,9 @@ class Session:
         self.camera = None
         self.underground = "off"
         self.path = None
+        self.alerts.rules.clear()
+        self.alerts.alerts.clear()
+        self.alerts.reset()
         self.commands.clear()
 
     @property

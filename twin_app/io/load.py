@@ -155,7 +155,7 @@ def roads_from_lines(src: SourceData, frame: LocalFrame) -> FeatureSet:
     assert gdf is not None
     coords, offsets, part_road = line_arrays(np.asarray(gdf.geometry.values))
     local = frame.to_local(coords[:, 0], coords[:, 1], src=gdf.crs)
-    lines = Polylines(local, offsets)
+    lines = Polylines(local, offsets, part_road)
     width = gdf["width_m"].to_numpy(np.float64)[part_road]
     mesh = ribbons(lines, width, part_road, z_m=ROAD_Z_M)
     table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))

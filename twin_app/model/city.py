@@ -47,10 +47,19 @@ class Polylines:
         (n, 3) float64 vertices.
     offsets
         (k + 1,) start of each line in `coords`.
+    feature
+        (k,) feature row of each line (parts of a MultiLineString share a row); None = identity.
     """
 
     coords: FloatArray
     offsets: IntArray
+    feature: IntArray | None = None
+
+    def line_feature(self) -> IntArray:
+        """Feature row of every line."""
+        if self.feature is not None:
+            return self.feature
+        return np.arange(self.n_lines, dtype=np.int64)
 
     @property
     def n_lines(self) -> int:

@@ -45,7 +45,9 @@ class Adapter(Generic[L]):
     """
 
     #: Layer kinds at or above the ground: faded or cut away by the underground view.
-    SURFACE_KINDS = frozenset({"buildings", "roads", "areas", "terrain", "objects"})
+    SURFACE_KINDS = frozenset(
+        {"buildings", "roads", "areas", "terrain", "objects", "traffic", "air"}
+    )
 
     def __init__(self, layer: L, scene: Scene) -> None:
         self.layer = layer

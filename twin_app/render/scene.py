@@ -10,6 +10,7 @@ import numpy as np
 import pyvista as pv
 import vtk
 
+import twin_app.render.sensor_adapters  # noqa: F401  (registers the time-driven adapters)
 from twin_app.model.layers import Layer
 from twin_app.render.adapters import Adapter, adapter_class
 from twin_app.render.colors import hex_to_rgb, palette_rgb

@@ -1,0 +1,504 @@
+"""Sensor layers: traffic, air quality, pipelines and movers, all driven by one clock.
+
+Each layer turns the clock time into per-element arrays with whole-array numpy operations (no
+loop over sensors): ``update(t_ns)`` sets ``values`` (and friends), which emits an event the
+render adapter answers by writing into its existing VTK arrays.
+
+The data sources are injected through small protocols (a store, tracks, an interpolator, a
+simulation result), so this module stays free of file formats, engines and rendering.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import numpy as np
+from psygnal import SignalGroup, evented
+
+from twin_app.model.layers import Layer
+
+if TYPE_CHECKING:
+    from twin_app.model.city import FeatureSet
+
+F32 = np.ndarray[Any, np.dtype[np.float32]]
+F64 = np.ndarray[Any, np.dtype[np.float64]]
+I64 = np.ndarray[Any, np.dtype[np.int64]]
+
+
+class ValueStore(Protocol):
+    """What a sensor layer needs from a time-series store (see ``twin_app.feeds.store``)."""
+
+    def values_at(self, t_ns: int, mode: str = "last", max_staleness_s: float | None = None) -> Any:
+        """Value of every sensor at a time (NaN = no data)."""
+        ...
+
+    def time_range(self) -> tuple[int, int] | None:
+        """First and last sample time, UTC ns (None when empty)."""
+        ...
+
+
+class TrackStore(Protocol):
+    """What a mover layer needs from its tracks (see ``twin_app.feeds.tracks``)."""
+
+    def positions_at(self, t_ns: int, max_gap_s: float | None = None) -> tuple[Any, Any, Any]:
+        """(xyz, heading_rad, valid) of every mover at a time."""
+        ...
+
+    def trail(self, t_ns: int, length_s: float, n_points: int) -> Any:
+        """Positions at evenly spaced times back from t: (n_movers, n_points, 3)."""
+        ...
+
+    def time_range(self) -> tuple[int, int] | None:
+        """First and last fix time, UTC ns (None when empty)."""
+        ...
+
+
+class GridInterpolator(Protocol):
+    """Station values -> grid (see ``twin_app.geometry.interpolate.IDWGrid``)."""
+
+    def interpolate(self, values: Any) -> Any:
+        """(ny, nx) grid of interpolated values (NaN outside the search radius)."""
+        ...
+
+
+#: Congestion classes by speed ratio to free flow (upper bounds), as in common traffic maps.
+CONGESTION_BOUNDS = (0.4, 0.6, 0.8, np.inf)
+CONGESTION_NAMES = ("severe", "heavy", "moderate", "free flow")
+CONGESTION_COLORS = ("#7b0000", "#e3261b", "#f59a23", "#2ca25f")
+NO_DATA_COLOR = "#a8a8a8"
+
+
+@evented
+@dataclass(eq=False)
+class SensorLayer(Layer):
+    """Base of layers whose values come from a store at the clock's time.
+
+    Attributes
+    ----------
+    store
+        The samples (sensor x time).
+    values
+        Current value per drawn element (float32; NaN = no data), set by :meth:`update`.
+    interpolation
+        ``"last"`` (last known value) or ``"linear"`` (between samples).
+    max_staleness_s
+        Older samples count as "no data".
+    unit
+        Unit of `values`, for legends and the inspector.
+    time_ns
+        The time `values` belong to.
+    description
+        Where the data comes from (shown in the UI; says so plainly when it was measured in
+        another city than the geometry).
+    """
+
+    store: ValueStore | None = None
+    values: F32 = field(default_factory=lambda: np.zeros(0, np.float32))
+    interpolation: str = "linear"
+    max_staleness_s: float | None = 1800.0
+    unit: str = ""
+    time_ns: int = 0
+    description: str = ""
+
+    kind: ClassVar[str] = "sensors"
+    if TYPE_CHECKING:
+        events: ClassVar[SignalGroup]
+
+    def sensor_values(self, t_ns: int) -> F32:
+        """Raw store values at `t_ns` (one per store sensor)."""
+        if self.store is None:
+            return np.zeros(0, np.float32)
+        return np.asarray(
+            self.store.values_at(t_ns, self.interpolation, self.max_staleness_s), np.float32
+        )
+
+    def update(self, t_ns: int) -> None:
+        """Compute `values` for a time (subclasses map sensors to drawn elements)."""
+        self.values = self.sensor_values(t_ns)
+        self.time_ns = int(t_ns)
+
+    def time_range(self) -> tuple[int, int] | None:
+        """Range of the layer's data, if any."""
+        return self.store.time_range() if self.store is not None else None
+
+    #: Name of the layer's headline KPI (timeline sparkline), with its unit.
+    kpi_name: ClassVar[str] = ""
+
+    def kpi_at(self, t_ns: int) -> float:
+        """The headline KPI at a time, computed without touching the layer's state."""
+        v = self.sensor_values(t_ns)
+        v = v[np.isfinite(v)]
+        return float(v.mean()) if v.size else float("nan")
+
+
+@evented
+@dataclass(eq=False)
+class TrafficLayer(SensorLayer):
+    """Road segments coloured by speed, speed ratio or congestion class.
+
+    Attributes
+    ----------
+    roads
+        The road FeatureSet whose ribbons are drawn (one value per road row).
+    segment_sensor
+        (n_roads,) store column feeding each road: its own sensor, else (if `inherit`) the
+        nearest sensor along the network within `max_hops`, else -1 (grey).
+    free_flow
+        (n_sensors,) free-flow speed of each sensor, same unit as the store.
+    show
+        ``"ratio"`` (speed / free flow, coloured by congestion class) or ``"speed"``.
+    """
+
+    roads: FeatureSet | None = None
+    segment_sensor: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    free_flow: F32 = field(default_factory=lambda: np.zeros(0, np.float32))
+    show: str = "ratio"
+    unit: str = "mph"
+
+    kind: ClassVar[str] = "traffic"
+    kpi_name: ClassVar[str] = "mean speed / free flow"
+
+    def kpi_at(self, t_ns: int) -> float:
+        """Mean ratio of speed to free-flow speed over the sensors reporting at `t_ns`."""
+        v = self.sensor_values(t_ns)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = v / np.where(self.free_flow > 0, self.free_flow, np.nan)
+        r = r[np.isfinite(r)]
+        return float(r.mean()) if r.size else float("nan")
+
+    def update(self, t_ns: int) -> None:
+        v = self.sensor_values(t_ns)
+        if self.show == "ratio":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                v = (v / np.where(self.free_flow > 0, self.free_flow, np.nan)).astype(np.float32)
+        seg = self.segment_sensor
+        out = np.full(seg.shape[0], np.nan, np.float32)
+        has = seg >= 0
+        out[has] = v[seg[has]]
+        self.values = out
+        self.time_ns = int(t_ns)
+
+    def element_ids(self) -> Any:
+        """Road ids (alerts, inspector)."""
+        return self.roads.ids if self.roads is not None else np.zeros(0, object)
+
+    def element_position(self, i: int) -> F64:
+        """Centre of road `i`."""
+        assert self.roads is not None
+        return np.asarray(self.roads.feature_centroids()[i], np.float64)
+
+    def congestion_class(self) -> np.ndarray[Any, np.dtype[np.int8]]:
+        """Class per road: 0 severe .. 3 free flow, -1 no data (ratio mode)."""
+        cls = np.searchsorted(np.asarray(CONGESTION_BOUNDS[:-1]), self.values, side="right").astype(
+            np.int8
+        )
+        cls[~np.isfinite(self.values)] = -1
+        return cls
+
+    def mean_speed_ratio(self) -> float:
+        """Network KPI: mean value over roads with data (NaN if none)."""
+        v = self.values[np.isfinite(self.values)]
+        return float(v.mean()) if v.size else float("nan")
+
+
+@evented
+@dataclass(eq=False)
+class AirQualityLayer(SensorLayer):
+    """Stations coloured by AQI category and an interpolated ground surface.
+
+    Attributes
+    ----------
+    station_ids
+        Station names.
+    station_xyz
+        (n_stations, 3) local positions.
+    pollutants
+        Pollutants available (``"PM2.5"``, ``"PM10"``, ``"NO2"``, ``"O3"``, ``"SO2"``, ``"CO"``).
+    columns
+        (n_stations, n_pollutants) store column of each station's series (-1 if missing).
+    pollutant
+        The selected pollutant.
+    standard
+        ``"us_epa"`` or ``"china_hj633"``.
+    aqi_values
+        AQI (sub-index of the selected pollutant) per station.
+    grid
+        Interpolated AQI on the surface grid (ny, nx), NaN outside the stations' reach.
+    interpolator
+        Station -> grid weights, built once for the fixed station positions.
+    grid_bounds
+        (xmin, xmax, ymin, ymax) of the surface in local metres.
+    show_surface
+        Draw the interpolated surface.
+    """
+
+    station_ids: np.ndarray[Any, np.dtype[np.object_]] = field(
+        default_factory=lambda: np.zeros(0, object)
+    )
+    station_xyz: F64 = field(default_factory=lambda: np.zeros((0, 3)))
+    pollutants: tuple[str, ...] = ()
+    columns: I64 = field(default_factory=lambda: np.zeros((0, 0), np.int64))
+    pollutant: str = "PM2.5"
+    standard: str = "us_epa"
+    aqi_values: F32 = field(default_factory=lambda: np.zeros(0, np.float32))
+    grid: F32 = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    interpolator: GridInterpolator | None = None
+    grid_bounds: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    show_surface: bool = True
+    unit: str = "ug/m3"
+    max_staleness_s: float | None = 3 * 3600.0
+
+    kind: ClassVar[str] = "air"
+    kpi_name: ClassVar[str] = "worst AQI"
+
+    def station_aqi(self, t_ns: int) -> F32:
+        """AQI of the selected pollutant at every station at a time (no state change)."""
+        from twin_app.model.aqi import aqi
+
+        raw = self.sensor_values(t_ns)
+        j = self.pollutants.index(self.pollutant) if self.pollutant in self.pollutants else -1
+        cols = (
+            self.columns[:, j]
+            if j >= 0 and self.columns.size
+            else np.full(len(self.station_ids), -1)
+        )
+        conc = np.full(cols.shape[0], np.nan, np.float32)
+        has = cols >= 0
+        conc[has] = raw[cols[has]]
+        return np.asarray(
+            aqi(self.pollutant, conc, standard=self.standard, unit=self.unit), np.float32
+        )
+
+    def kpi_at(self, t_ns: int) -> float:
+        """Worst station AQI of the selected pollutant at `t_ns`."""
+        v = self.station_aqi(t_ns)
+        v = v[np.isfinite(v)]
+        return float(v.max()) if v.size else float("nan")
+
+    def update(self, t_ns: int) -> None:
+        from twin_app.model.aqi import aqi
+
+        raw = self.sensor_values(t_ns)
+        j = self.pollutants.index(self.pollutant) if self.pollutant in self.pollutants else -1
+        cols = (
+            self.columns[:, j]
+            if j >= 0 and self.columns.size
+            else np.full(len(self.station_ids), -1)
+        )
+        conc = np.full(cols.shape[0], np.nan, np.float32)
+        has = cols >= 0
+        conc[has] = raw[cols[has]]
+        # The Beijing data (and most feeds) report gases in µg/m³; aqi() converts as needed.
+        index = np.asarray(
+            aqi(self.pollutant, conc, standard=self.standard, unit=self.unit), np.float32
+        )
+        self.aqi_values = index
+        if self.interpolator is not None and self.show_surface:
+            self.grid = np.asarray(self.interpolator.interpolate(index), np.float32)
+        self.values = conc
+        self.time_ns = int(t_ns)
+
+    def element_ids(self) -> Any:
+        """Station names."""
+        return self.station_ids
+
+    def element_position(self, i: int) -> F64:
+        """Station position."""
+        return np.asarray(self.station_xyz[i], np.float64)
+
+    def worst_aqi(self) -> float:
+        """KPI: highest AQI over the stations (NaN if none reports)."""
+        v = self.aqi_values[np.isfinite(self.aqi_values)]
+        return float(v.max()) if v.size else float("nan")
+
+
+class PipeResult(Protocol):
+    """What a pipe layer needs from a hydraulic result (see ``twin_app.engines.water``)."""
+
+    @property
+    def times_ns(self) -> Any:
+        """Step times, UTC ns."""
+        ...
+
+    @property
+    def pressure_m(self) -> Any:
+        """(steps, nodes) pressure, metres of water."""
+        ...
+
+    @property
+    def flow_m3s(self) -> Any:
+        """(steps, links) flow, m³/s."""
+        ...
+
+
+@evented
+@dataclass(eq=False)
+class PipeLayer(Layer):
+    """Pipes as tubes below ground, coloured by pressure or flow over time, with alarms.
+
+    Attributes
+    ----------
+    features
+        The PIPES FeatureSet (tubes, one row per link).
+    result
+        Simulated (or replayed) node pressures and link flows over time.
+    link_nodes
+        (n_links, 2) start and end node index of each link.
+    field_name
+        ``"pressure_m"`` (mean of the link's end nodes) or ``"flow_m3s"`` (absolute).
+    alarm_below_m
+        Links whose end-node pressure is below this are in alarm.
+    values
+        Current value per link.
+    alarm
+        Current alarm flag per link.
+    t0_ns
+        Clock time of the result's first step (the result repeats daily if `repeat_s` > 0).
+    """
+
+    features: FeatureSet | None = None
+    result: PipeResult | None = None
+    link_nodes: I64 = field(default_factory=lambda: np.zeros((0, 2), np.int64))
+    field_name: str = "pressure_m"
+    alarm_below_m: float = 20.0
+    values: F32 = field(default_factory=lambda: np.zeros(0, np.float32))
+    alarm: np.ndarray[Any, np.dtype[np.bool_]] = field(default_factory=lambda: np.zeros(0, bool))
+    t0_ns: int = 0
+    repeat_s: float = 86400.0
+    time_ns: int = 0
+    color_by: str = "value"
+    colormap: str = "viridis"
+    description: str = ""
+
+    kind: ClassVar[str] = "pipes"
+    kpi_name: ClassVar[str] = "lowest pressure (m)"
+    if TYPE_CHECKING:
+        events: ClassVar[SignalGroup]
+
+    def kpi_at(self, t_ns: int) -> float:
+        """Lowest junction pressure at `t_ns`, metres of water."""
+        if self.result is None:
+            return float("nan")
+        p = np.asarray(self.result.pressure_m[self.step_index(t_ns)], np.float64)
+        p = p[np.isfinite(p)]
+        return float(p.min()) if p.size else float("nan")
+
+    def element_ids(self) -> Any:
+        """Link ids."""
+        return self.features.ids if self.features is not None else np.zeros(0, object)
+
+    def element_position(self, i: int) -> F64:
+        """Centre of link `i`."""
+        assert self.features is not None
+        return np.asarray(self.features.feature_centroids()[i], np.float64)
+
+    def time_range(self) -> tuple[int, int] | None:
+        """The result's span starting at `t0_ns` (it repeats when `repeat_s` > 0)."""
+        if self.result is None:
+            return None
+        times = np.asarray(self.result.times_ns, np.int64)
+        return (self.t0_ns, self.t0_ns + int(times[-1] - times[0]))
+
+    def step_index(self, t_ns: int) -> int:
+        """Result step in force at clock time `t_ns` (steps hold until the next one)."""
+        assert self.result is not None
+        times = np.asarray(self.result.times_ns, np.int64)
+        rel = int(t_ns) - self.t0_ns
+        if self.repeat_s > 0:
+            rel %= round(self.repeat_s * 1e9)
+        return int(
+            np.clip(np.searchsorted(times - times[0], rel, side="right") - 1, 0, times.size - 1)
+        )
+
+    def update(self, t_ns: int) -> None:
+        """Values and alarms of every link at the clock time (one row of the result)."""
+        if self.result is None:
+            return
+        k = self.step_index(t_ns)
+        pressure = np.asarray(self.result.pressure_m[k], np.float32)
+        p_link = (
+            pressure[self.link_nodes].mean(axis=1)
+            if self.link_nodes.size
+            else np.zeros(0, np.float32)
+        )
+        if self.field_name == "flow_m3s":
+            self.values = np.abs(np.asarray(self.result.flow_m3s[k], np.float32))
+        else:
+            self.values = p_link.astype(np.float32)
+        low = pressure[self.link_nodes].min(axis=1) if self.link_nodes.size else np.zeros(0)
+        self.alarm = np.asarray(low < self.alarm_below_m)
+        self.time_ns = int(t_ns)
+
+
+@evented
+@dataclass(eq=False)
+class MoverLayer(Layer):
+    """Robots, drones and vehicles as oriented glyphs with fading trails.
+
+    Attributes
+    ----------
+    tracks
+        Positions over time (local metres).
+    mover_ids
+        Id of each mover.
+    altitude_m
+        Extra height per mover (drones fly; vehicles 0).
+    positions, headings, valid
+        State at the clock time, set by :meth:`update`.
+    trail_s, trail_points
+        Length of the fading trail and its resolution.
+    follow
+        Index of the mover the camera follows (-1: none).
+    max_gap_s
+        Fixes farther apart than this are not interpolated across (the mover is hidden).
+    """
+
+    tracks: TrackStore | None = None
+    mover_ids: np.ndarray[Any, np.dtype[np.object_]] = field(
+        default_factory=lambda: np.zeros(0, object)
+    )
+    altitude_m: F64 = field(default_factory=lambda: np.zeros(0))
+    positions: F64 = field(default_factory=lambda: np.zeros((0, 3)))
+    headings: F64 = field(default_factory=lambda: np.zeros(0))
+    valid: np.ndarray[Any, np.dtype[np.bool_]] = field(default_factory=lambda: np.zeros(0, bool))
+    trail: F64 = field(default_factory=lambda: np.zeros((0, 0, 3)))
+    trail_s: float = 120.0
+    trail_points: int = 16
+    follow: int = -1
+    max_gap_s: float | None = 600.0
+    time_ns: int = 0
+    color: str = "#1f5fbf"
+    glyph_size_m: float = 12.0
+    description: str = ""
+
+    kind: ClassVar[str] = "movers"
+
+    def update(self, t_ns: int) -> None:
+        """Positions, headings and trails at the clock time."""
+        if self.tracks is None:
+            return
+        xyz, heading, valid = self.tracks.positions_at(t_ns, self.max_gap_s)
+        xyz = np.array(xyz, np.float64)
+        if self.altitude_m.size == xyz.shape[0]:
+            xyz[:, 2] += self.altitude_m
+        trail = np.array(self.tracks.trail(t_ns, self.trail_s, self.trail_points), np.float64)
+        if self.altitude_m.size == xyz.shape[0] and trail.size:
+            trail[..., 2] += self.altitude_m[:, None]
+        self.headings = np.asarray(heading, np.float64)
+        self.valid = np.asarray(valid, bool)
+        self.trail = trail
+        self.positions = xyz
+        self.time_ns = int(t_ns)
+
+    def element_ids(self) -> Any:
+        """Mover ids."""
+        return self.mover_ids
+
+    def element_position(self, i: int) -> F64:
+        """Current position of mover `i`."""
+        return np.asarray(self.positions[i], np.float64)
+
+    def time_range(self) -> tuple[int, int] | None:
+        """Range of the tracks."""
+        return self.tracks.time_range() if self.tracks is not None else None

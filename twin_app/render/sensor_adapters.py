@@ -1,0 +1,439 @@
+"""Adapters for the time-driven layers: traffic ribbons, air-quality stations and surface,
+pipes with alarms, movers with trails. Each builds its VTK objects once; per tick it only
+writes numpy views of existing VTK arrays (no new mesh, no new actor, no loop over sensors)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyvista as pv
+import vtk
+from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
+
+from twin_app.model.sensors import (
+    CONGESTION_COLORS,
+    NO_DATA_COLOR,
+    AirQualityLayer,
+    MoverLayer,
+    PipeLayer,
+    TrafficLayer,
+)
+from twin_app.render.adapters import Adapter, auto_clim
+from twin_app.render.colors import hex_to_rgb, lookup_table, palette_rgb
+from twin_app.render.convert import to_polydata
+
+ALARM_COLOR = "#ff1f5a"
+
+
+def colormap_table(name: str, n: int = 256) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """(n, 3) uint8 samples of a matplotlib colour map."""
+    import matplotlib
+
+    return (
+        (matplotlib.colormaps[name].resampled(n)(np.linspace(0, 1, n))[:, :3] * 255)
+        .round()
+        .astype(np.uint8)
+    )
+
+
+def map_colors(
+    values: np.ndarray[Any, Any],
+    clim: tuple[float, float],
+    table: np.ndarray[Any, Any],
+    nan_rgb: np.ndarray[Any, Any],
+) -> np.ndarray[Any, Any]:
+    """Values -> (n, 3) uint8 through a colour table (vectorised; NaN -> `nan_rgb`)."""
+    lo, hi = clim
+    n = table.shape[0]
+    with np.errstate(invalid="ignore"):
+        idx = np.clip(((values - lo) / max(hi - lo, 1e-12) * (n - 1)), 0, n - 1)
+    out: np.ndarray[Any, Any] = table[np.nan_to_num(idx).astype(np.int64)]
+    out[~np.isfinite(values)] = nan_rgb
+    return out
+
+
+def aqi_palette(standard: str) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """(7, 3) uint8: the no-data grey, then the six official category colours of a standard."""
+    from twin_app.model.aqi import CATEGORY_COLORS
+
+    return np.vstack(
+        [palette_rgb([NO_DATA_COLOR]), np.asarray(CATEGORY_COLORS[standard], np.uint8)]
+    )
+
+
+def _point_feature(
+    mesh_triangles: np.ndarray[Any, Any], index: np.ndarray[Any, Any], n_points: int
+) -> np.ndarray[Any, Any]:
+    pf = np.zeros(n_points, np.int64)
+    pf[mesh_triangles.ravel()] = np.repeat(index, 3)
+    return pf
+
+
+def _actor(
+    poly: Any, scalars: str | None = None, cell: bool = False
+) -> tuple[vtk.vtkActor, vtk.vtkPolyDataMapper]:
+    mapper = vtk.vtkPolyDataMapper()
+    mapper.SetInputData(poly)
+    if scalars is None:
+        mapper.ScalarVisibilityOff()
+    else:
+        mapper.SetColorModeToDirectScalars()
+        if cell:
+            mapper.SetScalarModeToUseCellFieldData()
+        else:
+            mapper.SetScalarModeToUsePointFieldData()
+        mapper.SelectColorArray(scalars)
+        mapper.ScalarVisibilityOn()
+    actor = vtk.vtkActor()
+    actor.SetMapper(mapper)
+    return actor, mapper
+
+
+class _TimeAdapter(Adapter[Any]):
+    """Common wiring: every value field of the layer triggers :meth:`refresh`."""
+
+    value_fields: tuple[str, ...] = ("values",)
+
+    def __init__(self, layer: Any, scene: Any) -> None:
+        super().__init__(layer, scene)
+        for name in self.value_fields:
+            getattr(layer.events, name).connect(self._on_values_change)
+
+    def remove(self) -> None:
+        self.layer.events.disconnect(self._on_values_change)
+        for a in getattr(self, "extra_actors", []):
+            self.scene.plotter.renderer.RemoveActor(a)
+        super().remove()
+
+    def _on_values_change(self, *_: object) -> None:
+        self.refresh()
+        self.scene.request_render()
+
+    def _on_visible_change(self, visible: bool) -> None:
+        for a in getattr(self, "extra_actors", []):
+            a.SetVisibility(bool(visible))
+        super()._on_visible_change(visible)
+
+    def _mesh(self) -> pv.PolyData:
+        assert self.mesh is not None
+        return self.mesh
+
+    def refresh(self) -> None:
+        """Write the layer's current values into the VTK arrays."""
+
+    def restyle(self) -> None:
+        self.refresh()
+
+
+class TrafficAdapter(_TimeAdapter):
+    """Road ribbons (a copy lifted 0.1 m above the road layer) coloured per road each tick."""
+
+    def build(self) -> None:
+        layer: TrafficLayer = self.layer
+        assert layer.roads is not None
+        fs = layer.roads
+        mesh = fs.mesh
+        poly = to_polydata(mesh)
+        pts = vtk_to_numpy(poly.GetPoints().GetData())
+        pts[:, 2] += 0.1
+        self.index = np.asarray(mesh.cell_data[fs.index_array])
+        self.point_feature = _point_feature(mesh.triangles, self.index, mesh.n_points)
+        poly.point_data["rgb"] = np.zeros((mesh.n_points, 3), np.uint8)
+        self.rgb = vtk_to_numpy(poly.GetPointData().GetArray("rgb"))
+        self.mesh = poly
+        self.actor, _ = _actor(poly, "rgb")
+        self.actor.GetProperty().SetAmbient(0.35)
+        self.scene.plotter.renderer.AddActor(self.actor)
+        self.palette = palette_rgb([NO_DATA_COLOR, *CONGESTION_COLORS])
+        self.speed_table = colormap_table("RdYlGn")
+
+    def refresh(self) -> None:
+        layer: TrafficLayer = self.layer
+        if layer.values.size == 0:
+            return
+        if layer.show == "ratio":
+            colors = self.palette[layer.congestion_class().astype(np.int64) + 1]
+        else:
+            clim = layer.clim or auto_clim(layer.values[np.isfinite(layer.values)])
+            colors = map_colors(layer.values, clim, self.speed_table, self.palette[0])
+        self.rgb[:] = colors[self.point_feature]
+        self._mesh().GetPointData().GetArray("rgb").Modified()
+
+    def legend(self) -> tuple[str, Any] | None:
+        if not self.layer.visible:
+            return None
+        if self.layer.show == "ratio":
+            from twin_app.model.sensors import CONGESTION_NAMES
+
+            return (
+                "categories",
+                [
+                    *zip(CONGESTION_NAMES[::-1], CONGESTION_COLORS[::-1], strict=True),
+                    ("no data", NO_DATA_COLOR),
+                ],
+            )
+        return None
+
+
+class AirQualityAdapter(_TimeAdapter):
+    """Station columns coloured by AQI category, and the interpolated AQI as a textured plane."""
+
+    value_fields = ("aqi_values", "grid")
+
+    def build(self) -> None:
+        layer: AirQualityLayer = self.layer
+        n = len(layer.station_ids)
+        pts = pv.PolyData(
+            np.asarray(layer.station_xyz, np.float32) + np.array([0, 0, 0.0], np.float32)
+        )
+        pts.point_data["rgb"] = np.zeros((n, 3), np.uint8)
+        self.station_rgb = vtk_to_numpy(pts.GetPointData().GetArray("rgb"))
+        source = pv.Cylinder(
+            center=(0, 0, 15), direction=(0, 0, 1), radius=8.0, height=30.0, resolution=24
+        )
+        mapper = vtk.vtkGlyph3DMapper()
+        mapper.SetInputData(pts)
+        mapper.SetSourceData(source)
+        mapper.ScalingOff()
+        mapper.OrientOff()
+        mapper.SetColorModeToDirectScalars()
+        mapper.SetScalarModeToUsePointFieldData()
+        mapper.SelectColorArray("rgb")
+        mapper.ScalarVisibilityOn()
+        self.actor = vtk.vtkActor()
+        self.actor.SetMapper(mapper)
+        self.scene.plotter.renderer.AddActor(self.actor)
+        self.mesh = pts
+        self.index = np.arange(n)
+        # The surface: one plane with an RGBA texture written in place each tick.
+        x0, x1, y0, y1 = layer.grid_bounds
+        ny, nx = layer.grid.shape if layer.grid.ndim == 2 and layer.grid.size else (2, 2)
+        self.image = vtk.vtkImageData()
+        self.image.SetDimensions(nx, ny, 1)
+        self.image.AllocateScalars(vtk.VTK_UNSIGNED_CHAR, 4)
+        self.texels = vtk_to_numpy(self.image.GetPointData().GetScalars()).reshape(ny, nx, 4)
+        self.texels[:] = 0
+        texture = vtk.vtkTexture()
+        texture.SetInputData(self.image)
+        texture.InterpolateOn()
+        plane = vtk.vtkPlaneSource()
+        plane.SetOrigin(x0, y0, 0.3)
+        plane.SetPoint1(x1, y0, 0.3)
+        plane.SetPoint2(x0, y1, 0.3)
+        pmapper = vtk.vtkPolyDataMapper()
+        pmapper.SetInputConnection(plane.GetOutputPort())
+        self.surface = vtk.vtkActor()
+        self.surface.SetMapper(pmapper)
+        self.surface.SetTexture(texture)
+        self.surface.GetProperty().LightingOff()
+        self.surface.PickableOff()
+        self.surface.SetVisibility(layer.visible and layer.show_surface)
+        self.scene.plotter.renderer.AddActor(self.surface)
+        self.extra_actors = [self.surface]
+        self.layer.events.show_surface.connect(self._on_surface_toggle)
+        self.layer.events.standard.connect(self._on_values_change)
+        self.palette = aqi_palette(layer.standard)
+
+    def _on_surface_toggle(self, on: bool) -> None:
+        self.surface.SetVisibility(bool(on) and self.layer.visible)
+        self.scene.request_render()
+
+    def refresh(self) -> None:
+        from twin_app.model.aqi import category
+
+        layer: AirQualityLayer = self.layer
+        self.palette = aqi_palette(layer.standard)
+        if layer.aqi_values.size:
+            cat = np.asarray(category(layer.aqi_values, layer.standard), np.int64)
+            self.station_rgb[:] = self.palette[cat + 1]
+            self._mesh().GetPointData().GetArray("rgb").Modified()
+        grid = layer.grid
+        if grid.ndim == 2 and grid.shape == self.texels.shape[:2]:
+            cat = np.asarray(category(grid.ravel(), layer.standard), np.int64).reshape(grid.shape)
+            self.texels[..., :3] = self.palette[cat + 1]
+            self.texels[..., 3] = np.where(cat >= 0, round(150 * layer.opacity), 0)
+            self.image.GetPointData().GetScalars().Modified()
+            self.image.Modified()
+
+    def legend(self) -> tuple[str, Any] | None:
+        from twin_app.model.aqi import CATEGORY_COLORS, CATEGORY_NAMES_EN
+
+        if not self.layer.visible:
+            return None
+        std = self.layer.standard
+        hexes = ["#{:02x}{:02x}{:02x}".format(*rgb) for rgb in CATEGORY_COLORS[std]]
+        return (
+            "categories",
+            [(f"AQI {n}", h) for n, h in zip(CATEGORY_NAMES_EN[std], hexes, strict=True)],
+        )
+
+
+class PipeAdapter(_TimeAdapter):
+    """Tubes coloured per link by pressure or flow; links in alarm drawn in the alarm colour."""
+
+    value_fields = ("values", "alarm")
+
+    def build(self) -> None:
+        layer: PipeLayer = self.layer
+        assert layer.features is not None
+        fs = layer.features
+        poly = to_polydata(fs.mesh)
+        self.index = np.asarray(fs.mesh.cell_data[fs.index_array])
+        self.point_feature = _point_feature(fs.mesh.triangles, self.index, fs.mesh.n_points)
+        poly.point_data["rgb"] = np.zeros((fs.mesh.n_points, 3), np.uint8)
+        self.rgb = vtk_to_numpy(poly.GetPointData().GetArray("rgb"))
+        self.mesh = poly
+        self.actor, _ = _actor(poly, "rgb")
+        self.actor.GetProperty().SetSpecular(0.3)
+        self.scene.plotter.renderer.AddActor(self.actor)
+        self.alarm_rgb = palette_rgb([ALARM_COLOR])[0]
+        self.nan_rgb = palette_rgb([NO_DATA_COLOR])[0]
+        self.table = colormap_table(layer.colormap)
+        self.clim: tuple[float, float] = (0.0, 1.0)
+
+    def refresh(self) -> None:
+        layer: PipeLayer = self.layer
+        if layer.values.size == 0:
+            return
+        self.table = colormap_table(layer.colormap)
+        self.clim = layer.clim or auto_clim(layer.values[np.isfinite(layer.values)])
+        colors = map_colors(layer.values, self.clim, self.table, self.nan_rgb)
+        if layer.alarm.shape == layer.values.shape:
+            colors[layer.alarm] = self.alarm_rgb
+        self.rgb[:] = colors[self.point_feature]
+        self._mesh().GetPointData().GetArray("rgb").Modified()
+
+    def legend(self) -> tuple[str, Any] | None:
+        if not self.layer.visible:
+            return None
+        return (
+            "scalar",
+            (
+                f"{self.layer.name}: {self.layer.field_name}",
+                lookup_table(self.layer.colormap, self.clim),
+            ),
+        )
+
+
+class MoverAdapter(_TimeAdapter):
+    """Oriented glyphs (one vtkGlyph3DMapper for all movers) and fading trails (one polyline set)."""
+
+    value_fields = ("positions",)
+
+    def build(self) -> None:
+        layer: MoverLayer = self.layer
+        n = len(layer.mover_ids)
+        self.index = np.arange(n)
+        pts = pv.PolyData(
+            np.zeros((max(n, 1), 3), np.float32)[:n] if n else np.zeros((0, 3), np.float32)
+        )
+        pts.point_data["direction"] = np.tile(np.array([[0.0, 1.0, 0.0]], np.float32), (n, 1))
+        pts.point_data["scale"] = np.ones(n, np.float32)
+        pts.GetPointData().SetActiveVectors("direction")
+        self.glyph_pts = vtk_to_numpy(pts.GetPoints().GetData())
+        self.glyph_dir = vtk_to_numpy(pts.GetPointData().GetArray("direction"))
+        self.glyph_scale = vtk_to_numpy(pts.GetPointData().GetArray("scale"))
+        size = layer.glyph_size_m
+        arrow = pv.Cone(
+            center=(0.0, 0.0, 0.0),
+            direction=(1.0, 0.0, 0.0),
+            height=size,
+            radius=size * 0.35,
+            resolution=12,
+        )
+        mapper = vtk.vtkGlyph3DMapper()
+        mapper.SetInputData(pts)
+        mapper.SetSourceData(arrow)
+        mapper.SetOrientationArray("direction")
+        mapper.SetOrientationModeToDirection()
+        mapper.SetScaleArray("scale")
+        mapper.SetScaleModeToScaleByMagnitude()
+        mapper.ScalarVisibilityOff()
+        self.actor = vtk.vtkActor()
+        self.actor.SetMapper(mapper)
+        self.actor.GetProperty().SetColor(*hex_to_rgb(layer.color))
+        self.actor.GetProperty().SetAmbient(0.4)
+        self.scene.plotter.renderer.AddActor(self.actor)
+        self.mesh = pts
+        # Trails: n movers x k points, one polyline each, alpha fading towards the tail.
+        k = layer.trail_points
+        trail = vtk.vtkPolyData()
+        tp = vtk.vtkPoints()
+        tp.SetData(numpy_to_vtk(np.zeros((n * k, 3), np.float32), deep=True))
+        trail.SetPoints(tp)
+        conn = np.arange(n * k, dtype=np.int64)
+        offsets = np.arange(0, n * k + 1, k, dtype=np.int64)
+        cells = vtk.vtkCellArray()
+        from vtkmodules.util.numpy_support import numpy_to_vtkIdTypeArray
+
+        cells.SetData(
+            numpy_to_vtkIdTypeArray(offsets, deep=True), numpy_to_vtkIdTypeArray(conn, deep=True)
+        )
+        trail.SetLines(cells)
+        rgba = np.zeros((n * k, 4), np.uint8)
+        rgba[:, :3] = palette_rgb([layer.color])[0]
+        rgba[:, 3] = np.tile(np.linspace(255, 0, k), n).astype(np.uint8)
+        colors = numpy_to_vtk(rgba, deep=True)
+        colors.SetName("rgba")
+        trail.GetPointData().SetScalars(colors)
+        self.trail_poly = trail
+        self.trail_pts = vtk_to_numpy(tp.GetData())
+        self.trail_alpha = vtk_to_numpy(colors)[:, 3]
+        self.base_alpha = rgba[:, 3].copy()
+        tmapper = vtk.vtkPolyDataMapper()
+        tmapper.SetInputData(trail)
+        tmapper.SetColorModeToDirectScalars()
+        tmapper.ScalarVisibilityOn()
+        self.trail_actor = vtk.vtkActor()
+        self.trail_actor.SetMapper(tmapper)
+        self.trail_actor.GetProperty().SetLineWidth(3.0)
+        self.trail_actor.GetProperty().LightingOff()
+        self.trail_actor.PickableOff()
+        self.scene.plotter.renderer.AddActor(self.trail_actor)
+        self.extra_actors = [self.trail_actor]
+
+    def refresh(self) -> None:
+        layer: MoverLayer = self.layer
+        n = len(layer.mover_ids)
+        if layer.positions.shape != (n, 3) or n == 0:
+            return
+        self.glyph_pts[:] = layer.positions
+        h = layer.headings
+        # Heading: compass radians (0 = north, pi/2 = east) -> direction vector (x east, y north).
+        self.glyph_dir[:, 0] = np.sin(h)
+        self.glyph_dir[:, 1] = np.cos(h)
+        self.glyph_dir[:, 2] = 0.0
+        self.glyph_scale[:] = layer.valid.astype(np.float32)
+        mesh = self._mesh()
+        pd = mesh.GetPointData()
+        mesh.GetPoints().Modified()
+        pd.GetArray("direction").Modified()
+        pd.GetArray("scale").Modified()
+        mesh.Modified()
+        k = layer.trail_points
+        if layer.trail.shape == (n, k, 3):
+            tr = layer.trail.reshape(n * k, 3)
+            ok = np.asarray(np.isfinite(tr).all(axis=1), bool)
+            self.trail_pts[:] = np.where(ok[:, None], tr, np.repeat(layer.positions, k, axis=0))
+            self.trail_alpha[:] = np.where(ok & np.repeat(layer.valid, k), self.base_alpha, 0)
+            self.trail_poly.GetPoints().Modified()
+            self.trail_poly.GetPointData().GetScalars().Modified()
+            self.trail_poly.Modified()
+
+
+def register() -> None:
+    """Add the time-driven adapters to the adapter registry."""
+    from twin_app.render.adapters import ADAPTERS
+
+    ADAPTERS.update(
+        {
+            TrafficLayer: TrafficAdapter,
+            AirQualityLayer: AirQualityAdapter,
+            PipeLayer: PipeAdapter,
+            MoverLayer: MoverAdapter,
+        }
+    )
+
+
+register()
