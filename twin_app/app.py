@@ -43,11 +43,16 @@ def run_app(paths: list[str], options: ReadOptions | None = None) -> int:
     window = QtMainWindow(session)
     window.show()
     targets = [Path(p) for p in paths]
+    manifests = [
+        p
+        for p in targets
+        if p.name == "manifest.toml" or (p.is_dir() and (p / "manifest.toml").exists())
+    ]
     if not targets:
-        manifest = read_manifest(SAMPLE_DIR)
-        targets = manifest.paths()
-        window.statusBar().showMessage(f"{manifest.name}: {manifest.description}", 15000)
-    if any(p.name.endswith(".twin.toml") for p in targets):
+        window.open_twin(read_manifest(SAMPLE_DIR))
+    elif manifests:
+        window.open_twin(read_manifest(manifests[0]))
+    elif any(p.name.endswith(".twin.toml") for p in targets):
         window.open_any(targets)
     else:
         window.load_paths(targets, options)

@@ -180,11 +180,19 @@ def build_traffic_layer(
     text = description or f"{len(ids)} sensors, {int(ok.sum())} snapped to main roads"
     if placement is not None:
         text += f"; {placement.describe()}"
+    snapped = xyz.copy()
+    if roads.lines is not None:
+        # where the sensor sits: the closest centre-line vertex of its road
+        from scipy.spatial import cKDTree
+
+        vertex = cKDTree(roads.lines.coords[:, :2]).query(xyz[:, :2])[1]
+        snapped[ok] = roads.lines.coords[vertex[ok]]
     return TrafficLayer(
         name=name,
         store=store,
         roads=roads,
         segment_sensor=segment_sensor,
+        sensor_xyz=snapped,
         free_flow=ff,
         description=text,
     )
@@ -270,19 +278,25 @@ def build_pipe_layer(
     fit_bounds: tuple[float, float, float, float] | None,
     t0_ns: int,
     depth_m: float = 1.5,
+    exaggeration: float = 8.0,
     name: str = "Water network",
     description: str = "",
 ) -> PipeLayer:
-    """Read an EPANET network, lay it under the district, run 24 h of hydraulics (EPANET)."""
+    """Read an EPANET network, lay it under the district, run 24 h of hydraulics (EPANET).
+
+    Tubes are drawn `exaggeration` times their real diameter so they can be seen at district
+    scale; the table keeps the real diameters.
+    """
     from twin_app.engines.water import simulate
-    from twin_app.io.epanet import pipes_feature_set, read_inp
+    from twin_app.io.epanet import network_glyphs, pipes_feature_set, read_inp
 
     network = read_inp(inp_path)
-    fs = pipes_feature_set(
-        network, fit_bounds if fit_bounds is not None else frame, depth_m=depth_m
-    )
-    result = simulate(inp_path)
+    where = fit_bounds if fit_bounds is not None else frame
+    fs = pipes_feature_set(network, where, depth_m=depth_m, exaggeration=exaggeration)
+    result = simulate(inp_path, start=pd.Timestamp(t0_ns, tz="UTC"))
     link_nodes = np.asarray(network.link_nodes, np.int64)
+    glyphs = network_glyphs(network, where, depth_m=depth_m)
+    glyphs = glyphs[glyphs["type"].isin(["pump", "valve", "tank", "reservoir"])]
     text = description or f"{fs.n_features} links"
     return PipeLayer(
         name=name,
@@ -290,5 +304,143 @@ def build_pipe_layer(
         result=result,
         link_nodes=link_nodes,
         t0_ns=int(t0_ns),
+        glyph_xyz=glyphs[["x", "y", "z"]].to_numpy(np.float64),
+        glyph_kind=glyphs["type"].astype(str).to_numpy(object),
         description=text,
+    )
+
+
+@dataclass
+class SeriesLoad:
+    """What loading a twin's series produced."""
+
+    layers: list[Any]
+    rules: list[tuple[int, Any]]  # (index into layers, SeriesAlert)
+    warnings: list[str]
+    timezone: str
+    replay_start_ns: int
+
+
+def _ns(text: str) -> int:
+    return (
+        int(pd.Timestamp(text).tz_convert("UTC").value)
+        if pd.Timestamp(text).tzinfo
+        else int(pd.Timestamp(text, tz="UTC").value)
+    )
+
+
+def _shifted(df: pd.DataFrame, shift_ns: int) -> np.ndarray[Any, np.dtype[np.datetime64]]:
+    """The table's times moved by `shift_ns`, as UTC datetime64[ns] (pandas may hold µs)."""
+    t = pd.to_datetime(df["t"], utc=True).dt.tz_convert(None).to_numpy().astype("datetime64[ns]")
+    out: np.ndarray[Any, np.dtype[np.datetime64]] = (t.view(np.int64) + int(shift_ns)).view(
+        "datetime64[ns]"
+    )
+    return out
+
+
+def _describe(series: Any, replay_start_ns: int, shift_ns: int) -> str:
+    if not series.source_start:
+        return str(series.measured_in)
+    shown = pd.Timestamp(replay_start_ns, tz="UTC").strftime("%d %b %Y")
+    orig = pd.Timestamp(replay_start_ns - shift_ns, tz="UTC").strftime("%d %b %Y")
+    return (
+        f"{series.measured_in}; replayed on this twin's clock from {shown} (recorded from {orig})"
+    )
+
+
+def load_manifest_series(manifest: Any, sets: list[FeatureSet], frame: LocalFrame) -> SeriesLoad:
+    """Build the time-driven layers a manifest lists, on a loaded twin (run off the GUI thread).
+
+    Each series keeps its original timestamps in its file; it is shifted so that its
+    ``source_start`` shows at the twin's ``replay_start``. Series measured elsewhere
+    (``placement = "fit"``) are laid onto the district with a :class:`Placement`.
+    """
+    from twin_app.feeds.longformat import read_long
+    from twin_app.feeds.store import SensorStore
+
+    folder = Path(manifest.folder)
+    start_ns = _ns(manifest.replay_start) if manifest.replay_start else 0
+    dst = district_bounds(sets)
+    roads = next((s for s in sets if s.kind == "roads"), None)
+    layers: list[Any] = []
+    rules: list[tuple[int, Any]] = []
+    warnings: list[str] = []
+    for series in manifest.series:
+        path = folder / series.path
+        shift = start_ns - _ns(series.source_start) if series.source_start and start_ns else 0
+        text = _describe(series, start_ns, shift)
+        layer: Any
+        if series.kind == "pipes":
+            layer = build_pipe_layer(
+                path,
+                frame,
+                dst if series.placement == "fit" else None,
+                start_ns,
+                name=series.name,
+                description=text,
+            )
+        else:
+            df = read_long(path)
+            t = _shifted(df, shift)
+            if series.kind == "movers":
+                placement = (
+                    _placement_for(df["lon"], df["lat"], dst) if series.placement == "fit" else None
+                )
+                layer, report = build_mover_layer(
+                    df.assign(t=t), frame, placement, name=series.name, description=text
+                )
+            else:
+                store, report = SensorStore.from_long(
+                    df["sensor_id"].astype(str).to_numpy(),
+                    t,
+                    df["value"].to_numpy(),
+                    source=series.path,
+                )
+                sensors = pd.read_csv(folder / series.sensors, dtype={"sensor_id": str})
+                placement = (
+                    _placement_for(sensors["lon"], sensors["lat"], dst)
+                    if series.placement == "fit"
+                    else None
+                )
+                if series.kind == "traffic":
+                    if roads is None:
+                        raise InputError(f"{series.path}: a traffic series needs roads in the twin")
+                    ff = (
+                        sensors.set_index("sensor_id")
+                        .reindex([str(i) for i in store.sensor_ids])["free_flow_mph"]
+                        .to_numpy()
+                    )
+                    layer = build_traffic_layer(
+                        store,
+                        sensors,
+                        roads,
+                        frame,
+                        placement,
+                        free_flow=ff,
+                        name=series.name,
+                        description=text,
+                    )
+                else:
+                    layer = build_air_layer(
+                        store,
+                        sensors,
+                        frame,
+                        placement,
+                        grid_bounds=(dst[0] - 150, dst[2] + 150, dst[1] - 150, dst[3] + 150),
+                        name=series.name,
+                        description=text,
+                    )
+            warnings.extend(report.warnings)
+        for alert in series.alerts:
+            rules.append((len(layers), alert))
+        layers.append(layer)
+    return SeriesLoad(layers, rules, warnings, manifest.timezone, start_ns)
+
+
+def _placement_for(lon: Any, lat: Any, dst: tuple[float, float, float, float]) -> Placement:
+    lo = np.asarray(lon, np.float64)
+    la = np.asarray(lat, np.float64)
+    ok = np.isfinite(lo) & np.isfinite(la)
+    return Placement(
+        (float(lo[ok].min()), float(la[ok].min()), float(lo[ok].max()), float(la[ok].max())), dst
     )

@@ -137,6 +137,28 @@ class Session:
         if self.alerts.rules:
             self.alerts.evaluate(t, {layer.uid: layer for layer in layers})
 
+    def ingest(self, samples: list[Any]) -> tuple[int, int]:
+        """Append live samples (``sensor_id``, ``t_ns``, ``value``) to the stores that know
+        their sensors; returns (used, unknown). One vectorised append per layer per batch."""
+        scalar = [s for s in samples if not getattr(s, "is_mover", False)]
+        if not scalar:
+            return 0, len(samples)
+        ids = np.array([str(s.sensor_id) for s in scalar], dtype=object)
+        t = np.array([int(s.t_ns) for s in scalar], dtype=np.int64).astype("datetime64[ns]")
+        v = np.array([float(s.value) for s in scalar], dtype=np.float64)
+        used = np.zeros(ids.size, bool)
+        for layer in self.time_layers():
+            store = getattr(layer, "store", None)
+            if store is None or not hasattr(store, "append"):
+                continue
+            known = np.asarray(store.index_of(ids)) >= 0
+            if known.any():
+                store.append(ids[known], t[known], v[known])
+                used |= known
+        if used.any():
+            self.update_time_layers()
+        return int(used.sum()), int(len(samples) - used.sum())
+
     def add_layers(self, layers: list[Layer], text: str) -> None:
         """Add ready-made layers (sensor layers ...) as one undoable step; the clock range grows
         to cover their data and they are brought to the current time."""

@@ -19,7 +19,7 @@ class FakeLayer:
     values: np.ndarray = field(default_factory=lambda: np.zeros(3))
     element_ids: tuple[str, ...] = ("a", "b", "c")
 
-    def element_position(self, i: int) -> tuple[float, float, float]:
+    def element_position(self, i: int, field: str = "values") -> tuple[float, float, float]:
         return (float(i), 0.0, 0.0)
 
 

@@ -626,6 +626,7 @@ def pipes_feature_set(
     depth_m: float = DEFAULT_DEPTH_M,
     ground_z_m: Ground = 0.0,
     n_sides: int = 8,
+    exaggeration: float = 1.0,
 ) -> FeatureSet:
     """All links of a network as buried tubes, one feature per link (kind ``pipes``).
 
@@ -635,6 +636,9 @@ def pipes_feature_set(
         From :func:`read_inp`.
     frame_or_fit
         Where the coordinates go (see :func:`local_positions`).
+    exaggeration
+        Draw tubes this many times thicker than the real diameter (a 200 mm main is invisible
+        at district scale); the centre line is lowered so the top stays at `depth_m`.
     depth_m
         Cover above the pipe crown: the centre line lies at
         ``z = ground - depth_m - diameter / 2``.
@@ -655,7 +659,7 @@ def pipes_feature_set(
     """
     node_xy, vertex_xy = local_positions(network, frame_or_fit)
     lines = network.link_lines(node_xy, vertex_xy)
-    diameter = drawn_diameters_m(network)
+    diameter = drawn_diameters_m(network) * float(exaggeration)
     counts = np.diff(lines.offsets)
     line_of_pt = np.repeat(np.arange(counts.shape[0]), counts)
     ok = np.isfinite(lines.coords[:, :2]).all(axis=1)

@@ -28,6 +28,42 @@ class ManifestSource(BaseModel):
     licence_url: str = ""
 
 
+class SeriesAlert(BaseModel):
+    """An alert rule shipped with a series (see :class:`twin_app.model.alerts.AlertRule`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    threshold: float
+    above: bool = True
+    min_duration_s: float = 0.0
+    field: str = "values"
+
+
+class ManifestSeries(BaseModel):
+    """A replayable time series of a twin, with where it was really measured.
+
+    ``source_start`` is the series' own time that the twin's ``replay_start`` shows; the data
+    keep their original timestamps in the file.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(pattern="^(traffic|air|movers|pipes)$")
+    path: str
+    name: str
+    sensors: str = ""
+    source_start: str = ""
+    what: str
+    measured_in: str
+    placement: str = Field("true", pattern="^(true|fit)$")
+    source: str
+    licence: str
+    attribution: str
+    alerts: list[SeriesAlert] = Field(default_factory=list)
+    options: dict[str, float | str | bool] = Field(default_factory=dict)
+
+
 class Manifest(BaseModel):
     """A bundled twin: its files, and how to credit them."""
 
@@ -38,7 +74,10 @@ class Manifest(BaseModel):
     description: str = ""
     where: str = ""
     view: str = "oblique"
+    timezone: str = "UTC"
+    replay_start: str = ""
     sources: list[ManifestSource] = Field(min_length=1)
+    series: list[ManifestSeries] = Field(default_factory=list)
     folder: Path = Path()
 
     def paths(self) -> list[Path]:
@@ -51,7 +90,8 @@ class Manifest(BaseModel):
 
     def attributions(self) -> list[str]:
         """One line per source: ``what — attribution (licence)``."""
-        return [f"{s.path}: {s.attribution} ({s.licence})" for s in self.sources]
+        items: list[ManifestSource | ManifestSeries] = [*self.sources, *self.series]
+        return [f"{s.path}: {s.attribution} ({s.licence})" for s in items]
 
 
 def read_manifest(path: Path | str) -> Manifest:

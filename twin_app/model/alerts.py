@@ -147,10 +147,12 @@ class AlertEngine:
     @staticmethod
     def _make(rule: AlertRule, layer: Any, i: int, value: float, t_ns: int) -> Alert:
         ids = getattr(layer, "element_ids", None)
-        ids = ids() if callable(ids) else ids
+        ids = ids(rule.field) if callable(ids) else ids
         eid = str(ids[i]) if ids is not None and i < len(ids) else str(i)
         pos_fn = getattr(layer, "element_position", None)
-        pos = tuple(float(v) for v in pos_fn(i)) if callable(pos_fn) else (0.0, 0.0, 0.0)
+        pos = (
+            tuple(float(v) for v in pos_fn(i, rule.field)) if callable(pos_fn) else (0.0, 0.0, 0.0)
+        )
         return Alert(
             t_ns,
             rule.name,

@@ -141,6 +141,10 @@ class TrafficLayer(SensorLayer):
     ----------
     roads
         The road FeatureSet whose ribbons are drawn (one value per road row).
+    sensor_xyz
+        (n_sensors, 3) where each sensor sits in the twin (snapped to its road).
+    sensor_ratio
+        Speed / free flow per sensor at the current time (alert rules test this per sensor).
     segment_sensor
         (n_roads,) store column feeding each road: its own sensor, else (if `inherit`) the
         nearest sensor along the network within `max_hops`, else -1 (grey).
@@ -152,6 +156,8 @@ class TrafficLayer(SensorLayer):
 
     roads: FeatureSet | None = None
     segment_sensor: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    sensor_xyz: F64 = field(default_factory=lambda: np.zeros((0, 3)))
+    sensor_ratio: F32 = field(default_factory=lambda: np.zeros(0, np.float32))
     free_flow: F32 = field(default_factory=lambda: np.zeros(0, np.float32))
     show: str = "ratio"
     unit: str = "mph"
@@ -168,10 +174,11 @@ class TrafficLayer(SensorLayer):
         return float(r.mean()) if r.size else float("nan")
 
     def update(self, t_ns: int) -> None:
-        v = self.sensor_values(t_ns)
-        if self.show == "ratio":
-            with np.errstate(invalid="ignore", divide="ignore"):
-                v = (v / np.where(self.free_flow > 0, self.free_flow, np.nan)).astype(np.float32)
+        raw = self.sensor_values(t_ns)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = (raw / np.where(self.free_flow > 0, self.free_flow, np.nan)).astype(np.float32)
+        self.sensor_ratio = ratio
+        v = ratio if self.show == "ratio" else raw
         seg = self.segment_sensor
         out = np.full(seg.shape[0], np.nan, np.float32)
         has = seg >= 0
@@ -179,12 +186,16 @@ class TrafficLayer(SensorLayer):
         self.values = out
         self.time_ns = int(t_ns)
 
-    def element_ids(self) -> Any:
-        """Road ids (alerts, inspector)."""
+    def element_ids(self, field: str = "values") -> Any:
+        """Road ids for `values`; sensor ids for `sensor_ratio` (alerts, inspector)."""
+        if field == "sensor_ratio":
+            return np.asarray(getattr(self.store, "sensor_ids", []), dtype=object)
         return self.roads.ids if self.roads is not None else np.zeros(0, object)
 
-    def element_position(self, i: int) -> F64:
-        """Centre of road `i`."""
+    def element_position(self, i: int, field: str = "values") -> F64:
+        """Centre of road `i` (or the snapped position of sensor `i` for `sensor_ratio`)."""
+        if field == "sensor_ratio":
+            return np.asarray(self.sensor_xyz[i], np.float64)
         assert self.roads is not None
         return np.asarray(self.roads.feature_centroids()[i], np.float64)
 
@@ -299,11 +310,11 @@ class AirQualityLayer(SensorLayer):
         self.values = conc
         self.time_ns = int(t_ns)
 
-    def element_ids(self) -> Any:
+    def element_ids(self, field: str = "values") -> Any:
         """Station names."""
         return self.station_ids
 
-    def element_position(self, i: int) -> F64:
+    def element_position(self, i: int, field: str = "values") -> F64:
         """Station position."""
         return np.asarray(self.station_xyz[i], np.float64)
 
@@ -349,6 +360,8 @@ class PipeLayer(Layer):
         ``"pressure_m"`` (mean of the link's end nodes) or ``"flow_m3s"`` (absolute).
     alarm_below_m
         Links whose end-node pressure is below this are in alarm.
+    glyph_xyz, glyph_kind
+        Positions and types (pump, valve, tank, reservoir) of the network's special elements.
     values
         Current value per link.
     alarm
@@ -366,6 +379,10 @@ class PipeLayer(Layer):
     alarm: np.ndarray[Any, np.dtype[np.bool_]] = field(default_factory=lambda: np.zeros(0, bool))
     t0_ns: int = 0
     repeat_s: float = 86400.0
+    glyph_xyz: F64 = field(default_factory=lambda: np.zeros((0, 3)))
+    glyph_kind: np.ndarray[Any, np.dtype[np.object_]] = field(
+        default_factory=lambda: np.zeros(0, object)
+    )
     time_ns: int = 0
     color_by: str = "value"
     colormap: str = "viridis"
@@ -384,11 +401,11 @@ class PipeLayer(Layer):
         p = p[np.isfinite(p)]
         return float(p.min()) if p.size else float("nan")
 
-    def element_ids(self) -> Any:
+    def element_ids(self, field: str = "values") -> Any:
         """Link ids."""
         return self.features.ids if self.features is not None else np.zeros(0, object)
 
-    def element_position(self, i: int) -> F64:
+    def element_position(self, i: int, field: str = "values") -> F64:
         """Centre of link `i`."""
         assert self.features is not None
         return np.asarray(self.features.feature_centroids()[i], np.float64)
@@ -468,8 +485,8 @@ class MoverLayer(Layer):
     follow: int = -1
     max_gap_s: float | None = 600.0
     time_ns: int = 0
-    color: str = "#1f5fbf"
-    glyph_size_m: float = 12.0
+    color: str = "#0a4dff"
+    glyph_size_m: float = 28.0
     description: str = ""
 
     kind: ClassVar[str] = "movers"
@@ -491,11 +508,11 @@ class MoverLayer(Layer):
         self.positions = xyz
         self.time_ns = int(t_ns)
 
-    def element_ids(self) -> Any:
+    def element_ids(self, field: str = "values") -> Any:
         """Mover ids."""
         return self.mover_ids
 
-    def element_position(self, i: int) -> F64:
+    def element_position(self, i: int, field: str = "values") -> F64:
         """Current position of mover `i`."""
         return np.asarray(self.positions[i], np.float64)
 

@@ -339,6 +339,12 @@ class Scene:
             for a in self.adapters.values()
             if a.actor is not None and a.is_surface
         ]
+        mappers += [
+            extra.GetMapper()
+            for a in self.adapters.values()
+            if a.is_surface
+            for extra in getattr(a, "extra_actors", [])
+        ]
         if self._ground is not None:
             mappers.append(self._ground.GetMapper())
         return mappers
@@ -389,7 +395,7 @@ class Scene:
                 bar.SetNumberOfLabels(5)
                 bar.SetOrientationToVertical()
                 bar.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
-                bar.GetPositionCoordinate().SetValue(0.925 - 0.08 * n_bars, 0.12)
+                bar.GetPositionCoordinate().SetValue(0.925 - 0.1 * n_bars, 0.12)
                 bar.SetWidth(0.06)
                 bar.SetHeight(0.55)
                 bar.SetMaximumWidthInPixels(90)

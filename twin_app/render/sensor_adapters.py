@@ -252,7 +252,7 @@ class AirQualityAdapter(_TimeAdapter):
         if grid.ndim == 2 and grid.shape == self.texels.shape[:2]:
             cat = np.asarray(category(grid.ravel(), layer.standard), np.int64).reshape(grid.shape)
             self.texels[..., :3] = self.palette[cat + 1]
-            self.texels[..., 3] = np.where(cat >= 0, round(150 * layer.opacity), 0)
+            self.texels[..., 3] = np.where(cat >= 0, round(105 * layer.opacity), 0)
             self.image.GetPointData().GetScalars().Modified()
             self.image.Modified()
 

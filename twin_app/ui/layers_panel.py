@@ -218,6 +218,9 @@ def layer_tooltip(layer: Layer) -> str:
     lines = [layer.name, f"Kind: {layer.kind}"]
     if fs is not None:
         lines += [f"Features: {fs.n_features:,}", f"Source: {fs.source}"]
+    description = getattr(layer, "description", "")
+    if description:
+        lines.append(f"Data: {description}")
     return "\n".join(lines)
 
 

@@ -82,6 +82,17 @@ class QtMainWindow(QMainWindow):
         self.autosave_timer.setInterval(AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
+        from PySide6.QtCore import QElapsedTimer
+
+        self.live_feed: Any = None
+        self.recorder: Any = None
+        self.record_path: Path | None = None
+        self._tick_clock = QElapsedTimer()
+        self._tick_clock.start()
+        self.tick_timer = QTimer(self)
+        self.tick_timer.setInterval(40)  # 25 ticks a second; rendering coalesces behind it
+        self.tick_timer.timeout.connect(self.tick)
+        self.tick_timer.start()
         self.apply_theme(str(self.settings.value("theme", "light")))
         self._restore_layout()
 
@@ -121,8 +132,24 @@ class QtMainWindow(QMainWindow):
         self.messages_dock = self._dock(
             "Messages", self.messages_panel, Qt.DockWidgetArea.BottomDockWidgetArea, "messages"
         )
+        from twin_app.ui.alerts_panel import QtAlertsPanel
+        from twin_app.ui.timeline import QtTimeline
+
+        self.timeline = QtTimeline(self.session)
+        self.alerts_panel = QtAlertsPanel(self.session)
+        self.timeline_dock = self._dock(
+            "Timeline", self.timeline, Qt.DockWidgetArea.BottomDockWidgetArea, "timeline"
+        )
+        self.alerts_dock = self._dock(
+            "Alerts", self.alerts_panel, Qt.DockWidgetArea.BottomDockWidgetArea, "alerts"
+        )
+        self.splitDockWidget(self.timeline_dock, self.messages_dock, Qt.Orientation.Vertical)
+        self.tabifyDockWidget(self.messages_dock, self.alerts_dock)
+        self.messages_dock.raise_()
         self.view.active_layer = self._active_layer
-        self.resizeDocks([self.messages_dock], [130], Qt.Orientation.Vertical)
+        self.resizeDocks(
+            [self.timeline_dock, self.messages_dock], [80, 120], Qt.Orientation.Vertical
+        )
         self.resizeDocks(
             [self.layers_dock, self.inspector_dock], [300, 340], Qt.Orientation.Horizontal
         )
@@ -221,6 +248,21 @@ class QtMainWindow(QMainWindow):
             "&Bookmark this view…", self.bookmarks_panel._ask_and_add, "Ctrl+B", "bookmark"
         )
         self.about_action = self._action("&About twin_app", self._on_about, icon_name="info")
+        self.play_action = self._action(
+            "&Play / pause", self.session.clock.toggle, "Space", tip="Play or pause the clock"
+        )
+        self.live_connect_action = self._action(
+            "&Connect live feed…",
+            self._on_connect_live,
+            tip="Subscribe to an MQTT broker (SensorThings observations)",
+        )
+        self.live_disconnect_action = self._action("&Disconnect live feed", self.disconnect_live)
+        self.record_action = self._action(
+            "&Record live feed…",
+            self._on_record,
+            checkable=True,
+            tip="Write what arrives live to a Parquet file",
+        )
         self.theme_group = QActionGroup(self)
         self.theme_actions = {}
         for theme in ("light", "dark"):
@@ -261,8 +303,23 @@ class QtMainWindow(QMainWindow):
             v.addAction(a)
         v.addSeparator()
         panels = v.addMenu("&Panels")
-        for d in (self.layers_dock, self.inspector_dock, self.bookmarks_dock, self.messages_dock):
+        for d in (
+            self.layers_dock,
+            self.inspector_dock,
+            self.bookmarks_dock,
+            self.messages_dock,
+            self.timeline_dock,
+            self.alerts_dock,
+        ):
             panels.addAction(d.toggleViewAction())
+        t = mb.addMenu("&Time")
+        for a in (
+            self.play_action,
+            self.live_connect_action,
+            self.live_disconnect_action,
+            self.record_action,
+        ):
+            t.addAction(a)
         b = mb.addMenu("&Bookmarks")
         b.addAction(self.bookmark_action)
         self.bookmarks_menu = b
@@ -330,7 +387,10 @@ class QtMainWindow(QMainWindow):
         self.cancel_button.setToolTip("Stop loading (nothing is added)")
         self.cancel_button.hide()
         self.cancel_button.clicked.connect(self.cancel_load)
+        self.live_label = QLabel("")
+        self.live_label.setToolTip("Live feed connection")
         sb.addWidget(self.message_label, 1)
+        sb.addPermanentWidget(self.live_label)
         sb.addPermanentWidget(self.cursor_label)
         sb.addPermanentWidget(self.fps_label)
         sb.addPermanentWidget(self.progress)
@@ -574,6 +634,7 @@ class QtMainWindow(QMainWindow):
                 self._add_recent(p)
             n = sum(len(s.ids) for s in result.city.sets)
             self.message_label.setText(f"loaded {n:,} features in {len(layers)} layers")
+            QTimer.singleShot(0, self._load_pending_series)
 
         self._start_worker(work, done, f"loading {', '.join(p.name for p in paths)}…")
 
@@ -632,6 +693,150 @@ class QtMainWindow(QMainWindow):
         self.progress.hide()
         self.cancel_button.hide()
 
+    # -- time and live feeds ----------------------------------------------------------------------
+    def tick(self) -> None:
+        """Advance the clock by the wall time since the last tick; take in live samples."""
+        dt = self._tick_clock.restart() / 1000.0
+        if self.live_feed is not None:
+            samples = self.live_feed.drain()
+            if samples:
+                if self.recorder is not None:
+                    self.recorder.add(samples)
+                self.session.ingest(samples)
+            self.live_label.setText(f"MQTT {self.live_feed.broker}: {self.live_feed.state.value}")
+        self.session.clock.advance(dt)
+
+    def connect_live(self, broker: str, mapping: Path | None = None) -> None:
+        """Subscribe to a broker; samples flow into the layers whose sensors they name."""
+        from twin_app.feeds.mqtt import LiveFeed, load_datastream_map
+
+        self.disconnect_live()
+        try:
+            dmap = load_datastream_map(mapping) if mapping is not None else None
+            feed = LiveFeed(broker, mapping=dmap)
+            feed.start()
+        except TwinError as err:
+            self._on_message("error", str(err))
+            return
+        self.live_feed = feed
+        self.session.clock.go_live()
+        self._on_message("info", f"live feed: subscribed to {broker}")
+
+    def disconnect_live(self) -> None:
+        """Stop the live feed (and the recording, written to its file)."""
+        if self.record_action.isChecked():
+            self.record_action.setChecked(False)
+            self._stop_recording()
+        if self.live_feed is not None:
+            self.live_feed.stop(wait=False)
+            self.live_feed = None
+            self.live_label.setText("")
+            self.session.clock.live = False
+
+    def _on_connect_live(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        broker, ok = QInputDialog.getText(
+            self,
+            "Connect live feed",
+            "MQTT broker (host:port):",
+            text=str(self.settings.value("broker", "localhost:1883")),
+        )
+        if ok and broker.strip():
+            self.settings.setValue("broker", broker.strip())
+            self.connect_live(broker.strip())
+
+    def start_recording(self, path: Path) -> None:
+        """Collect every live sample from now on; written to `path` when recording stops."""
+        from twin_app.feeds.mqtt import Recorder
+
+        self.recorder = Recorder()
+        self.record_path = path
+        self.record_action.setChecked(True)
+        self._on_message("info", f"recording live samples to {path}")
+
+    def _stop_recording(self) -> list[Path]:
+        if self.recorder is None or self.record_path is None:
+            return []
+        try:
+            paths = self.recorder.write(self.record_path)
+        except TwinError as err:
+            self._on_message("error", str(err))
+            paths = []
+        else:
+            self._on_message(
+                "info",
+                f"recorded {len(self.recorder)} samples to {', '.join(str(p) for p in paths)}",
+            )
+        self.recorder = None
+        self.record_path = None
+        return list(paths)
+
+    def _on_record(self, on: bool) -> None:
+        if not on:
+            self._stop_recording()
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Record live feed to", "recording.parquet", "Parquet (*.parquet)"
+        )
+        if path:
+            self.start_recording(Path(path))
+        else:
+            self.record_action.setChecked(False)
+
+    # -- twins with replay series ------------------------------------------------------------------
+    def open_twin(self, manifest: Any) -> None:
+        """Open a manifest's geometry, then (in the background) its replay series."""
+        self.setWindowTitle(f"{manifest.name} — twin_app")
+        self.timeline.set_timezone(manifest.timezone)
+        self.alerts_panel.set_timezone(manifest.timezone)
+        self._pending_manifest = manifest
+        self.load_paths(manifest.paths())
+
+    def _load_pending_series(self) -> None:
+        manifest = getattr(self, "_pending_manifest", None)
+        self._pending_manifest = None
+        if manifest is None or not manifest.series or self.session.city is None:
+            return
+        from twin_app.sensors import load_manifest_series
+
+        sets = list(self.session.city.sets)
+        frame = self.session.city.frame
+
+        def work(progress: Any, cancelled: Any) -> Any:
+            return load_manifest_series(manifest, sets, frame)
+
+        def done(result: Any) -> None:
+            from twin_app.model.alerts import AlertRule
+
+            self.session.add_layers(result.layers, f"Add {len(result.layers)} replay series")
+            for i, a in result.rules:
+                self.session.alerts.add_rule(
+                    AlertRule(
+                        a.name,
+                        result.layers[i].uid,
+                        a.threshold,
+                        a.above,
+                        a.min_duration_s,
+                        a.field,
+                    )
+                )
+            for w in result.warnings:
+                self._on_message("warning", w)
+            for layer in result.layers:
+                self.session.messages.emit("info", f"{layer.name}: {layer.description}")
+            if result.replay_start_ns:
+                self.session.clock.seek(
+                    result.replay_start_ns + 8 * 3600 * 10**9
+                )  # 08:00, the morning peak
+            self.session.clock.set_rate(600)
+            self.timeline.refresh_kpi()
+            self.message_label.setText(
+                f"{manifest.name}: {len(result.layers)} replay series ready; press Space to play"
+            )
+
+        self._start_worker(work, done, f"loading {len(manifest.series)} replay series…")
+
     # -- lifetime ------------------------------------------------------------------------------
     def _restore_layout(self) -> None:
         geom = self.settings.value("geometry")
@@ -644,6 +849,8 @@ class QtMainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._worker is not None:
             self._worker.cancel()
+        self.tick_timer.stop()
+        self.disconnect_live()
         self.autosave()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QSizePolicy,
+    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -100,20 +101,30 @@ class QtTimeline(QWidget):
         self.clock = session.clock
         self.tz = ZoneInfo(timezone)
 
+        style = self.style()
+        icons = {"play": QStyle.StandardPixmap.SP_MediaPlay}
+        self._play_icon = style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay)
+        self._pause_icon = style.standardIcon(QStyle.StandardPixmap.SP_MediaPause)
+
         def button(text: str, tip: str, slot: Any, checkable: bool = False) -> QToolButton:
             b = QToolButton()
-            b.setText(text)
+            if text in icons:
+                b.setIcon(style.standardIcon(icons[text]))
+            else:
+                b.setText(text)
             b.setToolTip(tip)
             b.setCheckable(checkable)
             b.clicked.connect(slot)
             return b
 
-        self.back_button = button(
-            "⏮", "Step back one minute (Shift: one hour)", lambda: self.clock.step(-60)
+        self.back_button = button("−5 min", "Step back five minutes", lambda: self.clock.step(-300))
+        self.play_button = button("play", "Play / pause (Space)", self.clock.toggle, checkable=True)
+        self.reverse_button = button(
+            "Reverse", "Play backwards", self.clock.reverse, checkable=True
         )
-        self.play_button = button("▶", "Play / pause (Space)", self.clock.toggle, checkable=True)
-        self.reverse_button = button("⇄", "Play backwards", self.clock.reverse, checkable=True)
-        self.forward_button = button("⏭", "Step forward one minute", lambda: self.clock.step(60))
+        self.forward_button = button(
+            "+5 min", "Step forward five minutes", lambda: self.clock.step(300)
+        )
         self.live_button = button(
             "LIVE", "Follow wall time (live feeds)", self._on_live, checkable=True
         )
@@ -155,7 +166,8 @@ class QtTimeline(QWidget):
         ev.live.connect(self._sync_buttons)
         ev.start_ns.connect(lambda *_: self.refresh_kpi())
         ev.end_ns.connect(lambda *_: self.refresh_kpi())
-        session.layers.events.changed.connect(self._refresh_kpi_choices)
+        session.layers.events.inserted.connect(self._refresh_kpi_choices)
+        session.layers.events.removed.connect(self._refresh_kpi_choices)
         session.alerts.alerts.events.changed.connect(self._on_alerts)
         self._refresh_kpi_choices()
         self._sync_buttons()
@@ -181,7 +193,7 @@ class QtTimeline(QWidget):
             b.blockSignals(True)
             b.setChecked(on)
             b.blockSignals(False)
-        self.play_button.setText("⏸" if c.playing else "▶")
+        self.play_button.setIcon(self._pause_icon if c.playing else self._play_icon)
         i = self.rate_combo.findData(int(abs(c.rate)))
         if i >= 0 and i != self.rate_combo.currentIndex():
             self.rate_combo.blockSignals(True)
