@@ -24,10 +24,10 @@ def test_sample_twin_loads_in_background_and_is_drawn(qtbot, window) -> None:  #
     assert window.loading
     qtbot.waitUntil(lambda: not window.loading, timeout=60_000)
     timer.stop()
-    # The event loop kept turning while the worker read and extruded the city.
-    assert len(ticks) >= 5
-    gaps = np.diff(ticks)
-    assert gaps.max() < 1.0
+    # The event loop kept turning while the worker read and extruded the city (the sample
+    # may load in a fraction of a second: the 100k test below proves it on a long load).
+    assert len(ticks) >= 2
+    assert np.diff(ticks).max() < 1.0
     kinds = sorted(type(layer).__name__ for layer in window.session.layers)
     assert kinds == ["BuildingLayer", "RoadLayer"]
     after = window.view.grab_image()
@@ -45,3 +45,34 @@ def test_bad_file_reports_one_line_and_keeps_running(qtbot, window, tmp_path) ->
     text = window.message_label.text()
     assert "broken.geojson" in text and "\n" not in text
     assert len(window.session.layers) == 0
+
+
+def test_window_stays_responsive_while_100k_buildings_load(qtbot, window, shared_data) -> None:  # type: ignore[no-untyped-def]
+    import sys
+    from pathlib import Path
+
+    from PySide6.QtCore import QTimer
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from bench_city import footprints_file  # real Porto footprints tiled to 100k, cached
+
+    path = footprints_file(100_000)
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(10)
+    t0 = time.perf_counter()
+    window.load_paths([path])
+    qtbot.waitUntil(lambda: not window.loading, timeout=120_000)
+    load_s = time.perf_counter() - t0
+    timer.stop()
+    assert window.session.city is not None
+    assert sum(s.n_features for s in window.session.city.sets) == 100_000
+    # ~100 Hz timer: the GUI thread ran it throughout the read and the extrusion ...
+    assert (
+        len(ticks) >= 5 * load_s
+    )  # at least 5 event-loop turns a second, whatever the GIL contention
+    gaps = np.sort(np.diff(ticks))
+    assert gaps[-2] < 0.25
+    # ... and the one stall is the hand-over: one mesh of 1.6M triangles and its first frame
+    assert gaps[-1] < 2.0

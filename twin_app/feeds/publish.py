@@ -301,6 +301,7 @@ def publish_file(
     client_id: str | None = None,
     connect_timeout_s: float = 10.0,
     ack_timeout_s: float = 30.0,
+    restamp_now: bool = False,
 ) -> PublishResult:
     """Replay a long-format table to a broker in (scaled) real time.
 
@@ -338,6 +339,10 @@ def publish_file(
         MQTT client id of the publisher (default: a random one; clean session).
     connect_timeout_s, ack_timeout_s
         How long to wait for the broker's CONNACK, and at the end for the last PUBACKs.
+    restamp_now
+        Stamp each message with the wall-clock time it is sent at (the first row "now", the
+        others at their scaled offsets) instead of its recorded time: the live demo, where a
+        twin following wall time shows the replay as it arrives.
 
     Returns
     -------
@@ -419,6 +424,7 @@ def publish_file(
 
     pub = _Publisher(broker, client_id, connect_timeout_s)
     start = time.monotonic()
+    start_wall_ns = time.time_ns()
     try:
         k = 0
         while True:
@@ -437,7 +443,11 @@ def publish_file(
                 if stop is not None and stop.is_set():
                     result.stopped = True
                     break
-                body["t" if is_mover else "phenomenonTime"] = format_iso_ns(t + shift)
+                stamp = t + shift
+                if restamp_now:
+                    offset = stamp - t_first
+                    stamp = start_wall_ns + (round(offset / speed) if speed > 0 else 0)
+                body["t" if is_mover else "phenomenonTime"] = format_iso_ns(stamp)
                 pub.publish(topic, json.dumps(body, allow_nan=False, separators=(",", ":")))
                 if is_mover:
                     result.movers += 1
@@ -556,6 +566,11 @@ def add_publish_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prefix", default=DEFAULT_PREFIX, help="SensorThings topic prefix")
     p.add_argument("--map", type=Path, metavar="TOML", help="datastream mapping file")
     p.add_argument("--loop", action="store_true", help="start again at the end (Ctrl+C stops)")
+    p.add_argument(
+        "--now",
+        action="store_true",
+        help="stamp messages with the wall-clock time they are sent at (live demo)",
+    )
 
 
 def run_publish(args: argparse.Namespace) -> int:
@@ -567,6 +582,7 @@ def run_publish(args: argparse.Namespace) -> int:
         topic_prefix=args.prefix,
         datastream_map=args.map,
         loop=args.loop,
+        restamp_now=args.now,
     )
     print(res.summary())
     return 0

@@ -198,12 +198,21 @@ class MoverTracks:
         p = tq.shape[0]
         if n == 0 or self._t.size == 0:
             return np.full((n, p, 3), np.nan), np.full((n, p), np.nan), np.zeros((n, p), bool)
-        # Number of distinct fix times <= tq: a fix of mover m is at or before tq exactly when
-        # its key is below m * stride + rq, so one searchsorted finds every mover's last fix.
-        rq = np.searchsorted(self._utimes, tq, side="right").astype(np.int64)
-        qk = (np.arange(n, dtype=np.int64) * self._stride)[:, None] + rq[None, :]
-        i = np.searchsorted(self._key, qk.ravel(), side="left").astype(np.int64) - 1
-        i = i.reshape(n, p)
+        i = self._cursor_index(tq, "query") if p == 1 else None
+        if i is None and p > 1 and np.all(np.diff(tq) >= 0):
+            cols = [self._cursor_index(tq[j : j + 1], "batch") for j in range(p)]
+            found = [c for c in cols if c is not None]
+            i = np.concatenate(found, axis=1) if len(found) == p else None
+        if i is None:
+            # Number of distinct fix times <= tq: a fix of mover m is at or before tq exactly
+            # when its key is below m * stride + rq, so one searchsorted finds every mover's
+            # last fix.
+            rq = np.searchsorted(self._utimes, tq, side="right").astype(np.int64)
+            qk = (np.arange(n, dtype=np.int64) * self._stride)[:, None] + rq[None, :]
+            i = np.searchsorted(self._key, qk.ravel(), side="left").astype(np.int64) - 1
+            i = i.reshape(n, p)
+            self._cursors = getattr(self, "_cursors", {})
+            self._cursors["query" if p == 1 else "batch"] = (int(tq[-1]), i[:, -1].copy())
         start = self._offsets[:-1, None]
         end = self._offsets[1:, None]
         has_prev = i >= start
@@ -225,6 +234,41 @@ class MoverTracks:
         xyz[~valid] = np.nan
         heading[~valid] = np.nan
         return xyz, heading, valid
+
+    #: Most steps a playback cursor may take per query before a fresh search is cheaper.
+    CURSOR_STEPS = 6
+
+    def _cursor_index(self, tq: I64, name: str) -> np.ndarray[Any, np.dtype[np.int64]] | None:
+        """Last fix index of every mover at tq[0], walked forward from the previous query.
+
+        During playback the clock moves forward a little each tick, so most movers pass zero
+        or one fix: a few vectorised steps replace the search over all fixes. Going back in
+        time, or jumping past many fixes, returns None (the caller searches).
+        """
+        cursors: dict[str, tuple[int, np.ndarray[Any, np.dtype[np.int64]]]] = (
+            self.__dict__.setdefault("_cursors", {})
+        )
+        cur = cursors.get(name)
+        t = int(tq[0])
+        if cur is None or t < cur[0]:
+            return None
+        i = cur[1].copy()
+        end = self._offsets[1:]
+        last = self._t.size - 1
+        for _ in range(self.CURSOR_STEPS):
+            nxt = i + 1
+            adv = (nxt < end) & (self._t[np.minimum(nxt, last)] <= t)
+            if not adv.any():
+                cursors[name] = (t, i)
+                return i[:, None]
+            i[adv] += 1
+        return None
+
+    def sample(self, times_ns: Any, max_gap_s: float | None = None) -> F64:
+        """Positions of every mover at several times at once: (n_movers, n_times, 3), NaN where
+        a mover is not valid (before its first or after its last fix, or across a long gap)."""
+        xyz, _, _ = self._sample(np.asarray(times_ns, np.int64).ravel(), max_gap_s)
+        return xyz
 
     def positions_at(self, t_ns: Any, max_gap_s: float | None = None) -> tuple[F64, F64, B]:
         """Position, heading and validity of every mover at a time.

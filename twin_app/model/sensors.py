@@ -263,10 +263,8 @@ class AirQualityLayer(SensorLayer):
     kind: ClassVar[str] = "air"
     kpi_name: ClassVar[str] = "worst AQI"
 
-    def station_aqi(self, t_ns: int) -> F32:
-        """AQI of the selected pollutant at every station at a time (no state change)."""
-        from twin_app.model.aqi import aqi
-
+    def concentrations(self, t_ns: int) -> F32:
+        """Concentration of the selected pollutant at every station at a time (no state change)."""
         raw = self.sensor_values(t_ns)
         j = self.pollutants.index(self.pollutant) if self.pollutant in self.pollutants else -1
         cols = (
@@ -277,8 +275,19 @@ class AirQualityLayer(SensorLayer):
         conc = np.full(cols.shape[0], np.nan, np.float32)
         has = cols >= 0
         conc[has] = raw[cols[has]]
+        return conc
+
+    def station_aqi(self, t_ns: int, conc: F32 | None = None) -> F32:
+        """AQI of the selected pollutant at every station (no state change).
+
+        Feeds such as the Beijing data report gases in µg/m³; :func:`twin_app.model.aqi.aqi`
+        converts to the standard's unit (ppb/ppm for the EPA gases) at 25 °C and 1 atm.
+        """
+        from twin_app.model.aqi import aqi
+
+        c = self.concentrations(t_ns) if conc is None else conc
         return np.asarray(
-            aqi(self.pollutant, conc, standard=self.standard, unit=self.unit), np.float32
+            aqi(self.pollutant, c, standard=self.standard, unit=self.unit), np.float32
         )
 
     def kpi_at(self, t_ns: int) -> float:
@@ -288,27 +297,13 @@ class AirQualityLayer(SensorLayer):
         return float(v.max()) if v.size else float("nan")
 
     def update(self, t_ns: int) -> None:
-        from twin_app.model.aqi import aqi
-
-        raw = self.sensor_values(t_ns)
-        j = self.pollutants.index(self.pollutant) if self.pollutant in self.pollutants else -1
-        cols = (
-            self.columns[:, j]
-            if j >= 0 and self.columns.size
-            else np.full(len(self.station_ids), -1)
-        )
-        conc = np.full(cols.shape[0], np.nan, np.float32)
-        has = cols >= 0
-        conc[has] = raw[cols[has]]
-        # The Beijing data (and most feeds) report gases in µg/m³; aqi() converts as needed.
-        index = np.asarray(
-            aqi(self.pollutant, conc, standard=self.standard, unit=self.unit), np.float32
-        )
-        self.aqi_values = index
+        conc = self.concentrations(t_ns)
+        index = self.station_aqi(t_ns, conc)
         if self.interpolator is not None and self.show_surface:
             self.grid = np.asarray(self.interpolator.interpolate(index), np.float32)
         self.values = conc
         self.time_ns = int(t_ns)
+        self.aqi_values = index  # last: the adapter redraws stations and surface on this event
 
     def element_ids(self, field: str = "values") -> Any:
         """Station names."""
@@ -481,7 +476,7 @@ class MoverLayer(Layer):
     valid: np.ndarray[Any, np.dtype[np.bool_]] = field(default_factory=lambda: np.zeros(0, bool))
     trail: F64 = field(default_factory=lambda: np.zeros((0, 0, 3)))
     trail_s: float = 120.0
-    trail_points: int = 16
+    trail_points: int = 8
     follow: int = -1
     max_gap_s: float | None = 600.0
     time_ns: int = 0
@@ -499,14 +494,51 @@ class MoverLayer(Layer):
         xyz = np.array(xyz, np.float64)
         if self.altitude_m.size == xyz.shape[0]:
             xyz[:, 2] += self.altitude_m
-        trail = np.array(self.tracks.trail(t_ns, self.trail_s, self.trail_points), np.float64)
-        if self.altitude_m.size == xyz.shape[0] and trail.size:
-            trail[..., 2] += self.altitude_m[:, None]
+        trail = self._trail(int(t_ns), xyz)
         self.headings = np.asarray(heading, np.float64)
         self.valid = np.asarray(valid, bool)
         self.trail = trail
         self.positions = xyz
         self.time_ns = int(t_ns)
+
+    def _trail(self, t_ns: int, head: F64) -> F64:
+        """Trail points, oldest first, the newest being the current position.
+
+        The older points sit on a fixed grid of times (multiples of trail_s / (points - 1)),
+        so each grid time is sampled from the tracks once and reused while it stays within the
+        trail: a tick at normal playback samples one or two new times, not the whole trail.
+        """
+        k = max(int(self.trail_points), 2)
+        step = max(round(self.trail_s * 1e9 / (k - 1)), 1)
+        last_slot = t_ns // step
+        slots = np.arange(last_slot - (k - 2), last_slot + 1, dtype=np.int64)
+        cache: dict[int, F64] = self.__dict__.setdefault("_trail_cache", {})
+        missing = [int(s) for s in slots if int(s) not in cache]
+        if missing and self.tracks is not None:
+            sample = getattr(self.tracks, "sample", None)
+            if callable(sample):
+                got = np.asarray(
+                    sample(np.asarray(missing, np.int64) * step, self.max_gap_s), np.float64
+                )
+            else:  # a store without batch sampling: one call per grid time
+                got = np.stack(
+                    [
+                        np.asarray(self.tracks.positions_at(int(s) * step, self.max_gap_s)[0])
+                        for s in missing
+                    ],
+                    axis=1,
+                )
+            if self.altitude_m.size == got.shape[0]:
+                got[..., 2] += self.altitude_m[:, None]
+            for j, s in enumerate(missing):
+                cache[s] = got[:, j]
+        for s in [s for s in cache if s < slots[0] or s > slots[-1]]:
+            del cache[s]
+        out = np.empty((head.shape[0], k, 3))
+        for j, slot in enumerate(slots.tolist()):  # k - 1 grid times, each an (n_movers, 3) copy
+            out[:, j] = cache[slot]
+        out[:, k - 1] = head
+        return out
 
     def element_ids(self, field: str = "values") -> Any:
         """Mover ids."""

@@ -51,6 +51,7 @@ def apply_pose(renderer: vtk.vtkRenderer, pose: CameraPose) -> None:
     cam.SetFocalPoint(*pose.focal_point)
     cam.SetViewUp(*pose.view_up)
     cam.SetViewAngle(pose.view_angle_deg)
+    cam.Modified()
     if pose.parallel_scale > 0:
         cam.SetParallelProjection(True)
         cam.SetParallelScale(pose.parallel_scale)

@@ -516,4 +516,5 @@ class Scene:
             )
             cam.SetViewUp(0, 0, 1)
         self.plotter.renderer.ResetCameraClippingRange()
+        self.plotter.camera_set = True  # pyvista must not reset it on the first render
         self.request_render()

@@ -24,6 +24,7 @@ from twin_app.render.colors import hex_to_rgb, lookup_table, palette_rgb
 from twin_app.render.convert import to_polydata
 
 ALARM_COLOR = "#ff1f5a"
+AQI_BOUNDS = np.array([50.0, 100.0, 150.0, 200.0, 300.0])
 
 
 def colormap_table(name: str, n: int = 256) -> np.ndarray[Any, np.dtype[np.uint8]]:
@@ -126,8 +127,41 @@ class _TimeAdapter(Adapter[Any]):
         self.refresh()
 
 
+def step_lut(
+    bounds: tuple[float, ...],
+    colors: list[str],
+    nan_color: str,
+    lo: float,
+    hi: float,
+    n: int = 1024,
+    nan_alpha: float = 1.0,
+) -> vtk.vtkLookupTable:
+    """A lookup table over [lo, hi] whose colour steps at `bounds` (class colours), NaN apart.
+
+    Per tick the adapters write one float per point; VTK maps it through this table at render
+    time, so a tick costs one gather of floats instead of building RGB triples in numpy.
+    """
+    x = np.linspace(lo, hi, n)
+    idx = np.searchsorted(np.asarray(bounds, np.float64), x, side="left")
+    rgb = palette_rgb(colors)[np.minimum(idx, len(colors) - 1)] / 255.0
+    lut = vtk.vtkLookupTable()
+    lut.SetNumberOfTableValues(n)
+    lut.SetTableRange(lo, hi)
+    for i in range(n):  # a fixed 1,024-entry table, built once
+        lut.SetTableValue(i, rgb[i, 0], rgb[i, 1], rgb[i, 2], 1.0)
+    lut.SetNanColor(*hex_to_rgb(nan_color), nan_alpha)
+    lut.SetUseBelowRangeColor(False)
+    lut.SetUseAboveRangeColor(False)
+    lut.Build()
+    return lut
+
+
 class TrafficAdapter(_TimeAdapter):
-    """Road ribbons (a copy lifted 0.1 m above the road layer) coloured per road each tick."""
+    """Road ribbons (a copy lifted 0.1 m above the road layer) coloured per road each tick.
+
+    Each tick writes the road value of every ribbon point (one float gather); a step lookup
+    table turns ratios into congestion classes (or speeds into a colour map) in VTK.
+    """
 
     def build(self) -> None:
         layer: TrafficLayer = self.layer
@@ -139,26 +173,38 @@ class TrafficAdapter(_TimeAdapter):
         pts[:, 2] += 0.1
         self.index = np.asarray(mesh.cell_data[fs.index_array])
         self.point_feature = _point_feature(mesh.triangles, self.index, mesh.n_points)
-        poly.point_data["rgb"] = np.zeros((mesh.n_points, 3), np.uint8)
-        self.rgb = vtk_to_numpy(poly.GetPointData().GetArray("rgb"))
+        poly.point_data["value"] = np.full(mesh.n_points, np.nan, np.float32)
+        self.point_values = vtk_to_numpy(poly.GetPointData().GetArray("value"))
         self.mesh = poly
-        self.actor, _ = _actor(poly, "rgb")
+        mapper = vtk.vtkPolyDataMapper()
+        mapper.SetInputData(poly)
+        mapper.SetScalarModeToUsePointFieldData()
+        mapper.SelectColorArray("value")
+        mapper.SetColorModeToMapScalars()
+        mapper.ScalarVisibilityOn()
+        mapper.UseLookupTableScalarRangeOn()
+        self.mapper = mapper
+        self.actor = vtk.vtkActor()
+        self.actor.SetMapper(mapper)
         self.actor.GetProperty().SetAmbient(0.35)
         self.scene.plotter.renderer.AddActor(self.actor)
-        self.palette = palette_rgb([NO_DATA_COLOR, *CONGESTION_COLORS])
-        self.speed_table = colormap_table("RdYlGn")
+        # classes by ratio: severe < 0.4 <= heavy < 0.6 <= moderate < 0.8 <= free flow
+        self.class_lut = step_lut((0.4, 0.6, 0.8), list(CONGESTION_COLORS), NO_DATA_COLOR, 0.0, 1.5)
+        self.lut = self.class_lut
 
     def refresh(self) -> None:
         layer: TrafficLayer = self.layer
         if layer.values.size == 0:
             return
         if layer.show == "ratio":
-            colors = self.palette[layer.congestion_class().astype(np.int64) + 1]
+            lut = self.class_lut
         else:
             clim = layer.clim or auto_clim(layer.values[np.isfinite(layer.values)])
-            colors = map_colors(layer.values, clim, self.speed_table, self.palette[0])
-        self.rgb[:] = colors[self.point_feature]
-        self._mesh().GetPointData().GetArray("rgb").Modified()
+            lut = lookup_table("RdYlGn", clim, nan_color=NO_DATA_COLOR)
+        if lut is not self.mapper.GetLookupTable():
+            self.mapper.SetLookupTable(lut)
+        self.point_values[:] = layer.values[self.point_feature]
+        self._mesh().GetPointData().GetArray("value").Modified()
 
     def legend(self) -> tuple[str, Any] | None:
         if not self.layer.visible:
@@ -179,7 +225,7 @@ class TrafficAdapter(_TimeAdapter):
 class AirQualityAdapter(_TimeAdapter):
     """Station columns coloured by AQI category, and the interpolated AQI as a textured plane."""
 
-    value_fields = ("aqi_values", "grid")
+    value_fields = ("aqi_values",)
 
     def build(self) -> None:
         layer: AirQualityLayer = self.layer
@@ -211,12 +257,18 @@ class AirQualityAdapter(_TimeAdapter):
         ny, nx = layer.grid.shape if layer.grid.ndim == 2 and layer.grid.size else (2, 2)
         self.image = vtk.vtkImageData()
         self.image.SetDimensions(nx, ny, 1)
-        self.image.AllocateScalars(vtk.VTK_UNSIGNED_CHAR, 4)
-        self.texels = vtk_to_numpy(self.image.GetPointData().GetScalars()).reshape(ny, nx, 4)
-        self.texels[:] = 0
+        self.image.AllocateScalars(vtk.VTK_FLOAT, 1)
+        self.texels = vtk_to_numpy(self.image.GetPointData().GetScalars()).reshape(ny, nx)
+        self.texels[:] = np.nan
+        # The AQI grid goes in as floats; the texture maps them through the category colours
+        # (both standards step at 50/100/150/200/300), NaN transparent.
+        self.surface_lut = self._surface_lut(layer.standard, layer.opacity)
         texture = vtk.vtkTexture()
         texture.SetInputData(self.image)
-        texture.InterpolateOn()
+        texture.SetLookupTable(self.surface_lut)
+        texture.SetColorModeToMapScalars()
+        texture.InterpolateOff()
+        self.texture = texture
         plane = vtk.vtkPlaneSource()
         plane.SetOrigin(x0, y0, 0.3)
         plane.SetPoint1(x1, y0, 0.3)
@@ -232,8 +284,38 @@ class AirQualityAdapter(_TimeAdapter):
         self.scene.plotter.renderer.AddActor(self.surface)
         self.extra_actors = [self.surface]
         self.layer.events.show_surface.connect(self._on_surface_toggle)
-        self.layer.events.standard.connect(self._on_values_change)
+        self.layer.events.standard.connect(self._on_standard_change)
         self.palette = aqi_palette(layer.standard)
+
+    def _on_standard_change(self, *_: object) -> None:
+        self.apply_opacity()
+        self._on_values_change()
+
+    def apply_opacity(self) -> None:
+        """Stations take the layer opacity; the surface's colour table carries it as alpha."""
+        super().apply_opacity()
+        if hasattr(self, "texture"):
+            self.surface_lut = self._surface_lut(
+                self.layer.standard, self.layer.opacity * self.opacity_factor
+            )
+            self.texture.SetLookupTable(self.surface_lut)
+            self.texture.Modified()
+
+    def _on_values_change(self, *_: object) -> None:
+        self.palette = aqi_palette(self.layer.standard)
+        super()._on_values_change()
+
+    @staticmethod
+    def _surface_lut(standard: str, opacity: float) -> vtk.vtkLookupTable:
+        from twin_app.model.aqi import CATEGORY_COLORS
+
+        hexes = ["#{:02x}{:02x}{:02x}".format(*rgb) for rgb in CATEGORY_COLORS[standard]]
+        lut = step_lut(tuple(AQI_BOUNDS), hexes, NO_DATA_COLOR, 0.0, 500.0, nan_alpha=0.0)
+        alpha = 0.42 * float(opacity)
+        for i in range(lut.GetNumberOfTableValues()):  # 1,024 entries, on restyle only
+            r, g, b, _ = lut.GetTableValue(i)
+            lut.SetTableValue(i, r, g, b, alpha)
+        return lut
 
     def _on_surface_toggle(self, on: bool) -> None:
         self.surface.SetVisibility(bool(on) and self.layer.visible)
@@ -243,16 +325,13 @@ class AirQualityAdapter(_TimeAdapter):
         from twin_app.model.aqi import category
 
         layer: AirQualityLayer = self.layer
-        self.palette = aqi_palette(layer.standard)
         if layer.aqi_values.size:
             cat = np.asarray(category(layer.aqi_values, layer.standard), np.int64)
             self.station_rgb[:] = self.palette[cat + 1]
             self._mesh().GetPointData().GetArray("rgb").Modified()
         grid = layer.grid
-        if grid.ndim == 2 and grid.shape == self.texels.shape[:2]:
-            cat = np.asarray(category(grid.ravel(), layer.standard), np.int64).reshape(grid.shape)
-            self.texels[..., :3] = self.palette[cat + 1]
-            self.texels[..., 3] = np.where(cat >= 0, round(105 * layer.opacity), 0)
+        if grid.ndim == 2 and grid.shape == self.texels.shape:
+            self.texels[:] = grid
             self.image.GetPointData().GetScalars().Modified()
             self.image.Modified()
 
@@ -413,10 +492,13 @@ class MoverAdapter(_TimeAdapter):
         mesh.Modified()
         k = layer.trail_points
         if layer.trail.shape == (n, k, 3):
-            tr = layer.trail.reshape(n * k, 3)
-            ok = np.asarray(np.isfinite(tr).all(axis=1), bool)
-            self.trail_pts[:] = np.where(ok[:, None], tr, np.repeat(layer.positions, k, axis=0))
-            self.trail_alpha[:] = np.where(ok & np.repeat(layer.valid, k), self.base_alpha, 0)
+            view = self.trail_pts.reshape(n, k, 3)
+            view[:] = layer.trail
+            bad = ~np.isfinite(view).all(axis=2) | ~layer.valid[:, None]
+            if bad.any():
+                # hidden points collapse onto the mover (or the origin) and turn transparent
+                np.copyto(view, np.nan_to_num(layer.positions)[:, None, :], where=bad[..., None])
+            self.trail_alpha.reshape(n, k)[:] = np.where(bad, 0, self.base_alpha.reshape(n, k))
             self.trail_poly.GetPoints().Modified()
             self.trail_poly.GetPointData().GetScalars().Modified()
             self.trail_poly.Modified()

@@ -1,0 +1,139 @@
+"""Time-driven layers: pixels change with the clock, arrays are written in place."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import LineString
+
+from twin_app.feeds.store import SensorStore
+from twin_app.feeds.tracks import MoverTracks
+from twin_app.geometry.lines import line_arrays, ribbons
+from twin_app.model.city import ROADS, FeatureSet, Polylines
+from twin_app.model.clock import NS
+from twin_app.model.sensors import AirQualityLayer, MoverLayer, TrafficLayer
+from twin_app.render.scene import Scene
+
+T0 = 1_772_409_600 * NS  # 2026-03-02T00:00Z
+
+
+def _top(scene: Scene) -> None:
+    """Look straight down on a 300 m square around the origin."""
+    from twin_app.model.camera import CameraPose
+    from twin_app.render.navigation import apply_pose
+
+    apply_pose(
+        scene.plotter.renderer, CameraPose((0.0, 0.0, 600.0), (0.0, 0.0, 0.0), (0.0, 1.0, 0.0))
+    )
+    scene.plotter.camera_set = True
+
+
+def _roads() -> FeatureSet:
+    geoms = np.array(
+        [LineString([(-60, 0), (60, 0)]), LineString([(0, -60), (0, 60)])], dtype=object
+    )
+    coords, offsets, part = line_arrays(geoms)
+    lines = Polylines(np.column_stack([coords, np.zeros(len(coords))]), offsets, part)
+    mesh = ribbons(lines, np.array([12.0, 12.0]), part)
+    table = pd.DataFrame({"id": ["east-west", "north-south"], "class": ["primary", "primary"]})
+    return FeatureSet(
+        "Roads", ROADS, "test", table["id"].to_numpy(object), table, mesh, lines=lines
+    )
+
+
+def _store(ids: list[str], times_s: list[int], values: list[list[float]]) -> SensorStore:
+    sid = np.repeat(np.array(ids, object), len(times_s))
+    t = np.tile(np.array(times_s, np.int64) * NS + T0, len(ids)).astype("datetime64[ns]")
+    v = np.array(values, np.float64).ravel()  # sensor-major, like `sid` and `t`
+    store, report = SensorStore.from_long(sid, t, v)
+    assert report.rows_kept == int(np.isfinite(v).sum())
+    return store
+
+
+def test_traffic_colours_follow_the_clock(scene: Scene, pixel_at) -> None:
+    # sensor a (east-west road): free flow at t=0, jammed at t=600 s; b: no data at t=600
+    store = _store(["a", "b"], [0, 600], [[60.0, 10.0], [55.0, float("nan")]])
+    layer = TrafficLayer(
+        name="traffic",
+        store=store,
+        roads=_roads(),
+        segment_sensor=np.array([0, 1]),
+        free_flow=np.array([60.0, 60.0], np.float32),
+        interpolation="last",
+        max_staleness_s=300,
+    )
+    layer.update(T0)
+    adapter = scene.add_layer(layer)
+    _top(scene)
+    rgb_array = adapter.mesh.GetPointData().GetArray("rgb")
+    free = pixel_at(scene, (30.0, 0.0, 0.25))
+    assert free[1] > free[0] + 40  # green: free flow
+    layer.update(T0 + 600 * NS)
+    jam = pixel_at(scene, (30.0, 0.0, 0.25))
+    assert jam[0] > 90 and jam[1] < 40  # dark red: severe
+    stale = pixel_at(scene, (0.0, 30.0, 0.25))
+    assert abs(int(stale[0]) - int(stale[2])) < 20  # grey: b's last sample is too old
+    assert adapter.mesh.GetPointData().GetArray("rgb") is rgb_array  # written in place
+    assert layer.congestion_class().tolist() == [0, -1]
+
+
+def test_air_quality_stations_and_surface_follow_the_clock(scene: Scene, pixel_at) -> None:
+    from twin_app.geometry.interpolate import IDWGrid
+
+    store = _store(["S1/PM2.5", "S2/PM2.5"], [0, 3600], [[5.0, 300.0], [5.0, 20.0]])
+    xyz = np.array([[-50.0, 0.0, 0.0], [50.0, 0.0, 0.0]])
+    gx = np.arange(-195.0, 200.0, 10.0)
+    layer = AirQualityLayer(
+        name="air",
+        store=store,
+        station_ids=np.array(["S1", "S2"], object),
+        station_xyz=xyz,
+        pollutants=("PM2.5",),
+        columns=np.array([[0], [1]]),
+        interpolator=IDWGrid(xyz[:, :2], gx, gx),
+        grid_bounds=(-200.0, 200.0, -200.0, 200.0),
+        grid=np.full((gx.size, gx.size), np.nan, np.float32),
+        interpolation="last",
+    )
+    layer.update(T0)
+    scene.add_layer(layer)
+    _top(scene)
+    good = pixel_at(scene, (-50.0, 0.0, 30.0))
+    assert layer.aqi_values.tolist() == [
+        28.0,
+        28.0,
+    ]  # 5 µg/m³ PM2.5: 50/9 x 5 = 27.8, "Good" (EPA 2024)
+    assert good[1] > 150 and good[1] > good[0] + 60  # green column top
+    layer.update(T0 + 3600 * NS)
+    assert layer.aqi_values[0] > 300  # 300 µg/m³: Hazardous
+    bad = pixel_at(scene, (-50.0, 0.0, 30.0))
+    assert bad[0] > 80 and bad[1] < 60  # maroon
+    surface = pixel_at(scene, (-100.0, 60.0, 0.3))
+    assert surface[0] > surface[1]  # the interpolated surface turned red/purple near S1
+
+
+def test_movers_move_smoothly_with_trails(scene: Scene, pixel_at) -> None:
+    ids = np.array(["bus"] * 2, object)
+    t = (np.array([0, 100]) * NS + T0).astype("datetime64[ns]")
+    tracks, _ = MoverTracks.from_long(ids, t, np.array([-100.0, 100.0]), np.array([0.0, 0.0]))
+    layer = MoverLayer(
+        name="buses",
+        tracks=tracks,
+        mover_ids=np.array(["bus"], object),
+        trail_s=40,
+        color="#0000ff",
+    )
+    layer.update(T0 + 25 * NS)
+    assert layer.positions[0, 0] == pytest.approx(-50.0)
+    assert layer.headings[0] == pytest.approx(np.pi / 2)  # heading east
+    scene.add_layer(layer)
+    _top(scene)
+    here = pixel_at(scene, (-50.0, 0.0, 0.0))
+    assert here[2] > here[0] + 60  # the blue glyph
+    layer.update(T0 + 75 * NS)
+    assert layer.positions[0, 0] == pytest.approx(50.0)
+    moved = pixel_at(scene, (50.0, 0.0, 0.0))
+    assert moved[2] > moved[0] + 60
+    trail = pixel_at(scene, (20.0, 0.0, 0.0))  # 30 m behind: on the fading trail
+    assert trail[2] > trail[0]

@@ -1,0 +1,122 @@
+"""Live mode end to end: `twin feed publish` -> real mosquitto -> the app -> layers and a recording."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from twin_app.feeds.longformat import read_long, write_long
+from twin_app.feeds.publish import publish_file
+from twin_app.io.manifest import SAMPLE_DIR, read_manifest
+from twin_app.model.sensors import TrafficLayer
+
+pytestmark = [pytest.mark.ui, pytest.mark.mqtt]
+
+
+@pytest.fixture
+def twin_window(qtbot: Any, window: Any) -> Any:
+    window.open_twin(read_manifest(SAMPLE_DIR))
+    qtbot.waitUntil(lambda: not window.loading and len(window.session.layers) == 6, timeout=90_000)
+    return window
+
+
+def _traffic(w: Any) -> TrafficLayer:
+    return next(layer for layer in w.session.layers if isinstance(layer, TrafficLayer))
+
+
+def _publish_in_thread(path: Path, broker: str, **kw: Any) -> threading.Thread:
+    th = threading.Thread(
+        target=publish_file, args=(path, broker), kwargs={"speed": 0, "restamp_now": True, **kw}
+    )
+    th.start()
+    return th
+
+
+def test_publish_to_app_to_recording(
+    qtbot: Any, twin_window: Any, mosquitto: Any, tmp_path: Path
+) -> None:
+    w = twin_window
+    w.connect_live(mosquitto.url)
+    qtbot.waitUntil(lambda: w.live_feed.state.value == "connected", timeout=10_000)
+    assert w.session.clock.live
+    qtbot.waitUntil(lambda: "connected" in w.live_label.text(), timeout=2_000)
+    w.start_recording(tmp_path / "rec.parquet")
+    # Three real METR-LA detectors that feed roads, one value each, sent "now" (the live demo).
+    layer = _traffic(w)
+    fed = np.unique(layer.segment_sensor[layer.segment_sensor >= 0])[:3]
+    ids = [str(layer.store.sensor_ids[i]) for i in fed]
+    src = read_long(SAMPLE_DIR / "traffic_metr_la.parquet")
+    rows = src[src["sensor_id"].isin(ids)].groupby("sensor_id", as_index=False).first()
+    rows["value"] = [7.0, 8.0, 9.0]  # jammed: clearly different from anything replayed
+    data = tmp_path / "live.parquet"
+    write_long(data, rows[["sensor_id", "t", "value"]])
+    before = time.time_ns()
+    _publish_in_thread(data, mosquitto.url).join(20)
+    col = np.asarray(layer.store.index_of(np.array(ids, object)))
+    expected = rows.set_index("sensor_id")["value"].reindex(ids).to_numpy()
+    qtbot.waitUntil(
+        lambda: np.allclose(layer.store.values_at(time.time_ns(), "last")[col], expected),
+        timeout=10_000,
+    )
+    # the layer shows them: the roads those detectors feed are now in the "severe" class
+    qtbot.waitUntil(
+        lambda: (layer.congestion_class()[np.isin(layer.segment_sensor, col)] == 0).any(),
+        timeout=5_000,
+    )
+    w.record_action.setChecked(False)
+    paths = w._stop_recording() if w.recorder is not None else []
+    rec = read_long(tmp_path / "rec.parquet")
+    assert sorted(rec["sensor_id"].astype(str)) == sorted(ids)
+    assert sorted(rec["value"]) == [7.0, 8.0, 9.0]
+    t = pd.to_datetime(rec["t"], utc=True).astype("int64")
+    assert (t >= before - 10**9).all() and (t <= time.time_ns()).all()
+    del paths
+
+
+def test_broker_restart_reconnects_and_loses_nothing(
+    qtbot: Any, twin_window: Any, mosquitto: Any, tmp_path: Path
+) -> None:
+    w = twin_window
+    w.connect_live(mosquitto.url)
+    qtbot.waitUntil(lambda: w.live_feed.state.value == "connected", timeout=10_000)
+    mosquitto.kill()
+    qtbot.waitUntil(lambda: w.live_feed.state.value in ("reconnecting", "refused"), timeout=10_000)
+    qtbot.waitUntil(
+        lambda: (
+            "MQTT" in w.live_label.text()
+            and "connected" not in w.live_label.text().split(": ")[-1][:9]
+        ),
+        timeout=2_000,
+    )
+    mosquitto.start()
+    qtbot.waitUntil(lambda: w.live_feed.state.value == "connected", timeout=40_000)
+    data = tmp_path / "after.parquet"
+    write_long(
+        data,
+        pd.DataFrame(
+            {"sensor_id": ["773869"], "t": [pd.Timestamp("2012-03-05T08:00Z")], "value": [3.0]}
+        ),
+    )
+    _publish_in_thread(data, mosquitto.url).join(20)
+    layer = _traffic(w)
+    col = int(np.asarray(layer.store.index_of(np.array(["773869"], object)))[0])
+    qtbot.waitUntil(
+        lambda: layer.store.values_at(time.time_ns(), "last")[col] == 3.0, timeout=10_000
+    )
+
+
+def test_refused_broker_is_a_message_not_a_crash(
+    qtbot: Any, twin_window: Any, closed_port: str
+) -> None:
+    w = twin_window
+    w.connect_live(closed_port)
+    qtbot.waitUntil(lambda: w.live_feed.state.value in ("refused", "reconnecting"), timeout=10_000)
+    assert w.live_feed.last_error and "\n" not in w.live_feed.last_error
+    w.disconnect_live()
+    assert w.live_feed is None and not w.session.clock.live
