@@ -311,7 +311,7 @@ class AirQualityAdapter(_TimeAdapter):
 
         hexes = ["#{:02x}{:02x}{:02x}".format(*rgb) for rgb in CATEGORY_COLORS[standard]]
         lut = step_lut(tuple(AQI_BOUNDS), hexes, NO_DATA_COLOR, 0.0, 500.0, nan_alpha=0.0)
-        alpha = 0.42 * float(opacity)
+        alpha = 0.32 * float(opacity)
         for i in range(lut.GetNumberOfTableValues()):  # 1,024 entries, on restyle only
             r, g, b, _ = lut.GetTableValue(i)
             lut.SetTableValue(i, r, g, b, alpha)
