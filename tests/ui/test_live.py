@@ -120,3 +120,22 @@ def test_refused_broker_is_a_message_not_a_crash(
     assert w.live_feed.last_error and "\n" not in w.live_feed.last_error
     w.disconnect_live()
     assert w.live_feed is None and not w.session.clock.live
+
+
+def test_follow_camera_tracks_a_bus(qtbot: Any, twin_window: Any) -> None:
+    from twin_app.model.sensors import MoverLayer
+
+    w = twin_window
+    buses = next(layer for layer in w.session.layers if isinstance(layer, MoverLayer))
+    w.session.clock.seek(pd.Timestamp("2026-03-02T16:30Z").value)
+    i = int(np.flatnonzero(buses.valid)[0])
+    w.follow(buses, i)
+    qtbot.waitUntil(lambda: not w.view.flying, timeout=5_000)
+    for minutes in (1, 3):
+        w.session.clock.seek(pd.Timestamp("2026-03-02T16:30Z").value + minutes * 60 * 10**9)
+        if buses.valid[i]:
+            assert np.allclose(w.view.pose().focal_point, buses.positions[i], atol=1e-6)
+    w.follow(buses, -1)
+    before = w.view.pose()
+    w.session.clock.step(120)
+    assert w.view.pose() == before  # no longer following

@@ -370,6 +370,48 @@ class PipeAdapter(_TimeAdapter):
         self.nan_rgb = palette_rgb([NO_DATA_COLOR])[0]
         self.table = colormap_table(layer.colormap)
         self.clim: tuple[float, float] = (0.0, 1.0)
+        self.extra_actors = [self._glyphs(layer)]
+
+    def _glyphs(self, layer: PipeLayer) -> vtk.vtkActor:
+        """Pumps, valves, tanks and reservoirs: one glyph mapper, shape and colour by type."""
+        kinds = [str(k) for k in layer.glyph_kind]
+        order = ("pump", "valve", "tank", "reservoir")
+        colors = {"pump": "#ff8c00", "valve": "#d62728", "tank": "#1f77b4", "reservoir": "#17becf"}
+        pts = pv.PolyData(np.asarray(layer.glyph_xyz, np.float32).reshape(-1, 3))
+        pts.point_data["shape"] = np.array(
+            [order.index(k) if k in order else 0 for k in kinds], np.float32
+        )
+        pts.point_data["rgb"] = (
+            palette_rgb([colors.get(k, "#999999") for k in kinds])
+            if kinds
+            else np.zeros((0, 3), np.uint8)
+        )
+        mapper = vtk.vtkGlyph3DMapper()
+        mapper.SetInputData(pts)
+        size = 9.0
+        for i, src in enumerate(
+            (
+                pv.Sphere(radius=size / 2),  # pump
+                pv.Cube(x_length=size, y_length=size, z_length=size),  # valve
+                pv.Cylinder(radius=size * 0.8, height=size * 1.6, direction=(0, 0, 1)),  # tank
+                pv.Cylinder(radius=size * 1.2, height=size * 0.6, direction=(0, 0, 1)),  # reservoir
+            )
+        ):
+            mapper.SetSourceData(i, src)
+        mapper.SetSourceIndexArray("shape")
+        mapper.SourceIndexingOn()
+        mapper.ScalingOff()
+        mapper.OrientOff()
+        mapper.SetColorModeToDirectScalars()
+        mapper.SetScalarModeToUsePointFieldData()
+        mapper.SelectColorArray("rgb")
+        mapper.ScalarVisibilityOn()
+        actor = vtk.vtkActor()
+        actor.SetMapper(mapper)
+        actor.PickableOff()
+        actor.SetVisibility(layer.visible)
+        self.scene.plotter.renderer.AddActor(actor)
+        return actor
 
     def refresh(self) -> None:
         layer: PipeLayer = self.layer

@@ -257,6 +257,11 @@ class QtMainWindow(QMainWindow):
             tip="Subscribe to an MQTT broker (SensorThings observations)",
         )
         self.live_disconnect_action = self._action("&Disconnect live feed", self.disconnect_live)
+        self.follow_action = self._action(
+            "&Follow a mover…",
+            self._on_follow,
+            tip="Keep a vehicle, robot or drone in the middle of the view",
+        )
         self.record_action = self._action(
             "&Record live feed…",
             self._on_record,
@@ -315,6 +320,7 @@ class QtMainWindow(QMainWindow):
         t = mb.addMenu("&Time")
         for a in (
             self.play_action,
+            self.follow_action,
             self.live_connect_action,
             self.live_disconnect_action,
             self.record_action,
@@ -705,6 +711,45 @@ class QtMainWindow(QMainWindow):
                 self.session.ingest(samples)
             self.live_label.setText(f"MQTT {self.live_feed.broker}: {self.live_feed.state.value}")
         self.session.clock.advance(dt)
+
+    def follow(self, layer: Any, index: int) -> None:
+        """Follow mover `index` of a mover layer (-1 stops), flying there first."""
+        from twin_app.model.camera import pose_for_bounds
+
+        for other in self.session.layers:
+            if hasattr(other, "follow") and other is not layer:
+                other.follow = -1
+        layer.follow = int(index)
+        if index >= 0 and layer.valid[index]:
+            x, y, z = (float(v) for v in layer.positions[index])
+            self.view.fly_to(pose_for_bounds((x - 60, x + 60, y - 60, y + 60, z, z + 10)))
+
+    def _on_follow(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        from twin_app.model.sensors import MoverLayer
+
+        movers = [
+            (layer, i)
+            for layer in self.session.layers
+            if isinstance(layer, MoverLayer)
+            for i in range(len(layer.mover_ids))
+        ]
+        if not movers:
+            self._on_message("warning", "no movers in this twin")
+            return
+        names = ["(stop following)"] + [
+            f"{layer.name}: {layer.mover_ids[i]}" for layer, i in movers
+        ]
+        choice, ok = QInputDialog.getItem(self, "Follow a mover", "Mover:", names, 0, False)
+        if not ok:
+            return
+        if names.index(choice) == 0:
+            for layer, _ in movers:
+                layer.follow = -1
+        else:
+            layer, i = movers[names.index(choice) - 1]
+            self.follow(layer, i)
 
     def connect_live(self, broker: str, mapping: Path | None = None) -> None:
         """Subscribe to a broker; samples flow into the layers whose sensors they name."""

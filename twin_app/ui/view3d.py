@@ -96,6 +96,7 @@ class QtView3D(QWidget):
         session.fly_to_requested.connect(self.fly_to)
         session.camera_set_requested.connect(self.set_pose)
         session.underground_changed.connect(self.scene.set_underground)
+        session.clock.events.t_ns.connect(self._follow_mover)
         for layer in session.layers:
             self.scene.add_layer(layer)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -268,6 +269,28 @@ class QtView3D(QWidget):
             self._fly = None
             self._fly_timer.stop()
             self._on_camera_moved()
+
+    def _follow_mover(self, *_: object) -> None:
+        """Keep the followed mover at the focal point (the camera keeps its offset)."""
+        from twin_app.model.sensors import MoverLayer
+
+        for layer in self.session.layers:
+            if (
+                isinstance(layer, MoverLayer)
+                and 0 <= layer.follow < len(layer.mover_ids)
+                and layer.valid[layer.follow]
+            ):
+                target = layer.positions[layer.follow]
+                pose = self.pose()
+                delta = np.subtract(target, pose.focal_point)
+                from twin_app.model.camera import pan
+
+                apply_pose(
+                    self.scene.plotter.renderer,
+                    pan(pose, (float(delta[0]), float(delta[1]), float(delta[2]))),
+                )
+                self.scene.request_render()
+                return
 
     def preset(self, view: str, azimuth_deg: float = 0.0) -> None:
         """``top``, ``oblique`` (from the south rotated by `azimuth_deg`) or ``street``."""
