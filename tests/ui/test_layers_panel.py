@@ -390,16 +390,16 @@ def test_a_deleted_panel_stops_listening(qtbot: QtBot, session: Session) -> None
     del p  # kept alive until here: the Python wrapper outlived its C++ widget
 
 
-def test_copied_palettes_and_auto_clim_match_render() -> None:
+def test_legend_and_view_share_one_palette_and_clim_rule() -> None:
+    from twin_app.model import style
     from twin_app.render import adapters, colors
     from twin_app.ui import layers_panel
 
-    assert layers_panel.SURFACE_PALETTE == colors.SURFACE_PALETTE
-    assert layers_panel.CATEGORY_PALETTE == colors.CATEGORY_PALETTE
-    assert layers_panel.TYPE_COLORS == colors.TYPE_COLORS
-    rng = np.random.default_rng(0)
-    for values in (rng.normal(size=500), np.array([3.0, 3.0]), np.empty(0)):
-        assert layers_panel.auto_clim(values) == adapters.auto_clim(values)
+    assert colors.SURFACE_PALETTE is style.SURFACE_PALETTE
+    assert layers_panel.auto_clim is style.auto_clim is adapters.auto_clim
+    values = np.r_[np.arange(100.0), 10_000.0, np.nan]
+    lo, hi = style.auto_clim(values)
+    assert lo == pytest.approx(2.0) and hi < 100  # the outlier does not stretch the range
 
 
 def test_panel_size_does_not_depend_on_the_selected_layer(qtbot: QtBot) -> None:

@@ -9,10 +9,9 @@ import pyvista as pv
 import vtk
 
 from twin_app.model.layers import COLOR_SOLID, COLOR_SURFACE, COLOR_TYPE, FeatureLayer, Layer
+from twin_app.model.style import auto_clim, surface_categories, type_categories
 from twin_app.render.colors import (
-    CATEGORY_PALETTE,
     SURFACE_PALETTE,
-    TYPE_COLORS,
     hex_to_rgb,
     lookup_table,
     palette_rgb,
@@ -23,18 +22,6 @@ if TYPE_CHECKING:
     from twin_app.render.scene import Scene
 
 L = TypeVar("L", bound=Layer)
-
-
-def auto_clim(values: np.ndarray[Any, Any]) -> tuple[float, float]:
-    """Colour limits from the 2nd to 98th percentile (outliers do not wash out the rest)."""
-    if values.size == 0:
-        return (0.0, 1.0)
-    lo, hi = np.percentile(values, [2.0, 98.0])
-    if hi <= lo:
-        lo, hi = float(values.min()), float(values.max())
-    if hi <= lo:
-        hi = lo + 1.0
-    return (float(lo), float(hi))
 
 
 class Adapter(Generic[L]):
@@ -152,16 +139,10 @@ class FeatureAdapter(Adapter[FeatureLayer]):
         """(label, colour) per category for surface/type colouring."""
         fs = self.layer.features
         assert fs is not None
-        if self.layer.color_by == COLOR_SURFACE:
-            present: Any = np.unique(fs.mesh.cell_data["surface"]) if fs.mesh.n_triangles else []
-            names = ("ground", "wall", "roof", "other")
-            return [(names[int(c)], SURFACE_PALETTE[int(c)]) for c in present]
+        if self.layer.color_by == COLOR_SURFACE and "surface" in fs.mesh.cell_data:
+            return surface_categories(fs.mesh.cell_data["surface"])
         if self.layer.color_by == COLOR_TYPE and "type" in fs.table:
-            types = sorted(fs.table["type"].astype(str).unique())
-            return [
-                (t, TYPE_COLORS.get(t, CATEGORY_PALETTE[i % len(CATEGORY_PALETTE)]))
-                for i, t in enumerate(types)
-            ]
+            return type_categories(fs.table["type"])
         return []
 
     def restyle(self) -> None:

@@ -7,30 +7,16 @@ from typing import Any
 import numpy as np
 import vtk
 
-#: Semantic surface colours: ground, wall, roof, other.
-SURFACE_PALETTE = ("#7d7a73", "#ece7dc", "#b5523b", "#a9a9a9")
-#: Colours for categorical values (city object types ...), cycled.
-CATEGORY_PALETTE = (
-    "#4e79a7", "#59a14f", "#9c755f", "#f28e2b", "#edc948",
-    "#76b7b2", "#e15759", "#b07aa1", "#ff9da7", "#bab0ac",
-)  # fmt: skip
-#: Fixed colours for well-known CityJSON types, so Delft looks like Delft.
-TYPE_COLORS = {
-    "Building": "#e8e2d4",
-    "BuildingPart": "#e8e2d4",
-    "Road": "#6b6f75",
-    "TransportSquare": "#8a8d91",
-    "Railway": "#5b4f45",
-    "PlantCover": "#6f9e55",
-    "SolitaryVegetationObject": "#4f7f3a",
-    "LandUse": "#c9c29a",
-    "WaterBody": "#5b8fc7",
-    "Bridge": "#9c8f80",
-    "TINRelief": "#a7b49a",
-    "GenericCityObject": "#b0a8a0",
-    "CityFurniture": "#8c6d5a",
-    "Tunnel": "#555555",
-}
+from twin_app.model.style import CATEGORY_PALETTE, NAN_COLOR, SURFACE_PALETTE, TYPE_COLORS
+
+__all__ = [
+    "CATEGORY_PALETTE",
+    "SURFACE_PALETTE",
+    "TYPE_COLORS",
+    "hex_to_rgb",
+    "lookup_table",
+    "palette_rgb",
+]
 
 
 def hex_to_rgb(color: str) -> tuple[float, float, float]:
@@ -45,7 +31,7 @@ def palette_rgb(colors: tuple[str, ...] | list[str]) -> np.ndarray[Any, np.dtype
 
 
 def lookup_table(
-    cmap: str, clim: tuple[float, float], n: int = 256, nan_color: str = "#d9d6cf"
+    cmap: str, clim: tuple[float, float], n: int = 256, nan_color: str = NAN_COLOR
 ) -> vtk.vtkLookupTable:
     """A vtkLookupTable sampled from a matplotlib colour map over `clim`."""
     import matplotlib

@@ -19,7 +19,8 @@ from twin_app.model.sensors import (
     PipeLayer,
     TrafficLayer,
 )
-from twin_app.render.adapters import Adapter, auto_clim
+from twin_app.model.style import auto_clim
+from twin_app.render.adapters import Adapter
 from twin_app.render.colors import hex_to_rgb, lookup_table, palette_rgb
 from twin_app.render.convert import to_polydata
 

@@ -43,6 +43,13 @@ from PySide6.QtWidgets import (
 
 from twin_app.model.city import FeatureSet
 from twin_app.model.layers import COLOR_SOLID, COLOR_SURFACE, COLOR_TYPE, FeatureLayer, Layer
+from twin_app.model.style import (
+    NAN_COLOR,
+    SURFACE_PALETTE,
+    auto_clim,
+    surface_categories,
+    type_categories,
+)
 from twin_app.session import Session
 
 #: Colour maps offered in the editor (matplotlib names); a layer's other map is added on demand.
@@ -50,32 +57,6 @@ COLORMAPS = (
     "viridis", "cividis", "magma", "plasma", "inferno", "YlOrRd",
     "RdYlGn_r", "Blues", "Greens", "Greys", "coolwarm", "turbo",
 )  # fmt: skip
-
-# Copies of twin_app/render/colors.py (the panel does not import render, which pulls in VTK);
-# tests/ui/test_layers_panel.py checks that they stay equal.
-SURFACE_PALETTE = ("#7d7a73", "#ece7dc", "#b5523b", "#a9a9a9")
-SURFACE_NAMES = ("ground", "wall", "roof", "other")
-CATEGORY_PALETTE = (
-    "#4e79a7", "#59a14f", "#9c755f", "#f28e2b", "#edc948",
-    "#76b7b2", "#e15759", "#b07aa1", "#ff9da7", "#bab0ac",
-)  # fmt: skip
-TYPE_COLORS = {
-    "Building": "#e8e2d4",
-    "BuildingPart": "#e8e2d4",
-    "Road": "#6b6f75",
-    "TransportSquare": "#8a8d91",
-    "Railway": "#5b4f45",
-    "PlantCover": "#6f9e55",
-    "SolitaryVegetationObject": "#4f7f3a",
-    "LandUse": "#c9c29a",
-    "WaterBody": "#5b8fc7",
-    "Bridge": "#9c8f80",
-    "TINRelief": "#a7b49a",
-    "GenericCityObject": "#b0a8a0",
-    "CityFurniture": "#8c6d5a",
-    "Tunnel": "#555555",
-}
-NAN_COLOR = "#d9d6cf"
 
 #: Human labels for the colour-by choices that are not columns.
 COLOR_BY_LABELS = {
@@ -89,23 +70,6 @@ _COMBO_ICON = QSize(64, 12)
 _LEGEND_BAR = QSize(180, 14)
 
 
-def auto_clim(values: np.ndarray[Any, Any]) -> tuple[float, float]:
-    """Colour limits from the 2nd to 98th percentile of finite values.
-
-    Same rule as ``twin_app.render.adapters.auto_clim`` (copied, see above), so the legend shows
-    the limits the view uses.
-    """
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return (0.0, 1.0)
-    lo, hi = np.percentile(values, [2.0, 98.0])
-    if hi <= lo:
-        lo, hi = float(values.min()), float(values.max())
-    if hi <= lo:
-        hi = lo + 1.0
-    return (float(lo), float(hi))
-
-
 def is_numeric(layer: Layer) -> bool:
     """True when the layer is coloured by a numeric column."""
     return layer.color_by not in (COLOR_SOLID, COLOR_SURFACE, COLOR_TYPE)
@@ -117,14 +81,9 @@ def categories(layer: Layer) -> list[tuple[str, str]]:
     if fs is None:
         return []
     if layer.color_by == COLOR_SURFACE and "surface" in fs.mesh.cell_data:
-        present = np.unique(fs.mesh.cell_data["surface"]).tolist() if fs.mesh.n_triangles else []
-        return [(SURFACE_NAMES[min(int(c), 3)], SURFACE_PALETTE[min(int(c), 3)]) for c in present]
+        return surface_categories(fs.mesh.cell_data["surface"])
     if layer.color_by == COLOR_TYPE and "type" in fs.table:
-        types = sorted(fs.table["type"].astype(str).unique())
-        return [
-            (t, TYPE_COLORS.get(t, CATEGORY_PALETTE[i % len(CATEGORY_PALETTE)]))
-            for i, t in enumerate(types)
-        ]
+        return type_categories(fs.table["type"])
     return []
 
 
