@@ -79,7 +79,10 @@ def footprints_file(n: int) -> Path:
 
 def run_ours(path: Path) -> dict[str, Any]:
     """Our path: read (registry) -> local frame + extrusion -> Scene -> first frame."""
-    import pyvista.plotting  # noqa: F401  (import time is start-up, not loading; the floor imports vtk first too)
+    import geopandas  # noqa: F401  (import time is start-up, not loading; the floor imports first too)
+    import pyogrio  # noqa: F401
+    import pyvista.plotting  # noqa: F401
+    import shapely  # noqa: F401
 
     from twin_app.io.load import build_sets, choose_frame
     from twin_app.io.registry import read_path

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from twin_app.errors import CancelledError, InputError
-from twin_app.geometry.extrude import extrude, polygon_arrays, roof_triangles
+from twin_app.geometry.extrude import extrude, orient_rings, polygon_arrays, roof_triangles
 from twin_app.geometry.lines import line_arrays, ribbons
 from twin_app.io.registry import read_path
 from twin_app.io.source import CityObjects, ReadOptions, SourceData
@@ -116,8 +116,15 @@ def buildings_from_footprints(src: SourceData, frame: LocalFrame) -> FeatureSet:
     """Extrude a source's footprints into one prism mesh (walls + roofs)."""
     gdf = src.buildings
     assert gdf is not None
-    arr = _to_local_polygons(gdf, frame)
-    mesh = extrude(arr, gdf["height_m"].to_numpy(np.float64), 0.0)
+    heights = gdf["height_m"].to_numpy(np.float64)
+    if src.footprint_arrays is not None:
+        raw, index = src.footprint_arrays
+        local = frame.to_local(raw.coords[:, 0], raw.coords[:, 1], src=src.crs)
+        arr = orient_rings(raw.with_coords(np.ascontiguousarray(local[:, :2])))
+        mesh = extrude(arr, heights[index], 0.0, index=index)
+    else:
+        arr = _to_local_polygons(gdf, frame)
+        mesh = extrude(arr, heights, 0.0)
     table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     return FeatureSet(
         f"Buildings ({src.label})", BUILDINGS, src.label, table["id"].to_numpy(object), table, mesh

@@ -161,6 +161,9 @@ class SourceData:
     areas: gpd.GeoDataFrame | None = None
     objects: CityObjects | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    #: Footprints as ragged arrays in `crs` plus the buildings-table row of each feature, when
+    #: the reader had them without shapely (the mesh is built from these, faster).
+    footprint_arrays: Any = None
 
     @property
     def label(self) -> str:

@@ -114,7 +114,21 @@ def read_layer(path: Path, layer: str | None) -> gpd.GeoDataFrame:
 
 
 def resolve_crs(gdf: gpd.GeoDataFrame, label: str, options: ReadOptions, report: LoadReport) -> CRS:
-    """The layer's CRS, checked against its coordinates.
+    """The layer's CRS, checked against its coordinates (see :func:`check_crs`)."""
+    tb = gdf.total_bounds if len(gdf) else np.zeros(4)
+    return check_crs(
+        gdf.crs, (float(tb[0]), float(tb[1]), float(tb[2]), float(tb[3])), label, options, report
+    )
+
+
+def check_crs(
+    declared: Any,
+    bounds: tuple[float, float, float, float],
+    label: str,
+    options: ReadOptions,
+    report: LoadReport,
+) -> CRS:
+    """The layer's CRS, checked against its coordinates' bounds.
 
     A file with no CRS is read as ``--crs`` if given; as EPSG:4326 (with a warning) if its
     coordinates look like lon/lat; otherwise it is an error asking for ``--crs``. A geographic
@@ -123,12 +137,10 @@ def resolve_crs(gdf: gpd.GeoDataFrame, label: str, options: ReadOptions, report:
     """
     from pyproj import CRS
 
-    tb = gdf.total_bounds if len(gdf) else np.zeros(4)
-    bounds = (float(tb[0]), float(tb[1]), float(tb[2]), float(tb[3]))
     finite = all(np.isfinite(bounds))
     if options.crs:
         return parse_crs(options.crs, label)
-    if gdf.crs is None:
+    if declared is None:
         if finite and looks_like_lonlat(bounds):
             report.warn(
                 "no CRS declared (no .prj?); coordinates look like lon/lat, reading as EPSG:4326"
@@ -138,7 +150,7 @@ def resolve_crs(gdf: gpd.GeoDataFrame, label: str, options: ReadOptions, report:
             f"{label}: no CRS declared (no .prj?) and coordinates "
             f"({bounds[0]:.0f}, {bounds[1]:.0f}) are not lon/lat; pass --crs EPSG:NNNN"
         )
-    crs = CRS.from_user_input(gdf.crs)
+    crs = CRS.from_user_input(declared)
     if crs.is_geographic and finite and not looks_like_lonlat(bounds):
         raise CRSError(
             f"{label}: declared CRS {crs.to_string()} is geographic but coordinates "
@@ -159,16 +171,21 @@ def feature_ids(gdf: gpd.GeoDataFrame, prefix: str = "") -> np.ndarray[Any, np.d
             break
     if ids is None:
         ids = pd.Series(gdf.index.astype(str), index=gdf.index, dtype="string")
-    row = pd.Series(np.arange(len(gdf)).astype(str), index=gdf.index, dtype="string")
-    ids = ids.fillna("#" + row)
-    dup = ids.duplicated(keep=False).to_numpy(dtype=bool)
-    if dup.any():
-        ids = ids.where(~dup, ids + "#" + row)
-    return np.asarray(prefix + ids, dtype=object)
+    if ids.isna().any() or not ids.is_unique:
+        row = pd.Series(np.arange(len(gdf)).astype(str), index=gdf.index, dtype="string")
+        ids = ids.fillna("#" + row)
+        dup = ids.duplicated(keep=False).to_numpy(dtype=bool)
+        if dup.any():
+            ids = ids.where(~dup, ids + "#" + row)
+    return np.asarray(prefix + ids if prefix else ids, dtype=object)
 
 
 def clean_footprints(
-    gdf: gpd.GeoDataFrame, ids: np.ndarray[Any, Any], report: LoadReport, what: str = "footprints"
+    gdf: gpd.GeoDataFrame,
+    ids: np.ndarray[Any, Any],
+    report: LoadReport,
+    what: str = "footprints",
+    cleaned: Any = None,
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, np.dtype[np.bool_]], pd.DataFrame]:
     """Repair polygons with ``shapely.make_valid`` and find rows to skip.
 
@@ -177,7 +194,7 @@ def clean_footprints(
     """
     from twin_app.geometry.clean import clean_polygons
 
-    clean = clean_polygons(np.asarray(gdf.geometry.values))
+    clean = cleaned if cleaned is not None else clean_polygons(np.asarray(gdf.geometry.values))
     if clean.repaired.any():
         report.repair(
             f"invalid {what} (self-intersections, bad rings) with make_valid",
@@ -214,6 +231,7 @@ def prepare_buildings(
     options: ReadOptions,
     height: np.ndarray[Any, np.dtype[np.float64]] | None = None,
     levels: np.ndarray[Any, np.dtype[np.float64]] | None = None,
+    cleaned: Any = None,
 ) -> gpd.GeoDataFrame:
     """Clean footprints, resolve heights and return ``id``, ``height_m``, attributes, geometry.
 
@@ -222,7 +240,7 @@ def prepare_buildings(
     """
     import geopandas as gpd
 
-    geoms, keep, attrs = clean_footprints(gdf, ids, report)
+    geoms, keep, attrs = clean_footprints(gdf, ids, report, cleaned=cleaned)
     if height is None:
         height = first_present(attrs, HEIGHT_KEYS)
     if levels is None:
@@ -296,6 +314,85 @@ def prepare_roads(
     return gpd.GeoDataFrame(out, geometry=geoms[ok], crs=gdf.crs)
 
 
+def read_buildings_arrow(
+    path: Path, layer: str | None, label: str, options: ReadOptions, report: LoadReport
+) -> tuple[gpd.GeoDataFrame, CRS, Any] | None:
+    """Buildings of one layer through pyogrio's Arrow stream, without a shapely detour for the
+    mesh: the ring coordinates come straight from the WKB bytes (:mod:`twin_app.geometry.wkb`),
+    while a second thread builds the shapely geometries and checks and repairs their validity
+    (shapely releases the GIL, so both cores work). Invalid footprints are repaired and their
+    repaired rings replace the raw ones.
+
+    Returns (buildings table, CRS, (ragged arrays in the source CRS, table row of each
+    feature)), or None when the geometry is not plain 2D (Multi)Polygon WKB (the caller then
+    takes the GeoDataFrame path).
+    """
+    import threading
+
+    import geopandas as gpd
+    import pyogrio
+    import shapely
+
+    from twin_app.geometry.clean import CleanResult, clean_polygons
+    from twin_app.geometry.extrude import polygon_arrays
+    from twin_app.geometry.wkb import concat, polygons_from_wkb, subset
+
+    try:
+        meta, table = pyogrio.read_arrow(path, layer=layer, return_fids=True)
+    except Exception as exc:
+        where = f"{path}:{layer}" if layer else str(path)
+        raise InputError(f"{where}: cannot read ({_short(exc)})") from exc
+    gname = meta.get("geometry_name") or "wkb_geometry"
+    if gname not in table.column_names or len(table) == 0:
+        return None
+    col = table.column(gname).combine_chunks()
+    if col.null_count:
+        return None
+    bufs = col.buffers()
+    off_type = np.int64 if "large" in str(col.type) else np.int32
+    offs = np.frombuffer(bufs[1], dtype=off_type)[col.offset : col.offset + len(col) + 1].astype(
+        np.int64
+    )
+    data = np.frombuffer(bufs[2], dtype=np.uint8)
+    result: dict[str, Any] = {}
+
+    def validate() -> None:
+        try:
+            geoms = shapely.from_wkb(col.to_numpy(zero_copy_only=False))
+            result["clean"] = clean_polygons(geoms)
+        except Exception as exc:  # reported below on the calling thread
+            result["error"] = exc
+
+    worker = threading.Thread(target=validate, name="twin-validate")
+    worker.start()
+    arr = polygons_from_wkb(data, offs[:-1], offs[1:])
+    fid = meta.get("fid_column") or "fid"
+    attrs = table.drop_columns([gname]).to_pandas()
+    if fid in attrs.columns:
+        attrs = attrs.set_index(fid)
+    worker.join()
+    if "error" in result or arr is None:
+        return None
+    clean: CleanResult = result["clean"]
+    c = arr.coords
+    bounds = (
+        (float(c[:, 0].min()), float(c[:, 1].min()), float(c[:, 0].max()), float(c[:, 1].max()))
+        if c.size
+        else (0.0, 0.0, 0.0, 0.0)
+    )
+    crs = check_crs(meta.get("crs"), bounds, label, options, report)
+    frame = gpd.GeoDataFrame(attrs, geometry=clean.geoms, crs=crs)
+    ids = feature_ids(frame)
+    buildings = prepare_buildings(frame, ids, report, options, cleaned=clean)
+    keep = ~clean.dropped
+    row = np.cumsum(keep) - 1  # row of each kept input feature in the buildings table
+    raw = keep & ~clean.repaired
+    fixed = keep & clean.repaired
+    arrays = concat([subset(arr, raw), polygon_arrays(clean.geoms[fixed])])
+    index = np.concatenate([row[raw], row[fixed]]).astype(np.int64)
+    return buildings, crs, (arrays, index)
+
+
 def read_vector(path: Path, options: ReadOptions) -> list[SourceData]:
     """Read every city layer of a vector file (or the one named by ``options.layer``)."""
     layers = list_layers(path)
@@ -309,9 +406,21 @@ def read_vector(path: Path, options: ReadOptions) -> list[SourceData]:
     out: list[SourceData] = []
     for name, geom_type in layers:
         layer_arg = None if path.suffix.lower() in (".parquet", ".geoparquet") else name
-        gdf = read_layer(path, layer_arg)
         label = f"{path.name}:{name}" if multi else path.name
         report = LoadReport(source=label)
+        guess = options.as_kind or guess_kind(name, _geom_family(geom_type), n_layers)
+        if guess == "buildings" and path.suffix.lower() not in (".parquet", ".geoparquet"):
+            fast = read_buildings_arrow(path, layer_arg, label, options, report)
+            if fast is not None:
+                buildings, crs, arrays = fast
+                src = SourceData(path, name if multi else None, "buildings", crs, report)
+                src.buildings = buildings
+                src.footprint_arrays = arrays
+                src.counts = {"buildings": len(buildings)}
+                out.append(src)
+                continue
+            report = LoadReport(source=label)
+        gdf = read_layer(path, layer_arg)
         family = _geom_family(geom_type)
         if family == "unknown":  # e.g. GeoJSON mixing Polygon and MultiPolygon: look at the rows
             family = _family_of(gdf)

@@ -119,7 +119,6 @@ class FeatureAdapter(Adapter[FeatureLayer]):
             self.point_feature[fs.mesh.triangles.ravel()] = np.repeat(self.index, 3)
         if n_pts:
             self.mesh.point_data["value"] = np.zeros(n_pts, np.float32)
-            self.mesh.point_data["rgb"] = np.zeros((n_pts, 3), np.uint8)
         mapper = vtk.vtkPolyDataMapper()
         mapper.SetInputData(self.mesh)
         mapper.ScalarVisibilityOff()
@@ -191,7 +190,10 @@ class FeatureAdapter(Adapter[FeatureLayer]):
 
     def _direct(self, mapper: vtk.vtkMapper, rgb: np.ndarray[Any, Any]) -> None:
         assert self.mesh is not None
-        self.mesh.point_data["rgb"][:] = rgb
+        if "rgb" in self.mesh.point_data:  # made on first use: most layers never need it
+            self.mesh.point_data["rgb"][:] = rgb
+        else:
+            self.mesh.point_data["rgb"] = np.ascontiguousarray(rgb, np.uint8)
         self.mesh.Modified()
         mapper.SetColorModeToDirectScalars()
         mapper.SetScalarModeToUsePointFieldData()
