@@ -73,6 +73,6 @@ def test_window_stays_responsive_while_100k_buildings_load(qtbot, window, shared
         len(ticks) >= 5 * load_s
     )  # at least 5 event-loop turns a second, whatever the GIL contention
     gaps = np.sort(np.diff(ticks))
-    assert gaps[-2] < 0.25
+    assert gaps[-2] < 0.4, f"longest gaps {gaps[-4:]}"
     # ... and the one stall is the hand-over: one mesh of 1.6M triangles and its first frame
     assert gaps[-1] < 2.0
