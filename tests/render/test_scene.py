@@ -121,3 +121,20 @@ def test_legend_lists_coloured_layers(scene: Scene, two_buildings: FeatureSet, p
     layer.color_by = "surface"
     assert scene._category_legend is not None
     assert [t.GetInput() for t in scene._category_legend.texts] == ["wall", "roof"]
+
+
+def test_shadows_darken_the_ground_behind_a_tower(
+    scene: Scene, two_buildings: FeatureSet, pixel_at
+) -> None:
+    scene.add_layer(BuildingLayer(name="b", features=two_buildings))
+    scene.set_view("top")
+    # The sun comes from the south-west: the 60 m tower's shadow falls to its north-east.
+    behind = (38.0, 18.0, 0.0)
+    lit = pixel_at(scene, behind)
+    scene.set_shadows(True)
+    dark = pixel_at(scene, behind)
+    open_ground = pixel_at(scene, (-10.0, -25.0, 0.0))
+    assert dark.sum() < open_ground.sum() - 60  # in the shadow
+    scene.set_shadows(False)
+    again = pixel_at(scene, behind)
+    assert np.abs(again - lit).max() < 10  # back to normal lighting

@@ -426,10 +426,43 @@ class Scene:
         if self._ground is not None:
             # The shadow pass needs lit materials (an unlit actor's shader has no vertexVC).
             self._ground.GetProperty().SetLighting(on)
+        renderer = self.plotter.renderer
         if on:
+            # VTK's shadow maps need a positional light: put the sun far away along its
+            # direction with a cone that covers the data, and no fill light (it would cast its
+            # own shadows and grey everything).
+            b = self.view_bounds() or (-100.0, 100.0, -100.0, 100.0, 0.0, 50.0)
+            centre = np.array([(b[0] + b[1]) / 2, (b[2] + b[3]) / 2, b[4]])
+            radius = max(math.hypot(b[1] - b[0], b[3] - b[2]) / 2, 50.0)
+            d = np.array(self.sun.position, np.float64)
+            d /= np.linalg.norm(d)
+            distance = 20.0 * radius
+            sun = pv.Light(
+                position=tuple(centre + d * distance),
+                focal_point=tuple(centre),
+                light_type="scene light",
+            )
+            sun.positional = True
+            # the cone covers the whole ground plane: outside it VTK's shadow pass draws black
+            ground_half = 0.75 * max(b[1] - b[0], b[3] - b[2], 100.0) * 12
+            sun.cone_angle = math.degrees(math.atan(ground_half / distance))
+            sun.intensity = 1.0
+            self.plotter.remove_all_lights()
+            self.plotter.add_light(sun)
+            for a in self.adapters.values():
+                if a.actor is not None:
+                    a.actor.GetProperty().SetAmbient(0.4)
             self.plotter.enable_shadows()
+            # The shadow passes clear with the plain background colour, not the gradient.
+            renderer.GradientBackgroundOff()
+            renderer.SetBackground(*hex_to_rgb(SKY_TOP))
         else:
             self.plotter.disable_shadows()
+            self.plotter.set_background(SKY_BOTTOM, top=SKY_TOP)
+            self._setup_lights()
+            for a in self.adapters.values():
+                if a.actor is not None:
+                    a.actor.GetProperty().SetAmbient(0.25)
         self.request_render()
 
     def set_ssao(self, on: bool) -> None:
