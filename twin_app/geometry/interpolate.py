@@ -293,7 +293,15 @@ class _StationGrid:
         filled = np.where(finite, v, 0.0)
         present = finite.astype(np.float64)
         num = self._weights @ filled
-        den = self._weights @ present
+        # The weight sums depend only on which stations are missing, which rarely changes from
+        # one tick to the next: keep the last pattern's sums (one product per tick, not two).
+        key = finite.tobytes()
+        cached = self.__dict__.get("_den_cache")
+        if cached is not None and cached[0] == key:
+            den = cached[1].copy()
+        else:
+            den = self._weights @ present
+            self.__dict__["_den_cache"] = (key, den.copy())
         if self._own_rows.size:
             lost = den[self._own_rows] <= MIN_WEIGHT_SUM
             if lost.any():
