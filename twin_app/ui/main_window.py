@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from twin_app.errors import CancelledError, SessionFileError, TwinError
 from twin_app.io.load import LoadResult, load_city
-from twin_app.io.session_file import SessionFile, read_session
+from twin_app.io.session_file import read_session
 from twin_app.io.source import ReadOptions
 from twin_app.session import Session, load_session_sources
 from twin_app.ui.resources import icon, stylesheet
@@ -70,7 +70,6 @@ class QtMainWindow(QMainWindow):
         self.view = QtView3D(self.session, self)
         self.setCentralWidget(self.view)
         self._worker: Any = None
-        self._pending_session: tuple[SessionFile, Path] | None = None
         self._frame_times: list[float] = []
         self._build_docks()
         self._build_actions()
@@ -430,7 +429,8 @@ class QtMainWindow(QMainWindow):
     def _on_frame_time(self, ms: float) -> None:
         now = time.perf_counter()
         self._frame_times = [t for t in self._frame_times if now - t < 1.0] + [now]
-        self.fps_label.setText(f"{ms:.0f} ms/frame")
+        # frames drawn in the last second (the view only renders when something changes)
+        self.fps_label.setText(f"{ms:.0f} ms/frame · {len(self._frame_times)} fps")
 
     def _on_history_changed(self) -> None:
         c = self.session.commands
