@@ -37,11 +37,20 @@ def is_software_gl(name: str) -> bool:
     return not low or any(k in low for k in ("llvmpipe", "softpipe", "swrast", "software"))
 
 
+def quiet_vtk() -> None:
+    """Keep VTK's warnings (such as "bad X server connection" before it falls back to EGL
+    offscreen) off the terminal; errors still show."""
+    import vtk
+
+    vtk.vtkLogger.SetStderrVerbosity(vtk.vtkLogger.VERBOSITY_ERROR)
+
+
 @cache
 def gl_info() -> GLInfo:
     """Probe the GL renderer once per process with a 1x1 offscreen window (about 50 ms)."""
     import vtk
 
+    quiet_vtk()
     rw = vtk.vtkRenderWindow()
     rw.SetOffScreenRendering(True)
     rw.SetSize(1, 1)
