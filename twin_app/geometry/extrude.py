@@ -133,12 +133,25 @@ def _ring_turns(arr: PolygonArrays) -> tuple[FloatArray, IntArray, IntArray]:
     ring = _segment_ids(n_vert)
     rank = _ranks(n_vert)
     idx = np.repeat(start, n_vert) + rank
-    # Edge leaving vertex v and edge arriving at v (the previous one, wrapping).
-    e_out = coords[idx + 1] - coords[idx]
-    prev = np.where(rank == 0, idx + np.repeat(n_vert, n_vert) - 1, idx - 1)
-    e_in = coords[prev + 1] - coords[prev]
-    cross = e_in[:, 0] * e_out[:, 1] - e_in[:, 1] * e_out[:, 0]
-    scale = np.hypot(e_in[:, 0], e_in[:, 1]) * np.hypot(e_out[:, 0], e_out[:, 1])
+    if coords.shape[0] < 2:
+        return np.zeros(idx.shape[0]), ring, rank
+    # Edge k of the buffer joins point k and k + 1: the edge leaving a vertex at position p is
+    # d[p]; the one arriving is d[p - 1], or the ring's last edge at its first vertex. Working
+    # on the contiguous difference array avoids gathering every point twice.
+    d = np.diff(coords, axis=0)
+    length = np.hypot(d[:, 0], d[:, 1])
+    cross_all = np.empty(d.shape[0])
+    cross_all[1:] = d[:-1, 0] * d[1:, 1] - d[:-1, 1] * d[1:, 0]
+    scale_all = np.empty(d.shape[0])
+    scale_all[1:] = length[:-1] * length[1:]
+    cross = cross_all[idx]
+    scale = scale_all[idx]
+    firsts = np.flatnonzero(rank == 0)
+    if firsts.size:
+        p = idx[firsts]
+        last = p + n_vert[ring[firsts]] - 1  # the edge closing the ring arrives at its start
+        cross[firsts] = d[last, 0] * d[p, 1] - d[last, 1] * d[p, 0]
+        scale[firsts] = length[last] * length[p]
     turn = np.divide(cross, scale, out=np.zeros_like(cross), where=scale > 0)
     return turn, ring, rank
 
