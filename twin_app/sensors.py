@@ -319,6 +319,7 @@ class SeriesLoad:
     warnings: list[str]
     timezone: str
     replay_start_ns: int
+    manifest: Any = None
 
 
 def _ns(text: str) -> int:

@@ -116,6 +116,8 @@ class Session:
         self.selection = Selection()
         self._underground = "off"
         self.path: Path | None = None
+        #: Twin folders (with manifest.toml) whose replay series are open.
+        self.twins: list[Path] = []
         self.clock = Clock()
         self.alerts = AlertEngine()
         self.clock.events.t_ns.connect(self._on_time)
@@ -257,6 +259,7 @@ class Session:
             self.layers.pop()
         self.city = None
         self.sources.clear()
+        self.twins.clear()
         self.bookmarks.clear()
         self.camera = None
         self.underground = "off"
@@ -395,6 +398,7 @@ class Session:
         return SessionFile(
             schema_version=SCHEMA_VERSION,
             sources=[SourceEntry(path=str(s.path), options=dict(s.options)) for s in self.sources],
+            twins=[str(t) for t in self.twins],
             frame=FrameEntry(crs_wkt=frame.crs_wkt, origin=frame.origin)
             if frame is not None
             else None,
@@ -404,7 +408,9 @@ class Session:
             ],
             camera=PoseEntry(**self.camera.to_dict()) if self.camera is not None else None,
             bookmarks=[BookmarkEntry(**b.to_dict()) for b in self.bookmarks],
-            view=ViewEntry(underground=self.underground),
+            view=ViewEntry(
+                underground=self.underground, clock_ns=self.clock.t_ns, clock_rate=self.clock.rate
+            ),
         )
 
     def save(self, path: Path | str) -> Path:
@@ -444,6 +450,10 @@ class Session:
         self.bookmarks.clear()
         self.bookmarks.extend(Bookmark.from_dict(b.model_dump()) for b in data.bookmarks)
         self.underground = data.view.underground
+        if data.view.clock_ns:
+            self.clock.seek(data.view.clock_ns)
+        if 1.0 <= abs(data.view.clock_rate) <= 10_000.0:
+            self.clock.set_rate(data.view.clock_rate)
         if data.camera is not None:
             self.camera = CameraPose.from_dict(data.camera.model_dump())
             self.camera_set_requested.emit(self.camera)
@@ -478,3 +488,27 @@ def load_session_sources(
         frame = result.city.frame
         out.append((result, opts))
     return out
+
+
+def load_session_twins(
+    data: SessionFile, folder: Path, results: list[tuple[LoadResult, ReadOptions]]
+) -> list[Any]:
+    """The replay series of the twins a session file names, on its loaded geometry.
+
+    Returns one :class:`twin_app.sensors.SeriesLoad` (with the twin's manifest as
+    ``manifest``) per twin folder.
+    """
+    from twin_app.io.manifest import read_manifest
+    from twin_app.sensors import load_manifest_series
+
+    sets = [fs for result, _ in results for fs in result.city.sets]
+    if not sets:
+        return []
+    frame = results[0][0].city.frame
+    loads = []
+    for twin in data.resolved_twins(folder):
+        manifest = read_manifest(twin)
+        load = load_manifest_series(manifest, sets, frame)
+        load.manifest = manifest
+        loads.append(load)
+    return loads

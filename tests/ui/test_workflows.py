@@ -152,3 +152,36 @@ def test_autosave_writes_a_separate_file_when_dirty(qtbot: Any, loaded: Any) -> 
     assert len(read_session(path).layers) == 2
     w.session.commands.mark_clean()
     assert w.autosave() is None  # nothing new to save
+
+
+def test_a_twin_with_replay_series_round_trips_through_a_session(
+    qtbot: Any, window: Any, tmp_path: Path
+) -> None:
+    from twin_app.io.manifest import SAMPLE_DIR, read_manifest
+    from twin_app.model.sensors import AirQualityLayer
+
+    w = window
+    w.open_twin(read_manifest(SAMPLE_DIR))
+    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 6, timeout=90_000)
+    air = next(layer for layer in w.session.layers if isinstance(layer, AirQualityLayer))
+    w.session.set_style(air, opacity=0.5)
+    w.session.clock.seek(w.session.clock.start_ns + 17 * 3600 * 10**9)
+    t = w.session.clock.t_ns
+    path = tmp_path / "twin.twin.toml"
+    assert w.save_session(path)
+    w.open_session(path)
+    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 6, timeout=90_000)
+    names = sorted(type(layer).__name__ for layer in w.session.layers)
+    assert names == [
+        "AirQualityLayer",
+        "BuildingLayer",
+        "MoverLayer",
+        "PipeLayer",
+        "RoadLayer",
+        "TrafficLayer",
+    ]
+    air2 = next(layer for layer in w.session.layers if isinstance(layer, AirQualityLayer))
+    assert air2 is not air and air2.opacity == 0.5
+    assert w.session.clock.t_ns == t
+    assert len(w.session.alerts.rules) == 3
+    assert w.timeline.tz.key == "Europe/London"

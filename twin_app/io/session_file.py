@@ -82,6 +82,8 @@ class ViewEntry(_Strict):
 
     underground: str = "off"
     shadows: bool = False
+    clock_ns: int = 0
+    clock_rate: float = 1.0
 
     @field_validator("underground")
     @classmethod
@@ -97,11 +99,18 @@ class SessionFile(_Strict):
     schema_version: int
     app: str = f"twin_app {__version__}"
     sources: list[SourceEntry] = Field(default_factory=list)
+    twins: list[str] = Field(default_factory=list)
     frame: FrameEntry | None = None
     layers: list[LayerEntry] = Field(default_factory=list)
     camera: PoseEntry | None = None
     bookmarks: list[BookmarkEntry] = Field(default_factory=list)
     view: ViewEntry = Field(default_factory=ViewEntry)
+
+    def resolved_twins(self, folder: Path) -> list[Path]:
+        """Twin folders (manifest.toml: replay series) made absolute against `folder`."""
+        return [
+            (folder / t).resolve() if not Path(t).is_absolute() else Path(t) for t in self.twins
+        ]
 
     def resolved_sources(self, folder: Path) -> list[tuple[Path, dict[str, Any]]]:
         """Source paths made absolute against the session file's folder."""
@@ -122,10 +131,19 @@ def _drop_none(obj: Any) -> Any:
     return obj
 
 
+def _relative(target: Path, session_path: Path) -> str:
+    if not target.is_absolute():
+        return str(target)
+    with contextlib.suppress(ValueError):  # another drive on Windows: keep it absolute
+        return os.path.relpath(target, session_path.resolve().parent)
+    return str(target)
+
+
 def write_session(path: Path | str, data: SessionFile) -> None:
     """Validate and write a session file atomically; source paths are stored relative when possible."""
     p = Path(path)
     payload = data.model_dump(mode="json")
+    payload["twins"] = [_relative(Path(t), p) for t in payload["twins"]]
     for src in payload["sources"]:
         sp = Path(src["path"])
         if sp.is_absolute():

@@ -36,7 +36,7 @@ from twin_app.errors import CancelledError, SessionFileError, TwinError
 from twin_app.io.load import LoadResult, load_city
 from twin_app.io.session_file import read_session
 from twin_app.io.source import ReadOptions
-from twin_app.session import Session, load_session_sources
+from twin_app.session import Session, load_session_sources, load_session_twins
 from twin_app.ui.resources import icon, stylesheet
 from twin_app.ui.view3d import QtView3D
 
@@ -656,14 +656,20 @@ class QtMainWindow(QMainWindow):
             return
         folder = path.resolve().parent
 
-        def work(progress: Any, cancelled: Any) -> list[tuple[LoadResult, ReadOptions]]:
-            return load_session_sources(data, folder, progress=progress, cancelled=cancelled)
+        def work(
+            progress: Any, cancelled: Any
+        ) -> tuple[list[tuple[LoadResult, ReadOptions]], list[Any]]:
+            results = load_session_sources(data, folder, progress=progress, cancelled=cancelled)
+            return results, load_session_twins(data, folder, results)
 
-        def done(results: list[tuple[LoadResult, ReadOptions]]) -> None:
+        def done(loaded: tuple[list[tuple[LoadResult, ReadOptions]], list[Any]]) -> None:
+            results, twins = loaded
             self.session.clear()
             self.view._framed = True  # the session's camera frames the view
             for result, opts in results:
                 self.session.add_result(result, opts)
+            for series in twins:
+                self._add_series(series, describe=False)
             for w in self.session.apply_file(data):
                 self._on_message("warning", f"{path.name}: {w}")
             self.session.path = path
@@ -838,6 +844,30 @@ class QtMainWindow(QMainWindow):
         self._pending_manifest = manifest
         self.load_paths(manifest.paths())
 
+    def _add_series(self, result: Any, describe: bool = True) -> None:
+        """Add a twin's loaded replay series: layers, alert rules, time zone, messages."""
+        from twin_app.model.alerts import AlertRule
+
+        self.session.add_layers(result.layers, f"Add {len(result.layers)} replay series")
+        for i, a in result.rules:
+            self.session.alerts.add_rule(
+                AlertRule(
+                    a.name, result.layers[i].uid, a.threshold, a.above, a.min_duration_s, a.field
+                )
+            )
+        if result.manifest is not None:
+            folder = Path(result.manifest.folder).resolve()
+            if folder not in self.session.twins:
+                self.session.twins.append(folder)
+            self.timeline.set_timezone(result.manifest.timezone)
+            self.alerts_panel.set_timezone(result.manifest.timezone)
+        for w in result.warnings:
+            self._on_message("warning", w)
+        if describe:
+            for layer in result.layers:
+                self.session.messages.emit("info", f"{layer.name}: {layer.description}")
+        self.timeline.refresh_kpi()
+
     def _load_pending_series(self) -> None:
         manifest = getattr(self, "_pending_manifest", None)
         self._pending_manifest = None
@@ -852,30 +882,11 @@ class QtMainWindow(QMainWindow):
             return load_manifest_series(manifest, sets, frame)
 
         def done(result: Any) -> None:
-            from twin_app.model.alerts import AlertRule
-
-            self.session.add_layers(result.layers, f"Add {len(result.layers)} replay series")
-            for i, a in result.rules:
-                self.session.alerts.add_rule(
-                    AlertRule(
-                        a.name,
-                        result.layers[i].uid,
-                        a.threshold,
-                        a.above,
-                        a.min_duration_s,
-                        a.field,
-                    )
-                )
-            for w in result.warnings:
-                self._on_message("warning", w)
-            for layer in result.layers:
-                self.session.messages.emit("info", f"{layer.name}: {layer.description}")
-            if result.replay_start_ns:
-                self.session.clock.seek(
-                    result.replay_start_ns + 8 * 3600 * 10**9
-                )  # 08:00, the morning peak
+            result.manifest = manifest
+            self._add_series(result)
+            if result.replay_start_ns:  # start at 08:00, the morning peak
+                self.session.clock.seek(result.replay_start_ns + 8 * 3600 * 10**9)
             self.session.clock.set_rate(600)
-            self.timeline.refresh_kpi()
             self.message_label.setText(
                 f"{manifest.name}: {len(result.layers)} replay series ready; press Space to play"
             )
