@@ -474,7 +474,6 @@ class MoverLayer(Layer):
     positions: F64 = field(default_factory=lambda: np.zeros((0, 3)))
     headings: F64 = field(default_factory=lambda: np.zeros(0))
     valid: np.ndarray[Any, np.dtype[np.bool_]] = field(default_factory=lambda: np.zeros(0, bool))
-    trail: F64 = field(default_factory=lambda: np.zeros((0, 0, 3)))
     trail_s: float = 120.0
     trail_points: int = 8
     follow: int = -1
@@ -494,51 +493,72 @@ class MoverLayer(Layer):
         xyz = np.array(xyz, np.float64)
         if self.altitude_m.size == xyz.shape[0]:
             xyz[:, 2] += self.altitude_m
-        trail = self._trail(int(t_ns), xyz)
+        self._advance_trail(int(t_ns), xyz.shape[0])
         self.headings = np.asarray(heading, np.float64)
         self.valid = np.asarray(valid, bool)
-        self.trail = trail
-        self.positions = xyz
         self.time_ns = int(t_ns)
+        self.positions = xyz  # last: the adapter redraws glyphs and trails on this event
 
-    def _trail(self, t_ns: int, head: F64) -> F64:
-        """Trail points, oldest first, the newest being the current position.
+    @property
+    def trail(self) -> F64:
+        """(n_movers, trail_points, 3) trail points, oldest first, the newest being the current
+        position; NaN where a mover was not valid at that time. Assembled on demand from
+        :attr:`trail_ring` (the renderer reads the ring directly)."""
+        ring = self.trail_ring
+        n = self.positions.shape[0]
+        if ring.data.shape[1] != n:
+            return np.zeros((n, 0, 3))
+        older = ring.data[ring.order]  # (k - 1, n, 3)
+        return np.concatenate([older, self.positions[None]], axis=0).transpose(1, 0, 2).copy()
+
+    @property
+    def trail_ring(self) -> TrailRing:
+        """The trail's older points as a ring of time slots (see :class:`TrailRing`)."""
+        ring: TrailRing | None = self.__dict__.get("_ring")
+        return ring if ring is not None else TrailRing.empty(0, max(int(self.trail_points), 2))
+
+    def _advance_trail(self, t_ns: int, n: int) -> None:
+        """Bring the ring of older trail points to the clock time.
 
         The older points sit on a fixed grid of times (multiples of trail_s / (points - 1)),
-        so each grid time is sampled from the tracks once and reused while it stays within the
-        trail: a tick at normal playback samples one or two new times, not the whole trail.
+        and each grid time ("slot") lives in ring position ``slot % (points - 1)`` until it
+        leaves the trail. A tick at normal playback samples the tracks at one new slot or
+        none, and writes that one (n_movers, 3) column; nothing else is copied.
         """
         k = max(int(self.trail_points), 2)
         step = max(round(self.trail_s * 1e9 / (k - 1)), 1)
+        ring = self.__dict__.get("_ring")
+        if (
+            not isinstance(ring, TrailRing)
+            or ring.data.shape[:2] != (k - 1, n)
+            or (ring.step_ns != step)
+        ):
+            ring = TrailRing.empty(n, k, step)
+            self.__dict__["_ring"] = ring
         last_slot = t_ns // step
         slots = np.arange(last_slot - (k - 2), last_slot + 1, dtype=np.int64)
-        cache: dict[int, F64] = self.__dict__.setdefault("_trail_cache", {})
-        missing = [int(s) for s in slots if int(s) not in cache]
-        if missing and self.tracks is not None:
-            sample = getattr(self.tracks, "sample", None)
-            if callable(sample):
-                got = np.asarray(
-                    sample(np.asarray(missing, np.int64) * step, self.max_gap_s), np.float64
-                )
-            else:  # a store without batch sampling: one call per grid time
-                got = np.stack(
-                    [
-                        np.asarray(self.tracks.positions_at(int(s) * step, self.max_gap_s)[0])
-                        for s in missing
-                    ],
-                    axis=1,
-                )
-            if self.altitude_m.size == got.shape[0]:
-                got[..., 2] += self.altitude_m[:, None]
-            for j, s in enumerate(missing):
-                cache[s] = got[:, j]
-        for s in [s for s in cache if s < slots[0] or s > slots[-1]]:
-            del cache[s]
-        out = np.empty((head.shape[0], k, 3))
-        for j, slot in enumerate(slots.tolist()):  # k - 1 grid times, each an (n_movers, 3) copy
-            out[:, j] = cache[slot]
-        out[:, k - 1] = head
-        return out
+        pos = slots % (k - 1)
+        need = ring.slots[pos] != slots
+        ring.order = pos
+        if not need.any() or self.tracks is None:
+            return
+        times = slots[need] * step
+        sample = getattr(self.tracks, "sample", None)
+        if callable(sample):
+            got = np.asarray(sample(times, self.max_gap_s), np.float64)  # (n, q, 3)
+        else:  # a store without batch sampling: one call per grid time
+            got = np.stack(
+                [np.asarray(self.tracks.positions_at(int(s), self.max_gap_s)[0]) for s in times],
+                axis=1,
+            )
+        if self.altitude_m.size == n:
+            got[..., 2] += self.altitude_m[:, None]
+        cols = pos[need]
+        ring.data[cols] = got.transpose(1, 0, 2)
+        ring.ok[cols] = np.isfinite(ring.data[cols]).all(axis=2)
+        ring.slots[cols] = slots[need]
+        ring.version[cols] = ring.next_version + np.arange(cols.size)
+        ring.next_version += cols.size
 
     def element_ids(self, field: str = "values") -> Any:
         """Mover ids."""
@@ -551,3 +571,46 @@ class MoverLayer(Layer):
     def time_range(self) -> tuple[int, int] | None:
         """Range of the tracks."""
         return self.tracks.time_range() if self.tracks is not None else None
+
+
+@dataclass(eq=False)
+class TrailRing:
+    """Older trail points of every mover, one column per time slot, reused as a ring.
+
+    Attributes
+    ----------
+    data
+        (k - 1, n_movers, 3) positions; column ``r`` holds slot ``slots[r]`` (time
+        ``slots[r] * step_ns``), NaN where a mover was not valid then.
+    ok
+        (k - 1, n_movers) finite positions.
+    slots
+        Slot held by each column (a very negative number: none yet).
+    order
+        Columns from the oldest slot to the newest at the last update.
+    version
+        Increases each time a column is rewritten, so a renderer copies only changed columns.
+    step_ns
+        Time between slots.
+    """
+
+    data: F64
+    ok: np.ndarray[Any, np.dtype[np.bool_]]
+    slots: I64
+    order: I64
+    version: I64
+    step_ns: int
+    next_version: int = 1
+
+    @classmethod
+    def empty(cls, n: int, k: int, step_ns: int = 1) -> TrailRing:
+        """A ring of k - 1 unfilled columns for n movers."""
+        m = max(k - 1, 1)
+        return cls(
+            data=np.full((m, n, 3), np.nan),
+            ok=np.zeros((m, n), bool),
+            slots=np.full(m, np.iinfo(np.int64).min, np.int64),
+            order=np.arange(m, dtype=np.int64),
+            version=np.zeros(m, np.int64),
+            step_ns=int(step_ns),
+        )

@@ -478,33 +478,12 @@ class MoverAdapter(_TimeAdapter):
         self.actor.GetProperty().SetAmbient(0.4)
         self.scene.plotter.renderer.AddActor(self.actor)
         self.mesh = pts
-        # Trails: n movers x k points, one polyline each, alpha fading towards the tail.
-        k = layer.trail_points
-        trail = vtk.vtkPolyData()
-        tp = vtk.vtkPoints()
-        tp.SetData(numpy_to_vtk(np.zeros((n * k, 3), np.float32), deep=True))
-        trail.SetPoints(tp)
-        conn = np.arange(n * k, dtype=np.int64)
-        offsets = np.arange(0, n * k + 1, k, dtype=np.int64)
-        cells = vtk.vtkCellArray()
-        from vtkmodules.util.numpy_support import numpy_to_vtkIdTypeArray
-
-        cells.SetData(
-            numpy_to_vtkIdTypeArray(offsets, deep=True), numpy_to_vtkIdTypeArray(conn, deep=True)
-        )
-        trail.SetLines(cells)
-        rgba = np.zeros((n * k, 4), np.uint8)
-        rgba[:, :3] = palette_rgb([layer.color])[0]
-        rgba[:, 3] = np.tile(np.linspace(255, 0, k), n).astype(np.uint8)
-        colors = numpy_to_vtk(rgba, deep=True)
-        colors.SetName("rgba")
-        trail.GetPointData().SetScalars(colors)
-        self.trail_poly = trail
-        self.trail_pts = vtk_to_numpy(tp.GetData())
-        self.trail_alpha = vtk_to_numpy(colors)[:, 3]
-        self.base_alpha = rgba[:, 3].copy()
+        # Trails: one polyline per mover over k points stored slot-major: block r < k - 1 is
+        # column r of the layer's trail ring, block k - 1 the current positions, so a tick
+        # copies contiguous blocks and only the connectivity knows the time order.
+        self.trail_poly = vtk.vtkPolyData()
         tmapper = vtk.vtkPolyDataMapper()
-        tmapper.SetInputData(trail)
+        tmapper.SetInputData(self.trail_poly)
         tmapper.SetColorModeToDirectScalars()
         tmapper.ScalarVisibilityOn()
         self.trail_actor = vtk.vtkActor()
@@ -514,13 +493,43 @@ class MoverAdapter(_TimeAdapter):
         self.trail_actor.PickableOff()
         self.scene.plotter.renderer.AddActor(self.trail_actor)
         self.extra_actors = [self.trail_actor]
+        self._build_trail(n, max(int(layer.trail_points), 2))
+
+    def _build_trail(self, n: int, k: int) -> None:
+        """(Re)allocate the trail polylines for n movers of k points."""
+        from vtkmodules.util.numpy_support import numpy_to_vtkIdTypeArray
+
+        trail = self.trail_poly
+        tp = vtk.vtkPoints()
+        tp.SetData(numpy_to_vtk(np.zeros((k * n, 3), np.float32), deep=True))
+        trail.SetPoints(tp)
+        cells = vtk.vtkCellArray()
+        cells.SetData(
+            numpy_to_vtkIdTypeArray(np.arange(0, n * k + 1, k, dtype=np.int64), deep=True),
+            numpy_to_vtkIdTypeArray(np.zeros(n * k, np.int64), deep=True),
+        )
+        trail.SetLines(cells)
+        rgba = np.zeros((k * n, 4), np.uint8)
+        rgba[:, :3] = palette_rgb([self.layer.color])[0]
+        colors = numpy_to_vtk(rgba, deep=True)
+        colors.SetName("rgba")
+        trail.GetPointData().SetScalars(colors)
+        self.trail_k = k
+        self.trail_pts = vtk_to_numpy(tp.GetData()).reshape(k, n, 3)
+        self.trail_alpha = vtk_to_numpy(colors)[:, 3].reshape(k, n)
+        self.trail_conn = vtk_to_numpy(cells.GetConnectivityArray()).reshape(n, k)
+        # Opaque at the mover, transparent at the oldest point.
+        self.rank_alpha = np.linspace(0, 255, k).round().astype(np.uint8)
+        self.trail_versions = np.full(k - 1, -1, np.int64)
+        self.trail_order = np.full(k - 1, -1, np.int64)
 
     def refresh(self) -> None:
         layer: MoverLayer = self.layer
         n = len(layer.mover_ids)
         if layer.positions.shape != (n, 3) or n == 0:
             return
-        self.glyph_pts[:] = layer.positions
+        head = np.nan_to_num(layer.positions)
+        self.glyph_pts[:] = head
         h = layer.headings
         # Heading: compass radians (0 = north, pi/2 = east) -> direction vector (x east, y north).
         self.glyph_dir[:, 0] = np.sin(h)
@@ -533,18 +542,43 @@ class MoverAdapter(_TimeAdapter):
         pd.GetArray("direction").Modified()
         pd.GetArray("scale").Modified()
         mesh.Modified()
-        k = layer.trail_points
-        if layer.trail.shape == (n, k, 3):
-            view = self.trail_pts.reshape(n, k, 3)
-            view[:] = layer.trail
-            bad = ~np.isfinite(view).all(axis=2) | ~layer.valid[:, None]
-            if bad.any():
-                # hidden points collapse onto the mover (or the origin) and turn transparent
-                np.copyto(view, np.nan_to_num(layer.positions)[:, None, :], where=bad[..., None])
-            self.trail_alpha.reshape(n, k)[:] = np.where(bad, 0, self.base_alpha.reshape(n, k))
-            self.trail_poly.GetPoints().Modified()
-            self.trail_poly.GetPointData().GetScalars().Modified()
-            self.trail_poly.Modified()
+        self._refresh_trail(layer, n, head)
+
+    def _refresh_trail(self, layer: MoverLayer, n: int, head: np.ndarray) -> None:
+        """Copy the ring columns that changed, the current positions, and the fade."""
+        ring = layer.trail_ring
+        k = ring.data.shape[0] + 1
+        if ring.data.shape[1] != n:
+            return
+        if k != self.trail_k:
+            self._build_trail(n, k)
+        m = k - 1
+        pts, valid = self.trail_pts, layer.valid
+        for r in np.flatnonzero(ring.version != self.trail_versions).tolist():  # <= k - 1 blocks
+            np.copyto(pts[r], ring.data[r])
+            pts[r][~ring.ok[r]] = 0.0
+            self.trail_versions[r] = ring.version[r]
+        pts[m] = head
+        if not np.array_equal(ring.order, self.trail_order):
+            self.trail_conn[:, :m] = ring.order[None, :] * n + np.arange(n)[:, None]
+            self.trail_conn[:, m] = m * n + np.arange(n)
+            self.trail_order = ring.order.copy()
+            self.trail_poly.GetLines().GetConnectivityArray().Modified()
+            self.trail_poly.GetLines().Modified()
+        rank = np.empty(m, np.int64)
+        rank[ring.order] = np.arange(m)
+        self.trail_alpha[:m] = np.where(ring.ok & valid, self.rank_alpha[rank][:, None], 0)
+        self.trail_alpha[m] = np.where(valid, self.rank_alpha[m], 0)
+        # Movers shown now whose older points are missing (just appeared, or across a gap):
+        # those points collapse onto the mover, so no segment reaches for the origin.
+        rows = np.flatnonzero(valid & ~ring.ok.all(axis=0))
+        if rows.size:
+            sub = pts[:m, rows]
+            np.copyto(sub, head[rows][None], where=~ring.ok[:, rows][..., None])
+            pts[:m, rows] = sub
+        self.trail_poly.GetPoints().Modified()
+        self.trail_poly.GetPointData().GetScalars().Modified()
+        self.trail_poly.Modified()
 
 
 def register() -> None:
