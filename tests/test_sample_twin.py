@@ -8,27 +8,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twin_app.io.load import load_city
-from twin_app.io.manifest import SAMPLE_DIR, read_manifest
-from twin_app.model.alerts import AlertRule
+from twin_app.geometry.placement import Placement
+from twin_app.io.manifest import SAMPLE_DIR
 from twin_app.model.sensors import AirQualityLayer, MoverLayer, PipeLayer, TrafficLayer
-from twin_app.sensors import Placement, load_manifest_series
 from twin_app.session import Session
 
 
 @pytest.fixture(scope="module")
 def twin() -> Any:
-    manifest = read_manifest(SAMPLE_DIR)
-    result = load_city(manifest.paths())
-    series = load_manifest_series(manifest, result.city.sets, result.city.frame)
     session = Session()
-    session.add_result(result)
-    session.add_layers(series.layers, "series")
-    for i, a in series.rules:
-        session.alerts.add_rule(
-            AlertRule(a.name, series.layers[i].uid, a.threshold, a.above, a.min_duration_s, a.field)
-        )
-    return manifest, series, session
+    series = session.open_twin(SAMPLE_DIR)
+    session.add_twin(series)
+    return series.manifest, series, session
 
 
 def test_every_layer_kind_is_there_and_says_where_it_was_measured(twin: Any) -> None:
@@ -95,7 +86,7 @@ def test_alerts_over_the_replay(twin: Any) -> None:
 
 
 def test_placement_keeps_shape_and_fits_the_district() -> None:
-    p = Placement((-118.5, 33.9, -117.9, 34.3), (-800.0, -600.0, 800.0, 600.0))
+    p = Placement.fit_lonlat((-118.5, 33.9, -117.9, 34.3), (-800.0, -600.0, 800.0, 600.0))
     corners = p.apply(np.array([-118.5, -117.9]), np.array([33.9, 34.3]))
     assert corners[:, 0].min() >= -800 and corners[:, 0].max() <= 800
     assert corners[:, 1].min() >= -600 and corners[:, 1].max() <= 600

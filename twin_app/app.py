@@ -6,7 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
-from twin_app.io.manifest import SAMPLE_DIR, read_manifest
+from twin_app.io.manifest import SAMPLE_DIR
 from twin_app.io.source import ReadOptions
 
 
@@ -27,7 +27,7 @@ def run_app(paths: list[str], options: ReadOptions | None = None) -> int:
     """
     from PySide6.QtWidgets import QApplication
 
-    from twin_app.session import Session
+    from twin_app.session import Session, is_twin
     from twin_app.ui.main_window import QtMainWindow
     from twin_app.ui.resources import icon
 
@@ -43,15 +43,11 @@ def run_app(paths: list[str], options: ReadOptions | None = None) -> int:
     window = QtMainWindow(session)
     window.show()
     targets = [Path(p) for p in paths]
-    manifests = [
-        p
-        for p in targets
-        if p.name == "manifest.toml" or (p.is_dir() and (p / "manifest.toml").exists())
-    ]
+    twins = [p for p in targets if is_twin(p)]
     if not targets:
-        window.open_twin(read_manifest(SAMPLE_DIR))
-    elif manifests:
-        window.open_twin(read_manifest(manifests[0]))
+        window.open_twin(SAMPLE_DIR)
+    elif twins:
+        window.open_twin(twins[0])
     elif any(p.name.endswith(".twin.toml") for p in targets):
         window.open_any(targets)
     else:

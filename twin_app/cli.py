@@ -77,9 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_read_options(p_open)
 
     p_info = sub.add_parser(
-        "info", help="what a file holds: kind, counts, CRS, bbox, triangles, heights"
+        "info",
+        help="what a file, twin folder or session holds: kind, counts, CRS, bbox, triangles, "
+        "heights; a twin's series with their kinds, counts and time ranges",
     )
-    p_info.add_argument("paths", nargs="+", type=Path)
+    p_info.add_argument(
+        "paths", nargs="+", type=Path, help="city files, twin folders or .twin.toml sessions"
+    )
     p_info.add_argument(
         "--json", action="store_true", help="one JSON object per file (a list for several)"
     )
@@ -141,15 +145,16 @@ def cmd_feed(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    """``twin info``: print a summary per file; errors per file, non-zero exit if any."""
-    from twin_app.io.info import file_summary, format_summary
+    """``twin info``: print a summary per file, twin folder or session file; errors per path,
+    non-zero exit if any."""
+    from twin_app.session.twin import format_any_summary, summarize
 
     opts = _read_options(args)
     results: list[dict[str, object]] = []
     status = 0
     for path in args.paths:
         try:
-            results.append(file_summary(path, opts))
+            results.append(summarize(path, opts))
         except TwinError as err:
             status = 2
             results.append({"path": str(path), "error": str(err)})
@@ -158,7 +163,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(results[0] if len(results) == 1 else results, indent=2, default=str))
     else:
-        print("\n\n".join(format_summary(r) for r in results if "error" not in r))
+        print("\n\n".join(format_any_summary(r) for r in results if "error" not in r))
     return status
 
 
@@ -211,6 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:  # wntr logs every unused curve of a network it reads
+        logging.getLogger("wntr").setLevel(logging.ERROR)
     if args.command is None:
         args = parser.parse_args(["open", *(argv or [])])
     try:

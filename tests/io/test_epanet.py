@@ -15,6 +15,7 @@ import pytest
 
 from twin_app.engines.water import read_inp_wntr
 from twin_app.errors import InputError
+from twin_app.geometry.placement import Placement
 from twin_app.io.epanet import (
     FLOW_M3S,
     drawn_diameters_m,
@@ -25,7 +26,7 @@ from twin_app.io.epanet import (
 )
 from twin_app.model.city import PIPES
 from twin_app.model.frame import LocalFrame
-from twin_app.model.network import PipeNetwork, Placement
+from twin_app.model.network import PipeNetwork
 
 WATER = Path(__file__).resolve().parents[3] / "shared" / "data" / "water"
 TESTS_DATA = Path(__file__).resolve().parents[1] / "data"

@@ -13,7 +13,7 @@ import pytest
 
 from twin_app.feeds.longformat import read_long, write_long
 from twin_app.feeds.publish import publish_file
-from twin_app.io.manifest import SAMPLE_DIR, read_manifest
+from twin_app.io.manifest import SAMPLE_DIR
 from twin_app.model.sensors import TrafficLayer
 
 pytestmark = [pytest.mark.ui, pytest.mark.mqtt]
@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.ui, pytest.mark.mqtt]
 
 @pytest.fixture
 def twin_window(qtbot: Any, window: Any) -> Any:
-    window.open_twin(read_manifest(SAMPLE_DIR))
+    window.open_twin(SAMPLE_DIR)
     qtbot.waitUntil(lambda: not window.loading and len(window.session.layers) == 6, timeout=90_000)
     return window
 
@@ -43,7 +43,7 @@ def test_publish_to_app_to_recording(
 ) -> None:
     w = twin_window
     w.connect_live(mosquitto.url)
-    qtbot.waitUntil(lambda: w.live_feed.state.value == "connected", timeout=10_000)
+    qtbot.waitUntil(lambda: w.session.live.feed.state.value == "connected", timeout=10_000)
     assert w.session.clock.live
     qtbot.waitUntil(lambda: "connected" in w.live_label.text(), timeout=2_000)
     w.start_recording(tmp_path / "rec.parquet")
@@ -70,7 +70,7 @@ def test_publish_to_app_to_recording(
         timeout=5_000,
     )
     w.record_action.setChecked(False)
-    paths = w._stop_recording() if w.recorder is not None else []
+    paths = w.stop_recording() if w.session.live.recording else []
     rec = read_long(tmp_path / "rec.parquet")
     assert sorted(rec["sensor_id"].astype(str)) == sorted(ids)
     assert sorted(rec["value"]) == [7.0, 8.0, 9.0]
@@ -84,9 +84,11 @@ def test_broker_restart_reconnects_and_loses_nothing(
 ) -> None:
     w = twin_window
     w.connect_live(mosquitto.url)
-    qtbot.waitUntil(lambda: w.live_feed.state.value == "connected", timeout=10_000)
+    qtbot.waitUntil(lambda: w.session.live.feed.state.value == "connected", timeout=10_000)
     mosquitto.kill()
-    qtbot.waitUntil(lambda: w.live_feed.state.value in ("reconnecting", "refused"), timeout=10_000)
+    qtbot.waitUntil(
+        lambda: w.session.live.feed.state.value in ("reconnecting", "refused"), timeout=10_000
+    )
     qtbot.waitUntil(
         lambda: (
             "MQTT" in w.live_label.text()
@@ -95,7 +97,7 @@ def test_broker_restart_reconnects_and_loses_nothing(
         timeout=2_000,
     )
     mosquitto.start()
-    qtbot.waitUntil(lambda: w.live_feed.state.value == "connected", timeout=40_000)
+    qtbot.waitUntil(lambda: w.session.live.feed.state.value == "connected", timeout=40_000)
     data = tmp_path / "after.parquet"
     write_long(
         data,
@@ -116,10 +118,12 @@ def test_refused_broker_is_a_message_not_a_crash(
 ) -> None:
     w = twin_window
     w.connect_live(closed_port)
-    qtbot.waitUntil(lambda: w.live_feed.state.value in ("refused", "reconnecting"), timeout=10_000)
-    assert w.live_feed.last_error and "\n" not in w.live_feed.last_error
+    qtbot.waitUntil(
+        lambda: w.session.live.feed.state.value in ("refused", "reconnecting"), timeout=10_000
+    )
+    assert w.session.live.feed.last_error and "\n" not in w.session.live.feed.last_error
     w.disconnect_live()
-    assert w.live_feed is None and not w.session.clock.live
+    assert w.session.live.feed is None and not w.session.clock.live
 
 
 def test_follow_camera_tracks_a_bus(qtbot: Any, twin_window: Any) -> None:

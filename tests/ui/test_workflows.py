@@ -157,11 +157,11 @@ def test_autosave_writes_a_separate_file_when_dirty(qtbot: Any, loaded: Any) -> 
 def test_a_twin_with_replay_series_round_trips_through_a_session(
     qtbot: Any, window: Any, tmp_path: Path
 ) -> None:
-    from twin_app.io.manifest import SAMPLE_DIR, read_manifest
+    from twin_app.io.manifest import SAMPLE_DIR
     from twin_app.model.sensors import AirQualityLayer
 
     w = window
-    w.open_twin(read_manifest(SAMPLE_DIR))
+    w.open_twin(SAMPLE_DIR)
     qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 6, timeout=90_000)
     air = next(layer for layer in w.session.layers if isinstance(layer, AirQualityLayer))
     w.session.set_style(air, opacity=0.5)

@@ -15,7 +15,7 @@ ft = 0.3048 m, in = 0.0254 m), so both parsers give the same tables.
 
 Coordinates. ``.inp`` files declare no CRS, and some have no [COORDINATES] at all (their layout
 lived in a separate ``.map`` file): those cannot be drawn and raise :class:`InputError`; no layout
-is invented. A :class:`~twin_app.model.network.Placement` says how coordinates reach the local
+is invented. A :class:`~twin_app.geometry.placement.Placement` says how coordinates reach the local
 frame, and the load report says which one was used.
 """
 
@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from twin_app.errors import InputError
+from twin_app.geometry.placement import Placement
 from twin_app.geometry.tubes import tubes
 from twin_app.io.source import LoadReport
 from twin_app.model.city import PIPES, FeatureSet, Polylines
@@ -45,7 +46,6 @@ from twin_app.model.network import (
     TANK,
     VALVE,
     PipeNetwork,
-    Placement,
 )
 
 #: m³/s per unit of each EPANET flow unit (the factors wntr uses).

@@ -1,10 +1,18 @@
-"""City model manifests (``city_models/<name>/manifest.toml``): what, where, source, licence."""
+"""City model manifests (``city_models/<name>/manifest.toml``): what, where, source, licence.
+
+A manifest also says how the twin's clock opens: ``replay_start`` (the UTC time its replay series
+are aligned on) and a ``[clock]`` table with ``start`` (the twin's local time unless it carries an
+offset) and ``rate`` (simulated seconds per wall second). Every time and the time zone are checked
+when the file is read, so a bad one is a one-line error naming the file and the key.
+"""
 
 from __future__ import annotations
 
 import tomllib
+import zoneinfo
 from pathlib import Path
 
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from twin_app.errors import InputError
@@ -49,7 +57,9 @@ class ManifestSeries(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: str = Field(pattern="^(traffic|air|movers|pipes)$")
+    #: Which builder makes its layer (``traffic``, ``air``, ``movers``, ``pipes`` ...: the
+    #: registry in :mod:`twin_app.session.builders` decides which kinds exist).
+    kind: str = Field(min_length=1)
     path: str
     name: str
     sensors: str = ""
@@ -64,6 +74,31 @@ class ManifestSeries(BaseModel):
     options: dict[str, float | str | bool] = Field(default_factory=dict)
 
 
+#: Hours after ``replay_start`` the clock opens at when the manifest has no ``[clock] start``
+#: (the morning peak of a replay that starts at midnight).
+DEFAULT_START_OFFSET_H = 8
+#: Playback rate when the manifest has no ``[clock] rate``: ten simulated minutes a second.
+DEFAULT_RATE = 600.0
+
+
+class ManifestClock(BaseModel):
+    """How the twin's clock opens.
+
+    Attributes
+    ----------
+    start
+        The time shown first, e.g. ``"2026-03-02T08:00"``: the twin's local time (``timezone``)
+        unless it carries an offset. Empty: ``replay_start`` + 8 h.
+    rate
+        Simulated seconds per wall second (1 .. 10,000).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: str = ""
+    rate: float = Field(DEFAULT_RATE, ge=1.0, le=10_000.0)
+
+
 class Manifest(BaseModel):
     """A bundled twin: its files, and how to credit them."""
 
@@ -76,6 +111,7 @@ class Manifest(BaseModel):
     view: str = "oblique"
     timezone: str = "UTC"
     replay_start: str = ""
+    clock: ManifestClock = Field(default_factory=ManifestClock)
     sources: list[ManifestSource] = Field(min_length=1)
     series: list[ManifestSeries] = Field(default_factory=list)
     folder: Path = Path()
@@ -87,6 +123,20 @@ class Manifest(BaseModel):
             for s in self.sources
             if s.kind not in ("series", "feed", "mapping")
         ]
+
+    @property
+    def replay_start_ns(self) -> int:
+        """``replay_start`` as UTC ns (0 when the manifest has none)."""
+        return _utc_ns(self.replay_start, "UTC") if self.replay_start else 0
+
+    @property
+    def start_ns(self) -> int | None:
+        """The clock time the twin opens at, UTC ns (None: leave the clock where it is)."""
+        if self.clock.start:
+            return _utc_ns(self.clock.start, self.timezone)
+        if self.replay_start:
+            return self.replay_start_ns + DEFAULT_START_OFFSET_H * 3600 * 10**9
+        return None
 
     def attributions(self) -> list[str]:
         """One line per source: ``what — attribution (licence)``."""
@@ -111,7 +161,40 @@ def read_manifest(path: Path | str) -> Manifest:
         err = exc.errors()[0]
         loc = ".".join(str(x) for x in err["loc"])
         raise InputError(f"{p}: key {loc!r}: {err['msg']}") from exc
+    _check_times(m, p)
     return m
+
+
+def _utc_ns(text: str, timezone: str) -> int:
+    """UTC ns of an ISO time; without an offset it is local time in `timezone`."""
+    t = pd.Timestamp(text)
+    if pd.isna(t):
+        raise ValueError("not a time")
+    t = t.tz_convert("UTC") if t.tzinfo else t.tz_localize(timezone).tz_convert("UTC")
+    return int(t.value)
+
+
+def _check_times(m: Manifest, path: Path) -> None:
+    """One-line errors, naming the file and key, for an unknown time zone or unparseable time."""
+    try:
+        zoneinfo.ZoneInfo(m.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise InputError(
+            f"{path}: key 'timezone': unknown time zone {m.timezone!r} "
+            "(use an IANA name such as 'Europe/London')"
+        ) from None
+    keys = [("replay_start", m.replay_start, "UTC"), ("clock.start", m.clock.start, m.timezone)]
+    keys += [(f"series.{i}.source_start", s.source_start, "UTC") for i, s in enumerate(m.series)]
+    for key, text, tz in keys:
+        if not text:
+            continue
+        try:
+            _utc_ns(text, tz)
+        except Exception as exc:  # pandas/pytz raise several types for a bad time
+            raise InputError(
+                f"{path}: key {key!r}: cannot read {text!r} as a time "
+                f"(use ISO 8601, e.g. 2026-03-02T08:00): {str(exc).splitlines()[0]}"
+            ) from None
 
 
 def find_manifest(path: Path) -> Manifest | None:

@@ -5,8 +5,9 @@ table and the interior vertices of the links, all in SI units, with the coordina
 file gives them. It lives in ``model`` (not next to its reader in ``io``) so that layers and
 sessions can hold one without importing a reader.
 
-EPANET files carry no coordinate reference system. A :class:`Placement` says how to put the
-coordinates into the twin's local frame: either they *are* in a known CRS (an EPSG code), or the
+EPANET files carry no coordinate reference system. A
+:class:`~twin_app.geometry.placement.Placement` says how to put the coordinates into the twin's
+local frame: either they *are* in a known CRS (an EPSG code), or the
 network is *laid out* into given local bounds by an affine map (uniform scale + translation,
 keeping the aspect ratio). The second is how a sample twin shows a network from another city under
 its own district; the load report says so, because it is not the network's real location.
@@ -46,70 +47,6 @@ LINK_COLUMNS = (
     "status",
     "valve_type",
 )
-
-
-@dataclass(frozen=True)
-class Placement:
-    """How file coordinates without a CRS reach the twin's local frame.
-
-    Exactly one of `crs` and `fit_bounds` is given.
-
-    Attributes
-    ----------
-    crs
-        The CRS the coordinates are in (``"EPSG:3003"``, ``3003``, WKT ...), when it is known.
-        Converting needs the twin's :class:`~twin_app.model.frame.LocalFrame`.
-    fit_bounds
-        Local ``(xmin, ymin, xmax, ymax)`` in metres to lay the network out in. The map is
-        ``local = scale * (xy - c_src) + c_dst`` with ``c`` the centres of the source and target
-        boxes and ``scale = min(w_dst / w_src, h_dst / h_src)`` (aspect kept, fits inside).
-    label
-        Words for the target in messages, e.g. ``"this district"``.
-    """
-
-    crs: str | None = None
-    fit_bounds: tuple[float, float, float, float] | None = None
-    label: str = "this district"
-
-    def __post_init__(self) -> None:
-        if (self.crs is None) == (self.fit_bounds is None):
-            raise ValueError("Placement needs exactly one of crs and fit_bounds")
-        if self.fit_bounds is not None:
-            xmin, ymin, xmax, ymax = (float(v) for v in self.fit_bounds)
-            if not (np.isfinite([xmin, ymin, xmax, ymax]).all() and xmax > xmin and ymax > ymin):
-                raise ValueError(f"fit_bounds must be a non-empty box, got {self.fit_bounds}")
-
-    @classmethod
-    def from_crs(cls, crs: str | int) -> Placement:
-        """Coordinates are in `crs` (an EPSG code or anything pyproj understands)."""
-        text = str(crs)
-        return cls(crs=f"EPSG:{text}" if text.isdigit() else text)
-
-    @classmethod
-    def fit(
-        cls, bounds: tuple[float, float, float, float], label: str = "this district"
-    ) -> Placement:
-        """Lay the network out inside local ``(xmin, ymin, xmax, ymax)`` (metres)."""
-        xmin, ymin, xmax, ymax = (float(v) for v in bounds)
-        return cls(fit_bounds=(xmin, ymin, xmax, ymax), label=label)
-
-    def affine(self, src_bounds: tuple[float, float, float, float]) -> tuple[float, float, float]:
-        """``(scale, tx, ty)`` with ``local = scale * xy + (tx, ty)`` for data in `src_bounds`.
-
-        A source box of zero width or height (one node, or all nodes on a line) is scaled by
-        its other side; a single point is put at the target centre with scale 1.
-        """
-        if self.fit_bounds is None:
-            raise ValueError("affine() needs a fit placement")
-        sxmin, symin, sxmax, symax = src_bounds
-        dxmin, dymin, dxmax, dymax = self.fit_bounds
-        sw, sh = sxmax - sxmin, symax - symin
-        dw, dh = dxmax - dxmin, dymax - dymin
-        ratios = [d / s for d, s in ((dw, sw), (dh, sh)) if s > 0]
-        scale = min(ratios) if ratios else 1.0
-        tx = (dxmin + dxmax) / 2.0 - scale * (sxmin + sxmax) / 2.0
-        ty = (dymin + dymax) / 2.0 - scale * (symin + symax) / 2.0
-        return float(scale), float(tx), float(ty)
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,7 +89,9 @@ class PipeNetwork:
         ``wntr`` or ``minimal`` (the fallback that reads only what drawing needs; such a
         network cannot be simulated).
     placement
-        How the coordinates reach the local frame, if decided at load.
+        How the coordinates reach the local frame, if decided at load (a
+        :class:`twin_app.geometry.placement.Placement`; typed loosely because ``model`` sits
+        below ``geometry``).
     report
         Warnings and skip counts (a :class:`twin_app.io.source.LoadReport`).
     """
@@ -167,7 +106,7 @@ class PipeNetwork:
     headloss: str
     parser: str
     report: Any
-    placement: Placement | None = None
+    placement: Any = None
 
     @property
     def n_nodes(self) -> int:

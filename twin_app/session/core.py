@@ -7,9 +7,10 @@ user makes goes through a :class:`~twin_app.model.commands.Command` so it can be
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from psygnal import Signal
@@ -37,6 +38,11 @@ from twin_app.model.clock import Clock
 from twin_app.model.commands import Command, CommandStack
 from twin_app.model.frame import LocalFrame
 from twin_app.model.layers import Layer, layer_for
+from twin_app.session.live import Live
+
+if TYPE_CHECKING:
+    from twin_app.io.load import Cancelled, Progress
+    from twin_app.session.twin import TwinLoad
 
 STYLE_KEYS = ("visible", "opacity", "color_by", "colormap", "clim", "color")
 
@@ -83,6 +89,8 @@ class Session:
         The current camera pose (kept up to date by the view; saved in session files).
     commands
         Undo/redo history of user changes.
+    live
+        The live feed, recorder and their state (:class:`~twin_app.session.live.Live`).
     underground
         ``off``, ``translucent`` or ``cutaway`` (see the render Scene).
 
@@ -120,6 +128,7 @@ class Session:
         self.twins: list[Path] = []
         self.clock = Clock()
         self.alerts = AlertEngine()
+        self.live = Live(self)
         self.clock.events.t_ns.connect(self._on_time)
 
     # -- time --------------------------------------------------------------------------------
@@ -161,9 +170,18 @@ class Session:
             self.update_time_layers()
         return int(used.sum()), int(len(samples) - used.sum())
 
-    def add_layers(self, layers: list[Layer], text: str) -> None:
-        """Add ready-made layers (sensor layers ...) as one undoable step; the clock range grows
-        to cover their data and they are brought to the current time."""
+    def tick(self, dt_s: float) -> tuple[int, int]:
+        """One step of the application: take in live samples (recording them), then advance
+        the clock by ``dt_s`` wall seconds (``rate x dt_s`` simulated, or to wall time when live).
+
+        Returns the (used, unknown) counts of the live samples taken in.
+        """
+        counts = self.live.drain()
+        self.clock.advance(dt_s)
+        return counts
+
+    def _prepare_time_layers(self, layers: list[Layer]) -> None:
+        """Grow the clock range to cover the layers' data and bring them to the current time."""
         for layer in layers:
             rng = getattr(layer, "time_range", None)
             span = rng() if callable(rng) else None
@@ -172,6 +190,11 @@ class Session:
         for layer in layers:
             if callable(getattr(layer, "update", None)):
                 layer.update(self.clock.t_ns)  # type: ignore[attr-defined]
+
+    def add_layers(self, layers: list[Layer], text: str) -> None:
+        """Add ready-made layers (sensor layers ...) as one undoable step; the clock range grows
+        to cover their data and they are brought to the current time."""
+        self._prepare_time_layers(layers)
 
         def do() -> None:
             self.layers.extend(layers)
@@ -210,8 +233,11 @@ class Session:
             self.underground_changed.emit(mode)
 
     # -- loading ------------------------------------------------------------------------------
-    def add_result(self, result: LoadResult, options: ReadOptions | None = None) -> list[Layer]:
-        """Add what a load produced as new layers (one undo step), its warnings as messages."""
+    def _result_step(
+        self, result: LoadResult, options: ReadOptions | None
+    ) -> tuple[list[Layer], list[SourceRef], Callable[[], None], Callable[[], None]]:
+        """New layers and source refs of a load, and the do/undo that add/remove them; the
+        load's warnings go out as messages."""
         if self.city is None:
             self.city = CityModel(result.city.frame)
         opts = options or ReadOptions()
@@ -248,12 +274,111 @@ class Session:
             if self.selection.layer_uid in {layer.uid for layer in new}:
                 self.select(Selection())
 
+        return new, new_refs, do, undo
+
+    def add_result(self, result: LoadResult, options: ReadOptions | None = None) -> list[Layer]:
+        """Add what a load produced as new layers (one undo step), its warnings as messages."""
+        new, new_refs, do, undo = self._result_step(result, options)
         names = ", ".join(sorted({p.path.name for p in new_refs})) or "data"
         self.commands.push(Command(f"Open {names}", do, undo))
         return new
 
+    # -- twins ---------------------------------------------------------------------------------
+    def open_twin(
+        self,
+        path: Path | str | Any,
+        progress: Progress | None = None,
+        cancelled: Cancelled | None = None,
+    ) -> TwinLoad:
+        """Read a twin folder (or its manifest) and build every layer, without changing the
+        session: safe on a worker thread. Geometry lands in this session's frame when it has
+        one. Add the result with :meth:`add_twin`.
+
+        Parameters
+        ----------
+        path
+            A twin folder, its ``manifest.toml``, or a manifest already read.
+        progress
+            Called with (fraction 0..1, message) between steps.
+        cancelled
+            Polled between steps; True raises :class:`~twin_app.errors.CancelledError`.
+
+        Returns
+        -------
+        TwinLoad
+            See :func:`twin_app.session.twin.open_twin`.
+        """
+        from twin_app.session.twin import open_twin
+
+        return open_twin(path, progress, cancelled, frame=self.frame)
+
+    def add_twin(self, load: TwinLoad, describe: bool = True) -> list[Layer]:
+        """Add an opened twin as ONE undoable step: its geometry layers, series layers, alert
+        rules and folder (saved in sessions); the clock goes to the twin's start time and
+        playback rate (undo puts the clock back too).
+
+        Parameters
+        ----------
+        load
+            What :meth:`open_twin` returned.
+        describe
+            Also post each series layer's description (where its data were measured) as an
+            info message.
+
+        Returns
+        -------
+        list of Layer
+            The new layers, geometry first.
+        """
+        geo: list[Layer] = []
+        geo_do: Callable[[], None] = lambda: None  # noqa: E731
+        geo_undo: Callable[[], None] = lambda: None  # noqa: E731
+        if load.result is not None:
+            geo, _, geo_do, geo_undo = self._result_step(load.result, load.options)
+        series = list(load.layers)
+        rules = load.alert_rules()
+        folder = load.folder
+        before = (self.clock.t_ns, self.clock.rate)
+        self._prepare_time_layers(series)
+
+        def do() -> None:
+            geo_do()
+            self.layers.extend(series)
+            for rule in rules:
+                self.alerts.add_rule(rule)
+            if folder not in self.twins:
+                self.twins.append(folder)
+            if load.start_ns is not None:
+                self.clock.seek(load.start_ns)
+            self.clock.set_rate(load.rate)
+
+        def undo() -> None:
+            for rule in rules:
+                if rule in self.alerts.rules:
+                    self.alerts.remove_rule(rule)
+            for layer in series:
+                if layer in self.layers:
+                    self.layers.remove(layer)
+            if folder in self.twins:
+                self.twins.remove(folder)
+            if self.selection.layer_uid in {layer.uid for layer in series}:
+                self.select(Selection())
+            geo_undo()
+            self.clock.set_rate(before[1])
+            self.clock.seek(before[0])
+
+        self.commands.push(Command(f"Open twin {load.manifest.name}", do, undo))
+        for w in load.warnings:
+            self.messages.emit("warning", w)
+        if describe:
+            for layer in series:
+                self.messages.emit("info", f"{layer.name}: {getattr(layer, 'description', '')}")
+        return [*geo, *series]
+
     def clear(self) -> None:
-        """Close everything (layers, sources, bookmarks, selection, history): an empty session."""
+        """Close everything (layers, sources, bookmarks, selection, history): an empty session.
+
+        A live feed stays connected: it is a connection, not part of the twin."""
         self.select(Selection())
         while len(self.layers):
             self.layers.pop()
@@ -491,24 +616,25 @@ def load_session_sources(
 
 
 def load_session_twins(
-    data: SessionFile, folder: Path, results: list[tuple[LoadResult, ReadOptions]]
-) -> list[Any]:
+    data: SessionFile,
+    folder: Path,
+    results: list[tuple[LoadResult, ReadOptions]],
+    progress: Any = None,
+    cancelled: Any = None,
+) -> list[TwinLoad]:
     """The replay series of the twins a session file names, on its loaded geometry.
 
-    Returns one :class:`twin_app.sensors.SeriesLoad` (with the twin's manifest as
-    ``manifest``) per twin folder.
+    Each twin goes through :func:`twin_app.session.twin.open_twin` on the geometry the
+    session's sources produced (not read again): one :class:`~twin_app.session.twin.TwinLoad`
+    (with no ``result``) per twin folder.
     """
-    from twin_app.io.manifest import read_manifest
-    from twin_app.sensors import load_manifest_series
+    from twin_app.session.twin import open_twin
 
     sets = [fs for result, _ in results for fs in result.city.sets]
     if not sets:
         return []
     frame = results[0][0].city.frame
-    loads = []
-    for twin in data.resolved_twins(folder):
-        manifest = read_manifest(twin)
-        load = load_manifest_series(manifest, sets, frame)
-        load.manifest = manifest
-        loads.append(load)
-    return loads
+    return [
+        open_twin(twin, progress, cancelled, frame=frame, geometry=sets)
+        for twin in data.resolved_twins(folder)
+    ]

@@ -36,7 +36,13 @@ from twin_app.errors import CancelledError, SessionFileError, TwinError
 from twin_app.io.load import LoadResult, load_city
 from twin_app.io.session_file import read_session
 from twin_app.io.source import ReadOptions
-from twin_app.session import Session, load_session_sources, load_session_twins
+from twin_app.session import (
+    Session,
+    TwinLoad,
+    is_twin,
+    load_session_sources,
+    load_session_twins,
+)
 from twin_app.ui.resources import icon, stylesheet
 from twin_app.ui.view3d import QtView3D
 
@@ -83,9 +89,6 @@ class QtMainWindow(QMainWindow):
         self.autosave_timer.start()
         from PySide6.QtCore import QElapsedTimer
 
-        self.live_feed: Any = None
-        self.recorder: Any = None
-        self.record_path: Path | None = None
         self._tick_clock = QElapsedTimer()
         self._tick_clock.start()
         self.tick_timer = QTimer(self)
@@ -412,6 +415,7 @@ class QtMainWindow(QMainWindow):
         )
         self.view.cursor_info.connect(self._on_cursor_info)
         self.view.frame_time.connect(self._on_frame_time)
+        s.live.changed.connect(self._on_live_changed)
         self._on_history_changed()
 
     # -- status ------------------------------------------------------------------------------
@@ -583,9 +587,12 @@ class QtMainWindow(QMainWindow):
     def open_any(self, paths: list[Path]) -> None:
         """Open session files as sessions and everything else as data."""
         sessions = [p for p in paths if p.name.endswith(".twin.toml")]
-        data = [p for p in paths if not p.name.endswith(".twin.toml")]
+        twins = [p for p in paths if is_twin(p)]
+        data = [p for p in paths if not p.name.endswith(".twin.toml") and not is_twin(p)]
         if sessions:
             self.open_session(sessions[0])
+        elif twins:
+            self.open_twin(twins[0])
         elif data:
             self.load_paths(data)
 
@@ -640,7 +647,6 @@ class QtMainWindow(QMainWindow):
                 self._add_recent(p)
             n = sum(len(s.ids) for s in result.city.sets)
             self.message_label.setText(f"loaded {n:,} features in {len(layers)} layers")
-            QTimer.singleShot(0, self._load_pending_series)
 
         self._start_worker(work, done, f"loading {', '.join(p.name for p in paths)}…")
 
@@ -658,18 +664,19 @@ class QtMainWindow(QMainWindow):
 
         def work(
             progress: Any, cancelled: Any
-        ) -> tuple[list[tuple[LoadResult, ReadOptions]], list[Any]]:
+        ) -> tuple[list[tuple[LoadResult, ReadOptions]], list[TwinLoad]]:
             results = load_session_sources(data, folder, progress=progress, cancelled=cancelled)
-            return results, load_session_twins(data, folder, results)
+            return results, load_session_twins(data, folder, results, cancelled=cancelled)
 
-        def done(loaded: tuple[list[tuple[LoadResult, ReadOptions]], list[Any]]) -> None:
+        def done(loaded: tuple[list[tuple[LoadResult, ReadOptions]], list[TwinLoad]]) -> None:
             results, twins = loaded
             self.session.clear()
             self.view._framed = True  # the session's camera frames the view
             for result, opts in results:
                 self.session.add_result(result, opts)
-            for series in twins:
-                self._add_series(series, describe=False)
+            for twin in twins:
+                self.session.add_twin(twin, describe=False)
+                self._show_twin_time(twin)
             for w in self.session.apply_file(data):
                 self._on_message("warning", f"{path.name}: {w}")
             self.session.path = path
@@ -707,16 +714,11 @@ class QtMainWindow(QMainWindow):
 
     # -- time and live feeds ----------------------------------------------------------------------
     def tick(self) -> None:
-        """Advance the clock by the wall time since the last tick; take in live samples."""
-        dt = self._tick_clock.restart() / 1000.0
-        if self.live_feed is not None:
-            samples = self.live_feed.drain()
-            if samples:
-                if self.recorder is not None:
-                    self.recorder.add(samples)
-                self.session.ingest(samples)
-            self.live_label.setText(f"MQTT {self.live_feed.broker}: {self.live_feed.state.value}")
-        self.session.clock.advance(dt)
+        """Advance the session by the wall time since the last tick (live samples, clock)."""
+        self.session.tick(self._tick_clock.restart() / 1000.0)
+        status = self.session.live.status
+        if status != self.live_label.text():
+            self.live_label.setText(status)
 
     def follow(self, layer: Any, index: int) -> None:
         """Follow mover `index` of a mover layer (-1 stops), flying there first."""
@@ -759,30 +761,19 @@ class QtMainWindow(QMainWindow):
 
     def connect_live(self, broker: str, mapping: Path | None = None) -> None:
         """Subscribe to a broker; samples flow into the layers whose sensors they name."""
-        from twin_app.feeds.mqtt import LiveFeed, load_datastream_map
-
-        self.disconnect_live()
-        try:
-            dmap = load_datastream_map(mapping) if mapping is not None else None
-            feed = LiveFeed(broker, mapping=dmap)
-            feed.start()
-        except TwinError as err:
-            self._on_message("error", str(err))
-            return
-        self.live_feed = feed
-        self.session.clock.go_live()
-        self._on_message("info", f"live feed: subscribed to {broker}")
+        self.session.live.connect(broker, mapping)
 
     def disconnect_live(self) -> None:
         """Stop the live feed (and the recording, written to its file)."""
-        if self.record_action.isChecked():
-            self.record_action.setChecked(False)
-            self._stop_recording()
-        if self.live_feed is not None:
-            self.live_feed.stop(wait=False)
-            self.live_feed = None
-            self.live_label.setText("")
-            self.session.clock.live = False
+        self.session.live.disconnect()
+
+    def _on_live_changed(self) -> None:
+        live = self.session.live
+        self.live_label.setText(live.status)
+        if self.record_action.isChecked() != live.recording:
+            self.record_action.blockSignals(True)
+            self.record_action.setChecked(live.recording)
+            self.record_action.blockSignals(False)
 
     def _on_connect_live(self) -> None:
         from PySide6.QtWidgets import QInputDialog
@@ -799,33 +790,15 @@ class QtMainWindow(QMainWindow):
 
     def start_recording(self, path: Path) -> None:
         """Collect every live sample from now on; written to `path` when recording stops."""
-        from twin_app.feeds.mqtt import Recorder
+        self.session.live.start_recording(path)
 
-        self.recorder = Recorder()
-        self.record_path = path
-        self.record_action.setChecked(True)
-        self._on_message("info", f"recording live samples to {path}")
-
-    def _stop_recording(self) -> list[Path]:
-        if self.recorder is None or self.record_path is None:
-            return []
-        try:
-            paths = self.recorder.write(self.record_path)
-        except TwinError as err:
-            self._on_message("error", str(err))
-            paths = []
-        else:
-            self._on_message(
-                "info",
-                f"recorded {len(self.recorder)} samples to {', '.join(str(p) for p in paths)}",
-            )
-        self.recorder = None
-        self.record_path = None
-        return list(paths)
+    def stop_recording(self) -> list[Path]:
+        """Write the recording and stop; the files written."""
+        return self.session.live.stop_recording()
 
     def _on_record(self, on: bool) -> None:
         if not on:
-            self._stop_recording()
+            self.stop_recording()
             return
         path, _ = QFileDialog.getSaveFileName(
             self, "Record live feed to", "recording.parquet", "Parquet (*.parquet)"
@@ -836,62 +809,33 @@ class QtMainWindow(QMainWindow):
             self.record_action.setChecked(False)
 
     # -- twins with replay series ------------------------------------------------------------------
-    def open_twin(self, manifest: Any) -> None:
-        """Open a manifest's geometry, then (in the background) its replay series."""
-        self.setWindowTitle(f"{manifest.name} — twin_app")
-        self.timeline.set_timezone(manifest.timezone)
-        self.alerts_panel.set_timezone(manifest.timezone)
-        self._pending_manifest = manifest
-        self.load_paths(manifest.paths())
-
-    def _add_series(self, result: Any, describe: bool = True) -> None:
-        """Add a twin's loaded replay series: layers, alert rules, time zone, messages."""
-        from twin_app.model.alerts import AlertRule
-
-        self.session.add_layers(result.layers, f"Add {len(result.layers)} replay series")
-        for i, a in result.rules:
-            self.session.alerts.add_rule(
-                AlertRule(
-                    a.name, result.layers[i].uid, a.threshold, a.above, a.min_duration_s, a.field
-                )
-            )
-        if result.manifest is not None:
-            folder = Path(result.manifest.folder).resolve()
-            if folder not in self.session.twins:
-                self.session.twins.append(folder)
-            self.timeline.set_timezone(result.manifest.timezone)
-            self.alerts_panel.set_timezone(result.manifest.timezone)
-        for w in result.warnings:
-            self._on_message("warning", w)
-        if describe:
-            for layer in result.layers:
-                self.session.messages.emit("info", f"{layer.name}: {layer.description}")
-        self.timeline.refresh_kpi()
-
-    def _load_pending_series(self) -> None:
-        manifest = getattr(self, "_pending_manifest", None)
-        self._pending_manifest = None
-        if manifest is None or not manifest.series or self.session.city is None:
+    def open_twin(self, path: Path | Any) -> None:
+        """Open a twin folder (or its manifest) in the background: geometry, replay series and
+        networks are built on a worker thread and added as one undoable step."""
+        if self._worker is not None:
+            self._on_message("warning", "a load is already running; wait or cancel it")
             return
-        from twin_app.sensors import load_manifest_series
+        target = Path(path.folder) if hasattr(path, "folder") else Path(path)
+        session = self.session
 
-        sets = list(self.session.city.sets)
-        frame = self.session.city.frame
+        def work(progress: Any, cancelled: Any) -> TwinLoad:
+            return session.open_twin(target, progress, cancelled)
 
-        def work(progress: Any, cancelled: Any) -> Any:
-            return load_manifest_series(manifest, sets, frame)
-
-        def done(result: Any) -> None:
-            result.manifest = manifest
-            self._add_series(result)
-            if result.replay_start_ns:  # start at 08:00, the morning peak
-                self.session.clock.seek(result.replay_start_ns + 8 * 3600 * 10**9)
-            self.session.clock.set_rate(600)
+        def done(load: TwinLoad) -> None:
+            self.session.add_twin(load)
+            self._show_twin_time(load)
+            self.setWindowTitle(f"{load.manifest.name} — twin_app")
+            self._add_recent(load.folder)
             self.message_label.setText(
-                f"{manifest.name}: {len(result.layers)} replay series ready; press Space to play"
+                f"{load.manifest.name}: {len(load.layers)} replay series ready; press Space to play"
             )
 
-        self._start_worker(work, done, f"loading {len(manifest.series)} replay series…")
+        self._start_worker(work, done, f"opening {target.name}…")
+
+    def _show_twin_time(self, load: TwinLoad) -> None:
+        self.timeline.set_timezone(load.timezone)
+        self.alerts_panel.set_timezone(load.timezone)
+        self.timeline.refresh_kpi()
 
     # -- lifetime ------------------------------------------------------------------------------
     def _restore_layout(self) -> None:
