@@ -297,6 +297,70 @@ def test_info_text_multilayer_lists_layers(
         assert f"layer '{name}': {kind}" in out
 
 
+# --------------------------------------------------------------------------- twins
+
+
+def test_info_on_a_twin_folder(capsys: pytest.CaptureFixture[str]) -> None:
+    from twin_app.io.manifest import SAMPLE_DIR
+
+    assert main(["info", str(SAMPLE_DIR)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("City of London  [twin]")
+    assert "london.osm.pbf  [osm]" in out and "buildings 2,149, roads 3,075" in out
+    assert (
+        "series     traffic: Traffic (METR-LA speeds) (traffic_metr_la.parquet), 207 sensors, "
+        "2026-03-02T00:00:00+00:00 .. 2026-03-04T23:55:00+00:00"
+    ) in out
+    assert "air: Air quality (Beijing PRSA)" in out and "12 stations" in out
+    assert "movers: Buses (Liverpool route 14)" in out and "8 movers" in out
+    assert "pipes: Water network (D-Town, EPANET)" in out and " links, " in out
+    assert "opens at   2026-03-02T08:00:00+00:00, x600" in out
+
+
+def test_info_json_on_a_manifest(capsys: pytest.CaptureFixture[str]) -> None:
+    from twin_app.io.manifest import SAMPLE_DIR
+
+    assert main(["info", "--json", str(SAMPLE_DIR / "manifest.toml")]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["kind"] == "twin" and data["name"] == "City of London"
+    assert [(s["kind"], s["count"]) for s in data["series"]][:3] == [
+        ("traffic", 207),
+        ("air", 12),
+        ("movers", 8),
+    ]
+    assert data["geometry"][0]["counts"] == {"buildings": 2149, "roads": 3075}
+
+
+def test_info_on_a_session_file_with_a_twin(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from twin_app.io.manifest import SAMPLE_DIR
+
+    path = tmp_path / "s.twin.toml"
+    path.write_text(
+        "schema_version = 1\n"
+        f"twins = [{json.dumps(str(SAMPLE_DIR))}]\n"
+        "[[sources]]\n"
+        f"path = {json.dumps(str(SAMPLE_DIR / 'london.osm.pbf'))}\n"
+        "[[bookmarks]]\n"
+        'name = "Bank"\nposition = [0.0, -500.0, 300.0]\nfocal_point = [0.0, 0.0, 0.0]\n',
+        encoding="utf-8",
+    )
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{path}  [session]") and "bookmarks  Bank" in out
+    assert "City of London  [twin]" in out and "207 sensors" in out
+    assert out.count("london.osm.pbf  [osm]") == 1  # the twin's own geometry, listed once
+
+
+def test_info_on_a_folder_without_manifest_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["info", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("twin: error: ") and err.count("\n") == 1
+
+
 # --------------------------------------------------------------------------- render
 
 RENDER_SIZE = (640, 400)

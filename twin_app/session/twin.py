@@ -278,6 +278,11 @@ def summarize(path: Path | str, options: ReadOptions | None = None) -> dict[str,
     p = Path(path)
     if is_twin(p):
         return open_twin(p, options=options).summary()
+    if p.is_dir():
+        raise InputError(
+            f"{p}: a folder without {MANIFEST_NAME}; give a twin folder, data files or a "
+            ".twin.toml session"
+        )
     if p.name.endswith(".twin.toml"):
         data = read_session(p)
         folder = p.resolve().parent

@@ -1,0 +1,143 @@
+"""Session.tick: the live feed is drained, recorded and ingested, then the clock advances; the
+Live verbs (connect, disconnect, record) without a window."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from twin_app.feeds.longformat import read_long
+from twin_app.feeds.mqtt import Sample
+from twin_app.feeds.store import SensorStore
+from twin_app.model.layers import Layer
+from twin_app.session import Session
+
+T0 = pd.Timestamp("2026-03-02T00:00Z").value
+H = 3600 * 10**9
+
+
+@dataclass(eq=False)
+class StoreLayer(Layer):
+    """The smallest time-driven layer: a store and the values at the clock's time."""
+
+    store: Any = None
+    values: Any = None
+    updates: list[int] = field(default_factory=list)
+
+    def update(self, t_ns: int) -> None:
+        self.updates.append(int(t_ns))
+        self.values = self.store.values_at(int(t_ns), "last")
+
+    def time_range(self) -> tuple[int, int] | None:
+        return self.store.time_range()  # type: ignore[no-any-return]
+
+
+class FakeFeed:
+    """What Live needs of a LiveFeed: a broker, a state, drain and stop."""
+
+    broker = "localhost:1883"
+
+    class state:
+        value = "connected"
+
+    def __init__(self) -> None:
+        self.buffer: list[Sample] = []
+        self.stopped = False
+
+    def drain(self) -> list[Sample]:
+        out, self.buffer = self.buffer, []
+        return out
+
+    def stop(self, wait: bool = True) -> None:
+        self.stopped = True
+
+
+def _session() -> tuple[Session, StoreLayer]:
+    store, _ = SensorStore.from_long(
+        np.array(["a", "b", "a", "b"], object),
+        np.array([T0, T0, T0 + 2 * H, T0 + 2 * H]).astype("datetime64[ns]"),
+        np.array([1.0, 2.0, 3.0, 4.0]),
+    )
+    session = Session()
+    layer = StoreLayer(name="speeds", store=store)
+    session.add_layers([layer], "add")
+    return session, layer
+
+
+def test_tick_advances_the_clock_by_dt_times_rate() -> None:
+    session, layer = _session()
+    c = session.clock
+    c.seek(T0)
+    c.set_rate(600)
+    c.play()
+    session.tick(0.5)
+    assert c.t_ns == T0 + 300 * 10**9
+    session.tick(0.25)
+    assert c.t_ns == T0 + 450 * 10**9
+    assert layer.updates[-1] == c.t_ns  # the layers follow the clock
+    c.pause()
+    session.tick(1.0)
+    assert c.t_ns == T0 + 450 * 10**9  # paused: time stands still
+
+
+def test_tick_drains_records_and_ingests_live_samples(tmp_path: Path) -> None:
+    session, layer = _session()
+    feed = FakeFeed()
+    session.live.feed = feed  # as connect() would, without a broker
+    assert session.live.status == "MQTT localhost:1883: connected"
+    session.live.start_recording(tmp_path / "rec.parquet")
+    assert session.live.recording
+    t = T0 + 1 * H
+    feed.buffer = [Sample("a", t, 7.0), Sample("zz", t, 9.0)]
+    assert session.tick(0.04) == (1, 1)  # one known sensor, one unknown
+    assert layer.store.values_at(t, "last")[0] == 7.0
+    assert feed.buffer == [] and session.tick(0.04) == (0, 0)
+    paths = session.live.stop_recording()
+    assert paths == [tmp_path / "rec.parquet"] and not session.live.recording
+    rec = read_long(tmp_path / "rec.parquet")
+    assert sorted(rec["sensor_id"].astype(str)) == ["a", "zz"]
+    assert sorted(rec["value"]) == [7.0, 9.0]
+
+
+def test_disconnect_stops_feed_and_recording_and_leaves_live_mode(tmp_path: Path) -> None:
+    session, _ = _session()
+    feed = FakeFeed()
+    changes: list[None] = []
+    session.live.changed.connect(lambda: changes.append(None))
+    session.live.feed = feed
+    session.clock.go_live()
+    session.live.start_recording(tmp_path / "rec.parquet")
+    feed.buffer = [Sample("b", T0, 5.0)]
+    session.tick(0.04)
+    messages: list[tuple[str, str]] = []
+    session.messages.connect(lambda level, text: messages.append((level, text)))
+    session.live.disconnect()
+    assert feed.stopped and session.live.feed is None and not session.live.recording
+    assert not session.clock.live and session.live.status == ""
+    assert (tmp_path / "rec.parquet").exists()
+    assert any("recorded 1 samples" in text for _, text in messages)
+    assert len(changes) == 3  # recording started, recording stopped, disconnected
+
+
+def test_a_bad_broker_is_a_message_not_an_exception() -> None:
+    session = Session()
+    messages: list[tuple[str, str]] = []
+    session.messages.connect(lambda level, text: messages.append((level, text)))
+    assert session.live.connect("no-such-host:notaport") is False
+    assert session.live.feed is None
+    assert messages and messages[-1][0] == "error" and "\n" not in messages[-1][1]
+
+
+@pytest.mark.parametrize("rate", [1.0, 10_000.0])
+def test_tick_uses_the_rate(rate: float) -> None:
+    session, _ = _session()
+    session.clock.seek(T0)
+    session.clock.set_rate(rate)
+    session.clock.play()
+    session.tick(0.1)
+    assert session.clock.t_ns == T0 + round(rate * 0.1 * 10**9)
