@@ -7,9 +7,11 @@ made by the builders in :mod:`twin_app.session.builders`; the live feed, recorde
 live in :mod:`twin_app.session.live`.
 """
 
+from twin_app.io.source import ReadOptions
 from twin_app.session.core import (
     Selection,
     Session,
+    SessionLoad,
     SourceRef,
     load_session_sources,
     load_session_twins,
@@ -19,8 +21,10 @@ from twin_app.session.twin import TwinLoad, format_twin_summary, is_twin, open_t
 
 __all__ = [
     "Live",
+    "ReadOptions",
     "Selection",
     "Session",
+    "SessionLoad",
     "SourceRef",
     "TwinLoad",
     "format_twin_summary",

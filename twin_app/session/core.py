@@ -28,6 +28,7 @@ from twin_app.io.session_file import (
     SourceEntry,
     StyleEntry,
     ViewEntry,
+    read_session,
     write_session,
 )
 from twin_app.io.source import ReadOptions
@@ -57,6 +58,28 @@ class SourceRef:
     def read_options(self) -> ReadOptions:
         """The :class:`ReadOptions` to read it again."""
         return ReadOptions(**self.options)
+
+
+@dataclass
+class SessionLoad:
+    """A session file read with everything it names, ready for :meth:`Session.restore`.
+
+    Attributes
+    ----------
+    path
+        The session file.
+    data
+        Its validated content.
+    results
+        Each source as loaded, with its read options, in the saved frame.
+    twins
+        Each twin's replay series on that geometry.
+    """
+
+    path: Path
+    data: SessionFile
+    results: list[tuple[LoadResult, ReadOptions]]
+    twins: list[TwinLoad]
 
 
 @dataclass(frozen=True)
@@ -282,6 +305,19 @@ class Session:
         names = ", ".join(sorted({p.path.name for p in new_refs})) or "data"
         self.commands.push(Command(f"Open {names}", do, undo))
         return new
+
+    def load_files(
+        self,
+        paths: list[Path],
+        options: ReadOptions | None = None,
+        progress: Progress | None = None,
+        cancelled: Cancelled | None = None,
+    ) -> LoadResult:
+        """Read data files into this session's frame (or a new one) without changing the
+        session: safe on a worker thread. Add the result with :meth:`add_result`."""
+        from twin_app.io.load import load_city
+
+        return load_city(paths, options, frame=self.frame, progress=progress, cancelled=cancelled)
 
     # -- twins ---------------------------------------------------------------------------------
     def open_twin(
@@ -547,6 +583,46 @@ class Session:
         self.path = p
         self.commands.mark_clean()
         return p
+
+    def write_copy(self, path: Path | str) -> Path:
+        """Write the session to `path` (an autosave) without making it the session's file or
+        marking the history clean."""
+        p = Path(path)
+        write_session(p, self.to_file())
+        return p
+
+    @staticmethod
+    def read_session_file(path: Path | str) -> SessionFile:
+        """Read and validate a session file (one-line :class:`SessionFileError` otherwise)."""
+        return read_session(path)
+
+    @staticmethod
+    def load_session_file(
+        data: SessionFile,
+        path: Path | str,
+        progress: Progress | None = None,
+        cancelled: Cancelled | None = None,
+    ) -> SessionLoad:
+        """Load every source and twin a session file names (off the GUI thread; touches no
+        session). Restore it with :meth:`restore`."""
+        p = Path(path)
+        folder = p.resolve().parent
+        results = load_session_sources(data, folder, progress=progress, cancelled=cancelled)
+        twins = load_session_twins(data, folder, results, cancelled=cancelled)
+        return SessionLoad(p, data, results, twins)
+
+    def restore(self, load: SessionLoad) -> list[str]:
+        """Replace everything with a loaded session file: its sources, twins, styles, camera,
+        bookmarks and view; a clean history. Returns warnings (see :meth:`apply_file`)."""
+        self.clear()
+        for result, opts in load.results:
+            self.add_result(result, opts)
+        for twin in load.twins:
+            self.add_twin(twin, describe=False)
+        warnings = self.apply_file(load.data)
+        self.path = load.path
+        self.commands.mark_clean()
+        return warnings
 
     def apply_file(self, data: SessionFile) -> list[str]:
         """Restore styles, layer order, camera, bookmarks and view from a file after its sources loaded.

@@ -33,16 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from twin_app.errors import CancelledError, SessionFileError, TwinError
-from twin_app.io.load import LoadResult, load_city
-from twin_app.io.session_file import read_session
-from twin_app.io.source import ReadOptions
-from twin_app.session import (
-    Session,
-    TwinLoad,
-    is_twin,
-    load_session_sources,
-    load_session_twins,
-)
+from twin_app.session import ReadOptions, Session, SessionLoad, TwinLoad, is_twin
 from twin_app.ui.resources import icon, stylesheet
 from twin_app.ui.view3d import QtView3D
 
@@ -545,12 +536,10 @@ class QtMainWindow(QMainWindow):
         """Write the session to the autosave file if it has unsaved changes."""
         if not self.session.sources or not self.session.dirty:
             return None
-        from twin_app.io.session_file import write_session
-
         self.session.camera = self.view.pose()
         path = self.autosave_path()
         try:
-            write_session(path, self.session.to_file())
+            self.session.write_copy(path)
         except TwinError as err:
             self._on_message("warning", f"autosave failed: {err}")
             return None
@@ -636,12 +625,12 @@ class QtMainWindow(QMainWindow):
             self._on_message("warning", "a load is already running; wait or cancel it")
             return
         opts = options or ReadOptions()
-        frame = self.session.frame
+        session = self.session
 
-        def work(progress: Any, cancelled: Any) -> LoadResult:
-            return load_city(paths, opts, frame=frame, progress=progress, cancelled=cancelled)
+        def work(progress: Any, cancelled: Any) -> Any:
+            return session.load_files(paths, opts, progress, cancelled)
 
-        def done(result: LoadResult) -> None:
+        def done(result: Any) -> None:
             layers = self.session.add_result(result, opts)
             for p in paths:
                 self._add_recent(p)
@@ -656,31 +645,20 @@ class QtMainWindow(QMainWindow):
             self._on_message("warning", "a load is already running; wait or cancel it")
             return
         try:
-            data = read_session(path)
+            data = Session.read_session_file(path)
         except SessionFileError as err:
             self._on_message("error", str(err))
             return
-        folder = path.resolve().parent
 
-        def work(
-            progress: Any, cancelled: Any
-        ) -> tuple[list[tuple[LoadResult, ReadOptions]], list[TwinLoad]]:
-            results = load_session_sources(data, folder, progress=progress, cancelled=cancelled)
-            return results, load_session_twins(data, folder, results, cancelled=cancelled)
+        def work(progress: Any, cancelled: Any) -> SessionLoad:
+            return Session.load_session_file(data, path, progress, cancelled)
 
-        def done(loaded: tuple[list[tuple[LoadResult, ReadOptions]], list[TwinLoad]]) -> None:
-            results, twins = loaded
-            self.session.clear()
+        def done(load: SessionLoad) -> None:
             self.view._framed = True  # the session's camera frames the view
-            for result, opts in results:
-                self.session.add_result(result, opts)
-            for twin in twins:
-                self.session.add_twin(twin, describe=False)
-                self._show_twin_time(twin)
-            for w in self.session.apply_file(data):
+            for w in self.session.restore(load):
                 self._on_message("warning", f"{path.name}: {w}")
-            self.session.path = path
-            self.session.commands.mark_clean()
+            for twin in load.twins:
+                self._show_twin_time(twin)
             self._add_recent(path)
             self.message_label.setText(f"opened session {path.name}")
 
