@@ -520,7 +520,6 @@ class QtMainWindow(QMainWindow):
 
     def save_session(self, path: Path) -> bool:
         """Save atomically; a failure leaves the previous file as it was."""
-        self.session.camera = self.view.pose()
         try:
             saved = self.session.save(path)
         except TwinError as err:
@@ -543,7 +542,6 @@ class QtMainWindow(QMainWindow):
             return None
         from twin_app.io.session_file import write_session
 
-        self.session.camera = self.view.pose()
         path = self.autosave_path()
         try:
             write_session(path, self.session.to_file())
@@ -665,7 +663,6 @@ class QtMainWindow(QMainWindow):
         def done(loaded: tuple[list[tuple[LoadResult, ReadOptions]], list[Any]]) -> None:
             results, twins = loaded
             self.session.clear()
-            self.view._framed = True  # the session's camera frames the view
             for result, opts in results:
                 self.session.add_result(result, opts)
             for series in twins:
@@ -722,13 +719,11 @@ class QtMainWindow(QMainWindow):
         """Follow mover `index` of a mover layer (-1 stops), flying there first."""
         from twin_app.model.camera import pose_for_bounds
 
-        for other in self.session.layers:
-            if hasattr(other, "follow") and other is not layer:
-                other.follow = -1
-        layer.follow = int(index)
+        camera = self.session.camera
+        camera.follow_mover(layer.uid, index)
         if index >= 0 and layer.valid[index]:
             x, y, z = (float(v) for v in layer.positions[index])
-            self.view.fly_to(pose_for_bounds((x - 60, x + 60, y - 60, y + 60, z, z + 10)))
+            camera.fly_to(pose_for_bounds((x - 60, x + 60, y - 60, y + 60, z, z + 10)))
 
     def _on_follow(self) -> None:
         from PySide6.QtWidgets import QInputDialog
@@ -751,8 +746,7 @@ class QtMainWindow(QMainWindow):
         if not ok:
             return
         if names.index(choice) == 0:
-            for layer, _ in movers:
-                layer.follow = -1
+            self.session.camera.follow_mover(0, -1)
         else:
             layer, i = movers[names.index(choice) - 1]
             self.follow(layer, i)
