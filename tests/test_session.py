@@ -152,3 +152,30 @@ def test_save_is_atomic_when_the_write_fails(
         s.save(path)
     assert path.read_bytes() == good
     assert [p.name for p in tmp_path.iterdir()] == ["keep.twin.toml"]  # no temp file left behind
+
+
+def test_the_camera_follows_a_mover_each_tick_until_its_layer_goes() -> None:
+    from twin_app.model.sensors import MoverLayer
+
+    s = Session()
+    buses = MoverLayer(
+        name="buses",
+        mover_ids=np.array(["a", "b"], object),
+        positions=np.array([[0.0, 0.0, 0.0], [50.0, 60.0, 0.0]]),
+        valid=np.array([True, True]),
+    )
+    s.layers.append(buses)
+    start = CameraPose((0.0, -100.0, 100.0), (0.0, 0.0, 0.0))
+    s.camera.set_pose(start)
+    s.camera.follow_mover(buses.uid, 1)
+    s.clock.seek(10**9)  # a tick: layers update, then the camera pans onto the mover
+    assert s.camera.pose is not None and s.camera.pose.focal_point == (50.0, 60.0, 0.0)
+    assert s.camera.pose.position == pytest.approx((50.0, -40.0, 100.0))
+    buses.valid = np.array([True, False])  # off service: the camera waits where it is
+    buses.positions = np.array([[0.0, 0.0, 0.0], [np.nan, np.nan, np.nan]])
+    s.clock.seek(2 * 10**9)
+    assert s.camera.pose.focal_point == (50.0, 60.0, 0.0)
+    s.layers.remove(buses)
+    assert s.camera.follow is None
+    s.clear()
+    assert s.camera.pose is None

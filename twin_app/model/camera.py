@@ -424,10 +424,10 @@ class Camera:
         """
         if not isinstance(pose, CameraPose):
             raise CameraError(f"a camera pose must be a CameraPose, not {type(pose).__name__}")
-        start = self.pose if self.pose is not None else pose
-        flight = Flight(start, pose, max(float(duration_s), 0.0), float(self.clock()))
+        start, duration = (self.pose, max(float(duration_s), 0.0)) if self.pose else (pose, 0.0)
+        flight = Flight(start, pose, duration, float(self.clock()))
         self.flight = flight
-        if start is pose or flight.duration_s == 0.0:
+        if duration == 0.0:
             self.animate()
         return flight
 

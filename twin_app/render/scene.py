@@ -91,7 +91,8 @@ class CategoryLegend:
 def _finite_bounds(mesh: pv.DataSet) -> tuple[float, ...] | None:
     """(xmin, xmax, ymin, ymax, zmin, zmax) of a mesh's finite points; None if it has none."""
     b = mesh.bounds
-    if np.isfinite(b).all():
+    # VTK skips NaN coordinates itself; with no finite point it reports an inverted +-1e299 box
+    if np.isfinite(b).all() and b[0] <= b[1] and b[2] <= b[3] and b[4] <= b[5]:
         return tuple(float(v) for v in b)
     p = np.asarray(mesh.points)
     p = p[np.isfinite(p).all(axis=1)]
