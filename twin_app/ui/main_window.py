@@ -114,7 +114,7 @@ class QtMainWindow(QMainWindow):
         self.inspector = QtInspectorPanel(self.session)
         self.selection_table = QtSelectionTable(self.session)
         self.messages_panel = QtMessagesPanel(self.session)
-        self.bookmarks_panel = QtBookmarksPanel(self.session, self.view.pose)
+        self.bookmarks_panel = QtBookmarksPanel(self.session)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.inspector)
         split.addWidget(self.selection_table)
