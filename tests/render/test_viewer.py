@@ -132,6 +132,9 @@ def test_layers_inserted_removed_and_moved_follow_the_session(
     assert np.abs(tower - pad_rgb).sum() < 120  # the pad, no tower in front of it
     session.layers.append(building)
     assert building.uid in viewer.scene.adapters
+    twin = BuildingLayer(name="b2", features=building.features)
+    session.layers[1] = twin  # replaced in place
+    assert set(viewer.scene.adapters) == {pad.uid, twin.uid} and len(changed) == 4
     viewer.close()
     assert not viewer.scene.adapters
     session.layers.remove(pad)  # a closed viewer no longer listens
