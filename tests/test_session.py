@@ -61,10 +61,13 @@ def test_bookmarks_and_selection() -> None:
     layers = s.add_result(_result())
     pose = CameraPose((0, -100, 50), (0, 0, 0))
     s.add_bookmark("Station", pose)
+    s.camera.set_pose(CameraPose((500, 0, 300), (400, 0, 0)))
     flown: list[CameraPose] = []
-    s.fly_to_requested.connect(flown.append)
+    s.camera.events.flight.connect(lambda f: flown.append(f.end) if f is not None else None)
     s.go_to_bookmark("Station")
     assert flown == [pose]
+    assert s.camera.animate(s.camera.clock() + 10.0) is False
+    assert s.camera.pose == pose and not s.camera.flying
     s.commands.undo()
     assert len(s.bookmarks) == 0
     seen: list[Selection] = []
@@ -80,7 +83,7 @@ def test_session_file_round_trip(tmp_path: Path) -> None:
     layers = s.add_result(_result())
     s.set_style(layers[0], color_by="surface", opacity=0.7, clim=(0.0, 30.0))
     s.remove_layer(layers[1])
-    s.camera = CameraPose((1.5, -200.25, 80.0), (3.0, 4.0, 0.0), view_angle_deg=40.0)
+    s.camera.set_pose(CameraPose((1.5, -200.25, 80.0), (3.0, 4.0, 0.0), view_angle_deg=40.0))
     s.add_bookmark("Tower", CameraPose((10, 10, 10), (0, 0, 0)))
     s.underground = "translucent"
     path = s.save(tmp_path / "plan.twin.toml")
@@ -90,7 +93,7 @@ def test_session_file_round_trip(tmp_path: Path) -> None:
     t = Session()
     t.add_result(_result())
     jumps: list[CameraPose] = []
-    t.camera_set_requested.connect(jumps.append)
+    t.camera.events.pose.connect(jumps.append)
     warnings = t.apply_file(data)
     assert warnings == []
     assert [layer.name for layer in t.layers] == ["Buildings (x)"]
@@ -99,7 +102,7 @@ def test_session_file_round_trip(tmp_path: Path) -> None:
         and t.layers[0].opacity == 0.7
         and t.layers[0].clim == (0.0, 30.0)
     )
-    assert jumps == [s.camera]
+    assert jumps == [s.camera.pose]
     assert [b.name for b in t.bookmarks] == ["Tower"] and t.underground == "translucent"
 
 
@@ -149,3 +152,30 @@ def test_save_is_atomic_when_the_write_fails(
         s.save(path)
     assert path.read_bytes() == good
     assert [p.name for p in tmp_path.iterdir()] == ["keep.twin.toml"]  # no temp file left behind
+
+
+def test_the_camera_follows_a_mover_each_tick_until_its_layer_goes() -> None:
+    from twin_app.model.sensors import MoverLayer
+
+    s = Session()
+    buses = MoverLayer(
+        name="buses",
+        mover_ids=np.array(["a", "b"], object),
+        positions=np.array([[0.0, 0.0, 0.0], [50.0, 60.0, 0.0]]),
+        valid=np.array([True, True]),
+    )
+    s.layers.append(buses)
+    start = CameraPose((0.0, -100.0, 100.0), (0.0, 0.0, 0.0))
+    s.camera.set_pose(start)
+    s.camera.follow_mover(buses.uid, 1)
+    s.clock.seek(10**9)  # a tick: layers update, then the camera pans onto the mover
+    assert s.camera.pose is not None and s.camera.pose.focal_point == (50.0, 60.0, 0.0)
+    assert s.camera.pose.position == pytest.approx((50.0, -40.0, 100.0))
+    buses.valid = np.array([True, False])  # off service: the camera waits where it is
+    buses.positions = np.array([[0.0, 0.0, 0.0], [np.nan, np.nan, np.nan]])
+    s.clock.seek(2 * 10**9)
+    assert s.camera.pose.focal_point == (50.0, 60.0, 0.0)
+    s.layers.remove(buses)
+    assert s.camera.follow is None
+    s.clear()
+    assert s.camera.pose is None

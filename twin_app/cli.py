@@ -168,33 +168,35 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    """``twin render``: load, frame, draw with overlays, save a PNG."""
+    """``twin render``: build a session from the files, draw it through the viewer binding
+    on an offscreen plotter (as the window would), save a PNG."""
     from twin_app.io.load import load_city
-    from twin_app.model.layers import BuildingLayer, layer_for
+    from twin_app.model.layers import BuildingLayer
     from twin_app.render.plotter import offscreen_plotter
-    from twin_app.render.scene import Scene
+    from twin_app.render.viewer import Viewer
+    from twin_app.session import Session
 
-    result = load_city(args.paths, _read_options(args))
-    for src in result.sources:
-        for w in src.report.warnings:
-            print(f"twin: warning: {w}", file=sys.stderr)
-    w, h = args.size
-    plotter = offscreen_plotter(w, h, aa=args.aa)
-    try:
-        scene = Scene(plotter)
-        for fs in result.city.sets:
-            layer = layer_for(fs)
-            if isinstance(layer, BuildingLayer) and args.color_by:
+    opts = _read_options(args)
+    session = Session()
+    session.messages.connect(lambda level, text: print(f"twin: {level}: {text}", file=sys.stderr))
+    layers = session.add_result(load_city(args.paths, opts), opts)
+    if args.color_by:
+        for layer in layers:
+            if isinstance(layer, BuildingLayer):
                 if args.color_by not in layer.color_choices():
                     raise TwinError(
                         f"--color-by {args.color_by!r} is not available; "
                         f"choose from {', '.join(layer.color_choices())}"
                     )
                 layer.color_by = args.color_by
-            scene.add_layer(layer)
-        scene.set_view(args.view, azimuth_deg=args.azimuth)
+    w, h = args.size
+    plotter = offscreen_plotter(w, h, aa=args.aa)
+    try:
+        viewer = Viewer(session, plotter)
+        viewer.preset(args.view, azimuth_deg=args.azimuth)
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        scene.screenshot(str(args.output))
+        viewer.scene.screenshot(str(args.output))
+        viewer.close()
     finally:
         plotter.close()
     print(f"wrote {args.output} ({w}x{h})")

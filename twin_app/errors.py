@@ -40,6 +40,10 @@ class SessionFileError(TwinError):
     """A session or scenario file is corrupt, of a newer version, or cannot be written."""
 
 
+class CameraError(TwinError, ValueError):
+    """A camera pose that cannot be shown (not finite, or degenerate)."""
+
+
 class FeedError(TwinError):
     """A sensor feed (file replay or live broker) is broken or unreachable."""
 

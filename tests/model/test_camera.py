@@ -1,15 +1,20 @@
-"""Camera maths: orbit about a pivot, zoom to a point, walking, fly-to interpolation."""
+"""Camera maths (orbit, zoom to a point, walking, fly-to interpolation) and the evented Camera."""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
 
+from twin_app.errors import CameraError
 from twin_app.model.camera import (
     Bookmark,
+    Camera,
     CameraPose,
+    Flight,
+    FollowTarget,
     ease_in_out,
     orbit,
     pan,
@@ -85,3 +90,108 @@ def test_pose_for_bounds_looks_at_the_centre_from_the_south() -> None:
     assert b.pose == pose
     with pytest.raises(ValueError):
         CameraPose.from_dict({"position": [0, 0, float("nan")], "focal_point": [0, 0, 0]})
+
+
+# ----------------------------------------------------------------------- the Camera model
+class FakeClock:
+    """Monotonic seconds the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"position": (math.nan, 0.0, 10.0)}, "position"),
+        ({"focal_point": (0.0, math.inf, 0.0)}, "focal_point"),
+        ({"position": (0.0, 0.0, 0.0)}, "is its focal point"),
+        ({"view_up": (0.0, 0.0, 0.0)}, "view up"),
+        ({"position": (0.0, 0.0, 50.0), "view_up": (0.0, 0.0, 1.0)}, "along the view"),
+        ({"view_angle_deg": 0.0}, "view angle"),
+        ({"view_angle_deg": math.nan}, "view angle"),
+        ({"parallel_scale": -1.0}, "parallel scale"),
+    ],
+)
+def test_a_pose_that_cannot_be_shown_is_refused(kwargs: dict[str, Any], match: str) -> None:
+    args: dict[str, Any] = {"position": (0.0, -100.0, 100.0), "focal_point": (0.0, 0.0, 0.0)}
+    args.update(kwargs)
+    with pytest.raises(CameraError, match=match):
+        CameraPose(**args)
+    with pytest.raises(ValueError):  # session files validate through ValueError
+        CameraPose(**args)
+
+
+def test_pose_numbers_become_floats() -> None:
+    pose = CameraPose((1, 2, 3), (0, 0, 0), (0, 0, 1), 30, 0)  # type: ignore[arg-type]
+    assert all(type(v) is float for v in (*pose.position, *pose.view_up, pose.view_angle_deg))
+
+
+def test_camera_set_pose_emits_once_per_change_and_refuses_non_poses() -> None:
+    cam = Camera()
+    seen: list[CameraPose | None] = []
+    cam.events.pose.connect(seen.append)
+    cam.set_pose(POSE)
+    cam.set_pose(CameraPose((0.0, -100.0, 100.0), (0.0, 0.0, 0.0)))  # equal: no event
+    other = pan(POSE, (5.0, 0.0, 0.0))
+    cam.set_pose(other)
+    assert seen == [POSE, other]
+    with pytest.raises(CameraError):
+        cam.set_pose((0.0, 0.0, 0.0))  # type: ignore[arg-type]
+    assert cam.pose == other
+    cam.clear()
+    assert cam.pose is None and seen[-1] is None
+
+
+def test_fly_to_is_a_flight_sampled_by_time() -> None:
+    clock = FakeClock()
+    cam = Camera(pose=POSE, clock=clock)
+    target = CameraPose((500.0, 400.0, 30.0), (500.0, 500.0, 0.0))
+    flights: list[Flight | None] = []
+    cam.events.flight.connect(flights.append)
+    flight = cam.fly_to(target, duration_s=2.0)
+    assert cam.flying and flights == [flight] and cam.pose == POSE
+    clock.now += 1.0
+    assert cam.animate() is True
+    half = cam.pose
+    assert half is not None and half.focal_point == pytest.approx((250.0, 250.0, 0.0))
+    # another view sampling the same instant gets the same pose: no double speed
+    assert cam.animate(clock.now) is True and cam.pose == half
+    clock.now += 5.0
+    assert cam.animate() is False
+    assert cam.pose == target and not cam.flying and flights[-1] is None
+    assert cam.animate() is False  # nothing left to do
+
+
+def test_navigation_stops_a_flight_and_a_first_fly_jumps() -> None:
+    clock = FakeClock()
+    cam = Camera(pose=POSE, clock=clock)
+    cam.fly_to(pan(POSE, (100.0, 0.0, 0.0)))
+    user = pan(POSE, (0.0, 3.0, 0.0))
+    cam.set_pose(user)
+    assert not cam.flying and cam.pose == user
+    fresh = Camera(clock=clock)  # nothing shown yet: nowhere to fly from
+    fresh.fly_to(POSE)
+    assert fresh.pose == POSE and not fresh.flying
+
+
+def test_track_pans_to_the_mover_and_retargets_a_flight() -> None:
+    clock = FakeClock()
+    cam = Camera(pose=POSE, clock=clock)
+    cam.follow_mover(7, 2)
+    assert cam.follow == FollowTarget(7, 2)
+    cam.track((10.0, 20.0, 0.0))
+    assert cam.pose is not None and cam.pose.focal_point == (10.0, 20.0, 0.0)
+    assert cam.pose.position == pytest.approx((10.0, -80.0, 100.0))  # offset kept
+    cam.fly_to(CameraPose((0.0, -50.0, 50.0), (0.0, 0.0, 0.0)), duration_s=1.0)
+    cam.track((30.0, 0.0, 0.0))  # the mover moved while flying: land on it
+    clock.now += 1.0
+    cam.animate()
+    assert cam.pose.focal_point == pytest.approx((30.0, 0.0, 0.0))
+    with pytest.raises(CameraError):
+        cam.track((math.nan, 0.0, 0.0))
+    cam.follow_mover(7, -1)
+    assert cam.follow is None

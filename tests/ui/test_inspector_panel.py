@@ -107,7 +107,7 @@ def test_fly_to_emits_a_pose_looking_at_the_feature_centre(
     s = panel.session
     s.select_features(s.layers[0], [1])
     poses: list[CameraPose] = []
-    s.fly_to_requested.connect(poses.append)
+    s.camera.events.flight.connect(lambda f: poses.append(f.end) if f is not None else None)
     qtbot.mouseClick(panel.fly_button, Qt.MouseButton.LeftButton)
     assert len(poses) == 1
     assert poses[0].focal_point == pytest.approx((35.0, 10.0, 61.5 / 2))

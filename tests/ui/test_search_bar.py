@@ -124,7 +124,7 @@ def test_clicking_a_hit_selects_and_flies(qtbot: QtBot, window: QMainWindow) -> 
     bar = _bar(window)
     s = bar.session
     poses: list[CameraPose] = []
-    s.fly_to_requested.connect(poses.append)
+    s.camera.events.flight.connect(lambda f: poses.append(f.end) if f is not None else None)
     _search(qtbot, bar, "height_m>50")
     item = bar.popup.item(1)
     with qtbot.waitSignal(bar.hit_chosen) as chosen:

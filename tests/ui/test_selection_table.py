@@ -117,7 +117,7 @@ def test_double_click_flies_to_the_feature(qtbot: QtBot, table: QtSelectionTable
     s = table.session
     s.select_features(s.layers[0], [0, 11])
     poses: list[CameraPose] = []
-    s.fly_to_requested.connect(poses.append)
+    s.camera.events.flight.connect(lambda f: poses.append(f.end) if f is not None else None)
     rect = table.view.visualRect(table.table_model.index(1, 0))
     # A real double-click is press, release, double-click: the view wants the first press.
     qtbot.mouseClick(table.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())

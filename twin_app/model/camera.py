@@ -1,20 +1,36 @@
-"""Camera poses and bookmarks as plain data (saved in sessions, animated by fly-to)."""
+"""The camera: poses and bookmarks as plain data, and the evented :class:`Camera` model.
+
+The :class:`Camera` is the truth for every view: a 3D view writes the user's navigation into it
+and follows it; bookmarks, fly-to, follow-a-mover and session files go through it. Two views
+bound to one Camera move together. Pure Python (numpy, psygnal): no Qt, no VTK.
+"""
 
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+from psygnal import SignalGroup, evented
+
+from twin_app.errors import CameraError
 
 Vec3 = tuple[float, float, float]
 
+#: Seconds a fly-to takes unless told otherwise.
+FLY_S = 0.8
+
 
 def _vec(v: Any, name: str) -> Vec3:
-    a = [float(x) for x in v]
+    try:
+        a = [float(x) for x in v]
+    except (TypeError, ValueError) as exc:
+        raise CameraError(f"camera {name} must be three finite numbers, not {v!r}") from exc
     if len(a) != 3 or not all(math.isfinite(x) for x in a):
-        raise ValueError(f"{name} must be three finite numbers, not {v!r}")
+        raise CameraError(f"camera {name} must be three finite numbers, not {v!r}")
     return (a[0], a[1], a[2])
 
 
@@ -38,6 +54,36 @@ class CameraPose:
     view_angle_deg: float = 30.0
     parallel_scale: float = 0.0
 
+    def __post_init__(self) -> None:
+        """Refuse poses a view cannot show: non-finite numbers, the camera on its focal point,
+        a zero or view-parallel up vector, a view angle outside (0, 180) degrees.
+
+        Raises
+        ------
+        CameraError
+            With the offending field (also a ValueError, for file validation).
+        """
+        p = _vec(self.position, "position")
+        f = _vec(self.focal_point, "focal_point")
+        up = _vec(self.view_up, "view_up")
+        angle, scale = float(self.view_angle_deg), float(self.parallel_scale)
+        if not (math.isfinite(angle) and 0.0 < angle < 180.0):
+            raise CameraError(f"camera view angle must be between 0 and 180 degrees, not {angle}")
+        if not (math.isfinite(scale) and scale >= 0.0):
+            raise CameraError(f"camera parallel scale must be 0 or more, not {scale}")
+        view = np.subtract(f, p)
+        dist = float(np.linalg.norm(view))
+        if dist <= 1e-9:
+            raise CameraError(f"camera position {p} is its focal point: nothing to look at")
+        up_len = float(np.linalg.norm(up))
+        if up_len <= 1e-12 or float(np.linalg.norm(np.cross(view, up))) <= 1e-12 * dist * up_len:
+            raise CameraError(f"camera view up {up} is zero or along the view direction")
+        object.__setattr__(self, "position", p)
+        object.__setattr__(self, "focal_point", f)
+        object.__setattr__(self, "view_up", up)
+        object.__setattr__(self, "view_angle_deg", angle)
+        object.__setattr__(self, "parallel_scale", scale)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data for a session file."""
         return {
@@ -50,7 +96,7 @@ class CameraPose:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CameraPose:
-        """Inverse of :meth:`to_dict` (raises ValueError on bad numbers)."""
+        """Inverse of :meth:`to_dict` (raises :class:`CameraError`, a ValueError, on bad numbers)."""
         return cls(
             _vec(d["position"], "position"),
             _vec(d["focal_point"], "focal_point"),
@@ -91,6 +137,11 @@ class CameraPose:
             up = np.array(other.view_up)
         up = up / np.linalg.norm(up)
         p = f + u * dist
+        if np.linalg.norm(np.cross(u, up)) < 1e-9:  # up along the view: take an end's up
+            for cand in (np.array(other.view_up), np.array(self.view_up)):
+                if np.linalg.norm(np.cross(u, cand)) > 1e-9 * np.linalg.norm(cand):
+                    up = cand / np.linalg.norm(cand)
+                    break
         return CameraPose(
             (float(p[0]), float(p[1]), float(p[2])),
             (float(f[0]), float(f[1]), float(f[2])),
@@ -274,3 +325,153 @@ def walk(
         p[2] += dz
         f[2] += dz
     return _pose(p, f, z, pose)
+
+
+@dataclass(frozen=True)
+class Flight:
+    """A fly-to in progress: from `start` to `end`, eased, over `duration_s` from `started_s`.
+
+    Views sample it (:meth:`Camera.animate`) on their own frame timer; as the pose at a time is
+    a pure function of that time, any number of views sampling one flight agree.
+    """
+
+    start: CameraPose
+    end: CameraPose
+    duration_s: float
+    started_s: float
+
+    def pose_at(self, now_s: float) -> CameraPose:
+        """The pose at monotonic time `now_s` (the end pose once the flight is over)."""
+        return self.start.interpolate(self.end, ease_in_out(self.fraction(now_s)))
+
+    def fraction(self, now_s: float) -> float:
+        """How far the flight is at `now_s`, 0..1 (before easing)."""
+        if self.duration_s <= 0.0:
+            return 1.0
+        return min(max((now_s - self.started_s) / self.duration_s, 0.0), 1.0)
+
+
+@dataclass(frozen=True)
+class FollowTarget:
+    """The mover the camera keeps at its focal point: mover `index` of the layer `layer_uid`."""
+
+    layer_uid: int
+    index: int
+
+
+@evented
+@dataclass(eq=False)
+class Camera:
+    """The camera every view shows: the current pose, a fly-to in progress, a followed mover.
+
+    Views write user navigation with :meth:`set_pose` and follow ``events.pose``; fly-to is
+    :meth:`fly_to` (views call :meth:`animate` each frame while ``flight`` is set); following
+    a mover is :meth:`follow_mover` (the session pans the camera with :meth:`track` each tick).
+    Two views bound to one Camera move together.
+
+    Attributes
+    ----------
+    pose
+        The current pose (validated :class:`CameraPose`), None until a view or a file sets one.
+    flight
+        The fly-to in progress, or None.
+    follow
+        The followed mover, or None.
+    clock
+        Monotonic seconds (``time.monotonic``; tests pass their own).
+
+    Signals
+    -------
+    events.pose(CameraPose | None), events.flight(Flight | None), events.follow(FollowTarget | None)
+        One per field, emitted when it changes.
+    """
+
+    pose: CameraPose | None = None
+    flight: Flight | None = None
+    follow: FollowTarget | None = None
+    clock: Callable[[], float] = time.monotonic
+
+    if TYPE_CHECKING:
+        events: ClassVar[SignalGroup]
+
+    def __post_init__(self) -> None:
+        if self.pose is not None and not isinstance(self.pose, CameraPose):
+            raise CameraError(f"a camera pose must be a CameraPose, not {type(self.pose).__name__}")
+
+    @property
+    def flying(self) -> bool:
+        """True while a fly-to runs."""
+        return self.flight is not None
+
+    def set_pose(self, pose: CameraPose) -> None:
+        """Jump to `pose` (navigation, presets, session restore); a fly-to in progress stops.
+
+        Raises
+        ------
+        CameraError
+            If `pose` is not a :class:`CameraPose` (poses validate themselves when made).
+        """
+        if not isinstance(pose, CameraPose):
+            raise CameraError(f"a camera pose must be a CameraPose, not {type(pose).__name__}")
+        self.flight = None
+        self.pose = pose
+
+    def fly_to(self, pose: CameraPose, duration_s: float = FLY_S) -> Flight:
+        """Start an eased flight from the current pose to `pose` (bookmarks, search, follow).
+
+        With no current pose (nothing has been shown yet) the camera jumps and the flight is
+        over at once. Returns the flight (also emitted as ``events.flight``).
+        """
+        if not isinstance(pose, CameraPose):
+            raise CameraError(f"a camera pose must be a CameraPose, not {type(pose).__name__}")
+        start, duration = (self.pose, max(float(duration_s), 0.0)) if self.pose else (pose, 0.0)
+        flight = Flight(start, pose, duration, float(self.clock()))
+        self.flight = flight
+        if duration == 0.0:
+            self.animate()
+        return flight
+
+    def animate(self, now_s: float | None = None) -> bool:
+        """Move the pose along the flight to time `now_s` (default: the clock's now).
+
+        Returns True while the flight goes on; at its end the pose is the target and ``flight``
+        becomes None. Without a flight, does nothing and returns False.
+        """
+        flight = self.flight
+        if flight is None:
+            return False
+        now = float(self.clock()) if now_s is None else float(now_s)
+        done = flight.fraction(now) >= 1.0
+        self.pose = flight.end if done else flight.pose_at(now)
+        if done:
+            self.flight = None
+        return not done
+
+    def follow_mover(self, layer_uid: int, index: int) -> None:
+        """Keep mover `index` of layer `layer_uid` at the focal point (index < 0 stops)."""
+        self.follow = FollowTarget(int(layer_uid), int(index)) if index >= 0 else None
+
+    def track(self, point: Vec3) -> None:
+        """Pan so the focal point is `point`, keeping the camera's offset (a followed mover).
+
+        During a fly-to the flight's end moves instead, so the flight lands on the mover.
+        """
+        target = _vec(point, "follow point")
+        flight = self.flight
+        if flight is not None:
+            d = np.subtract(target, flight.end.focal_point)
+            moved = pan(flight.end, (float(d[0]), float(d[1]), float(d[2])))
+            self.flight = Flight(flight.start, moved, flight.duration_s, flight.started_s)
+            return
+        if self.pose is None:
+            return
+        d = np.subtract(target, self.pose.focal_point)
+        if not d.any():
+            return
+        self.pose = pan(self.pose, (float(d[0]), float(d[1]), float(d[2])))
+
+    def clear(self) -> None:
+        """Forget the pose, the flight and the followed mover (an empty session)."""
+        self.flight = None
+        self.follow = None
+        self.pose = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 import pyvista as pv
@@ -29,7 +29,15 @@ class Adapter(Generic[L]):
 
     Subclasses implement :meth:`build` (create mesh and actor once) and :meth:`restyle`
     (change colours/opacity in place). Events call the scene's coalescing ``request_render``.
+    The layer's fields sort into *rebuild* (:attr:`rebuild_fields`: the geometry changed, the
+    mesh is built again) and *restyle* (:attr:`restyle_fields`, visibility, opacity, and the
+    per-tick value fields of time-driven adapters: arrays written in place).
     """
+
+    #: Layer fields whose change replaces the geometry: the mesh and actors are built again.
+    rebuild_fields: ClassVar[tuple[str, ...]] = ()
+    #: Layer fields whose change only recolours the existing mesh.
+    restyle_fields: ClassVar[tuple[str, ...]] = ("color_by", "colormap", "clim", "color")
 
     #: Layer kinds at or above the ground: faded or cut away by the underground view.
     SURFACE_KINDS = frozenset(
@@ -44,13 +52,17 @@ class Adapter(Generic[L]):
         #: Feature row of every cell of `mesh` (picking, highlight).
         self.index: np.ndarray[Any, Any] = np.zeros(0, np.int32)
         self.actor: vtk.vtkActor | None = None
+        #: Actors besides :attr:`actor` (trails, glyphs, surfaces), removed and hidden with it.
+        self.extra_actors: list[vtk.vtkActor] = []
         self.mesh: pv.PolyData | None = None
         self.build()
         self.restyle()
         layer.events.visible.connect(self._on_visible_change)
         layer.events.opacity.connect(self._on_opacity_change)
-        for name in ("color_by", "colormap", "clim", "color"):
+        for name in self.restyle_fields:
             getattr(layer.events, name).connect(self._on_style_change)
+        for name in self.rebuild_fields:
+            getattr(layer.events, name).connect(self._on_geometry_change)
 
     def build(self) -> None:
         """Create the mesh and actor (once)."""
@@ -68,9 +80,32 @@ class Adapter(Generic[L]):
         self.layer.events.disconnect(self._on_visible_change)
         self.layer.events.disconnect(self._on_opacity_change)
         self.layer.events.disconnect(self._on_style_change)
-        if self.actor is not None:
-            self.scene.plotter.renderer.RemoveActor(self.actor)
+        self.layer.events.disconnect(self._on_geometry_change)
+        self._remove_actors()
+
+    def _remove_actors(self) -> None:
+        renderer = self.scene.plotter.renderer
+        for a in [self.actor, *self.extra_actors]:
+            if a is not None:
+                renderer.RemoveActor(a)
         self.actor = None
+        self.extra_actors = []
+
+    def rebuild(self) -> None:
+        """Build the mesh and actors again from the layer (its geometry was replaced).
+
+        Never on the per-tick path: ticks only write values into the existing arrays.
+        """
+        self._remove_actors()
+        self.mesh = None
+        self.build()
+        self.restyle()
+        self.apply_opacity()
+        self._on_visible_change(bool(self.layer.visible))
+
+    def _on_geometry_change(self, *_: object) -> None:
+        self.rebuild()
+        self.scene.adapter_rebuilt(self)
 
     def _on_visible_change(self, visible: bool) -> None:
         if self.actor is not None:
@@ -98,8 +133,13 @@ class Adapter(Generic[L]):
 
 
 class FeatureAdapter(Adapter[FeatureLayer]):
-    """Buildings, roads, areas, terrain and city objects: one PolyData, one actor."""
+    """Buildings, roads, areas, terrain and city objects: one PolyData, one actor.
 
+    Replacing the layer's ``features`` (an intervention adds, removes or reshapes buildings)
+    rebuilds the mesh.
+    """
+
+    rebuild_fields: ClassVar[tuple[str, ...]] = ("features",)
     lut: vtk.vtkLookupTable | None = None
 
     def build(self) -> None:
@@ -207,15 +247,3 @@ class FeatureAdapter(Adapter[FeatureLayer]):
             return ("scalar", (f"{self.layer.name}: {self.layer.color_by}", self.lut))
         cats = self.categories() if self.layer.color_by in (COLOR_SURFACE, COLOR_TYPE) else []
         return ("categories", cats) if cats else None
-
-
-#: Layer class -> adapter class (looked up along the MRO).
-ADAPTERS: dict[type[Layer], type[Adapter[Any]]] = {FeatureLayer: FeatureAdapter}
-
-
-def adapter_class(layer: Layer) -> type[Adapter[Any]]:
-    """The adapter class registered for the layer's class or its nearest base."""
-    for cls in type(layer).__mro__:
-        if cls in ADAPTERS:
-            return ADAPTERS[cls]
-    raise KeyError(f"no render adapter for {type(layer).__name__}")

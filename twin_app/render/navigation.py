@@ -86,6 +86,8 @@ class Navigator:
         )
         self.on_hover: Callable[[int, int], None] | None = None
         self.on_camera_moved: Callable[[], None] | None = None
+        #: Where navigation writes poses (the Camera model); None applies them to VTK directly.
+        self.on_pose: Callable[[CameraPose], None] | None = None
         self._mode = ""
         self._press: tuple[int, int] = (0, 0)
         self._last: tuple[int, int] = (0, 0)
@@ -198,9 +200,12 @@ class Navigator:
         self.set_pose(zoom_towards(pose, target, factor))
 
     def set_pose(self, pose: CameraPose) -> None:
-        """Apply a pose, ask for a render and report the move."""
-        apply_pose(self.renderer, pose)
-        self.scene.request_render()
+        """Write a pose into the camera model (or apply it), ask for a render, report the move."""
+        if self.on_pose is not None:
+            self.on_pose(pose)
+        else:
+            apply_pose(self.renderer, pose)
+            self.scene.request_render()
         if self.on_camera_moved is not None:
             self.on_camera_moved()
 

@@ -68,8 +68,8 @@ class Picker:
 
     def pick(self, x: float, y: float) -> PickHit | None:
         """Pick at display pixel (x, y) (origin bottom left, VTK convention)."""
-        if any(
-            uid not in self._locators
+        if any(  # a new layer, or a layer whose mesh was rebuilt
+            self._locators.get(uid, (None,))[0] is not a.mesh
             for uid, a in self.scene.adapters.items()
             if a.mesh is not None and a.mesh.n_cells
         ):

@@ -10,12 +10,12 @@ import numpy as np
 import pyvista as pv
 import vtk
 
-import twin_app.render.sensor_adapters  # noqa: F401  (registers the time-driven adapters)
 from twin_app.model.layers import Layer
-from twin_app.render.adapters import Adapter, adapter_class
+from twin_app.render.adapters import Adapter
 from twin_app.render.colors import hex_to_rgb, palette_rgb
 from twin_app.render.overlays import MapOverlays
 from twin_app.render.plotter import gl_info
+from twin_app.render.registry import adapter_class
 
 View = Literal["oblique", "top", "street"]
 VIEWS: tuple[str, ...] = ("oblique", "top", "street")
@@ -88,6 +88,20 @@ class CategoryLegend:
             self.renderer.RemoveViewProp(t)
 
 
+def _finite_bounds(mesh: pv.DataSet) -> tuple[float, ...] | None:
+    """(xmin, xmax, ymin, ymax, zmin, zmax) of a mesh's finite points; None if it has none."""
+    b = mesh.bounds
+    # VTK skips NaN coordinates itself; with no finite point it reports an inverted +-1e299 box
+    if np.isfinite(b).all() and b[0] <= b[1] and b[2] <= b[3] and b[4] <= b[5]:
+        return tuple(float(v) for v in b)
+    p = np.asarray(mesh.points)
+    p = p[np.isfinite(p).all(axis=1)]
+    if not len(p):
+        return None
+    lo, hi = p.min(axis=0), p.max(axis=0)
+    return (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]), float(lo[2]), float(hi[2]))
+
+
 class Scene:
     """Layers, lighting, ground, overlays and camera presets over one plotter.
 
@@ -116,6 +130,7 @@ class Scene:
         self.show_legends = True
         self.underground = "off"
         self._highlight: vtk.vtkActor | None = None
+        self._highlighted: tuple[int, np.ndarray[Any, Any]] = (0, np.zeros(0, np.int64))
         self._cut_plane = vtk.vtkPlane()
         # The cutaway plane follows the camera (a few float operations per frame).
         plotter.renderer.AddObserver("StartEvent", self._on_start_render)
@@ -186,6 +201,33 @@ class Scene:
             self.legends_changed()
             self.request_render()
 
+    def adapter_rebuilt(self, adapter: Adapter[Any]) -> None:
+        """An adapter built its mesh again: ground, underground mode, legends and highlight follow."""
+        self.update_ground()
+        if self.underground != "off":
+            self.set_underground(self.underground)
+        uid, indices = self._highlighted
+        if uid == adapter.layer.uid and indices.size:
+            self.highlight(uid, indices)
+        self.legends_changed()
+        self.request_render()
+
+    def order_layers(self, layers: list[Layer]) -> None:
+        """Re-add the layers' actors bottom to top so that VTK draws them in the list's order."""
+        renderer = self.plotter.renderer
+        for layer in layers:
+            adapter = self.adapters.get(layer.uid)
+            if adapter is None:
+                continue
+            for a in [adapter.actor, *adapter.extra_actors]:
+                if a is not None:
+                    renderer.RemoveActor(a)
+                    renderer.AddActor(a)
+        if self._highlight is not None:  # the highlight stays on top
+            renderer.RemoveActor(self._highlight)
+            renderer.AddActor(self._highlight)
+        self.request_render()
+
     def adapter_for_actor(self, actor: vtk.vtkProp) -> Adapter[Any] | None:
         """The adapter that owns an actor (for picking)."""
         for a in self.adapters.values():
@@ -197,12 +239,16 @@ class Scene:
     def data_bounds(
         self, surface_only: bool = False
     ) -> tuple[float, float, float, float, float, float] | None:
-        """Bounds of every layer mesh (ground and overlays excluded; optionally surface layers only)."""
+        """Bounds of every layer mesh (ground and overlays excluded; optionally surface layers only).
+
+        Points that are not finite (a mover off service has a NaN position) are left out.
+        """
         boxes = [
-            a.mesh.bounds
+            _finite_bounds(a.mesh)
             for a in self.adapters.values()
             if a.mesh is not None and a.mesh.n_points and (a.is_surface or not surface_only)
         ]
+        boxes = [b for b in boxes if b is not None]
         if not boxes:
             return None
         b = np.array(boxes, dtype=np.float64)
@@ -225,9 +271,10 @@ class Scene:
             for a in self.adapters.values()
             if a.mesh is not None and a.mesh.n_points
         ]
-        if not pts:
+        p = np.concatenate(pts) if pts else np.zeros((0, 3))
+        p = p[np.isfinite(p).all(axis=1)]
+        if not len(p):
             return None
-        p = np.concatenate(pts)
         lo = np.percentile(p, 1.0, axis=0)
         hi = np.percentile(p, 99.0, axis=0)
         zlo, zhi = float(p[:, 2].min()), float(p[:, 2].max())
@@ -276,6 +323,7 @@ class Scene:
             self._highlight = None
         adapter = self.adapters.get(layer_uid)
         idx = np.asarray(indices, dtype=np.int64)
+        self._highlighted = (layer_uid, idx)
         fs = getattr(adapter.layer, "features", None) if adapter is not None else None
         if adapter is None or fs is None or idx.size == 0 or not fs.mesh.n_triangles:
             self.request_render()
@@ -343,7 +391,7 @@ class Scene:
             extra.GetMapper()
             for a in self.adapters.values()
             if a.is_surface
-            for extra in getattr(a, "extra_actors", [])
+            for extra in a.extra_actors
         ]
         if self._ground is not None:
             mappers.append(self._ground.GetMapper())

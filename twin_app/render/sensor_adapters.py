@@ -104,8 +104,6 @@ class _TimeAdapter(Adapter[Any]):
 
     def remove(self) -> None:
         self.layer.events.disconnect(self._on_values_change)
-        for a in getattr(self, "extra_actors", []):
-            self.scene.plotter.renderer.RemoveActor(a)
         super().remove()
 
     def _on_values_change(self, *_: object) -> None:
@@ -113,7 +111,7 @@ class _TimeAdapter(Adapter[Any]):
         self.scene.request_render()
 
     def _on_visible_change(self, visible: bool) -> None:
-        for a in getattr(self, "extra_actors", []):
+        for a in self.extra_actors:
             a.SetVisibility(bool(visible))
         super()._on_visible_change(visible)
 
@@ -579,20 +577,3 @@ class MoverAdapter(_TimeAdapter):
         self.trail_poly.GetPoints().Modified()
         self.trail_poly.GetPointData().GetScalars().Modified()
         self.trail_poly.Modified()
-
-
-def register() -> None:
-    """Add the time-driven adapters to the adapter registry."""
-    from twin_app.render.adapters import ADAPTERS
-
-    ADAPTERS.update(
-        {
-            TrafficLayer: TrafficAdapter,
-            AirQualityLayer: AirQualityAdapter,
-            PipeLayer: PipeAdapter,
-            MoverLayer: MoverAdapter,
-        }
-    )
-
-
-register()

@@ -33,7 +33,7 @@ from twin_app.io.session_file import (
 )
 from twin_app.io.source import ReadOptions
 from twin_app.model.alerts import AlertEngine
-from twin_app.model.camera import Bookmark, CameraPose
+from twin_app.model.camera import Bookmark, Camera, CameraPose
 from twin_app.model.city import CityModel
 from twin_app.model.clock import Clock
 from twin_app.model.commands import Command, CommandStack
@@ -109,7 +109,8 @@ class Session:
     bookmarks
         Evented list of named camera poses.
     camera
-        The current camera pose (kept up to date by the view; saved in session files).
+        The evented :class:`~twin_app.model.camera.Camera` every view shows and writes its
+        navigation into (its pose is saved in session files). A stable reference.
     commands
         Undo/redo history of user changes.
     live
@@ -123,18 +124,12 @@ class Session:
         Warnings and errors a user should see.
     selection_changed(Selection)
         The selection changed.
-    fly_to_requested(CameraPose)
-        Something asks the view to fly the camera to a pose (animated).
-    camera_set_requested(CameraPose)
-        Something asks the view to jump to a pose (session restore).
     underground_changed(str)
         The underground mode changed.
     """
 
     messages = Signal(str, str)
     selection_changed = Signal(object)
-    fly_to_requested = Signal(object)
-    camera_set_requested = Signal(object)
     underground_changed = Signal(str)
 
     def __init__(self) -> None:
@@ -142,7 +137,7 @@ class Session:
         self.layers: EventedList[Layer] = EventedList()
         self.sources: list[SourceRef] = []
         self.bookmarks: EventedList[Bookmark] = EventedList()
-        self.camera: CameraPose | None = None
+        self.camera = Camera()
         self.commands = CommandStack()
         self.selection = Selection()
         self._underground = "off"
@@ -153,6 +148,7 @@ class Session:
         self.alerts = AlertEngine()
         self.live = Live(self)
         self.clock.events.t_ns.connect(self._on_time)
+        self.layers.events.removed.connect(self._on_layer_removed)
 
     # -- time --------------------------------------------------------------------------------
     def time_layers(self) -> list[Layer]:
@@ -161,6 +157,26 @@ class Session:
 
     def _on_time(self, t_ns: int) -> None:
         self.update_time_layers(int(t_ns))
+        self._follow_mover()
+
+    def _follow_mover(self) -> None:
+        """Keep the camera on the followed mover (after the layers moved to the clock time)."""
+        target = self.camera.follow
+        if target is None:
+            return
+        layer = self.find_layer(target.layer_uid)
+        positions = getattr(layer, "positions", None)
+        valid = getattr(layer, "valid", None)
+        if positions is None or valid is None or not 0 <= target.index < len(valid):
+            return
+        if valid[target.index]:
+            p = positions[target.index]
+            self.camera.track((float(p[0]), float(p[1]), float(p[2])))
+
+    def _on_layer_removed(self, index: int, layer: Layer) -> None:
+        follow = self.camera.follow
+        if follow is not None and follow.layer_uid == layer.uid:
+            self.camera.follow = None
 
     def update_time_layers(self, t_ns: int | None = None) -> None:
         """Bring every time-driven layer to the clock's time and evaluate the alert rules."""
@@ -422,7 +438,7 @@ class Session:
         self.sources.clear()
         self.twins.clear()
         self.bookmarks.clear()
-        self.camera = None
+        self.camera.clear()
         self.underground = "off"
         self.path = None
         self.alerts.rules.clear()
@@ -533,10 +549,10 @@ class Session:
         )
 
     def go_to_bookmark(self, name: str) -> None:
-        """Ask the view to fly to a bookmark."""
+        """Fly the camera to a bookmark."""
         for b in self.bookmarks:
             if b.name == name:
-                self.fly_to_requested.emit(b.pose)
+                self.camera.fly_to(b.pose)
                 return
         raise TwinError(f"no bookmark named {name!r}")
 
@@ -567,7 +583,9 @@ class Session:
                 LayerEntry(name=layer.name, kind=layer.kind, style=StyleEntry(**layer.style()))
                 for layer in self.layers
             ],
-            camera=PoseEntry(**self.camera.to_dict()) if self.camera is not None else None,
+            camera=PoseEntry(**self.camera.pose.to_dict())
+            if self.camera.pose is not None
+            else None,
             bookmarks=[BookmarkEntry(**b.to_dict()) for b in self.bookmarks],
             view=ViewEntry(
                 underground=self.underground, clock_ns=self.clock.t_ns, clock_rate=self.clock.rate
@@ -656,8 +674,7 @@ class Session:
         if 1.0 <= abs(data.view.clock_rate) <= 10_000.0:
             self.clock.set_rate(data.view.clock_rate)
         if data.camera is not None:
-            self.camera = CameraPose.from_dict(data.camera.model_dump())
-            self.camera_set_requested.emit(self.camera)
+            self.camera.set_pose(CameraPose.from_dict(data.camera.model_dump()))
         self.commands.clear()
         return warnings
 

@@ -72,6 +72,4 @@ class QtAlertsPanel(QWidget):
         self.session.clock.pause()
         self.session.clock.seek(a.t_ns)
         x, y, z = a.position
-        self.session.fly_to_requested.emit(
-            pose_for_bounds((x - 40, x + 40, y - 40, y + 40, z, z + 20))
-        )
+        self.session.camera.fly_to(pose_for_bounds((x - 40, x + 40, y - 40, y + 40, z, z + 20)))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -16,30 +14,21 @@ from PySide6.QtWidgets import (
 )
 
 from twin_app.errors import TwinError
-from twin_app.model.camera import CameraPose
 from twin_app.session import Session
 
 
 class QtBookmarksPanel(QWidget):
-    """A list bound to ``session.bookmarks``.
+    """A list bound to ``session.bookmarks``; "Add" bookmarks the session's Camera pose.
 
     Parameters
     ----------
     session
-        The session whose bookmarks are shown.
-    current_pose
-        Returns the view's current camera pose (for "Add").
+        The session whose bookmarks are shown and whose camera they fly.
     """
 
-    def __init__(
-        self,
-        session: Session,
-        current_pose: Callable[[], CameraPose],
-        parent: QWidget | None = None,
-    ) -> None:
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        self.current_pose = current_pose
         self.list = QListWidget()
         self.list.setToolTip("Double-click a bookmark to fly there")
         self.list.itemActivated.connect(self._on_activated)
@@ -66,8 +55,11 @@ class QtBookmarksPanel(QWidget):
             self.list.addItem(item)
 
     def add_current(self, name: str) -> None:
-        """Bookmark the current view under `name`."""
-        self.session.add_bookmark(name, self.current_pose())
+        """Bookmark the current view (the camera's pose) under `name`."""
+        pose = self.session.camera.pose
+        if pose is None:
+            raise TwinError("nothing to bookmark yet: open a twin first")
+        self.session.add_bookmark(name, pose)
 
     def _ask_and_add(self) -> None:
         name, ok = QInputDialog.getText(

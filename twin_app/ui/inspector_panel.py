@@ -180,13 +180,13 @@ class QtInspectorPanel(QWidget):
         return text
 
     def fly_to(self) -> None:
-        """Ask the view to fly to the shown feature (``session.fly_to_requested``)."""
+        """Ask the view to fly to the shown feature (``session.camera.fly_to``)."""
         fs = self.features
         if fs is None or self.index is None:
             return
         bounds = fs.feature_bounds([self.index])
         if bounds is not None:
-            self.session.fly_to_requested.emit(pose_for_bounds(bounds))
+            self.session.camera.fly_to(pose_for_bounds(bounds))
 
     def set_sensor_series(
         self, times_ns: np.ndarray[Any, Any], values: np.ndarray[Any, Any], unit: str

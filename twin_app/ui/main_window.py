@@ -108,7 +108,7 @@ class QtMainWindow(QMainWindow):
         self.inspector = QtInspectorPanel(self.session)
         self.selection_table = QtSelectionTable(self.session)
         self.messages_panel = QtMessagesPanel(self.session)
-        self.bookmarks_panel = QtBookmarksPanel(self.session, self.view.pose)
+        self.bookmarks_panel = QtBookmarksPanel(self.session)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.inspector)
         split.addWidget(self.selection_table)
@@ -515,7 +515,6 @@ class QtMainWindow(QMainWindow):
 
     def save_session(self, path: Path) -> bool:
         """Save atomically; a failure leaves the previous file as it was."""
-        self.session.camera = self.view.pose()
         try:
             saved = self.session.save(path)
         except TwinError as err:
@@ -536,7 +535,6 @@ class QtMainWindow(QMainWindow):
         """Write the session to the autosave file if it has unsaved changes."""
         if not self.session.sources or not self.session.dirty:
             return None
-        self.session.camera = self.view.pose()
         path = self.autosave_path()
         try:
             self.session.write_copy(path)
@@ -654,7 +652,6 @@ class QtMainWindow(QMainWindow):
             return Session.load_session_file(data, path, progress, cancelled)
 
         def done(load: SessionLoad) -> None:
-            self.view._framed = True  # the session's camera frames the view
             for w in self.session.restore(load):
                 self._on_message("warning", f"{path.name}: {w}")
             for twin in load.twins:
@@ -702,13 +699,11 @@ class QtMainWindow(QMainWindow):
         """Follow mover `index` of a mover layer (-1 stops), flying there first."""
         from twin_app.model.camera import pose_for_bounds
 
-        for other in self.session.layers:
-            if hasattr(other, "follow") and other is not layer:
-                other.follow = -1
-        layer.follow = int(index)
+        camera = self.session.camera
+        camera.follow_mover(layer.uid, index)
         if index >= 0 and layer.valid[index]:
             x, y, z = (float(v) for v in layer.positions[index])
-            self.view.fly_to(pose_for_bounds((x - 60, x + 60, y - 60, y + 60, z, z + 10)))
+            camera.fly_to(pose_for_bounds((x - 60, x + 60, y - 60, y + 60, z, z + 10)))
 
     def _on_follow(self) -> None:
         from PySide6.QtWidgets import QInputDialog
@@ -731,8 +726,7 @@ class QtMainWindow(QMainWindow):
         if not ok:
             return
         if names.index(choice) == 0:
-            for layer, _ in movers:
-                layer.follow = -1
+            self.session.camera.follow_mover(0, -1)
         else:
             layer, i = movers[names.index(choice) - 1]
             self.follow(layer, i)

@@ -146,7 +146,7 @@ class QtSearchBar(QWidget):
         self.session.select_features(layer, [hit.index])
         bounds = fs.feature_bounds([hit.index])
         if bounds is not None:
-            self.session.fly_to_requested.emit(pose_for_bounds(bounds))
+            self.session.camera.fly_to(pose_for_bounds(bounds))
         self.status_label.setText(f"{hit.layer_name} · {hit.feature_id}")
         self.hit_chosen.emit(hit)
 

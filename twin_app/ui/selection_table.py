@@ -253,7 +253,7 @@ class QtSelectionTable(QWidget):
             return
         bounds = fs.feature_bounds([self.feature_at(row)])
         if bounds is not None:
-            self.session.fly_to_requested.emit(pose_for_bounds(bounds))
+            self.session.camera.fly_to(pose_for_bounds(bounds))
 
     # -- internals -------------------------------------------------------------------------
     def _on_selection_change(self, selection: Selection) -> None:
