@@ -39,6 +39,7 @@ from twin_app.model.clock import Clock
 from twin_app.model.commands import Command, CommandStack
 from twin_app.model.frame import LocalFrame
 from twin_app.model.layers import Layer, layer_for
+from twin_app.model.sensors import MoverLayer
 from twin_app.session.live import Live
 
 if TYPE_CHECKING:
@@ -165,12 +166,10 @@ class Session:
         if target is None:
             return
         layer = self.find_layer(target.layer_uid)
-        positions = getattr(layer, "positions", None)
-        valid = getattr(layer, "valid", None)
-        if positions is None or valid is None or not 0 <= target.index < len(valid):
+        if not isinstance(layer, MoverLayer) or not 0 <= target.index < len(layer.valid):
             return
-        if valid[target.index]:
-            p = positions[target.index]
+        if layer.valid[target.index]:
+            p = layer.positions[target.index]
             self.camera.track((float(p[0]), float(p[1]), float(p[2])))
 
     def _on_layer_removed(self, index: int, layer: Layer) -> None:
