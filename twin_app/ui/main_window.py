@@ -759,7 +759,8 @@ class QtMainWindow(QMainWindow):
 
     def connect_live(self, broker: str, mapping: Path | None = None) -> None:
         """Subscribe to a broker; samples flow into the layers whose sensors they name."""
-        from twin_app.feeds.mqtt import LiveFeed, load_datastream_map
+        from twin_app.feeds.mqtt import LiveFeed
+        from twin_app.feeds.sensorthings import load_datastream_map
 
         self.disconnect_live()
         try:
@@ -799,7 +800,7 @@ class QtMainWindow(QMainWindow):
 
     def start_recording(self, path: Path) -> None:
         """Collect every live sample from now on; written to `path` when recording stops."""
-        from twin_app.feeds.mqtt import Recorder
+        from twin_app.feeds.recorder import Recorder
 
         self.recorder = Recorder()
         self.record_path = path
