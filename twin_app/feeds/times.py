@@ -199,6 +199,12 @@ def to_utc_ns(
         i = int(np.flatnonzero(~ok)[0])
         text = vals[i] if vals.shape[0] == ok.shape[0] else t
         where = f"{_where(source)}: {_place(i, line_offset)}" if ok.size > 1 else _where(source)
+        if not oob[i] and isinstance(text, str):
+            # pandas gives NaT for text just past the ns range; the exact parser can tell.
+            try:
+                parse_iso_ns(text, assume_utc=True)
+            except ValueError as exc:
+                oob[i] = "outside the range" in str(exc)
         if oob[i]:
             raise FeedError(
                 f"{where}: time {text!r} is outside the range a time can hold ({RANGE_TEXT})"
@@ -268,7 +274,9 @@ def _parse_iso(
     has_off = st.str.contains(_OFFSET_RE, regex=True).to_numpy(bool)
     if has_off.any():
         idx = np.flatnonzero(has_off)
-        p = pd.to_datetime(st.iloc[idx], utc=True, format="ISO8601", errors="coerce")
+        # pandas reads "Z" but not the lower-case "z" that ISO 8601 also allows.
+        text = st.iloc[idx].str.replace(r"z\s*$", "Z", regex=True)
+        p = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
         ns[idx], ok[idx], oob[idx] = _aware_to_ns(p)
     naive = ~has_off & (st != "").to_numpy(bool)
     if naive.any():
