@@ -49,10 +49,6 @@ from twin_app.feeds.times import NAT_NS, format_iso_array, to_utc_ns, utc_series
 if TYPE_CHECKING:
     import pandas as pd
 
-#: Columns of a sensor table, required first.
-SENSOR_COLUMNS = ("sensor_id", "t", "value", "quality")
-#: Columns of a mover table.
-MOVER_COLUMNS = ("sensor_id", "t", "lon", "lat", "z", "value", "quality")
 _FLOAT_COLUMNS = ("value", "quality", "lon", "lat", "z")
 _ORDER = ("sensor_id", "t", "value", "quality", "lon", "lat", "z")
 

@@ -18,7 +18,6 @@ import itertools
 import json
 import logging
 import math
-import sys
 import threading
 import time
 import uuid
@@ -27,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from twin_app.errors import FeedError, TwinError
+from twin_app.errors import FeedError
 from twin_app.feeds.mqtt import LiveFeed, default_client_id, parse_broker
 from twin_app.feeds.recorder import Recorder
 from twin_app.feeds.sensorthings import (
@@ -610,29 +609,3 @@ def run_record(args: argparse.Namespace) -> int:
     )
     print(res.summary())
     return 0
-
-
-def _main(
-    argv: Sequence[str] | None, prog: str, help_text: str, add: Any, run: Any
-) -> int:  # pragma: no cover - thin wrapper
-    parser = argparse.ArgumentParser(prog=prog, description=help_text)
-    add(parser)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return int(run(args))
-    except TwinError as err:
-        print(f"{prog}: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-
-
-def main_publish(argv: Sequence[str] | None = None) -> int:
-    """``twin feed publish DATA --broker HOST:PORT [--speed N]`` as a stand-alone entry."""
-    return _main(argv, "twin feed publish", PUBLISH_DESCRIPTION, add_publish_arguments, run_publish)
-
-
-def main_record(argv: Sequence[str] | None = None) -> int:
-    """``twin feed record --broker HOST:PORT [--seconds N] -o OUT.parquet`` stand-alone."""
-    return _main(argv, "twin feed record", RECORD_DESCRIPTION, add_record_arguments, run_record)
