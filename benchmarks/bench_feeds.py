@@ -86,7 +86,8 @@ def tiled_roads() -> Any:
 
 
 def build_layers() -> tuple[list[Any], int]:
-    from twin_app.feeds.datasets import load_beijing_prsa, load_liverpool_bus, load_metr_la
+    from shared_datasets import load_beijing_prsa, load_liverpool_bus, load_metr_la
+
     from twin_app.feeds.store import SensorStore
     from twin_app.feeds.tracks import MoverTracks
     from twin_app.geometry.interpolate import IDWGrid
@@ -258,7 +259,8 @@ def main() -> None:
 
 def store_30d() -> dict[str, float]:
     """Build the 30-day, 5-minute store for 50,000 detectors (tiled METR-LA), spilled to disk."""
-    from twin_app.feeds.datasets import load_metr_la
+    from shared_datasets import load_metr_la
+
     from twin_app.feeds.store import SensorStore
 
     speeds, _ = load_metr_la(SHARED)

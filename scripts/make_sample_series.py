@@ -9,19 +9,22 @@ values; the manifest says how the twin's clock maps onto them. Nothing is synthe
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pandas as pd
 
-from twin_app.feeds.datasets import (
+from twin_app.feeds.longformat import write_long
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))  # the dataset loaders are not part of the package
+from shared_datasets import (  # noqa: E402
     BEIJING_STATIONS_SOURCE,
     load_beijing_prsa,
     load_liverpool_bus,
     load_metr_la,
 )
-from twin_app.feeds.longformat import write_long
 
-ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 OUT = ROOT / "city_models" / "city_of_london"
 

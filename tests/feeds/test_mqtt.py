@@ -15,25 +15,23 @@ import pytest
 
 from twin_app.errors import FeedError
 from twin_app.feeds.longformat import read_long
-from twin_app.feeds.mqtt import (
+from twin_app.feeds.mqtt import FeedState, LiveFeed, parse_broker
+from twin_app.feeds.publish import publish_file, record
+from twin_app.feeds.recorder import Recorder
+from twin_app.feeds.sensorthings import (
     REASONS,
     DatastreamMap,
-    FeedState,
     FeedStats,
-    LiveFeed,
-    Recorder,
     Sample,
-    format_iso_ns,
     load_datastream_map,
     observation_topic,
-    parse_broker,
-    parse_iso_ns,
     parse_observation,
-    wait_until,
 )
-from twin_app.feeds.publish import publish_file, record
+from twin_app.feeds.times import format_iso_ns, parse_iso_ns
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from conftest import Broker
 
 pytestmark = pytest.mark.mqtt
@@ -44,6 +42,17 @@ T0 = parse_iso_ns("2024-05-01T12:00:00Z")
 
 # --------------------------------------------------------------------------------------------
 # helpers
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float, poll_s: float = 0.02) -> bool:
+    """Poll ``predicate()`` until it is true or ``timeout_s`` passes; returns the last result."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(poll_s)
 
 
 def write_table(path: Path, rows: list[dict[str, Any]]) -> Path:

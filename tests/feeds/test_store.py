@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 
 from twin_app.errors import FeedError
+from twin_app.feeds.cleaning import StoreReport
 from twin_app.feeds.longformat import read_long
-from twin_app.feeds.store import NAT_NS, SensorStore, StoreReport, to_frame, to_utc_ns
+from twin_app.feeds.store import SensorStore, to_frame
+from twin_app.feeds.times import NAT_NS, to_utc_ns
 
 BAD = Path(__file__).resolve().parents[1] / "data" / "bad" / "feeds"
 S = 1_000_000_000

@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 from shapely.geometry import MultiPolygon, Polygon
 
 from twin_app.geometry.extrude import (
-    convex_single_ring,
     extrude,
     fan_triangles,
     polygon_arrays,
@@ -72,7 +71,6 @@ def test_fan_covers_star_shaped_footprints_and_leaves_the_rest_to_earcut() -> No
     # square: convex; L: star-shaped from its reflex corner; U: from a reflex corner of the
     # notch no vertex sees both arms' far corners -> earcut; holed and comb -> earcut.
     assert done.tolist() == [True, True, False, False, False]
-    assert convex_single_ring(arr).tolist() == [True, False, False, False, False]
 
 
 def test_extrusion_walls_face_outward_and_roofs_up() -> None:

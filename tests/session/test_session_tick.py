@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from twin_app.feeds.longformat import read_long
-from twin_app.feeds.mqtt import Sample
+from twin_app.feeds.sensorthings import Sample
 from twin_app.feeds.store import SensorStore
 from twin_app.model.layers import Layer
 from twin_app.session import Session

@@ -44,15 +44,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from twin_app.errors import FeedError
-from twin_app.feeds.store import to_utc_ns
+from twin_app.feeds.times import NAT_NS, format_iso_array, to_utc_ns, utc_series
 
 if TYPE_CHECKING:
     import pandas as pd
 
-#: Columns of a sensor table, required first.
-SENSOR_COLUMNS = ("sensor_id", "t", "value", "quality")
-#: Columns of a mover table.
-MOVER_COLUMNS = ("sensor_id", "t", "lon", "lat", "z", "value", "quality")
 _FLOAT_COLUMNS = ("value", "quality", "lon", "lat", "z")
 _ORDER = ("sensor_id", "t", "value", "quality", "lon", "lat", "z")
 
@@ -93,8 +89,7 @@ def _finish(path: Path, raw: dict[str, Any], line_offset: int | None) -> pd.Data
     ids = pd.Series(raw["sensor_id"], dtype=object)
     out["sensor_id"] = ids.where(ids.notna(), "").astype(str)
     ns, ok = to_utc_ns(raw["t"], source=str(path), line_offset=line_offset)
-    t64 = np.where(ok, ns, np.iinfo(np.int64).min).view("datetime64[ns]")
-    out["t"] = pd.Series(t64).dt.tz_localize("UTC")
+    out["t"] = utc_series(np.where(ok, ns, NAT_NS))
     for c in _ORDER[2:]:
         if c in raw:
             out[c] = pd.to_numeric(pd.Series(raw[c]), errors="coerce").astype(np.float64)
@@ -171,27 +166,17 @@ def _read_parquet(p: Path) -> pd.DataFrame:
             continue
         col = table.column(c)
         if c == "t" and pa.types.is_timestamp(col.type):
-            if col.type.tz is None:
-                col = col.cast(pa.timestamp(col.type.unit, tz="UTC"))
-            col = col.cast(pa.timestamp("ns", tz="UTC"))
-            ints = col.cast(pa.int64()).to_numpy(zero_copy_only=False)
+            # Stored instants are UTC whatever the zone tag; keep the file's unit so that
+            # to_utc_ns range-checks a time an arrow cast to ns would overflow on.
+            unit = col.type.unit
             mask = col.is_null().to_numpy(zero_copy_only=False)
-            raw[c] = np.where(mask, np.iinfo(np.int64).min, ints).view("datetime64[ns]")
+            ints = col.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+            raw[c] = np.where(mask, NAT_NS, ints).astype(np.int64).view(f"datetime64[{unit}]")
         elif c == "sensor_id":
             raw[c] = np.asarray(col.cast(pa.string()).to_pylist(), dtype=object)
         else:
             raw[c] = np.asarray(col.to_pylist(), dtype=object)
     return _finish(p, raw, line_offset=None)
-
-
-def _iso_z(ns: Any) -> np.ndarray[Any, np.dtype[np.str_]]:
-    """UTC ISO 8601 strings with 'Z': whole seconds when all times are, else nanoseconds."""
-    ns = np.asarray(ns, np.int64)
-    nat = ns == np.iinfo(np.int64).min
-    whole_s = bool(np.all((ns[~nat] % 1_000_000_000) == 0))
-    t64: np.ndarray[Any, np.dtype[np.datetime64]] = ns.view("datetime64[ns]")
-    s = np.datetime_as_string(t64, unit="s" if whole_s else "ns", timezone="UTC")
-    return np.where(nat, "", s)
 
 
 def write_long(path: str | Path, df: pd.DataFrame) -> None:
@@ -213,7 +198,7 @@ def write_long(path: str | Path, df: pd.DataFrame) -> None:
     kind = _kind(p)
     _check_columns(p, df.columns)
     ns, ok = to_utc_ns(df["t"], source=str(p))
-    ns = np.where(ok, ns, np.iinfo(np.int64).min)
+    ns = np.where(ok, ns, NAT_NS)
     cols = [c for c in _ORDER if c in df.columns]
     ids = df["sensor_id"]
     ids_str = ids.astype(object).where(ids.notna(), "").astype(str).to_numpy(dtype=object)
@@ -228,7 +213,7 @@ def write_long(path: str | Path, df: pd.DataFrame) -> None:
     tmp = Path(tmp_name)
     try:
         if kind == "csv":
-            out = pd.DataFrame({"sensor_id": ids_str, "t": _iso_z(ns)})
+            out = pd.DataFrame({"sensor_id": ids_str, "t": format_iso_array(ns)})
             for c in cols[2:]:
                 out[c] = nums[c]
             if p.name.lower().endswith(".gz"):

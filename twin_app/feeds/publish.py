@@ -18,7 +18,6 @@ import itertools
 import json
 import logging
 import math
-import sys
 import threading
 import time
 import uuid
@@ -27,21 +26,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from twin_app.errors import FeedError, TwinError
-from twin_app.feeds.mqtt import (
+from twin_app.errors import FeedError
+from twin_app.feeds.mqtt import LiveFeed, default_client_id, parse_broker
+from twin_app.feeds.recorder import Recorder
+from twin_app.feeds.sensorthings import (
     DEFAULT_PREFIX,
     DEFAULT_TOPICS,
     MOVER_PREFIX,
     DatastreamMap,
     FeedStats,
-    LiveFeed,
-    Recorder,
-    default_client_id,
-    format_iso_ns,
     load_datastream_map,
     observation_topic,
-    parse_broker,
 )
+from twin_app.feeds.times import NS_PER_S, format_iso_ns, to_utc_ns
 
 if TYPE_CHECKING:
     import paho.mqtt.client as mqtt
@@ -49,8 +46,6 @@ if TYPE_CHECKING:
     from paho.mqtt.reasoncodes import ReasonCode
 
 log = logging.getLogger(__name__)
-
-_NS = 1_000_000_000
 
 PUBLISH_HELP = "replay a long-format file (CSV or Parquet) to an MQTT broker"
 PUBLISH_DESCRIPTION = (
@@ -123,7 +118,7 @@ class RecordResult:
     ----------
     paths
         The files written: the recording, plus ``<name>.movers.<ext>`` when it held both
-        sensor samples and mover fixes (see :class:`~twin_app.feeds.mqtt.Recorder`).
+        sensor samples and mover fixes (see :class:`~twin_app.feeds.recorder.Recorder`).
     samples
         Samples written, all files together.
     stats
@@ -167,9 +162,8 @@ def _read_rows(path: Path | str) -> _Rows:
     from twin_app.feeds.longformat import is_mover_table, read_long
 
     df = read_long(path)
-    t = df["t"].dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
-    ns = t.to_numpy().view(np.int64)
-    nat = np.isnat(t.to_numpy())
+    ns, ok = to_utc_ns(df["t"], source=str(path))
+    nat = ~ok
     mover = is_mover_table(df)
 
     def floats(name: str) -> list[float] | None:
@@ -325,7 +319,7 @@ def publish_file(
     topic_prefix
         SensorThings topic prefix (the API version).
     datastream_map
-        Sensor id -> datastream id, as a :class:`~twin_app.feeds.mqtt.DatastreamMap`, a mapping
+        Sensor id -> datastream id, as a :class:`~twin_app.feeds.sensorthings.DatastreamMap`, a mapping
         file, or ``{datastream_id: sensor_id}``. With a map, sensors it does not list are
         skipped (``unmapped``). Without one, the datastream id is the sensor id.
     loop
@@ -420,7 +414,7 @@ def publish_file(
 
     t_first, t_last = messages[0][0], messages[-1][0]
     steps = [b[0] - a[0] for a, b in itertools.pairwise(messages) if b[0] > a[0]]
-    period_ns = (t_last - t_first) + (min(steps) if steps else _NS)
+    period_ns = (t_last - t_first) + (min(steps) if steps else NS_PER_S)
 
     pub = _Publisher(broker, client_id, connect_timeout_s)
     start = time.monotonic()
@@ -431,7 +425,7 @@ def publish_file(
             shift = k * period_ns
             for t, is_mover, topic, body in messages:
                 if speed > 0:
-                    due = start + (t + shift - t_first) / _NS / speed
+                    due = start + (t + shift - t_first) / NS_PER_S / speed
                     wait = due - time.monotonic()
                     if wait > 0:
                         if stop is not None:
@@ -615,29 +609,3 @@ def run_record(args: argparse.Namespace) -> int:
     )
     print(res.summary())
     return 0
-
-
-def _main(
-    argv: Sequence[str] | None, prog: str, help_text: str, add: Any, run: Any
-) -> int:  # pragma: no cover - thin wrapper
-    parser = argparse.ArgumentParser(prog=prog, description=help_text)
-    add(parser)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return int(run(args))
-    except TwinError as err:
-        print(f"{prog}: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-
-
-def main_publish(argv: Sequence[str] | None = None) -> int:
-    """``twin feed publish DATA --broker HOST:PORT [--speed N]`` as a stand-alone entry."""
-    return _main(argv, "twin feed publish", PUBLISH_DESCRIPTION, add_publish_arguments, run_publish)
-
-
-def main_record(argv: Sequence[str] | None = None) -> int:
-    """``twin feed record --broker HOST:PORT [--seconds N] -o OUT.parquet`` stand-alone."""
-    return _main(argv, "twin feed record", RECORD_DESCRIPTION, add_record_arguments, run_record)

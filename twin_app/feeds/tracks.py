@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from twin_app.feeds.store import NS_PER_S, StoreReport, clean_long, scalar_ns
+from twin_app.feeds.cleaning import StoreReport, clean_long
+from twin_app.feeds.times import NS_PER_S, scalar_ns
 
 if TYPE_CHECKING:
-    from twin_app.feeds.store import IdsLike
+    from twin_app.feeds.cleaning import IdsLike
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -119,7 +120,7 @@ class MoverTracks:
     ) -> tuple[MoverTracks, StoreReport]:
         """Build tracks from a long table of fixes in local metres.
 
-        Cleaning is that of :func:`twin_app.feeds.store.clean_long` (same :class:`StoreReport`
+        Cleaning is that of :func:`twin_app.feeds.cleaning.clean_long` (same :class:`StoreReport`
         counts): rows with a missing id, unparseable time, unknown mover (if `movers` given) or
         NaN x/y are dropped; duplicates (same mover and time) keep the LAST in input order;
         out-of-order fixes are sorted. A NaN z is taken as 0 m.

@@ -156,22 +156,6 @@ def _ring_turns(arr: PolygonArrays) -> tuple[FloatArray, IntArray, IntArray]:
     return turn, ring, rank
 
 
-def convex_single_ring(arr: PolygonArrays) -> np.ndarray[Any, np.dtype[np.bool_]]:
-    """Per polygon: True when it has no holes and its CCW shell turns left at every vertex."""
-    n_ring = arr.ring_offsets.shape[0] - 1
-    if n_ring == 0:
-        return np.zeros(0, bool)
-    turn, ring, _ = _ring_turns(arr)
-    ring_bad = np.zeros(n_ring, bool)
-    ring_bad[ring[turn < -1e-9]] = True
-    shell = arr.poly_offsets[:-1]
-    n_vert = np.diff(arr.ring_offsets) - 1
-    out: np.ndarray[Any, np.dtype[np.bool_]] = (
-        (np.diff(arr.poly_offsets) == 1) & ~ring_bad[shell] & (n_vert[shell] >= 3)
-    )
-    return out
-
-
 def fan_triangles(arr: PolygonArrays) -> tuple[IntArray, np.ndarray[Any, np.dtype[np.bool_]]]:
     """Fan-triangulate every single-ring polygon that is star-shaped from one of its vertices.
 

@@ -28,29 +28,6 @@ D. Shepard (1968), "A two-dimensional interpolation function for irregularly-spa
 Proc. 23rd ACM National Conference, 517-524; R. Franke (1982), Math. Comp. 38, 181-200 (local,
 k-nearest variants).
 
-Ordinary kriging (:class:`OrdinaryKrigingGrid`)
------------------------------------------------
-The ordinary-kriging estimate is linear in the station values too, so it fits the same scheme.
-For each cell ``x0`` and its neighbours ``x_1..x_m`` the weights ``lambda`` and the Lagrange
-multiplier ``mu`` solve
-
-.. math::
-
-    \\begin{pmatrix} \\Gamma & 1 \\\\ 1^T & 0 \\end{pmatrix}
-    \\begin{pmatrix} \\lambda \\\\ \\mu \\end{pmatrix} =
-    \\begin{pmatrix} \\gamma_0 \\\\ 1 \\end{pmatrix}, \\qquad
-    \\Gamma_{ij} = \\gamma(|x_i - x_j|), \\; (\\gamma_0)_i = \\gamma(|x_i - x_0|)
-
-(unbiasedness ``sum(lambda) = 1``), with kriging variance ``sigma^2 = lambda^T gamma_0 + mu``.
-All cells are solved as a batch of small dense systems (``numpy.linalg.solve`` on a
-``(cells, m + 1, m + 1)`` stack, cells with fewer neighbours padded with identity rows that
-force zero weights). The variogram ``gamma`` is spherical or exponential (:class:`Variogram`),
-given or fitted to station data with :func:`empirical_variogram` and :func:`fit_variogram`.
-References: E. H. Isaaks and R. M. Srivastava (1989), *An Introduction to Applied
-Geostatistics*, Oxford University Press, ch. 12 (ordinary kriging; its worked example is a
-test here) and ch. 16 (variogram models); R. Webster and M. A. Oliver (2007),
-*Geostatistics for Environmental Scientists*, 2nd ed., Wiley, ch. 5 and 8.
-
 Station cells and missing values
 --------------------------------
 A grid cell that contains a station takes that station's value exactly (the mean if several
@@ -67,16 +44,14 @@ A station that reports NaN on a tick is left out **without rebuilding** ``W``: w
 
 i.e. the weights of the remaining neighbours are renormalised to sum to one (cells whose
 neighbours are all missing become NaN). For IDW this is exactly IDW over the remaining stations.
-For kriging it keeps the estimate unbiased but is not the kriging solution for the reduced
-station set (that would need a new solve). A cell whose own station is missing falls back to
+A cell whose own station is missing falls back to
 the interpolation from its other neighbours, held in a second small matrix. Ticks without
 missing values take a single product.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -86,9 +61,6 @@ from twin_app.errors import TwinError
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
-
-#: Cells solved per batch when the kriging weights are built (bounds the temporary memory).
-KRIGING_CHUNK_CELLS = 16384
 
 #: Renormalisation denominators at or below this are "no usable neighbour" (the cell is NaN).
 MIN_WEIGHT_SUM = 1e-9
@@ -146,10 +118,8 @@ class _StationGrid:
 
     # ----- construction --------------------------------------------------------------------
 
-    def _neighbour_weights(
-        self, cells: FloatArray, dist: FloatArray, idx: IntArray, keep: BoolArray
-    ) -> tuple[FloatArray, FloatArray | None]:
-        """(n_cells, k) weights (0 where not ``keep``) and optional per-cell variance."""
+    def _neighbour_weights(self, dist: FloatArray, keep: BoolArray) -> FloatArray:
+        """(n_cells, k) weights of the neighbours found (0 where not ``keep``)."""
         raise NotImplementedError
 
     def _build(self) -> None:
@@ -181,7 +151,7 @@ class _StationGrid:
         # neighbours (they set the cell's value exactly, see below).
         cell_of = np.append(station_cell, -1)[idx]
         keep = np.isfinite(dist) & (cell_of != np.arange(n_cells)[:, None])
-        weights, variance = self._neighbour_weights(cells, dist, np.minimum(idx, n - 1), keep)
+        weights = self._neighbour_weights(dist, keep)
 
         is_own = np.zeros(n_cells, dtype=bool)
         is_own[own_rows] = True
@@ -214,13 +184,6 @@ class _StationGrid:
         self._covered: BoolArray = np.asarray(np.diff(self._weights.indptr) > 0, dtype=bool)
         self._uncovered = np.flatnonzero(~self._covered)
         self._station_cell = station_cell
-        if variance is not None:
-            var = variance.astype(np.float32)
-            var[own_rows] = 0.0
-            var[~self._covered] = np.nan
-            self._variance: NDArray[np.float32] | None = var.reshape(ny, nx)
-        else:
-            self._variance = None
 
     # ----- public API ----------------------------------------------------------------------
 
@@ -358,9 +321,7 @@ class IDWGrid(_StationGrid):
         self.power = float(power)
         super().__init__(station_xy, grid_x, grid_y, k, max_distance)
 
-    def _neighbour_weights(
-        self, cells: FloatArray, dist: FloatArray, idx: IntArray, keep: BoolArray
-    ) -> tuple[FloatArray, FloatArray | None]:
+    def _neighbour_weights(self, dist: FloatArray, keep: BoolArray) -> FloatArray:
         # (d_min / d)^p instead of d^-p: the same normalised weights without overflow for
         # large p or tiny distances.
         d = np.where(keep, np.maximum(dist, 1e-12), np.inf)
@@ -368,295 +329,5 @@ class IDWGrid(_StationGrid):
         with np.errstate(invalid="ignore", divide="ignore"):
             w = np.where(keep, (d_min / d) ** self.power, 0.0)
         total = w.sum(axis=1, keepdims=True)
-        w = np.divide(w, total, out=np.zeros_like(w), where=total > 0)
-        return w, None
-
-
-@dataclass(frozen=True)
-class Variogram:
-    """An isotropic semivariogram model ``gamma(h)`` (value units squared, ``h`` in metres).
-
-    With nugget ``c0``, partial sill ``c = sill - c0`` and range ``a``, for ``h > 0``:
-
-    - spherical: ``gamma(h) = c0 + c * (1.5 h/a - 0.5 (h/a)^3)`` for ``h <= a``, ``c0 + c``
-      beyond (``a`` is where the sill is reached);
-    - exponential: ``gamma(h) = c0 + c * (1 - exp(-3 h / a))`` (``a`` is the *practical*
-      range, where 95 % of the sill is reached);
-
-    and ``gamma(0) = 0`` (Isaaks and Srivastava 1989, ch. 16; Webster and Oliver 2007, ch. 5).
-
-    Attributes
-    ----------
-    model
-        ``"spherical"`` or ``"exponential"``.
-    sill
-        Total sill ``c0 + c`` (> nugget).
-    range_m
-        Range ``a`` in metres (> 0).
-    nugget
-        Nugget ``c0`` (>= 0).
-    """
-
-    model: Literal["spherical", "exponential"]
-    sill: float
-    range_m: float
-    nugget: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.model not in ("spherical", "exponential"):
-            raise InterpolationError(
-                f"variogram model must be 'spherical' or 'exponential', not {self.model!r}"
-            )
-        if not (self.range_m > 0):
-            raise InterpolationError(f"variogram range_m must be positive, got {self.range_m}")
-        if not (self.nugget >= 0) or not (self.sill > self.nugget):
-            raise InterpolationError(
-                f"variogram needs 0 <= nugget < sill, got nugget={self.nugget}, sill={self.sill}"
-            )
-
-    def __call__(self, h: ArrayLike) -> FloatArray:
-        """Semivariance at lag distances ``h`` (metres), element-wise."""
-        lag = np.asarray(h, dtype=np.float64)
-        return np.where(
-            lag > 0,
-            _model_gamma(self.model, lag, self.nugget, self.sill - self.nugget, self.range_m),
-            0.0,
-        )
-
-
-def _model_gamma(
-    model: str, h: FloatArray, nugget: float, partial_sill: float, range_m: float
-) -> FloatArray:
-    """Model variogram without the ``gamma(0) = 0`` special case (also used for fitting)."""
-    r = np.asarray(h, dtype=np.float64) / range_m
-    if model == "spherical":
-        r = np.minimum(r, 1.0)  # flat at the sill beyond the range (and no inf - inf)
-        shape = 1.5 * r - 0.5 * r**3
-    else:
-        shape = 1.0 - np.exp(-3.0 * r)
-    return np.asarray(nugget + partial_sill * shape, dtype=np.float64)
-
-
-class OrdinaryKrigingGrid(_StationGrid):
-    """Ordinary kriging from fixed stations to a grid, as a precomputed sparse matrix.
-
-    Each cell solves the ordinary-kriging system of its ``k`` nearest stations within
-    ``max_distance`` (module docstring), all cells as one batched ``numpy.linalg.solve``; the
-    weights go into :attr:`weights` like IDW's, so a tick is again one sparse product. Kriging
-    weights can be negative: the result is not bounded by the station values, and the NaN
-    renormalisation of :meth:`interpolate` is an approximation (module docstring).
-
-    Parameters
-    ----------
-    station_xy, grid_x, grid_y, k, max_distance
-        As for :class:`IDWGrid`. Station positions must be distinct (coincident stations make
-        the kriging system singular).
-    variogram
-        The :class:`Variogram`, for example from :func:`fit_variogram`.
-
-    Attributes
-    ----------
-    variance
-        float32 ``(ny, nx)`` ordinary-kriging variance ``lambda^T gamma_0 + mu`` (value units
-        squared); 0 in station cells, NaN where the grid is not covered.
-    """
-
-    def __init__(
-        self,
-        station_xy: ArrayLike,
-        grid_x: ArrayLike,
-        grid_y: ArrayLike,
-        variogram: Variogram,
-        k: int = 12,
-        max_distance: float | None = None,
-    ) -> None:
-        xy = np.asarray(station_xy, dtype=np.float64)
-        if xy.ndim == 2 and np.unique(xy, axis=0).shape[0] != xy.shape[0]:
-            raise InterpolationError(
-                "kriging needs distinct station positions: merge or drop stations that share "
-                "coordinates"
-            )
-        self.variogram = variogram
-        super().__init__(xy, grid_x, grid_y, k, max_distance)
-
-    @property
-    def variance(self) -> NDArray[np.float32]:
-        """Kriging variance per cell (see the class docstring)."""
-        assert self._variance is not None
-        return self._variance
-
-    def _neighbour_weights(
-        self, cells: FloatArray, dist: FloatArray, idx: IntArray, keep: BoolArray
-    ) -> tuple[FloatArray, FloatArray | None]:
-        n_cells, k = idx.shape
-        weights = np.zeros((n_cells, k))
-        variance = np.full(n_cells, np.nan)
-        todo = np.flatnonzero(keep.any(axis=1))
-        eye = np.eye(k, dtype=bool)
-        for start in range(0, todo.size, KRIGING_CHUNK_CELLS):
-            rows = todo[start : start + KRIGING_CHUNK_CELLS]
-            m = rows.size
-            kp = keep[rows]  # (m, k)
-            pts = self._station_xy[idx[rows]]  # (m, k, 2)
-            pair = np.linalg.norm(pts[:, :, None, :] - pts[:, None, :, :], axis=-1)
-            both = kp[:, :, None] & kp[:, None, :]
-            a = np.zeros((m, k + 1, k + 1))
-            # Padded (unused) neighbour slots get an identity row and column and a zero
-            # right-hand side, which forces their weight to 0 without touching the others.
-            a[:, :k, :k] = np.where(both, self.variogram(pair), np.where(eye, 1.0, 0.0))
-            a[:, :k, k] = kp
-            a[:, k, :k] = kp
-            rhs = np.zeros((m, k + 1))
-            gamma0 = np.where(kp, self.variogram(np.where(kp, dist[rows], 0.0)), 0.0)
-            rhs[:, :k] = gamma0
-            rhs[:, k] = 1.0
-            sol = np.linalg.solve(a, rhs[:, :, None])[:, :, 0]
-            lam = np.where(kp, sol[:, :k], 0.0)
-            weights[rows] = lam
-            variance[rows] = np.einsum("ij,ij->i", lam, gamma0) + sol[:, k]
-        return weights, variance
-
-
-def empirical_variogram(
-    station_xy: ArrayLike,
-    values: ArrayLike,
-    n_lags: int = 15,
-    max_lag_m: float | None = None,
-) -> tuple[FloatArray, FloatArray, IntArray]:
-    """Matheron's classical semivariogram estimate from station values.
-
-    .. math::
-
-        \\hat\\gamma(h_b) = \\frac{1}{2 N_b} \\sum_{(i, j) \\in b} (v_i - v_j)^2
-
-    over the ``N_b`` station pairs whose distance falls in lag bin ``b`` (``n_lags`` equal bins
-    from 0 to ``max_lag_m``). Several ticks (rows of ``values``) are pooled: each tick adds its
-    pairs with both values finite (Webster and Oliver 2007, ch. 4).
-
-    Parameters
-    ----------
-    station_xy
-        ``(n_stations, 2)`` positions in metres.
-    values
-        ``(n_stations,)`` or ``(n_ticks, n_stations)``; NaN values are skipped.
-    n_lags
-        Number of distance bins.
-    max_lag_m
-        Largest lag in metres; ``None``: half the largest station distance (the usual limit).
-
-    Returns
-    -------
-    lag_m
-        ``(n_lags,)`` mean pair distance of each bin (bin centre for empty bins).
-    gamma
-        ``(n_lags,)`` semivariance (NaN for empty bins).
-    counts
-        ``(n_lags,)`` number of pairs per bin (summed over ticks).
-    """
-    from scipy.spatial.distance import pdist
-
-    xy = np.asarray(station_xy, dtype=np.float64)
-    v = np.atleast_2d(np.asarray(values, dtype=np.float64))
-    if xy.ndim != 2 or xy.shape[1] != 2 or v.shape[1] != xy.shape[0] or xy.shape[0] < 2:
-        raise InterpolationError(
-            "empirical_variogram needs station_xy (n, 2) with n >= 2 and values (n,) or (t, n)"
-        )
-    if int(n_lags) < 1:
-        raise InterpolationError(f"n_lags must be at least 1, got {n_lags}")
-    dist = pdist(xy)
-    max_lag = 0.5 * float(dist.max()) if max_lag_m is None else float(max_lag_m)
-    if not (max_lag > 0):
-        raise InterpolationError("max_lag_m must be positive (are all stations at one place?)")
-    edges = np.linspace(0.0, max_lag, int(n_lags) + 1)
-    b = np.searchsorted(edges, dist, side="right") - 1
-    b[dist == max_lag] = int(n_lags) - 1  # the last bin is closed
-    in_range = (b >= 0) & (b < n_lags)
-    i, j = np.triu_indices(xy.shape[0], 1)  # same pair order as pdist
-    i, j, b, dist = i[in_range], j[in_range], b[in_range], dist[in_range]
-    sq_sum = np.zeros(n_lags)
-    counts = np.zeros(n_lags, dtype=np.int64)
-    dist_sum = np.zeros(n_lags)
-    for row in v:  # a loop over ticks, not stations: each pass is vectorised over all pairs
-        d2 = (row[i] - row[j]) ** 2
-        ok = np.isfinite(d2)
-        sq_sum += np.bincount(b[ok], weights=d2[ok], minlength=n_lags)
-        counts += np.bincount(b[ok], minlength=n_lags)
-        dist_sum += np.bincount(b[ok], weights=dist[ok], minlength=n_lags)
-    centres = 0.5 * (edges[1:] + edges[:-1])
-    has = counts > 0
-    lag = np.where(has, dist_sum / np.maximum(counts, 1), centres)
-    gamma = np.where(has, 0.5 * sq_sum / np.maximum(counts, 1), np.nan)
-    return lag, gamma, counts
-
-
-def fit_variogram(
-    lag_m: ArrayLike,
-    gamma: ArrayLike,
-    counts: ArrayLike | None = None,
-    model: Literal["spherical", "exponential"] = "spherical",
-) -> Variogram:
-    """Fit a spherical or exponential :class:`Variogram` to an empirical semivariogram.
-
-    Weighted least squares (``scipy.optimize.curve_fit``) of ``gamma(h) = c0 + c * f(h / a)``
-    with weights proportional to the pair counts (Cressie 1985, Math. Geol. 17, 563-586, uses
-    ``N_b / gamma^2``; plain ``N_b`` is the common simplification). Parameters are kept
-    non-negative and the range within ``(0, 2 * max lag]``.
-
-    Parameters
-    ----------
-    lag_m, gamma, counts
-        As returned by :func:`empirical_variogram` (bins with NaN or zero counts are dropped);
-        ``counts=None`` weighs all bins equally.
-    model
-        ``"spherical"`` or ``"exponential"``.
-
-    Returns
-    -------
-    Variogram
-        The fitted model.
-
-    Raises
-    ------
-    InterpolationError
-        With fewer than 3 usable bins, or when the fit does not converge.
-    """
-    import warnings
-
-    from scipy.optimize import OptimizeWarning, curve_fit
-
-    h = np.asarray(lag_m, dtype=np.float64)
-    g = np.asarray(gamma, dtype=np.float64)
-    n = np.ones_like(h) if counts is None else np.asarray(counts, dtype=np.float64)
-    ok = np.isfinite(h) & np.isfinite(g) & (n > 0) & (h > 0)
-    if ok.sum() < 3:
-        raise InterpolationError("fit_variogram needs at least 3 non-empty lag bins")
-    h, g, n = h[ok], g[ok], n[ok]
-    if not (g.max() > 0):
-        raise InterpolationError("fit_variogram needs a non-zero semivariance (constant values?)")
-    if model not in ("spherical", "exponential"):
-        raise InterpolationError(
-            f"variogram model must be 'spherical' or 'exponential', not {model!r}"
-        )
-    g_max, h_max = float(g.max()), float(h.max())
-
-    def f(x: FloatArray, nugget: float, psill: float, range_m: float) -> FloatArray:
-        return _model_gamma(model, x, nugget, psill, range_m)
-
-    p0 = [max(float(g.min()) * 0.5, 0.0), max(g_max * 0.8, 1e-12), 0.5 * h_max]
-    try:
-        with warnings.catch_warnings():
-            # An exact fit has no parameter covariance; only the estimate is wanted here.
-            warnings.simplefilter("ignore", OptimizeWarning)
-            params, _ = curve_fit(
-                f,
-                h,
-                g,
-                p0=p0,
-                sigma=1.0 / np.sqrt(n),
-                bounds=([0.0, 1e-12, 1e-9 * h_max], [2 * g_max, 4 * g_max, 2 * h_max]),
-                maxfev=20000,
-            )
-    except RuntimeError as exc:  # scipy raises RuntimeError when it does not converge
-        raise InterpolationError(f"variogram fit did not converge: {exc}") from exc
-    nugget, psill, range_m = (float(p) for p in params)
-    return Variogram(model=model, sill=nugget + psill, range_m=range_m, nugget=nugget)
+        out: FloatArray = np.divide(w, total, out=np.zeros_like(w), where=total > 0)
+        return out

@@ -70,7 +70,8 @@ class Live:
         Returns False (with an error message) when the broker address or mapping is bad;
         network problems do not fail here: watch :attr:`status`.
         """
-        from twin_app.feeds.mqtt import LiveFeed, load_datastream_map
+        from twin_app.feeds.mqtt import LiveFeed
+        from twin_app.feeds.sensorthings import load_datastream_map
 
         self.disconnect()
         try:
@@ -97,7 +98,7 @@ class Live:
 
     def start_recording(self, path: Path) -> None:
         """Collect every live sample from now on; written to `path` when recording stops."""
-        from twin_app.feeds.mqtt import Recorder
+        from twin_app.feeds.recorder import Recorder
 
         self.stop_recording()
         self.recorder = Recorder()

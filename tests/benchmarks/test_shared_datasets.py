@@ -1,21 +1,28 @@
-"""Loaders of the real shared datasets (METR-LA, Beijing PRSA, Liverpool buses)."""
+"""Loaders of the real shared datasets (METR-LA, Beijing PRSA, Liverpool buses).
+
+They live in ``benchmarks/shared_datasets.py``: only the benchmarks and the maintainers' script
+that cuts the sample twin's series use them, so they are not part of the package.
+"""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from twin_app.feeds.datasets import (
+from twin_app.feeds.store import SensorStore
+from twin_app.feeds.tracks import MoverTracks
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from shared_datasets import (
     BEIJING_STATIONS,
     load_beijing_prsa,
     load_liverpool_bus,
     load_metr_la,
 )
-from twin_app.feeds.store import SensorStore
-from twin_app.feeds.tracks import MoverTracks
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared data {DATA} not available")

@@ -1,5 +1,8 @@
 """Loaders for the real sensor datasets of the shared sample data (``shared/data/SOURCES.md`` 3a-3c).
 
+Not part of the package: only the benchmarks (``bench_feeds.py``), the maintainers' script that
+cuts the sample twin's series (``scripts/make_sample_series.py``) and their tests use them.
+
 Each loader returns plain long tables in the format of :mod:`twin_app.feeds.longformat`
 (``sensor_id``, ``t`` as datetime64[ns, UTC], ``value`` ...) plus a small table of sensor
 positions in WGS 84 degrees, ready for :meth:`SensorStore.from_long` and
@@ -21,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from twin_app.errors import FeedError
-from twin_app.feeds.store import clean_long, scalar_ns, to_utc_ns
+from twin_app.feeds.cleaning import clean_long
+from twin_app.feeds.times import local_to_utc_ns, parse_time, to_utc_ns, utc_series
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -82,12 +86,6 @@ def _find(folder: Path, relative: str, name: str) -> Path:
     raise FeedError(f"{folder}: {name} not found (looked in {folder} and {folder / relative})")
 
 
-def _utc_series(ns: Any) -> pd.Series:
-    import pandas as pd
-
-    return pd.Series(np.asarray(ns, np.int64).view("datetime64[ns]")).dt.tz_localize("UTC")
-
-
 def load_metr_la(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Load the METR-LA "Los-loop" speeds (207 detectors x 2016 five-minute steps).
 
@@ -95,7 +93,7 @@ def load_metr_la(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     per 5 minutes, but no timestamps. Following the T-GCN paper (Zhao et al. 2019, "Los-loop:
     2012-03-01 to 2012-03-07, 5-minute"), row ``k`` is taken as the local wall-clock time
     ``2012-03-01 00:00 + 5 min * k`` in ``America/Los_Angeles``, converted to UTC with
-    :mod:`zoneinfo`. The week is before the 2012 DST start (2012-03-11), so every row is PST,
+    :func:`twin_app.feeds.times.local_to_utc_ns`. The week is before the 2012 DST start (2012-03-11), so every row is PST,
     UTC-8: the first row is 2012-03-01T08:00Z and the last (2012-03-07 23:55 local)
     2012-03-08T07:55Z. This dating comes from the paper, not the file.
 
@@ -114,8 +112,6 @@ def load_metr_la(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         ``free_flow_mph``, the 95th percentile of each detector's speeds: a robust free-flow
         reference for congestion ratios ``speed / free_flow``.
     """
-    import zoneinfo
-
     import pandas as pd
 
     root = Path(folder)
@@ -130,13 +126,13 @@ def load_metr_la(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     v = speed.to_numpy(np.float64)
     n_t, n_s = v.shape
     local = pd.date_range(METR_LA_START_LOCAL, periods=n_t, freq=f"{METR_LA_STEP_S}s")
-    tz = zoneinfo.ZoneInfo(METR_LA_TZ)
-    utc = local.tz_localize(tz, ambiguous="raise", nonexistent="raise").tz_convert("UTC")
-    ns = utc.as_unit("ns").asi8
+    ns, ok = local_to_utc_ns(local.to_numpy(), METR_LA_TZ, source=str(speed_path))
+    if not ok.all():
+        raise FeedError(f"{speed_path}: a row falls on a daylight-saving change of {METR_LA_TZ}")
     long = pd.DataFrame(
         {
             "sensor_id": pd.Series(np.tile(ids, n_t), dtype=object).astype(str),
-            "t": _utc_series(np.repeat(ns, n_s)),
+            "t": utc_series(np.repeat(ns, n_s)),
             "value": v.ravel(),
         }
     )
@@ -157,7 +153,7 @@ def load_metr_la(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _time_bound(value: Any) -> int | None:
-    return None if value is None else scalar_ns(value)
+    return None if value is None else parse_time(value)
 
 
 def load_beijing_prsa(
@@ -185,7 +181,7 @@ def load_beijing_prsa(
     pollutants
         Columns to load, each becoming a sensor ``"<Station>/<pollutant>"``.
     start, end
-        Optional UTC bounds (inclusive), any form :func:`twin_app.feeds.store.scalar_ns` reads.
+        Optional UTC bounds (inclusive), any form :func:`twin_app.feeds.times.parse_time` reads.
 
     Returns
     -------
@@ -231,7 +227,7 @@ def load_beijing_prsa(
     long = pd.DataFrame(
         {
             "sensor_id": pd.Series(ids, dtype=object).astype(str),
-            "t": _utc_series(np.concatenate([p[1] for p in parts])),
+            "t": utc_series(np.concatenate([p[1] for p in parts])),
             "value": np.concatenate([p[2] for p in parts]),
         }
     )
@@ -284,7 +280,7 @@ def load_liverpool_bus(path: str | Path) -> pd.DataFrame:
     out = pd.DataFrame(
         {
             "sensor_id": df["vehicle_id"].astype(str),
-            "t": _utc_series(np.where(ok, ns, np.iinfo(np.int64).min)),
+            "t": utc_series(np.where(ok, ns, np.iinfo(np.int64).min)),
             "lon": df["longitude"].to_numpy(np.float64),
             "lat": df["latitude"].to_numpy(np.float64),
             "value": np.full(len(df), np.nan),
