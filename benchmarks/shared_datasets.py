@@ -25,7 +25,7 @@ import numpy as np
 
 from twin_app.errors import FeedError
 from twin_app.feeds.cleaning import clean_long
-from twin_app.feeds.times import local_to_utc_ns, parse_time, to_utc_ns, utc_series
+from twin_app.model.times import local_to_utc_ns, parse_time, to_utc_ns, utc_series
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -93,7 +93,7 @@ def load_metr_la(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     per 5 minutes, but no timestamps. Following the T-GCN paper (Zhao et al. 2019, "Los-loop:
     2012-03-01 to 2012-03-07, 5-minute"), row ``k`` is taken as the local wall-clock time
     ``2012-03-01 00:00 + 5 min * k`` in ``America/Los_Angeles``, converted to UTC with
-    :func:`twin_app.feeds.times.local_to_utc_ns`. The week is before the 2012 DST start (2012-03-11), so every row is PST,
+    :func:`twin_app.model.times.local_to_utc_ns`. The week is before the 2012 DST start (2012-03-11), so every row is PST,
     UTC-8: the first row is 2012-03-01T08:00Z and the last (2012-03-07 23:55 local)
     2012-03-08T07:55Z. This dating comes from the paper, not the file.
 
@@ -181,7 +181,7 @@ def load_beijing_prsa(
     pollutants
         Columns to load, each becoming a sensor ``"<Station>/<pollutant>"``.
     start, end
-        Optional UTC bounds (inclusive), any form :func:`twin_app.feeds.times.parse_time` reads.
+        Optional UTC bounds (inclusive), any form :func:`twin_app.model.times.parse_time` reads.
 
     Returns
     -------

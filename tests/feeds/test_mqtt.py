@@ -27,7 +27,7 @@ from twin_app.feeds.sensorthings import (
     observation_topic,
     parse_observation,
 )
-from twin_app.feeds.times import format_iso_ns, parse_iso_ns
+from twin_app.model.times import format_iso_ns, parse_iso_ns
 
 if TYPE_CHECKING:
     from collections.abc import Callable

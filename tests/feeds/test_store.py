@@ -12,7 +12,7 @@ from twin_app.errors import FeedError
 from twin_app.feeds.cleaning import StoreReport
 from twin_app.feeds.longformat import read_long
 from twin_app.feeds.store import SensorStore, to_frame
-from twin_app.feeds.times import NAT_NS, to_utc_ns
+from twin_app.model.times import NAT_NS, to_utc_ns
 
 BAD = Path(__file__).resolve().parents[1] / "data" / "bad" / "feeds"
 S = 1_000_000_000

@@ -4,7 +4,7 @@
 sensor or a NaN value, counts out-of-order samples (sorted, not dropped), removes duplicates
 (the last in input order wins) and merges samples into time bins, and counts each of these in a
 :class:`StoreReport` with one warning line per non-zero count. Times go through
-:func:`twin_app.feeds.times.to_utc_ns`. :class:`~twin_app.feeds.store.SensorStore` and
+:func:`twin_app.model.times.to_utc_ns`. :class:`~twin_app.feeds.store.SensorStore` and
 :class:`~twin_app.feeds.tracks.MoverTracks` both build from its :class:`CleanLong` result.
 """
 
@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from twin_app.errors import FeedError
-from twin_app.feeds.times import NAT_NS, NS_PER_S, to_utc_ns
+from twin_app.model.times import NAT_NS, NS_PER_S, to_utc_ns
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from twin_app.errors import FeedError
-from twin_app.feeds.times import NAT_NS, format_iso_array, to_utc_ns, utc_series
+from twin_app.model.times import NAT_NS, format_iso_array, to_utc_ns, utc_series
 
 if TYPE_CHECKING:
     import pandas as pd

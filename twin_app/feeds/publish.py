@@ -38,7 +38,7 @@ from twin_app.feeds.sensorthings import (
     load_datastream_map,
     observation_topic,
 )
-from twin_app.feeds.times import NS_PER_S, format_iso_ns, to_utc_ns
+from twin_app.model.times import NS_PER_S, format_iso_ns, to_utc_ns
 
 if TYPE_CHECKING:
     import paho.mqtt.client as mqtt

@@ -28,7 +28,7 @@ Movers (vehicles, buses, drones) use a topic of our own::
 
 ``lon``/``lat`` are WGS 84 degrees, ``z`` metres above ground. When ``id`` is missing the last
 topic level is used. Times are ISO 8601 with ``Z`` or a UTC offset and up to nine fractional
-digits, parsed exactly to the nanosecond by :func:`twin_app.feeds.times.parse_iso_ns`; a time
+digits, parsed exactly to the nanosecond by :func:`twin_app.model.times.parse_iso_ns`; a time
 without an offset is rejected (``bad_time``): its zone is unknown, as in the long-format files
 (:mod:`twin_app.feeds.longformat`).
 
@@ -63,7 +63,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from twin_app.errors import FeedError
-from twin_app.feeds.times import parse_iso_ns
+from twin_app.model.times import parse_iso_ns
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ it reads one row (or a handful of rows around a gap) and never loops over sensor
 Building a store from a *long table* (one row per sample: sensor id, time, value, quality)
 cleans it with :func:`twin_app.feeds.cleaning.clean_long`, which counts what it dropped or
 repaired in a :class:`~twin_app.feeds.cleaning.StoreReport`; times are read by
-:func:`twin_app.feeds.times.to_utc_ns` (datetime64 values, pandas timestamps, ISO 8601 strings
+:func:`twin_app.model.times.to_utc_ns` (datetime64 values, pandas timestamps, ISO 8601 strings
 with ``Z`` or a UTC offset, naive strings only with ``assume_tz``, or epoch seconds).
 """
 
@@ -37,7 +37,7 @@ import numpy.typing as npt
 
 from twin_app.errors import FeedError
 from twin_app.feeds.cleaning import StoreReport, clean_long, ids_as_str, source_name
-from twin_app.feeds.times import NAT_NS, NS_PER_S, scalar_ns, to_utc_ns
+from twin_app.model.times import NAT_NS, NS_PER_S, scalar_ns, to_utc_ns
 
 if TYPE_CHECKING:
     import pandas as pd

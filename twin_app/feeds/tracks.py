@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from twin_app.feeds.cleaning import StoreReport, clean_long
-from twin_app.feeds.times import NS_PER_S, scalar_ns
+from twin_app.model.times import NS_PER_S, scalar_ns
 
 if TYPE_CHECKING:
     from twin_app.feeds.cleaning import IdsLike

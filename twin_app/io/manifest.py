@@ -12,10 +12,10 @@ import tomllib
 import zoneinfo
 from pathlib import Path
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from twin_app.errors import InputError
+from twin_app.errors import InputError, TwinError
+from twin_app.model.times import parse_time
 
 MANIFEST_NAME = "manifest.toml"
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "city_models" / "city_of_london"
@@ -167,11 +167,7 @@ def read_manifest(path: Path | str) -> Manifest:
 
 def _utc_ns(text: str, timezone: str) -> int:
     """UTC ns of an ISO time; without an offset it is local time in `timezone`."""
-    t = pd.Timestamp(text)
-    if pd.isna(t):
-        raise ValueError("not a time")
-    t = t.tz_convert("UTC") if t.tzinfo else t.tz_localize(timezone).tz_convert("UTC")
-    return int(t.value)
+    return parse_time(text, assume_tz=timezone)
 
 
 def _check_times(m: Manifest, path: Path) -> None:
@@ -190,10 +186,10 @@ def _check_times(m: Manifest, path: Path) -> None:
             continue
         try:
             _utc_ns(text, tz)
-        except Exception as exc:  # pandas/pytz raise several types for a bad time
+        except TwinError as exc:
             raise InputError(
                 f"{path}: key {key!r}: cannot read {text!r} as a time "
-                f"(use ISO 8601, e.g. 2026-03-02T08:00): {str(exc).splitlines()[0]}"
+                f"(use ISO 8601, e.g. 2026-03-02T08:00): {exc}"
             ) from None
 
 

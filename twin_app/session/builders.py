@@ -31,6 +31,7 @@ from twin_app.model.city import FeatureSet
 from twin_app.model.frame import LocalFrame
 from twin_app.model.layers import Layer
 from twin_app.model.sensors import AirQualityLayer, MoverLayer, PipeLayer, TrafficLayer
+from twin_app.model.times import parse_time
 
 #: OSM classes treated as main roads (traffic sensors snap to these).
 MAIN_ROADS = (
@@ -105,8 +106,7 @@ SeriesBuilder = Callable[[ManifestSeries, SeriesContext], Layer]
 
 def utc_ns(text: str) -> int:
     """UTC ns of an ISO time; a time without an offset is taken as UTC."""
-    t = pd.Timestamp(text)
-    return int((t.tz_convert("UTC") if t.tzinfo else t.tz_localize("UTC")).value)
+    return parse_time(text, assume_tz="UTC")
 
 
 def _shifted(df: pd.DataFrame, shift_ns: int) -> np.ndarray[Any, np.dtype[np.datetime64]]:

@@ -14,7 +14,7 @@ import pytest
 from twin_app.errors import FeedError, TwinError
 from twin_app.feeds.longformat import read_long
 from twin_app.feeds.store import SensorStore
-from twin_app.feeds.times import (
+from twin_app.model.times import (
     MAX_NS,
     MIN_NS,
     NAT_NS,
