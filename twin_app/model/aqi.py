@@ -144,6 +144,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from twin_app.errors import TwinError
+from twin_app.model.style import ClassScale, rgb_to_hex
 
 Standard = Literal["us_epa", "china_hj633"]
 Beyond = Literal["nan", "clip"]
@@ -249,6 +250,32 @@ CATEGORY_COLORS: dict[str, tuple[tuple[int, int, int], ...]] = {
 
 #: Upper AQI bound of categories 0-4 (both standards); above the last one is category 5.
 CATEGORY_UPPER_BOUNDS: tuple[float, ...] = (50.0, 100.0, 150.0, 200.0, 300.0)
+
+
+def category_scale(standard: str = "us_epa", english: bool = True) -> ClassScale:
+    """The AQI categories of a standard as a class scale (for colouring and legends).
+
+    Bounds :data:`CATEGORY_UPPER_BOUNDS` (a bound belongs to the category below it: AQI 50 is
+    "Good"), names :data:`CATEGORY_NAMES_EN` (or :data:`CATEGORY_NAMES` in the standard's own
+    language) and colours :data:`CATEGORY_COLORS`; render adapters and legends use this rather
+    than copies of the tables. :func:`category` is the same classification with the index's
+    own edge cases (negative values are invalid, +inf is the top category).
+
+    Parameters
+    ----------
+    standard
+        ``"us_epa"`` or ``"china_hj633"`` (any spelling :func:`normalize_standard` accepts).
+    english
+        English category names (else the standard's own language).
+    """
+    std = normalize_standard(standard)
+    names = CATEGORY_NAMES_EN[std] if english else CATEGORY_NAMES[std]
+    return ClassScale(
+        bounds=CATEGORY_UPPER_BOUNDS,
+        names=names,
+        colors=tuple(rgb_to_hex(c) for c in CATEGORY_COLORS[std]),
+        upper_inclusive=True,
+    )
 
 
 class AQIError(TwinError, ValueError):

@@ -8,6 +8,7 @@ colouring) are *restyle* changes; replacing ``features`` is a *rebuild*.
 from __future__ import annotations
 
 import itertools
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -183,6 +184,57 @@ class ObjectLayer(FeatureLayer):
 
     color_by: str = COLOR_TYPE
     kind: ClassVar[str] = OBJECTS
+
+
+@evented
+@dataclass(eq=False)
+class TimeLayer(Layer, ABC):
+    """Base of every layer whose content follows the clock (traffic, air quality, pipes,
+    movers ...).
+
+    The session brings every TimeLayer to the clock's time with :meth:`update`, grows the
+    clock's range by :meth:`time_range`, the timeline draws :meth:`kpi_at` over that range,
+    and alerts and the inspector name and place elements with :meth:`element_ids` and
+    :meth:`element_position`. A subclass writes its per-element arrays in ``update`` with
+    whole-array operations; the render adapter answers the events of those fields.
+
+    Attributes
+    ----------
+    time_ns
+        The clock time (UTC ns) the layer's current state belongs to.
+    description
+        Where the data comes from (shown in the UI; says so plainly when it was measured in
+        another city than the geometry).
+    kpi_name
+        Name of the layer's headline KPI with its unit (timeline sparkline); empty when the
+        layer has none.
+    """
+
+    time_ns: int = 0
+    description: str = ""
+
+    kpi_name: ClassVar[str] = ""
+
+    @abstractmethod
+    def update(self, t_ns: int) -> None:
+        """Bring the layer's per-element state to clock time `t_ns` (UTC ns)."""
+
+    @abstractmethod
+    def time_range(self) -> tuple[int, int] | None:
+        """First and last time (UTC ns) the layer has data for (None: none)."""
+
+    def kpi_at(self, t_ns: int) -> float:
+        """The headline KPI (:attr:`kpi_name`) at a time, computed without touching the
+        layer's state (NaN when the layer has no KPI or no data then)."""
+        return float("nan")
+
+    @abstractmethod
+    def element_ids(self, field: str = "values") -> Any:
+        """Ids of the elements of a per-element field (roads, stations, links, movers)."""
+
+    @abstractmethod
+    def element_position(self, i: int, field: str = "values") -> np.ndarray[Any, Any]:
+        """Local position (x, y, z metres) of element `i` of a per-element field."""
 
 
 LAYER_FOR_KIND: dict[str, type[FeatureLayer]] = {

@@ -8,7 +8,19 @@ import numpy as np
 import pyvista as pv
 import vtk
 
-from twin_app.model.layers import COLOR_SOLID, COLOR_SURFACE, COLOR_TYPE, FeatureLayer, Layer
+from twin_app.model.layers import (
+    COLOR_SOLID,
+    COLOR_SURFACE,
+    COLOR_TYPE,
+    AreaLayer,
+    BuildingLayer,
+    FeatureLayer,
+    Layer,
+    ObjectLayer,
+    RoadLayer,
+    TerrainLayer,
+)
+from twin_app.model.sensors import AirQualityLayer, TrafficLayer
 from twin_app.model.style import auto_clim, surface_categories, type_categories
 from twin_app.render.colors import (
     SURFACE_PALETTE,
@@ -31,9 +43,15 @@ class Adapter(Generic[L]):
     (change colours/opacity in place). Events call the scene's coalescing ``request_render``.
     """
 
-    #: Layer kinds at or above the ground: faded or cut away by the underground view.
-    SURFACE_KINDS = frozenset(
-        {"buildings", "roads", "areas", "terrain", "objects", "traffic", "air"}
+    #: Layer types at or above the ground: faded or cut away by the underground view.
+    SURFACE_LAYERS: tuple[type[Layer], ...] = (
+        BuildingLayer,
+        RoadLayer,
+        AreaLayer,
+        TerrainLayer,
+        ObjectLayer,
+        TrafficLayer,
+        AirQualityLayer,
     )
 
     def __init__(self, layer: L, scene: Scene) -> None:
@@ -80,7 +98,7 @@ class Adapter(Generic[L]):
     @property
     def is_surface(self) -> bool:
         """True for layers at or above the ground (affected by the underground view)."""
-        return self.layer.kind in self.SURFACE_KINDS
+        return isinstance(self.layer, self.SURFACE_LAYERS)
 
     def apply_opacity(self) -> None:
         """Set the actor's opacity from the layer's and the view's factor."""

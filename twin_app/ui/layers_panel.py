@@ -42,12 +42,22 @@ from PySide6.QtWidgets import (
 )
 
 from twin_app.model.city import FeatureSet
-from twin_app.model.layers import COLOR_SOLID, COLOR_SURFACE, COLOR_TYPE, FeatureLayer, Layer
+from twin_app.model.layers import (
+    COLOR_SOLID,
+    COLOR_SURFACE,
+    COLOR_TYPE,
+    FeatureLayer,
+    Layer,
+    TimeLayer,
+)
 from twin_app.model.style import (
     NAN_COLOR,
     SURFACE_PALETTE,
+    ColormapError,
     auto_clim,
+    colormap_colors,
     surface_categories,
+    to_rgb8,
     type_categories,
 )
 from twin_app.session import Session
@@ -110,14 +120,12 @@ def _features(layer: Layer) -> FeatureSet | None:
 @lru_cache(maxsize=64)
 def _colormap_rgba(name: str, width: int) -> bytes:
     """``width`` RGBA8 samples of a matplotlib colour map (grey ramp for an unknown name)."""
-    import matplotlib
-
     x = np.linspace(0.0, 1.0, width)
     try:
-        rgba = matplotlib.colormaps[name](x)
-    except (KeyError, ValueError):
+        rgba = colormap_colors(name, x)
+    except ColormapError:
         rgba = np.column_stack([x, x, x, np.ones_like(x)])
-    return bytes(np.round(np.asarray(rgba) * 255).astype(np.uint8).tobytes())
+    return bytes(to_rgb8(rgba).tobytes())
 
 
 def gradient_pixmap(name: str, size: QSize, border: bool = True) -> QPixmap:
@@ -177,7 +185,7 @@ def layer_tooltip(layer: Layer) -> str:
     lines = [layer.name, f"Kind: {layer.kind}"]
     if fs is not None:
         lines += [f"Features: {fs.n_features:,}", f"Source: {fs.source}"]
-    description = getattr(layer, "description", "")
+    description = layer.description if isinstance(layer, TimeLayer) else ""
     if description:
         lines.append(f"Data: {description}")
     return "\n".join(lines)

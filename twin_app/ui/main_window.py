@@ -36,6 +36,7 @@ from twin_app.errors import CancelledError, SessionFileError, TwinError
 from twin_app.io.load import LoadResult, load_city
 from twin_app.io.session_file import read_session
 from twin_app.io.source import ReadOptions
+from twin_app.model.sensors import MoverLayer
 from twin_app.session import Session, load_session_sources, load_session_twins
 from twin_app.ui.resources import icon, stylesheet
 from twin_app.ui.view3d import QtView3D
@@ -718,12 +719,12 @@ class QtMainWindow(QMainWindow):
             self.live_label.setText(f"MQTT {self.live_feed.broker}: {self.live_feed.state.value}")
         self.session.clock.advance(dt)
 
-    def follow(self, layer: Any, index: int) -> None:
+    def follow(self, layer: MoverLayer, index: int) -> None:
         """Follow mover `index` of a mover layer (-1 stops), flying there first."""
         from twin_app.model.camera import pose_for_bounds
 
         for other in self.session.layers:
-            if hasattr(other, "follow") and other is not layer:
+            if isinstance(other, MoverLayer) and other is not layer:
                 other.follow = -1
         layer.follow = int(index)
         if index >= 0 and layer.valid[index]:
@@ -732,8 +733,6 @@ class QtMainWindow(QMainWindow):
 
     def _on_follow(self) -> None:
         from PySide6.QtWidgets import QInputDialog
-
-        from twin_app.model.sensors import MoverLayer
 
         movers = [
             (layer, i)
