@@ -72,6 +72,11 @@ class Layer:
         """What this layer can be coloured by."""
         return [COLOR_SOLID]
 
+    def feature_set(self) -> FeatureSet | None:
+        """The FeatureSet whose features this layer draws one per row (search, selection,
+        inspector, highlight), or None for a layer without one."""
+        return None
+
     def style(self) -> dict[str, Any]:
         """The styling fields, as saved in a session file."""
         return {
@@ -99,6 +104,10 @@ class FeatureLayer(Layer):
     """A layer drawing one :class:`FeatureSet` as one mesh."""
 
     features: FeatureSet | None = None
+
+    def feature_set(self) -> FeatureSet | None:
+        """The drawn features."""
+        return self.features
 
     def numeric_columns(self) -> list[str]:
         """Numeric columns of the feature table (colour-by candidates)."""

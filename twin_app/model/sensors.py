@@ -30,6 +30,11 @@ I64 = np.ndarray[Any, np.dtype[np.int64]]
 class ValueStore(Protocol):
     """What a sensor layer needs from a time-series store (see ``twin_app.feeds.store``)."""
 
+    @property
+    def sensor_ids(self) -> Any:
+        """Id of every store column (sensor), in column order."""
+        ...
+
     def values_at(self, t_ns: int, mode: str = "last", max_staleness_s: float | None = None) -> Any:
         """Value of every sensor at a time (NaN = no data)."""
         ...
@@ -186,7 +191,8 @@ class TrafficLayer(SensorLayer):
     def element_ids(self, field: str = "values") -> Any:
         """Road ids for `values`; sensor ids for `sensor_ratio` (alerts, inspector)."""
         if field == "sensor_ratio":
-            return np.asarray(getattr(self.store, "sensor_ids", []), dtype=object)
+            ids = self.store.sensor_ids if self.store is not None else []
+            return np.asarray(ids, dtype=object)
         return self.roads.ids if self.roads is not None else np.zeros(0, object)
 
     def element_position(self, i: int, field: str = "values") -> F64:
@@ -379,6 +385,10 @@ class PipeLayer(TimeLayer):
     kpi_name: ClassVar[str] = "lowest pressure (m)"
     if TYPE_CHECKING:
         events: ClassVar[SignalGroup]
+
+    def feature_set(self) -> FeatureSet | None:
+        """The pipes (one feature per link)."""
+        return self.features
 
     def kpi_at(self, t_ns: int) -> float:
         """Lowest junction pressure at `t_ns`, metres of water."""

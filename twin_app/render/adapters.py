@@ -62,6 +62,9 @@ class Adapter(Generic[L]):
         #: Feature row of every cell of `mesh` (picking, highlight).
         self.index: np.ndarray[Any, Any] = np.zeros(0, np.int32)
         self.actor: vtk.vtkActor | None = None
+        #: Further actors of the layer (surfaces, glyphs, trails): shown, hidden and removed
+        #: with it.
+        self.extra_actors: list[vtk.vtkActor] = []
         self.mesh: pv.PolyData | None = None
         self.build()
         self.restyle()

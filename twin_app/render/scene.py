@@ -276,7 +276,7 @@ class Scene:
             self._highlight = None
         adapter = self.adapters.get(layer_uid)
         idx = np.asarray(indices, dtype=np.int64)
-        fs = getattr(adapter.layer, "features", None) if adapter is not None else None
+        fs = adapter.layer.feature_set() if adapter is not None else None
         if adapter is None or fs is None or idx.size == 0 or not fs.mesh.n_triangles:
             self.request_render()
             return 0
@@ -343,7 +343,7 @@ class Scene:
             extra.GetMapper()
             for a in self.adapters.values()
             if a.is_surface
-            for extra in getattr(a, "extra_actors", [])
+            for extra in a.extra_actors
         ]
         if self._ground is not None:
             mappers.append(self._ground.GetMapper())

@@ -67,7 +67,7 @@ class _TimeAdapter(Adapter[Any]):
 
     def remove(self) -> None:
         self.layer.events.disconnect(self._on_values_change)
-        for a in getattr(self, "extra_actors", []):
+        for a in self.extra_actors:
             self.scene.plotter.renderer.RemoveActor(a)
         super().remove()
 
@@ -76,7 +76,7 @@ class _TimeAdapter(Adapter[Any]):
         self.scene.request_render()
 
     def _on_visible_change(self, visible: bool) -> None:
-        for a in getattr(self, "extra_actors", []):
+        for a in self.extra_actors:
             a.SetVisibility(bool(visible))
         super()._on_visible_change(visible)
 
