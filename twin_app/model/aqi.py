@@ -153,6 +153,9 @@ FloatArray = NDArray[np.float64]
 #: The two index standards this module implements.
 STANDARDS: tuple[str, ...] = ("us_epa", "china_hj633")
 
+#: How each standard is named in legends.
+STANDARD_TITLES: dict[str, str] = {"us_epa": "US EPA 2024", "china_hj633": "China HJ 633-2012"}
+
 #: Pollutant keys (see :func:`normalize_pollutant` for the accepted spellings).
 POLLUTANTS: tuple[str, ...] = ("pm25", "pm10", "o3", "no2", "so2", "co")
 
@@ -275,6 +278,7 @@ def category_scale(standard: str = "us_epa", english: bool = True) -> ClassScale
         names=names,
         colors=tuple(rgb_to_hex(c) for c in CATEGORY_COLORS[std]),
         upper_inclusive=True,
+        title=f"AQI ({STANDARD_TITLES[std]})",
     )
 
 

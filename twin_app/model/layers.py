@@ -17,6 +17,7 @@ from psygnal import SignalGroup, evented
 
 from twin_app.errors import TwinError
 from twin_app.model.city import AREAS, BUILDINGS, OBJECTS, ROADS, TERRAIN, FeatureSet
+from twin_app.model.style import ClassScale
 
 _ids = itertools.count(1)
 
@@ -236,6 +237,17 @@ class TimeLayer(Layer, ABC):
         """The headline KPI (:attr:`kpi_name`) at a time, computed without touching the
         layer's state (NaN when the layer has no KPI or no data then)."""
         return float("nan")
+
+    def class_scale(self) -> ClassScale | None:
+        """The classes the layer is coloured by now (congestion, AQI categories), or None
+        when it is not coloured by classes. Render adapters and legends read this."""
+        return None
+
+    def class_legend(self) -> list[tuple[str, str]]:
+        """(label, hex colour) entries of the layer's legend of classes (empty without one),
+        the same in the 3D view and in the Layers panel."""
+        scale = self.class_scale()
+        return scale.legend() if scale is not None else []
 
     @abstractmethod
     def element_ids(self, field: str = "values") -> Any:

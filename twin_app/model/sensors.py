@@ -17,7 +17,7 @@ import numpy as np
 from psygnal import SignalGroup, evented
 
 from twin_app.model.layers import TimeLayer
-from twin_app.model.style import CONGESTION
+from twin_app.model.style import CONGESTION, ClassScale
 
 if TYPE_CHECKING:
     from twin_app.model.city import FeatureSet
@@ -202,6 +202,11 @@ class TrafficLayer(SensorLayer):
         assert self.roads is not None
         return np.asarray(self.roads.feature_centroids()[i], np.float64)
 
+    def class_scale(self) -> ClassScale | None:
+        """:data:`twin_app.model.style.CONGESTION` when showing speed ratios, else None (speeds
+        are drawn through a colour map)."""
+        return CONGESTION if self.show == "ratio" else None
+
     def congestion_class(self) -> np.ndarray[Any, np.dtype[np.int8]]:
         """Class per road: 0 severe .. 3 free flow, -1 no data (ratio mode; the classes of
         :data:`twin_app.model.style.CONGESTION`)."""
@@ -289,6 +294,16 @@ class AirQualityLayer(SensorLayer):
         return np.asarray(
             aqi(self.pollutant, c, standard=self.standard, unit=self.unit), np.float32
         )
+
+    def class_scale(self) -> ClassScale:
+        """The AQI categories of the selected standard (:func:`twin_app.model.aqi.category_scale`)."""
+        from twin_app.model.aqi import category_scale
+
+        return category_scale(self.standard)
+
+    def class_legend(self) -> list[tuple[str, str]]:
+        """The categories lowest first, as "AQI Good" ... (stations without data are hidden)."""
+        return self.class_scale().legend(top_first=False, no_data=False, prefix="AQI ")
 
     def kpi_at(self, t_ns: int) -> float:
         """Worst station AQI of the selected pollutant at `t_ns`."""

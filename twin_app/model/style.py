@@ -215,12 +215,15 @@ class ClassScale:
         "severe").
     no_data_name, no_data_color
         How NaN is labelled and drawn.
+    title
+        What is classified, for a legend's title.
     """
 
     bounds: tuple[float, ...]
     names: tuple[str, ...]
     colors: tuple[str, ...]
     upper_inclusive: bool = False
+    title: str = ""
     no_data_name: str = "no data"
     no_data_color: str = NO_DATA_COLOR
 
@@ -279,4 +282,5 @@ CONGESTION = ClassScale(
     names=("severe", "heavy", "moderate", "free flow"),
     colors=("#7b0000", "#e3261b", "#f59a23", "#2ca25f"),
     upper_inclusive=False,
+    title="Congestion (speed / free flow)",
 )

@@ -123,7 +123,7 @@ class TrafficAdapter(_TimeAdapter):
         self.actor.SetMapper(mapper)
         self.actor.GetProperty().SetAmbient(0.35)
         self.scene.plotter.renderer.AddActor(self.actor)
-        self.class_lut = class_lookup_table(CONGESTION, 0.0, 1.5)
+        self.class_lut = class_lookup_table(CONGESTION, 0.0, 1.5)  # ratios up to 1.5
         self.lut = self.class_lut
 
     def refresh(self) -> None:
@@ -143,9 +143,8 @@ class TrafficAdapter(_TimeAdapter):
     def legend(self) -> tuple[str, Any] | None:
         if not self.layer.visible:
             return None
-        if self.layer.show == "ratio":
-            return ("categories", CONGESTION.legend())
-        return None
+        entries = self.layer.class_legend()
+        return ("categories", entries) if entries else None
 
 
 class AirQualityAdapter(_TimeAdapter):
@@ -211,7 +210,7 @@ class AirQualityAdapter(_TimeAdapter):
         self.extra_actors = [self.surface]
         self.layer.events.show_surface.connect(self._on_surface_toggle)
         self.layer.events.standard.connect(self._on_standard_change)
-        self.palette = category_scale(layer.standard).rgb(no_data=True)
+        self.palette = layer.class_scale().rgb(no_data=True)
 
     def _on_standard_change(self, *_: object) -> None:
         self.apply_opacity()
@@ -228,7 +227,7 @@ class AirQualityAdapter(_TimeAdapter):
             self.texture.Modified()
 
     def _on_values_change(self, *_: object) -> None:
-        self.palette = category_scale(self.layer.standard).rgb(no_data=True)
+        self.palette = self.layer.class_scale().rgb(no_data=True)
         super()._on_values_change()
 
     @staticmethod
@@ -256,8 +255,7 @@ class AirQualityAdapter(_TimeAdapter):
     def legend(self) -> tuple[str, Any] | None:
         if not self.layer.visible:
             return None
-        scale = category_scale(self.layer.standard)
-        return ("categories", scale.legend(top_first=False, no_data=False, prefix="AQI "))
+        return ("categories", self.layer.class_legend())
 
 
 class PipeAdapter(_TimeAdapter):

@@ -86,7 +86,10 @@ def is_numeric(layer: Layer) -> bool:
 
 
 def categories(layer: Layer) -> list[tuple[str, str]]:
-    """(label, hex colour) per category for surface/type colouring, as the render adapter uses."""
+    """(label, hex colour) per category for surface/type colouring or a time layer's classes
+    (congestion, AQI), as the render adapter uses."""
+    if isinstance(layer, TimeLayer):
+        return layer.class_legend()
     fs = _features(layer)
     if fs is None:
         return []
@@ -164,6 +167,9 @@ def _frame(pixmap: QPixmap) -> None:
 
 def layer_icon(layer: Layer) -> QIcon:
     """Legend-like icon: colour-map gradient, category stripes or a solid swatch."""
+    scale = layer.class_scale() if isinstance(layer, TimeLayer) else None
+    if scale is not None:
+        return QIcon(swatch_pixmap([c for _, c in layer.class_legend()][:4], _ROW_ICON))
     if is_numeric(layer):
         return QIcon(gradient_pixmap(layer.colormap, _ROW_ICON))
     if layer.color_by in (COLOR_SURFACE, COLOR_TYPE):
@@ -628,6 +634,11 @@ class QtLayersPanel(QWidget):
             self._set_legend_title("No layer selected")
             self._legend_stack.setCurrentWidget(self.legend_list)
             return
+        scale = layer.class_scale() if isinstance(layer, TimeLayer) else None
+        if scale is not None:
+            self._set_legend_title(scale.title)
+            self._show_categories(categories(layer))
+            return
         if is_numeric(layer):
             values = column_values(layer)
             lo, hi = layer_clim(layer)
@@ -650,6 +661,9 @@ class QtLayersPanel(QWidget):
         else:
             self._set_legend_title(COLOR_BY_LABELS.get(layer.color_by, layer.color_by))
             cats = categories(layer)
+        self._show_categories(cats)
+
+    def _show_categories(self, cats: list[tuple[str, str]]) -> None:
         for label, color in cats:
             self.legend_list.addItem(
                 QListWidgetItem(QIcon(swatch_pixmap([color], QSize(14, 14))), label)
