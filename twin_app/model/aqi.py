@@ -138,6 +138,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -255,6 +256,7 @@ CATEGORY_COLORS: dict[str, tuple[tuple[int, int, int], ...]] = {
 CATEGORY_UPPER_BOUNDS: tuple[float, ...] = (50.0, 100.0, 150.0, 200.0, 300.0)
 
 
+@lru_cache(maxsize=8)
 def category_scale(standard: str = "us_epa", english: bool = True) -> ClassScale:
     """The AQI categories of a standard as a class scale (for colouring and legends).
 

@@ -17,7 +17,7 @@ No VTK here: ``twin_app.render.colors`` builds vtkLookupTables from these tables
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -226,6 +226,7 @@ class ClassScale:
     title: str = ""
     no_data_name: str = "no data"
     no_data_color: str = NO_DATA_COLOR
+    _rgb: RGB8 = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         n = len(self.bounds) + 1
@@ -236,6 +237,9 @@ class ClassScale:
             )
         if np.any(np.diff(np.asarray(self.bounds, np.float64)) <= 0):
             raise TwinError(f"class bounds must increase: {self.bounds}")
+        rgb = palette_rgb((self.no_data_color, *self.colors))
+        rgb.setflags(write=False)
+        object.__setattr__(self, "_rgb", rgb)  # frozen: set once, read each tick
 
     @property
     def n_classes(self) -> int:
@@ -250,10 +254,9 @@ class ClassScale:
         return np.asarray(np.where(np.isnan(v), -1, cls), np.int8)
 
     def rgb(self, no_data: bool = False) -> RGB8:
-        """(n_classes, 3) uint8 class colours; with `no_data`, the no-data colour first, so
-        that ``scale.rgb(True)[scale.classify(v) + 1]`` colours any values."""
-        colors = (self.no_data_color, *self.colors) if no_data else self.colors
-        return palette_rgb(colors)
+        """(n_classes, 3) uint8 class colours (read-only); with `no_data`, the no-data colour
+        first, so that ``scale.rgb(True)[scale.classify(v) + 1]`` colours any values."""
+        return self._rgb if no_data else self._rgb[1:]
 
     def step_table(self, lo: float, hi: float, n: int = 1024) -> RGB8:
         """(n, 3) uint8: the class colour of each of `n` equal bins over [lo, hi] (at the bin

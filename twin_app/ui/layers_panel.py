@@ -167,8 +167,7 @@ def _frame(pixmap: QPixmap) -> None:
 
 def layer_icon(layer: Layer) -> QIcon:
     """Legend-like icon: colour-map gradient, category stripes or a solid swatch."""
-    scale = layer.class_scale() if isinstance(layer, TimeLayer) else None
-    if scale is not None:
+    if isinstance(layer, TimeLayer) and layer.class_scale() is not None:
         return QIcon(swatch_pixmap([c for _, c in layer.class_legend()][:4], _ROW_ICON))
     if is_numeric(layer):
         return QIcon(gradient_pixmap(layer.colormap, _ROW_ICON))
