@@ -48,6 +48,9 @@ class Layer:
         Colour limits for numeric colouring; None = the data range.
     color
         Solid colour (hex) when ``color_by == "solid"``.
+    kind
+        Class attribute: the layer's kind as session files store it (``"buildings"``,
+        ``"traffic"`` ...). Code asks for a kind with ``isinstance``, never by this string.
     """
 
     name: str
