@@ -4,7 +4,7 @@ writes numpy views of existing VTK arrays (no new mesh, no new actor, no loop ov
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyvista as pv
@@ -12,6 +12,7 @@ import vtk
 from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
 
 from twin_app.model.aqi import category, category_scale
+from twin_app.model.layers import TimeLayer
 from twin_app.model.sensors import AirQualityLayer, MoverLayer, PipeLayer, TrafficLayer
 from twin_app.model.style import (
     CONGESTION,
@@ -25,6 +26,8 @@ from twin_app.render.colors import class_lookup_table, hex_to_rgb, lookup_table,
 from twin_app.render.convert import to_polydata
 
 ALARM_COLOR = "#ff1f5a"
+
+T = TypeVar("T", bound=TimeLayer)
 
 
 def _point_feature(
@@ -55,12 +58,12 @@ def _actor(
     return actor, mapper
 
 
-class _TimeAdapter(Adapter[Any]):
+class _TimeAdapter(Adapter[T]):
     """Common wiring: every value field of the layer triggers :meth:`refresh`."""
 
     value_fields: tuple[str, ...] = ("values",)
 
-    def __init__(self, layer: Any, scene: Any) -> None:
+    def __init__(self, layer: T, scene: Any) -> None:
         super().__init__(layer, scene)
         for name in self.value_fields:
             getattr(layer.events, name).connect(self._on_values_change)
@@ -91,7 +94,7 @@ class _TimeAdapter(Adapter[Any]):
         self.refresh()
 
 
-class TrafficAdapter(_TimeAdapter):
+class TrafficAdapter(_TimeAdapter[TrafficLayer]):
     """Road ribbons (a copy lifted 0.1 m above the road layer) coloured per road each tick.
 
     Each tick writes the road value of every ribbon point (one float gather); a step lookup
@@ -147,7 +150,7 @@ class TrafficAdapter(_TimeAdapter):
         return ("categories", entries) if entries else None
 
 
-class AirQualityAdapter(_TimeAdapter):
+class AirQualityAdapter(_TimeAdapter[AirQualityLayer]):
     """Station columns coloured by AQI category, and the interpolated AQI as a textured plane."""
 
     value_fields = ("aqi_values",)
@@ -258,7 +261,7 @@ class AirQualityAdapter(_TimeAdapter):
         return ("categories", self.layer.class_legend())
 
 
-class PipeAdapter(_TimeAdapter):
+class PipeAdapter(_TimeAdapter[PipeLayer]):
     """Tubes coloured per link by pressure or flow; links in alarm drawn in the alarm colour."""
 
     value_fields = ("values", "alarm")
@@ -347,7 +350,7 @@ class PipeAdapter(_TimeAdapter):
         )
 
 
-class MoverAdapter(_TimeAdapter):
+class MoverAdapter(_TimeAdapter[MoverLayer]):
     """Oriented glyphs (one vtkGlyph3DMapper for all movers) and fading trails (one polyline set)."""
 
     value_fields = ("positions",)
