@@ -146,8 +146,9 @@ def map_colors(
 ) -> RGB8:
     """Values to (n, 3) uint8 through a colour table over `clim` (vectorised; NaN -> `nan_rgb`).
 
-    Value ``v`` takes entry ``round((v - lo) / (hi - lo) * (n - 1))`` clipped to the table, the
-    entry VTK's lookup table would pick for the same table and range to within one step.
+    Value ``v`` takes entry ``floor((v - lo) / (hi - lo) * (n - 1))`` clipped to the table:
+    the ends of `clim` get the ends of the table, and every entry is within one step of the
+    one VTK's lookup table picks for the same table and range.
     """
     values = np.asarray(values)
     lo, hi = clim
