@@ -179,3 +179,29 @@ def test_the_camera_follows_a_mover_each_tick_until_its_layer_goes() -> None:
     assert s.camera.follow is None
     s.clear()
     assert s.camera.pose is None
+
+
+def test_time_layers_are_found_by_type_and_brought_to_the_clock() -> None:
+    from twin_app.feeds.store import SensorStore
+    from twin_app.model.layers import TimeLayer
+    from twin_app.model.sensors import MoverLayer, TrafficLayer
+
+    s = Session()
+    s.add_result(_result())
+    t0 = 1_772_409_600 * 1_000_000_000
+    t = (np.array([0, 600]) * 1_000_000_000 + t0).astype("datetime64[ns]")
+    store, _ = SensorStore.from_long(np.array(["a", "a"], object), t, np.array([30.0, 60.0]))
+    traffic = TrafficLayer(
+        name="traffic",
+        store=store,
+        segment_sensor=np.array([0]),
+        free_flow=np.array([60.0], np.float32),
+        interpolation="last",
+    )
+    movers = MoverLayer(name="movers")
+    s.add_layers([traffic, movers], "Add sensors")
+    assert s.time_layers() == [traffic, movers]
+    assert all(isinstance(layer, TimeLayer) for layer in s.time_layers())
+    assert (s.clock.start_ns, s.clock.end_ns) == (t0, t0 + 600 * 1_000_000_000)
+    s.clock.t_ns = t0 + 600 * 1_000_000_000
+    assert traffic.time_ns == s.clock.t_ns and traffic.values.tolist() == [1.0]

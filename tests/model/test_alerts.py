@@ -3,24 +3,37 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pytest
+from psygnal import evented
 
 from twin_app.errors import TwinError
 from twin_app.model.alerts import AlertEngine, AlertRule
+from twin_app.model.layers import TimeLayer
 
 NS = 1_000_000_000
 
 
-@dataclass
-class FakeLayer:
+@evented
+@dataclass(eq=False)
+class FakeLayer(TimeLayer):
     name: str = "air"
     values: np.ndarray = field(default_factory=lambda: np.zeros(3))
-    element_ids: tuple[str, ...] = ("a", "b", "c")
+    ids: tuple[str, ...] = ("a", "b", "c")
 
-    def element_position(self, i: int, field: str = "values") -> tuple[float, float, float]:
-        return (float(i), 0.0, 0.0)
+    def update(self, t_ns: int) -> None:
+        self.time_ns = t_ns
+
+    def time_range(self) -> tuple[int, int] | None:
+        return None
+
+    def element_ids(self, field: str = "values") -> Any:
+        return np.array(self.ids, object)
+
+    def element_position(self, i: int, field: str = "values") -> np.ndarray:
+        return np.array([float(i), 0.0, 0.0])
 
 
 def test_duration_threshold_and_rearm() -> None:

@@ -137,3 +137,90 @@ def test_movers_move_smoothly_with_trails(scene: Scene, pixel_at) -> None:
     assert moved[2] > moved[0] + 60
     trail = pixel_at(scene, (20.0, 0.0, 0.0))  # 30 m behind: on the fading trail
     assert trail[2] > trail[0]
+
+
+def _rgb8(color: tuple[float, ...]) -> list[int]:
+    return [int(np.floor(c * 255 + 0.5)) for c in color[:3]]
+
+
+def _hex_rgb(color: str) -> list[int]:
+    from twin_app.model.style import palette_rgb
+
+    return [int(v) for v in palette_rgb([color])[0]]
+
+
+def _lut_rgb(lut: object, value: float) -> list[int]:
+    """The colour a vtkLookupTable maps a value to, as 8-bit RGB."""
+    out = [0.0, 0.0, 0.0]
+    lut.GetColor(value, out)  # type: ignore[attr-defined]
+    return _rgb8(tuple(out))
+
+
+def test_traffic_legend_and_colours_are_the_model_classes(scene: Scene) -> None:
+    from twin_app.model.style import CONGESTION, NO_DATA_COLOR
+
+    layer = TrafficLayer(
+        name="traffic",
+        store=_store(["a", "b"], [0], [[30.0], [50.0]]),
+        roads=_roads(),
+        segment_sensor=np.array([0, 1]),
+        free_flow=np.array([60.0, 60.0], np.float32),
+    )
+    layer.update(T0)
+    adapter = scene.add_layer(layer)
+    kind, entries = adapter.legend()
+    assert kind == "categories"
+    assert entries == [
+        *zip(CONGESTION.names[::-1], CONGESTION.colors[::-1], strict=True),
+        ("no data", NO_DATA_COLOR),
+    ]
+    scene.legends_changed()
+    assert scene._category_legend is not None
+    assert [t.GetInput() for t in scene._category_legend.texts] == [n for n, _ in entries]
+    # what is drawn: each class's colour, from the same table, on both sides of every bound
+    lut = adapter.mapper.GetLookupTable()
+    rgb = CONGESTION.rgb().tolist()
+    for ratio, k in ((0.2, 0), (0.39, 0), (0.41, 1), (0.59, 1), (0.61, 2), (0.79, 2), (0.81, 3)):
+        assert _lut_rgb(lut, ratio) == rgb[k], ratio
+        assert CONGESTION.classify(np.array([ratio]))[0] == k
+    assert _rgb8(lut.GetNanColor()) == _hex_rgb(NO_DATA_COLOR)
+
+
+def test_air_quality_legend_is_the_standard_table(scene: Scene) -> None:
+    from twin_app.model.aqi import CATEGORY_COLORS, CATEGORY_NAMES_EN
+
+    layer = AirQualityLayer(
+        name="air",
+        station_ids=np.array(["S1"], object),
+        station_xyz=np.zeros((1, 3)),
+        pollutants=("PM2.5",),
+        columns=np.array([[0]]),
+    )
+    adapter = scene.add_layer(layer)
+    for std in ("us_epa", "china_hj633"):
+        layer.standard = std
+        kind, entries = adapter.legend()
+        assert kind == "categories"
+        assert [n for n, _ in entries] == [f"AQI {n}" for n in CATEGORY_NAMES_EN[std]]
+        assert [_hex_rgb(c) for _, c in entries] == [list(c) for c in CATEGORY_COLORS[std]]
+        lut = adapter.surface_lut
+        for aqi, k in ((25.0, 0), (75.0, 1), (125.0, 2), (175.0, 3), (250.0, 4), (400.0, 5)):
+            assert _lut_rgb(lut, aqi) == list(CATEGORY_COLORS[std][k])
+
+
+def test_lookup_tables_sample_the_colour_map_like_matplotlib() -> None:
+    import matplotlib
+
+    from twin_app.model.style import colormap_table
+    from twin_app.render.colors import lookup_table
+
+    for name in ("viridis", "RdYlGn", "YlOrRd"):
+        lut = lookup_table(name, (10.0, 20.0))
+        cm = matplotlib.colormaps[name]
+        assert _lut_rgb(lut, 10.0) == _rgb8(cm(0.0)[:3])
+        assert _lut_rgb(lut, 20.0) == _rgb8(cm(1.0)[:3])
+        table = colormap_table(name, 256)
+        for v in (11.0, 13.3, 15.0, 18.8):
+            i = min(int((v - 10.0) / 10.0 * 256), 255)
+            assert _lut_rgb(lut, v) == _rgb8(tuple(table[i, :3])), (name, v)
+    assert _lut_rgb(lookup_table("viridis", (0.0, 1.0)), 0.5) == [0x21, 0x91, 0x8C]

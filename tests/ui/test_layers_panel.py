@@ -419,3 +419,50 @@ def test_panel_size_does_not_depend_on_the_selected_layer(qtbot: QtBot) -> None:
     session.layers[0].name = "A very long layer name that no dock is wide enough to show " * 2
     p.select_layer(session.layers[0])
     assert p.minimumSizeHint() == empty
+
+
+def _legend_entries(panel: QtLayersPanel) -> list[tuple[str, str]]:
+    return [
+        (
+            panel.legend_list.item(i).text(),
+            panel.legend_list.item(i).icon().pixmap(14, 14).toImage().pixelColor(7, 7).name(),
+        )
+        for i in range(panel.legend_list.count())
+    ]
+
+
+def test_traffic_and_air_legends_show_the_model_classes(
+    panel: QtLayersPanel, session: Session
+) -> None:
+    from twin_app.model.aqi import CATEGORY_COLORS, CATEGORY_NAMES_EN
+    from twin_app.model.sensors import AirQualityLayer, TrafficLayer
+    from twin_app.model.style import CONGESTION, NO_DATA_COLOR
+
+    traffic = TrafficLayer(name="Traffic")
+    air = AirQualityLayer(name="Air")
+    session.add_layers([traffic, air], "Add sensors")
+
+    panel.select_layer(traffic)
+    assert panel.legend_title.text() == CONGESTION.title
+    assert panel.legend_list.isVisibleTo(panel)
+    assert _legend_entries(panel) == [
+        *zip(CONGESTION.names[::-1], CONGESTION.colors[::-1], strict=True),
+        ("no data", NO_DATA_COLOR),
+    ]
+    icon = _image(_item(panel, traffic))  # stripes of the classes, free flow first
+    assert icon.pixelColor(2, 8).name() == CONGESTION.colors[-1]
+
+    traffic.show = "speed"  # drawn through a colour map: no classes to list
+    panel.select_layer(air)
+    panel.select_layer(traffic)
+    assert CONGESTION.names[0] not in [n for n, _ in _legend_entries(panel)]
+
+    panel.select_layer(air)
+    for std in ("us_epa", "china_hj633"):
+        air.standard = std
+        panel.select_layer(traffic)
+        panel.select_layer(air)
+        hexes = ["#{:02x}{:02x}{:02x}".format(*c) for c in CATEGORY_COLORS[std]]
+        assert _legend_entries(panel) == [
+            (f"AQI {n}", h) for n, h in zip(CATEGORY_NAMES_EN[std], hexes, strict=True)
+        ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,7 @@ from psygnal import Signal
 from psygnal.containers import EventedList
 
 from twin_app.errors import TwinError
+from twin_app.model.layers import TimeLayer
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ class AlertEngine:
         self._fired.clear()
         self._last_t = None
 
-    def evaluate(self, t_ns: int, layers: dict[int, Any]) -> list[Alert]:
+    def evaluate(self, t_ns: int, layers: Mapping[int, TimeLayer]) -> list[Alert]:
         """Test every rule at time `t_ns` against the layers (uid -> layer); return new alerts."""
         if self._last_t is not None and t_ns < self._last_t:
             self.reset()
@@ -120,9 +122,7 @@ class AlertEngine:
             fired |= due
             self._since[rule], self._fired[rule] = since, fired
             for i in np.flatnonzero(due):  # only the elements that just crossed: usually none
-                if not self._known(
-                    rule, layer.uid if hasattr(layer, "uid") else rule.layer_uid, int(i), t_ns
-                ):
+                if not self._known(rule, rule.layer_uid, int(i), t_ns):
                     new.append(self._make(rule, layer, int(i), float(values[i]), t_ns))
         if new:
             self.alerts.extend(new)
@@ -145,14 +145,10 @@ class AlertEngine:
         )
 
     @staticmethod
-    def _make(rule: AlertRule, layer: Any, i: int, value: float, t_ns: int) -> Alert:
-        ids = getattr(layer, "element_ids", None)
-        ids = ids(rule.field) if callable(ids) else ids
+    def _make(rule: AlertRule, layer: TimeLayer, i: int, value: float, t_ns: int) -> Alert:
+        ids = layer.element_ids(rule.field)
         eid = str(ids[i]) if ids is not None and i < len(ids) else str(i)
-        pos_fn = getattr(layer, "element_position", None)
-        pos = (
-            tuple(float(v) for v in pos_fn(i, rule.field)) if callable(pos_fn) else (0.0, 0.0, 0.0)
-        )
+        pos = [float(v) for v in layer.element_position(i, rule.field)]
         return Alert(
             t_ns,
             rule.name,

@@ -138,12 +138,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from twin_app.errors import TwinError
+from twin_app.model.style import ClassScale, rgb_to_hex
 
 Standard = Literal["us_epa", "china_hj633"]
 Beyond = Literal["nan", "clip"]
@@ -151,6 +153,9 @@ FloatArray = NDArray[np.float64]
 
 #: The two index standards this module implements.
 STANDARDS: tuple[str, ...] = ("us_epa", "china_hj633")
+
+#: How each standard is named in legends.
+STANDARD_TITLES: dict[str, str] = {"us_epa": "US EPA 2024", "china_hj633": "China HJ 633-2012"}
 
 #: Pollutant keys (see :func:`normalize_pollutant` for the accepted spellings).
 POLLUTANTS: tuple[str, ...] = ("pm25", "pm10", "o3", "no2", "so2", "co")
@@ -249,6 +254,34 @@ CATEGORY_COLORS: dict[str, tuple[tuple[int, int, int], ...]] = {
 
 #: Upper AQI bound of categories 0-4 (both standards); above the last one is category 5.
 CATEGORY_UPPER_BOUNDS: tuple[float, ...] = (50.0, 100.0, 150.0, 200.0, 300.0)
+
+
+@lru_cache(maxsize=8)
+def category_scale(standard: str = "us_epa", english: bool = True) -> ClassScale:
+    """The AQI categories of a standard as a class scale (for colouring and legends).
+
+    Bounds :data:`CATEGORY_UPPER_BOUNDS` (a bound belongs to the category below it: AQI 50 is
+    "Good"), names :data:`CATEGORY_NAMES_EN` (or :data:`CATEGORY_NAMES` in the standard's own
+    language) and colours :data:`CATEGORY_COLORS`; render adapters and legends use this rather
+    than copies of the tables. :func:`category` is the same classification with the index's
+    own edge cases (negative values are invalid, +inf is the top category).
+
+    Parameters
+    ----------
+    standard
+        ``"us_epa"`` or ``"china_hj633"`` (any spelling :func:`normalize_standard` accepts).
+    english
+        English category names (else the standard's own language).
+    """
+    std = normalize_standard(standard)
+    names = CATEGORY_NAMES_EN[std] if english else CATEGORY_NAMES[std]
+    return ClassScale(
+        bounds=CATEGORY_UPPER_BOUNDS,
+        names=names,
+        colors=tuple(rgb_to_hex(c) for c in CATEGORY_COLORS[std]),
+        upper_inclusive=True,
+        title=f"AQI ({STANDARD_TITLES[std]})",
+    )
 
 
 class AQIError(TwinError, ValueError):

@@ -8,6 +8,7 @@ colouring) are *restyle* changes; replacing ``features`` is a *rebuild*.
 from __future__ import annotations
 
 import itertools
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -16,6 +17,7 @@ from psygnal import SignalGroup, evented
 
 from twin_app.errors import TwinError
 from twin_app.model.city import AREAS, BUILDINGS, OBJECTS, ROADS, TERRAIN, FeatureSet
+from twin_app.model.style import ClassScale
 
 _ids = itertools.count(1)
 
@@ -46,6 +48,9 @@ class Layer:
         Colour limits for numeric colouring; None = the data range.
     color
         Solid colour (hex) when ``color_by == "solid"``.
+    kind
+        Class attribute: the layer's kind as session files store it (``"buildings"``,
+        ``"traffic"`` ...). Code asks for a kind with ``isinstance``, never by this string.
     """
 
     name: str
@@ -70,6 +75,11 @@ class Layer:
     def color_choices(self) -> list[str]:
         """What this layer can be coloured by."""
         return [COLOR_SOLID]
+
+    def feature_set(self) -> FeatureSet | None:
+        """The FeatureSet whose features this layer draws one per row (search, selection,
+        inspector, highlight), or None for a layer without one."""
+        return None
 
     def style(self) -> dict[str, Any]:
         """The styling fields, as saved in a session file."""
@@ -98,6 +108,10 @@ class FeatureLayer(Layer):
     """A layer drawing one :class:`FeatureSet` as one mesh."""
 
     features: FeatureSet | None = None
+
+    def feature_set(self) -> FeatureSet | None:
+        """The drawn features."""
+        return self.features
 
     def numeric_columns(self) -> list[str]:
         """Numeric columns of the feature table (colour-by candidates)."""
@@ -183,6 +197,68 @@ class ObjectLayer(FeatureLayer):
 
     color_by: str = COLOR_TYPE
     kind: ClassVar[str] = OBJECTS
+
+
+@evented
+@dataclass(eq=False)
+class TimeLayer(Layer, ABC):
+    """Base of every layer whose content follows the clock (traffic, air quality, pipes,
+    movers ...).
+
+    The session brings every TimeLayer to the clock's time with :meth:`update`, grows the
+    clock's range by :meth:`time_range`, the timeline draws :meth:`kpi_at` over that range,
+    and alerts and the inspector name and place elements with :meth:`element_ids` and
+    :meth:`element_position`. A subclass writes its per-element arrays in ``update`` with
+    whole-array operations; the render adapter answers the events of those fields.
+
+    Attributes
+    ----------
+    time_ns
+        The clock time (UTC ns) the layer's current state belongs to.
+    description
+        Where the data comes from (shown in the UI; says so plainly when it was measured in
+        another city than the geometry).
+    kpi_name
+        Name of the layer's headline KPI with its unit (timeline sparkline); empty when the
+        layer has none.
+    """
+
+    time_ns: int = 0
+    description: str = ""
+
+    kpi_name: ClassVar[str] = ""
+
+    @abstractmethod
+    def update(self, t_ns: int) -> None:
+        """Bring the layer's per-element state to clock time `t_ns` (UTC ns)."""
+
+    @abstractmethod
+    def time_range(self) -> tuple[int, int] | None:
+        """First and last time (UTC ns) the layer has data for (None: none)."""
+
+    def kpi_at(self, t_ns: int) -> float:
+        """The headline KPI (:attr:`kpi_name`) at a time, computed without touching the
+        layer's state (NaN when the layer has no KPI or no data then)."""
+        return float("nan")
+
+    def class_scale(self) -> ClassScale | None:
+        """The classes the layer is coloured by now (congestion, AQI categories), or None
+        when it is not coloured by classes. Render adapters and legends read this."""
+        return None
+
+    def class_legend(self) -> list[tuple[str, str]]:
+        """(label, hex colour) entries of the layer's legend of classes (empty without one),
+        the same in the 3D view and in the Layers panel."""
+        scale = self.class_scale()
+        return scale.legend() if scale is not None else []
+
+    @abstractmethod
+    def element_ids(self, field: str = "values") -> Any:
+        """Ids of the elements of a per-element field (roads, stations, links, movers)."""
+
+    @abstractmethod
+    def element_position(self, i: int, field: str = "values") -> np.ndarray[Any, Any]:
+        """Local position (x, y, z metres) of element `i` of a per-element field."""
 
 
 LAYER_FOR_KIND: dict[str, type[FeatureLayer]] = {

@@ -170,8 +170,8 @@ def _number(text: str) -> float | None:
 def _features(layers: Iterable[Layer]) -> list[tuple[Layer, FeatureSet]]:
     out = []
     for layer in layers:
-        fs = getattr(layer, "features", None)
-        if isinstance(fs, FeatureSet) and fs.n_features:
+        fs = layer.feature_set()
+        if fs is not None and fs.n_features:
             out.append((layer, fs))
     return out
 

@@ -11,12 +11,13 @@ simulation result), so this module stays free of file formats, engines and rende
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 from psygnal import SignalGroup, evented
 
-from twin_app.model.layers import Layer
+from twin_app.model.layers import TimeLayer
+from twin_app.model.style import CONGESTION, ClassScale
 
 if TYPE_CHECKING:
     from twin_app.model.city import FeatureSet
@@ -29,12 +30,30 @@ I64 = np.ndarray[Any, np.dtype[np.int64]]
 class ValueStore(Protocol):
     """What a sensor layer needs from a time-series store (see ``twin_app.feeds.store``)."""
 
+    @property
+    def sensor_ids(self) -> Any:
+        """Id of every store column (sensor), in column order."""
+        ...
+
     def values_at(self, t_ns: int, mode: str = "last", max_staleness_s: float | None = None) -> Any:
         """Value of every sensor at a time (NaN = no data)."""
         ...
 
     def time_range(self) -> tuple[int, int] | None:
         """First and last sample time, UTC ns (None when empty)."""
+        ...
+
+
+@runtime_checkable
+class LiveValueStore(ValueStore, Protocol):
+    """A store that live samples can be appended to (see ``twin_app.feeds.store``)."""
+
+    def index_of(self, ids: Any) -> Any:
+        """Store column of every id (-1 for ids the store does not know)."""
+        ...
+
+    def append(self, sensor_id: Any, t: Any, value: Any) -> Any:
+        """Append samples (ids, datetime64[ns] times, values)."""
         ...
 
 
@@ -62,16 +81,9 @@ class GridInterpolator(Protocol):
         ...
 
 
-#: Congestion classes by speed ratio to free flow (upper bounds), as in common traffic maps.
-CONGESTION_BOUNDS = (0.4, 0.6, 0.8, np.inf)
-CONGESTION_NAMES = ("severe", "heavy", "moderate", "free flow")
-CONGESTION_COLORS = ("#7b0000", "#e3261b", "#f59a23", "#2ca25f")
-NO_DATA_COLOR = "#a8a8a8"
-
-
 @evented
 @dataclass(eq=False)
-class SensorLayer(Layer):
+class SensorLayer(TimeLayer):
     """Base of layers whose values come from a store at the clock's time.
 
     Attributes
@@ -86,11 +98,6 @@ class SensorLayer(Layer):
         Older samples count as "no data".
     unit
         Unit of `values`, for legends and the inspector.
-    time_ns
-        The time `values` belong to.
-    description
-        Where the data comes from (shown in the UI; says so plainly when it was measured in
-        another city than the geometry).
     """
 
     store: ValueStore | None = None
@@ -98,8 +105,6 @@ class SensorLayer(Layer):
     interpolation: str = "linear"
     max_staleness_s: float | None = 1800.0
     unit: str = ""
-    time_ns: int = 0
-    description: str = ""
 
     kind: ClassVar[str] = "sensors"
     if TYPE_CHECKING:
@@ -121,9 +126,6 @@ class SensorLayer(Layer):
     def time_range(self) -> tuple[int, int] | None:
         """Range of the layer's data, if any."""
         return self.store.time_range() if self.store is not None else None
-
-    #: Name of the layer's headline KPI (timeline sparkline), with its unit.
-    kpi_name: ClassVar[str] = ""
 
     def kpi_at(self, t_ns: int) -> float:
         """The headline KPI at a time, computed without touching the layer's state."""
@@ -189,7 +191,8 @@ class TrafficLayer(SensorLayer):
     def element_ids(self, field: str = "values") -> Any:
         """Road ids for `values`; sensor ids for `sensor_ratio` (alerts, inspector)."""
         if field == "sensor_ratio":
-            return np.asarray(getattr(self.store, "sensor_ids", []), dtype=object)
+            ids = self.store.sensor_ids if self.store is not None else []
+            return np.asarray(ids, dtype=object)
         return self.roads.ids if self.roads is not None else np.zeros(0, object)
 
     def element_position(self, i: int, field: str = "values") -> F64:
@@ -199,13 +202,15 @@ class TrafficLayer(SensorLayer):
         assert self.roads is not None
         return np.asarray(self.roads.feature_centroids()[i], np.float64)
 
+    def class_scale(self) -> ClassScale | None:
+        """:data:`twin_app.model.style.CONGESTION` when showing speed ratios, else None (speeds
+        are drawn through a colour map)."""
+        return CONGESTION if self.show == "ratio" else None
+
     def congestion_class(self) -> np.ndarray[Any, np.dtype[np.int8]]:
-        """Class per road: 0 severe .. 3 free flow, -1 no data (ratio mode)."""
-        cls = np.searchsorted(np.asarray(CONGESTION_BOUNDS[:-1]), self.values, side="right").astype(
-            np.int8
-        )
-        cls[~np.isfinite(self.values)] = -1
-        return cls
+        """Class per road: 0 severe .. 3 free flow, -1 no data (ratio mode; the classes of
+        :data:`twin_app.model.style.CONGESTION`)."""
+        return CONGESTION.classify(self.values)
 
     def mean_speed_ratio(self) -> float:
         """Network KPI: mean value over roads with data (NaN if none)."""
@@ -290,6 +295,16 @@ class AirQualityLayer(SensorLayer):
             aqi(self.pollutant, c, standard=self.standard, unit=self.unit), np.float32
         )
 
+    def class_scale(self) -> ClassScale:
+        """The AQI categories of the selected standard (:func:`twin_app.model.aqi.category_scale`)."""
+        from twin_app.model.aqi import category_scale
+
+        return category_scale(self.standard)
+
+    def class_legend(self) -> list[tuple[str, str]]:
+        """The categories lowest first, as "AQI Good" ... (stations without data are hidden)."""
+        return self.class_scale().legend(top_first=False, no_data=False, prefix="AQI ")
+
     def kpi_at(self, t_ns: int) -> float:
         """Worst station AQI of the selected pollutant at `t_ns`."""
         v = self.station_aqi(t_ns)
@@ -340,7 +355,7 @@ class PipeResult(Protocol):
 
 @evented
 @dataclass(eq=False)
-class PipeLayer(Layer):
+class PipeLayer(TimeLayer):
     """Pipes as tubes below ground, coloured by pressure or flow over time, with alarms.
 
     Attributes
@@ -378,15 +393,17 @@ class PipeLayer(Layer):
     glyph_kind: np.ndarray[Any, np.dtype[np.object_]] = field(
         default_factory=lambda: np.zeros(0, object)
     )
-    time_ns: int = 0
     color_by: str = "value"
     colormap: str = "viridis"
-    description: str = ""
 
     kind: ClassVar[str] = "pipes"
     kpi_name: ClassVar[str] = "lowest pressure (m)"
     if TYPE_CHECKING:
         events: ClassVar[SignalGroup]
+
+    def feature_set(self) -> FeatureSet | None:
+        """The pipes (one feature per link)."""
+        return self.features
 
     def kpi_at(self, t_ns: int) -> float:
         """Lowest junction pressure at `t_ns`, metres of water."""
@@ -445,7 +462,7 @@ class PipeLayer(Layer):
 
 @evented
 @dataclass(eq=False)
-class MoverLayer(Layer):
+class MoverLayer(TimeLayer):
     """Robots, drones and vehicles as oriented glyphs with fading trails.
 
     Attributes
@@ -460,8 +477,6 @@ class MoverLayer(Layer):
         State at the clock time, set by :meth:`update`.
     trail_s, trail_points
         Length of the fading trail and its resolution.
-    follow
-        Index of the mover the camera follows (-1: none).
     max_gap_s
         Fixes farther apart than this are not interpolated across (the mover is hidden).
     """
@@ -476,12 +491,9 @@ class MoverLayer(Layer):
     valid: np.ndarray[Any, np.dtype[np.bool_]] = field(default_factory=lambda: np.zeros(0, bool))
     trail_s: float = 120.0
     trail_points: int = 8
-    follow: int = -1
     max_gap_s: float | None = 600.0
-    time_ns: int = 0
     color: str = "#0a4dff"
     glyph_size_m: float = 28.0
-    description: str = ""
 
     kind: ClassVar[str] = "movers"
 

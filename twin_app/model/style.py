@@ -1,14 +1,33 @@
-"""Colours and colour rules shared by the render adapters and the Qt legends (pure data).
+"""Colours, colour maps and class scales: the one colour module of the twin (pure numpy).
 
-Keeping them here, below both, means the legend in the Layers panel and the colours in the 3D
-view cannot drift apart.
+Everything that turns values into colours lives here, below both the render adapters and the
+Qt panels, so the 3D view, its legends and the Layers panel cannot drift apart:
+
+- palettes and fixed colours (semantic surfaces, city object types, "no data");
+- colour-map sampling (:func:`colormap_table`, :func:`colormap_colors`, :func:`map_colors`),
+  a thin layer over matplotlib's registry so that a map name means the same colours
+  everywhere;
+- class scales (:class:`ClassScale`): values split by bounds into named, coloured classes.
+  :data:`CONGESTION` is the traffic one; the AQI categories of both standards are made from
+  the official tables in :mod:`twin_app.model.aqi` (:func:`twin_app.model.aqi.category_scale`).
+
+No VTK here: ``twin_app.render.colors`` builds vtkLookupTables from these tables.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Literal
 
 import numpy as np
+
+from twin_app.errors import TwinError
+
+RGB8 = np.ndarray[Any, np.dtype[np.uint8]]
+F64 = np.ndarray[Any, np.dtype[np.float64]]
+I8 = np.ndarray[Any, np.dtype[np.int8]]
 
 #: Semantic surface colours: ground, wall, roof, other.
 SURFACE_PALETTE = ("#7d7a73", "#ece7dc", "#b5523b", "#a9a9a9")
@@ -35,8 +54,110 @@ TYPE_COLORS = {
     "CityFurniture": "#8c6d5a",
     "Tunnel": "#555555",
 }
-#: Colour of "unknown" values (NaN) in numeric colouring.
+#: Colour of "unknown" values (NaN) in numeric colouring of feature columns.
 NAN_COLOR = "#d9d6cf"
+#: Colour of elements without data in the time-driven layers (a road without a sensor ...).
+NO_DATA_COLOR = "#a8a8a8"
+
+
+class ColormapError(TwinError, ValueError):
+    """A colour map name that matplotlib does not know."""
+
+
+# -- colours ---------------------------------------------------------------------------------
+def hex_to_rgb(color: str) -> tuple[float, float, float]:
+    """``"#rrggbb"`` to floats in 0..1."""
+    c = color.lstrip("#")
+    return (int(c[0:2], 16) / 255.0, int(c[2:4], 16) / 255.0, int(c[4:6], 16) / 255.0)
+
+
+def rgb_to_hex(rgb: Sequence[int]) -> str:
+    """8-bit ``(r, g, b)`` to ``"#rrggbb"``."""
+    r, g, b = (int(v) for v in rgb[:3])
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def palette_rgb(colors: Sequence[str]) -> RGB8:
+    """(n, 3) uint8 array of hex colours."""
+    return np.array([[round(v * 255) for v in hex_to_rgb(c)] for c in colors], np.uint8).reshape(
+        -1, 3
+    )
+
+
+def to_rgb8(rgba: Any) -> RGB8:
+    """Float colours in 0..1 to uint8, rounded half up as VTK rounds ``SetTableValue``."""
+    return np.floor(np.clip(np.asarray(rgba, np.float64), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+# -- colour maps -----------------------------------------------------------------------------
+def _colormap(name: str) -> Any:
+    import matplotlib
+
+    try:
+        return matplotlib.colormaps[name]
+    except (KeyError, ValueError) as exc:
+        raise ColormapError(
+            f"unknown colour map {name!r}: use a matplotlib colour map name such as 'viridis'"
+        ) from exc
+
+
+def colormap_colors(name: str, x: Any) -> F64:
+    """RGBA (floats in 0..1, shape ``x.shape + (4,)``) of a colour map at positions `x` in 0..1.
+
+    Exactly what matplotlib returns for ``matplotlib.colormaps[name](x)``: the map's own
+    table (256 entries for the built-in maps) looked up by ``floor(x * N)``, clipped to the
+    ends; NaN gets the map's "bad" colour (transparent).
+
+    Raises
+    ------
+    ColormapError
+        For a name matplotlib does not know.
+    """
+    return np.asarray(_colormap(name)(np.asarray(x, np.float64)), np.float64)
+
+
+@lru_cache(maxsize=64)
+def _table(name: str, n: int) -> F64:
+    table = np.asarray(_colormap(name).resampled(n)(np.linspace(0.0, 1.0, n)), np.float64)
+    table.setflags(write=False)
+    return table
+
+
+def colormap_table(name: str, n: int = 256) -> F64:
+    """(n, 4) RGBA floats: a colour map resampled to `n` evenly spaced entries.
+
+    Entry ``i`` is the map at ``i / (n - 1)`` (matplotlib's ``resampled(n)``), so the first
+    and last entries are the map's ends. The result is cached and read-only: a lookup table
+    per tick costs no matplotlib call.
+    """
+    return _table(str(name), max(int(n), 2))
+
+
+def colormap_rgb8(name: str, n: int = 256) -> RGB8:
+    """(n, 3) uint8 samples of a colour map (see :func:`colormap_table`)."""
+    return to_rgb8(colormap_table(name, n)[:, :3])
+
+
+def map_colors(
+    values: Any,
+    clim: tuple[float, float],
+    table: RGB8,
+    nan_rgb: Any,
+) -> RGB8:
+    """Values to (n, 3) uint8 through a colour table over `clim` (vectorised; NaN -> `nan_rgb`).
+
+    Value ``v`` takes entry ``floor((v - lo) / (hi - lo) * (n - 1))`` clipped to the table:
+    the ends of `clim` get the ends of the table, and every entry is within one step of the
+    one VTK's lookup table picks for the same table and range.
+    """
+    values = np.asarray(values)
+    lo, hi = clim
+    n = table.shape[0]
+    with np.errstate(invalid="ignore"):
+        idx = np.clip(((values - lo) / max(hi - lo, 1e-12) * (n - 1)), 0, n - 1)
+    out: RGB8 = table[np.nan_to_num(idx).astype(np.int64)]
+    out[~np.isfinite(values)] = nan_rgb
+    return out
 
 
 def auto_clim(values: np.ndarray[Any, Any]) -> tuple[float, float]:
@@ -58,6 +179,7 @@ def auto_clim(values: np.ndarray[Any, Any]) -> tuple[float, float]:
     return (float(lo), float(hi))
 
 
+# -- categories ------------------------------------------------------------------------------
 def surface_categories(codes: np.ndarray[Any, Any]) -> list[tuple[str, str]]:
     """(label, colour) of the semantic surface codes present."""
     present = np.unique(np.minimum(np.asarray(codes, np.int64), 3)).tolist() if len(codes) else []
@@ -71,3 +193,98 @@ def type_categories(types: Any) -> list[tuple[str, str]]:
         (t, TYPE_COLORS.get(t, CATEGORY_PALETTE[i % len(CATEGORY_PALETTE)]))
         for i, t in enumerate(names)
     ]
+
+
+@dataclass(frozen=True, eq=False)
+class ClassScale:
+    """Values split into named, coloured classes by increasing bounds.
+
+    Class ``k`` (0-based) holds the values between ``bounds[k - 1]`` and ``bounds[k]``; the
+    last class has no upper bound, NaN has class -1 ("no data").
+
+    Attributes
+    ----------
+    bounds
+        Upper bound of every class but the last, increasing.
+    names
+        Class names, lowest class first (``len(bounds) + 1`` of them).
+    colors
+        Class colours (hex), lowest class first.
+    upper_inclusive
+        True when a value equal to a bound belongs to the class below it (AQI: 50 is "Good");
+        False when it opens the class above (congestion: a ratio of 0.4 is "heavy", not
+        "severe").
+    no_data_name, no_data_color
+        How NaN is labelled and drawn.
+    title
+        What is classified, for a legend's title.
+    """
+
+    bounds: tuple[float, ...]
+    names: tuple[str, ...]
+    colors: tuple[str, ...]
+    upper_inclusive: bool = False
+    title: str = ""
+    no_data_name: str = "no data"
+    no_data_color: str = NO_DATA_COLOR
+    _rgb: RGB8 = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.bounds) + 1
+        if len(self.names) != n or len(self.colors) != n:
+            raise TwinError(
+                f"a class scale with {len(self.bounds)} bounds needs {n} names and colours, "
+                f"not {len(self.names)} and {len(self.colors)}"
+            )
+        if np.any(np.diff(np.asarray(self.bounds, np.float64)) <= 0):
+            raise TwinError(f"class bounds must increase: {self.bounds}")
+        rgb = palette_rgb((self.no_data_color, *self.colors))
+        rgb.setflags(write=False)
+        object.__setattr__(self, "_rgb", rgb)  # frozen: set once, read each tick
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes (without "no data")."""
+        return len(self.names)
+
+    def classify(self, values: Any) -> I8:
+        """Class of every value (int8, the shape of `values`): 0 .. n_classes - 1, -1 for NaN."""
+        v = np.asarray(values, np.float64)
+        side: Literal["left", "right"] = "left" if self.upper_inclusive else "right"
+        cls = np.searchsorted(np.asarray(self.bounds, np.float64), v, side=side)
+        return np.asarray(np.where(np.isnan(v), -1, cls), np.int8)
+
+    def rgb(self, no_data: bool = False) -> RGB8:
+        """(n_classes, 3) uint8 class colours (read-only); with `no_data`, the no-data colour
+        first, so that ``scale.rgb(True)[scale.classify(v) + 1]`` colours any values."""
+        return self._rgb if no_data else self._rgb[1:]
+
+    def step_table(self, lo: float, hi: float, n: int = 1024) -> RGB8:
+        """(n, 3) uint8: the class colour of each of `n` equal bins over [lo, hi] (at the bin
+        centre), for a lookup table that steps at the bounds."""
+        w = (float(hi) - float(lo)) / n
+        centres = float(lo) + (np.arange(n) + 0.5) * w
+        return self.rgb()[np.clip(self.classify(centres), 0, self.n_classes - 1)]
+
+    def legend(
+        self, top_first: bool = True, no_data: bool = True, prefix: str = ""
+    ) -> list[tuple[str, str]]:
+        """(label, hex colour) per class, for a legend: highest class first by default, then
+        the no-data entry."""
+        entries = [(f"{prefix}{n}", c) for n, c in zip(self.names, self.colors, strict=True)]
+        if top_first:
+            entries.reverse()
+        if no_data:
+            entries.append((self.no_data_name, self.no_data_color))
+        return entries
+
+
+#: Traffic congestion classes by the ratio of speed to free-flow speed, as in common traffic
+#: maps: severe below 0.4, heavy from 0.4, moderate from 0.6, free flow from 0.8.
+CONGESTION = ClassScale(
+    bounds=(0.4, 0.6, 0.8),
+    names=("severe", "heavy", "moderate", "free flow"),
+    colors=("#7b0000", "#e3261b", "#f59a23", "#2ca25f"),
+    upper_inclusive=False,
+    title="Congestion (speed / free flow)",
+)

@@ -8,7 +8,19 @@ import numpy as np
 import pyvista as pv
 import vtk
 
-from twin_app.model.layers import COLOR_SOLID, COLOR_SURFACE, COLOR_TYPE, FeatureLayer, Layer
+from twin_app.model.layers import (
+    COLOR_SOLID,
+    COLOR_SURFACE,
+    COLOR_TYPE,
+    AreaLayer,
+    BuildingLayer,
+    FeatureLayer,
+    Layer,
+    ObjectLayer,
+    RoadLayer,
+    TerrainLayer,
+)
+from twin_app.model.sensors import AirQualityLayer, TrafficLayer
 from twin_app.model.style import auto_clim, surface_categories, type_categories
 from twin_app.render.colors import (
     SURFACE_PALETTE,
@@ -39,9 +51,15 @@ class Adapter(Generic[L]):
     #: Layer fields whose change only recolours the existing mesh.
     restyle_fields: ClassVar[tuple[str, ...]] = ("color_by", "colormap", "clim", "color")
 
-    #: Layer kinds at or above the ground: faded or cut away by the underground view.
-    SURFACE_KINDS = frozenset(
-        {"buildings", "roads", "areas", "terrain", "objects", "traffic", "air"}
+    #: Layer types at or above the ground: faded or cut away by the underground view.
+    SURFACE_LAYERS: tuple[type[Layer], ...] = (
+        BuildingLayer,
+        RoadLayer,
+        AreaLayer,
+        TerrainLayer,
+        ObjectLayer,
+        TrafficLayer,
+        AirQualityLayer,
     )
 
     def __init__(self, layer: L, scene: Scene) -> None:
@@ -52,7 +70,8 @@ class Adapter(Generic[L]):
         #: Feature row of every cell of `mesh` (picking, highlight).
         self.index: np.ndarray[Any, Any] = np.zeros(0, np.int32)
         self.actor: vtk.vtkActor | None = None
-        #: Actors besides :attr:`actor` (trails, glyphs, surfaces), removed and hidden with it.
+        #: Further actors of the layer (surfaces, glyphs, trails): shown, hidden and removed
+        #: with it.
         self.extra_actors: list[vtk.vtkActor] = []
         self.mesh: pv.PolyData | None = None
         self.build()
@@ -115,7 +134,7 @@ class Adapter(Generic[L]):
     @property
     def is_surface(self) -> bool:
         """True for layers at or above the ground (affected by the underground view)."""
-        return self.layer.kind in self.SURFACE_KINDS
+        return isinstance(self.layer, self.SURFACE_LAYERS)
 
     def apply_opacity(self) -> None:
         """Set the actor's opacity from the layer's and the view's factor."""

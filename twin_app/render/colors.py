@@ -1,4 +1,5 @@
-"""Colour maps and categorical palettes as VTK lookup tables."""
+"""vtkLookupTables from the model's colour maps and class scales (the sampling itself is in
+:mod:`twin_app.model.style`; this module only hands its tables to VTK)."""
 
 from __future__ import annotations
 
@@ -6,46 +7,83 @@ from typing import Any
 
 import numpy as np
 import vtk
+from vtkmodules.util.numpy_support import numpy_to_vtk
 
-from twin_app.model.style import CATEGORY_PALETTE, NAN_COLOR, SURFACE_PALETTE, TYPE_COLORS
+from twin_app.model.style import (
+    CATEGORY_PALETTE,
+    NAN_COLOR,
+    SURFACE_PALETTE,
+    TYPE_COLORS,
+    ClassScale,
+    colormap_table,
+    hex_to_rgb,
+    palette_rgb,
+    to_rgb8,
+)
 
 __all__ = [
     "CATEGORY_PALETTE",
     "SURFACE_PALETTE",
     "TYPE_COLORS",
+    "class_lookup_table",
     "hex_to_rgb",
     "lookup_table",
     "palette_rgb",
+    "vtk_lookup_table",
 ]
 
 
-def hex_to_rgb(color: str) -> tuple[float, float, float]:
-    """``"#rrggbb"`` to floats in 0..1."""
-    c = color.lstrip("#")
-    return (int(c[0:2], 16) / 255.0, int(c[2:4], 16) / 255.0, int(c[4:6], 16) / 255.0)
-
-
-def palette_rgb(colors: tuple[str, ...] | list[str]) -> np.ndarray[Any, np.dtype[np.uint8]]:
-    """(n, 3) uint8 array of hex colours."""
-    return np.array([[round(v * 255) for v in hex_to_rgb(c)] for c in colors], np.uint8)
+def vtk_lookup_table(
+    rgba: np.ndarray[Any, Any],
+    clim: tuple[float, float],
+    nan_color: str = NAN_COLOR,
+    nan_alpha: float = 1.0,
+) -> vtk.vtkLookupTable:
+    """A vtkLookupTable over `clim` holding a ready (n, 3|4) colour table (floats in 0..1 or
+    uint8; alpha 1 where none is given); values outside `clim` take the end colours."""
+    table = np.asarray(rgba)
+    if table.dtype != np.uint8:
+        table = to_rgb8(table)
+    if table.shape[1] == 3:
+        table = np.column_stack([table, np.full(table.shape[0], 255, np.uint8)])
+    lut = vtk.vtkLookupTable()
+    lut.SetNumberOfTableValues(table.shape[0])
+    lut.SetTable(
+        numpy_to_vtk(np.ascontiguousarray(table), deep=True, array_type=vtk.VTK_UNSIGNED_CHAR)
+    )
+    lo, hi = float(clim[0]), float(clim[1])
+    if hi <= lo:
+        hi = lo + 1.0
+    lut.SetTableRange(lo, hi)
+    lut.SetNanColor(*hex_to_rgb(nan_color), nan_alpha)
+    lut.SetUseBelowRangeColor(False)
+    lut.SetUseAboveRangeColor(False)
+    lut.Build()
+    return lut
 
 
 def lookup_table(
     cmap: str, clim: tuple[float, float], n: int = 256, nan_color: str = NAN_COLOR
 ) -> vtk.vtkLookupTable:
-    """A vtkLookupTable sampled from a matplotlib colour map over `clim`."""
-    import matplotlib
+    """A vtkLookupTable of a matplotlib colour map over `clim` (:func:`colormap_table`)."""
+    return vtk_lookup_table(colormap_table(cmap, n), clim, nan_color)
 
-    cm = matplotlib.colormaps[cmap].resampled(n)
-    rgba = cm(np.linspace(0.0, 1.0, n))
-    lut = vtk.vtkLookupTable()
-    lut.SetNumberOfTableValues(n)
-    for i in range(n):  # n = 256 table entries, not per feature
-        lut.SetTableValue(i, *rgba[i])
-    lo, hi = float(clim[0]), float(clim[1])
-    if hi <= lo:
-        hi = lo + 1.0
-    lut.SetTableRange(lo, hi)
-    lut.SetNanColor(*hex_to_rgb(nan_color), 1.0)
-    lut.Build()
-    return lut
+
+def class_lookup_table(
+    scale: ClassScale,
+    lo: float,
+    hi: float,
+    n: int = 1024,
+    alpha: float = 1.0,
+    nan_alpha: float = 1.0,
+) -> vtk.vtkLookupTable:
+    """A lookup table over [lo, hi] whose colour steps at the class bounds of `scale`, NaN in
+    its no-data colour.
+
+    Per tick the adapters write one float per point; VTK maps it through this table at render
+    time, so a tick costs one gather of floats instead of building RGB triples in numpy.
+    """
+    rgba = np.empty((n, 4), np.uint8)
+    rgba[:, :3] = scale.step_table(lo, hi, n)
+    rgba[:, 3] = to_rgb8(alpha)
+    return vtk_lookup_table(rgba, (lo, hi), scale.no_data_color, nan_alpha)

@@ -93,8 +93,8 @@ class Picker:
         if adapter is None:
             return None
         cell = int(p.GetCellId())
-        index = getattr(adapter, "index", None)
-        if cell < 0 or index is None or cell >= len(index):
+        index = adapter.index
+        if cell < 0 or cell >= len(index):
             return None
         pos = p.GetPickPosition()
         return PickHit(

@@ -324,7 +324,7 @@ class Scene:
         adapter = self.adapters.get(layer_uid)
         idx = np.asarray(indices, dtype=np.int64)
         self._highlighted = (layer_uid, idx)
-        fs = getattr(adapter.layer, "features", None) if adapter is not None else None
+        fs = adapter.layer.feature_set() if adapter is not None else None
         if adapter is None or fs is None or idx.size == 0 or not fs.mesh.n_triangles:
             self.request_render()
             return 0

@@ -4,64 +4,30 @@ writes numpy views of existing VTK arrays (no new mesh, no new actor, no loop ov
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyvista as pv
 import vtk
 from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
 
-from twin_app.model.sensors import (
-    CONGESTION_COLORS,
+from twin_app.model.aqi import category, category_scale
+from twin_app.model.layers import TimeLayer
+from twin_app.model.sensors import AirQualityLayer, MoverLayer, PipeLayer, TrafficLayer
+from twin_app.model.style import (
+    CONGESTION,
     NO_DATA_COLOR,
-    AirQualityLayer,
-    MoverLayer,
-    PipeLayer,
-    TrafficLayer,
+    auto_clim,
+    colormap_rgb8,
+    map_colors,
 )
-from twin_app.model.style import auto_clim
 from twin_app.render.adapters import Adapter
-from twin_app.render.colors import hex_to_rgb, lookup_table, palette_rgb
+from twin_app.render.colors import class_lookup_table, hex_to_rgb, lookup_table, palette_rgb
 from twin_app.render.convert import to_polydata
 
 ALARM_COLOR = "#ff1f5a"
-AQI_BOUNDS = np.array([50.0, 100.0, 150.0, 200.0, 300.0])
 
-
-def colormap_table(name: str, n: int = 256) -> np.ndarray[Any, np.dtype[np.uint8]]:
-    """(n, 3) uint8 samples of a matplotlib colour map."""
-    import matplotlib
-
-    return (
-        (matplotlib.colormaps[name].resampled(n)(np.linspace(0, 1, n))[:, :3] * 255)
-        .round()
-        .astype(np.uint8)
-    )
-
-
-def map_colors(
-    values: np.ndarray[Any, Any],
-    clim: tuple[float, float],
-    table: np.ndarray[Any, Any],
-    nan_rgb: np.ndarray[Any, Any],
-) -> np.ndarray[Any, Any]:
-    """Values -> (n, 3) uint8 through a colour table (vectorised; NaN -> `nan_rgb`)."""
-    lo, hi = clim
-    n = table.shape[0]
-    with np.errstate(invalid="ignore"):
-        idx = np.clip(((values - lo) / max(hi - lo, 1e-12) * (n - 1)), 0, n - 1)
-    out: np.ndarray[Any, Any] = table[np.nan_to_num(idx).astype(np.int64)]
-    out[~np.isfinite(values)] = nan_rgb
-    return out
-
-
-def aqi_palette(standard: str) -> np.ndarray[Any, np.dtype[np.uint8]]:
-    """(7, 3) uint8: the no-data grey, then the six official category colours of a standard."""
-    from twin_app.model.aqi import CATEGORY_COLORS
-
-    return np.vstack(
-        [palette_rgb([NO_DATA_COLOR]), np.asarray(CATEGORY_COLORS[standard], np.uint8)]
-    )
+T = TypeVar("T", bound=TimeLayer)
 
 
 def _point_feature(
@@ -92,12 +58,12 @@ def _actor(
     return actor, mapper
 
 
-class _TimeAdapter(Adapter[Any]):
+class _TimeAdapter(Adapter[T]):
     """Common wiring: every value field of the layer triggers :meth:`refresh`."""
 
     value_fields: tuple[str, ...] = ("values",)
 
-    def __init__(self, layer: Any, scene: Any) -> None:
+    def __init__(self, layer: T, scene: Any) -> None:
         super().__init__(layer, scene)
         for name in self.value_fields:
             getattr(layer.events, name).connect(self._on_values_change)
@@ -126,36 +92,7 @@ class _TimeAdapter(Adapter[Any]):
         self.refresh()
 
 
-def step_lut(
-    bounds: tuple[float, ...],
-    colors: list[str],
-    nan_color: str,
-    lo: float,
-    hi: float,
-    n: int = 1024,
-    nan_alpha: float = 1.0,
-) -> vtk.vtkLookupTable:
-    """A lookup table over [lo, hi] whose colour steps at `bounds` (class colours), NaN apart.
-
-    Per tick the adapters write one float per point; VTK maps it through this table at render
-    time, so a tick costs one gather of floats instead of building RGB triples in numpy.
-    """
-    x = np.linspace(lo, hi, n)
-    idx = np.searchsorted(np.asarray(bounds, np.float64), x, side="left")
-    rgb = palette_rgb(colors)[np.minimum(idx, len(colors) - 1)] / 255.0
-    lut = vtk.vtkLookupTable()
-    lut.SetNumberOfTableValues(n)
-    lut.SetTableRange(lo, hi)
-    for i in range(n):  # a fixed 1,024-entry table, built once
-        lut.SetTableValue(i, rgb[i, 0], rgb[i, 1], rgb[i, 2], 1.0)
-    lut.SetNanColor(*hex_to_rgb(nan_color), nan_alpha)
-    lut.SetUseBelowRangeColor(False)
-    lut.SetUseAboveRangeColor(False)
-    lut.Build()
-    return lut
-
-
-class TrafficAdapter(_TimeAdapter):
+class TrafficAdapter(_TimeAdapter[TrafficLayer]):
     """Road ribbons (a copy lifted 0.1 m above the road layer) coloured per road each tick.
 
     Each tick writes the road value of every ribbon point (one float gather); a step lookup
@@ -187,8 +124,7 @@ class TrafficAdapter(_TimeAdapter):
         self.actor.SetMapper(mapper)
         self.actor.GetProperty().SetAmbient(0.35)
         self.scene.plotter.renderer.AddActor(self.actor)
-        # classes by ratio: severe < 0.4 <= heavy < 0.6 <= moderate < 0.8 <= free flow
-        self.class_lut = step_lut((0.4, 0.6, 0.8), list(CONGESTION_COLORS), NO_DATA_COLOR, 0.0, 1.5)
+        self.class_lut = class_lookup_table(CONGESTION, 0.0, 1.5)  # ratios up to 1.5
         self.lut = self.class_lut
 
     def refresh(self) -> None:
@@ -208,20 +144,11 @@ class TrafficAdapter(_TimeAdapter):
     def legend(self) -> tuple[str, Any] | None:
         if not self.layer.visible:
             return None
-        if self.layer.show == "ratio":
-            from twin_app.model.sensors import CONGESTION_NAMES
-
-            return (
-                "categories",
-                [
-                    *zip(CONGESTION_NAMES[::-1], CONGESTION_COLORS[::-1], strict=True),
-                    ("no data", NO_DATA_COLOR),
-                ],
-            )
-        return None
+        entries = self.layer.class_legend()
+        return ("categories", entries) if entries else None
 
 
-class AirQualityAdapter(_TimeAdapter):
+class AirQualityAdapter(_TimeAdapter[AirQualityLayer]):
     """Station columns coloured by AQI category, and the interpolated AQI as a textured plane."""
 
     value_fields = ("aqi_values",)
@@ -284,7 +211,7 @@ class AirQualityAdapter(_TimeAdapter):
         self.extra_actors = [self.surface]
         self.layer.events.show_surface.connect(self._on_surface_toggle)
         self.layer.events.standard.connect(self._on_standard_change)
-        self.palette = aqi_palette(layer.standard)
+        self.palette = layer.class_scale().rgb(no_data=True)
 
     def _on_standard_change(self, *_: object) -> None:
         self.apply_opacity()
@@ -301,28 +228,20 @@ class AirQualityAdapter(_TimeAdapter):
             self.texture.Modified()
 
     def _on_values_change(self, *_: object) -> None:
-        self.palette = aqi_palette(self.layer.standard)
+        self.palette = self.layer.class_scale().rgb(no_data=True)
         super()._on_values_change()
 
     @staticmethod
     def _surface_lut(standard: str, opacity: float) -> vtk.vtkLookupTable:
-        from twin_app.model.aqi import CATEGORY_COLORS
-
-        hexes = ["#{:02x}{:02x}{:02x}".format(*rgb) for rgb in CATEGORY_COLORS[standard]]
-        lut = step_lut(tuple(AQI_BOUNDS), hexes, NO_DATA_COLOR, 0.0, 500.0, nan_alpha=0.0)
-        alpha = 0.32 * float(opacity)
-        for i in range(lut.GetNumberOfTableValues()):  # 1,024 entries, on restyle only
-            r, g, b, _ = lut.GetTableValue(i)
-            lut.SetTableValue(i, r, g, b, alpha)
-        return lut
+        return class_lookup_table(
+            category_scale(standard), 0.0, 500.0, alpha=0.32 * float(opacity), nan_alpha=0.0
+        )
 
     def _on_surface_toggle(self, on: bool) -> None:
         self.surface.SetVisibility(bool(on) and self.layer.visible)
         self.scene.request_render()
 
     def refresh(self) -> None:
-        from twin_app.model.aqi import category
-
         layer: AirQualityLayer = self.layer
         if layer.aqi_values.size:
             cat = np.asarray(category(layer.aqi_values, layer.standard), np.int64)
@@ -335,19 +254,12 @@ class AirQualityAdapter(_TimeAdapter):
             self.image.Modified()
 
     def legend(self) -> tuple[str, Any] | None:
-        from twin_app.model.aqi import CATEGORY_COLORS, CATEGORY_NAMES_EN
-
         if not self.layer.visible:
             return None
-        std = self.layer.standard
-        hexes = ["#{:02x}{:02x}{:02x}".format(*rgb) for rgb in CATEGORY_COLORS[std]]
-        return (
-            "categories",
-            [(f"AQI {n}", h) for n, h in zip(CATEGORY_NAMES_EN[std], hexes, strict=True)],
-        )
+        return ("categories", self.layer.class_legend())
 
 
-class PipeAdapter(_TimeAdapter):
+class PipeAdapter(_TimeAdapter[PipeLayer]):
     """Tubes coloured per link by pressure or flow; links in alarm drawn in the alarm colour."""
 
     value_fields = ("values", "alarm")
@@ -367,7 +279,7 @@ class PipeAdapter(_TimeAdapter):
         self.scene.plotter.renderer.AddActor(self.actor)
         self.alarm_rgb = palette_rgb([ALARM_COLOR])[0]
         self.nan_rgb = palette_rgb([NO_DATA_COLOR])[0]
-        self.table = colormap_table(layer.colormap)
+        self.table = colormap_rgb8(layer.colormap)
         self.clim: tuple[float, float] = (0.0, 1.0)
         self.extra_actors = [self._glyphs(layer)]
 
@@ -416,7 +328,7 @@ class PipeAdapter(_TimeAdapter):
         layer: PipeLayer = self.layer
         if layer.values.size == 0:
             return
-        self.table = colormap_table(layer.colormap)
+        self.table = colormap_rgb8(layer.colormap)
         self.clim = layer.clim or auto_clim(layer.values[np.isfinite(layer.values)])
         colors = map_colors(layer.values, self.clim, self.table, self.nan_rgb)
         if layer.alarm.shape == layer.values.shape:
@@ -436,7 +348,7 @@ class PipeAdapter(_TimeAdapter):
         )
 
 
-class MoverAdapter(_TimeAdapter):
+class MoverAdapter(_TimeAdapter[MoverLayer]):
     """Oriented glyphs (one vtkGlyph3DMapper for all movers) and fading trails (one polyline set)."""
 
     value_fields = ("positions",)

@@ -38,8 +38,8 @@ from twin_app.model.city import CityModel
 from twin_app.model.clock import Clock
 from twin_app.model.commands import Command, CommandStack
 from twin_app.model.frame import LocalFrame
-from twin_app.model.layers import Layer, layer_for
-from twin_app.model.sensors import MoverLayer
+from twin_app.model.layers import Layer, TimeLayer, layer_for
+from twin_app.model.sensors import LiveValueStore, MoverLayer, SensorLayer
 from twin_app.session.live import Live
 
 if TYPE_CHECKING:
@@ -152,9 +152,9 @@ class Session:
         self.layers.events.removed.connect(self._on_layer_removed)
 
     # -- time --------------------------------------------------------------------------------
-    def time_layers(self) -> list[Layer]:
+    def time_layers(self) -> list[TimeLayer]:
         """Layers whose content follows the clock."""
-        return [layer for layer in self.layers if callable(getattr(layer, "update", None))]
+        return [layer for layer in self.layers if isinstance(layer, TimeLayer)]
 
     def _on_time(self, t_ns: int) -> None:
         self.update_time_layers(int(t_ns))
@@ -182,14 +182,14 @@ class Session:
         t = self.clock.t_ns if t_ns is None else int(t_ns)
         layers = self.time_layers()
         for layer in layers:
-            layer.update(t)  # type: ignore[attr-defined]
+            layer.update(t)
         if self.alerts.rules:
             self.alerts.evaluate(t, {layer.uid: layer for layer in layers})
 
     def ingest(self, samples: list[Any]) -> tuple[int, int]:
         """Append live samples (``sensor_id``, ``t_ns``, ``value``) to the stores that know
         their sensors; returns (used, unknown). One vectorised append per layer per batch."""
-        scalar = [s for s in samples if not getattr(s, "is_mover", False)]
+        scalar = [s for s in samples if not s.is_mover]
         if not scalar:
             return 0, len(samples)
         ids = np.array([str(s.sensor_id) for s in scalar], dtype=object)
@@ -197,9 +197,9 @@ class Session:
         v = np.array([float(s.value) for s in scalar], dtype=np.float64)
         used = np.zeros(ids.size, bool)
         for layer in self.time_layers():
-            store = getattr(layer, "store", None)
-            if store is None or not hasattr(store, "append"):
+            if not isinstance(layer, SensorLayer) or not isinstance(layer.store, LiveValueStore):
                 continue
+            store = layer.store
             known = np.asarray(store.index_of(ids)) >= 0
             if known.any():
                 store.append(ids[known], t[known], v[known])
@@ -220,14 +220,13 @@ class Session:
 
     def _prepare_time_layers(self, layers: list[Layer]) -> None:
         """Grow the clock range to cover the layers' data and bring them to the current time."""
-        for layer in layers:
-            rng = getattr(layer, "time_range", None)
-            span = rng() if callable(rng) else None
+        timed = [layer for layer in layers if isinstance(layer, TimeLayer)]
+        for layer in timed:
+            span = layer.time_range()
             if span is not None:
                 self.clock.extend_range(int(span[0]), int(span[1]))
-        for layer in layers:
-            if callable(getattr(layer, "update", None)):
-                layer.update(self.clock.t_ns)  # type: ignore[attr-defined]
+        for layer in timed:
+            layer.update(self.clock.t_ns)
 
     def add_layers(self, layers: list[Layer], text: str) -> None:
         """Add ready-made layers (sensor layers ...) as one undoable step; the clock range grows
@@ -303,7 +302,7 @@ class Session:
             for layer in new:
                 if layer in self.layers:
                     self.layers.remove(layer)
-                fs = getattr(layer, "features", None)
+                fs = layer.feature_set()
                 if fs is not None and fs in city.sets:
                     city.sets.remove(fs)
             for ref in new_refs:

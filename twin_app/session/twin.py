@@ -137,9 +137,9 @@ def _element_count(layer: Layer) -> tuple[int, str]:
         return len(layer.station_ids), "stations"
     if isinstance(layer, MoverLayer):
         return len(layer.mover_ids), "movers"
+    fs = layer.feature_set()
     if isinstance(layer, PipeLayer):
-        return (int(layer.features.n_features) if layer.features is not None else 0), "links"
-    fs = getattr(layer, "features", None)
+        return (int(fs.n_features) if fs is not None else 0), "links"
     return (int(fs.n_features) if fs is not None else 0), "features"
 
 

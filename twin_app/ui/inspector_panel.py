@@ -165,8 +165,7 @@ class QtInspectorPanel(QWidget):
     @property
     def features(self) -> FeatureSet | None:
         """The feature set of the shown feature (None unless exactly one is selected)."""
-        fs = getattr(self.layer, "features", None)
-        return fs if isinstance(fs, FeatureSet) else None
+        return self.layer.feature_set() if self.layer is not None else None
 
     def attribute_rows(self) -> list[tuple[str, str]]:
         """The (key, full value text) rows of the attribute table."""
@@ -250,8 +249,8 @@ class QtInspectorPanel(QWidget):
         if self._sensor_selection is not None and selection != self._sensor_selection:
             self.clear_sensor_series()
         layer = self.session.find_layer(selection.layer_uid) if not selection.empty else None
-        fs = getattr(layer, "features", None)
-        if layer is None or not isinstance(fs, FeatureSet):
+        fs = layer.feature_set() if layer is not None else None
+        if layer is None or fs is None:
             self._show_nothing("Nothing selected")
         elif len(selection.indices) > 1:
             self._show_nothing(f"{len(selection.indices):,} features selected in {layer.name}")

@@ -42,12 +42,22 @@ from PySide6.QtWidgets import (
 )
 
 from twin_app.model.city import FeatureSet
-from twin_app.model.layers import COLOR_SOLID, COLOR_SURFACE, COLOR_TYPE, FeatureLayer, Layer
+from twin_app.model.layers import (
+    COLOR_SOLID,
+    COLOR_SURFACE,
+    COLOR_TYPE,
+    FeatureLayer,
+    Layer,
+    TimeLayer,
+)
 from twin_app.model.style import (
     NAN_COLOR,
     SURFACE_PALETTE,
+    ColormapError,
     auto_clim,
+    colormap_colors,
     surface_categories,
+    to_rgb8,
     type_categories,
 )
 from twin_app.session import Session
@@ -76,7 +86,10 @@ def is_numeric(layer: Layer) -> bool:
 
 
 def categories(layer: Layer) -> list[tuple[str, str]]:
-    """(label, hex colour) per category for surface/type colouring, as the render adapter uses."""
+    """(label, hex colour) per category for surface/type colouring or a time layer's classes
+    (congestion, AQI), as the render adapter uses."""
+    if isinstance(layer, TimeLayer):
+        return layer.class_legend()
     fs = _features(layer)
     if fs is None:
         return []
@@ -110,14 +123,12 @@ def _features(layer: Layer) -> FeatureSet | None:
 @lru_cache(maxsize=64)
 def _colormap_rgba(name: str, width: int) -> bytes:
     """``width`` RGBA8 samples of a matplotlib colour map (grey ramp for an unknown name)."""
-    import matplotlib
-
     x = np.linspace(0.0, 1.0, width)
     try:
-        rgba = matplotlib.colormaps[name](x)
-    except (KeyError, ValueError):
+        rgba = colormap_colors(name, x)
+    except ColormapError:
         rgba = np.column_stack([x, x, x, np.ones_like(x)])
-    return bytes(np.round(np.asarray(rgba) * 255).astype(np.uint8).tobytes())
+    return bytes(to_rgb8(rgba).tobytes())
 
 
 def gradient_pixmap(name: str, size: QSize, border: bool = True) -> QPixmap:
@@ -156,6 +167,8 @@ def _frame(pixmap: QPixmap) -> None:
 
 def layer_icon(layer: Layer) -> QIcon:
     """Legend-like icon: colour-map gradient, category stripes or a solid swatch."""
+    if isinstance(layer, TimeLayer) and layer.class_scale() is not None:
+        return QIcon(swatch_pixmap([c for _, c in layer.class_legend()][:4], _ROW_ICON))
     if is_numeric(layer):
         return QIcon(gradient_pixmap(layer.colormap, _ROW_ICON))
     if layer.color_by in (COLOR_SURFACE, COLOR_TYPE):
@@ -177,7 +190,7 @@ def layer_tooltip(layer: Layer) -> str:
     lines = [layer.name, f"Kind: {layer.kind}"]
     if fs is not None:
         lines += [f"Features: {fs.n_features:,}", f"Source: {fs.source}"]
-    description = getattr(layer, "description", "")
+    description = layer.description if isinstance(layer, TimeLayer) else ""
     if description:
         lines.append(f"Data: {description}")
     return "\n".join(lines)
@@ -620,6 +633,11 @@ class QtLayersPanel(QWidget):
             self._set_legend_title("No layer selected")
             self._legend_stack.setCurrentWidget(self.legend_list)
             return
+        scale = layer.class_scale() if isinstance(layer, TimeLayer) else None
+        if scale is not None:
+            self._set_legend_title(scale.title)
+            self._show_categories(categories(layer))
+            return
         if is_numeric(layer):
             values = column_values(layer)
             lo, hi = layer_clim(layer)
@@ -642,6 +660,9 @@ class QtLayersPanel(QWidget):
         else:
             self._set_legend_title(COLOR_BY_LABELS.get(layer.color_by, layer.color_by))
             cats = categories(layer)
+        self._show_categories(cats)
+
+    def _show_categories(self, cats: list[tuple[str, str]]) -> None:
         for label, color in cats:
             self.legend_list.addItem(
                 QListWidgetItem(QIcon(swatch_pixmap([color], QSize(14, 14))), label)

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from twin_app.errors import CancelledError, SessionFileError, TwinError
+from twin_app.model.sensors import MoverLayer
 from twin_app.session import ReadOptions, Session, SessionLoad, TwinLoad, is_twin
 from twin_app.ui.resources import icon, stylesheet
 from twin_app.ui.view3d import QtView3D
@@ -695,7 +696,7 @@ class QtMainWindow(QMainWindow):
         if status != self.live_label.text():
             self.live_label.setText(status)
 
-    def follow(self, layer: Any, index: int) -> None:
+    def follow(self, layer: MoverLayer, index: int) -> None:
         """Follow mover `index` of a mover layer (-1 stops), flying there first."""
         from twin_app.model.camera import pose_for_bounds
 
@@ -707,8 +708,6 @@ class QtMainWindow(QMainWindow):
 
     def _on_follow(self) -> None:
         from PySide6.QtWidgets import QInputDialog
-
-        from twin_app.model.sensors import MoverLayer
 
         movers = [
             (layer, i)

@@ -105,7 +105,7 @@ class QtSearchBar(QWidget):
             self.hits, self.total = [], 0
             self.status_label.setText("")
             return []
-        if not any(getattr(layer, "features", None) is not None for layer in self.session.layers):
+        if not any(layer.feature_set() is not None for layer in self.session.layers):
             self.hits, self.total = [], 0
             self.status_label.setText("nothing loaded to search")
             return []
@@ -139,7 +139,7 @@ class QtSearchBar(QWidget):
         hit = self.hits[row]
         self.popup.hide()
         layer = self.session.find_layer(hit.layer_uid)
-        fs = getattr(layer, "features", None)
+        fs = layer.feature_set() if layer is not None else None
         if layer is None or fs is None or hit.index >= fs.n_features:
             self.status_label.setText(f"{hit.layer_name} is no longer loaded")
             return

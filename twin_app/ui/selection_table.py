@@ -263,8 +263,8 @@ class QtSelectionTable(QWidget):
         if self._narrowing:
             return  # our own row click: keep the list, the row is already highlighted
         layer = self.session.find_layer(selection.layer_uid) if not selection.empty else None
-        fs = getattr(layer, "features", None)
-        if layer is None or not isinstance(fs, FeatureSet):
+        fs = layer.feature_set() if layer is not None else None
+        if layer is None or fs is None:
             self.layer = None
             self.table_model.set_rows(None, np.zeros(0, dtype=np.int64))
             self.count_label.setText("No features selected")

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from twin_app.model.clock import NS
+from twin_app.model.layers import TimeLayer
 from twin_app.session import Session
 
 RATES = (1, 10, 60, 300, 600, 3600, 10_000)
@@ -230,7 +231,7 @@ class QtTimeline(QWidget):
         self.kpi_combo.blockSignals(True)
         self.kpi_combo.clear()
         for layer in self.session.time_layers():
-            name = getattr(type(layer), "kpi_name", "")
+            name = layer.kpi_name
             if name:
                 self.kpi_combo.addItem(f"{layer.name}: {name}", layer.uid)
         i = self.kpi_combo.findData(current)
@@ -247,11 +248,11 @@ class QtTimeline(QWidget):
             if self.kpi_combo.count()
             else None
         )
-        if layer is None or c.end_ns <= c.start_ns:
+        if not isinstance(layer, TimeLayer) or c.end_ns <= c.start_ns:
             self.spark.set_series(np.zeros(0, np.int64), np.zeros(0))
             return
         times = np.linspace(c.start_ns, c.end_ns, SPARK_SAMPLES).astype(np.int64)
-        values = np.array([layer.kpi_at(int(t)) for t in times])  # type: ignore[attr-defined]
+        values = np.array([layer.kpi_at(int(t)) for t in times])
         self.spark.set_series(times, values)
 
     def _on_alerts(self, *_: object) -> None:
