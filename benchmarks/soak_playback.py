@@ -33,7 +33,7 @@ import json, sys, time, tempfile
 import numpy as np
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
-from twin_app.io.manifest import SAMPLE_DIR, read_manifest
+from twin_app.io.manifest import SAMPLE_DIR
 from twin_app.session import Session
 from twin_app.ui.main_window import QtMainWindow
 
@@ -48,7 +48,7 @@ ini = tempfile.NamedTemporaryFile(suffix=".ini", delete=False).name
 w = QtMainWindow(Session(), QSettings(ini, QSettings.Format.IniFormat))
 w.resize(1600, 1000)
 w.show()
-w.open_twin(read_manifest(SAMPLE_DIR))
+w.open_twin(SAMPLE_DIR)
 state = {"t0": None, "ticks": 0, "paints": 0, "samples": []}
 orig_tick, orig_paint = w.tick, w.timeline.spark.paintEvent
 

@@ -163,6 +163,12 @@ def test_a_twin_with_replay_series_round_trips_through_a_session(
     w = window
     w.open_twin(SAMPLE_DIR)
     qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 6, timeout=90_000)
+    # the window opened it through the session core: one step, the manifest's clock
+    assert w.session.commands.undo_text == "Open twin City of London"
+    assert w.session.clock.rate == 600 and w.session.clock.t_ns == w.session.clock.start_ns + (
+        8 * 3600 * 10**9
+    )
+    assert "4 replay series ready" in w.message_label.text()
     air = next(layer for layer in w.session.layers if isinstance(layer, AirQualityLayer))
     w.session.set_style(air, opacity=0.5)
     w.session.clock.seek(w.session.clock.start_ns + 17 * 3600 * 10**9)

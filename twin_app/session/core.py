@@ -44,6 +44,7 @@ from twin_app.session.live import Live
 
 if TYPE_CHECKING:
     from twin_app.io.load import Cancelled, Progress
+    from twin_app.io.manifest import Manifest
     from twin_app.session.twin import TwinLoad
 
 STYLE_KEYS = ("visible", "opacity", "color_by", "colormap", "clim", "color")
@@ -336,7 +337,7 @@ class Session:
     # -- twins ---------------------------------------------------------------------------------
     def open_twin(
         self,
-        path: Path | str | Any,
+        path: Path | str | Manifest,
         progress: Progress | None = None,
         cancelled: Cancelled | None = None,
     ) -> TwinLoad:

@@ -780,13 +780,13 @@ class QtMainWindow(QMainWindow):
             self.record_action.setChecked(False)
 
     # -- twins with replay series ------------------------------------------------------------------
-    def open_twin(self, path: Path | Any) -> None:
+    def open_twin(self, path: Path | str) -> None:
         """Open a twin folder (or its manifest) in the background: geometry, replay series and
         networks are built on a worker thread and added as one undoable step."""
         if self._worker is not None:
             self._on_message("warning", "a load is already running; wait or cancel it")
             return
-        target = Path(path.folder) if hasattr(path, "folder") else Path(path)
+        target = Path(path)
         session = self.session
 
         def work(progress: Any, cancelled: Any) -> TwinLoad:
