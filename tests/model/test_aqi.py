@@ -213,9 +213,9 @@ def test_epa_tad_worked_example() -> None:
     0.104 ppm is below the lowest 1-h breakpoint (0.125), so it has no index. PM2.5:
     (150-101)/(55.4-35.5)*(35.9-35.5)+101 = 101.98 -> 102. The AQI is 126, ozone. (The same
     answers, 126 ozone and 102 PM2.5 without the 8-h value, are in the documentation of the
-    ``aqstandards`` R package, B-Nilson/aqstandards, for this example.) A not-yet-truncated 8-h average of 0.07853 ppm gives
-    the same index, and a CO 8-h value of 8.4 ppm, (100-51)/(9.4-4.5)*(8.4-4.5)+51 = 90, does
-    not change it.
+    ``aqstandards`` R package, B-Nilson/aqstandards, for this example.) A not-yet-truncated
+    8-h average of 0.07853 ppm gives the same index, and a CO 8-h value of 8.4 ppm,
+    (100-51)/(9.4-4.5)*(8.4-4.5)+51 = 90, does not change it.
     """
     assert aqi("o3", 0.078, averaging="8h").item() == 126
     assert np.isnan(aqi("o3", 0.104, averaging="1h")).all()
