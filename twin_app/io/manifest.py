@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from importlib import resources
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -10,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from twin_app.errors import InputError
 
 MANIFEST_NAME = "manifest.toml"
-SAMPLE_DIR = Path(__file__).resolve().parents[2] / "city_models" / "city_of_london"
+#: The bundled sample twin, package data of ``twin_app`` (a folder in a wheel or a checkout).
+SAMPLE_DIR = Path(str(resources.files("twin_app") / "city_models" / "city_of_london"))
 
 
 class ManifestSource(BaseModel):
