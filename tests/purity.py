@@ -61,7 +61,7 @@ class PurityBlocker(importlib.abc.MetaPathFinder):
         if fullname.split(".", 1)[0] in BLOCKED:
             raise PurityError(
                 f"the pure tiers must not import {fullname!r} (DESIGN.md section 1; "
-                "TWIN_PURE=1 blocks Qt and VTK)"
+                "TWIN_PURE=1 blocks Qt and VTK; run pytest with -p no:pytest-qt -p no:xvfb)"
             )
         return None
 

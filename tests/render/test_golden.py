@@ -47,10 +47,8 @@ def _read_png(path: Path) -> np.ndarray:
 
 
 def _render(out: Path, args: list[str]) -> np.ndarray:
-    rc = main(
-        ["render", str(SAMPLE_DIR / "london.osm.pbf"), "-o", str(out), "--size", SIZE]
-        + ["--aa", "off", *args]
-    )
+    sample = str(SAMPLE_DIR / "london.osm.pbf")
+    rc = main(["render", sample, "-o", str(out), "--size", SIZE, "--aa", "off", *args])
     assert rc == 0 and out.is_file()
     return _read_png(out)
 
@@ -68,9 +66,7 @@ def test_city_scene_matches_golden(case: str, tmp_path: Path) -> None:
     assert golden.is_file(), f"no golden {golden}; make it with TWIN_UPDATE_GOLDEN=1"
     want = _read_png(golden)
     assert want.shape == got.shape
-    differs = (np.abs(got.astype(np.int16) - want.astype(np.int16)) > CHANNEL_TOLERANCE).any(
-        axis=2
-    )
+    differs = (np.abs(got.astype(np.int16) - want.astype(np.int16)) > CHANNEL_TOLERANCE).any(axis=2)
     fraction = float(differs.mean())
     if fraction > MAX_DIFFERING:
         import imageio.v3 as iio
