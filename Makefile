@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup setup-test lint bench clean
+.PHONY: run test test-pure setup setup-test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ lint: setup-test
 
 test: lint
 	$(BIN)/pytest -q
+
+# the pure tiers alone, with Qt and VTK imports blocked (tests/purity.py)
+test-pure: setup-test
+	TWIN_PURE=1 $(BIN)/pytest -q -p no:pytest-qt -p no:xvfb tests/model tests/geometry tests/io \
+		tests/feeds tests/engines $(wildcard tests/scenarios tests/session)
 
 bench: setup
 	$(BIN)/python benchmarks/bench_city.py

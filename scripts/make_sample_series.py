@@ -1,6 +1,6 @@
 """Cut the sample twin's replay series out of ../shared/data (run once by maintainers).
 
-The files written to city_models/city_of_london/ keep the data's ORIGINAL timestamps and
+The files written to twin_app/city_models/city_of_london/ keep the data's ORIGINAL timestamps and
 values; the manifest says how the twin's clock maps onto them. Nothing is synthesised.
 
     .venv/bin/python scripts/make_sample_series.py
@@ -26,7 +26,7 @@ from shared_datasets import (  # noqa: E402
 )
 
 SHARED = ROOT.parent / "shared" / "data"
-OUT = ROOT / "city_models" / "city_of_london"
+OUT = ROOT / "twin_app" / "city_models" / "city_of_london"
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import os
 import shutil
 import signal
 import socket
@@ -14,6 +15,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+if os.environ.get("TWIN_PURE") == "1":
+    # before any test module (and so any twin_app module) is imported: see tests/purity.py
+    import purity
+
+    purity.install()
 
 #: ``../shared/data`` beside the project root (real city files, not in the repository).
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

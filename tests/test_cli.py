@@ -520,3 +520,16 @@ def test_render_rejects_a_bad_size(capsys: pytest.CaptureFixture[str], tmp_path:
         main(["render", "x.gpkg", "-o", str(tmp_path / "x.png"), "--size", "big"])
     assert info.value.code == 2
     assert "size must look like 1920x1080" in capsys.readouterr().err
+
+
+def test_cli_render_of_an_empty_file_is_a_clean_error(
+    bad_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # here and not in tests/io: `render` draws with VTK, which the pure tiers may not import
+    out_png = tmp_path / "empty.png"
+    rc = main(["render", str(bad_dir / "geojson_empty.geojson"), "-o", str(out_png)])
+    _, err = capsys.readouterr()
+    assert rc == 2
+    lines = [ln for ln in err.splitlines() if not ln.startswith("twin: warning: ")]
+    assert len(lines) == 1 and lines[0].startswith("twin: error: "), err
+    assert not out_png.exists()

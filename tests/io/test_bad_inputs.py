@@ -240,18 +240,6 @@ def test_cli_info_on_bad_file(
             assert w in out
 
 
-def test_cli_render_of_an_empty_file_is_a_clean_error(
-    bad_path: Callable[[str], Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    out_png = tmp_path / "empty.png"
-    rc = main(["render", str(bad_path("geojson_empty.geojson")), "-o", str(out_png)])
-    _, err = capsys.readouterr()
-    assert rc == 2
-    lines = [ln for ln in err.splitlines() if not ln.startswith("twin: warning: ")]
-    assert len(lines) == 1 and lines[0].startswith("twin: error: "), err
-    assert not out_png.exists()
-
-
 def test_cli_info_json_reports_errors_per_file(
     bad_path: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,7 +1,10 @@
 """US EPA AQI (TAD 2024) and China HJ 633-2012 IAQI: every breakpoint, rules, shapes, units.
 
-The expected values below are transcribed independently of the module's tables, from EPA TAD
-EPA-454/B-24-002 (May 2024) Table 6 and HJ 633-2012 Table 1 (see the module docstring).
+The expected values below are read from the documents themselves, not from the module's tables:
+the worked example and Table 6 of EPA's Technical Assistance Document for the Reporting of Daily
+Air Quality (EPA-454/B-24-002, May 2024), and Table 1 with formula (1) of HJ 633-2012; values
+between breakpoints are computed by hand from those formulas (see the module docstring for the
+sources).
 """
 
 from __future__ import annotations
@@ -26,143 +29,156 @@ from twin_app.model.aqi import (
     tables,
 )
 
-# (pollutant, averaging, [(C_lo, C_hi, I_lo, I_hi), ...]) -- EPA TAD 2024 Table 6.
-EPA_ROWS = [
-    (
-        "pm25",
-        "24h",
-        [
-            (0.0, 9.0, 0, 50),
-            (9.1, 35.4, 51, 100),
-            (35.5, 55.4, 101, 150),
-            (55.5, 125.4, 151, 200),
-            (125.5, 225.4, 201, 300),
-            (225.5, 325.4, 301, 500),
-        ],
-    ),
-    (
-        "pm10",
-        "24h",
-        [
-            (0, 54, 0, 50),
-            (55, 154, 51, 100),
-            (155, 254, 101, 150),
-            (255, 354, 151, 200),
-            (355, 424, 201, 300),
-            (425, 604, 301, 500),
-        ],
-    ),
-    (
-        "o3",
-        "8h",
-        [
-            (0.000, 0.054, 0, 50),
-            (0.055, 0.070, 51, 100),
-            (0.071, 0.085, 101, 150),
-            (0.086, 0.105, 151, 200),
-            (0.106, 0.200, 201, 300),
-        ],
-    ),
-    (
-        "o3",
-        "1h",
-        [
-            (0.125, 0.164, 101, 150),
-            (0.165, 0.204, 151, 200),
-            (0.205, 0.404, 201, 300),
-            (0.405, 0.604, 301, 500),
-        ],
-    ),
-    (
-        "co",
-        "8h",
-        [
-            (0.0, 4.4, 0, 50),
-            (4.5, 9.4, 51, 100),
-            (9.5, 12.4, 101, 150),
-            (12.5, 15.4, 151, 200),
-            (15.5, 30.4, 201, 300),
-            (30.5, 50.4, 301, 500),
-        ],
-    ),
-    ("so2", "1h", [(0, 35, 0, 50), (36, 75, 51, 100), (76, 185, 101, 150), (186, 304, 151, 200)]),
-    ("so2", "24h", [(305, 604, 201, 300), (605, 1004, 301, 500)]),
-    (
-        "no2",
-        "1h",
-        [
-            (0, 53, 0, 50),
-            (54, 100, 51, 100),
-            (101, 360, 101, 150),
-            (361, 649, 151, 200),
-            (650, 1249, 201, 300),
-            (1250, 2049, 301, 500),
-        ],
-    ),
+#: Points read from EPA TAD EPA-454/B-24-002 (May 2024), Table 6 "Breakpoints for the AQI", one
+#: line per table row: (pollutant, averaging, C_lo, I_lo, C, I, C_hi, I_hi). (C_lo, I_lo) and
+#: (C_hi, I_hi) are the printed breakpoints; C is a concentration about a third into the row on
+#: the table's precision and I the index that equation 1 of the TAD gives for it, rounded to the
+#: nearest integer (the unrounded value is in the comment), computed by hand from the document,
+#: not from the module.
+EPA_POINTS: list[tuple[str, str, float, int, float, int, float, int]] = [
+    ("pm25", "24h", 0.0, 0, 3.0, 17, 9.0, 50),  # 16.67
+    ("pm25", "24h", 9.1, 51, 17.8, 67, 35.4, 100),  # 67.21
+    ("pm25", "24h", 35.5, 101, 42.1, 117, 55.4, 150),  # 117.25
+    ("pm25", "24h", 55.5, 151, 78.8, 167, 125.4, 200),  # 167.33
+    ("pm25", "24h", 125.5, 201, 158.8, 234, 225.4, 300),  # 234.00
+    ("pm25", "24h", 225.5, 301, 258.8, 367, 325.4, 500),  # 367.33
+    ("pm10", "24h", 0, 0, 18, 17, 54, 50),  # 16.67
+    ("pm10", "24h", 55, 51, 88, 67, 154, 100),  # 67.33
+    ("pm10", "24h", 155, 101, 188, 117, 254, 150),  # 117.33
+    ("pm10", "24h", 255, 151, 288, 167, 354, 200),  # 167.33
+    ("pm10", "24h", 355, 201, 378, 234, 424, 300),  # 234.00
+    ("pm10", "24h", 425, 301, 484, 367, 604, 500),  # 366.59
+    ("o3", "8h", 0.000, 0, 0.018, 17, 0.054, 50),  # 16.67
+    ("o3", "8h", 0.055, 51, 0.060, 67, 0.070, 100),  # 67.33
+    ("o3", "8h", 0.071, 101, 0.075, 115, 0.085, 150),  # 115.00
+    ("o3", "8h", 0.086, 151, 0.092, 166, 0.105, 200),  # 166.47
+    ("o3", "8h", 0.106, 201, 0.137, 234, 0.200, 300),  # 233.65
+    ("o3", "1h", 0.125, 101, 0.138, 117, 0.164, 150),  # 117.33
+    ("o3", "1h", 0.165, 151, 0.178, 167, 0.204, 200),  # 167.33
+    ("o3", "1h", 0.205, 201, 0.271, 234, 0.404, 300),  # 233.83
+    ("o3", "1h", 0.405, 301, 0.471, 367, 0.604, 500),  # 367.00
+    ("co", "8h", 0.0, 0, 1.4, 16, 4.4, 50),  # 15.91
+    ("co", "8h", 4.5, 51, 6.1, 67, 9.4, 100),  # 67.00
+    ("co", "8h", 9.5, 101, 10.4, 116, 12.4, 150),  # 116.21
+    ("co", "8h", 12.5, 151, 13.4, 166, 15.4, 200),  # 166.21
+    ("co", "8h", 15.5, 201, 20.4, 234, 30.4, 300),  # 233.56
+    ("co", "8h", 30.5, 301, 37.1, 367, 50.4, 500),  # 367.00
+    ("so2", "1h", 0, 0, 11, 16, 35, 50),  # 15.71
+    ("so2", "1h", 36, 51, 49, 67, 75, 100),  # 67.33
+    ("so2", "1h", 76, 101, 112, 117, 185, 150),  # 117.18
+    ("so2", "1h", 186, 151, 225, 167, 304, 200),  # 167.19
+    ("so2", "24h", 305, 201, 404, 234, 604, 300),  # 233.78
+    ("so2", "24h", 605, 301, 738, 367, 1004, 500),  # 367.33
+    ("no2", "1h", 0, 0, 17, 16, 53, 50),  # 16.04
+    ("no2", "1h", 54, 51, 69, 67, 100, 100),  # 66.98
+    ("no2", "1h", 101, 101, 187, 117, 360, 150),  # 117.27
+    ("no2", "1h", 361, 151, 457, 167, 649, 200),  # 167.33
+    ("no2", "1h", 650, 201, 849, 234, 1249, 300),  # 233.89
+    ("no2", "1h", 1250, 301, 1516, 367, 2049, 500),  # 367.25
 ]
 
-# (pollutant, averaging, concentration limits at IAQI 0, 50, 100, 150, 200, 300, 400, 500)
-# -- HJ 633-2012 Table 1 (ug/m3; CO mg/m3).
-HJ_LIMITS = [
-    ("so2", "24h", [0, 50, 150, 475, 800, 1600, 2100, 2620]),
-    ("so2", "1h", [0, 150, 500, 650, 800]),
-    ("no2", "24h", [0, 40, 80, 180, 280, 565, 750, 940]),
-    ("no2", "1h", [0, 100, 200, 700, 1200, 2340, 3090, 3840]),
-    ("pm10", "24h", [0, 50, 150, 250, 350, 420, 500, 600]),
-    ("co", "24h", [0, 2, 4, 14, 24, 36, 48, 60]),
-    ("co", "1h", [0, 5, 10, 35, 60, 90, 120, 150]),
-    ("o3", "1h", [0, 160, 200, 300, 400, 800, 1000, 1200]),
-    ("o3", "8h", [0, 100, 160, 215, 265, 800]),
-    ("pm25", "24h", [0, 35, 75, 115, 150, 250, 350, 500]),
+#: Points read from HJ 633-2012 Table 1 (ug/m3; CO mg/m3), one line per pair of neighbouring
+#: columns: (pollutant, averaging, BP_lo, IAQI_lo, C, IAQI, BP_hi, IAQI_hi). C lies about a
+#: third into the interval and IAQI is formula (1) of HJ 633 for it, rounded up (unrounded in
+#: the comment), computed by hand from the document, not from the module.
+HJ_POINTS: list[tuple[str, str, float, int, float, int, float, int]] = [
+    ("so2", "24h", 0, 0, 16.6, 17, 50, 50),  # 16.600
+    ("so2", "24h", 50, 50, 83.3, 67, 150, 100),  # 66.650
+    ("so2", "24h", 150, 100, 258.3, 117, 475, 150),  # 116.662
+    ("so2", "24h", 475, 150, 583.3, 167, 800, 200),  # 166.662
+    ("so2", "24h", 800, 200, 1066.6, 234, 1600, 300),  # 233.325
+    ("so2", "24h", 1600, 300, 1766.6, 334, 2100, 400),  # 333.320
+    ("so2", "24h", 2100, 400, 2273.3, 434, 2620, 500),  # 433.327
+    ("so2", "1h", 0, 0, 50, 17, 150, 50),  # 16.667
+    ("so2", "1h", 150, 50, 266.6, 67, 500, 100),  # 66.657
+    ("so2", "1h", 500, 100, 550, 117, 650, 150),  # 116.667
+    ("so2", "1h", 650, 150, 700, 167, 800, 200),  # 166.667
+    ("no2", "24h", 0, 0, 13.3, 17, 40, 50),  # 16.625
+    ("no2", "24h", 40, 50, 53.3, 67, 80, 100),  # 66.625
+    ("no2", "24h", 80, 100, 113.3, 117, 180, 150),  # 116.650
+    ("no2", "24h", 180, 150, 213.3, 167, 280, 200),  # 166.650
+    ("no2", "24h", 280, 200, 375, 234, 565, 300),  # 233.333
+    ("no2", "24h", 565, 300, 626.6, 334, 750, 400),  # 333.297
+    ("no2", "24h", 750, 400, 813.3, 434, 940, 500),  # 433.316
+    ("no2", "1h", 0, 0, 33.3, 17, 100, 50),  # 16.650
+    ("no2", "1h", 100, 50, 133.3, 67, 200, 100),  # 66.650
+    ("no2", "1h", 200, 100, 366.6, 117, 700, 150),  # 116.660
+    ("no2", "1h", 700, 150, 866.6, 167, 1200, 200),  # 166.660
+    ("no2", "1h", 1200, 200, 1580, 234, 2340, 300),  # 233.333
+    ("no2", "1h", 2340, 300, 2590, 334, 3090, 400),  # 333.333
+    ("no2", "1h", 3090, 400, 3340, 434, 3840, 500),  # 433.333
+    ("pm10", "24h", 0, 0, 16.6, 17, 50, 50),  # 16.600
+    ("pm10", "24h", 50, 50, 83.3, 67, 150, 100),  # 66.650
+    ("pm10", "24h", 150, 100, 183.3, 117, 250, 150),  # 116.650
+    ("pm10", "24h", 250, 150, 283.3, 167, 350, 200),  # 166.650
+    ("pm10", "24h", 350, 200, 373.3, 234, 420, 300),  # 233.286
+    ("pm10", "24h", 420, 300, 446.6, 334, 500, 400),  # 333.250
+    ("pm10", "24h", 500, 400, 533.3, 434, 600, 500),  # 433.300
+    ("co", "24h", 0, 0, 0.6, 15, 2, 50),  # 15.000
+    ("co", "24h", 2, 50, 2.6, 65, 4, 100),  # 65.000
+    ("co", "24h", 4, 100, 7.3, 117, 14, 150),  # 116.500
+    ("co", "24h", 14, 150, 17.3, 167, 24, 200),  # 166.500
+    ("co", "24h", 24, 200, 28, 234, 36, 300),  # 233.333
+    ("co", "24h", 36, 300, 40, 334, 48, 400),  # 333.333
+    ("co", "24h", 48, 400, 52, 434, 60, 500),  # 433.333
+    ("co", "1h", 0, 0, 1.6, 16, 5, 50),  # 16.000
+    ("co", "1h", 5, 50, 6.6, 66, 10, 100),  # 66.000
+    ("co", "1h", 10, 100, 18.3, 117, 35, 150),  # 116.600
+    ("co", "1h", 35, 150, 43.3, 167, 60, 200),  # 166.600
+    ("co", "1h", 60, 200, 70, 234, 90, 300),  # 233.333
+    ("co", "1h", 90, 300, 100, 334, 120, 400),  # 333.333
+    ("co", "1h", 120, 400, 130, 434, 150, 500),  # 433.333
+    ("o3", "1h", 0, 0, 53.3, 17, 160, 50),  # 16.656
+    ("o3", "1h", 160, 50, 173.3, 67, 200, 100),  # 66.625
+    ("o3", "1h", 200, 100, 233.3, 117, 300, 150),  # 116.650
+    ("o3", "1h", 300, 150, 333.3, 167, 400, 200),  # 166.650
+    ("o3", "1h", 400, 200, 533.3, 234, 800, 300),  # 233.325
+    ("o3", "1h", 800, 300, 866.6, 334, 1000, 400),  # 333.300
+    ("o3", "1h", 1000, 400, 1066.6, 434, 1200, 500),  # 433.300
+    ("o3", "8h", 0, 0, 33.3, 17, 100, 50),  # 16.650
+    ("o3", "8h", 100, 50, 120, 67, 160, 100),  # 66.667
+    ("o3", "8h", 160, 100, 178.3, 117, 215, 150),  # 116.636
+    ("o3", "8h", 215, 150, 231.6, 167, 265, 200),  # 166.600
+    ("o3", "8h", 265, 200, 443.3, 234, 800, 300),  # 233.327
+    ("pm25", "24h", 0, 0, 11.6, 17, 35, 50),  # 16.571
+    ("pm25", "24h", 35, 50, 48.3, 67, 75, 100),  # 66.625
+    ("pm25", "24h", 75, 100, 88.3, 117, 115, 150),  # 116.625
+    ("pm25", "24h", 115, 150, 126.6, 167, 150, 200),  # 166.571
+    ("pm25", "24h", 150, 200, 183.3, 234, 250, 300),  # 233.300
+    ("pm25", "24h", 250, 300, 283.3, 334, 350, 400),  # 333.300
+    ("pm25", "24h", 350, 400, 400, 434, 500, 500),  # 433.333
 ]
-HJ_IAQI = [0, 50, 100, 150, 200, 300, 400, 500]
-
-
-def _epa_edges() -> list[tuple[str, str, float, float]]:
-    return [
-        (pol, avg, c, i)
-        for pol, avg, rows in EPA_ROWS
-        for lo, hi, ilo, ihi in rows
-        for c, i in ((lo, ilo), (hi, ihi))
-    ]
-
-
-def _hj_edges() -> list[tuple[str, str, float, float]]:
-    return [
-        (pol, avg, c, HJ_IAQI[n]) for pol, avg, limits in HJ_LIMITS for n, c in enumerate(limits)
-    ]
 
 
 # ----- breakpoints --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("pollutant", "averaging", "conc", "expected"), _epa_edges())
-def test_epa_every_breakpoint_edge(
-    pollutant: str, averaging: str, conc: float, expected: float
+@pytest.mark.parametrize(("pol", "avg", "c_lo", "i_lo", "c", "i", "c_hi", "i_hi"), EPA_POINTS)
+def test_epa_table_6_rows(
+    pol: str, avg: str, c_lo: float, i_lo: int, c: float, i: int, c_hi: float, i_hi: int
 ) -> None:
-    assert aqi(pollutant, conc, "us_epa", averaging).item() == expected
+    got = aqi(pol, [c_lo, c, c_hi], "us_epa", avg)
+    np.testing.assert_array_equal(got, [i_lo, i, i_hi])
 
 
-@pytest.mark.parametrize(("pollutant", "averaging", "conc", "expected"), _hj_edges())
-def test_hj633_every_breakpoint_edge(
-    pollutant: str, averaging: str, conc: float, expected: float
+@pytest.mark.parametrize(("pol", "avg", "c_lo", "i_lo", "c", "i", "c_hi", "i_hi"), HJ_POINTS)
+def test_hj633_table_1_intervals(
+    pol: str, avg: str, c_lo: float, i_lo: int, c: float, i: int, c_hi: float, i_hi: int
 ) -> None:
-    assert aqi(pollutant, conc, "china_hj633", averaging).item() == expected
+    got = aqi(pol, [c_lo, c, c_hi], "china_hj633", avg)
+    np.testing.assert_array_equal(got, [i_lo, i, i_hi])
 
 
-def test_module_tables_match_the_transcription() -> None:
-    epa = {(p, a): rows for p, a, rows in EPA_ROWS}
-    hj = {(p, a): limits for p, a, limits in HJ_LIMITS}
-    assert {(p, a) for s, p, a in BREAKPOINTS if s == "us_epa"} == set(epa)
-    assert {(p, a) for s, p, a in BREAKPOINTS if s == "china_hj633"} == set(hj)
-    for (p, a), rows in epa.items():
-        t = breakpoint_table(p, "us_epa", a)
-        got = np.column_stack([t.conc_lo, t.conc_hi, t.index_lo, t.index_hi])
-        np.testing.assert_array_equal(got, np.asarray(rows, dtype=float))
-    for (p, a), limits in hj.items():
-        t = breakpoint_table(p, "china_hj633", a)
-        np.testing.assert_array_equal(np.append(t.conc_lo, t.conc_hi[-1]), limits)
-        np.testing.assert_array_equal(np.append(t.index_lo, t.index_hi[-1]), HJ_IAQI[: len(limits)])
+def test_every_published_table_is_tested() -> None:
+    epa = {(p, a) for p, a, *_ in EPA_POINTS}
+    hj = {(p, a) for p, a, *_ in HJ_POINTS}
+    assert {(p, a) for s, p, a in BREAKPOINTS if s == "us_epa"} == epa
+    assert {(p, a) for s, p, a in BREAKPOINTS if s == "china_hj633"} == hj
+    # one row of the module per row of the documents
+    for standard, points in (("us_epa", EPA_POINTS), ("china_hj633", HJ_POINTS)):
+        for p, a in {(p, a) for p, a, *_ in points}:
+            n_rows = sum(1 for q, b, *_ in points if (q, b) == (p, a))
+            assert breakpoint_table(p, standard, a).conc_lo.size == n_rows, (standard, p, a)
 
 
 def test_epa_pm25_2024_table_as_in_the_brief() -> None:
@@ -188,14 +204,25 @@ def test_hj633_pm25_as_in_the_brief() -> None:
 
 
 def test_epa_tad_worked_example() -> None:
-    """Multi-pollutant example in the style of the TAD's "Using the table and the equation".
+    """The worked example of the TAD, section "Using the table and the equation and
+    concentration data to calculate the AQI" (EPA-454/B-18-007, September 2018; the 8-h ozone
+    and PM2.5 rows it uses are the same in Table 6 of the 2024 TAD, EPA-454/B-24-002).
 
-    8-h O3 0.07853 ppm truncates to 0.078: (150-101)/(0.085-0.071)*(0.078-0.071)+101 = 125.5
-    -> 126. PM2.5 35.9: (150-101)/(55.4-35.5)*(35.9-35.5)+101 = 101.98 -> 102. CO 8.4 ppm:
-    (100-51)/(9.4-4.5)*(8.4-4.5)+51 = 90. The AQI is the maximum, 126 (ozone).
+    An 8-hour ozone value of 0.078 ppm, a 1-hour ozone value of 0.104 ppm and a PM2.5 value of
+    35.9 ug/m3. 8-h ozone: (150-101)/(0.085-0.071)*(0.078-0.071)+101 = 125.5 -> 126. 1-h ozone:
+    0.104 ppm is below the lowest 1-h breakpoint (0.125), so it has no index. PM2.5:
+    (150-101)/(55.4-35.5)*(35.9-35.5)+101 = 101.98 -> 102. The AQI is 126, ozone. (The same
+    answers, 126 ozone and 102 PM2.5 without the 8-h value, are in the documentation of the
+    ``aqstandards`` R package, B-Nilson/aqstandards, for this example.) A not-yet-truncated
+    8-h average of 0.07853 ppm gives the same index, and a CO 8-h value of 8.4 ppm,
+    (100-51)/(9.4-4.5)*(8.4-4.5)+51 = 90, does not change it.
     """
-    assert aqi("o3", 0.07853, averaging="8h").item() == 126
+    assert aqi("o3", 0.078, averaging="8h").item() == 126
+    assert np.isnan(aqi("o3", 0.104, averaging="1h")).all()
     assert aqi("pm25", 35.9).item() == 102
+    assert overall_aqi({"o3_8h": 0.078, "o3_1h": 0.104, "pm25": 35.9}).item() == 126
+    assert overall_aqi({"o3_1h": 0.104, "pm25": 35.9}).item() == 102
+    assert aqi("o3", 0.07853, averaging="8h").item() == 126
     assert aqi("co", 8.4).item() == 90
     assert overall_aqi({"o3_8h": 0.07853, "pm25": 35.9, "co": 8.4}).item() == 126
 
@@ -469,5 +496,5 @@ def test_bad_beyond_raises() -> None:
 def test_tables_listing() -> None:
     rows = tables("china_hj633")
     assert all(r["standard"] == "china_hj633" for r in rows)
-    assert len(rows) == sum(len(limits) - 1 for _, _, limits in HJ_LIMITS)
-    assert len(tables()) == len(rows) + sum(len(r) for _, _, r in EPA_ROWS)
+    assert len(rows) == len(HJ_POINTS) == 65
+    assert len(tables()) == len(rows) + len(EPA_POINTS) == 65 + 39

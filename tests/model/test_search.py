@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -150,7 +148,7 @@ def test_format_value() -> None:
     assert format_value([1, 2]) == "[1, 2]"
 
 
-def test_hundred_thousand_features_search_fast() -> None:
+def test_hundred_thousand_features_search() -> None:
     n = 100_000
     rng = np.random.default_rng(0)
     table = pd.DataFrame(
@@ -165,10 +163,8 @@ def test_hundred_thousand_features_search_fast() -> None:
 
     fs = FeatureSet("Big", BUILDINGS, "t", table["id"].to_numpy(object), table, TriMesh.empty())
     big: list[Layer] = [FeatureLayer(name="Big", features=fs)]
-    t0 = time.perf_counter()
+    # what the search finds on 100k features; how long it takes is benchmarks/bench_search.py
     res = find_features(big, "height_m>79")
     text = find_features(big, "office")
-    elapsed = time.perf_counter() - t0
     assert res.total == int((table["height_m"] > 79).sum()) and len(res.hits) == 200
     assert text.total == int((table["use"] == "office").sum())
-    assert elapsed < 2.0

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import LineString
+from vtkmodules.util.numpy_support import vtk_to_numpy
 
 from twin_app.feeds.store import SensorStore
 from twin_app.feeds.tracks import MoverTracks
@@ -66,7 +67,10 @@ def test_traffic_colours_follow_the_clock(scene: Scene, pixel_at) -> None:
     layer.update(T0)
     adapter = scene.add_layer(layer)
     _top(scene)
-    rgb_array = adapter.mesh.GetPointData().GetArray("rgb")
+    # the mapper colours the ribbons from one point array that each tick rewrites in place
+    array_name = adapter.mapper.GetArrayName()
+    values_array = adapter.mesh.GetPointData().GetArray(array_name)
+    assert values_array is not None and values_array.GetNumberOfTuples() == adapter.mesh.n_points
     free = pixel_at(scene, (30.0, 0.0, 0.25))
     assert free[1] > free[0] + 40  # green: free flow
     layer.update(T0 + 600 * NS)
@@ -74,7 +78,13 @@ def test_traffic_colours_follow_the_clock(scene: Scene, pixel_at) -> None:
     assert jam[0] > 90 and jam[1] < 40  # dark red: severe
     stale = pixel_at(scene, (0.0, 30.0, 0.25))
     assert abs(int(stale[0]) - int(stale[2])) < 20  # grey: b's last sample is too old
-    assert adapter.mesh.GetPointData().GetArray("rgb") is rgb_array  # written in place
+    assert adapter.mesh.GetPointData().GetArray(array_name) is values_array  # written in place
+    written = vtk_to_numpy(values_array)
+    assert np.shares_memory(written, adapter.point_values)
+    # every ribbon point carries its road's value: a (jammed) and b (no data)
+    np.testing.assert_array_equal(written, layer.values[adapter.point_feature])
+    assert np.isnan(written[adapter.point_feature == 1]).all()
+    assert np.isfinite(written[adapter.point_feature == 0]).all()
     assert layer.congestion_class().tolist() == [0, -1]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tomllib
 import zoneinfo
+from importlib import resources
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -18,7 +19,8 @@ from twin_app.errors import InputError, TwinError
 from twin_app.model.times import parse_time
 
 MANIFEST_NAME = "manifest.toml"
-SAMPLE_DIR = Path(__file__).resolve().parents[2] / "city_models" / "city_of_london"
+#: The bundled sample twin, package data of ``twin_app`` (a folder in a wheel or a checkout).
+SAMPLE_DIR = Path(str(resources.files("twin_app") / "city_models" / "city_of_london"))
 
 
 class ManifestSource(BaseModel):

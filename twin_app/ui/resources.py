@@ -1,13 +1,14 @@
-"""Icons and style sheets from ``assets/`` (SVG icons scale to any DPI)."""
+"""Icons and style sheets from ``twin_app/assets/``, package data (SVG icons scale to any DPI)."""
 
 from __future__ import annotations
 
 from functools import cache
+from importlib import resources
 from pathlib import Path
 
 from PySide6.QtGui import QIcon
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
+ASSETS = Path(str(resources.files("twin_app") / "assets"))
 THEMES = ("light", "dark")
 
 
