@@ -460,11 +460,15 @@ def test_a_tick_does_not_repaint_the_layer_tree(qtbot: QtBot, window: Any) -> No
     panel: QtLayersPanel = w.layers_panel
     traffic = next(layer for layer in w.session.layers if isinstance(layer, TrafficLayer))
     panel.select_layer(traffic)  # the editor and legend show a layer that changes every tick
-    qtbot.wait(200)  # the selection's own repaints are done
-
     counter = _PaintCounter()
     for widget in [panel, *panel.findChildren(QWidget)]:
         widget.installEventFilter(counter)
+    for _ in range(50):  # let the load's and the selection's own repaints finish
+        seen = counter.paints
+        qtbot.wait(200)
+        if counter.paints == seen:
+            break
+    counter.paints = 0
     model = panel.layer_list.model()
     data_changed: list[object] = []
     model.dataChanged.connect(lambda *a: data_changed.append(a))
