@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt
 from PySide6.QtGui import QColor, QImage
-from PySide6.QtWidgets import QColorDialog, QListWidgetItem
+from PySide6.QtWidgets import QColorDialog, QListWidgetItem, QWidget
 from pytestqt.qtbot import QtBot
 from shapely.geometry import Polygon
 
@@ -19,7 +21,7 @@ from twin_app.model.city import BUILDINGS, OBJECTS, ROADS, CityModel, FeatureSet
 from twin_app.model.frame import LocalFrame
 from twin_app.model.layers import Layer
 from twin_app.session import Session
-from twin_app.ui.layers_panel import QtLayersPanel
+from twin_app.ui.layers_panel import SHOWN_FIELDS, QtLayersPanel
 
 pytestmark = pytest.mark.ui
 
@@ -70,6 +72,13 @@ def _names(p: QtLayersPanel) -> list[str]:
     return [p.layer_list.item(r).text() for r in range(p.layer_list.count())]
 
 
+def _bound_fields(p: QtLayersPanel, layer: Layer) -> list[str]:
+    """The layer fields whose signal calls the panel, sorted."""
+    return sorted(
+        f for f in layer.events if partial(p._on_layer_change, layer, f) in getattr(layer.events, f)
+    )
+
+
 def _layer(s: Session, name: str) -> Layer:
     return next(layer for layer in s.layers if layer.name == name)
 
@@ -108,16 +117,21 @@ def test_rows_show_layers_topmost_first_and_follow_the_list(
     assert panel.layer_list.count() == 6
     assert _names(panel)[:3] == ["Objects", "Roads", "Buildings"]
     roads = _layer(session, "Roads")
-    # Removed from code: the row goes and the panel stops listening to the layer (the other
-    # listener is the EventedList itself, which re-emits child events).
-    assert len(roads.events.all) == 2
+    # The panel listens to the fields it shows, not to the whole group: the group's one
+    # listener is the EventedList itself, which re-emits child events.
+    shown = sorted(f for f in roads.events if f in SHOWN_FIELDS)
+    assert "values" not in shown and "name" in shown
+    assert _bound_fields(panel, roads) == shown and len(roads.events.all) == 1
+    # Removed from code: the row goes and the panel stops listening to the layer.
     session.remove_layer(roads)
     assert "Roads" not in _names(panel)[3:] and panel.layer_list.count() == 5
-    assert len(roads.events.all) == 0
+    assert _bound_fields(panel, roads) == [] and len(roads.events.all) == 0
     session.commands.undo()
-    assert _names(panel)[4] == "Roads" and len(roads.events.all) == 2
+    assert _names(panel)[4] == "Roads" and _bound_fields(panel, roads) == shown
+    assert len(roads.events.all) == 1
     session.commands.undo()  # undo the second load
-    assert panel.layer_list.count() == 3 and all(len(a.events.all) == 0 for a in added)
+    assert panel.layer_list.count() == 3
+    assert all(len(a.events.all) == 0 and _bound_fields(panel, a) == [] for a in added)
 
 
 def test_checkbox_sets_visible_and_undo_restores_it(
@@ -382,9 +396,10 @@ def test_select_layer_current_layer_and_signal(
 def test_a_deleted_panel_stops_listening(qtbot: QtBot, session: Session) -> None:
     p = QtLayersPanel(session)
     buildings = _layer(session, "Buildings")
-    assert len(buildings.events.all) == 2  # the panel and the EventedList
+    assert len(buildings.events.all) == 1  # the EventedList; the panel binds to fields
+    assert "opacity" in _bound_fields(p, buildings)
     p.deleteLater()
-    qtbot.waitUntil(lambda: len(buildings.events.all) == 1)
+    qtbot.waitUntil(lambda panel=p: _bound_fields(panel, buildings) == [])
     buildings.opacity = 0.5  # would raise on a deleted C++ widget if still connected
     session.add_result(_result())
     del p  # kept alive until here: the Python wrapper outlived its C++ widget
@@ -466,3 +481,56 @@ def test_traffic_and_air_legends_show_the_model_classes(
         assert _legend_entries(panel) == [
             (f"AQI {n}", h) for n, h in zip(CATEGORY_NAMES_EN[std], hexes, strict=True)
         ]
+
+
+class _PaintCounter(QObject):
+    """Counts paint events of the widgets it is installed on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paints = 0
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self.paints += 1
+        return False
+
+
+def test_a_tick_does_not_repaint_the_layer_tree(qtbot: QtBot, window: Any) -> None:
+    """Playing the sample twin in the real window: values change every tick, the panel does not."""
+    from twin_app.io.manifest import SAMPLE_DIR
+    from twin_app.model.sensors import TrafficLayer
+
+    w = window
+    w.open_twin(SAMPLE_DIR)
+    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 6, timeout=90_000)
+    panel: QtLayersPanel = w.layers_panel
+    traffic = next(layer for layer in w.session.layers if isinstance(layer, TrafficLayer))
+    panel.select_layer(traffic)  # the editor and legend show a layer that changes every tick
+    counter = _PaintCounter()
+    for widget in [panel, *panel.findChildren(QWidget)]:
+        widget.installEventFilter(counter)
+    for _ in range(50):  # let the load's and the selection's own repaints finish
+        seen = counter.paints
+        qtbot.wait(200)
+        if counter.paints == seen:
+            break
+    counter.paints = 0
+    model = panel.layer_list.model()
+    data_changed: list[object] = []
+    model.dataChanged.connect(lambda *a: data_changed.append(a))
+    ticks: list[int] = []
+    w.session.clock.events.t_ns.connect(ticks.append)
+    values = traffic.values.copy()
+    w.session.clock.play()  # the window's own timer ticks the clock at the default rate
+    qtbot.waitUntil(lambda: len(ticks) >= 10, timeout=20_000)
+    w.session.clock.pause()
+    qtbot.wait(100)  # any repaint a tick had asked for would arrive now
+    assert not np.array_equal(values, traffic.values, equal_nan=True)  # the ticks changed data
+    assert data_changed == []
+    assert counter.paints == 0
+
+    # The counters do see a change the panel shows.
+    w.session.set_style(traffic, colormap="magma")
+    qtbot.waitUntil(lambda: counter.paints > 0)
+    assert len(data_changed) >= 1

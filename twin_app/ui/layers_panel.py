@@ -16,7 +16,6 @@ from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
-from psygnal import EmissionInfo
 from PySide6.QtCore import QModelIndex, QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QIcon, QImage, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
@@ -74,6 +73,13 @@ COLOR_BY_LABELS = {
     COLOR_SURFACE: "Surface (ground, wall, roof)",
     COLOR_TYPE: "Object type",
 }
+
+#: Layer fields the panel shows: a row's text, icon and tooltip, and the style editor and legend
+#: of the selected layer. The panel listens to these alone; a clock tick writes values,
+#: positions and the like, never these, so a tick repaints nothing here.
+ROW_FIELDS = ("name", "color_by", "colormap", "clim", "color", "features", "description")
+#: ``visible`` (the row's check box) and ``opacity`` (the editor's slider) have their own updates.
+SHOWN_FIELDS = ("visible", "opacity", *ROW_FIELDS)
 
 _ROW_ICON = QSize(24, 16)
 _COMBO_ICON = QSize(64, 12)
@@ -238,9 +244,22 @@ class QtLayersPanel(QWidget):
         for sig in (events.inserted, events.removed, events.moved, events.changed):
             sig.disconnect(self._on_layers_change)
         events.reordered.disconnect(self._on_layers_change)
-        for layer in self._connected.values():
-            layer.events.disconnect(partial(self._on_layer_change, layer))
+        for layer in list(self._connected.values()):
+            self._unbind(layer)
         self._connected.clear()
+
+    def _bind(self, layer: Layer) -> None:
+        """Listen to the fields of `layer` the panel shows (:data:`SHOWN_FIELDS`), not the group."""
+        events = layer.events
+        for name in SHOWN_FIELDS:
+            if name in events:
+                getattr(events, name).connect(partial(self._on_layer_change, layer, name))
+
+    def _unbind(self, layer: Layer) -> None:
+        events = layer.events
+        for name in SHOWN_FIELDS:
+            if name in events:
+                getattr(events, name).disconnect(partial(self._on_layer_change, layer, name))
 
     # -- building ------------------------------------------------------------------------
     def _build(self) -> None:
@@ -486,12 +505,11 @@ class QtLayersPanel(QWidget):
                 if self.layer_list.item(row).data(Qt.ItemDataRole.UserRole) not in uids:
                     self.layer_list.takeItem(row)
             for uid in set(self._connected) - uids:
-                layer = self._connected.pop(uid)
-                layer.events.disconnect(partial(self._on_layer_change, layer))
+                self._unbind(self._connected.pop(uid))
             for row, layer in enumerate(wanted):
                 if layer.uid not in self._connected:
                     self._connected[layer.uid] = layer
-                    layer.events.connect(partial(self._on_layer_change, layer))
+                    self._bind(layer)
                 item = self._item(layer)
                 if item is None:
                     item = QListWidgetItem()
@@ -526,8 +544,7 @@ class QtLayersPanel(QWidget):
         item.setCheckState(Qt.CheckState.Checked if layer.visible else Qt.CheckState.Unchecked)
 
     # -- model -> widgets ------------------------------------------------------------------------
-    def _on_layer_change(self, layer: Layer, info: EmissionInfo) -> None:
-        field = info.signal.name
+    def _on_layer_change(self, layer: Layer, field: str, *_: object) -> None:
         item = self._item(layer)
         if item is not None:
             with QSignalBlocker(self.layer_list):
