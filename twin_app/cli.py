@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from twin_app.errors import TwinError
 
@@ -89,8 +90,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_read_options(p_info)
 
-    p_render = sub.add_parser("render", help="draw files offscreen into a PNG")
-    p_render.add_argument("paths", nargs="+", type=Path)
+    p_render = sub.add_parser(
+        "render",
+        help="draw files, a twin folder (with its sensor layers) or a session offscreen into a PNG",
+    )
+    p_render.add_argument(
+        "paths", nargs="+", type=Path, help="city files, twin folders or a .twin.toml session"
+    )
+    p_render.add_argument(
+        "--at",
+        default=None,
+        metavar="TIME",
+        help="clock time to show the sensor layers at, ISO 8601 (the twin's local time unless "
+        "it carries an offset), e.g. 2026-03-02T08:00",
+    )
     p_render.add_argument("-o", "--output", type=Path, required=True, help="output PNG")
     p_render.add_argument(
         "--size", type=_size, default=(1920, 1080), help="WxH pixels (default 1920x1080)"
@@ -168,20 +181,23 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    """``twin render``: build a session from the files, draw it through the viewer binding
-    on an offscreen plotter (as the window would), save a PNG."""
-    from twin_app.io.load import load_city
+    """``twin render``: open files, a twin folder or a session through the session core, bring
+    the clock to ``--at``, draw it through the viewer binding on an offscreen plotter (as the
+    window would), save a PNG."""
     from twin_app.model.layers import BuildingLayer
     from twin_app.render.plotter import offscreen_plotter
     from twin_app.render.viewer import Viewer
     from twin_app.session import Session
+    from twin_app.session.opening import open_paths
 
     opts = _read_options(args)
     session = Session()
-    session.messages.connect(lambda level, text: print(f"twin: {level}: {text}", file=sys.stderr))
-    layers = session.add_result(load_city(args.paths, opts), opts)
+    session.messages.connect(_print_message)
+    twins = open_paths(session, list(args.paths), opts)
+    if args.at is not None:
+        _seek_to(session, args.at, twins[0].timezone if twins else "UTC")
     if args.color_by:
-        for layer in layers:
+        for layer in session.layers:
             if isinstance(layer, BuildingLayer):
                 if args.color_by not in layer.color_choices():
                     raise TwinError(
@@ -199,8 +215,39 @@ def cmd_render(args: argparse.Namespace) -> int:
         viewer.close()
     finally:
         plotter.close()
-    print(f"wrote {args.output} ({w}x{h})")
+    shown = session.clock.t_ns
+    when = f" at {_local_text(shown, twins[0].timezone if twins else 'UTC')}" if twins else ""
+    print(f"wrote {args.output} ({w}x{h}){when}")
     return 0
+
+
+def _print_message(level: str, text: str) -> None:
+    if level != "info":
+        print(f"twin: {level}: {text}", file=sys.stderr)
+
+
+def _local_text(t_ns: int, tz: str) -> str:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    t = dt.datetime.fromtimestamp(t_ns / 1e9, tz=dt.UTC).astimezone(ZoneInfo(tz))
+    return t.strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _seek_to(session: Any, text: str, timezone: str) -> None:
+    """Move the session's clock to ``--at`` (local time of the twin unless it has an offset)."""
+    from twin_app.model.times import parse_time
+
+    t = parse_time(text, assume_tz=timezone, source="--at")
+    clock = session.clock
+    if not session.time_layers():
+        raise TwinError("--at needs a twin with replay series (a twin folder or a session)")
+    if not clock.start_ns <= t <= clock.end_ns:
+        raise TwinError(
+            f"--at {text}: outside the replay range {_local_text(clock.start_ns, timezone)} "
+            f"to {_local_text(clock.end_ns, timezone)}"
+        )
+    clock.seek(t)
 
 
 def cmd_open(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ import pytest
 from twin_app.feeds.longformat import read_long
 from twin_app.feeds.sensorthings import Sample
 from twin_app.feeds.store import SensorStore
-from twin_app.model.layers import Layer
+from twin_app.model.sensors import SensorLayer
 from twin_app.session import Session
 
 T0 = pd.Timestamp("2026-03-02T00:00Z").value
@@ -22,19 +22,22 @@ H = 3600 * 10**9
 
 
 @dataclass(eq=False)
-class StoreLayer(Layer):
-    """The smallest time-driven layer: a store and the values at the clock's time."""
+class StoreLayer(SensorLayer):
+    """The smallest sensor layer: a store and the values at the clock's time, with a log of
+    the times it was brought to."""
 
-    store: Any = None
-    values: Any = None
+    interpolation: str = "last"
     updates: list[int] = field(default_factory=list)
 
     def update(self, t_ns: int) -> None:
         self.updates.append(int(t_ns))
-        self.values = self.store.values_at(int(t_ns), "last")
+        super().update(t_ns)
 
-    def time_range(self) -> tuple[int, int] | None:
-        return self.store.time_range()  # type: ignore[no-any-return]
+    def element_ids(self, field: str = "values") -> Any:
+        return self.store.sensor_ids if self.store is not None else []
+
+    def element_position(self, i: int, field: str = "values") -> np.ndarray[Any, Any]:
+        return np.zeros(3)
 
 
 class FakeFeed:
