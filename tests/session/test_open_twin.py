@@ -158,3 +158,17 @@ def test_summary_lists_series_with_kinds_counts_and_time_ranges(load: TwinLoad) 
     assert rows["pipes"]["end"] == "2026-03-03T00:00:00+00:00"
     assert s["opens_at"] == "2026-03-02T08:00:00+00:00"
     assert np.isclose(s["rate"], 600)
+
+
+def test_attributions_credit_every_dataset_of_the_open_twin() -> None:
+    """About credits the geometry and every replay series with its licence (not just OSM)."""
+    from twin_app.io.manifest import SAMPLE_DIR
+
+    s = Session()
+    s.add_twin(s.open_twin(SAMPLE_DIR), describe=False)
+    rows = s.attributions()
+    licences = " ".join(lic for _, _, lic in rows)
+    assert "ODbL" in licences  # the OpenStreetMap extract
+    assert "CC BY 4.0" in licences and "Open Government Licence" in licences  # the series
+    assert len(rows) >= 5  # the geometry file and the four series
+    assert all(attr and lic for _, attr, lic in rows)

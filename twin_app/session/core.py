@@ -426,6 +426,43 @@ class Session:
                 self.messages.emit("info", f"{layer.name}: {getattr(layer, 'description', '')}")
         return [*geo, *series]
 
+    def attributions(self) -> list[tuple[str, str, str]]:
+        """(dataset, attribution, licence) of every dataset open: the geometry files and the
+        replay series of each twin, from the manifests beside them (About credits them all).
+
+        A broken manifest is skipped: it must not break the credits of the rest.
+        """
+        from twin_app.io.manifest import find_manifest, read_manifest
+
+        out: list[tuple[str, str, str]] = []
+        seen: set[str] = set()
+
+        def add(key: str, row: tuple[str, str, str]) -> None:
+            if key not in seen:
+                seen.add(key)
+                out.append(row)
+
+        manifests = []
+        for path in [*self.twins, *(s.path for s in self.sources)]:
+            try:
+                m = read_manifest(path) if Path(path).is_dir() else find_manifest(Path(path))
+            except TwinError:
+                continue
+            if m is not None:
+                manifests.append(m)
+        for m in manifests:
+            for src in m.sources:
+                add(
+                    f"{m.folder}/{src.path}",
+                    (f"{m.name}: {src.path}", src.attribution, src.licence),
+                )
+            for series in m.series if Path(m.folder).resolve() in self.twins else []:
+                add(
+                    f"{m.folder}/{series.path}",
+                    (f"{m.name}: {series.name}", series.attribution, series.licence),
+                )
+        return out
+
     def clear(self) -> None:
         """Close everything (layers, sources, bookmarks, selection, history): an empty session.
 

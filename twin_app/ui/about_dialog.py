@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
 from twin_app import __version__
-from twin_app.io.manifest import find_manifest
 from twin_app.render.plotter import gl_info
 
 CONTROLS = [
@@ -26,33 +24,13 @@ CONTROLS = [
 ]
 
 
-def attributions(paths: list[Path]) -> list[tuple[str, str, str]]:
-    """(file, attribution, licence) from the manifests next to the given data files."""
-    out: list[tuple[str, str, str]] = []
-    seen: set[str] = set()
-    for p in paths:
-        try:
-            m = find_manifest(p)
-        except Exception:  # a broken manifest must not break the About box
-            m = None
-        if m is None:
-            continue
-        for s in m.sources:
-            key = f"{m.folder}/{s.path}"
-            if key not in seen:
-                seen.add(key)
-                out.append((f"{m.name}: {s.path}", s.attribution, s.licence))
-    return out
-
-
 class QtAboutDialog(QDialog):
     """Version, OpenGL in use, controls, data attributions."""
 
-    def __init__(self, data_paths: list[Path], parent: QWidget | None = None) -> None:
+    def __init__(self, rows: list[tuple[str, str, str]], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("About twin_app")
         self.resize(640, 560)
-        rows = attributions(data_paths)
         credit = (
             "".join(
                 f"<li><b>{html.escape(f)}</b> — {html.escape(a)} ({html.escape(lic)})</li>"

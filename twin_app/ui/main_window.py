@@ -483,7 +483,7 @@ class QtMainWindow(QMainWindow):
     def _on_about(self) -> None:
         from twin_app.ui.about_dialog import QtAboutDialog
 
-        QtAboutDialog([s.path for s in self.session.sources], self).exec()
+        QtAboutDialog(self.session.attributions(), self).exec()
 
     # -- files -------------------------------------------------------------------------------
     def _on_open(self) -> None:
