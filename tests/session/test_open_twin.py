@@ -41,7 +41,7 @@ def test_open_twin_builds_every_kind_without_touching_a_session(load: TwinLoad) 
         assert one.result is not None
         kinds = sorted(fs.kind for fs in one.result.city.sets)
         assert kinds == ["buildings", "roads"]
-        assert len(one.rules) == 3 and {i for i, _ in one.rules} == {0, 1, 3}
+        assert len(one.rules) == 4 and {i for i, _ in one.rules} == {0, 1, 3}  # air: two rules
     assert load.manifest.name == "City of London"
     assert load.timezone == "Europe/London"
 
@@ -90,7 +90,7 @@ def test_add_twin_is_one_undoable_command() -> None:
         PipeLayer,
     ]
     assert list(session.layers) == added
-    assert len(session.alerts.rules) == 3
+    assert len(session.alerts.rules) == 4  # three thresholds and a silence rule
     assert {r.layer_uid for r in session.alerts.rules} <= {layer.uid for layer in load.layers}
     assert session.twins == [SAMPLE_DIR.resolve()]
     assert session.sources and session.city is not None and len(session.city.sets) == 2
@@ -101,7 +101,7 @@ def test_add_twin_is_one_undoable_command() -> None:
     assert session.city is not None and not session.city.sets
     assert not session.commands.can_undo and session.clock.rate == 1.0
     session.commands.redo()
-    assert list(session.layers) == added and len(session.alerts.rules) == 3
+    assert list(session.layers) == added and len(session.alerts.rules) == 4
     assert session.clock.t_ns == OPENS_AT and session.clock.rate == 600
 
 

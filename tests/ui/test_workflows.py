@@ -189,5 +189,5 @@ def test_a_twin_with_replay_series_round_trips_through_a_session(
     air2 = next(layer for layer in w.session.layers if isinstance(layer, AirQualityLayer))
     assert air2 is not air and air2.opacity == 0.5
     assert w.session.clock.t_ns == t
-    assert len(w.session.alerts.rules) == 3
+    assert len(w.session.alerts.rules) == 4  # three thresholds and a silence rule
     assert w.timeline.tz.key == "Europe/London"
