@@ -138,9 +138,7 @@ def test_invalid_footprints_are_repaired_and_counted(city: City) -> None:
 
     n_invalid = int((~shapely.is_valid(city.truth.buildings.geometry.values)).sum())
     assert n_invalid > 0  # each extract has a few
-    repaired = {
-        k: v for k, v in city.source.report.repaired.items() if "invalid footprints" in k
-    }
+    repaired = {k: v for k, v in city.source.report.repaired.items() if "invalid footprints" in k}
     assert sum(repaired.values()) == n_invalid
     b = city.source.buildings
     assert b is not None

@@ -37,6 +37,30 @@ def _class_rank(classes: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.in
     return np.asarray(ranks, np.int64)
 
 
+#: Extra lift per class of 3D ground objects (CityJSON), metres: where a WaterBody lies on a
+#: LandUse surface, the class drawn over the other is a centimetre higher.
+CLASS_STEP_M = 0.01
+
+
+def lift_by_class(mesh: TriMesh, classes: np.ndarray[Any, Any], index: str) -> TriMesh:
+    """Lift 3D ground surfaces (CityJSON) by :data:`GROUND_Z_M` plus a step per class.
+
+    Their geometry keeps its own heights (it lies on the terrain); where surfaces of two
+    classes overlap in the same plane, the class earlier in the ground palette is the higher.
+    Points are never shared between features (see ``io.load._submesh``), so the lift is per
+    point.
+    """
+    rank = _class_rank(classes)
+    lift = GROUND_Z_M + CLASS_STEP_M * (len(GROUND_CLASSES) - rank).astype(np.float64)
+    point_lift = np.zeros(mesh.n_points)
+    if mesh.n_triangles:
+        feature = np.asarray(mesh.cell_data[index], np.int64)
+        point_lift[mesh.triangles.ravel()] = np.repeat(lift[feature], 3)
+    points = mesh.points.copy()
+    points[:, 2] += point_lift
+    return TriMesh(points, mesh.triangles, mesh.cell_data)
+
+
 def cut_overlaps(
     geoms: np.ndarray[Any, Any], classes: np.ndarray[Any, Any]
 ) -> np.ndarray[Any, np.dtype[np.object_]]:

@@ -316,6 +316,10 @@ def sets_from_cityjson(src: SourceData, frame: LocalFrame) -> list[FeatureSet]:
             "surface": obj.tri_surface[tri_idx],
         }
         mesh = TriMesh(mesh.points, mesh.triangles, cell)
+        if kind == GROUND:
+            from twin_app.io.ground import lift_by_class
+
+            mesh = lift_by_class(mesh, table["type"].to_numpy(object), "feature_index")
         mesh.cell_data["Normals"] = mesh.face_normals()
         name = {TERRAIN: "Terrain", GROUND: "Ground"}.get(kind, "City objects")
         out.append(FeatureSet(f"{name} ({src.label})", kind, src.label, obj.ids[rows], table, mesh))
