@@ -188,7 +188,9 @@ def test_info_json_osm(summaries: dict[str, dict[str, Any]], shared_data: Path, 
     assert s["kind"] == "osm"
     assert s["crs"] == "EPSG:4326"
     counts = dict(s["counts"])
-    assert counts.pop("ground") > 100  # land use, parks, water, rail: tests/io/test_ground.py
+    assert (
+        counts.pop("ground") > 100
+    )  # land use, parks, water, rail: tests/io/test_ground_context.py
     assert counts == {"buildings": n_b, "roads": n_r}
     # bbox of the buildings and roads, straight from GDAL
     _, b1 = pyogrio.read_bounds(path, layer="multipolygons", where="building IS NOT NULL")

@@ -101,7 +101,7 @@ def test_source_is_one_osm_source_in_wgs84(city: City) -> None:
     assert src.layer is None
     assert src.crs.to_epsg() == 4326
     assert src.buildings is not None and src.roads is not None
-    # The ground context (land use, parks, water, railways) of the same extract: test_ground.py.
+    # The ground context (land use, parks, water, railways) of the same extract: test_ground_context.py.
     assert set(src.counts) == {"buildings", "roads", "ground"}
 
 

@@ -149,7 +149,7 @@ def test_series_on_already_loaded_geometry(load: TwinLoad) -> None:
 def test_summary_lists_series_with_kinds_counts_and_time_ranges(load: TwinLoad) -> None:
     s: dict[str, Any] = load.summary()
     assert s["kind"] == "twin" and s["name"] == "City of London"
-    # The ground context of the extract: tests/io/test_ground.py counts it independently.
+    # The ground context of the extract: tests/io/test_ground_context.py counts it independently.
     assert [g["counts"] for g in s["geometry"]] == [
         {"buildings": 2149, "roads": 3075, "ground": 261}
     ]

@@ -22,11 +22,12 @@ from twin_app.model.frame import LocalFrame
 from twin_app.model.mesh import SURFACE_OTHER, TriMesh, concat_meshes
 from twin_app.model.style import GROUND_CLASSES
 
-#: Height of ground areas above the local origin, metres: over the ground plane (5 cm below
-#: the origin), under roads (15 cm) and areas of other files (5 cm).
-GROUND_Z_M = 0.02
+#: Height of ground areas above the local origin, metres: 10 cm over the ground plane (5 cm
+#: below the origin; at 7 cm the plane still showed through the far end of the Thames in an
+#: oblique 1600 x 900 view) and 10 cm under the roads (15 cm).
+GROUND_Z_M = 0.05
 #: Height of railway ribbons, metres: over the ground areas (railway land), under roads.
-RAIL_Z_M = 0.08
+RAIL_Z_M = 0.10
 #: Minimum area left of a ground polygon after the overlap cut, square metres.
 MIN_AREA_M2 = 0.5
 

@@ -278,10 +278,10 @@ class FeatureAdapter(Adapter[FeatureLayer]):
 class GroundAdapter(FeatureAdapter):
     """The ground context: one flat mesh, coloured by ground class (the ``type`` column).
 
-    The mesh lies 7 cm over the ground plane and 13 cm under the roads: enough for the depth
+    The mesh lies 10 cm over the ground plane and 10 cm under the roads: enough for the depth
     buffer at city scale (the pixel tests look from far off, obliquely). No polygon offset:
-    VTK's offset scales with the depth slope, which at grazing angles lifts the ground over
-    the roads by metres.
+    on Mesa its units scale with the depth of huge triangles, and two units already lifted
+    the ground over a third of the roads' pixels.
     """
 
     def build(self) -> None:

@@ -9,10 +9,11 @@ import pytest
 
 from twin_app.io.load import load_city
 from twin_app.io.manifest import SAMPLE_DIR
-from twin_app.model.city import GROUND, ROADS, FeatureSet
+from twin_app.model.city import BUILDINGS, GROUND, ROADS, FeatureSet
 from twin_app.model.layers import GroundLayer, RoadLayer, layer_for
 from twin_app.model.style import GROUND_COLORS, hex_to_rgb
 from twin_app.render.adapters import GroundAdapter
+from twin_app.render.plotter import offscreen_plotter
 from twin_app.render.registry import adapter_class
 from twin_app.render.scene import Scene
 
@@ -72,14 +73,19 @@ def test_top_render_shows_the_park_green_and_the_thames_blue(
 
 
 def test_oblique_far_view_has_no_z_fighting_with_the_plane_or_the_roads(
-    scene: Scene, london_sets: dict[str, FeatureSet], pixel_at: Any
+    london_sets: dict[str, FeatureSet], pixel_at: Any
 ) -> None:
+    # The README's view: large, oblique, the Thames running off 2.5 km away.
+    plotter = offscreen_plotter(1600, 900, aa="off")
+    scene = Scene(plotter)
     ground = layer_for(london_sets[GROUND])
     roads = layer_for(london_sets[ROADS])
     assert isinstance(roads, RoadLayer)
+    buildings = layer_for(london_sets[BUILDINGS])
     scene.add_layer(ground)
     scene.add_layer(roads)
-    scene.set_view("oblique")
+    scene.add_layer(buildings)  # the city stands on z = 0: the plane lies 5 cm below that
+    scene.set_view("oblique", azimuth_deg=200.0)
     park = _largest_triangle_of(london_sets[GROUND], "park")
     assert _greenish(pixel_at(scene, park)), pixel_at(scene, park)
     # Road ribbons stay on top of the ground everywhere: every road-coloured pixel of a
@@ -96,6 +102,7 @@ def test_oblique_far_view_has_no_z_fighting_with_the_plane_or_the_roads(
     # The ground plane never shows through the ground layer: where the layer is drawn, the
     # picture is the same with the plane hidden.
     roads.visible = False
+    buildings.visible = False
     plane = scene._ground
     assert plane is not None
     with_plane = scene.screenshot().astype(int)
@@ -104,6 +111,7 @@ def test_oblique_far_view_has_no_z_fighting_with_the_plane_or_the_roads(
     ground.visible = False
     nothing = scene.screenshot().astype(int)
     drawn = np.abs(no_plane - nothing).sum(axis=2) > 0
-    assert drawn.mean() > 0.2
-    same = np.abs(with_plane - no_plane).sum(axis=2)[drawn] == 0
-    assert same.mean() > 0.999, same.mean()
+    assert drawn.mean() > 0.1
+    through = np.abs(with_plane - no_plane).sum(axis=2)[drawn] > 0
+    assert through.sum() == 0, through.sum()
+    plotter.close()
