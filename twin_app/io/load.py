@@ -13,11 +13,13 @@ import pandas as pd
 from twin_app.errors import CancelledError, InputError
 from twin_app.geometry.extrude import extrude, orient_rings, polygon_arrays, roof_triangles
 from twin_app.geometry.lines import line_arrays, ribbons
+from twin_app.io.cityjson import CITYJSON_GROUND_TYPES
 from twin_app.io.registry import read_path
 from twin_app.io.source import CityObjects, ReadOptions, SourceData
 from twin_app.model.city import (
     AREAS,
     BUILDINGS,
+    GROUND,
     OBJECTS,
     ROADS,
     TERRAIN,
@@ -285,9 +287,11 @@ def sets_from_cityjson(src: SourceData, frame: LocalFrame) -> list[FeatureSet]:
                 parts=parts,
             )
         )
+    is_ground = np.isin(types, list(CITYJSON_GROUND_TYPES))
     for kind, type_mask in (
+        (GROUND, is_ground),
         (TERRAIN, types == "TINRelief"),
-        (OBJECTS, ~(is_bldg | is_part | (types == "TINRelief"))),
+        (OBJECTS, ~(is_bldg | is_part | is_ground | (types == "TINRelief"))),
     ):
         rows = np.flatnonzero(type_mask)
         if rows.size == 0:
@@ -301,14 +305,23 @@ def sets_from_cityjson(src: SourceData, frame: LocalFrame) -> list[FeatureSet]:
         attrs = obj.attributes.iloc[rows].reset_index(drop=True)
         table = attrs.drop(columns=[c for c in ("id", "type") if c in attrs.columns])
         table.insert(0, "id", obj.ids[rows])
-        table.insert(1, "type", types[rows])
+        if kind == GROUND:
+            # The ground class is the colour key; the CityJSON type stays as a column.
+            table.insert(1, "type", pd.Series(types[rows]).map(CITYJSON_GROUND_TYPES).to_numpy())
+            table.insert(2, "cityjson_type", types[rows])
+        else:
+            table.insert(1, "type", types[rows])
         cell = {
             "feature_index": row_of[obj.tri_object[tri_idx]].astype(np.int32),
             "surface": obj.tri_surface[tri_idx],
         }
         mesh = TriMesh(mesh.points, mesh.triangles, cell)
+        if kind == GROUND:
+            from twin_app.io.ground import lift_by_class
+
+            mesh = lift_by_class(mesh, table["type"].to_numpy(object), "feature_index")
         mesh.cell_data["Normals"] = mesh.face_normals()
-        name = "Terrain" if kind == TERRAIN else "City objects"
+        name = {TERRAIN: "Terrain", GROUND: "Ground"}.get(kind, "City objects")
         out.append(FeatureSet(f"{name} ({src.label})", kind, src.label, obj.ids[rows], table, mesh))
     return out
 
@@ -316,6 +329,10 @@ def sets_from_cityjson(src: SourceData, frame: LocalFrame) -> list[FeatureSet]:
 def build_sets(src: SourceData, frame: LocalFrame) -> list[FeatureSet]:
     """All feature sets of one source in `frame`."""
     sets: list[FeatureSet] = []
+    if src.ground is not None and len(src.ground):
+        from twin_app.io.ground import ground_from_source
+
+        sets.append(ground_from_source(src, frame))
     if src.objects is not None:
         sets.extend(sets_from_cityjson(src, frame))
     if src.areas is not None and len(src.areas):
