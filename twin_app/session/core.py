@@ -275,7 +275,7 @@ class Session:
         self, result: LoadResult, options: ReadOptions | None
     ) -> tuple[list[Layer], list[SourceRef], Callable[[], None], Callable[[], None]]:
         """New layers and source refs of a load, and the do/undo that add/remove them; the
-        load's warnings go out as messages."""
+        load's warnings and the errors of the files it could not read go out as messages."""
         if self.city is None:
             self.city = CityModel(result.city.frame)
         opts = options or ReadOptions()
@@ -291,6 +291,9 @@ class Session:
                 seen.add(src.path)
             for w in src.report.warnings:
                 self.messages.emit("warning", w)
+        # Files that could not be read: the others loaded, these are reported one line each.
+        for e in result.errors:
+            self.messages.emit("error", e)
         new: list[Layer] = [layer_for(fs) for fs in result.city.sets]
         city = self.city
 
@@ -315,7 +318,8 @@ class Session:
         return new, new_refs, do, undo
 
     def add_result(self, result: LoadResult, options: ReadOptions | None = None) -> list[Layer]:
-        """Add what a load produced as new layers (one undo step), its warnings as messages."""
+        """Add what a load produced as new layers (one undo step), its warnings and errors (files
+        that could not be read) as messages."""
         new, new_refs, do, undo = self._result_step(result, options)
         names = ", ".join(sorted({p.path.name for p in new_refs})) or "data"
         self.commands.push(Command(f"Open {names}", do, undo))
