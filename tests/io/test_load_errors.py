@@ -51,6 +51,7 @@ def test_no_gdal_driver_advice_reaches_the_user(path: Path) -> None:
         ("page.geojson", b"<!DOCTYPE html><html><body>404</body></html>", "an HTML page"),
         ("nothing.gpkg", b"", "an empty file"),
     ],
+    ids=lambda v: v if isinstance(v, str) and "." in v else "",
 )
 def test_unreadable_file_says_what_it_is_not_and_what_to_do(
     tmp_path: Path, name: str, content: bytes, looks: str
