@@ -227,3 +227,34 @@ def test_a_recording_without_a_matching_twin_says_what_to_do(
         t.startswith(f"{rec}: none of its sensor ids") and "open the twin" in t for t in texts
     )
     assert not any("geo metadata" in t for t in texts)
+
+
+def test_a_csv_recording_dropped_on_the_window_opens_as_a_series(
+    qtbot: Any, window: Any, tmp_path: Path
+) -> None:
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    w = window
+    w.open_any([SAMPLE_DIR])
+    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 6, timeout=90_000)
+    rec = tmp_path / "recording.csv"
+    traffic, ids, times, values = _record_traffic(w, rec)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(rec))])
+    centre = w.rect().center()
+    copy, left, none = (
+        Qt.DropAction.CopyAction,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    enter = QDragEnterEvent(centre, copy, mime, left, none)
+    QApplication.sendEvent(w, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(w, QDropEvent(QPointF(centre), copy, mime, left, none))
+    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 7, timeout=30_000)
+    new = w.session.layers[-1]
+    assert new.name == f"{traffic.name} (recording.csv)"
+    col = [list(map(str, new.store.sensor_ids)).index(i) for i in ids]
+    w.session.clock.seek(times[2])
+    np.testing.assert_allclose(new.sensor_values(w.session.clock.t_ns)[col], values[2])

@@ -354,7 +354,8 @@ class Session:
         :func:`twin_app.session.series_file.read_series_file`."""
         from twin_app.session.series_file import read_series_file
 
-        return read_series_file(path, list(self.layers), self.frame)
+        sets = list(self.city.sets) if self.city is not None else []
+        return read_series_file(path, list(self.layers), self.frame, list(self.twins), sets)
 
     def add_series(self, load: SeriesLoad) -> Layer:
         """Add a read series file as a new replay layer (one undo step); its summary goes out as

@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from twin_app.errors import FeedError
+from twin_app.errors import FeedError, TwinError
+from twin_app.geometry.placement import Placement
+from twin_app.model.city import FeatureSet
 from twin_app.model.frame import LocalFrame
 from twin_app.model.layers import Layer
 from twin_app.model.sensors import MoverLayer, SensorLayer
@@ -117,8 +119,43 @@ def _copy_layer(layer: Layer, **changes: Any) -> Layer:
     return type(layer)(**kwargs)
 
 
+def twin_placement(
+    layer: Layer, twins: Sequence[Path], sets: Sequence[FeatureSet]
+) -> Placement | None:
+    """The placement a twin gave the series behind `layer` (``placement = "fit"``: measured
+    elsewhere, laid onto the district), rebuilt as the builders build it; None when the layer
+    is not such a series.
+
+    Movers of a recording of that series (``twin feed publish`` of its file, then ``twin feed
+    record``) carry the positions where they were measured: bound to the same movers, they are
+    laid onto the district the same way.
+    """
+    from twin_app.feeds.longformat import read_long
+    from twin_app.geometry.placement import district_bounds
+    from twin_app.io.manifest import read_manifest
+
+    for folder in twins:
+        try:
+            manifest = read_manifest(folder)
+        except TwinError:
+            continue
+        for series in manifest.series:
+            if series.name != layer.name or series.placement != "fit":
+                continue
+            try:
+                own = read_long(Path(manifest.folder) / series.path)
+                return Placement.for_lonlat(own["lon"], own["lat"], district_bounds(list(sets)))
+            except (TwinError, KeyError, ValueError):
+                return None
+    return None
+
+
 def read_series_file(
-    path: Path | str, layers: Sequence[Layer], frame: LocalFrame | None
+    path: Path | str,
+    layers: Sequence[Layer],
+    frame: LocalFrame | None,
+    twins: Sequence[Path] = (),
+    sets: Sequence[FeatureSet] = (),
 ) -> SeriesLoad:
     """Read a long-format file and bind it to the layer whose sensors or movers it names.
 
@@ -130,6 +167,10 @@ def read_series_file(
         The open twin's layers.
     frame
         The twin's local frame (mover positions are placed in it).
+    twins, sets
+        The open twin folders and geometry: mover fixes bound to a series that the twin laid
+        onto its district (``placement = "fit"``) are laid the same way (see
+        :func:`twin_placement`).
 
     Returns
     -------
@@ -177,7 +218,11 @@ def read_series_file(
         if frame is None:
             raise FeedError(f"{p}: mover fixes need an open twin to be placed in")
         movers, report = build_mover_layer(
-            df[known].reset_index(drop=True), frame, name=name, description=description
+            df[known].reset_index(drop=True),
+            frame,
+            twin_placement(bound, twins, sets),
+            name=name,
+            description=description,
         )
         movers.color = getattr(bound, "color", movers.color)
         movers.glyph_size_m = getattr(bound, "glyph_size_m", movers.glyph_size_m)

@@ -698,7 +698,8 @@ class QtMainWindow(QMainWindow):
             for p in paths:
                 self._add_recent(p)
             n = sum(len(s.ids) for s in result.city.sets)
-            self._set_status(f"loaded {n:,} features in {len(layers)} layers")
+            k = len(layers)
+            self._set_status(f"loaded {n:,} features in {k} layer{'s' if k != 1 else ''}")
 
         self._start_worker(work, done, f"loading {', '.join(p.name for p in paths)}…")
 
