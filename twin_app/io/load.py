@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from twin_app.errors import CancelledError, InputError
+from twin_app.errors import CancelledError, InputError, TwinError
 from twin_app.geometry.extrude import extrude, orient_rings, polygon_arrays, roof_triangles
 from twin_app.geometry.lines import line_arrays, ribbons
 from twin_app.io.cityjson import CITYJSON_GROUND_TYPES
@@ -40,10 +40,23 @@ ROAD_Z_M = 0.15
 
 @dataclass
 class LoadResult:
-    """A loaded city and the sources it came from (for counts and reports)."""
+    """A loaded city, the sources it came from (for counts and reports) and the files that
+    could not be read.
+
+    Attributes
+    ----------
+    city
+        The feature sets of every file read, in one frame.
+    sources
+        What each readable file held.
+    errors
+        One line per file that could not be read (naming it and what to do); the other files
+        loaded all the same.
+    """
 
     city: CityModel
     sources: list[SourceData]
+    errors: list[str] = field(default_factory=list)
 
 
 def source_bounds(src: SourceData) -> tuple[float, float, float, float] | None:
@@ -365,6 +378,18 @@ def load_city(
         Called with (fraction 0..1, message) between steps.
     cancelled
         Polled between steps; when it returns True a :class:`CancelledError` is raised.
+
+    Returns
+    -------
+    LoadResult
+        The city of every readable file; a file that cannot be read does not stop the others:
+        its one-line error goes to ``errors``.
+
+    Raises
+    ------
+    TwinError
+        No file could be read: the file's own error for one path, else one line naming each
+        file and its error.
     """
     opts = options or ReadOptions()
     n = max(len(paths), 1)
@@ -376,9 +401,21 @@ def load_city(
             progress(frac, msg)
 
     sources: list[SourceData] = []
+    errors: list[TwinError] = []
     for i, p in enumerate(paths):
         step(0.5 * i / n, f"reading {Path(p).name}")
-        sources.extend(read_path(p, opts))
+        try:
+            sources.extend(read_path(p, opts))
+        except CancelledError:
+            raise
+        except TwinError as err:
+            errors.append(err)
+    if errors and not sources:
+        if len(errors) == 1:
+            raise errors[0]
+        raise InputError(
+            f"none of the {len(errors)} files could be read: " + "; ".join(map(str, errors))
+        )
     step(0.5, "choosing local frame")
     frame = frame or choose_frame(sources)
     city = CityModel(frame)
@@ -386,4 +423,4 @@ def load_city(
         step(0.5 + 0.5 * i / max(len(sources), 1), f"building meshes for {src.label}")
         city.sets.extend(build_sets(src, frame))
     step(1.0, "done")
-    return LoadResult(city, sources)
+    return LoadResult(city, sources, [str(e) for e in errors])
