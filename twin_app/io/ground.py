@@ -28,6 +28,8 @@ from twin_app.model.style import GROUND_CLASSES
 GROUND_Z_M = 0.05
 #: Height of railway ribbons, metres: over the ground areas (railway land), under roads.
 RAIL_Z_M = 0.10
+#: Width of a railway ribbon, metres (one standard-gauge track bed).
+RAIL_WIDTH_M = 4.0
 #: Minimum area left of a ground polygon after the overlap cut, square metres.
 MIN_AREA_M2 = 0.5
 
@@ -125,7 +127,9 @@ def _areas_mesh(geoms: np.ndarray[Any, Any], rows: np.ndarray[Any, np.dtype[np.i
     )
 
 
-def ground_from_source(src: SourceData, frame: LocalFrame, rail_width_m: float = 4.0) -> FeatureSet:
+def ground_from_source(
+    src: SourceData, frame: LocalFrame, rail_width_m: float = RAIL_WIDTH_M
+) -> FeatureSet:
     """The source's ground context (``src.ground``) as one flat mesh in `frame`.
 
     Parameters
