@@ -342,10 +342,6 @@ def sets_from_cityjson(src: SourceData, frame: LocalFrame) -> list[FeatureSet]:
 def build_sets(src: SourceData, frame: LocalFrame) -> list[FeatureSet]:
     """All feature sets of one source in `frame`."""
     sets: list[FeatureSet] = []
-    if src.ground is not None and len(src.ground):
-        from twin_app.io.ground import ground_from_source
-
-        sets.append(ground_from_source(src, frame))
     if src.objects is not None:
         sets.extend(sets_from_cityjson(src, frame))
     if src.areas is not None and len(src.areas):
@@ -354,6 +350,12 @@ def build_sets(src: SourceData, frame: LocalFrame) -> list[FeatureSet]:
         sets.append(roads_from_lines(src, frame))
     if src.buildings is not None and len(src.buildings):
         sets.append(buildings_from_footprints(src, frame))
+    if src.ground is not None and len(src.ground):
+        from twin_app.io.ground import ground_from_source
+
+        # Last: the first layer of an empty view frames it, and the city frames better by
+        # its streets than by its parks and river.
+        sets.append(ground_from_source(src, frame))
     return sets
 
 
