@@ -418,6 +418,16 @@ def load_city(
         raise InputError(
             f"none of the {len(errors)} files could be read: " + "; ".join(map(str, errors))
         )
+    if frame is None and not any(source_bounds(s) is not None for s in sources):
+        # Nothing to frame: say why for every file, the unreadable ones included.
+        empty = [f"{s.path} holds no features to show" for s in sources] or [
+            f"{Path(p)} holds no features to show" for p in paths
+        ]
+        raise InputError(
+            "nothing to show: "
+            + "; ".join([*map(str, errors), *empty])
+            + "; check that these are the files you meant and that they are complete"
+        )
     step(0.5, "choosing local frame")
     frame = frame or choose_frame(sources)
     city = CityModel(frame)
