@@ -584,6 +584,49 @@ class Session:
             )
         )
 
+    def rename_bookmark(self, name: str, new_name: str) -> Bookmark:
+        """Rename a bookmark in place (same pose, same place in the list; undoable).
+
+        Parameters
+        ----------
+        name
+            The bookmark's current name.
+        new_name
+            Its new name (stripped); it must be non-empty and not name another bookmark.
+
+        Returns
+        -------
+        Bookmark
+            The renamed bookmark (bookmarks are immutable: it replaces the old one in the list,
+            which fires ``bookmarks.events.changed``).
+        """
+        new_name = new_name.strip()
+        if not new_name:
+            raise TwinError("a bookmark needs a name")
+        i = next((i for i, b in enumerate(self.bookmarks) if b.name == name), None)
+        if i is None:
+            raise TwinError(f"no bookmark named {name!r}")
+        old = self.bookmarks[i]
+        if new_name == name:
+            return old
+        if any(b.name == new_name for b in self.bookmarks):
+            raise TwinError(
+                f"a bookmark named {new_name!r} exists already; choose another name or remove it"
+            )
+        mark = Bookmark(new_name, old.pose)
+
+        def swap(out: Bookmark, into: Bookmark) -> None:
+            self.bookmarks[self.bookmarks.index(out)] = into
+
+        self.commands.push(
+            Command(
+                f"Rename bookmark {name} to {new_name}",
+                lambda: swap(old, mark),
+                lambda: swap(mark, old),
+            )
+        )
+        return mark
+
     def go_to_bookmark(self, name: str) -> None:
         """Fly the camera to a bookmark."""
         for b in self.bookmarks:

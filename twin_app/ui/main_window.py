@@ -401,7 +401,11 @@ class QtMainWindow(QMainWindow):
         s.messages.connect(self._on_message)
         s.commands.changed.connect(self._on_history_changed)
         s.underground_changed.connect(self._on_underground_changed)
-        s.bookmarks.events.changed.connect(self._refresh_bookmarks_menu)
+        from twin_app.ui.bookmarks_panel import BOOKMARK_EVENTS
+
+        for name in BOOKMARK_EVENTS:
+            getattr(s.bookmarks.events, name).connect(self._refresh_bookmarks_menu)
+        self._refresh_bookmarks_menu()
         self.messages_panel.count_changed.connect(
             lambda n: self.messages_dock.setWindowTitle(f"Messages ({n})" if n else "Messages")
         )
@@ -474,11 +478,19 @@ class QtMainWindow(QMainWindow):
         menu = self.bookmarks_menu
         for a in menu.actions()[1:]:
             menu.removeAction(a)
+            a.deleteLater()
         if len(self.session.bookmarks):
             menu.addSeparator()
         for b in self.session.bookmarks:
             act = menu.addAction(b.name)
-            act.triggered.connect(partial(self.session.go_to_bookmark, b.name))
+            act.setStatusTip(f"Fly to {b.name}")
+            act.triggered.connect(partial(self._go_to_bookmark, b.name))
+
+    def _go_to_bookmark(self, name: str, *_: Any) -> None:
+        try:
+            self.session.go_to_bookmark(name)
+        except TwinError as err:
+            self._on_message("warning", str(err))
 
     def _on_about(self) -> None:
         from twin_app.ui.about_dialog import QtAboutDialog
