@@ -144,6 +144,8 @@ class Session:
         self.selection = Selection()
         self._underground = "off"
         self.path: Path | None = None
+        # Restored from an autosave: unsaved although the undo history is fresh.
+        self._restored_unsaved = False
         #: Twin folders (with manifest.toml) whose replay series are open.
         self.twins: list[Path] = []
         self.clock = Clock()
@@ -477,6 +479,7 @@ class Session:
         self.camera.clear()
         self.underground = "off"
         self.path = None
+        self._restored_unsaved = False
         self.alerts.rules.clear()
         self.alerts.alerts.clear()
         self.alerts.reset()
@@ -485,7 +488,7 @@ class Session:
     @property
     def dirty(self) -> bool:
         """True when there are changes since the last save (or open)."""
-        return not self.commands.is_clean
+        return self._restored_unsaved or not self.commands.is_clean
 
     # -- edits (all undoable) ------------------------------------------------------------------
     def remove_layer(self, layer: Layer) -> None:
@@ -678,6 +681,7 @@ class Session:
             p = p.with_name(p.name + ".twin.toml") if not p.suffix else p
         write_session(p, self.to_file())
         self.path = p
+        self._restored_unsaved = False
         self.commands.mark_clean()
         return p
 
@@ -719,6 +723,28 @@ class Session:
         warnings = self.apply_file(load.data)
         self.path = load.path
         self.commands.mark_clean()
+        return warnings
+
+    def restore_autosave(self, load: SessionLoad, origin: Path | None) -> list[str]:
+        """Replace everything with a loaded autosave, as the unsaved state of `origin`.
+
+        Parameters
+        ----------
+        load
+            The autosave file, loaded with :meth:`load_session_file`.
+        origin
+            The session file the autosave was written for (None: an untitled session). It
+            becomes the session's file, so Save writes there and never over the autosave.
+
+        Returns
+        -------
+        list of str
+            Warnings, as from :meth:`restore`. The session stays dirty until it is saved.
+        """
+        warnings = self.restore(load)
+        self.path = origin
+        self._restored_unsaved = True
+        self.commands.changed.emit()
         return warnings
 
     def apply_file(self, data: SessionFile) -> list[str]:
