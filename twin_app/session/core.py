@@ -145,6 +145,8 @@ class Session:
         self.selection = Selection()
         self._underground = "off"
         self.path: Path | None = None
+        # Restored from an autosave: unsaved although the undo history is fresh.
+        self._restored_unsaved = False
         #: Twin folders (with manifest.toml) whose replay series are open.
         self.twins: list[Path] = []
         self.clock = Clock()
@@ -531,6 +533,7 @@ class Session:
         self.camera.clear()
         self.underground = "off"
         self.path = None
+        self._restored_unsaved = False
         self.alerts.rules.clear()
         self.alerts.alerts.clear()
         self.alerts.reset()
@@ -539,7 +542,7 @@ class Session:
     @property
     def dirty(self) -> bool:
         """True when there are changes since the last save (or open)."""
-        return not self.commands.is_clean
+        return self._restored_unsaved or not self.commands.is_clean
 
     # -- edits (all undoable) ------------------------------------------------------------------
     def remove_layer(self, layer: Layer) -> None:
@@ -638,6 +641,49 @@ class Session:
             )
         )
 
+    def rename_bookmark(self, name: str, new_name: str) -> Bookmark:
+        """Rename a bookmark in place (same pose, same place in the list; undoable).
+
+        Parameters
+        ----------
+        name
+            The bookmark's current name.
+        new_name
+            Its new name (stripped); it must be non-empty and not name another bookmark.
+
+        Returns
+        -------
+        Bookmark
+            The renamed bookmark (bookmarks are immutable: it replaces the old one in the list,
+            which fires ``bookmarks.events.changed``).
+        """
+        new_name = new_name.strip()
+        if not new_name:
+            raise TwinError("a bookmark needs a name")
+        i = next((i for i, b in enumerate(self.bookmarks) if b.name == name), None)
+        if i is None:
+            raise TwinError(f"no bookmark named {name!r}")
+        old = self.bookmarks[i]
+        if new_name == name:
+            return old
+        if any(b.name == new_name for b in self.bookmarks):
+            raise TwinError(
+                f"a bookmark named {new_name!r} exists already; choose another name or remove it"
+            )
+        mark = Bookmark(new_name, old.pose)
+
+        def swap(out: Bookmark, into: Bookmark) -> None:
+            self.bookmarks[self.bookmarks.index(out)] = into
+
+        self.commands.push(
+            Command(
+                f"Rename bookmark {name} to {new_name}",
+                lambda: swap(old, mark),
+                lambda: swap(mark, old),
+            )
+        )
+        return mark
+
     def go_to_bookmark(self, name: str) -> None:
         """Fly the camera to a bookmark."""
         for b in self.bookmarks:
@@ -689,6 +735,7 @@ class Session:
             p = p.with_name(p.name + ".twin.toml") if not p.suffix else p
         write_session(p, self.to_file())
         self.path = p
+        self._restored_unsaved = False
         self.commands.mark_clean()
         return p
 
@@ -730,6 +777,28 @@ class Session:
         warnings = self.apply_file(load.data)
         self.path = load.path
         self.commands.mark_clean()
+        return warnings
+
+    def restore_autosave(self, load: SessionLoad, origin: Path | None) -> list[str]:
+        """Replace everything with a loaded autosave, as the unsaved state of `origin`.
+
+        Parameters
+        ----------
+        load
+            The autosave file, loaded with :meth:`load_session_file`.
+        origin
+            The session file the autosave was written for (None: an untitled session). It
+            becomes the session's file, so Save writes there and never over the autosave.
+
+        Returns
+        -------
+        list of str
+            Warnings, as from :meth:`restore`. The session stays dirty until it is saved.
+        """
+        warnings = self.restore(load)
+        self.path = origin
+        self._restored_unsaved = True
+        self.commands.changed.emit()
         return warnings
 
     def apply_file(self, data: SessionFile) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from functools import partial
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -75,6 +77,9 @@ class QtMainWindow(QMainWindow):
         self.setCentralWidget(self.view)
         self._worker: Any = None
         self._frame_times: list[float] = []
+        #: Ask Save / Discard / Cancel when the window closes with unsaved changes.
+        self.ask_before_quit = True
+        self._quit_decided = False
         self._build_docks()
         self._build_actions()
         self._build_menus()
@@ -408,7 +413,11 @@ class QtMainWindow(QMainWindow):
         s.messages.connect(self._on_message)
         s.commands.changed.connect(self._on_history_changed)
         s.underground_changed.connect(self._on_underground_changed)
-        s.bookmarks.events.changed.connect(self._refresh_bookmarks_menu)
+        from twin_app.ui.bookmarks_panel import BOOKMARK_EVENTS
+
+        for name in BOOKMARK_EVENTS:
+            getattr(s.bookmarks.events, name).connect(self._refresh_bookmarks_menu)
+        self._refresh_bookmarks_menu()
         self.messages_panel.count_changed.connect(
             lambda n: self.messages_dock.setWindowTitle(f"Messages ({n})" if n else "Messages")
         )
@@ -523,11 +532,19 @@ class QtMainWindow(QMainWindow):
         menu = self.bookmarks_menu
         for a in menu.actions()[1:]:
             menu.removeAction(a)
+            a.deleteLater()
         if len(self.session.bookmarks):
             menu.addSeparator()
         for b in self.session.bookmarks:
             act = menu.addAction(b.name)
-            act.triggered.connect(partial(self.session.go_to_bookmark, b.name))
+            act.setStatusTip(f"Fly to {b.name}")
+            act.triggered.connect(partial(self._go_to_bookmark, b.name))
+
+    def _go_to_bookmark(self, name: str, *_: Any) -> None:
+        try:
+            self.session.go_to_bookmark(name)
+        except TwinError as err:
+            self._report("warning", str(err))
 
     def _on_about(self) -> None:
         from twin_app.ui.about_dialog import QtAboutDialog
@@ -583,7 +600,7 @@ class QtMainWindow(QMainWindow):
 
     def autosave(self) -> Path | None:
         """Write the session to the autosave file if it has unsaved changes."""
-        if not self.session.sources or not self.session.dirty:
+        if not (self.session.sources or self.session.twins) or not self.session.dirty:
             return None
         path = self.autosave_path()
         try:
@@ -591,7 +608,65 @@ class QtMainWindow(QMainWindow):
         except TwinError as err:
             self._report("warning", f"autosave failed: {err}")
             return None
+        origin = self.session.path
+        self.settings.setValue("autosave_origin", str(origin.resolve()) if origin else "")
         return path
+
+    def autosave_offer(self, for_path: Path | None = None) -> tuple[Path, Path | None] | None:
+        """The autosave and the session file it belongs to (None: untitled), when it holds
+        changes newer than that file; None when there is nothing to offer.
+
+        With `for_path`, only an autosave of that session file counts.
+        """
+        auto = self.autosave_path()
+        if not auto.is_file():
+            return None
+        text = str(self.settings.value("autosave_origin", "") or "")
+        origin = Path(text) if text else None
+        if for_path is not None and (origin is None or origin != for_path.resolve()):
+            return None
+        try:
+            if (
+                origin is not None
+                and origin.is_file()
+                and auto.stat().st_mtime <= origin.stat().st_mtime
+            ):
+                return None
+        except OSError:
+            return None
+        return auto, origin
+
+    def ask_restore_autosave(self, autosave: Path, origin: Path | None) -> str:
+        """Ask whether to restore the autosave: ``restore``, ``saved`` (open the saved file) or
+        ``cancel``."""
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(autosave.stat().st_mtime))
+        what = origin.name if origin is not None else "an untitled session"
+        box = QMessageBox(QMessageBox.Icon.Question, "Restore unsaved changes?", "", parent=self)
+        box.setText(f"There are unsaved changes to {what}, autosaved {when}.")
+        box.setInformativeText(
+            "Restore them (they stay unsaved until you save), open the saved session instead, "
+            "or cancel."
+        )
+        restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
+        saved = None
+        if origin is not None and origin.is_file():
+            saved = box.addButton("Open saved", QMessageBox.ButtonRole.DestructiveRole)
+        cancel = box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(restore)
+        box.setEscapeButton(cancel)
+        box.exec()
+        clicked = box.clickedButton()
+        if clicked is restore:
+            return "restore"
+        if saved is not None and clicked is saved:
+            return "saved"
+        return "cancel"
+
+    def discard_autosave(self) -> None:
+        """Forget the autosave (the user saved or threw away its changes)."""
+        with contextlib.suppress(OSError):
+            self.autosave_path().unlink(missing_ok=True)
+        self.settings.remove("autosave_origin")
 
     def _on_export(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
@@ -735,10 +810,27 @@ class QtMainWindow(QMainWindow):
         self._start_worker(work, done, f"opening {', '.join(p.name for p in paths)}…")
 
     def open_session(self, path: Path) -> None:
-        """Replace the open twin with a session file's sources, styles, camera and bookmarks."""
+        """Replace the open twin with a session file's sources, styles, camera and bookmarks.
+
+        When the autosave holds newer changes to this file, ask whether to restore them.
+        """
         if self._worker is not None:
             self._report("warning", "a load is already running; wait or cancel it")
             return
+        offer = self.autosave_offer(path)
+        if offer is not None:
+            choice = self.ask_restore_autosave(*offer)
+            if choice == "cancel":
+                return
+            if choice == "restore":
+                self._load_session(offer[0], restore_as=offer[1])
+                return
+            self.discard_autosave()
+        self._load_session(path)
+
+    def _load_session(self, path: Path, restore_as: Path | bool | None = False) -> None:
+        """Load session file `path`; with `restore_as` (a path or None), `path` is an autosave
+        restored as the unsaved state of that session file (None: untitled)."""
         self._reset_summary()
         try:
             data = Session.read_session_file(path)
@@ -750,14 +842,50 @@ class QtMainWindow(QMainWindow):
             return Session.load_session_file(data, path, progress, cancelled)
 
         def done(load: SessionLoad) -> None:
-            for w in self.session.restore(load):
+            if restore_as is False:
+                warnings = self.session.restore(load)
+            else:
+                origin = restore_as if isinstance(restore_as, Path) else None
+                warnings = self.session.restore_autosave(load, origin)
+            for w in warnings:
                 self._report("warning", f"{path.name}: {w}")
             for twin in load.twins:
                 self._show_twin_time(twin)
-            self._add_recent(path)
-            self._set_status(f"opened session {path.name}")
+            if restore_as is False:
+                self._add_recent(path)
+                self._set_status(f"opened session {path.name}")
+            else:
+                self._on_history_changed()
+                self._set_status("restored the unsaved changes from the autosave")
 
         self._start_worker(work, done, f"opening session {path.name}…")
+
+    def start(
+        self, paths: list[Path], options: ReadOptions | None = None, default: Path | None = None
+    ) -> None:
+        """What the application opens at start: `paths` (twins, sessions or data files) or, with
+        none, the autosave's unsaved changes when the user restores them, else `default` (a twin).
+        """
+        twins = [p for p in paths if is_twin(p)]
+        if not paths:
+            offer = self.autosave_offer()
+            if offer is not None:
+                choice = self.ask_restore_autosave(*offer)
+                if choice == "restore":
+                    self._load_session(offer[0], restore_as=offer[1])
+                    return
+                if choice == "saved" and offer[1] is not None:
+                    self.discard_autosave()
+                    self._load_session(offer[1])
+                    return
+            if default is not None:
+                self.open_twin(default)
+        elif twins:
+            self.open_twin(twins[0])
+        elif any(p.name.endswith(".twin.toml") for p in paths):
+            self.open_any(paths)
+        else:
+            self.load_paths(paths, options)
 
     def _show_progress(self, fraction: float, message: str) -> None:
         self.progress.setValue(round(100 * fraction))
@@ -914,12 +1042,50 @@ class QtMainWindow(QMainWindow):
         if isinstance(state, QByteArray):
             self.restoreState(state)
 
+    def has_unsaved_changes(self) -> bool:
+        """True when closing now would lose changes (an open twin or bookmarks, not saved)."""
+        s = self.session
+        return s.dirty and bool(len(s.layers) or len(s.bookmarks))
+
+    def ask_save_changes(self) -> str:
+        """Ask before quitting with unsaved changes: ``save``, ``discard`` or ``cancel``."""
+        what = self.session.path.name if self.session.path else "this untitled session"
+        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes", "", parent=self)
+        box.setText(f"Save the changes to {what} before quitting?")
+        box.setInformativeText("If you discard them, they are lost.")
+        save = box.addButton("Save", QMessageBox.ButtonRole.AcceptRole)
+        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+        cancel = box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(save)
+        box.setEscapeButton(cancel)
+        box.exec()
+        clicked = box.clickedButton()
+        return "save" if clicked is save else "discard" if clicked is discard else "cancel"
+
+    def _save_before_quit(self) -> bool:
+        if self.session.path is not None:
+            return self.save_session(self.session.path)
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save session", str(self.settings.value("last_dir", "")), SESSION_FILTER
+        )
+        return bool(path) and self.save_session(Path(path))
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        decided = self._quit_decided
+        if self.ask_before_quit and not decided and self.has_unsaved_changes():
+            choice = self.ask_save_changes()
+            if choice == "cancel" or (choice == "save" and not self._save_before_quit()):
+                event.ignore()
+                return
+            # saved, or thrown away on purpose: nothing to offer at the next start
+            self._quit_decided = decided = True
+            self.discard_autosave()
         if self._worker is not None:
             self._worker.cancel()
         self.tick_timer.stop()
         self.disconnect_live()
-        self.autosave()
+        if not decided:
+            self.autosave()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
         self.autosave_timer.stop()
