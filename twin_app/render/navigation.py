@@ -60,6 +60,10 @@ def apply_pose(renderer: vtk.vtkRenderer, pose: CameraPose) -> None:
     renderer.ResetCameraClippingRange()
 
 
+def _ignore(*_: Any) -> None:
+    """An observer that does nothing (it keeps a VTK default handler from running)."""
+
+
 class Navigator:
     """Installs the navigation on an interactor and reports clicks, bands and camera moves.
 
@@ -95,6 +99,11 @@ class Navigator:
         self._pan_z = 0.0
         self._moved = False
         style = vtk.vtkInteractorStyleUser()
+        # An observer on the style replaces its default handler: without these, VTK's own key
+        # bindings act on key presses (w wireframe, r reset, e/q quit, 3 stereo ...). The app
+        # routes keys through its own shortcuts instead.
+        for event in ("CharEvent", "KeyPressEvent", "KeyReleaseEvent"):
+            style.AddObserver(event, _ignore)
         interactor.SetInteractorStyle(style)
         self.style = style
         add = interactor.AddObserver

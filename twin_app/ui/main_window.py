@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from functools import partial
 from pathlib import Path
@@ -704,6 +705,7 @@ class QtMainWindow(QMainWindow):
         camera.follow_mover(layer.uid, index)
         if index >= 0 and layer.valid[index]:
             x, y, z = (float(v) for v in layer.positions[index])
+            z = z if math.isfinite(z) else 0.0
             camera.fly_to(pose_for_bounds((x - 60, x + 60, y - 60, y + 60, z, z + 10)))
 
     def _on_follow(self) -> None:

@@ -1,0 +1,118 @@
+"""Navigation in the real window, driven by real key and wheel events on the 3D view's widget."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from twin_app.io.manifest import SAMPLE_DIR
+
+pytestmark = pytest.mark.ui
+
+
+@pytest.fixture
+def twin(qtbot: Any, window: Any) -> Any:
+    """The window with the sample twin open, active, the 3D view holding the keyboard focus."""
+    window.open_twin(SAMPLE_DIR)
+    qtbot.waitUntil(lambda: not window.loading and len(window.session.layers) == 6, timeout=90_000)
+    window.activateWindow()
+    window.view.interactor.setFocus()
+    qtbot.waitUntil(lambda: window.isActiveWindow(), timeout=5_000)
+    window.view.scene.render()
+    return window
+
+
+def _key(qtbot: Any, w: Any, key: Any, modifier: Any = Qt.KeyboardModifier.NoModifier) -> None:
+    qtbot.keyClick(w.view.interactor, key, modifier)
+    qtbot.wait(20)
+
+
+def _city_pixels(w: Any) -> float:
+    """Share of the view that is not sky (the city and its ground)."""
+    img = w.view.grab_image().astype(int)
+    top = img[2:6].reshape(-1, 3).mean(axis=0)  # the sky gradient's top rows
+    differs = np.abs(img - top).sum(axis=2) > 60
+    return float(differs.mean())
+
+
+def _finite(pose: Any) -> bool:
+    return bool(np.isfinite([*pose.position, *pose.focal_point, *pose.view_up]).all())
+
+
+def test_keys_1_2_3_frame_the_sample_twin_with_a_finite_camera(qtbot: Any, twin: Any) -> None:
+    from twin_app.model.sensors import MoverLayer
+
+    w = twin
+    movers = next(layer for layer in w.session.layers if isinstance(layer, MoverLayer))
+    assert np.isnan(movers.positions).any()  # buses off service: the case that broke framing
+    seen = {}
+    for key, view in ((Qt.Key.Key_1, "top"), (Qt.Key.Key_2, "oblique"), (Qt.Key.Key_3, "street")):
+        _key(qtbot, w, key)
+        pose = w.session.camera.pose
+        assert pose is not None and _finite(pose), view
+        vtk_pose = w.view.pose()
+        assert (
+            _finite(vtk_pose) and np.isfinite(w.view.scene.plotter.camera.GetClippingRange()).all()
+        )
+        seen[view] = pose
+        if view != "street":
+            assert _city_pixels(w) > 0.3, view  # the city fills the view, not a blank sky
+    assert seen["top"].view_up[2] == 0.0 and seen["top"].position[2] > 500
+    assert seen["oblique"] != seen["top"]
+    # View > Oblique from the east, from the menu action
+    w.oblique_dirs[3].trigger()
+    assert _finite(w.session.camera.pose) and _city_pixels(w) > 0.3
+
+
+def test_vtk_default_key_bindings_do_not_act(qtbot: Any, twin: Any) -> None:
+    w = twin
+    _key(qtbot, w, Qt.Key.Key_2)
+    before = w.session.camera.pose
+    actors = [a.actor for a in w.view.scene.adapters.values() if a.actor is not None]
+    assert actors
+    img0 = w.view.grab_image()
+    for key in ("W", "R", "F", "J", "T", "P", "E", "Q", "V", "Up", "Plus"):
+        _key(qtbot, w, getattr(Qt.Key, f"Key_{key}"))
+    # w (wireframe) did not act: every actor still draws surfaces
+    assert all(a.GetProperty().GetRepresentation() == 2 for a in actors)  # VTK_SURFACE
+    # r (reset to the whole ground plane, continent scale) did not act, nor did Up (zoom)
+    assert w.session.camera.pose == before
+    assert not w.view.scene.plotter.ren_win.GetStereoRender()
+    assert w.isVisible()  # e / q did not quit
+    img1 = w.view.grab_image()
+    assert np.abs(img1.astype(int) - img0.astype(int)).sum(axis=2).mean() < 1.0
+
+
+def test_street_view_eye_stands_on_the_ground_and_w_walks_forward(qtbot: Any, twin: Any) -> None:
+    w = twin
+    _key(qtbot, w, Qt.Key.Key_3)
+    pose = w.session.camera.pose
+    # the sample twin's ground is z = 0 (the pipes below it must not pull the eye down)
+    assert pose.position[2] == pytest.approx(1.7, abs=1e-6)
+    for key, fwd, right in (
+        (Qt.Key.Key_W, 4.0, 0.0),
+        (Qt.Key.Key_Up, 4.0, 0.0),
+        (Qt.Key.Key_S, -4.0, 0.0),
+        (Qt.Key.Key_D, 0.0, 4.0),
+        (Qt.Key.Key_A, 0.0, -4.0),
+    ):
+        before = w.session.camera.pose
+        _key(qtbot, w, key)
+        after = w.session.camera.pose
+        d = np.subtract(before.focal_point, before.position)
+        f = np.array([d[0], d[1], 0.0]) / math.hypot(d[0], d[1])
+        r = np.cross(f, [0.0, 0.0, 1.0])
+        moved = np.subtract(after.position, before.position)
+        assert moved == pytest.approx(f * fwd + r * right, abs=1e-6), key
+        assert after.position[2] == pytest.approx(1.7, abs=1e-6)
+    before = w.session.camera.pose
+    _key(qtbot, w, Qt.Key.Key_E)  # turn right 10 degrees in place
+    after = w.session.camera.pose
+    h0 = math.degrees(math.atan2(*np.subtract(before.focal_point, before.position)[:2]))
+    h1 = math.degrees(math.atan2(*np.subtract(after.focal_point, after.position)[:2]))
+    assert (h1 - h0) % 360 == pytest.approx(10.0, abs=1e-6)
+    assert after.position == pytest.approx(before.position)
