@@ -7,7 +7,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication
 
 from twin_app.io.manifest import SAMPLE_DIR
 
@@ -116,3 +118,59 @@ def test_street_view_eye_stands_on_the_ground_and_w_walks_forward(qtbot: Any, tw
     h1 = math.degrees(math.atan2(*np.subtract(after.focal_point, after.position)[:2]))
     assert (h1 - h0) % 360 == pytest.approx(10.0, abs=1e-6)
     assert after.position == pytest.approx(before.position)
+
+
+def _wheel(w: Any, notches: int) -> None:
+    widget = w.view.interactor
+    centre = QPointF(widget.width() / 2, widget.height() / 2)
+    for _ in range(abs(notches)):
+        ev = QWheelEvent(
+            centre,
+            QPointF(widget.mapToGlobal(centre.toPoint())),
+            QPoint(0, 0),
+            QPoint(0, 120 if notches > 0 else -120),
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+            Qt.ScrollPhase.NoScrollPhase,
+            False,
+        )
+        QApplication.sendEvent(widget, ev)
+
+
+def _expected_m_per_px(w: Any) -> float:
+    """Metres per pixel where the ray through the middle of the view meets the ground (z = 0)."""
+    pose = w.session.camera.pose
+    eye = np.array(pose.position)
+    d = np.subtract(pose.focal_point, eye)
+    d = d / np.linalg.norm(d)
+    t = -eye[2] / d[2]
+    h = w.view.scene.plotter.renderer.GetSize()[1]
+    return float(2 * t * math.tan(math.radians(pose.view_angle_deg / 2)) / h)
+
+
+def test_scale_bar_follows_wheel_zoom(qtbot: Any, twin: Any) -> None:
+    from twin_app.render.overlays import format_length, nice_length
+
+    w = twin
+    _key(qtbot, w, Qt.Key.Key_2)
+    widget = w.view.interactor
+    qtbot.mouseMove(widget, QPoint(widget.width() // 2, widget.height() // 2))
+    w.view.scene.render()
+    overlays = w.view.scene.overlays
+    labels = [overlays.bar_text.GetInput()]
+    for notches in (6, 6, -6):
+        before = w.session.camera.pose
+        _wheel(w, notches)
+        qtbot.waitUntil(lambda b=before: w.session.camera.pose != b, timeout=5_000)
+        qtbot.wait(50)  # the coalesced render
+        m_per_px = _expected_m_per_px(w)
+        assert overlays.m_per_px == pytest.approx(m_per_px, rel=0.01)
+        width = w.view.scene.plotter.renderer.GetSize()[0]
+        length = nice_length(0.22 * width * m_per_px)
+        assert overlays.scale_m == pytest.approx(length)
+        assert overlays.bar_text.GetInput() == format_length(length)
+        pts = np.asarray(overlays.bar_pd.GetPoints().GetData())
+        assert pts[1, 0] - pts[0, 0] == pytest.approx(length / m_per_px, rel=0.01)
+        labels.append(overlays.bar_text.GetInput())
+    # six notches in make the bar shorter in metres, six out longer again
+    assert labels[0] != labels[1] != labels[2] and labels[3] != labels[2]
