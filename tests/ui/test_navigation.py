@@ -174,3 +174,54 @@ def test_scale_bar_follows_wheel_zoom(qtbot: Any, twin: Any) -> None:
         labels.append(overlays.bar_text.GetInput())
     # six notches in make the bar shorter in metres, six out longer again
     assert labels[0] != labels[1] != labels[2] and labels[3] != labels[2]
+
+
+def test_files_from_two_cities_warn_frame_one_and_zoom_to_layer(
+    qtbot: Any, window: Any, shared_file: Any, tmp_path: Any
+) -> None:
+    den_haag = shared_file("cityjson/DenHaag_01.city.json")
+    london = shared_file("osm/london.osm.pbf")
+    w = window
+    w.load_paths([den_haag, london])
+    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 4, timeout=90_000)
+    w.activateWindow()
+    w.view.interactor.setFocus()
+    qtbot.waitUntil(lambda: w.isActiveWindow(), timeout=5_000)
+    lines = [ln for ln in w.messages_panel.visible_lines() if "km from the twin's centre" in ln]
+    assert len(lines) == 2  # one warning per far file, naming it in full and the distance
+    assert any(str(den_haag) in ln and "155 km" in ln for ln in lines)
+    assert any(str(london) in ln and "154 km" in ln for ln in lines)
+    assert all("Zoom to layer (Z)" in ln for ln in lines)
+
+    def layer(name: str) -> Any:
+        return next(lay for lay in w.session.layers if lay.name == name)
+
+    def box(name: str) -> Any:
+        return w.view.viewer.layer_bounds(layer(name))
+
+    def inside(p: Any, b: Any) -> bool:
+        return bool(b[0] <= p[0] <= b[1] and b[2] <= p[1] <= b[3])
+
+    # the view shows the first file's buildings, not two specks on a plane
+    pose = w.session.camera.pose
+    assert inside(pose.focal_point, box("Buildings (DenHaag_01.city.json)"))
+    w.view.scene.render()
+    w.view.scene.screenshot(str(tmp_path / "den_haag.png"))
+    assert _city_pixels(w) > 0.1
+    # Z with London's buildings selected in the Layers panel flies there
+    w.layers_panel.select_layer(layer("Buildings (london.osm.pbf)"))
+    w.view.interactor.setFocus()
+    _key(qtbot, w, Qt.Key.Key_Z)
+    qtbot.waitUntil(lambda: not w.view.flying, timeout=5_000)
+    assert inside(w.session.camera.pose.focal_point, box("Buildings (london.osm.pbf)"))
+    w.view.scene.screenshot(str(tmp_path / "london.png"))
+    assert _city_pixels(w) > 0.1
+    # the layer's context menu offers the same
+    zoom = w.layers_panel.zoom_action
+    assert zoom in w.layers_panel.layer_list.actions()
+    w.layers_panel.select_layer(layer("Terrain (DenHaag_01.city.json)"))
+    zoom.trigger()
+    qtbot.waitUntil(lambda: not w.view.flying, timeout=5_000)
+    assert inside(w.session.camera.pose.focal_point, box("Terrain (DenHaag_01.city.json)"))
+    w.view.scene.render()
+    assert _city_pixels(w) > 0.1

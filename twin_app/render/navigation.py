@@ -58,6 +58,13 @@ def apply_pose(renderer: vtk.vtkRenderer, pose: CameraPose) -> None:
     else:
         cam.SetParallelProjection(False)
     renderer.ResetCameraClippingRange()
+    # VTK puts the near plane at 1/1000 of the far one; the ground plane spans 12x the data,
+    # so with data of two cities (hundreds of km) the near plane cut away the whole city in
+    # front of the camera. Keep it within a fiftieth of the distance looked at.
+    near, far = cam.GetClippingRange()
+    want = max(0.02 * pose.distance_m, far * 1e-5, 0.1)
+    if near > want:
+        cam.SetClippingRange(want, far)
 
 
 def _ignore(*_: Any) -> None:

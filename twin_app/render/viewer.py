@@ -16,7 +16,7 @@ import pyvista as pv
 import vtk
 from psygnal import Signal
 
-from twin_app.model.camera import Camera, CameraPose, walk
+from twin_app.model.camera import Camera, CameraPose, finite_bounds, pose_for_bounds, walk
 from twin_app.model.layers import BuildingLayer, FeatureLayer, Layer, TerrainLayer
 from twin_app.render.navigation import Navigator, apply_pose, pose_of
 from twin_app.render.picking import Picker, project_points
@@ -25,6 +25,8 @@ from twin_app.session import Selection, Session
 
 #: Street-level eye height above the ground or terrain, metres.
 EYE_M = 1.7
+#: Zoom to layer frames the layer's bounding sphere in the view height (no extra margin).
+LAYER_MARGIN = 1.0
 
 
 class Viewer:
@@ -253,6 +255,22 @@ class Viewer:
         """The current pose walked (see :func:`~twin_app.model.camera.walk`), eye at `eye_m`
         above the ground or terrain at the new place."""
         return self.at_eye_height(walk(self.pose(), forward_m, right_m, turn_deg), eye_m)
+
+    def layer_bounds(self, layer: Layer) -> tuple[float, float, float, float, float, float] | None:
+        """Box of the finite points a layer draws (None: nothing drawn, or not in this view)."""
+        adapter = self.scene.adapters.get(layer.uid)
+        mesh = adapter.mesh if adapter is not None else None
+        if mesh is None or not mesh.n_points:
+            return None
+        return finite_bounds(np.asarray(mesh.points))
+
+    def zoom_to_layer(self, layer: Layer) -> bool:
+        """Fly to frame everything a layer draws; False when it draws nothing to frame."""
+        b = self.layer_bounds(layer)
+        if b is None:
+            return False
+        self.camera.fly_to(pose_for_bounds(b, margin=LAYER_MARGIN))
+        return True
 
     def fly_to_point(self, x: float, y: float) -> None:
         """Fly to the surface point under a pixel, 40 % closer, looking the same way."""

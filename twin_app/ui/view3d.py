@@ -194,6 +194,10 @@ class QtView3D(QWidget):
         if not self.camera.animate():
             self._fly_timer.stop()
 
+    def zoom_to_layer(self, layer: Layer) -> bool:
+        """Fly to frame a layer's data; False when it draws nothing to frame."""
+        return self.viewer.zoom_to_layer(layer)
+
     def preset(self, view: str, azimuth_deg: float = 0.0) -> None:
         """``top``, ``oblique`` (from the south rotated by `azimuth_deg`) or ``street``."""
         self.street_mode = view == "street"
