@@ -225,3 +225,18 @@ def test_files_from_two_cities_warn_frame_one_and_zoom_to_layer(
     assert inside(w.session.camera.pose.focal_point, box("Terrain (DenHaag_01.city.json)"))
     w.view.scene.render()
     assert _city_pixels(w) > 0.1
+
+
+def test_about_lists_the_zoom_to_layer_key_and_the_view_menu_has_it(window: Any) -> None:
+    from twin_app.ui.about_dialog import QtAboutDialog
+
+    about = QtAboutDialog([], window)
+    text = about.text.toPlainText()
+    assert "zoom to the layer selected in the Layers panel" in text
+    assert window.zoom_layer_action.shortcut().toString() == "Z"
+    view_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    assert window.zoom_layer_action in view_menu.actions()
+    # Z is nobody else's key
+    keys = [a.shortcut().toString() for a in window.findChildren(type(window.zoom_layer_action))]
+    assert keys.count("Z") == 1
+    about.close()

@@ -25,6 +25,8 @@ from twin_app.session import Selection, Session
 
 #: Street-level eye height above the ground or terrain, metres.
 EYE_M = 1.7
+#: How far off a terrain's box the terrain's edge still gives the ground height, metres.
+TERRAIN_REACH_M = 50.0
 #: Zoom to layer frames the layer's bounding sphere in the view height (no extra margin).
 LAYER_MARGIN = 1.0
 
@@ -220,14 +222,18 @@ class Viewer:
             if mesh is None or not mesh.n_cells:
                 continue
             b = mesh.bounds
-            if not (b[0] <= x <= b[1] and b[2] <= y <= b[3]):
+            # just off the terrain's edge (the street view starts 10 m outside the data) the
+            # edge's height stands for the ground
+            px = min(max(x, b[0] + 1e-6), b[1] - 1e-6)
+            py = min(max(y, b[2] + 1e-6), b[3] - 1e-6)
+            if abs(px - x) + abs(py - y) > TERRAIN_REACH_M:
                 continue
             locator = self._terrain_locator(mesh)
             hit = [0.0, 0.0, 0.0]
             t, pc = vtk.reference(0.0), [0.0, 0.0, 0.0]
             sub = vtk.reference(0)
             found = locator.IntersectWithLine(
-                (x, y, b[5] + 10.0), (x, y, b[4] - 10.0), 1e-6, t, hit, pc, sub
+                (px, py, b[5] + 10.0), (px, py, b[4] - 10.0), 1e-6, t, hit, pc, sub
             )
             if found and np.isfinite(hit).all():
                 return float(hit[2])
