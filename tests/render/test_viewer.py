@@ -367,7 +367,7 @@ def test_street_view_eye_stands_on_the_terrain_or_the_ground(
     session.layers.append(TerrainLayer(name="t", features=_slope(10.0, 30.0)))
     viewer.preset("street")
     pose = session.camera.pose
-    x, y, z = pose.position
+    _, y, z = pose.position
     assert y == pytest.approx(-210.0)  # 10 m south of the data: the terrain's edge counts
     assert z == pytest.approx(10.0 + EYE_M, abs=1e-6)
     walked = viewer.walk(110.0, 0.0)  # north, uphill
@@ -375,7 +375,7 @@ def test_street_view_eye_stands_on_the_terrain_or_the_ground(
     assert y == pytest.approx(-100.0)
     assert walked.position[2] == pytest.approx(10.0 + 20.0 * (y + 200) / 400 + EYE_M, abs=1e-6)
     session.camera.set_pose(walked)
-    x, y, z = walked.position
+    _, y, z = walked.position
     walked = viewer.walk(40.0, 0.0)  # north, uphill: 2 m higher
     assert walked.position[1] == pytest.approx(y + 40.0)
     assert walked.position[2] == pytest.approx(z + 2.0, abs=1e-6)
