@@ -95,6 +95,15 @@ def test_street_view_eye_stands_on_the_ground_and_w_walks_forward(qtbot: Any, tw
     pose = w.session.camera.pose
     # the sample twin's ground is z = 0 (the pipes below it must not pull the eye down)
     assert pose.position[2] == pytest.approx(1.7, abs=1e-6)
+    # and the ground fills the view below the horizon, down to the bottom edge (the near
+    # clipping plane does not cut it away)
+    from twin_app.render.scene import GROUND
+
+    ground = np.array([int(GROUND[i : i + 2], 16) for i in (1, 3, 5)])
+    img = w.view.grab_image().astype(int)
+    h, width = img.shape[:2]
+    bottom = img[int(h * 0.8) : h - 2, width // 3 : 2 * width // 3].reshape(-1, 3)
+    assert (np.abs(bottom - ground).sum(axis=1) < 20).mean() > 0.9
     for key, fwd, right in (
         (Qt.Key.Key_W, 4.0, 0.0),
         (Qt.Key.Key_Up, 4.0, 0.0),

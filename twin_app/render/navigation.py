@@ -60,9 +60,13 @@ def apply_pose(renderer: vtk.vtkRenderer, pose: CameraPose) -> None:
     renderer.ResetCameraClippingRange()
     # VTK puts the near plane at 1/1000 of the far one; the ground plane spans 12x the data,
     # so with data of two cities (hundreds of km) the near plane cut away the whole city in
-    # front of the camera. Keep it within a fiftieth of the distance looked at.
+    # front of the camera, and at street level (eye 1.7 m up) it cut away the ground below the
+    # horizon. Keep it within a fiftieth of the distance looked at and a tenth of the eye's height
+    # above the lowest thing drawn.
     near, far = cam.GetClippingRange()
-    want = max(0.02 * pose.distance_m, far * 1e-5, 0.1)
+    zmin = renderer.ComputeVisiblePropBounds()[4]
+    clearance = pose.position[2] - zmin if math.isfinite(zmin) else math.inf
+    want = max(min(0.02 * pose.distance_m, 0.1 * max(clearance, 0.0)), far * 1e-5, 0.1)
     if near > want:
         cam.SetClippingRange(want, far)
 
