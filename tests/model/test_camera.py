@@ -211,3 +211,19 @@ def test_track_pans_to_the_mover_and_retargets_a_flight() -> None:
         cam.track((math.nan, 0.0, 0.0))
     cam.follow_mover(7, -1)
     assert cam.follow is None
+
+
+def test_feature_bounds_leave_out_non_finite_points() -> None:
+    import pandas as pd
+
+    from twin_app.model.city import BUILDINGS, FeatureSet, index_array_name
+    from twin_app.model.mesh import TriMesh
+
+    pts = np.array([[0, 0, 0], [10, 0, 0], [10, 10, 5], [np.nan, np.nan, np.nan]], np.float64)
+    tris = np.array([[0, 1, 2], [1, 2, 3]], np.int64)
+    mesh = TriMesh(pts, tris, {index_array_name(BUILDINGS): np.zeros(2, np.int32)})
+    table = pd.DataFrame({"id": ["a"]})
+    fs = FeatureSet("b", BUILDINGS, "test", table["id"].to_numpy(object), table, mesh)
+    b = fs.feature_bounds([0])
+    assert b == (0.0, 10.0, 0.0, 10.0, 0.0, 5.0)
+    assert np.isfinite(pose_for_bounds(b).position).all()
