@@ -33,7 +33,7 @@ from twin_app.io.session_file import (
 )
 from twin_app.io.source import ReadOptions
 from twin_app.model.alerts import AlertEngine
-from twin_app.model.camera import Bookmark, Camera, CameraPose
+from twin_app.model.camera import Bookmark, Camera, CameraPose, finite_bounds, pose_for_bounds
 from twin_app.model.city import CityModel
 from twin_app.model.clock import Clock
 from twin_app.model.commands import Command, CommandStack
@@ -49,6 +49,10 @@ if TYPE_CHECKING:
     from twin_app.session.twin import TwinLoad
 
 STYLE_KEYS = ("visible", "opacity", "color_by", "colormap", "clim", "color")
+
+#: A file whose data lies farther than this from the twin's frame origin gets a warning (and
+#: the view is framed on it): two cities opened together are otherwise specks on a huge plane.
+FAR_M = 5_000.0
 
 
 @dataclass
@@ -322,10 +326,24 @@ class Session:
 
     def add_result(self, result: LoadResult, options: ReadOptions | None = None) -> list[Layer]:
         """Add what a load produced as new layers (one undo step), its warnings and errors (files
-        that could not be read) as messages."""
+        that could not be read) as messages.
+
+        A file whose data lies more than :data:`FAR_M` from the frame origin gets a warning
+        naming it and the distance, and the camera is framed on the first such file.
+        """
         new, new_refs, do, undo = self._result_step(result, options)
         names = ", ".join(sorted({p.path.name for p in new_refs})) or "data"
         self.commands.push(Command(f"Open {names}", do, undo))
+        far = far_sources(result)
+        for path, dist_m, _ in far:
+            self.messages.emit(
+                "warning",
+                f"{path}: its data lie {dist_m / 1000:,.0f} km from the twin's centre, so "
+                "data of other places look like specks beside it; select its layer and use "
+                "View > Zoom to layer (Z) to go there",
+            )
+        if far:
+            self.camera.set_pose(pose_for_bounds(far[0][2], margin=1.0))
         return new
 
     def load_files(
@@ -836,6 +854,40 @@ class Session:
             self.camera.set_pose(CameraPose.from_dict(data.camera.model_dump()))
         self.commands.clear()
         return warnings
+
+
+def far_sources(
+    result: LoadResult, far_m: float = FAR_M
+) -> list[tuple[str, float, tuple[float, float, float, float, float, float]]]:
+    """The files of a load whose data centre lies more than `far_m` from the frame origin.
+
+    Returns
+    -------
+    list of (path, distance_m, bounds)
+        Full path (or the source label when unknown), horizontal distance of the centre of
+        the file's finite points from the origin in metres, and their local box; in load order.
+    """
+    paths = {src.label: str(src.path) for src in result.sources}
+    boxes: dict[str, list[tuple[float, ...]]] = {}
+    for fs in result.city.sets:
+        b = finite_bounds(fs.mesh.points)
+        if b is not None:
+            boxes.setdefault(fs.source, []).append(b)
+    out: list[tuple[str, float, tuple[float, float, float, float, float, float]]] = []
+    for label, bs in boxes.items():
+        a = np.array(bs)
+        box = (
+            float(a[:, 0].min()),
+            float(a[:, 1].max()),
+            float(a[:, 2].min()),
+            float(a[:, 3].max()),
+            float(a[:, 4].min()),
+            float(a[:, 5].max()),
+        )
+        dist = float(np.hypot((box[0] + box[1]) / 2, (box[2] + box[3]) / 2))
+        if dist > far_m:
+            out.append((paths.get(label, label), dist, box))
+    return out
 
 
 def load_session_sources(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import time
 from functools import partial
 from pathlib import Path
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from twin_app.errors import CancelledError, SessionFileError, TwinError
+from twin_app.model.layers import Layer
 from twin_app.model.sensors import MoverLayer
 from twin_app.session import ReadOptions, Session, SessionLoad, TwinLoad, is_twin
 from twin_app.ui.resources import icon, stylesheet
@@ -162,6 +164,15 @@ class QtMainWindow(QMainWindow):
             [self.layers_dock, self.bookmarks_dock], [620, 160], Qt.Orientation.Vertical
         )
 
+    def zoom_to_layer(self, layer: Any = None) -> None:
+        """Frame a layer (default: the one selected in the Layers panel, else the topmost)."""
+        if not isinstance(layer, Layer):
+            layer = self.layers_panel.current_layer()
+        if layer is None and len(self.session.layers):
+            layer = self.session.layers[-1]
+        if layer is not None and not self.view.zoom_to_layer(layer):
+            self._on_message("warning", f"{layer.name}: nothing drawn to zoom to")
+
     def _active_layer(self) -> Any:
         current = self.layers_panel.current_layer()
         return current if current is not None else self.view._default_active_layer()
@@ -230,6 +241,13 @@ class QtMainWindow(QMainWindow):
             )
             for name, az in (("south", 0.0), ("west", 90.0), ("north", 180.0), ("east", 270.0))
         ]
+        self.zoom_layer_action = self._action(
+            "&Zoom to layer",
+            self.zoom_to_layer,
+            "Z",
+            tip="Frame the layer selected in the Layers panel",
+        )
+        self.layers_panel.zoom_to_layer_requested.connect(self.zoom_to_layer)
         self.underground_action = self._action(
             "&Underground view",
             self.cycle_underground,
@@ -304,6 +322,7 @@ class QtMainWindow(QMainWindow):
         sub = v.addMenu("Oblique from")
         for a in self.oblique_dirs:
             sub.addAction(a)
+        v.addAction(self.zoom_layer_action)
         v.addSeparator()
         v.addAction(self.underground_action)
         v.addAction(self.shadows_action)
@@ -929,6 +948,7 @@ class QtMainWindow(QMainWindow):
         camera.follow_mover(layer.uid, index)
         if index >= 0 and layer.valid[index]:
             x, y, z = (float(v) for v in layer.positions[index])
+            z = z if math.isfinite(z) else 0.0
             camera.fly_to(pose_for_bounds((x - 60, x + 60, y - 60, y + 60, z, z + 10)))
 
     def _on_follow(self) -> None:
