@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
 from twin_app.model.alerts import Alert
@@ -24,6 +24,8 @@ class QtAlertsPanel(QWidget):
         self.tz = ZoneInfo(timezone)
         self.list = QListWidget()
         self.list.setToolTip("Click an alert to go to its time and place")
+        self.list.setUniformItemSizes(True)  # one line each: no row is measured on its own
+        self._scroll_pending = False
         self.list.itemActivated.connect(self._on_activated)
         self.list.itemClicked.connect(self._on_activated)
         self.clear_button = QPushButton("Clear")
@@ -50,6 +52,14 @@ class QtAlertsPanel(QWidget):
 
     def _on_inserted(self, index: int, alert: Alert) -> None:
         self.list.addItem(self._item(alert))
+        # Scrolling lays the list out again (about 3 ms with a few dozen alerts): do it once
+        # after the tick that raised the alerts, not inside it once per alert.
+        if not self._scroll_pending:
+            self._scroll_pending = True
+            QTimer.singleShot(0, self, self._scroll_to_newest)
+
+    def _scroll_to_newest(self) -> None:
+        self._scroll_pending = False
         self.list.scrollToBottom()
 
     def _rebuild(self, *_: object) -> None:
