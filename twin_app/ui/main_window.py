@@ -408,7 +408,10 @@ class QtMainWindow(QMainWindow):
             "Longitude, latitude (WGS 84) and height of the surface under the cursor"
         )
         self.fps_label = QLabel("— fps")
-        self.fps_label.setMinimumWidth(110)
+        # A fixed size: a label whose size may change asks for a new layout of the window on
+        # each render's new text, which repaints the 3D view, i.e. renders again.
+        widest = self.fps_label.fontMetrics().horizontalAdvance("8888 ms/frame · 88 fps")
+        self.fps_label.setFixedSize(max(110, widest + 8), self.fps_label.sizeHint().height())
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
         self.progress.setMaximumWidth(220)
