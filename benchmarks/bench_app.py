@@ -241,7 +241,8 @@ def app_tick_panels(n: int, tmp: Path) -> tuple[list[float], list[float]]:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication, QDockWidget
 
-    from twin_app.io.manifest import SAMPLE_DIR, read_manifest
+    from twin_app.io.manifest import SAMPLE_DIR
+    from twin_app.model.sensors import TrafficLayer
     from twin_app.session import Session
     from twin_app.ui.main_window import QtMainWindow
 
@@ -249,12 +250,12 @@ def app_tick_panels(n: int, tmp: Path) -> tuple[list[float], list[float]]:
     w = QtMainWindow(Session(), QSettings(str(tmp / "tick.ini"), QSettings.Format.IniFormat))
     w.resize(W, H)
     w.show()
-    w.open_twin(read_manifest(SAMPLE_DIR))
-    _wait(lambda: not w.loading and len(w.session.layers) == 6)
+    w.open_twin(SAMPLE_DIR)
+    _wait(lambda: not w.loading and len(w.session.time_layers()) == 4)
     for dock in w.findChildren(QDockWidget):
         dock.show()
     # The editor and legend show a layer that changes every tick.
-    w.layers_panel.select_layer(next(x for x in w.session.layers if hasattr(x, "roads")))
+    w.layers_panel.select_layer(next(x for x in w.session.layers if isinstance(x, TrafficLayer)))
     w.tick_timer.stop()  # ticks come from the driver below, through the same slot
     w.session.clock.play()
     _settle(1.0)
@@ -279,10 +280,10 @@ def app_tick_bare(n: int) -> tuple[list[float], list[float]]:
     view.resize(W, H)
     view.show()
     _open_sample(session, SAMPLE_DIR)
-    _wait(lambda: len(session.layers) == 6)
+    _wait(lambda: len(session.time_layers()) == 4)
     session.clock.play()
     _settle(1.0)
-    tick = getattr(session, "tick", None) or session.clock.advance
+    tick = session.tick
     wall = QElapsedTimer()
     wall.start()
     samples = _drive_ticks(lambda: tick(wall.restart() / 1000.0), n)
@@ -293,26 +294,7 @@ def app_tick_bare(n: int) -> tuple[list[float], list[float]]:
 
 def _open_sample(session: Any, folder: Path) -> None:
     """Open a twin folder into a session without a window, as the window does."""
-    if callable(getattr(session, "open_twin", None)):  # the application core (issue 7)
-        session.add_twin(session.open_twin(folder, lambda *_: None, lambda: False))
-        return
-    from twin_app.io.load import load_city
-    from twin_app.io.manifest import read_manifest
-    from twin_app.model.alerts import AlertRule
-    from twin_app.sensors import load_manifest_series
-
-    manifest = read_manifest(folder)
-    session.add_result(load_city(manifest.paths()))
-    series = load_manifest_series(manifest, list(session.city.sets), session.city.frame)
-    session.add_layers(series.layers, "series")
-    for i, a in series.rules:
-        uid = series.layers[i].uid
-        session.alerts.add_rule(
-            AlertRule(a.name, uid, a.threshold, a.above, a.min_duration_s, a.field)
-        )
-    if series.replay_start_ns:
-        session.clock.seek(series.replay_start_ns + 8 * 3600 * 10**9)
-    session.clock.set_rate(600)
+    session.add_twin(session.open_twin(folder))
 
 
 def app_ticks(n: int) -> dict[str, Any]:
