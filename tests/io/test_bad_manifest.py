@@ -57,3 +57,11 @@ def test_cli_info_and_render_name_the_missing_file(key: str, tmp_path: Path) -> 
         assert res.returncode == 2
         (line,) = res.stderr.splitlines()
         assert line.startswith("twin: error: ") and str(missing) in line and f"'{key}'" in line
+
+
+def test_manifest_nested_too_deeply(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.toml"
+    path.write_text('name = "x"\nx = ' + "[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(InputError, match="nested too deeply") as info:
+        Session().open_twin(tmp_path)
+    assert str(path) in str(info.value)

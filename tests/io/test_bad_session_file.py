@@ -169,3 +169,11 @@ def test_cli_info_and_render_on_bad_session(case: str, tmp_path: Path) -> None:
         (line,) = res.stderr.splitlines()
         assert line.startswith("twin: error: ") and str(path) in line and key in line
     assert path.read_bytes() == before
+
+
+def test_session_file_nested_too_deeply(tmp_path: Path) -> None:
+    path = tmp_path / "deep.twin.toml"
+    path.write_text("schema_version = 1\nx = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(SessionFileError, match="nested too deeply") as info:
+        read_session(path)
+    assert str(path) in str(info.value)

@@ -157,6 +157,10 @@ def read_manifest(path: Path | str) -> Manifest:
         raise InputError(f"{p}: no such manifest") from exc
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{p}: not valid TOML ({exc})") from exc
+    except RecursionError as exc:
+        raise InputError(f"{p}: not valid TOML (nested too deeply)") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{p}: cannot read the manifest ({type(exc).__name__})") from exc
     try:
         m = Manifest.model_validate({**data, "folder": p.parent})
     except ValidationError as exc:

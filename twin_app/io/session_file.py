@@ -274,6 +274,8 @@ def read_session(path: Path | str) -> SessionFile:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SessionFileError(f"{p}: not a valid session file: {exc}") from exc
+    except RecursionError as exc:
+        raise SessionFileError(f"{p}: not a valid session file: nested too deeply") from exc
     version = raw.get("schema_version")
     if not isinstance(version, int):
         raise SessionFileError(
