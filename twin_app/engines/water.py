@@ -499,9 +499,10 @@ def wntr_messages() -> Iterator[list[str]]:
     out: list[str] = []
     handler = _Collect()
     logger = logging.getLogger("wntr")
-    propagate = logger.propagate
+    propagate, level = logger.propagate, logger.level
     logger.addHandler(handler)
     logger.propagate = False
+    logger.setLevel(logging.WARNING)  # the CLI raises it to quieten wntr: collect anyway
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -509,6 +510,7 @@ def wntr_messages() -> Iterator[list[str]]:
     finally:
         logger.removeHandler(handler)
         logger.propagate = propagate
+        logger.setLevel(level)
         out.extend(_counted([str(w.message) for w in caught] + handler.messages))
 
 

@@ -69,9 +69,7 @@ def _warn_if_nothing_read(src: SourceData) -> None:
         return
     if any("empty" in w for w in src.report.warnings) or src.report.skipped.total():
         return  # already said: empty, or everything skipped and counted
-    src.report.warn(
-        f"no features could be read from {src.path}; the file may be truncated or corrupt"
-    )
+    src.report.warn("no features could be read; the file may be truncated or corrupt")
 
 
 def _bounds(src: SourceData) -> tuple[float, float, float, float] | None:
@@ -111,7 +109,7 @@ def _warn_if_implausible(src: SourceData) -> None:
     extent_km = max(width, height) / 1000.0
     if extent_km > MAX_EXTENT_KM:
         src.report.warn(
-            f"the data in {src.path} spans {extent_km:,.0f} km, implausible for a city; check the "
+            f"the data spans {extent_km:,.0f} km, implausible for a city; check the "
             "CRS (--crs) or, for CityJSON, the transform (integer vertices need one)"
         )
     obj = src.objects
@@ -120,7 +118,7 @@ def _warn_if_implausible(src: SourceData) -> None:
         relief = float(z.max() - z.min())
         if relief > MAX_RELIEF_M:
             src.report.warn(
-                f"heights in {src.path} span {relief / 1000.0:,.1f} km, implausible for a city; "
+                f"heights span {relief / 1000.0:,.1f} km, implausible for a city; "
                 "check the vertical unit or the CityJSON transform"
             )
 
@@ -137,7 +135,7 @@ def _warn_antimeridian(src: SourceData) -> None:
         if wide.any():
             example = str(gdf["id"].iloc[int(np.flatnonzero(wide)[0])]) if "id" in gdf else ""
             src.report.warn(
-                f"{int(wide.sum())} features in {src.path} cross the antimeridian (180° longitude) "
+                f"{int(wide.sum())} features cross the antimeridian (180° longitude) "
                 f"and would span the globe (e.g. {example}); split them at 180° in the source"
             )
 
@@ -163,7 +161,7 @@ def _warn_outside_crs_area(src: SourceData, crs: Any, b: tuple[float, float, flo
     )
     if not inside:
         src.report.warn(
-            f"the data in {src.path} lies at lon {lon0:.1f}, lat {lat0:.1f}, outside the area "
+            f"the data lie at lon {lon0:.1f}, lat {lat0:.1f}, outside the area "
             f"of its CRS {crs.to_string()} ({area.name.rstrip('.')}); check the CRS or, for CityJSON, the "
             "transform"
         )

@@ -158,7 +158,7 @@ def read_cityjson(path: Path, options: ReadOptions) -> SourceData:
         geometry); the message names an example object.
     """
     path = Path(path)
-    report = LoadReport(source=path.name)
+    report = LoadReport(source=str(path))
     duplicates: Counter[str] = Counter()
     doc = _load_json(path, duplicates)
     city_objects = _check_cityjson(path, doc, report)
@@ -299,7 +299,7 @@ def _warn_duplicates(
     if dup_ids:
         n_lost = sum(duplicates[k] for k in dup_ids)
         report.skip(
-            f"CityObjects with a duplicate id in {path} (only the last of each id is read; "
+            "CityObjects with a duplicate id (only the last of each id is read; "
             "give every object its own id)",
             n_lost,
             dup_ids[0],

@@ -128,7 +128,7 @@ def _report_library_warnings(caught: list[warnings.WarningMessage], src: SourceD
             continue
         counts[f"{w.category.__name__}: {text[:200]}"] += 1
     for text, n in counts.items():
-        src.report.warn(f"{text} ({n}x, from a library reading {src.path})")
+        src.report.warn(f"{text} ({n}x, from a library reading the file)")
 
 
 #: Library warnings that say nothing a user can act on (GDAL closes unclosed rings itself; the

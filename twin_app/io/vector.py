@@ -469,7 +469,7 @@ def read_vector(path: Path, options: ReadOptions) -> list[SourceData]:
     out: list[SourceData] = []
     for name, geom_type in layers:
         layer_arg = None if path.suffix.lower() in (".parquet", ".geoparquet") else name
-        label = f"{path.name}:{name}" if multi else path.name
+        label = f"{path}:{name}" if multi else str(path)
         report = LoadReport(source=label)
         guess = options.as_kind or guess_kind(name, _geom_family(geom_type), n_layers)
         if guess == "buildings" and path.suffix.lower() not in (".parquet", ".geoparquet"):
@@ -491,7 +491,7 @@ def read_vector(path: Path, options: ReadOptions) -> list[SourceData]:
         src_layer = name if multi else None
         if len(gdf) and bool(gdf.geometry.isna().all()):
             report.skip("features without geometry (null)", len(gdf), str(feature_ids(gdf)[0]))
-            report.warn(f"no feature of {path} has a geometry; nothing to draw")
+            report.warn("no feature has a geometry; nothing to draw")
             out.append(SourceData(path, src_layer, "other", _crs_or_wgs84(gdf), report))
             continue
         if kind is None or kind == "pipes" or len(gdf) == 0:
