@@ -209,3 +209,37 @@ def test_cli_info_and_render_on_bad_series(case: str, tmp_path: Path) -> None:
     if case in LOADS:
         assert fragment in info.stdout
         assert out.is_file()
+
+
+def test_series_builder_boundary_counts_warnings_and_names_failures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever a builder meets, open_twin gives a layer with counted one-line warnings or a
+    one-line error naming the series file, never a raw warning or another exception."""
+    import warnings
+
+    from twin_app.errors import InputError
+    from twin_app.session import builders
+
+    name, content, kind, _ = LOADS["infinite_values"]
+    folder = make_twin(tmp_path / "twin", name, content, kind)
+    real = builders.BUILDERS["air"]
+
+    def noisy(series: object, ctx: object) -> object:
+        warnings.warn("a library said something odd", RuntimeWarning, stacklevel=1)
+        return real(series, ctx)  # type: ignore[arg-type]
+
+    monkeypatch.setitem(builders.BUILDERS, "air", noisy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a leaked warning would fail the test
+        load = Session().open_twin(folder)
+    (line,) = [w for w in load.warnings if "something odd" in w]
+    assert line.startswith(str(folder / name)) and "1x" in line
+
+    def broken(series: object, ctx: object) -> object:
+        return 1 / 0
+
+    monkeypatch.setitem(builders.BUILDERS, "air", broken)
+    with pytest.raises(InputError) as info:
+        Session().open_twin(folder)
+    assert str(folder / name) in str(info.value) and "ZeroDivisionError" in str(info.value)

@@ -119,16 +119,22 @@ def _naming_path(err: TwinError, p: Path) -> TwinError:
         return err
 
 
-def _report_library_warnings(caught: list[warnings.WarningMessage], src: SourceData) -> None:
-    """Count the Python warnings libraries raised while reading as one-line warnings."""
+def library_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
+    """The Python warnings libraries raised, as counted one-line texts (those that mean nothing
+    to a user left out)."""
     counts: Counter[str] = Counter()
     for w in caught:
         text = " ".join(str(w.message).split())
         if any(text.startswith(quiet) for quiet in _MEANINGLESS):
             continue
         counts[f"{w.category.__name__}: {text[:200]}"] += 1
-    for text, n in counts.items():
-        src.report.warn(f"{text} ({n}x, from a library reading the file)")
+    return [f"{text} ({n}x, from a library reading the file)" for text, n in counts.items()]
+
+
+def _report_library_warnings(caught: list[warnings.WarningMessage], src: SourceData) -> None:
+    """Count the Python warnings libraries raised while reading as one-line warnings."""
+    for text in library_warnings(caught):
+        src.report.warn(text)
 
 
 #: Library warnings that say nothing a user can act on (GDAL closes unclosed rings itself; the

@@ -490,10 +490,18 @@ def build_series(series: ManifestSeries, ctx: SeriesContext) -> Layer:
     Whatever the series file holds, the caller gets the layer or a one-line
     :class:`TwinError` naming the file's full path, never another exception.
     """
+    import warnings
+
+    from twin_app.io.registry import library_warnings
+
     builder = builder_for(series.kind)
     path = ctx.folder / series.path
     try:
-        return builder(series, ctx)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            layer = builder(series, ctx)
+        ctx.warnings.extend(f"{path}: {w}" for w in library_warnings(caught))
+        return layer
     except TwinError as err:
         if str(path) in str(err) or str(Path(series.path)) not in str(err):
             raise
