@@ -265,3 +265,32 @@ def test_cli_render_of_only_null_geometry_is_one_line_error(tmp_path: Path) -> N
     assert res.returncode == 2
     lines = [ln for ln in res.stderr.splitlines() if ln.startswith("twin: error:")]
     assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+
+
+def test_cli_turns_an_unforeseen_failure_into_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The last guarantee: a failure no reader foresaw is one line naming the path, exit 2."""
+    from twin_app import cli
+    from twin_app.session import twin
+
+    def boom(path: Path, options: object = None) -> dict[str, object]:
+        raise KeyError("unforeseen")
+
+    monkeypatch.setattr(twin, "summarize", boom)
+    path = make_nan_geojson(tmp_path)
+    assert cli.main(["info", str(path)]) == 2
+    _, err = capsys.readouterr()
+    (line,) = err.splitlines()
+    assert line.startswith(f"twin: error: {path}: ") and "KeyError" in line
+
+    def boom_open(*args: object, **kwargs: object) -> object:
+        raise ZeroDivisionError("unforeseen")
+
+    from twin_app.session import opening
+
+    monkeypatch.setattr(opening, "open_paths", boom_open)
+    assert cli.main(["render", str(path), "-o", str(tmp_path / "x.png")]) == 2
+    _, err = capsys.readouterr()
+    (line,) = err.splitlines()
+    assert line.startswith(f"twin: error: {path}: ") and "ZeroDivisionError" in line
