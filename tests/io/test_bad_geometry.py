@@ -283,14 +283,3 @@ def test_cli_turns_an_unforeseen_failure_into_one_line(
     _, err = capsys.readouterr()
     (line,) = err.splitlines()
     assert line.startswith(f"twin: error: {path}: ") and "KeyError" in line
-
-    def boom_open(*args: object, **kwargs: object) -> object:
-        raise ZeroDivisionError("unforeseen")
-
-    from twin_app.session import opening
-
-    monkeypatch.setattr(opening, "open_paths", boom_open)
-    assert cli.main(["render", str(path), "-o", str(tmp_path / "x.png")]) == 2
-    _, err = capsys.readouterr()
-    (line,) = err.splitlines()
-    assert line.startswith(f"twin: error: {path}: ") and "ZeroDivisionError" in line
