@@ -173,6 +173,13 @@ def cmd_info(args: argparse.Namespace) -> int:
             results.append({"path": str(path), "error": str(err)})
             if not args.json:
                 print(f"twin: error: {err}", file=sys.stderr)
+        except Exception as exc:  # a case no reader foresaw: one line, traceback in the log
+            log.debug("twin info %s failed", path, exc_info=True)
+            status = 2
+            text = f"{path}: cannot read ({_one_line(exc)}); run with -v for details"
+            results.append({"path": str(path), "error": text})
+            if not args.json:
+                print(f"twin: error: {text}", file=sys.stderr)
     if args.json:
         print(json.dumps(results[0] if len(results) == 1 else results, indent=2, default=str))
     else:
@@ -285,6 +292,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # never a traceback for bad input; -v shows it
+        if args.verbose:
+            raise
+        where = ", ".join(str(p) for p in getattr(args, "paths", []) or [])
+        prefix = f"{where}: " if where else ""
+        print(
+            f"twin: error: {prefix}{_one_line(exc)}; run with -v for the traceback",
+            file=sys.stderr,
+        )
+        return 2
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or "no message"
+    text = f"{type(exc).__name__}: {text}"
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 if __name__ == "__main__":

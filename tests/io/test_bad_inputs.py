@@ -136,7 +136,7 @@ def test_recoverable_files_are_read_with_counts(name: str, bad_path: Callable[[s
     assert sum(src.report.repaired.values()) == sum(repaired.values()), src.report.repaired
     assert sum(src.report.skipped.values()) == n_skipped, src.report.skipped
     for w in src.report.warnings:
-        assert w.startswith(f"{src.path.name}: ")
+        assert w.startswith(f"{src.path}: ")  # the full path (issue 10)
         assert "\n" not in w
 
 

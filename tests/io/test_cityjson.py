@@ -127,7 +127,7 @@ def test_shared_files_read(name: str) -> None:
     o = objs(src)
 
     assert src.kind == "cityjson" and src.layer is None and src.path == path
-    assert src.report.source == name
+    assert src.report.source == str(path)  # messages name the full path (issue 10)
     assert src.crs.to_epsg() == SHARED[name]
     assert src.counts == independent_counts(doc)
 

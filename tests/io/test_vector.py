@@ -184,7 +184,7 @@ def test_multilayer_kinds_are_guessed_and_every_layer_reported(multilayer_gpkg: 
     assert by_layer["rivers"].buildings is None and by_layer["rivers"].roads is None
     # The undrawn layer says so, with the file:layer label and what to do.
     (warning,) = by_layer["rivers"].report.warnings
-    assert warning.startswith("city.gpkg:rivers: ")
+    assert warning.startswith(f"{multilayer_gpkg}:rivers: ")  # the full path (issue 10)
     assert "--as" in warning
     assert by_layer["roads"].label == "city.gpkg:roads"
     for s in sources:
@@ -316,7 +316,7 @@ def test_default_height_is_warned_and_counted(heights_source: SourceData) -> Non
     defaults = [w for w in report.warnings if "default" in w]
     assert len(defaults) == 1
     assert "none" in defaults[0] and "7 m" in defaults[0]
-    assert defaults[0].startswith("heights.geojson: ")
+    assert defaults[0].startswith(f"{heights_source.path}: ")  # the full path (issue 10)
 
 
 def test_height_strings_with_units_and_decimal_commas_parse(tmp_path: Path) -> None:

@@ -23,11 +23,13 @@ file's units and converted by the test) and checks every reported step.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import tempfile
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -267,28 +269,24 @@ def simulate(
     duration_s = round(float(duration_h) * 3600.0)
     if timestep_s <= 0 or duration_s < 0 or duration_s % int(timestep_s):
         raise EngineError(
-            f"{path.name}: the duration ({duration_h} h) must be a non-negative multiple of "
+            f"{path}: the duration ({duration_h} h) must be a non-negative multiple of "
             f"the time step ({timestep_s} s)"
         )
     model = demand_model.upper()
     if model not in ("PDD", "DDA"):
-        raise EngineError(f"{path.name}: demand model must be PDD or DDA, not {demand_model!r}")
+        raise EngineError(f"{path}: demand model must be PDD or DDA, not {demand_model!r}")
     if not demand_multiplier >= 0:
-        raise EngineError(f"{path.name}: demand multiplier must be >= 0, got {demand_multiplier}")
+        raise EngineError(f"{path}: demand multiplier must be >= 0, got {demand_multiplier}")
     if not path.is_file():
         raise EngineError(f"{path}: no such file")
-    caught_msgs: list[str] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with wntr_messages() as caught_msgs:
         try:
             wn = wntr.network.WaterNetworkModel(str(path))
         except Exception as exc:
             if type(exc).__name__ == "EpanetException":  # wntr has EPANET check the file
-                raise EngineError(
-                    f"{path.name}: EPANET rejects the file: {_one_line(exc)}"
-                ) from exc
+                raise EngineError(f"{path}: EPANET rejects the file: {_one_line(exc)}") from exc
             raise EngineError(
-                f"{path.name}: wntr cannot read this network ({_one_line(exc)}); it can be drawn "
+                f"{path}: wntr cannot read this network ({_one_line(exc)}); it can be drawn "
                 "but not simulated"
             ) from exc
         closed = tuple(dict.fromkeys(str(c) for c in closed_links))
@@ -308,14 +306,11 @@ def simulate(
             with tempfile.TemporaryDirectory(prefix="twin_epanet_") as tmp:
                 results = sim.run_sim(file_prefix=str(Path(tmp) / "run"), version=2.2)
         except Exception as exc:
-            raise EngineError(f"{path.name}: EPANET run failed: {_one_line(exc)}") from exc
-        caught_msgs.extend(str(w.message) for w in caught)
+            raise EngineError(f"{path}: EPANET run failed: {_one_line(exc)}") from exc
     en_warnings = list(getattr(getattr(sim, "enData", None), "errcodelist", []) or [])
-    msgs = [f"{path.name}: {m}" for m in dict.fromkeys(caught_msgs + en_warnings)]
+    msgs = [f"{path}: {m}" for m in dict.fromkeys(caught_msgs + en_warnings)]
     if removed:
-        msgs.append(
-            f"{path.name}: dropped controls that operate closed links: {', '.join(removed)}"
-        )
+        msgs.append(f"{path}: dropped controls that operate closed links: {', '.join(removed)}")
 
     node_ids = np.array(wn.junction_name_list + wn.reservoir_name_list + wn.tank_name_list, object)
     link_ids = np.array(wn.pipe_name_list + wn.pump_name_list + wn.valve_name_list, object)
@@ -332,7 +327,7 @@ def simulate(
     if elapsed.shape[0] == 0 or elapsed[-1] < duration_s:
         got = int(elapsed[-1]) if elapsed.shape[0] else 0
         raise EngineError(
-            f"{path.name}: EPANET stopped at {got} s of {duration_s} s; see its warnings: "
+            f"{path}: EPANET stopped at {got} s of {duration_s} s; see its warnings: "
             + "; ".join(msgs[-3:])
         )
     head = table(results.node["head"], node_ids)
@@ -374,7 +369,9 @@ def simulate(
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or "no message"
+    from twin_app.io.epanet import fill_placeholders
+
+    text = " ".join(fill_placeholders(exc).split()) or "no message"
     text = f"{type(exc).__name__}: {text}"
     return text if len(text) <= 200 else text[:197] + "..."
 
@@ -386,7 +383,7 @@ def _close_links(wn: Any, closed: tuple[str, ...], path: Path) -> list[str]:
     links = set(wn.link_name_list)
     unknown = [c for c in closed if c not in links]
     if unknown:
-        raise EngineError(f"{path.name}: cannot close '{unknown[0]}': no link with that id")
+        raise EngineError(f"{path}: cannot close '{unknown[0]}': no link with that id")
     if not closed:
         return []
     targets = set(closed)
@@ -484,16 +481,73 @@ def _expected_demand(
     return out * multiplier
 
 
+class _Collect(logging.Handler):
+    """Keeps wntr's log records (it logs, for example, every curve no element uses)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def wntr_messages() -> Iterator[list[str]]:
+    """Collect wntr's Python warnings and log messages instead of letting them reach the
+    terminal; yields a list that, on exit, holds them as counted one-line messages."""
+    out: list[str] = []
+    handler = _Collect()
+    logger = logging.getLogger("wntr")
+    propagate, level = logger.propagate, logger.level
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.WARNING)  # the CLI raises it to quieten wntr: collect anyway
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield out
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+        logger.setLevel(level)
+        out.extend(_counted([str(w.message) for w in caught] + handler.messages))
+
+
+def _counted(messages: list[str]) -> list[str]:
+    """One line per kind of message (quoted names taken out), with a count and an example.
+
+    wntr says twice, once per curve and once in all, that curves no pump, tank or valve uses
+    were kept: that becomes one line.
+    """
+    import re
+
+    texts = list(dict.fromkeys(" ".join(m.split()) for m in messages))
+    unused = [t for t in texts if t.startswith("Curve was not used")]
+    texts = [t for t in texts if not t.startswith(("Curve was not used", "Not all curves"))]
+    groups: dict[str, list[str]] = {}
+    for text in texts:
+        groups.setdefault(re.sub(r"\"[^\"]*\"|'[^']*'", "…", text), []).append(text)
+    out = [
+        ms[0] if len(ms) == 1 else f"{ms[0]} (and {len(ms) - 1} more like it)"
+        for ms in groups.values()
+    ]
+    if unused:
+        names = [m.split('"')[1] for m in unused if m.count('"') >= 2]
+        example = f" (e.g. {names[0]!r})" if names else ""
+        out.append(f"{len(unused)} curves are used by no pump, tank or valve{example}; ignored")
+    return out
+
+
 def wntr_tables(
     path: Path, report: LoadReport
 ) -> tuple[pd.DataFrame, pd.DataFrame, FloatArray, np.ndarray[Any, Any], str, str]:
     """Node and link tables of an .inp file as wntr parses it (for :func:`read_inp_wntr`)."""
     import wntr
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with wntr_messages() as caught:
         wn = wntr.network.WaterNetworkModel(str(path))
-    for message in dict.fromkeys(str(w.message) for w in caught):
+    for message in caught:
         report.warn(f"wntr: {message}")
 
     ids: list[str] = []

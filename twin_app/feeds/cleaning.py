@@ -56,7 +56,8 @@ class StoreReport:
     rows_kept
         Samples written to the store.
     nan_values
-        Rows dropped because the value (or a required coordinate) is NaN or not a number.
+        Rows dropped because the value (or a required coordinate) is NaN, infinite or not a
+        number.
     unparseable_times
         Rows dropped because the time could not be read.
     unknown_sensors
@@ -186,6 +187,23 @@ def ids_as_str(sensor_id: Any) -> tuple[ObjArray, B]:
     return arr, missing
 
 
+def _numbers(column: Any, src: str) -> F64:
+    """A data column as float64 (text and other non-numbers become NaN); a column of lists or
+    mappings is a one-line :class:`FeedError`."""
+    import pandas as pd
+
+    try:
+        return np.asarray(
+            pd.to_numeric(pd.Series(np.asarray(column, dtype=object).ravel()), errors="coerce"),
+            np.float64,
+        )
+    except (TypeError, ValueError) as exc:
+        raise FeedError(
+            f"{src}: a data column holds lists or objects, not numbers ({exc}); "
+            "write one number per sample"
+        ) from exc
+
+
 def clean_long(
     sensor_id: Any,
     t: Any,
@@ -243,10 +261,7 @@ def clean_long(
     src = source_name(source)
     ids_all, missing = ids_as_str(sensor_id)
     n = ids_all.shape[0]
-    cols = [
-        np.asarray(pd.to_numeric(pd.Series(np.asarray(c).ravel()), errors="coerce"), np.float64)
-        for c in columns
-    ]
+    cols = [_numbers(c, src) for c in columns]
     for c in cols:
         if c.shape[0] != n:
             raise FeedError(f"{src}: columns have different lengths ({c.shape[0]} vs {n} ids)")
@@ -298,13 +313,14 @@ def clean_long(
     nan_row = np.zeros(n, bool)
     for c, r in zip(cols, req, strict=True):
         if r:
-            nan_row |= np.isnan(c)
+            nan_row |= ~np.isfinite(c)  # an infinite reading is as unusable as a missing one
+    cols = [np.where(np.isinf(c), np.nan, c) for c in cols]
     nan_row &= keep
     rep.nan_values = int(nan_row.sum())
     if rep.nan_values:
         i = int(np.flatnonzero(nan_row)[0])
         rep.warnings.append(
-            f"{src}: {rep.nan_values} rows with a NaN or non-numeric value dropped "
+            f"{src}: {rep.nan_values} rows with a NaN, infinite or non-numeric value dropped "
             f"(first at row {i}, {noun} {ids_all[i]!r})"
         )
     keep &= ~nan_row
@@ -371,4 +387,10 @@ def clean_long(
         keep3 = ~merged
         codes, tt, rows, data = codes[keep3], tt[keep3], rows[keep3], data[keep3]
     rep.rows_kept = int(rows.size)
+    if not rows.size:
+        rep.warnings.append(
+            f"{src}: no usable samples (the input is empty)"
+            if not n
+            else f"{src}: no usable samples: all {n} rows were dropped"
+        )
     return CleanLong(ids=ids, codes=codes, t_ns=tt, columns=data, rows=rows, report=rep)

@@ -122,9 +122,15 @@ def read_long(path: str | Path) -> pd.DataFrame:
     kind = _kind(p)
     if not p.is_file():
         raise FeedError(f"{p}: file not found")
-    if kind == "csv":
-        return _read_csv(p)
-    return _read_parquet(p)
+    df = _read_csv(p) if kind == "csv" else _read_parquet(p)
+    if is_mover_table(df) and len(df):
+        usable = np.isfinite(df["lon"].to_numpy()) & np.isfinite(df["lat"].to_numpy())
+        if not usable.any():
+            raise FeedError(
+                f"{p}: no row has a usable position (lon and lat are missing or not finite in "
+                f"all {len(df)} rows); a mover table needs WGS 84 lon/lat"
+            )
+    return df
 
 
 def _read_csv(p: Path) -> pd.DataFrame:
@@ -160,6 +166,7 @@ def _read_parquet(p: Path) -> pd.DataFrame:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise FeedError(f"{p}: cannot read as Parquet ({first})") from exc
     _check_columns(p, table.column_names)
+    _check_nested(p, table)
     raw: dict[str, Any] = {}
     for c in table.column_names:
         if c not in _ORDER:
@@ -177,6 +184,44 @@ def _read_parquet(p: Path) -> pd.DataFrame:
         else:
             raw[c] = np.asarray(col.to_pylist(), dtype=object)
     return _finish(p, raw, line_offset=None)
+
+
+def shift_times(t: Any, shift_ns: int) -> np.ndarray[Any, np.dtype[np.datetime64]]:
+    """UTC times (a long table's ``t``) moved by `shift_ns`, as datetime64[ns].
+
+    Missing times stay missing, and a time the shift would carry outside what datetime64[ns]
+    holds (years 1678 to 2261) becomes missing, so that cleaning counts it as out of range
+    instead of wrapping it around to a wrong date.
+    """
+    import pandas as pd
+
+    ts = pd.to_datetime(pd.Series(t), utc=True).dt.tz_convert(None)
+    v = ts.to_numpy().astype("datetime64[ns]").view(np.int64)
+    shift = int(shift_ns)
+    info = np.iinfo(np.int64)
+    ok = v != NAT_NS
+    ok &= (v <= info.max - shift) if shift >= 0 else (v > info.min - shift)
+    moved = np.where(ok, v + np.where(ok, shift, 0), NAT_NS)
+    out: np.ndarray[Any, np.dtype[np.datetime64]] = moved.astype(np.int64).view("datetime64[ns]")
+    return out
+
+
+def _check_nested(path: Path, table: Any) -> None:
+    """A one-line error for a column that holds lists, structs or maps instead of scalars."""
+    import pyarrow as pa
+
+    for c in table.column_names:
+        if c not in _ORDER:
+            continue
+        typ = table.schema.field(c).type
+        if pa.types.is_nested(typ) or (
+            pa.types.is_dictionary(typ) and pa.types.is_nested(typ.value_type)
+        ):
+            raise FeedError(
+                f"{path}: column '{c}' holds {typ} values, not single "
+                f"{'times' if c == 't' else 'ids' if c == 'sensor_id' else 'numbers'}; "
+                "write one sample per row"
+            )
 
 
 def write_long(path: str | Path, df: pd.DataFrame) -> None:

@@ -344,6 +344,8 @@ def _load_object(payload: bytes | bytearray | str) -> dict[str, Any]:
         obj = json.loads(text)
     except (UnicodeDecodeError, ValueError) as exc:
         raise _Reject("bad_json", str(exc)) from None
+    except RecursionError:  # nested deeper than the parser's recursion limit: hostile input
+        raise _Reject("bad_json", "JSON nested too deeply") from None
     if not isinstance(obj, dict):
         raise _Reject("not_object", f"payload is a JSON {type(obj).__name__}, not an object")
     return obj
@@ -446,7 +448,13 @@ def parse_observation(
     if stats is not None:
         stats.received += 1
     try:
-        sample = _parse(topic, payload, mapping, mover_prefix)
+        try:
+            sample = _parse(topic, payload, mapping, mover_prefix)
+        except _Reject:
+            raise
+        except Exception as exc:  # never a traceback for a message: count it and log it
+            log.debug("parsing the MQTT message on %r failed", topic, exc_info=True)
+            raise _Reject("internal_error", f"{type(exc).__name__}: {exc}") from None
     except _Reject as exc:
         n = 1
         if stats is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,12 +22,30 @@ class CleanResult:
     repaired
         Rows that were invalid (self-intersecting, bad rings) and were made valid.
     dropped
-        Rows with nothing polygonal left: empty, zero area, or not a polygon at all.
+        Rows with nothing polygonal left: empty, zero area, or not a polygon at all (and the
+        rows of `nonfinite`).
+    nonfinite
+        Rows with a NaN or infinite coordinate (dropped too: GEOS cannot repair them).
     """
 
     geoms: ObjArray
     repaired: BoolArray
     dropped: BoolArray
+    nonfinite: BoolArray = field(default_factory=lambda: np.zeros(0, bool))
+
+
+def nonfinite_rows(geoms: ObjArray) -> BoolArray:
+    """Rows of `geoms` (shapely geometries or None) with a NaN or infinite coordinate."""
+    import shapely
+
+    geoms = np.asarray(geoms, dtype=object)
+    coords, index = shapely.get_coordinates(geoms, include_z=True, return_index=True)
+    bad = np.zeros(len(geoms), bool)
+    if coords.size:
+        # z is NaN for every 2D geometry: only an infinite z is an error
+        wrong = ~np.isfinite(coords[:, :2]).all(axis=1) | np.isinf(coords[:, 2])
+        bad[index[wrong]] = True
+    return bad
 
 
 def clean_polygons(geoms: ObjArray, min_area: float = 0.0) -> CleanResult:
@@ -46,7 +64,8 @@ def clean_polygons(geoms: ObjArray, min_area: float = 0.0) -> CleanResult:
         if geoms.dtype == object
         else np.zeros(len(geoms), bool)
     )
-    work = np.where(missing, shapely.Polygon(), geoms)
+    nonfinite = nonfinite_rows(geoms)
+    work = np.where(missing | nonfinite, shapely.Polygon(), geoms)
     # Repeated points are left alone: they only make zero-area wall quads, and removing them
     # costs more than the whole extrusion (0.15 s per 100k footprints).
     invalid = ~shapely.is_valid(work)
@@ -66,7 +85,7 @@ def clean_polygons(geoms: ObjArray, min_area: float = 0.0) -> CleanResult:
             rebuilt[present] = shapely.multipolygons(sub[0], indices=dense)
         work[mixed] = rebuilt
     area = shapely.area(work)
-    dropped = missing | shapely.is_empty(work) | ~(area > min_area)
+    dropped = missing | nonfinite | shapely.is_empty(work) | ~(area > min_area)
     out = work.copy()
     out[dropped] = None
-    return CleanResult(out, invalid & ~dropped, dropped)
+    return CleanResult(out, invalid & ~dropped, dropped, nonfinite)

@@ -166,9 +166,11 @@ def read_cityjson(path: Path, options: ReadOptions) -> SourceData:
         geometry); the message names an example object.
     """
     path = Path(path)
-    report = LoadReport(source=path.name)
-    doc = _load_json(path)
+    report = LoadReport(source=str(path))
+    duplicates: Counter[str] = Counter()
+    doc = _load_json(path, duplicates)
     city_objects = _check_cityjson(path, doc, report)
+    _warn_duplicates(path, city_objects, duplicates, report)
 
     vertices = _vertices(path, doc.get("vertices"), doc.get("transform"))
     crs = _crs(path, doc, vertices, options, report)
@@ -264,8 +266,12 @@ def read_cityjson(path: Path, options: ReadOptions) -> SourceData:
 # --------------------------------------------------------------------------- file and header
 
 
-def _load_json(path: Path) -> Any:
-    """Parse the file, turning every failure into a one-line :class:`InputError`."""
+def _load_json(path: Path, duplicates: Counter[str] | None = None) -> Any:
+    """Parse the file, turning every failure into a one-line :class:`InputError`.
+
+    Keys that appear more than once in one JSON object are counted in `duplicates` (JSON keeps
+    only the last, so a duplicated CityObject id silently loses objects).
+    """
     if not path.exists():
         raise InputError(f"{path}: file not found")
     if path.is_dir():
@@ -274,8 +280,16 @@ def _load_json(path: Path) -> Any:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        d = dict(pairs)
+        if len(d) != len(pairs) and duplicates is not None:
+            duplicates.update(k for k, _ in pairs)
+            duplicates.subtract(d.keys())
+        return d
+
     try:
-        return json.loads(data)
+        return json.loads(data, object_pairs_hook=pairs_hook)
     except json.JSONDecodeError as exc:
         hint = " (the file looks truncated)" if exc.pos >= len(exc.doc) - 1 else ""
         raise InputError(
@@ -283,6 +297,21 @@ def _load_json(path: Path) -> Any:
         ) from exc
     except (UnicodeDecodeError, RecursionError) as exc:
         raise InputError(f"{path}: not a readable JSON text ({type(exc).__name__})") from exc
+
+
+def _warn_duplicates(
+    path: Path, city_objects: dict[str, Any], duplicates: Counter[str], report: LoadReport
+) -> None:
+    """Warn about CityObject ids that appear more than once (only the last of each was kept)."""
+    dup_ids = [k for k, n in duplicates.items() if n > 0 and k in city_objects]
+    if dup_ids:
+        n_lost = sum(duplicates[k] for k in dup_ids)
+        report.skip(
+            "CityObjects with a duplicate id (only the last of each id is read; "
+            "give every object its own id)",
+            n_lost,
+            dup_ids[0],
+        )
 
 
 def _check_cityjson(path: Path, doc: Any, report: LoadReport) -> dict[str, Any]:

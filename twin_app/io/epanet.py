@@ -201,9 +201,31 @@ def _no_coordinates(path: Path, sections: Sections) -> InputError:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or "no message"
+    text = " ".join(fill_placeholders(exc).split()) or "no message"
     text = f"{type(exc).__name__}: {text}"
     return text if len(text) <= 160 else text[:157] + "..."
+
+
+def fill_placeholders(exc: BaseException) -> str:
+    """The message of `exc` with an unfilled ``%s`` filled in.
+
+    Some library errors are raised with a format string that was never formatted (wntr:
+    ``'%s is not a valid member of WaterNetworkModel'``); the value meant is a local variable
+    of the frame that raised it (``name``, ``key`` or ``value``), so the message can still say
+    which one.
+    """
+    text = str(exc)
+    if "%s" not in text:
+        return text
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    found: Any = None
+    if tb is not None:
+        local = tb.tb_frame.f_locals
+        found = next((local[k] for k in ("name", "key", "value") if k in local), None)
+    shown = repr(found) if isinstance(found, str | int | float) else "an unknown option"
+    return text.replace("%s", shown, 1).replace("%s", "?")
 
 
 def _report_placement(network: PipeNetwork, placement: Placement) -> None:

@@ -96,7 +96,10 @@ def choose_frame(sources: Sequence[SourceData]) -> LocalFrame:
 
     nonempty = [(s, b) for s in sources if (b := source_bounds(s)) is not None]
     if not nonempty:
-        labels = ", ".join(s.label for s in sources) or "no files"
+        labels = (
+            ", ".join(f"{s.path}:{s.layer}" if s.layer else str(s.path) for s in sources)
+            or "no files"
+        )
         raise InputError(f"nothing to show: {labels} hold(s) no features")
     first, _ = nonempty[0]
     base = horizontal_crs(first.crs)

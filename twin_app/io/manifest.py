@@ -174,6 +174,10 @@ def read_manifest(path: Path | str) -> Manifest:
         raise InputError(f"{p}: no such manifest") from exc
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{p}: not valid TOML ({exc})") from exc
+    except RecursionError as exc:
+        raise InputError(f"{p}: not valid TOML (nested too deeply)") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{p}: cannot read the manifest ({type(exc).__name__})") from exc
     try:
         m = Manifest.model_validate({**data, "folder": p.parent})
     except ValidationError as exc:
@@ -182,6 +186,25 @@ def read_manifest(path: Path | str) -> Manifest:
         raise InputError(f"{p}: key {loc!r}: {err['msg']}") from exc
     _check_times(m, p)
     return m
+
+
+def check_files(m: Manifest) -> None:
+    """Raise a one-line :class:`InputError` naming the manifest, the key and the full path of
+    the first data file it lists that does not exist (checked before anything is read)."""
+    path = m.folder / MANIFEST_NAME
+    keys: list[tuple[str, str]] = [(f"sources.{i}.path", s.path) for i, s in enumerate(m.sources)]
+    for i, s in enumerate(m.series):
+        keys.append((f"series.{i}.path", s.path))
+        if s.sensors:
+            keys.append((f"series.{i}.sensors", s.sensors))
+    for key, rel in keys:
+        if not rel.strip():
+            raise InputError(f"{path}: key {key!r} is empty; name a file beside the manifest")
+        full = m.folder / rel
+        if not full.exists():
+            raise InputError(
+                f"{path}: key {key!r}: {full} does not exist; fix the path or add the file"
+            )
 
 
 def _utc_ns(text: str, timezone: str) -> int:

@@ -41,7 +41,7 @@ def read_osm(path: Path, options: ReadOptions) -> list[SourceData]:
     """Read buildings and roads of an OSM extract into one source of kind ``osm``."""
     from pyproj import CRS
 
-    report = LoadReport(source=path.name)
+    report = LoadReport(source=str(path))
     src = SourceData(path, None, "osm", CRS.from_epsg(4326), report)
     want = options.as_kind
     # The OSM driver parses the whole file for every layer read: read each layer once.

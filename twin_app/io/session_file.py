@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from twin_app import __version__
 from twin_app.errors import SessionFileError
@@ -29,11 +36,55 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _check_crs(text: str) -> str:
+    """`text` if pyproj accepts it as a CRS, else a ValueError saying so."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError as ProjCRSError
+
+    try:
+        CRS.from_user_input(text)
+    except (ProjCRSError, TypeError, ValueError) as exc:
+        shown = text if len(text) < 60 else text[:57] + "..."
+        raise ValueError(f"the projection library rejects the CRS {shown!r} ({exc})") from None
+    return text
+
+
+def _check_read_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The read options as ReadOptions takes them; an unknown or mistyped one is a ValueError."""
+    import dataclasses
+    import math
+
+    from twin_app.io.source import ReadOptions
+
+    known = {f.name: f for f in dataclasses.fields(ReadOptions)}
+    for key, value in options.items():
+        if key not in known:
+            raise ValueError(f"unknown read option {key!r}; known: {', '.join(known)}")
+        if key in ("default_height_m", "storey_m"):
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            if not ok or not math.isfinite(float(value)) or float(value) <= 0.0:
+                raise ValueError(f"read option {key!r} must be a positive number, not {value!r}")
+        elif value is not None and not isinstance(value, str):
+            raise ValueError(f"read option {key!r} must be text, not {value!r}")
+    if options.get("as_kind") not in (None, "buildings", "roads", "areas"):
+        raise ValueError(
+            f"read option 'as_kind' must be buildings, roads or areas, not {options['as_kind']!r}"
+        )
+    if options.get("crs"):
+        _check_crs(str(options["crs"]))
+    return options
+
+
 class SourceEntry(_Strict):
     """A file the session loads, with its read options."""
 
     path: str
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("options")
+    @classmethod
+    def _options(cls, v: dict[str, Any]) -> dict[str, Any]:
+        return _check_read_options(v)
 
 
 class FrameEntry(_Strict):
@@ -41,6 +92,20 @@ class FrameEntry(_Strict):
 
     crs_wkt: str
     origin: tuple[float, float, float]
+
+    @field_validator("crs_wkt")
+    @classmethod
+    def _crs(cls, v: str) -> str:
+        return _check_crs(v)
+
+    @field_validator("origin")
+    @classmethod
+    def _origin(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
+        import math
+
+        if not all(math.isfinite(c) for c in v):
+            raise ValueError(f"the frame origin must be finite, not {v}")
+        return v
 
 
 class StyleEntry(_Strict):
@@ -52,6 +117,37 @@ class StyleEntry(_Strict):
     colormap: str = "viridis"
     clim: tuple[float, float] | None = None
     color: str = "#d9d4c7"
+
+    @field_validator("colormap")
+    @classmethod
+    def _colormap(cls, v: str) -> str:
+        from twin_app.model.style import ColormapError, colormap_table
+
+        try:
+            colormap_table(v, 2)
+        except ColormapError as exc:
+            raise ValueError(str(exc)) from None
+        return v
+
+    @field_validator("color")
+    @classmethod
+    def _color(cls, v: str) -> str:
+        import re
+
+        if not re.fullmatch(r"#[0-9a-fA-F]{6}", v):
+            raise ValueError(f"unknown colour {v!r}: use #rrggbb, e.g. '#d9d4c7'")
+        return v
+
+    @field_validator("clim")
+    @classmethod
+    def _clim(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        import math
+
+        if v is not None and not (math.isfinite(v[0]) and math.isfinite(v[1])):
+            return None  # limits of all-missing data: automatic again
+        if v is not None and v[0] > v[1]:
+            raise ValueError(f"colour limits must be low first, not {v}")
+        return v
 
 
 class LayerEntry(_Strict):
@@ -69,7 +165,19 @@ class PoseEntry(_Strict):
     focal_point: tuple[float, float, float]
     view_up: tuple[float, float, float] = (0.0, 0.0, 1.0)
     view_angle_deg: float = Field(30.0, gt=0.0, lt=180.0)
-    parallel_scale: float = Field(0.0, ge=0.0)
+    parallel_scale: float = Field(0.0, ge=0.0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _pose(self) -> PoseEntry:
+        """The pose must be one a camera can take (finite, not degenerate)."""
+        from twin_app.errors import CameraError
+        from twin_app.model.camera import CameraPose
+
+        try:
+            CameraPose.from_dict(self.model_dump())
+        except (CameraError, ValueError) as exc:
+            raise ValueError(str(exc)) from None
+        return self
 
 
 class BookmarkEntry(PoseEntry):
@@ -83,8 +191,9 @@ class ViewEntry(_Strict):
 
     underground: str = "off"
     shadows: bool = False
-    clock_ns: int = 0
-    clock_rate: float = 1.0
+    #: UTC ns; datetime64[ns] holds years 1678 to 2261 (0: leave the clock where it is).
+    clock_ns: int = Field(0, gt=-(2**63) + 1, lt=2**63 - 1)
+    clock_rate: float = Field(1.0, allow_inf_nan=False)
 
     @field_validator("underground")
     @classmethod
@@ -168,6 +277,8 @@ def read_session(path: Path | str) -> SessionFile:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SessionFileError(f"{p}: not a valid session file: {exc}") from exc
+    except RecursionError as exc:
+        raise SessionFileError(f"{p}: not a valid session file: nested too deeply") from exc
     version = raw.get("schema_version")
     if not isinstance(version, int):
         raise SessionFileError(
@@ -183,4 +294,5 @@ def read_session(path: Path | str) -> SessionFile:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(x) for x in err["loc"])
-        raise SessionFileError(f"{p}: key {loc!r}: {err['msg']}") from exc
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise SessionFileError(f"{p}: key {loc!r}: {msg}; the file was not changed") from exc

@@ -93,11 +93,6 @@ def list_layers(path: Path) -> list[tuple[str, str | None]]:
     return [(str(name), None if gt is None else str(gt)) for name, gt in layers]
 
 
-def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:200]
-
-
 def read_layer(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     """Read one layer with Arrow (about 3x faster than without), fid kept as the index."""
     import geopandas as gpd
@@ -109,16 +104,60 @@ def read_layer(path: Path, layer: str | None) -> gpd.GeoDataFrame:
         else:
             gdf = pyogrio.read_dataframe(path, layer=layer, use_arrow=True, fid_as_index=True)
     except Exception as exc:
-        raise InputError(vector_error(path, exc, layer)) from exc
+        lenient = (
+            None
+            if path.suffix.lower() in (".parquet", ".geoparquet")
+            else _read_lenient(path, layer)
+        )
+        if lenient is None:
+            raise InputError(vector_error(path, exc, layer)) from exc
+        gdf = lenient
     return gdf
+
+
+def _read_lenient(path: Path, layer: str | None) -> gpd.GeoDataFrame | None:
+    """Read a layer whose geometries shapely refuses (an unclosed ring, a ring of two points)
+    with those geometries as null, so that the rest loads and the nulls are counted as skipped.
+    None when the file cannot be read this way either."""
+    import warnings
+
+    import geopandas as gpd
+    import pyogrio
+    import shapely
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            meta, table = pyogrio.read_arrow(path, layer=layer, return_fids=True)
+            gname = meta.get("geometry_name") or "wkb_geometry"
+            wkb = table.column(gname).to_numpy(zero_copy_only=False)
+            geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+    except Exception:
+        return None
+    attrs = table.drop_columns([gname]).to_pandas()
+    fid = meta.get("fid_column") or "fid"
+    if fid in attrs.columns:
+        attrs = attrs.set_index(fid)
+    return gpd.GeoDataFrame(attrs, geometry=np.asarray(geoms, dtype=object), crs=meta.get("crs"))
 
 
 def resolve_crs(gdf: gpd.GeoDataFrame, label: str, options: ReadOptions, report: LoadReport) -> CRS:
     """The layer's CRS, checked against its coordinates (see :func:`check_crs`)."""
-    tb = gdf.total_bounds if len(gdf) else np.zeros(4)
+    tb = finite_bounds(gdf.geometry.values) if len(gdf) else np.zeros(4)
     return check_crs(
         gdf.crs, (float(tb[0]), float(tb[1]), float(tb[2]), float(tb[3])), label, options, report
     )
+
+
+def finite_bounds(geoms: Any) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """(xmin, ymin, xmax, ymax) of the finite coordinates of `geoms` (zeros when there are none)."""
+    import shapely
+
+    xy = shapely.get_coordinates(np.asarray(geoms, dtype=object))
+    xy = xy[np.isfinite(xy).all(axis=1)]
+    if not len(xy):
+        return np.zeros(4)
+    return np.array([xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max()])
 
 
 def check_crs(
@@ -201,12 +240,18 @@ def clean_footprints(
             int(clean.repaired.sum()),
             str(ids[int(np.flatnonzero(clean.repaired)[0])]),
         )
-    if clean.dropped.any():
-        report.skip(
-            f"empty, zero-area or non-polygon {what}",
-            int(clean.dropped.sum()),
-            str(ids[int(np.flatnonzero(clean.dropped)[0])]),
-        )
+    nonfinite = clean.nonfinite if clean.nonfinite.size else np.zeros(len(ids), bool)
+    missing = np.asarray(gdf.geometry.isna().to_numpy(), bool)
+    for why, rows in (
+        (f"{what} with NaN or infinite coordinates", nonfinite),
+        (
+            f"{what} without usable geometry (null, unclosed or under 3 points)",
+            missing & ~nonfinite,
+        ),
+        (f"empty, zero-area or non-polygon {what}", clean.dropped & ~nonfinite & ~missing),
+    ):
+        if rows.any():
+            report.skip(why, int(rows.sum()), str(ids[int(np.flatnonzero(rows)[0])]))
     attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).reset_index(drop=True)
     return clean.geoms, ~clean.dropped, attrs
 
@@ -277,14 +322,26 @@ def prepare_roads(
     from shapely import GeometryType as T
 
     geoms = np.asarray(gdf.geometry.values)
+    from twin_app.geometry.clean import nonfinite_rows
+
+    nonfinite = nonfinite_rows(geoms)
+    if nonfinite.any():
+        report.skip(
+            "roads with NaN or infinite coordinates",
+            int(nonfinite.sum()),
+            str(ids[int(np.flatnonzero(nonfinite)[0])]),
+        )
+        geoms = geoms.copy()
+        geoms[nonfinite] = None
     kinds = shapely.get_type_id(geoms)
     ok = ((kinds == T.LINESTRING) | (kinds == T.MULTILINESTRING)) & ~shapely.is_empty(geoms)
     ok &= shapely.length(geoms) > 0
-    if not ok.all():
+    if not (ok | nonfinite).all():
+        ok_or_counted = ok | nonfinite
         report.skip(
             "empty or non-line road geometries",
-            int((~ok).sum()),
-            str(ids[int(np.flatnonzero(~ok)[0])]),
+            int((~ok_or_counted).sum()),
+            str(ids[int(np.flatnonzero(~ok_or_counted)[0])]),
         )
     attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).reset_index(drop=True)
 
@@ -373,7 +430,8 @@ def read_buildings_arrow(
     if "error" in result or arr is None:
         return None
     clean: CleanResult = result["clean"]
-    c = arr.coords
+    c = arr.coords[:, :2]
+    c = c[np.isfinite(c).all(axis=1)]
     bounds = (
         (float(c[:, 0].min()), float(c[:, 1].min()), float(c[:, 0].max()), float(c[:, 1].max()))
         if c.size
@@ -405,7 +463,7 @@ def read_vector(path: Path, options: ReadOptions) -> list[SourceData]:
     out: list[SourceData] = []
     for name, geom_type in layers:
         layer_arg = None if path.suffix.lower() in (".parquet", ".geoparquet") else name
-        label = f"{path.name}:{name}" if multi else path.name
+        label = f"{path}:{name}" if multi else str(path)
         report = LoadReport(source=label)
         guess = options.as_kind or guess_kind(name, _geom_family(geom_type), n_layers)
         if guess == "buildings" and path.suffix.lower() not in (".parquet", ".geoparquet"):
@@ -425,6 +483,11 @@ def read_vector(path: Path, options: ReadOptions) -> list[SourceData]:
             family = _family_of(gdf)
         kind = options.as_kind or guess_kind(name, family, n_layers)
         src_layer = name if multi else None
+        if len(gdf) and bool(gdf.geometry.isna().all()):
+            report.skip("features without geometry (null)", len(gdf), str(feature_ids(gdf)[0]))
+            report.warn("no feature has a geometry; nothing to draw")
+            out.append(SourceData(path, src_layer, "other", _crs_or_wgs84(gdf), report))
+            continue
         if kind is None or kind == "pipes" or len(gdf) == 0:
             why = (
                 "empty layer"
@@ -458,9 +521,10 @@ def read_vector(path: Path, options: ReadOptions) -> list[SourceData]:
 
 
 def _family_of(gdf: gpd.GeoDataFrame) -> str:
-    if len(gdf) == 0:
+    types = gdf.geometry.geom_type.dropna()
+    if len(types) == 0:  # no rows, or every geometry null
         return "unknown"
-    return _geom_family(str(gdf.geometry.geom_type.mode().iloc[0]))
+    return _geom_family(str(types.mode().iloc[0]))
 
 
 def _crs_or_wgs84(gdf: gpd.GeoDataFrame) -> CRS:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from twin_app.errors import InputError
+from twin_app.errors import InputError, TwinError
 from twin_app.geometry.network import line_adjacency, nearest_lines, nearest_source
 from twin_app.geometry.placement import Placement, district_bounds, to_local
 from twin_app.io.manifest import ManifestSeries
@@ -110,12 +110,11 @@ def utc_ns(text: str) -> int:
 
 
 def _shifted(df: pd.DataFrame, shift_ns: int) -> np.ndarray[Any, np.dtype[np.datetime64]]:
-    """The table's times moved by `shift_ns`, as UTC datetime64[ns] (pandas may hold µs)."""
-    t = pd.to_datetime(df["t"], utc=True).dt.tz_convert(None).to_numpy().astype("datetime64[ns]")
-    out: np.ndarray[Any, np.dtype[np.datetime64]] = (t.view(np.int64) + int(shift_ns)).view(
-        "datetime64[ns]"
-    )
-    return out
+    """The table's times moved by `shift_ns`, as UTC datetime64[ns]; missing and
+    out-of-range times stay missing (counted by the cleaning)."""
+    from twin_app.feeds.longformat import shift_times
+
+    return shift_times(df["t"], shift_ns)
 
 
 def _read_store(series: ManifestSeries, ctx: SeriesContext) -> Any:
@@ -128,7 +127,7 @@ def _read_store(series: ManifestSeries, ctx: SeriesContext) -> Any:
         df["sensor_id"].astype(str).to_numpy(),
         _shifted(df, ctx.shift_ns(series)),
         df["value"].to_numpy(),
-        source=series.path,
+        source=str(ctx.folder / series.path),
     )
     ctx.warnings.extend(report.warnings)
     return store
@@ -311,6 +310,7 @@ def build_mover_layer(
     altitude_m: dict[str, float] | None = None,
     name: str = "Vehicles",
     description: str = "",
+    source: str = "",
 ) -> tuple[MoverLayer, Any]:
     """Tracks from a long mover table (``sensor_id``, ``t``, ``lon``, ``lat``[, ``z``]).
 
@@ -325,7 +325,12 @@ def build_mover_layer(
     if "z" in movers:
         xyz[:, 2] = np.nan_to_num(movers["z"].to_numpy(np.float64))
     tracks, report = MoverTracks.from_long(
-        movers["sensor_id"].astype(str).to_numpy(), movers["t"], xyz[:, 0], xyz[:, 1], xyz[:, 2]
+        movers["sensor_id"].astype(str).to_numpy(),
+        movers["t"],
+        xyz[:, 0],
+        xyz[:, 1],
+        xyz[:, 2],
+        source=source,
     )
     ids = np.asarray(tracks.mover_ids, dtype=object)
     alt = np.array([float((altitude_m or {}).get(str(i), 0.0)) for i in ids])
@@ -436,6 +441,7 @@ def mover_series(series: ManifestSeries, ctx: SeriesContext) -> Layer:
         ctx.placement_for(series, df["lon"], df["lat"]),
         name=series.name,
         description=ctx.describe(series),
+        source=str(ctx.folder / series.path),
     )
     ctx.warnings.extend(report.warnings)
     return layer
@@ -479,5 +485,29 @@ def builder_for(kind: str) -> SeriesBuilder:
 
 
 def build_series(series: ManifestSeries, ctx: SeriesContext) -> Layer:
-    """Build one series' layer with the builder of its kind."""
-    return builder_for(series.kind)(series, ctx)
+    """Build one series' layer with the builder of its kind.
+
+    Whatever the series file holds, the caller gets the layer or a one-line
+    :class:`TwinError` naming the file's full path, never another exception.
+    """
+    import warnings
+
+    from twin_app.io.registry import library_warnings
+
+    builder = builder_for(series.kind)
+    path = ctx.folder / series.path
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            layer = builder(series, ctx)
+        ctx.warnings.extend(f"{path}: {w}" for w in library_warnings(caught))
+        return layer
+    except TwinError as err:
+        if str(path) in str(err) or str(Path(series.path)) not in str(err):
+            raise
+        raise type(err)(str(err).replace(str(series.path), str(path), 1)) from err
+    except Exception as exc:
+        raise InputError(
+            f"{path}: cannot build the {series.kind} series ({type(exc).__name__}: "
+            f"{' '.join(str(exc).split())[:200]})"
+        ) from exc

@@ -16,7 +16,13 @@ import pandas as pd
 
 from twin_app.errors import CancelledError, InputError
 from twin_app.io.load import Cancelled, LoadResult, Progress, load_city
-from twin_app.io.manifest import MANIFEST_NAME, Manifest, SeriesAlert, read_manifest
+from twin_app.io.manifest import (
+    MANIFEST_NAME,
+    Manifest,
+    SeriesAlert,
+    check_files,
+    read_manifest,
+)
 from twin_app.io.source import ReadOptions
 from twin_app.model.alerts import AlertRule, SilenceRule
 from twin_app.model.city import FeatureSet
@@ -227,6 +233,7 @@ def open_twin(
     """
     manifest = path if isinstance(path, Manifest) else read_manifest(path)
     _check_kinds(manifest)
+    check_files(manifest)
     opts = options or ReadOptions()
 
     def step(frac: float, msg: str) -> None:
