@@ -116,11 +116,11 @@ def test_nice_lengths() -> None:
 def test_legend_lists_coloured_layers(scene: Scene, two_buildings: FeatureSet, pixel_at) -> None:
     layer = BuildingLayer(name="b", features=two_buildings)
     scene.add_layer(layer)
-    bars = [a for a in scene._legend_actors if a.IsA("vtkScalarBarActor")]
-    assert len(bars) == 1 and "height_m" in bars[0].GetTitle()
+    (panel,) = scene.legends
+    assert panel.lut is not None and panel.title == "b" and panel.subtitle == "height_m"
     layer.color_by = "surface"
-    assert scene._category_legend is not None
-    assert [t.GetInput() for t in scene._category_legend.texts] == ["wall", "roof"]
+    (panel,) = scene.legends
+    assert panel.lut is None and panel.label_texts == ["wall", "roof"]
 
 
 def test_shadows_darken_the_ground_behind_a_tower(

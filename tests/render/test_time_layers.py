@@ -28,6 +28,10 @@ def _top(scene: Scene) -> None:
         scene.plotter.renderer, CameraPose((0.0, 0.0, 600.0), (0.0, 0.0, 0.0), (0.0, 1.0, 0.0))
     )
     scene.plotter.camera_set = True
+    # The legend panels sit in the top-left corner; in a 400 x 300 view they would cover
+    # the pixels these tests read.
+    scene.show_legends = False
+    scene.legends_changed()
 
 
 def _roads() -> FeatureSet:
@@ -185,8 +189,8 @@ def test_traffic_legend_and_colours_are_the_model_classes(scene: Scene) -> None:
         ("no data", NO_DATA_COLOR),
     ]
     scene.legends_changed()
-    assert scene._category_legend is not None
-    assert [t.GetInput() for t in scene._category_legend.texts] == [n for n, _ in entries]
+    (panel,) = scene.legends
+    assert panel.title == "traffic" and panel.label_texts == [n for n, _ in entries]
     # what is drawn: each class's colour, from the same table, on both sides of every bound
     lut = adapter.mapper.GetLookupTable()
     rgb = CONGESTION.rgb().tolist()
