@@ -244,6 +244,8 @@ class LegendPanel:
         self.lut = lut
         #: (x0, y0, x1, y1) of the panel in display pixels (origin bottom left), after place.
         self.box = (0.0, 0.0, 0.0, 0.0)
+        #: False when the view had no room left for it.
+        self.visible = True
         self.bg_pd, self.bg = _poly_actor((1.0, 1.0, 1.0))
         # Swatches or colour bar: one 2D polydata with a colour per cell.
         self.swatch_pd = vtk.vtkPolyData()
@@ -375,6 +377,12 @@ class LegendPanel:
         )
         self.box = (x0, top - h, x0 + w, top)
         return w, h
+
+    def set_visible(self, on: bool) -> None:
+        """Show or hide the whole panel."""
+        self.visible = bool(on)
+        for a in self.props:
+            a.SetVisibility(self.visible)
 
     def remove(self) -> None:
         """Take the panel off the renderer."""

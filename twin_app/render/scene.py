@@ -423,7 +423,8 @@ class Scene:
     LEGEND_BOTTOM = 70.0
 
     def _layout_legends(self) -> None:
-        """Stack the panels top-down from the top-left corner, in columns, never overlapping."""
+        """Stack the panels top-down from the top-left corner, in columns, never overlapping;
+        a panel that finds no room left in the view is hidden (a very small view)."""
         if not self.legends:
             return
         w, h = self.plotter.renderer.GetSize()
@@ -431,7 +432,7 @@ class Scene:
         if key == self._legend_layout or w <= 0 or h <= 0:
             return
         self._legend_layout = key
-        scale = max(1.0, h / 1080.0)
+        scale = max(0.75, h / 900.0)
         gap = self.LEGEND_MARGIN * scale
         x, top = gap, h - gap
         col_w = 0.0
@@ -442,6 +443,7 @@ class Scene:
                 x += col_w + gap
                 top, col_w = h - gap, 0.0
                 pw, ph = panel.place(x, top, scale)
+            panel.set_visible(x + pw <= w and top - ph >= 0)
             col_w = max(col_w, pw)
             top -= ph + gap
 
