@@ -272,6 +272,9 @@ class Scene:
         plane.SetPoint2(cx - size / 2, cy + size / 2, b[4] - 0.05)
         mapper = vtk.vtkPolyDataMapper()
         mapper.SetInputConnection(plane.GetOutputPort())
+        # Pushed back in depth so that the shadows lying on it win the depth test.
+        mapper.SetResolveCoincidentTopologyToPolygonOffset()
+        mapper.SetRelativeCoincidentTopologyPolygonOffsetParameters(1.0, 4.0)
         actor = vtk.vtkActor()
         actor.SetMapper(mapper)
         actor.PickableOff()
@@ -548,9 +551,8 @@ class Scene:
         mapper = vtk.vtkPolyDataMapper()
         mapper.SetInputData(poly)
         mapper.ScalarVisibilityOff()
-        # Coplanar with the ground: drawn over it, under anything lying higher (roads ...).
-        mapper.SetResolveCoincidentTopologyToPolygonOffset()
-        mapper.SetRelativeCoincidentTopologyPolygonOffsetParameters(-1.0, -4.0)
+        # Coplanar with the ground, which is pushed back (update_ground): the shadow wins over
+        # the ground and stays under anything lying higher (roads 5 cm up ...).
         actor = vtk.vtkActor()
         actor.SetMapper(mapper)
         actor.PickableOff()
