@@ -273,7 +273,7 @@ def test_viewer_casts_shadows_from_the_sessions_sun(
     """Clock -> session.sun (pvlib) -> viewer binding -> the shadow on the ground."""
     import pandas as pd
 
-    from tests.session.test_sun import CITY
+    from tests.session.test_session_sun import CITY
     from twin_app.model.city import CityModel
     from twin_app.render.viewer import Viewer
     from twin_app.session import Session
