@@ -187,7 +187,11 @@ def test_info_json_osm(summaries: dict[str, dict[str, Any]], shared_data: Path, 
     assert (n_b, n_r) == OSM[name]
     assert s["kind"] == "osm"
     assert s["crs"] == "EPSG:4326"
-    assert s["counts"] == {"buildings": n_b, "roads": n_r}
+    counts = dict(s["counts"])
+    assert (
+        counts.pop("ground") > 100
+    )  # land use, parks, water, rail: tests/io/test_ground_context.py
+    assert counts == {"buildings": n_b, "roads": n_r}
     # bbox of the buildings and roads, straight from GDAL
     _, b1 = pyogrio.read_bounds(path, layer="multipolygons", where="building IS NOT NULL")
     _, b2 = pyogrio.read_bounds(path, layer="lines", where="highway IS NOT NULL")
@@ -328,7 +332,7 @@ def test_info_json_on_a_manifest(capsys: pytest.CaptureFixture[str]) -> None:
         ("air", 12),
         ("movers", 8),
     ]
-    assert data["geometry"][0]["counts"] == {"buildings": 2149, "roads": 3075}
+    assert data["geometry"][0]["counts"] == {"buildings": 2149, "roads": 3075, "ground": 261}
 
 
 def test_info_on_a_session_file_with_a_twin(

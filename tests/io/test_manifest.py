@@ -90,3 +90,48 @@ attribution = "a"
     with pytest.raises(InputError) as err:
         read_manifest(write(tmp_path, tail=series))
     assert "'series.0.source_start'" in str(err.value)
+
+
+SERIES_WITH_ALERTS = """
+[[series]]
+kind = "air"
+path = "a.parquet"
+name = "A"
+what = "w"
+measured_in = "m"
+source = "s"
+licence = "l"
+attribution = "a"
+alerts = [{alerts}]
+"""
+
+
+def test_alert_severity_and_silence_keys(tmp_path: Path) -> None:
+    alerts = (
+        '{ name = "high", threshold = 1.0, severity = "critical" }, '
+        '{ name = "quiet", silent_s = 600 }, { name = "plain", threshold = 2.0 }'
+    )
+    m = read_manifest(write(tmp_path, tail=SERIES_WITH_ALERTS.format(alerts=alerts)))
+    got = [(a.name, a.threshold, a.silent_s, a.severity) for a in m.series[0].alerts]
+    assert got == [
+        ("high", 1.0, None, "critical"),
+        ("quiet", None, 600.0, "warning"),
+        ("plain", 2.0, None, "warning"),
+    ]
+    sample = {a.severity for s in read_manifest(SAMPLE_DIR).series for a in s.alerts}
+    assert sample == {"info", "warning", "critical"}
+
+
+@pytest.mark.parametrize(
+    ("alert", "key"),
+    [
+        ('{ name = "x", threshold = 1.0, severity = "urgent" }', "series.0.alerts.0.severity"),
+        ('{ name = "x" }', "series.0.alerts.0"),
+        ('{ name = "x", threshold = 1.0, silent_s = 60 }', "series.0.alerts.0"),
+        ('{ name = "x", silent_s = -5 }', "series.0.alerts.0.silent_s"),
+    ],
+)
+def test_bad_alert_keys_are_one_line_naming_the_key(tmp_path: Path, alert: str, key: str) -> None:
+    with pytest.raises(InputError) as err:
+        read_manifest(write(tmp_path, tail=SERIES_WITH_ALERTS.format(alerts=alert)))
+    assert f"key {key!r}" in str(err.value) and "\n" not in str(err.value)

@@ -101,7 +101,8 @@ def test_source_is_one_osm_source_in_wgs84(city: City) -> None:
     assert src.layer is None
     assert src.crs.to_epsg() == 4326
     assert src.buildings is not None and src.roads is not None
-    assert set(src.counts) == {"buildings", "roads"}
+    # The ground context (land use, parks, water, railways) of the same extract: test_ground_context.py.
+    assert set(src.counts) == {"buildings", "roads", "ground"}
 
 
 def test_building_count_matches_independent_count(city: City) -> None:
@@ -137,7 +138,7 @@ def test_invalid_footprints_are_repaired_and_counted(city: City) -> None:
 
     n_invalid = int((~shapely.is_valid(city.truth.buildings.geometry.values)).sum())
     assert n_invalid > 0  # each extract has a few
-    repaired = {k: v for k, v in city.source.report.repaired.items() if "invalid" in k}
+    repaired = {k: v for k, v in city.source.report.repaired.items() if "invalid footprints" in k}
     assert sum(repaired.values()) == n_invalid
     b = city.source.buildings
     assert b is not None

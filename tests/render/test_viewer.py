@@ -17,9 +17,9 @@ from shapely.geometry import Polygon, box
 from twin_app.geometry.extrude import extrude, polygon_arrays
 from twin_app.model.camera import Camera, CameraPose
 from twin_app.model.city import BUILDINGS, FeatureSet
-from twin_app.model.layers import AreaLayer, BuildingLayer, FeatureLayer, Layer
+from twin_app.model.layers import AreaLayer, BuildingLayer, FeatureLayer, GroundLayer, Layer
 from twin_app.model.sensors import AirQualityLayer, MoverLayer, PipeLayer, TrafficLayer
-from twin_app.render.adapters import FeatureAdapter
+from twin_app.render.adapters import FeatureAdapter, GroundAdapter
 from twin_app.render.colors import hex_to_rgb
 from twin_app.render.navigation import Navigator, pose_of
 from twin_app.render.plotter import offscreen_plotter
@@ -82,12 +82,14 @@ def top_pose() -> CameraPose:
 def test_registry_is_one_explicit_table_looked_up_along_the_mro() -> None:
     assert {
         FeatureLayer: FeatureAdapter,
+        GroundLayer: GroundAdapter,
         TrafficLayer: TrafficAdapter,
         AirQualityLayer: AirQualityAdapter,
         PipeLayer: PipeAdapter,
         MoverLayer: MoverAdapter,
     } == ADAPTERS
     assert adapter_class(BuildingLayer) is FeatureAdapter  # through FeatureLayer
+    assert adapter_class(GroundLayer) is GroundAdapter
 
     class Kiosks(AreaLayer):
         pass

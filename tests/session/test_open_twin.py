@@ -13,7 +13,7 @@ import pytest
 
 from twin_app.errors import CancelledError
 from twin_app.io.manifest import SAMPLE_DIR
-from twin_app.model.layers import BuildingLayer, RoadLayer
+from twin_app.model.layers import BuildingLayer, GroundLayer, RoadLayer
 from twin_app.model.sensors import AirQualityLayer, MoverLayer, PipeLayer, TrafficLayer
 from twin_app.session import Session, TwinLoad, open_twin
 
@@ -40,8 +40,8 @@ def test_open_twin_builds_every_kind_without_touching_a_session(load: TwinLoad) 
         ]
         assert one.result is not None
         kinds = sorted(fs.kind for fs in one.result.city.sets)
-        assert kinds == ["buildings", "roads"]
-        assert len(one.rules) == 3 and {i for i, _ in one.rules} == {0, 1, 3}
+        assert kinds == ["buildings", "ground", "roads"]
+        assert len(one.rules) == 4 and {i for i, _ in one.rules} == {0, 1, 3}  # air: two rules
     assert load.manifest.name == "City of London"
     assert load.timezone == "Europe/London"
 
@@ -82,6 +82,7 @@ def test_add_twin_is_one_undoable_command() -> None:
     load = session.open_twin(SAMPLE_DIR)
     added = session.add_twin(load)
     assert [type(layer) for layer in session.layers] == [
+        GroundLayer,
         RoadLayer,
         BuildingLayer,
         TrafficLayer,
@@ -90,7 +91,7 @@ def test_add_twin_is_one_undoable_command() -> None:
         PipeLayer,
     ]
     assert list(session.layers) == added
-    assert len(session.alerts.rules) == 3
+    assert len(session.alerts.rules) == 4  # three thresholds and a silence rule
     assert {r.layer_uid for r in session.alerts.rules} <= {layer.uid for layer in load.layers}
     assert session.twins == [SAMPLE_DIR.resolve()]
     assert session.sources and session.city is not None and len(session.city.sets) == 2
@@ -101,7 +102,7 @@ def test_add_twin_is_one_undoable_command() -> None:
     assert session.city is not None and not session.city.sets
     assert not session.commands.can_undo and session.clock.rate == 1.0
     session.commands.redo()
-    assert list(session.layers) == added and len(session.alerts.rules) == 3
+    assert list(session.layers) == added and len(session.alerts.rules) == 4
     assert session.clock.t_ns == OPENS_AT and session.clock.rate == 600
 
 
@@ -148,7 +149,10 @@ def test_series_on_already_loaded_geometry(load: TwinLoad) -> None:
 def test_summary_lists_series_with_kinds_counts_and_time_ranges(load: TwinLoad) -> None:
     s: dict[str, Any] = load.summary()
     assert s["kind"] == "twin" and s["name"] == "City of London"
-    assert [g["counts"] for g in s["geometry"]] == [{"buildings": 2149, "roads": 3075}]
+    # The ground context of the extract: tests/io/test_ground_context.py counts it independently.
+    assert [g["counts"] for g in s["geometry"]] == [
+        {"buildings": 2149, "roads": 3075, "ground": 261}
+    ]
     rows = {r["kind"]: r for r in s["series"]}
     assert (rows["traffic"]["count"], rows["traffic"]["unit"]) == (207, "sensors")
     assert (rows["air"]["count"], rows["air"]["unit"]) == (12, "stations")

@@ -144,3 +144,59 @@ def test_tick_uses_the_rate(rate: float) -> None:
     session.clock.play()
     session.tick(0.1)
     assert session.clock.t_ns == T0 + round(rate * 0.1 * 10**9)
+
+
+def test_a_live_feed_gone_silent_raises_one_alert_that_clears_when_messages_flow() -> None:
+    session, _ = _session()
+    feed = FakeFeed()
+    session.live.feed = feed
+    session.live.silent_after_s = 60.0
+    wall = [1000.0]
+    session.live.now = lambda: wall[0]
+    messages: list[tuple[str, str]] = []
+    session.messages.connect(lambda level, text: messages.append((level, text)))
+    feed.buffer = [Sample("a", T0, 1.0)]
+    session.tick(0.04)
+    for _ in range(5):  # 50 s of quiet: not yet
+        wall[0] += 10.0
+        session.tick(0.04)
+    assert len(session.alerts.alerts) == 0
+    for _ in range(5):  # past 60 s: one alert, however many ticks
+        wall[0] += 10.0
+        session.tick(0.04)
+    assert len(session.alerts.alerts) == 1
+    a = session.alerts.alerts[0]
+    assert (a.rule, a.element_id, a.active, a.count) == (
+        "Live feed silent for 60 s",
+        "localhost:1883",
+        True,
+        1,
+    )
+    assert [lvl for lvl, text in messages if "no message for 60 s" in text] == ["warning"]
+    feed.buffer = [Sample("a", T0 + H, 2.0)]  # messages flow again
+    session.tick(0.04)
+    assert not session.alerts.alerts[0].active
+    wall[0] += 61.0  # silent again: the same entry counts a second spell
+    session.tick(0.04)
+    assert len(session.alerts.alerts) == 1 and session.alerts.alerts[0].count == 2
+    assert session.alerts.alerts[0].active
+    session.live.disconnect()
+    assert not session.alerts.alerts[0].active
+
+
+def test_sensor_silence_in_a_live_store() -> None:
+    from twin_app.model.alerts import SilenceRule
+
+    session, layer = _session()
+    session.alerts.add_rule(SilenceRule("Sensor silent for 10 min", layer.uid, 600.0))
+    feed = FakeFeed()
+    session.live.feed = feed
+    c = session.clock
+    c.extend_range(T0, T0 + 3 * H)  # as live time runs past the replayed data
+    c.seek(T0 + 2 * H)
+    feed.buffer = [Sample("a", T0 + 2 * H + 300 * 10**9, 5.0)]
+    c.seek(T0 + 2 * H + 300 * 10**9)
+    session.tick(0.04)
+    c.seek(T0 + 2 * H + 700 * 10**9)  # b: silent 700 s, a: 400 s
+    got = {a.element_id: a.value for a in session.alerts.alerts}
+    assert got == {"b": 700.0}

@@ -41,8 +41,12 @@ def test_bad_file_reports_one_line_and_keeps_running(qtbot, window, tmp_path) ->
     bad.write_text('{"type": "FeatureCollection", "features": [')
     window.load_paths([bad])
     qtbot.waitUntil(lambda: not window.loading, timeout=20_000)
+    # the status bar summarises; the whole one-line error is in the Messages panel (issue 10)
     text = window.message_label.text()
-    assert "broken.geojson" in text and "\n" not in text
+    assert text == "1 error — see Messages" and "\n" not in text
+    assert "broken.geojson" in window.message_label.toolTip()
+    (line,) = window.messages_panel.visible_lines()
+    assert f"error: {bad}: " in line and "\n" not in line
     assert len(window.session.layers) == 0
 
 

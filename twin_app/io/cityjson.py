@@ -33,6 +33,9 @@ Conventions
 * Point and line geometries (``MultiPoint``, ``MultiLineString``) carry no surfaces; objects
   with only those are kept without triangles and counted as skipped.
 * Appearances (materials, textures) are ignored, so dangling texture paths do not matter.
+* ``LandUse``, ``PlantCover`` and ``WaterBody`` objects are the ground context
+  (:data:`CITYJSON_GROUND_TYPES` gives each its ground class); buildings, terrain and the
+  other types are drawn as before.
 """
 
 from __future__ import annotations
@@ -50,6 +53,11 @@ from twin_app.errors import CRSError, GeometryError, InputError
 from twin_app.io.source import CityObjects, LoadReport, ReadOptions, SourceData
 from twin_app.model.frame import looks_like_lonlat, parse_crs
 from twin_app.model.mesh import SURFACE_GROUND, SURFACE_OTHER, SURFACE_ROOF, SURFACE_WALL
+
+#: CityJSON types drawn as the ground layer, with their ground class (the keys of
+#: :data:`twin_app.model.style.GROUND_CLASSES`): the same colours as OSM's land use, green and
+#: water.
+CITYJSON_GROUND_TYPES = {"LandUse": "landuse", "PlantCover": "vegetation", "WaterBody": "water"}
 
 if TYPE_CHECKING:
     from pyproj import CRS

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from twin_app.errors import CancelledError, InputError
+from twin_app.errors import CancelledError, InputError, TwinError
 from twin_app.geometry.extrude import extrude, orient_rings, polygon_arrays, roof_triangles
 from twin_app.geometry.lines import line_arrays, ribbons
+from twin_app.io.cityjson import CITYJSON_GROUND_TYPES
 from twin_app.io.registry import read_path
 from twin_app.io.source import CityObjects, ReadOptions, SourceData
 from twin_app.model.city import (
     AREAS,
     BUILDINGS,
+    GROUND,
     OBJECTS,
     ROADS,
     TERRAIN,
@@ -38,10 +40,23 @@ ROAD_Z_M = 0.15
 
 @dataclass
 class LoadResult:
-    """A loaded city and the sources it came from (for counts and reports)."""
+    """A loaded city, the sources it came from (for counts and reports) and the files that
+    could not be read.
+
+    Attributes
+    ----------
+    city
+        The feature sets of every file read, in one frame.
+    sources
+        What each readable file held.
+    errors
+        One line per file that could not be read (naming it and what to do); the other files
+        loaded all the same.
+    """
 
     city: CityModel
     sources: list[SourceData]
+    errors: list[str] = field(default_factory=list)
 
 
 def source_bounds(src: SourceData) -> tuple[float, float, float, float] | None:
@@ -285,9 +300,11 @@ def sets_from_cityjson(src: SourceData, frame: LocalFrame) -> list[FeatureSet]:
                 parts=parts,
             )
         )
+    is_ground = np.isin(types, list(CITYJSON_GROUND_TYPES))
     for kind, type_mask in (
+        (GROUND, is_ground),
         (TERRAIN, types == "TINRelief"),
-        (OBJECTS, ~(is_bldg | is_part | (types == "TINRelief"))),
+        (OBJECTS, ~(is_bldg | is_part | is_ground | (types == "TINRelief"))),
     ):
         rows = np.flatnonzero(type_mask)
         if rows.size == 0:
@@ -301,14 +318,23 @@ def sets_from_cityjson(src: SourceData, frame: LocalFrame) -> list[FeatureSet]:
         attrs = obj.attributes.iloc[rows].reset_index(drop=True)
         table = attrs.drop(columns=[c for c in ("id", "type") if c in attrs.columns])
         table.insert(0, "id", obj.ids[rows])
-        table.insert(1, "type", types[rows])
+        if kind == GROUND:
+            # The ground class is the colour key; the CityJSON type stays as a column.
+            table.insert(1, "type", pd.Series(types[rows]).map(CITYJSON_GROUND_TYPES).to_numpy())
+            table.insert(2, "cityjson_type", types[rows])
+        else:
+            table.insert(1, "type", types[rows])
         cell = {
             "feature_index": row_of[obj.tri_object[tri_idx]].astype(np.int32),
             "surface": obj.tri_surface[tri_idx],
         }
         mesh = TriMesh(mesh.points, mesh.triangles, cell)
+        if kind == GROUND:
+            from twin_app.io.ground import lift_by_class
+
+            mesh = lift_by_class(mesh, table["type"].to_numpy(object), "feature_index")
         mesh.cell_data["Normals"] = mesh.face_normals()
-        name = "Terrain" if kind == TERRAIN else "City objects"
+        name = {TERRAIN: "Terrain", GROUND: "Ground"}.get(kind, "City objects")
         out.append(FeatureSet(f"{name} ({src.label})", kind, src.label, obj.ids[rows], table, mesh))
     return out
 
@@ -316,6 +342,10 @@ def sets_from_cityjson(src: SourceData, frame: LocalFrame) -> list[FeatureSet]:
 def build_sets(src: SourceData, frame: LocalFrame) -> list[FeatureSet]:
     """All feature sets of one source in `frame`."""
     sets: list[FeatureSet] = []
+    if src.ground is not None and len(src.ground):
+        from twin_app.io.ground import ground_from_source
+
+        sets.append(ground_from_source(src, frame))
     if src.objects is not None:
         sets.extend(sets_from_cityjson(src, frame))
     if src.areas is not None and len(src.areas):
@@ -348,6 +378,18 @@ def load_city(
         Called with (fraction 0..1, message) between steps.
     cancelled
         Polled between steps; when it returns True a :class:`CancelledError` is raised.
+
+    Returns
+    -------
+    LoadResult
+        The city of every readable file; a file that cannot be read does not stop the others:
+        its one-line error goes to ``errors``.
+
+    Raises
+    ------
+    TwinError
+        No file could be read: the file's own error for one path, else one line naming each
+        file and its error.
     """
     opts = options or ReadOptions()
     n = max(len(paths), 1)
@@ -359,9 +401,21 @@ def load_city(
             progress(frac, msg)
 
     sources: list[SourceData] = []
+    errors: list[TwinError] = []
     for i, p in enumerate(paths):
         step(0.5 * i / n, f"reading {Path(p).name}")
-        sources.extend(read_path(p, opts))
+        try:
+            sources.extend(read_path(p, opts))
+        except CancelledError:
+            raise
+        except TwinError as err:
+            errors.append(err)
+    if errors and not sources:
+        if len(errors) == 1:
+            raise errors[0]
+        raise InputError(
+            f"none of the {len(errors)} files could be read: " + "; ".join(map(str, errors))
+        )
     step(0.5, "choosing local frame")
     frame = frame or choose_frame(sources)
     city = CityModel(frame)
@@ -369,4 +423,4 @@ def load_city(
         step(0.5 + 0.5 * i / max(len(sources), 1), f"building meshes for {src.label}")
         city.sets.extend(build_sets(src, frame))
     step(1.0, "done")
-    return LoadResult(city, sources)
+    return LoadResult(city, sources, [str(e) for e in errors])

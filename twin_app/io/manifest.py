@@ -8,12 +8,13 @@ when the file is read, so a bad one is a one-line error naming the file and the 
 
 from __future__ import annotations
 
+import math
 import tomllib
 import zoneinfo
 from importlib import resources
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from twin_app.errors import InputError, TwinError
 from twin_app.model.times import parse_time
@@ -39,15 +40,31 @@ class ManifestSource(BaseModel):
 
 
 class SeriesAlert(BaseModel):
-    """An alert rule shipped with a series (see :class:`twin_app.model.alerts.AlertRule`)."""
+    """An alert rule shipped with a series.
+
+    With ``threshold``: a threshold rule (:class:`twin_app.model.alerts.AlertRule`). With
+    ``silent_s`` instead: a silence rule (:class:`twin_app.model.alerts.SilenceRule`), raised
+    for a sensor that sent no sample for that many seconds of clock time. ``severity`` is
+    ``info``, ``warning`` (default) or ``critical``.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    threshold: float
+    threshold: float | None = None
     above: bool = True
-    min_duration_s: float = 0.0
+    min_duration_s: float = Field(0.0, ge=0.0)
     field: str = "values"
+    severity: str = Field("warning", pattern="^(info|warning|critical)$")
+    silent_s: float | None = Field(None, gt=0.0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> SeriesAlert:
+        if (self.threshold is None) == (self.silent_s is None):
+            raise ValueError("give either 'threshold' (a threshold alert) or 'silent_s' (silence)")
+        if self.threshold is not None and not math.isfinite(self.threshold):
+            raise ValueError("'threshold' must be a finite number")
+        return self
 
 
 class ManifestSeries(BaseModel):

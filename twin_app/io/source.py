@@ -143,6 +143,9 @@ class SourceData:
     buildings, roads, areas
         GeoDataFrames in `crs`. Buildings have ``id`` and ``height_m``; roads have ``id``,
         ``class``, ``name``, ``lanes``, ``maxspeed_kmh``, ``oneway``, ``width_m``.
+    ground
+        The ground context (OSM land use, parks, water, railways) in `crs`: ``id``, ``type``
+        (the ground class), tags, polygon or line geometry; else None.
     objects
         Triangulated CityJSON objects, else None.
     counts
@@ -159,6 +162,7 @@ class SourceData:
     buildings: gpd.GeoDataFrame | None = None
     roads: gpd.GeoDataFrame | None = None
     areas: gpd.GeoDataFrame | None = None
+    ground: gpd.GeoDataFrame | None = None
     objects: CityObjects | None = None
     counts: dict[str, int] = field(default_factory=dict)
     #: Footprints as ragged arrays in `crs` plus the buildings-table row of each feature, when

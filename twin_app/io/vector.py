@@ -26,6 +26,7 @@ from twin_app.io.attributes import (
     speed_kmh,
     to_number,
 )
+from twin_app.io.gdal_errors import vector_error
 from twin_app.io.source import LoadReport, ReadOptions, SourceData
 from twin_app.model.frame import looks_like_lonlat, parse_crs
 
@@ -88,7 +89,7 @@ def list_layers(path: Path) -> list[tuple[str, str | None]]:
     try:
         layers = pyogrio.list_layers(path)
     except Exception as exc:
-        raise InputError(f"{path}: not a readable vector file ({_short(exc)})") from exc
+        raise InputError(vector_error(path, exc)) from exc
     return [(str(name), None if gt is None else str(gt)) for name, gt in layers]
 
 
@@ -108,8 +109,7 @@ def read_layer(path: Path, layer: str | None) -> gpd.GeoDataFrame:
         else:
             gdf = pyogrio.read_dataframe(path, layer=layer, use_arrow=True, fid_as_index=True)
     except Exception as exc:
-        where = f"{path}:{layer}" if layer else str(path)
-        raise InputError(f"{where}: cannot read ({_short(exc)})") from exc
+        raise InputError(vector_error(path, exc, layer)) from exc
     return gdf
 
 
@@ -340,8 +340,7 @@ def read_buildings_arrow(
     try:
         meta, table = pyogrio.read_arrow(path, layer=layer, return_fids=True)
     except Exception as exc:
-        where = f"{path}:{layer}" if layer else str(path)
-        raise InputError(f"{where}: cannot read ({_short(exc)})") from exc
+        raise InputError(vector_error(path, exc, layer)) from exc
     gname = meta.get("geometry_name") or "wkb_geometry"
     if gname not in table.column_names or len(table) == 0:
         return None

@@ -23,6 +23,8 @@ AREAS = "areas"
 TERRAIN = "terrain"
 OBJECTS = "objects"
 PIPES = "pipes"
+#: Flat ground context: land use, parks and green, water, railways (issue 10).
+GROUND = "ground"
 
 #: Name of the per-triangle index array for each kind (DESIGN.md section 2: ids).
 INDEX_ARRAY = {

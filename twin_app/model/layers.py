@@ -16,7 +16,7 @@ import numpy as np
 from psygnal import SignalGroup, evented
 
 from twin_app.errors import TwinError
-from twin_app.model.city import AREAS, BUILDINGS, OBJECTS, ROADS, TERRAIN, FeatureSet
+from twin_app.model.city import AREAS, BUILDINGS, GROUND, OBJECTS, ROADS, TERRAIN, FeatureSet
 from twin_app.model.style import HEIGHT_COLORMAP, ClassScale
 
 _ids = itertools.count(1)
@@ -183,6 +183,23 @@ class AreaLayer(FeatureLayer):
 
 @evented
 @dataclass(eq=False)
+class GroundLayer(FeatureLayer):
+    """Flat ground context under the city, one colour per ground class.
+
+    The feature table's ``type`` column holds the ground class (``water``, ``park``,
+    ``vegetation``, ``railway``, ``railway land``, ``residential``, ``commercial``,
+    ``industrial``, ``landuse``; colours in :data:`twin_app.model.style.GROUND_CLASSES`); the other columns are
+    the source's tags (OSM ``landuse``, ``leisure``, ``natural`` ..., CityJSON attributes),
+    shown by the Inspector.
+    """
+
+    color_by: str = COLOR_TYPE
+    color: str = "#dedbc6"
+    kind: ClassVar[str] = GROUND
+
+
+@evented
+@dataclass(eq=False)
 class TerrainLayer(FeatureLayer):
     """Terrain surface (CityJSON TINRelief)."""
 
@@ -267,6 +284,7 @@ LAYER_FOR_KIND: dict[str, type[FeatureLayer]] = {
     AREAS: AreaLayer,
     TERRAIN: TerrainLayer,
     OBJECTS: ObjectLayer,
+    GROUND: GroundLayer,
 }
 
 

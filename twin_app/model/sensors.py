@@ -287,12 +287,17 @@ class AirQualityLayer(SensorLayer):
 
         Feeds such as the Beijing data report gases in µg/m³; :func:`twin_app.model.aqi.aqi`
         converts to the standard's unit (ppb/ppm for the EPA gases) at 25 °C and 1 atm.
+        Concentrations above the top of the table ("beyond the AQI": PM2.5 above 325.4 µg/m³
+        since the 2024 EPA revision, reached on most hours of the sample twin's smog episode)
+        report 500, the top of the Hazardous category, as AirNow shows "500+": a station that
+        measures must never look like one without data (issue 10).
         """
         from twin_app.model.aqi import aqi
 
         c = self.concentrations(t_ns) if conc is None else conc
         return np.asarray(
-            aqi(self.pollutant, c, standard=self.standard, unit=self.unit), np.float32
+            aqi(self.pollutant, c, standard=self.standard, unit=self.unit, beyond="clip"),
+            np.float32,
         )
 
     def class_scale(self) -> ClassScale:

@@ -54,6 +54,23 @@ TYPE_COLORS = {
     "CityFurniture": "#8c6d5a",
     "Tunnel": "#555555",
 }
+#: Ground context classes (OSM land use, parks, water, railways; CityJSON LandUse, PlantCover,
+#: WaterBody), drawn from the top down: where two overlap, the earlier class is shown. Muted,
+#: light map tones: none is one of the saturated traffic or AQI class colours, and all are
+#: paler than the buildings, so the ground reads as context under the data.
+GROUND_CLASSES: tuple[tuple[str, str], ...] = (
+    ("water", "#9cc3e0"),
+    ("park", "#b5d3a0"),
+    ("vegetation", "#8fb58a"),
+    ("railway", "#8b7f77"),
+    ("railway land", "#d5cdc5"),
+    ("residential", "#e6ded0"),
+    ("commercial", "#ead7d3"),
+    ("industrial", "#dcd4df"),
+    ("landuse", "#dedbc6"),
+)
+#: Ground class -> colour.
+GROUND_COLORS = dict(GROUND_CLASSES)
 #: Colour of "unknown" values (NaN) in numeric colouring of feature columns.
 NAN_COLOR = "#d9d6cf"
 #: Colour of elements without data in the time-driven layers (a road without a sensor ...).
@@ -193,6 +210,18 @@ def type_categories(types: Any) -> list[tuple[str, str]]:
         (t, TYPE_COLORS.get(t, CATEGORY_PALETTE[i % len(CATEGORY_PALETTE)]))
         for i, t in enumerate(names)
     ]
+
+
+def ground_categories(classes: Any) -> list[tuple[str, str]]:
+    """(label, colour) of the ground classes present, in :data:`GROUND_CLASSES` order.
+
+    A class not in the table (a CityJSON LandUse ``class`` attribute, say) gets the generic
+    ``landuse`` colour rather than a colour that might mean something elsewhere.
+    """
+    present = {str(c) for c in classes}
+    known = [(name, color) for name, color in GROUND_CLASSES if name in present]
+    other = sorted(present - set(GROUND_COLORS))
+    return known + [(name, GROUND_COLORS["landuse"]) for name in other]
 
 
 @dataclass(frozen=True, eq=False)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from twin_app.model.layers import FeatureLayer, Layer
+from twin_app.model.layers import FeatureLayer, GroundLayer, Layer
 from twin_app.model.sensors import AirQualityLayer, MoverLayer, PipeLayer, TrafficLayer
-from twin_app.render.adapters import Adapter, FeatureAdapter
+from twin_app.render.adapters import Adapter, FeatureAdapter, GroundAdapter
 from twin_app.render.sensor_adapters import (
     AirQualityAdapter,
     MoverAdapter,
@@ -21,6 +21,7 @@ from twin_app.render.sensor_adapters import (
 #: Layer class -> adapter class; a layer class not listed takes its nearest listed base's.
 ADAPTERS: dict[type[Layer], type[Adapter[Any]]] = {
     FeatureLayer: FeatureAdapter,
+    GroundLayer: GroundAdapter,
     TrafficLayer: TrafficAdapter,
     AirQualityLayer: AirQualityAdapter,
     PipeLayer: PipeAdapter,

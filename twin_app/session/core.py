@@ -46,6 +46,7 @@ from twin_app.session.live import Live
 if TYPE_CHECKING:
     from twin_app.io.load import Cancelled, Progress
     from twin_app.io.manifest import Manifest
+    from twin_app.session.series_file import SeriesLoad
     from twin_app.session.twin import TwinLoad
 
 STYLE_KEYS = ("visible", "opacity", "color_by", "colormap", "clim", "color")
@@ -308,7 +309,7 @@ class Session:
         self, result: LoadResult, options: ReadOptions | None
     ) -> tuple[list[Layer], list[SourceRef], Callable[[], None], Callable[[], None]]:
         """New layers and source refs of a load, and the do/undo that add/remove them; the
-        load's warnings go out as messages."""
+        load's warnings and the errors of the files it could not read go out as messages."""
         if self.city is None:
             self.city = CityModel(result.city.frame)
         opts = options or ReadOptions()
@@ -324,6 +325,9 @@ class Session:
                 seen.add(src.path)
             for w in src.report.warnings:
                 self.messages.emit("warning", w)
+        # Files that could not be read: the others loaded, these are reported one line each.
+        for e in result.errors:
+            self.messages.emit("error", e)
         new: list[Layer] = [layer_for(fs) for fs in result.city.sets]
         city = self.city
 
@@ -348,7 +352,8 @@ class Session:
         return new, new_refs, do, undo
 
     def add_result(self, result: LoadResult, options: ReadOptions | None = None) -> list[Layer]:
-        """Add what a load produced as new layers (one undo step), its warnings as messages."""
+        """Add what a load produced as new layers (one undo step), its warnings and errors (files
+        that could not be read) as messages."""
         new, new_refs, do, undo = self._result_step(result, options)
         names = ", ".join(sorted({p.path.name for p in new_refs})) or "data"
         self.commands.push(Command(f"Open {names}", do, undo))
@@ -366,6 +371,55 @@ class Session:
         from twin_app.io.load import load_city
 
         return load_city(paths, options, frame=self.frame, progress=progress, cancelled=cancelled)
+
+    # -- series files (recordings, replay files) ------------------------------------------------
+    @staticmethod
+    def is_series_file(path: Path | str) -> bool:
+        """True if `path` is a long-format series table (a recording) rather than geometry."""
+        from twin_app.session.series_file import is_series_file
+
+        return is_series_file(path)
+
+    def read_series_file(self, path: Path | str) -> SeriesLoad:
+        """Read a long-format file (``sensor_id, t, value``, or mover fixes) bound to the layer
+        whose sensors or movers its ids name, without changing the session (worker-thread
+        safe). Add it with :meth:`add_series`; see
+        :func:`twin_app.session.series_file.read_series_file`."""
+        from twin_app.session.series_file import read_series_file
+
+        sets = list(self.city.sets) if self.city is not None else []
+        return read_series_file(path, list(self.layers), self.frame, list(self.twins), sets)
+
+    def add_series(self, load: SeriesLoad) -> Layer:
+        """Add a read series file as a new replay layer (one undo step); its summary goes out as
+        an info message, skipped ids and rows as warnings."""
+        self.add_layers([load.layer], f"Open {load.path.name}")
+        for w in load.warnings:
+            self.messages.emit("warning", w)
+        self.messages.emit("info", load.summary())
+        return load.layer
+
+    def open_series_file(self, path: Path | str) -> Layer:
+        """Open a recording or other long-format file as a replay series of the open twin: the
+        layer whose sensors (SensorLayer store ids) or movers (MoverLayer ids) the file names
+        gets a sibling layer of the same kind replaying the file's samples.
+
+        Parameters
+        ----------
+        path
+            CSV (``.csv``, ``.csv.gz``) or Parquet file in the long format.
+
+        Returns
+        -------
+        Layer
+            The new layer (already in :attr:`layers`).
+
+        Raises
+        ------
+        FeedError
+            Unreadable file, or no open layer knows its ids.
+        """
+        return self.add_series(self.read_series_file(path))
 
     # -- twins ---------------------------------------------------------------------------------
     def open_twin(

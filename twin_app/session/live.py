@@ -8,6 +8,8 @@ to the stores that know its sensors and advances the clock. Messages go through
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +32,12 @@ class Live:
         Collects live samples while recording (None otherwise).
     record_path
         Where the recording is written when it stops.
+    silent_after_s
+        Wall seconds without a message after which a connected feed is reported silent: an
+        alert (rule :data:`FEED_SILENT`, one entry per broker, counting its silent spells) and
+        a warning message; both clear when messages flow again.
+    now
+        The wall clock (seconds, monotonic) the silence is measured with; tests replace it.
 
     Signals
     -------
@@ -39,11 +47,15 @@ class Live:
 
     changed = Signal()
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, silent_after_s: float = 60.0) -> None:
         self._session = session
         self.feed: Any = None
         self.recorder: Any = None
         self.record_path: Path | None = None
+        self.silent_after_s = float(silent_after_s)
+        self.now: Callable[[], float] = time.monotonic
+        self._last_message_s: float | None = None
+        self._silent_feed: Any = None  # the feed reported silent (None: not silent)
 
     # -- state ----------------------------------------------------------------------------------
     @property
@@ -74,6 +86,7 @@ class Live:
         from twin_app.feeds.sensorthings import load_datastream_map
 
         self.disconnect()
+        self._last_message_s = None
         try:
             dmap = load_datastream_map(mapping) if mapping is not None else None
             feed = LiveFeed(broker, mapping=dmap)
@@ -91,6 +104,10 @@ class Live:
         """Stop the live feed (and the recording, written to its file)."""
         self.stop_recording()
         if self.feed is not None:
+            if self._silent_feed is self.feed:  # close the silence alert, without a message
+                self._alert(False)
+                self._silent_feed = None
+            self._last_message_s = None
             self.feed.stop(wait=False)
             self.feed = None
             self._session.clock.live = False
@@ -134,8 +151,56 @@ class Live:
         if self.feed is None:
             return 0, 0
         samples = self.feed.drain()
+        self._watch(bool(samples))
         if not samples:
             return 0, 0
         if self.recorder is not None:
             self.recorder.add(samples)
         return self._session.ingest(samples)
+
+    # -- silence --------------------------------------------------------------------------------
+    @property
+    def silent_s(self) -> float:
+        """Wall seconds since the feed's last message (or since it was connected); 0 without
+        a feed."""
+        if self.feed is None or self._last_message_s is None:
+            return 0.0
+        return max(self.now() - self._last_message_s, 0.0)
+
+    def _watch(self, got_messages: bool) -> None:
+        """Note a message (or none) at this tick and report the feed silent past the limit."""
+        now = self.now()
+        if got_messages or self._last_message_s is None:
+            self._last_message_s = now
+        self._report_silence(now - self._last_message_s >= self.silent_after_s)
+
+    def _report_silence(self, silent: bool) -> None:
+        feed = self.feed
+        if feed is None or silent == (self._silent_feed is feed):
+            if silent and feed is not None:  # still silent: keep the entry's last time current
+                self._alert(True)
+            return
+        self._silent_feed = feed if silent else None
+        self._alert(silent)
+        broker = str(feed.broker)
+        if silent:
+            self._session.messages.emit(
+                "warning",
+                f"live feed {broker}: no message for {self.silent_after_s:g} s; check the "
+                "sensors and the broker (an alert stays open until messages flow again)",
+            )
+        else:
+            self._session.messages.emit("info", f"live feed {broker}: messages flow again")
+
+    def _alert(self, holding: bool) -> None:
+        from twin_app.model.alerts import FEED_SILENT
+
+        assert self.feed is not None
+        self._session.alerts.report(
+            FEED_SILENT.format(s=self.silent_after_s),
+            str(self.feed.broker),
+            holding,
+            int(self._session.clock.t_ns),
+            round(self.silent_s, 1),
+            layer_name="Live feed",
+        )

@@ -18,7 +18,7 @@ from twin_app.errors import CancelledError, InputError
 from twin_app.io.load import Cancelled, LoadResult, Progress, load_city
 from twin_app.io.manifest import MANIFEST_NAME, Manifest, SeriesAlert, read_manifest
 from twin_app.io.source import ReadOptions
-from twin_app.model.alerts import AlertRule
+from twin_app.model.alerts import AlertRule, SilenceRule
 from twin_app.model.city import FeatureSet
 from twin_app.model.frame import LocalFrame
 from twin_app.model.layers import Layer
@@ -78,12 +78,21 @@ class TwinLoad:
         """The manifest's replay start, UTC ns (0: none)."""
         return self.manifest.replay_start_ns
 
-    def alert_rules(self) -> list[AlertRule]:
-        """The shipped alerts as rules on this load's layers."""
-        return [
-            AlertRule(a.name, self.layers[i].uid, a.threshold, a.above, a.min_duration_s, a.field)
-            for i, a in self.rules
-        ]
+    def alert_rules(self) -> list[AlertRule | SilenceRule]:
+        """The shipped alerts as rules on this load's layers (threshold or silence rules)."""
+        rules: list[AlertRule | SilenceRule] = []
+        for i, a in self.rules:
+            uid = self.layers[i].uid
+            if a.silent_s is not None:
+                rules.append(SilenceRule(a.name, uid, a.silent_s, a.severity, a.min_duration_s))
+            else:
+                assert a.threshold is not None
+                rules.append(
+                    AlertRule(
+                        a.name, uid, a.threshold, a.above, a.min_duration_s, a.field, a.severity
+                    )
+                )
+        return rules
 
     def summary(self) -> dict[str, Any]:
         """The ``twin info`` fields: name, geometry files summarised, series with kinds,

@@ -23,6 +23,13 @@ CONTROLS = [
     ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo"),
 ]
 
+#: The libraries the application imports (only those: About describes what exists).
+BUILT_WITH = (
+    "VTK", "PyVista", "pyvistaqt", "PySide6 (Qt)", "psygnal", "pydantic", "geopandas",
+    "pyogrio (GDAL)", "shapely", "pyproj (PROJ)", "mapbox_earcut", "numpy", "scipy", "pandas",
+    "pyarrow", "wntr (EPANET)", "paho-mqtt",
+)  # fmt: skip
+
 
 class QtAboutDialog(QDialog):
     """Version, OpenGL in use, controls, data attributions."""
@@ -47,12 +54,11 @@ class QtAboutDialog(QDialog):
         self.text.setOpenExternalLinks(True)
         self.text.setHtml(
             f"<h2>twin_app {__version__}</h2>"
-            "<p>A desktop digital twin of a city: real geometry, sensors on one clock, "
-            "interventions with real engines.</p>"
+            "<p>A desktop digital twin of a city: real geometry, replayed and live sensor "
+            "series on one clock, a water network simulated with EPANET.</p>"
             f"<h3>Data attributions</h3><ul>{credit}</ul>"
             f"<h3>Controls</h3><table cellspacing='4'>{keys}</table>"
-            "<h3>Built with</h3><p>VTK, PyVista, pyvistaqt, PySide6 (Qt), superqt, psygnal, pydantic, "
-            "geopandas, pyogrio (GDAL), shapely, pyproj (PROJ), mapbox_earcut, numpy, scipy, pandas.</p>"
+            f"<h3>Built with</h3><p>{html.escape(', '.join(BUILT_WITH))}.</p>"
             f"<p>OpenGL: {html.escape(info.renderer or 'unknown')}"
             f"{' (software: anti-aliasing off while navigating)' if info.software else ''}</p>"
         )

@@ -46,6 +46,7 @@ from twin_app.model.layers import (
     COLOR_SURFACE,
     COLOR_TYPE,
     FeatureLayer,
+    GroundLayer,
     Layer,
     TimeLayer,
 )
@@ -55,6 +56,7 @@ from twin_app.model.style import (
     ColormapError,
     auto_clim,
     colormap_colors,
+    ground_categories,
     surface_categories,
     to_rgb8,
     type_categories,
@@ -102,6 +104,8 @@ def categories(layer: Layer) -> list[tuple[str, str]]:
     if layer.color_by == COLOR_SURFACE and "surface" in fs.mesh.cell_data:
         return surface_categories(fs.mesh.cell_data["surface"])
     if layer.color_by == COLOR_TYPE and "type" in fs.table:
+        if isinstance(layer, GroundLayer):  # ground classes, in the ground palette's order
+            return ground_categories(fs.table["type"])
         return type_categories(fs.table["type"])
     return []
 

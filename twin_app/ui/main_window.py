@@ -8,7 +8,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, Qt, QTimer
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -42,12 +42,15 @@ log = logging.getLogger(__name__)
 
 FILE_FILTER = (
     "City data (*.city.json *.json *.osm.pbf *.osm *.gpkg *.geojson *.shp *.fgb *.parquet *.geoparquet);;"
+    "Recordings and series (*.parquet *.pq *.csv *.csv.gz);;"
     "All files (*)"
 )
 SESSION_FILTER = "twin_app sessions (*.twin.toml);;All files (*)"
 MAX_RECENT = 10
 AUTOSAVE_MS = 120_000
 UNDERGROUND_MODES = ("off", "translucent", "cutaway")
+#: Longest text the status bar shows; the Messages panel and the tooltip hold the whole line.
+STATUS_CHARS = 120
 
 
 class QtMainWindow(QMainWindow):
@@ -57,8 +60,11 @@ class QtMainWindow(QMainWindow):
     thread. Window layout, theme and recent files persist with QSettings.
     """
 
+    _message_received = Signal(str, str)
+
     def __init__(self, session: Session | None = None, settings: QSettings | None = None) -> None:
         super().__init__()
+        self._message_counts = {"warning": 0, "error": 0}
         self.session = session or Session()
         self.settings = settings or QSettings()
         self.setWindowTitle("twin_app")
@@ -398,6 +404,7 @@ class QtMainWindow(QMainWindow):
 
     def _connect(self) -> None:
         s = self.session
+        self._message_received.connect(self._show_message)
         s.messages.connect(self._on_message)
         s.commands.changed.connect(self._on_history_changed)
         s.underground_changed.connect(self._on_underground_changed)
@@ -411,9 +418,51 @@ class QtMainWindow(QMainWindow):
         self._on_history_changed()
 
     # -- status ------------------------------------------------------------------------------
+    def _report(self, level: str, text: str) -> None:
+        """Post a message the user should see: the Messages panel lists it in full, the status
+        bar summarises (issue 10: errors were cut off in the status bar, the panel empty)."""
+        self.session.messages.emit(level, text)
+
     def _on_message(self, level: str, text: str) -> None:
-        self.message_label.setText(text)
+        import shiboken6
+
+        if not shiboken6.isValid(self):  # the window is gone on the C++ side: stop listening
+            self.session.messages.disconnect(self._on_message)
+            return
+        # psygnal calls on the emitting thread; the hop queues worker messages to the GUI thread.
+        self._message_received.emit(level, text)
+
+    def _show_message(self, level: str, text: str) -> None:
+        level = "error" if level == "critical" else level
         (log.warning if level == "warning" else log.error if level == "error" else log.info)(text)
+        if level in self._message_counts:
+            self._message_counts[level] += 1
+            self.message_label.setToolTip(text)
+            self._set_status("")
+        else:
+            self._set_status(text)
+
+    def _reset_summary(self) -> None:
+        """Start counting afresh: the summary speaks of the open that begins now."""
+        for level in self._message_counts:
+            self._message_counts[level] = 0
+
+    def message_summary(self) -> str:
+        """``2 warnings, 1 error — see Messages`` for the messages since the last open began
+        (empty when there were none)."""
+        parts = [
+            f"{n} {level}{'s' if n != 1 else ''}" for level, n in self._message_counts.items() if n
+        ]
+        return f"{', '.join(parts)} — see Messages" if parts else ""
+
+    def _set_status(self, text: str) -> None:
+        """One short status line: `text` (shortened; the tooltip holds it whole) and the
+        summary of warnings and errors."""
+        summary = self.message_summary()
+        short = text if len(text) <= STATUS_CHARS else text[: STATUS_CHARS - 1] + "…"
+        self.message_label.setText(" · ".join(t for t in (short, summary) if t))
+        if text:
+            self.message_label.setToolTip(text)
 
     def _on_cursor_info(self, info: Any) -> None:
         if info is None:
@@ -492,7 +541,7 @@ class QtMainWindow(QMainWindow):
         )
         if files:
             self.settings.setValue("last_dir", str(Path(files[0]).parent))
-            self.load_paths([Path(f) for f in files])
+            self.open_any([Path(f) for f in files])
 
     def _on_open_session(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -519,10 +568,10 @@ class QtMainWindow(QMainWindow):
         try:
             saved = self.session.save(path)
         except TwinError as err:
-            self._on_message("error", str(err))
+            self._report("error", str(err))
             return False
         self._add_recent(saved)
-        self._on_message("info", f"saved {saved}")
+        self._report("info", f"saved {saved}")
         return True
 
     def autosave_path(self) -> Path:
@@ -540,7 +589,7 @@ class QtMainWindow(QMainWindow):
         try:
             self.session.write_copy(path)
         except TwinError as err:
-            self._on_message("warning", f"autosave failed: {err}")
+            self._report("warning", f"autosave failed: {err}")
             return None
         return path
 
@@ -550,7 +599,7 @@ class QtMainWindow(QMainWindow):
         )
         if path:
             self.view.scene.screenshot(path)
-            self._on_message("info", f"wrote {path}")
+            self._report("info", f"wrote {path}")
 
     def _add_recent(self, path: Path) -> None:
         items = [str(path.resolve())] + [p for p in self.recent_files() if p != str(path.resolve())]
@@ -576,13 +625,27 @@ class QtMainWindow(QMainWindow):
         """Open session files as sessions and everything else as data."""
         sessions = [p for p in paths if p.name.endswith(".twin.toml")]
         twins = [p for p in paths if is_twin(p)]
-        data = [p for p in paths if not p.name.endswith(".twin.toml") and not is_twin(p)]
+        series = [p for p in paths if Session.is_series_file(p)]
+        data = [
+            p
+            for p in paths
+            if not p.name.endswith(".twin.toml") and not is_twin(p) and p not in series
+        ]
         if sessions:
             self.open_session(sessions[0])
         elif twins:
             self.open_twin(twins[0])
         elif data:
             self.load_paths(data)
+            if series:
+                names = ", ".join(p.name for p in series)
+                self._report(
+                    "warning",
+                    f"{names}: not opened with the data; open recordings once the twin they "
+                    "replay on has loaded",
+                )
+        elif series:
+            self.open_series(series)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls():
@@ -615,13 +678,14 @@ class QtMainWindow(QMainWindow):
         self.progress.setValue(0)
         self.progress.show()
         self.cancel_button.show()
-        self.message_label.setText(label)
+        self._reset_summary()
+        self._set_status(label)
         self._worker.start()
 
     def load_paths(self, paths: list[Path], options: ReadOptions | None = None) -> None:
         """Load files in a worker thread; the result becomes layers on the GUI thread."""
         if self._worker is not None:
-            self._on_message("warning", "a load is already running; wait or cancel it")
+            self._report("warning", "a load is already running; wait or cancel it")
             return
         opts = options or ReadOptions()
         session = self.session
@@ -634,19 +698,52 @@ class QtMainWindow(QMainWindow):
             for p in paths:
                 self._add_recent(p)
             n = sum(len(s.ids) for s in result.city.sets)
-            self.message_label.setText(f"loaded {n:,} features in {len(layers)} layers")
+            k = len(layers)
+            self._set_status(f"loaded {n:,} features in {k} layer{'s' if k != 1 else ''}")
 
         self._start_worker(work, done, f"loading {', '.join(p.name for p in paths)}…")
+
+    def open_series(self, paths: list[Path]) -> None:
+        """Open recordings (long-format CSV/Parquet) as replay series of the open twin's
+        sensors, in the background; each becomes a layer beside the one it binds to."""
+        if self._worker is not None:
+            self._report("warning", "a load is already running; wait or cancel it")
+            return
+        session = self.session
+
+        def work(progress: Any, cancelled: Any) -> list[Any]:
+            loads, errors = [], []
+            for i, p in enumerate(paths):
+                progress(i / len(paths), f"reading {p.name}")
+                try:
+                    loads.append(session.read_series_file(p))
+                except TwinError as err:
+                    if len(paths) == 1:
+                        raise
+                    errors.append(str(err))
+            return [loads, errors]
+
+        def done(outcome: list[Any]) -> None:
+            loads, errors = outcome
+            for load in loads:
+                self.session.add_series(load)
+                self._add_recent(load.path)
+            for e in errors:
+                self._report("error", e)
+            self._set_status(f"opened {len(loads)} series file{'s' if len(loads) != 1 else ''}")
+
+        self._start_worker(work, done, f"opening {', '.join(p.name for p in paths)}…")
 
     def open_session(self, path: Path) -> None:
         """Replace the open twin with a session file's sources, styles, camera and bookmarks."""
         if self._worker is not None:
-            self._on_message("warning", "a load is already running; wait or cancel it")
+            self._report("warning", "a load is already running; wait or cancel it")
             return
+        self._reset_summary()
         try:
             data = Session.read_session_file(path)
         except SessionFileError as err:
-            self._on_message("error", str(err))
+            self._report("error", str(err))
             return
 
         def work(progress: Any, cancelled: Any) -> SessionLoad:
@@ -654,17 +751,17 @@ class QtMainWindow(QMainWindow):
 
         def done(load: SessionLoad) -> None:
             for w in self.session.restore(load):
-                self._on_message("warning", f"{path.name}: {w}")
+                self._report("warning", f"{path.name}: {w}")
             for twin in load.twins:
                 self._show_twin_time(twin)
             self._add_recent(path)
-            self.message_label.setText(f"opened session {path.name}")
+            self._set_status(f"opened session {path.name}")
 
         self._start_worker(work, done, f"opening session {path.name}…")
 
     def _show_progress(self, fraction: float, message: str) -> None:
         self.progress.setValue(round(100 * fraction))
-        self.message_label.setText(message)
+        self._set_status(message)
 
     def cancel_load(self) -> None:
         """Ask the running load to stop at its next step."""
@@ -676,12 +773,12 @@ class QtMainWindow(QMainWindow):
         if error is None:
             on_done(result)
         elif isinstance(error, CancelledError):
-            self._on_message("warning", "loading cancelled; nothing was added")
+            self._report("warning", "loading cancelled; nothing was added")
         elif isinstance(error, TwinError):
-            self._on_message("error", str(error))
+            self._report("error", str(error))
         else:
             log.error("load failed", exc_info=error)
-            self._on_message("error", f"load failed: {type(error).__name__}: {error}")
+            self._report("error", f"load failed: {type(error).__name__}: {error}")
 
     def _on_load_finished(self) -> None:
         self._worker = None
@@ -716,7 +813,7 @@ class QtMainWindow(QMainWindow):
             for i in range(len(layer.mover_ids))
         ]
         if not movers:
-            self._on_message("warning", "no movers in this twin")
+            self._report("warning", "no movers in this twin")
             return
         names = ["(stop following)"] + [
             f"{layer.name}: {layer.mover_ids[i]}" for layer, i in movers
@@ -784,7 +881,7 @@ class QtMainWindow(QMainWindow):
         """Open a twin folder (or its manifest) in the background: geometry, replay series and
         networks are built on a worker thread and added as one undoable step."""
         if self._worker is not None:
-            self._on_message("warning", "a load is already running; wait or cancel it")
+            self._report("warning", "a load is already running; wait or cancel it")
             return
         target = Path(path)
         session = self.session
@@ -797,7 +894,7 @@ class QtMainWindow(QMainWindow):
             self._show_twin_time(load)
             self.setWindowTitle(f"{load.manifest.name} — twin_app")
             self._add_recent(load.folder)
-            self.message_label.setText(
+            self._set_status(
                 f"{load.manifest.name}: {len(load.layers)} replay series ready; press Space to play"
             )
 

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import shiboken6
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QListView,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -47,7 +48,8 @@ class _Entry:
 
 
 class QtMessagesPanel(QWidget):
-    """A non-blocking log of ``session.messages``: time, level icon and colour, one-line text.
+    """A non-blocking log of ``session.messages``: time, level icon and colour, the whole text
+    wrapped to the panel's width (and in the row's tooltip).
 
     Parameters
     ----------
@@ -87,8 +89,11 @@ class QtMessagesPanel(QWidget):
         self.count_label = QLabel("0 messages")
 
         self.list = QListWidget()
-        self.list.setWordWrap(False)
-        self.list.setUniformItemSizes(True)
+        # Whole messages, wrapped to the panel's width (issue 10: long errors were cut off).
+        self.list.setWordWrap(True)
+        self.list.setResizeMode(QListView.ResizeMode.Adjust)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setAlternatingRowColors(True)
 
         bar = QHBoxLayout()

@@ -22,11 +22,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from twin_app.model.alerts import SEVERITIES
 from twin_app.model.clock import NS
 from twin_app.model.layers import TimeLayer
 from twin_app.session import Session
 
 RATES = (1, 10, 60, 300, 600, 3600, 10_000)
+#: Alert mark colour per severity (info, warning, critical), the most severe drawn last.
+MARK_COLOURS = ("#3d7bd9", "#f59a23", "#e3261b")
 SPARK_SAMPLES = 400
 
 
@@ -61,6 +64,7 @@ class QtSparkline(QWidget):
         self.times = np.zeros(0, np.int64)
         self.values = np.zeros(0)
         self.alerts = np.zeros(0, np.int64)
+        self.alert_levels = np.zeros(0, np.int8)  # index into MARK_COLOURS per mark
         self.t_ns = 0
         self.start_ns = 0
         self.end_ns = 1
@@ -88,10 +92,16 @@ class QtSparkline(QWidget):
             ys = h - 4 - (v - lo) / (hi - lo) * (h - 8)
             p.setPen(QPen(QColor("#3d7bd9"), 1.5))
             p.drawPolyline(polygon_from_xy(xs, ys))
-        if self.alerts.size:
-            ax = self._x(self.alerts)
-            # one drawLines call for every mark: point pairs (x, h - 8) -> (x, h)
-            p.setPen(QPen(QColor("#e3261b"), 1))
+        levels = self.alert_levels
+        if levels.size != self.alerts.size:  # marks without severities: the most severe colour
+            levels = np.full(self.alerts.size, len(MARK_COLOURS) - 1, np.int8)
+        for level, colour in enumerate(MARK_COLOURS):
+            at = self.alerts[levels == level]
+            if not at.size:
+                continue
+            ax = self._x(at)
+            # one drawLines call per severity: point pairs (x, h - 8) -> (x, h)
+            p.setPen(QPen(QColor(colour), 2))
             marks = polygon_from_xy(np.repeat(ax, 2), np.tile([h - 8.0, float(h)], ax.size))
             p.drawLines(cast("Sequence[QPointF]", marks))  # a QPolygonF is a QList<QPointF>
         p.setPen(QPen(QColor("#f59a23"), 2))
@@ -184,7 +194,10 @@ class QtTimeline(QWidget):
         ev.end_ns.connect(lambda *_: self.refresh_kpi())
         session.layers.events.inserted.connect(self._refresh_kpi_choices)
         session.layers.events.removed.connect(self._refresh_kpi_choices)
-        session.alerts.alerts.events.changed.connect(self._on_alerts)
+        alert_events = session.alerts.alerts.events
+        alert_events.inserted.connect(self._on_alerts)
+        alert_events.changed.connect(self._on_alerts)
+        alert_events.removed.connect(self._on_alerts)
         self._refresh_kpi_choices()
         self._sync_buttons()
         self._on_time(self.clock.t_ns)
@@ -256,7 +269,17 @@ class QtTimeline(QWidget):
         self.spark.set_series(times, values)
 
     def _on_alerts(self, *_: object) -> None:
-        self.spark.alerts = np.array([a.t_ns for a in self.session.alerts.alerts], np.int64)
+        """Mark when each alert entry was first raised and when its latest episode began."""
+        alerts = list(self.session.alerts.alerts)
+        first = np.array([a.t_ns for a in alerts], np.int64)
+        latest = np.array([a.episode_ns or a.t_ns for a in alerts], np.int64)
+        level = np.array([SEVERITIES.index(a.severity) for a in alerts], np.int8)
+        again = latest != first
+        times = np.concatenate([first, latest[again]])
+        if np.array_equal(times, self.spark.alerts):
+            return  # a refresh of last times and values: the marks stay
+        self.spark.alerts = times
+        self.spark.alert_levels = np.concatenate([level, level[again]])
         self.spark.update()
 
     def keyPressEvent(self, event: Any) -> None:
