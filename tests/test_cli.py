@@ -539,3 +539,20 @@ def test_cli_render_of_an_empty_file_is_a_clean_error(
     lines = [ln for ln in err.splitlines() if not ln.startswith("twin: warning: ")]
     assert len(lines) == 1 and lines[0].startswith("twin: error: "), err
     assert not out_png.exists()
+
+
+def test_render_draws_the_good_files_and_fails_on_the_bad_one(
+    bad_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], tracked_plotters: list[Any]
+) -> None:
+    good = bad_dir / "geojson_height_nan.geojson"
+    bad = bad_dir / "png_renamed.gpkg"
+    out_png = tmp_path / "mixed.png"
+    rc = main(["render", str(good), str(bad), "-o", str(out_png), "--size", "64x64", "--aa", "off"])
+    out, err = capsys.readouterr()
+    assert rc == 2 and out_png.exists() and out.startswith(f"wrote {out_png}")
+    errors = [ln for ln in err.splitlines() if ln.startswith("twin: error: ")]
+    assert errors == [
+        f"twin: error: {bad}: not a GeoPackage or other vector file GDAL can read "
+        "(it looks like a PNG image); check the file or choose another"
+    ]
+    assert "Traceback" not in err

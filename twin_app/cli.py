@@ -193,6 +193,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     opts = _read_options(args)
     session = Session()
     session.messages.connect(_print_message)
+    errors: list[str] = []
+    session.messages.connect(lambda level, text: errors.append(text) if level == "error" else None)
     twins = open_paths(session, list(args.paths), opts)
     if args.at is not None:
         _seek_to(session, args.at, twins[0].timezone if twins else "UTC")
@@ -218,7 +220,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     shown = session.clock.t_ns
     when = f" at {_local_text(shown, twins[0].timezone if twins else 'UTC')}" if twins else ""
     print(f"wrote {args.output} ({w}x{h}){when}")
-    return 0
+    # The readable files were drawn; a file that could not be read still fails the command.
+    return 2 if errors else 0
 
 
 def _print_message(level: str, text: str) -> None:

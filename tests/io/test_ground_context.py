@@ -179,3 +179,21 @@ def test_delft_ground_objects(shared_file: Callable[[str], Path]) -> None:
     assert counts == {"PlantCover": 126, "LandUse": 81, "WaterBody": 3}
     objects = [s for s in result.city.sets if s.kind == OBJECTS]
     assert objects and not set(objects[0].table["type"]) & {"PlantCover", "LandUse", "WaterBody"}
+
+
+def test_overlaps_are_cut_by_class_priority() -> None:
+    """A pond in a park in a residential area: each place keeps the class drawn over it."""
+    import shapely
+
+    from twin_app.io.ground import cut_overlaps
+
+    geoms = np.array(
+        [shapely.box(0, 0, 100, 100), shapely.box(10, 10, 50, 50), shapely.box(20, 20, 30, 30)],
+        dtype=object,
+    )
+    out = cut_overlaps(geoms, np.array(["residential", "park", "water"], dtype=object))
+    assert [g.area for g in out] == [10000 - 1600, 1600 - 100, 100]
+    assert shapely.union_all(out).area == 10000
+    # Within one class nothing is cut (same colour), and a lone polygon is kept as it is.
+    same = cut_overlaps(geoms[:2], np.array(["park", "park"], dtype=object))
+    assert [g.area for g in same] == [10000, 1600]

@@ -123,3 +123,41 @@ def test_one_bad_file_alone_keeps_its_own_error_class() -> None:
     with pytest.raises(TwinError) as info:
         load_city([BAD_DIR / "shp_no_prj_projected.shp"])
     assert type(info.value).__name__ == "CRSError"
+
+
+def test_an_empty_file_and_a_bad_one_report_both(tmp_path: Path) -> None:
+    empty = BAD_DIR / "geojson_empty.geojson"
+    bad = BAD_DIR / "png_renamed.gpkg"
+    with pytest.raises(InputError) as info:
+        load_city([empty, bad])
+    text = str(info.value)
+    assert text.startswith("nothing to show: ")
+    assert f"{bad}: not a GeoPackage" in text and f"{empty} holds no features" in text
+    assert "\n" not in text
+
+
+def test_a_file_no_reader_layer_comes_from_is_named(tmp_path: Path) -> None:
+    import geopandas as gpd
+    import shapely
+
+    whole = tmp_path / "whole.fgb"
+    gpd.GeoDataFrame(
+        {"a": [1, 2]}, geometry=[shapely.box(0, 0, 1, 1), shapely.box(2, 2, 3, 3)], crs=27700
+    ).to_file(whole)
+    half = tmp_path / "half.fgb"
+    data = whole.read_bytes()
+    half.write_bytes(data[: len(data) // 2])
+    try:
+        result = load_city([half])
+    except TwinError as err:
+        assert str(half) in str(err) and "no files" not in str(err)
+    else:  # a reader that salvages what it can must say what it skipped
+        assert any(s.report.warnings for s in result.sources)
+
+
+def test_format_names_take_the_right_article(tmp_path: Path) -> None:
+    path = tmp_path / "photo.osm.pbf"
+    path.write_bytes((BAD_DIR / "png_renamed.gpkg").read_bytes())
+    with pytest.raises(InputError) as info:
+        load_city([path])
+    assert "not an OSM PBF file" in str(info.value)

@@ -82,9 +82,9 @@ def test_add_twin_is_one_undoable_command() -> None:
     load = session.open_twin(SAMPLE_DIR)
     added = session.add_twin(load)
     assert [type(layer) for layer in session.layers] == [
-        GroundLayer,
         RoadLayer,
         BuildingLayer,
+        GroundLayer,
         TrafficLayer,
         AirQualityLayer,
         MoverLayer,
@@ -94,7 +94,7 @@ def test_add_twin_is_one_undoable_command() -> None:
     assert len(session.alerts.rules) == 4  # three thresholds and a silence rule
     assert {r.layer_uid for r in session.alerts.rules} <= {layer.uid for layer in load.layers}
     assert session.twins == [SAMPLE_DIR.resolve()]
-    assert session.sources and session.city is not None and len(session.city.sets) == 2
+    assert session.sources and session.city is not None and len(session.city.sets) == 3
     assert session.commands.undo_text == "Open twin City of London"
     session.commands.undo()
     assert len(session.layers) == 0

@@ -77,6 +77,11 @@ def format_name(path: Path) -> str:
     return FORMATS.get(path.suffix.lower(), f"{path.suffix or 'extension-less'} file")
 
 
+def _a(name: str) -> str:
+    """``a GeoPackage``, ``an OSM PBF file``."""
+    return f"{'an' if name[:1].upper() in 'AEIO' else 'a'} {name}"
+
+
 def vector_error(path: Path, exc: BaseException, layer: str | None = None) -> str:
     """One line for a pyogrio/GDAL failure on `path`: the file, what it is not, what to do.
 
@@ -99,7 +104,7 @@ def vector_error(path: Path, exc: BaseException, layer: str | None = None) -> st
     text = " ".join(str(exc).split())
     if not text or _NOT_RECOGNIZED.search(text):
         return (
-            f"{where}: not a {format_name(path)} or other vector file GDAL can read "
+            f"{where}: not {_a(format_name(path))} or other vector file GDAL can read "
             f"(it looks like {looks_like(path)}); check the file or choose another"
         )
     text = _ADVICE.sub("", text)
@@ -110,4 +115,4 @@ def vector_error(path: Path, exc: BaseException, layer: str | None = None) -> st
             f"{where}: not a complete {format_name(path)} ({text[:160]}); the file looks "
             "truncated or damaged: export or download it again"
         )
-    return f"{where}: cannot be read as a {format_name(path)} ({text[:200]}); check the file"
+    return f"{where}: cannot be read as {_a(format_name(path))} ({text[:200]}); check the file"

@@ -28,6 +28,8 @@ from twin_app.model.style import GROUND_CLASSES
 GROUND_Z_M = 0.05
 #: Height of railway ribbons, metres: over the ground areas (railway land), under roads.
 RAIL_Z_M = 0.10
+#: Width of a railway ribbon, metres (one standard-gauge track bed).
+RAIL_WIDTH_M = 4.0
 #: Minimum area left of a ground polygon after the overlap cut, square metres.
 MIN_AREA_M2 = 0.5
 
@@ -67,19 +69,33 @@ def cut_overlaps(
 ) -> np.ndarray[Any, np.dtype[np.object_]]:
     """Cut from every polygon the polygons of the classes drawn over it.
 
-    One shapely union and difference per class (a handful), not per feature.
+    An STR tree finds the overlapping pairs (a polygon and one of a class earlier in
+    :data:`GROUND_CLASSES`); round k cuts the k-th such neighbour from every polygon that has
+    one, one vectorised ``shapely.difference`` per round. Cutting each polygon from the union
+    of all earlier classes took 3.6 s on Porto's 2,500 areas; the pairs take a fraction.
+    A pair GEOS cannot cut (a topology error) is left overlapping: it only looks worse.
     """
     import shapely
 
+    src = np.asarray(geoms, dtype=object)
+    out = src.copy()
+    if len(src) < 2:
+        return out
     rank = _class_rank(classes)
-    out = np.asarray(geoms, dtype=object).copy()
-    above: Any = None
-    for r in np.unique(rank):
-        m = rank == r
-        if above is not None:
-            out[m] = shapely.difference(out[m], above)
-        level = shapely.union_all(np.asarray(geoms, dtype=object)[m])
-        above = level if above is None else shapely.union(above, level)
+    i, j = shapely.STRtree(src).query(src, predicate="intersects")
+    over = rank[j] < rank[i]
+    i, j = i[over], j[over]
+    if not i.size:
+        return out
+    order = np.argsort(i, kind="stable")
+    i, j = i[order], j[order]
+    k = np.arange(i.size) - np.searchsorted(i, i)  # j is the k-th neighbour over i
+    for r in range(int(k.max()) + 1):
+        m = k == r
+        try:
+            out[i[m]] = shapely.difference(out[i[m]], src[j[m]])
+        except shapely.errors.GEOSException:
+            continue
     return out
 
 
@@ -111,7 +127,9 @@ def _areas_mesh(geoms: np.ndarray[Any, Any], rows: np.ndarray[Any, np.dtype[np.i
     )
 
 
-def ground_from_source(src: SourceData, frame: LocalFrame, rail_width_m: float = 4.0) -> FeatureSet:
+def ground_from_source(
+    src: SourceData, frame: LocalFrame, rail_width_m: float = RAIL_WIDTH_M
+) -> FeatureSet:
     """The source's ground context (``src.ground``) as one flat mesh in `frame`.
 
     Parameters

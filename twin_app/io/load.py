@@ -342,10 +342,6 @@ def sets_from_cityjson(src: SourceData, frame: LocalFrame) -> list[FeatureSet]:
 def build_sets(src: SourceData, frame: LocalFrame) -> list[FeatureSet]:
     """All feature sets of one source in `frame`."""
     sets: list[FeatureSet] = []
-    if src.ground is not None and len(src.ground):
-        from twin_app.io.ground import ground_from_source
-
-        sets.append(ground_from_source(src, frame))
     if src.objects is not None:
         sets.extend(sets_from_cityjson(src, frame))
     if src.areas is not None and len(src.areas):
@@ -354,6 +350,12 @@ def build_sets(src: SourceData, frame: LocalFrame) -> list[FeatureSet]:
         sets.append(roads_from_lines(src, frame))
     if src.buildings is not None and len(src.buildings):
         sets.append(buildings_from_footprints(src, frame))
+    if src.ground is not None and len(src.ground):
+        from twin_app.io.ground import ground_from_source
+
+        # Last: the first layer of an empty view frames it, and the city frames better by
+        # its streets than by its parks and river.
+        sets.append(ground_from_source(src, frame))
     return sets
 
 
@@ -415,6 +417,16 @@ def load_city(
             raise errors[0]
         raise InputError(
             f"none of the {len(errors)} files could be read: " + "; ".join(map(str, errors))
+        )
+    if frame is None and not any(source_bounds(s) is not None for s in sources):
+        # Nothing to frame: say why for every file, the unreadable ones included.
+        empty = [f"{s.path} holds no features to show" for s in sources] or [
+            f"{Path(p)} holds no features to show" for p in paths
+        ]
+        raise InputError(
+            "nothing to show: "
+            + "; ".join([*map(str, errors), *empty])
+            + "; check that these are the files you meant and that they are complete"
         )
     step(0.5, "choosing local frame")
     frame = frame or choose_frame(sources)

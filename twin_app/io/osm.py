@@ -98,8 +98,6 @@ def read_osm(path: Path, options: ReadOptions) -> list[SourceData]:
 #: Surface railways drawn as flat ribbons (``railway=*`` values of the ``lines`` layer);
 #: subways, disused lines, platforms and lines in tunnels are not ground.
 RAIL_VALUES = ("rail", "light_rail", "narrow_gauge")
-#: Width of a railway ribbon, metres (one standard-gauge track bed).
-RAIL_WIDTH_M = 4.0
 _WATER_LANDUSE = ("reservoir", "basin")
 _PARK_LEISURE = ("park", "garden")
 _PARK_LANDUSE = ("grass", "village_green", "recreation_ground", "meadow")

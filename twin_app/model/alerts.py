@@ -125,9 +125,13 @@ class SilenceRule:
         store: Any = getattr(layer, "store", None)
         if store is None:
             return np.zeros(0, bool), np.zeros(0), "values"
-        ever = np.isfinite(np.asarray(store.values_at(t_ns, "last", None), np.float64))
         fresh = np.isfinite(np.asarray(store.values_at(t_ns, "last", self.silent_s), np.float64))
-        silent = ever & ~fresh
+        ever = fresh
+        if fresh.all():  # the usual tick: every sensor has spoken lately
+            silent = np.zeros(fresh.shape, bool)
+        else:
+            ever = np.isfinite(np.asarray(store.values_at(t_ns, "last", None), np.float64))
+            silent = ever & ~fresh
         age = np.full(silent.shape, np.nan)
         last = getattr(store, "last_sample_ns", None)
         span = store.time_range()
@@ -390,6 +394,9 @@ class AlertEngine:
             st = self._state.get(rule)
             if st is None or st.since.shape != values.shape or st.field != fld:
                 st = self._state[rule] = _RuleState.empty(values.shape[0], fld)
+            if not st.fired.any() and not cond.any():  # the usual tick: nothing holds
+                st.since.fill(-1)
+                continue
             ended = st.fired & ~cond
             st.since[cond & (st.since < 0)] = t_ns
             st.since[~cond] = -1
