@@ -135,7 +135,7 @@ def test_legend_panels_are_titled_and_never_overlap(
         _coloured_layers(scene, two_buildings)
         scene.set_view("oblique")
         img = scene.screenshot()
-        assert [p.title for p in scene.legends] == ["Heights", "Surfaces", "Levels"]
+        assert [p.title for p in scene.legends] == ["Heights", "Levels", "Surfaces"]
         panels = [p for p in scene.legends if p.visible]
         # All fit from 600 lines up; a tiny view shows what fits, never overlapping.
         assert len(panels) == 3 if size[1] >= 600 else len(panels) >= 1
@@ -159,7 +159,7 @@ def test_legends_follow_layer_visibility(big_scene: Scene, two_buildings: Featur
     layers[1].visible = False
     assert [p.title for p in big_scene.legends] == ["Heights", "Levels"]
     layers[1].visible = True
-    assert [p.title for p in big_scene.legends] == ["Heights", "Surfaces", "Levels"]
+    assert [p.title for p in big_scene.legends] == ["Heights", "Levels", "Surfaces"]
 
 
 def _title_pixels(scene: Scene, img: np.ndarray) -> np.ndarray:

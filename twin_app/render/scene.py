@@ -392,7 +392,8 @@ class Scene:
             m.AddClippingPlane(self._cut_plane)
 
     def legends_changed(self) -> None:
-        """Rebuild the legend panels: one per visible coloured layer, titled with its name."""
+        """Rebuild the legend panels: one per visible coloured layer, titled with its name,
+        in the order of the names."""
         renderer = self.plotter.renderer
         for panel in self.legends:
             panel.remove()
@@ -400,7 +401,10 @@ class Scene:
         self._legend_layout = ()
         if not self.show_legends:
             return
-        for adapter in self.adapters.values():
+        # By layer name: the same picture whatever order the layers were read in.
+        for adapter in sorted(
+            self.adapters.values(), key=lambda a: (str(a.layer.name), a.layer.uid)
+        ):
             leg = adapter.legend()
             if leg is None:
                 continue
