@@ -299,3 +299,41 @@ def test_viewer_casts_shadows_from_the_sessions_sun(
     session.clock.seek(int(pd.Timestamp("2026-06-21T23:00Z").value))  # night
     assert sc.shadow_note.GetVisibility() and "below the horizon" in sc.shadow_note.GetInput()
     viewer.close()
+
+
+def test_shadow_lies_on_the_ground_layer_too(
+    scene: Scene, two_buildings: FeatureSet, pixel_at
+) -> None:
+    """A park under the tower's shadow turns darker; shadows off, it is its own green again."""
+    import pandas as pd
+
+    from twin_app.model.city import GROUND as GROUND_KIND
+    from twin_app.model.city import index_array_name
+    from twin_app.model.layers import GroundLayer
+    from twin_app.model.mesh import TriMesh
+
+    pts = np.array([[0, 0, 0.1], [200, 0, 0.1], [200, 200, 0.1], [0, 200, 0.1]], np.float64)
+    mesh = TriMesh(
+        pts,
+        np.array([[0, 1, 2], [0, 2, 3]], np.int64),
+        {index_array_name(GROUND_KIND): np.zeros(2, np.int32)},
+    )
+    table = pd.DataFrame({"id": ["park"], "type": ["park"]})
+    park = FeatureSet("Ground", GROUND_KIND, "test", np.array(["park"], object), table, mesh)
+    scene.add_layer(GroundLayer(name="Ground", features=park))
+    scene.add_layer(BuildingLayer(name="b", features=two_buildings))
+    _top(scene)
+    d = _direction(225.0, 35.0)
+    scene.set_sun(d, above_horizon=True)
+    spot = _in_shadow(d, 30.0)
+    assert spot[0] > 0 and spot[1] > 0  # on the park, north-east of the tower
+    green = pixel_at(scene, spot)
+    scene.set_shadows(True)
+    shaded = pixel_at(scene, spot)
+    assert shaded.sum() < green.sum() - 100 and shaded.min() > 60
+    # On the park in the sun: lit (by the sun's own elevation: the park is a lit surface,
+    # unlike the plane), lighter than the shade.
+    lit_before = pixel_at(scene, (150.0, 20.0, 0.1))
+    assert lit_before.sum() > shaded.sum() + 40  # measured while shadows are on
+    scene.set_shadows(False)
+    assert np.abs(pixel_at(scene, spot) - green).max() <= 2

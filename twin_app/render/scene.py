@@ -10,7 +10,7 @@ import numpy as np
 import pyvista as pv
 import vtk
 
-from twin_app.model.layers import BuildingLayer, Layer, ObjectLayer
+from twin_app.model.layers import AreaLayer, BuildingLayer, GroundLayer, Layer, ObjectLayer
 from twin_app.render.adapters import Adapter
 from twin_app.render.colors import hex_to_rgb
 from twin_app.render.overlays import LegendPanel, MapOverlays
@@ -26,7 +26,7 @@ GROUND = "#d8d8d2"
 GROUND_DARK = "#4a4f57"
 #: Ground in a building's shadow: the lit ground colour times this, per channel (never black;
 #: a little bluer, as shade lit by the sky is).
-SHADOW_FACTOR = (0.6, 0.62, 0.72)
+SHADOW_FACTOR = (0.5, 0.52, 0.62)
 #: The light direction (towards the light, x east, y north, z up) before a sun is known: an
 #: afternoon sun from the south-west, about 45 degrees up.
 DEFAULT_SUN = (-1.0, -1.2, 1.6)
@@ -519,16 +519,31 @@ class Scene:
         casters = self._casters()
         ground = self._ground
         gz = ground.GetBounds()[4] if ground is not None else 0.0
+        # Flat ground layers (land use, areas) lie over the plane: the shadow lies on their top
+        # and they are pushed back in depth (while shadows are on) so that it wins over them.
+        flat = [
+            a
+            for a in self.adapters.values()
+            if isinstance(a.layer, (GroundLayer, AreaLayer))
+            and a.layer.visible
+            and a.actor is not None
+            and a.mesh is not None
+            and a.mesh.n_points
+        ]
+        if flat:
+            gz = max(gz, max(float(a.mesh.bounds[5]) for a in flat))  # type: ignore[union-attr]
         key = (
             self.sun_direction,
             self.sun_up,
             gz,
             self.ground_color if hasattr(self, "ground_color") else GROUND,
             tuple((a.layer.uid, id(a.layer.features)) for a in casters),
+            tuple(id(a.actor) for a in flat),
         )
         if key == self._shadow_key:
             return
         self._shadow_key = key
+        self._push_back(flat)
         renderer = self.plotter.renderer
         if self._shadow is not None:
             renderer.RemoveActor(self._shadow)
@@ -569,6 +584,17 @@ class Scene:
         renderer.AddActor(actor)
         self._shadow = actor
 
+    def _push_back(self, flat: list[Adapter[Any]]) -> None:
+        """Push the flat layers back in depth (shadows on) or leave them as drawn (off)."""
+        for a in self.adapters.values():
+            if isinstance(a.layer, (GroundLayer, AreaLayer)) and a.actor is not None:
+                mapper = a.actor.GetMapper()
+                mapper.SetResolveCoincidentTopologyToPolygonOffset()
+                on = self.shadows and a in flat
+                mapper.SetRelativeCoincidentTopologyPolygonOffsetParameters(
+                    1.0 if on else 0.0, 4.0 if on else 0.0
+                )
+
     def set_shadows(self, on: bool) -> None:
         """Buildings cast shadows on the ground from the sun (:meth:`set_sun`); the sun lights
         the scene from its direction. Below the horizon: no shadows, a note says so, and
@@ -589,6 +615,7 @@ class Scene:
                 self.plotter.renderer.RemoveActor(self._shadow)
                 self._shadow = None
             self._shadow_key = ()
+            self._push_back([])
             self.shadow_note.SetVisibility(False)
             self._setup_lights()
             for a in self.adapters.values():
