@@ -1,6 +1,6 @@
 """Per-tick cost of the time-driven layers, against rebuilding their meshes each tick.
 
-    python benchmarks/bench_feeds.py [--json]
+    python benchmarks/bench_feeds.py [--json] [--tick-only]
 
 Scene (offscreen, no render counted): 50,000 road segments coloured from 50,000 detectors,
 10,000 movers with 8-point trails, 1,000 air-quality stations with an IDW surface on a
@@ -9,7 +9,8 @@ the Liverpool bus tracks tiled to 10,000 movers, Beijing PM2.5 (12 stations) til
 road geometry is the Porto, London and München OSM road lines tiled to 50,000 segments.
 
 Reported: tick_ms (median time of one clock tick at x600 playback: every layer's update and
-every adapter's in-place array writes), tick_ms_worst (5-minute jumps), ticks_per_s,
+every adapter's in-place array writes), tick_ms_<layer> (median of each layer's part of those
+ticks) and tick_share_<layer> (its share of their sum), tick_ms_worst (5-minute jumps), ticks_per_s,
 rebuild_ms (the naive tick: road ribbons, mover glyphs, trails and the surface built again and
 re-added through pyvista's add_mesh), rebuild_ratio, and
 store_mb_30d_50k (logical size of a 30-day, 5-minute store of 50,000 detectors) with the
@@ -203,6 +204,9 @@ def main() -> None:
     )
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--ticks", type=int, default=40)
+    ap.add_argument(
+        "--tick-only", action="store_true", help="only the tick figures (no rebuild, no store)"
+    )
     args = ap.parse_args()
     from twin_app.render.plotter import offscreen_plotter
     from twin_app.render.scene import Scene
@@ -213,47 +217,51 @@ def main() -> None:
         layer.update(t0)
         scene.add_layer(layer)
 
-    def run_ticks(step_s: float, n: int, start_k: int, layers: list[Any] = layers) -> float:
-        samples = []
+    def run_ticks(
+        step_s: float, n: int, start_k: int, layers: list[Any] = layers
+    ) -> tuple[float, dict[str, float]]:
+        """Median ms of a whole tick and of each layer's part of it (update + adapter writes)."""
+        samples: list[float] = []
+        parts: dict[str, list[float]] = {layer.name: [] for layer in layers}
         for k in range(n):
             t = t0 + round((start_k + k + 1) * step_s * NS)
             a = time.perf_counter()
             for layer in layers:
+                b = time.perf_counter()
                 layer.update(t)
+                parts[layer.name].append(time.perf_counter() - b)
             samples.append(time.perf_counter() - a)
-        return 1000 * statistics.median(samples)
+        return 1000 * statistics.median(samples), {
+            name: 1000 * statistics.median(v) for name, v in parts.items()
+        }
 
     # Playback at x600 with 25 ticks a second: 24 simulated seconds per tick; every value
     # changes every tick (speeds and PM2.5 are interpolated linearly between samples).
-    tick_ms = run_ticks(24.0, args.ticks, 0)
+    tick_ms, parts = run_ticks(24.0, args.ticks, 0)
     # Jumps of 5 simulated minutes (x7,500): the movers' trails are wholly new every tick.
-    tick_ms_worst = run_ticks(300.0, args.ticks // 2, 10)
-    per_layer = {}
-    for layer in layers:
-        samples = []
-        for k in range(10):
-            a = time.perf_counter()
-            layer.update(t0 + (k + 500) * 24 * NS)
-            samples.append(time.perf_counter() - a)
-        per_layer[f"tick_ms_{layer.name}"] = 1000 * statistics.median(samples)
+    tick_ms_worst, _ = run_ticks(300.0, args.ticks // 2, 10)
+    per_layer: dict[str, float] = {f"tick_ms_{name}": ms for name, ms in parts.items()}
+    total = sum(parts.values())
+    per_layer.update({f"tick_share_{name}": ms / total for name, ms in parts.items()})
     per_layer["tick_ms_worst"] = tick_ms_worst
-    rebuild = []
-    for k in range(5):
-        a = time.perf_counter()
-        naive_tick(scene, layers, t0 + (k + 1) * 300 * NS)
-        rebuild.append(time.perf_counter() - a)
-    rebuild_ms = 1000 * statistics.median(rebuild)
     result: dict[str, Any] = {
         "tick_ms": tick_ms,
         "ticks_per_s": 1000.0 / tick_ms,
         **per_layer,
-        "rebuild_ms": rebuild_ms,
-        "rebuild_ratio": rebuild_ms / tick_ms,
         "road_points": int(layers[0].roads.mesh.n_points),
     }
+    if not args.tick_only:
+        rebuild = []
+        for k in range(5):
+            a = time.perf_counter()
+            naive_tick(scene, layers, t0 + (k + 1) * 300 * NS)
+            rebuild.append(time.perf_counter() - a)
+        rebuild_ms = 1000 * statistics.median(rebuild)
+        result.update({"rebuild_ms": rebuild_ms, "rebuild_ratio": rebuild_ms / tick_ms})
     scene.plotter.close()
     del scene, layers
-    result.update(store_30d())
+    if not args.tick_only:
+        result.update(store_30d())
     emit(result, args.json)
 
 

@@ -78,6 +78,29 @@ def test_bookmarks_and_selection() -> None:
     assert s.selection.empty  # removing the layer clears its selection
 
 
+def test_rename_bookmark_replaces_it_in_place_and_undoes() -> None:
+    s = Session()
+    pose = CameraPose((0, -100, 50), (0, 0, 0))
+    s.add_bookmark("A", pose)
+    s.add_bookmark("B", CameraPose((0, -200, 50), (0, 0, 0)))
+    changed: list[tuple[object, ...]] = []
+    s.bookmarks.events.changed.connect(lambda *a: changed.append(a))
+    s.rename_bookmark("A", " Bank ")
+    assert [b.name for b in s.bookmarks] == ["Bank", "B"] and s.bookmarks[0].pose == pose
+    assert len(changed) == 1  # replaced in place: listeners see one change at index 0
+    with pytest.raises(TwinError, match="exists already"):
+        s.rename_bookmark("Bank", "B")
+    with pytest.raises(TwinError, match="no bookmark named"):
+        s.rename_bookmark("A", "C")
+    with pytest.raises(TwinError, match="needs a name"):
+        s.rename_bookmark("Bank", "  ")
+    assert s.commands.undo_text == "Rename bookmark A to Bank"
+    s.commands.undo()
+    assert [b.name for b in s.bookmarks] == ["A", "B"]
+    s.commands.redo()
+    assert [b.name for b in s.bookmarks] == ["Bank", "B"]
+
+
 def test_session_file_round_trip(tmp_path: Path) -> None:
     s = Session()
     layers = s.add_result(_result())

@@ -27,7 +27,7 @@ def run_app(paths: list[str], options: ReadOptions | None = None) -> int:
     """
     from PySide6.QtWidgets import QApplication
 
-    from twin_app.session import Session, is_twin
+    from twin_app.session import Session
     from twin_app.ui.main_window import QtMainWindow
     from twin_app.ui.resources import icon
 
@@ -42,14 +42,6 @@ def run_app(paths: list[str], options: ReadOptions | None = None) -> int:
     session = Session()
     window = QtMainWindow(session)
     window.show()
-    targets = [Path(p) for p in paths]
-    twins = [p for p in targets if is_twin(p)]
-    if not targets:
-        window.open_twin(SAMPLE_DIR)
-    elif twins:
-        window.open_twin(twins[0])
-    elif any(p.name.endswith(".twin.toml") for p in targets):
-        window.open_any(targets)
-    else:
-        window.load_paths(targets, options)
+    # With no paths, an autosave newer than its session is offered before the sample twin.
+    window.start([Path(p) for p in paths], options, default=SAMPLE_DIR)
     return int(app.exec())

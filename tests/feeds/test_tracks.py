@@ -110,3 +110,24 @@ def test_fixture_duplicates_out_of_order_and_nan() -> None:
     assert (np.diff(t) > 0).all() and xyz[-1, 0] == pytest.approx(-2.9211)
     assert tr.fixes(1)[1][0, 2] == 0.0  # missing z -> 0
     assert all("movers.csv" in w for w in rep.warnings)
+
+
+def test_playback_cursors_give_what_a_fresh_search_gives() -> None:
+    """Ticking forward (positions at t, a trail slot before t) walks cursors; movers that
+    pass a burst of fixes in one tick are searched alone; all must equal a fresh search."""
+    rng = np.random.default_rng(3)
+    n_m, per = 200, 60
+    ids = np.repeat([f"m{k}" for k in range(n_m)], per)
+    gaps = rng.integers(5, 40, (n_m, per))
+    gaps[::7, 20:40] = 1  # a burst: 1 s fixes, many more than CURSOR_STEPS in one tick
+    t = T0 + np.cumsum(gaps, axis=1).ravel() * S + np.repeat(rng.integers(0, 300, n_m), per) * S
+    x, y = rng.normal(size=n_m * per), rng.normal(size=n_m * per)
+    walked, _ = MoverTracks.from_long(ids, t.view("datetime64[ns]"), x, y)
+    for k in range(60):
+        tq = T0 + k * 24 * S + 7
+        slot = np.array([tq - 17 * S])
+        got = (*walked.positions_at(tq, 30.0), walked.sample(slot, 30.0))
+        fresh, _ = MoverTracks.from_long(ids, t.view("datetime64[ns]"), x, y)
+        want = (*fresh.positions_at(tq, 30.0), fresh.sample(slot, 30.0))
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_array_equal(g, w)

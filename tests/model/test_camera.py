@@ -16,6 +16,7 @@ from twin_app.model.camera import (
     Flight,
     FollowTarget,
     ease_in_out,
+    finite_bounds,
     orbit,
     pan,
     pose_for_bounds,
@@ -90,6 +91,21 @@ def test_pose_for_bounds_looks_at_the_centre_from_the_south() -> None:
     assert b.pose == pose
     with pytest.raises(ValueError):
         CameraPose.from_dict({"position": [0, 0, float("nan")], "focal_point": [0, 0, 0]})
+
+
+def test_framing_ignores_non_finite_points_and_bounds() -> None:
+    # a mover off service has a NaN position; a far-off bad point is infinite
+    pts = np.array([[0.0, 0.0, 0.0], [np.nan, np.nan, np.nan], [20.0, 10.0, 30.0], [np.inf, 1, 1]])
+    assert finite_bounds(pts) == (0.0, 20.0, 0.0, 10.0, 0.0, 30.0)
+    assert finite_bounds(np.full((3, 3), np.nan)) is None
+    assert finite_bounds(np.zeros((0, 3))) is None
+    pose = pose_for_bounds((0, 20, 0, 10, np.nan, np.nan))  # no finite z: framed at z = 0
+    assert np.isfinite([*pose.position, *pose.focal_point]).all()
+    assert pose.focal_point == pytest.approx((10, 5, 0))
+    pose = pose_for_bounds((0, np.inf, 0, 10, 0, 30))  # one end finite stands for both
+    assert pose.focal_point == pytest.approx((0, 5, 15))
+    with pytest.raises(CameraError, match="no finite x or y"):
+        pose_for_bounds((np.nan, np.nan, 0, 10, 0, 30))
 
 
 # ----------------------------------------------------------------------- the Camera model
@@ -195,3 +211,19 @@ def test_track_pans_to_the_mover_and_retargets_a_flight() -> None:
         cam.track((math.nan, 0.0, 0.0))
     cam.follow_mover(7, -1)
     assert cam.follow is None
+
+
+def test_feature_bounds_leave_out_non_finite_points() -> None:
+    import pandas as pd
+
+    from twin_app.model.city import BUILDINGS, FeatureSet, index_array_name
+    from twin_app.model.mesh import TriMesh
+
+    pts = np.array([[0, 0, 0], [10, 0, 0], [10, 10, 5], [np.nan, np.nan, np.nan]], np.float64)
+    tris = np.array([[0, 1, 2], [1, 2, 3]], np.int64)
+    mesh = TriMesh(pts, tris, {index_array_name(BUILDINGS): np.zeros(2, np.int32)})
+    table = pd.DataFrame({"id": ["a"]})
+    fs = FeatureSet("b", BUILDINGS, "test", table["id"].to_numpy(object), table, mesh)
+    b = fs.feature_bounds([0])
+    assert b == (0.0, 10.0, 0.0, 10.0, 0.0, 5.0)
+    assert np.isfinite(pose_for_bounds(b).position).all()

@@ -341,3 +341,45 @@ def test_bounds_skip_points_that_are_not_finite(plotters: list[pv.Plotter]) -> N
         mesh=pv.PolyData(np.full((2, 3), nan)), is_surface=True
     )
     assert scene.data_bounds() is None and scene.view_bounds() is None
+
+
+def _slope(z0: float, z1: float) -> FeatureSet:
+    """A terrain TIN over x -200..200, y -200..200 rising from z0 in the south to z1 north."""
+    from twin_app.model.city import TERRAIN, index_array_name
+    from twin_app.model.mesh import TriMesh
+
+    pts = np.array([[-200, -200, z0], [200, -200, z0], [200, 200, z1], [-200, 200, z1]], np.float64)
+    tris = np.array([[0, 1, 2], [0, 2, 3]], np.int64)
+    mesh = TriMesh(pts, tris, {index_array_name(TERRAIN): np.zeros(2, np.int32)})
+    table = pd.DataFrame({"id": ["tin"]})
+    return FeatureSet("Terrain (test)", TERRAIN, "test", table["id"].to_numpy(object), table, mesh)
+
+
+def test_street_view_eye_stands_on_the_terrain_or_the_ground(
+    plotters: list[pv.Plotter], session: Session
+) -> None:
+    from twin_app.model.layers import TerrainLayer
+    from twin_app.render.viewer import EYE_M
+
+    # without terrain the eye stands on the ground plane (z = 0 here)
+    viewer = Viewer(session, plotters[0])
+    viewer.preset("street")
+    assert session.camera.pose.position[2] == pytest.approx(EYE_M)
+    # on a slope from z = 10 (south) to z = 30 (north), the eye is 1.7 m above the terrain
+    session.layers.append(TerrainLayer(name="t", features=_slope(10.0, 30.0)))
+    viewer.preset("street")
+    pose = session.camera.pose
+    _, y, z = pose.position
+    assert y == pytest.approx(-210.0)  # 10 m south of the data: the terrain's edge counts
+    assert z == pytest.approx(10.0 + EYE_M, abs=1e-6)
+    walked = viewer.walk(110.0, 0.0)  # north, uphill
+    y = walked.position[1]
+    assert y == pytest.approx(-100.0)
+    assert walked.position[2] == pytest.approx(10.0 + 20.0 * (y + 200) / 400 + EYE_M, abs=1e-6)
+    session.camera.set_pose(walked)
+    _, y, z = walked.position
+    walked = viewer.walk(40.0, 0.0)  # north, uphill: 2 m higher
+    assert walked.position[1] == pytest.approx(y + 40.0)
+    assert walked.position[2] == pytest.approx(z + 2.0, abs=1e-6)
+    assert viewer.ground_z(500.0, 500.0) == pytest.approx(0.0)  # off the terrain: ground plane
+    viewer.close()

@@ -19,10 +19,13 @@ def window(qtbot: Any, tmp_path: Path) -> Iterator[Any]:
     QStandardPaths.setTestModeEnabled(True)  # autosave goes to a test location, not ~/.local
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     w = QtMainWindow(Session(), settings)
+    # Closing at teardown must not wait for an answer; tests of quitting turn the question on.
+    w.ask_before_quit = False
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
     yield w
+    w.ask_before_quit = False  # a test that failed half-way must not leave a question open
     w.close()
 
 

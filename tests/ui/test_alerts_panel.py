@@ -14,8 +14,10 @@ from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
 
 from twin_app.feeds.store import SensorStore
-from twin_app.model.alerts import AlertRule
+from twin_app.model.alerts import Alert, AlertRule
 from twin_app.model.sensors import AirQualityLayer
+from twin_app.session import Session
+from twin_app.ui.alerts_panel import QtAlertsPanel
 
 pytestmark = pytest.mark.ui
 
@@ -155,3 +157,24 @@ def test_clicking_the_timeline_seeks_the_clock_to_the_clicked_time(
     expect = c.start_ns + 0.75 * (c.end_ns - c.start_ns)
     assert abs(c.t_ns - expect) <= (c.end_ns - c.start_ns) / (spark.width() - 2)
     assert window.timeline.time_label.text().startswith("2026-03-02 01:")
+
+
+def _alert(k: int) -> Alert:
+    return Alert(k * 10**9, "slow", 1, "Traffic", k, f"road-{k}", 0.3, (0.0, 0.0, 0.0))
+
+
+def test_new_alerts_are_listed_and_the_list_scrolls_to_the_newest_once(qtbot: QtBot) -> None:
+    """A tick's batch of alerts is listed at once; the list scrolls to the newest after it."""
+    session = Session()
+    panel = QtAlertsPanel(session)
+    qtbot.addWidget(panel)
+    panel.resize(400, 120)
+    panel.show()
+    qtbot.waitExposed(panel)
+    session.alerts.alerts.extend([_alert(k) for k in range(200)])  # one tick's batch
+    assert panel.count() == 200
+    bar = panel.list.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum())
+    assert "road-199" in panel.list.item(199).text()
+    session.alerts.alerts.clear()
+    assert panel.count() == 0

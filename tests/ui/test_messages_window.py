@@ -188,7 +188,7 @@ def test_a_recording_opens_as_a_replay_series_of_the_twins_sensors(
     traffic, ids, times, values = _record_traffic(w, rec)
     _choose_in_open_dialog(monkeypatch, [rec])
     _ctrl_o(qtbot, w)
-    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 7, timeout=30_000)
+    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 8, timeout=30_000)
     new = w.session.layers[-1]
     assert type(new) is type(traffic) and new.name == f"{traffic.name} (recording.parquet)"
     assert new.roads is traffic.roads
@@ -252,7 +252,7 @@ def test_a_csv_recording_dropped_on_the_window_opens_as_a_series(
     QApplication.sendEvent(w, enter)
     assert enter.isAccepted()
     QApplication.sendEvent(w, QDropEvent(QPointF(centre), copy, mime, left, none))
-    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 7, timeout=30_000)
+    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 8, timeout=30_000)
     new = w.session.layers[-1]
     assert new.name == f"{traffic.name} (recording.csv)"
     col = [list(map(str, new.store.sensor_ids)).index(i) for i in ids]

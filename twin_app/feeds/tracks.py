@@ -193,13 +193,20 @@ class MoverTracks:
         a, b = int(self._offsets[index]), int(self._offsets[index + 1])
         return self._t[a:b].copy(), self._xyz[a:b].copy()
 
-    def _sample(self, tq: I64, max_gap_s: float | None) -> tuple[F64, F64, B]:
-        """Positions of all movers at each query time: (n, P, 3), (n, P), (n, P)."""
+    def _sample(
+        self, tq: I64, max_gap_s: float | None, cursor: str = "query"
+    ) -> tuple[F64, F64, B]:
+        """Positions of all movers at each query time: (n, P, 3), (n, P), (n, P).
+
+        A single time walks the playback cursor named `cursor`: a caller that samples two
+        clocks (the mover at t, its trail's newest slot a little before t) keeps one each, so
+        neither sends the other back to a full search every tick.
+        """
         n = self.n_movers
         p = tq.shape[0]
         if n == 0 or self._t.size == 0:
             return np.full((n, p, 3), np.nan), np.full((n, p), np.nan), np.zeros((n, p), bool)
-        i = self._cursor_index(tq, "query") if p == 1 else None
+        i = self._cursor_index(tq, cursor) if p == 1 else None
         if i is None and p > 1 and np.all(np.diff(tq) >= 0):
             cols = [self._cursor_index(tq[j : j + 1], "batch") for j in range(p)]
             found = [c for c in cols if c is not None]
@@ -213,25 +220,28 @@ class MoverTracks:
             i = np.searchsorted(self._key, qk.ravel(), side="left").astype(np.int64) - 1
             i = i.reshape(n, p)
             self._cursors = getattr(self, "_cursors", {})
-            self._cursors["query" if p == 1 else "batch"] = (int(tq[-1]), i[:, -1].copy())
+            self._cursors[cursor if p == 1 else "batch"] = (int(tq[-1]), i[:, -1].copy())
         start = self._offsets[:-1, None]
         end = self._offsets[1:, None]
         has_prev = i >= start
         ic = np.clip(i, 0, self._t.size - 1)
         has_next = has_prev & (i + 1 < end)
         jc = np.where(has_next, ic + 1, ic)
-        t_i = self._t[ic]
+        # np.take gathers rows several times faster than fancy indexing with a 2-D index.
+        t_i = np.take(self._t, ic)
         on_fix = has_prev & (t_i == tq[None, :])
-        dt = self._t[jc] - t_i
+        dt = np.take(self._t, jc) - t_i
         valid = on_fix | has_next
         if max_gap_s is not None:
             gap = np.int64(round(float(max_gap_s) * NS_PER_S))
             valid &= on_fix | (dt <= gap)
         frac = np.where(has_next & (dt > 0), (tq[None, :] - t_i) / np.where(dt > 0, dt, 1), 0.0)
-        a = self._xyz[ic]
-        b = self._xyz[jc]
-        xyz = a + frac[..., None] * (b - a)
-        heading = self._heading[ic].copy()
+        a = np.take(self._xyz, ic, axis=0)
+        xyz = np.take(self._xyz, jc, axis=0)
+        xyz -= a  # a + frac * (b - a), in place
+        xyz *= frac[..., None]
+        xyz += a
+        heading = np.take(self._heading, ic)
         xyz[~valid] = np.nan
         heading[~valid] = np.nan
         return xyz, heading, valid
@@ -256,19 +266,28 @@ class MoverTracks:
         i = cur[1].copy()
         end = self._offsets[1:]
         last = self._t.size - 1
-        for _ in range(self.CURSOR_STEPS):
-            nxt = i + 1
-            adv = (nxt < end) & (self._t[np.minimum(nxt, last)] <= t)
-            if not adv.any():
+        rows = np.arange(i.size)  # movers that may pass another fix; a mover that stops stays
+        for step in range(self.CURSOR_STEPS + 1):
+            nxt = i[rows] + 1
+            rows = rows[(nxt < end[rows]) & (np.take(self._t, np.minimum(nxt, last)) <= t)]
+            if rows.size == 0:
                 cursors[name] = (t, i)
                 return i[:, None]
-            i[adv] += 1
-        return None
+            if step < self.CURSOR_STEPS:
+                i[rows] += 1
+        # A few movers report densely (a burst of fixes seconds apart): search for those
+        # alone, as the full search would, instead of searching for every mover.
+        if rows.size > max(64, i.size // 8):
+            return None
+        rq = np.int64(np.searchsorted(self._utimes, t, side="right"))
+        i[rows] = np.searchsorted(self._key, rows * self._stride + rq, side="left") - 1
+        cursors[name] = (t, i)
+        return i[:, None]
 
     def sample(self, times_ns: Any, max_gap_s: float | None = None) -> F64:
         """Positions of every mover at several times at once: (n_movers, n_times, 3), NaN where
         a mover is not valid (before its first or after its last fix, or across a long gap)."""
-        xyz, _, _ = self._sample(np.asarray(times_ns, np.int64).ravel(), max_gap_s)
+        xyz, _, _ = self._sample(np.asarray(times_ns, np.int64).ravel(), max_gap_s, "sample")
         return xyz
 
     def positions_at(self, t_ns: Any, max_gap_s: float | None = None) -> tuple[F64, F64, B]:

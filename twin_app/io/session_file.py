@@ -2,7 +2,8 @@
 
 The schema is versioned and validated with pydantic, so a hand-edited or damaged file gets a
 message naming the offending key. A file written by a newer twin_app is refused, never
-rewritten. Writes are atomic (:func:`twin_app.io.atomic.atomic_write_text`).
+rewritten. Writes are atomic (:func:`twin_app.io.atomic.atomic_write_text`); saving or opening a
+session removes the temporary files an interrupted save of it left behind.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from twin_app import __version__
 from twin_app.errors import SessionFileError
-from twin_app.io.atomic import atomic_write_text
+from twin_app.io.atomic import atomic_write_text, clean_stale_temporaries
 
 SCHEMA_VERSION = 1
 SUFFIX = ".twin.toml"
@@ -149,6 +150,7 @@ def write_session(path: Path | str, data: SessionFile) -> None:
         if sp.is_absolute():
             with contextlib.suppress(ValueError):  # another drive on Windows: keep it absolute
                 src["path"] = os.path.relpath(sp, p.resolve().parent)
+    clean_stale_temporaries(p)
     atomic_write_text(p, tomli_w.dumps(_drop_none(payload)))
 
 
@@ -161,6 +163,7 @@ def read_session(path: Path | str) -> SessionFile:
         raise SessionFileError(f"{p}: no such session file") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise SessionFileError(f"{p}: cannot read ({exc})") from exc
+    clean_stale_temporaries(p)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

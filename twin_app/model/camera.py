@@ -174,6 +174,20 @@ class Bookmark:
         return cls(str(d["name"]), CameraPose.from_dict(d))
 
 
+def finite_bounds(points: Any) -> tuple[float, float, float, float, float, float] | None:
+    """(xmin, xmax, ymin, ymax, zmin, zmax) of the finite rows of an (n, 3) array, or None.
+
+    Rows with any non-finite coordinate (a mover off service has a NaN position) are left
+    out, so one bad point cannot turn a framing into NaN.
+    """
+    p = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    p = p[np.isfinite(p).all(axis=1)]
+    if not len(p):
+        return None
+    lo, hi = p.min(axis=0), p.max(axis=0)
+    return (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]), float(lo[2]), float(hi[2]))
+
+
 def pose_for_bounds(
     bounds: tuple[float, float, float, float, float, float],
     azimuth_deg: float = 0.0,
@@ -186,15 +200,28 @@ def pose_for_bounds(
     Parameters
     ----------
     bounds
-        (xmin, xmax, ymin, ymax, zmin, zmax) in local metres.
+        (xmin, xmax, ymin, ymax, zmin, zmax) in local metres. A non-finite end of an axis is
+        left out (the other end stands for both); a box with no finite z is taken at z = 0.
     azimuth_deg
         Compass bearing the camera looks towards (0: looking north, from the south).
     elevation_deg
         Angle of the view below the horizon.
     margin
         Space around the box, as a factor of its bounding-sphere radius (at least 15 m).
+
+    Raises
+    ------
+    CameraError
+        If the box has no finite x or y (there is nothing to frame).
     """
-    xmin, xmax, ymin, ymax, zmin, zmax = bounds
+    b = np.asarray(bounds, dtype=np.float64).reshape(3, 2)
+    ok = np.isfinite(b)
+    b = np.where(ok, b, b[:, ::-1])  # one finite end stands for both
+    if not np.isfinite(b[:2]).all():
+        raise CameraError(f"cannot frame the box {tuple(bounds)}: it has no finite x or y")
+    if not np.isfinite(b[2]).all():
+        b[2] = 0.0
+    (xmin, xmax), (ymin, ymax), (zmin, zmax) = b.tolist()
     centre = np.array([(xmin + xmax) / 2, (ymin + ymax) / 2, (zmin + zmax) / 2])
     radius = max(0.5 * float(np.linalg.norm([xmax - xmin, ymax - ymin, zmax - zmin])), 15.0)
     dist = margin * radius / math.sin(math.radians(view_angle_deg / 2))

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from twin_app.model.camera import finite_bounds
 from twin_app.model.frame import LocalFrame
 from twin_app.model.mesh import FloatArray, IntArray, TriMesh
 
@@ -152,15 +153,15 @@ class FeatureSet:
     def feature_bounds(
         self, indices: Any
     ) -> tuple[float, float, float, float, float, float] | None:
-        """(xmin, xmax, ymin, ymax, zmin, zmax) of the given features' triangles (None if none)."""
+        """(xmin, xmax, ymin, ymax, zmin, zmax) of the given features' finite triangle points
+        (None if none)."""
         if not self.mesh.n_triangles:
             return None
         mask = np.isin(self.mesh.cell_data[self.index_array], np.asarray(indices, dtype=np.int64))
         if not mask.any():
             return None
-        pts = self.mesh.points[self.mesh.triangles[mask].ravel()]
-        lo, hi = pts.min(axis=0), pts.max(axis=0)
-        return (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]), float(lo[2]), float(hi[2]))
+        # non-finite points are left out, so fly-to never aims at NaN
+        return finite_bounds(self.mesh.points[self.mesh.triangles[mask].ravel()])
 
     def height_stats(self) -> dict[str, float] | None:
         """min/mean/max of ``height_m`` (None when the set has no heights)."""

@@ -320,7 +320,17 @@ class AirQualityLayer(SensorLayer):
         conc = self.concentrations(t_ns)
         index = self.station_aqi(t_ns, conc)
         if self.interpolator is not None and self.show_surface:
-            self.grid = np.asarray(self.interpolator.interpolate(index), np.float32)
+            # AQI is a whole number: between samples it often holds at every station, and the
+            # grid (the tick's biggest cost, one sparse product per cell) is the same again.
+            last = self.__dict__.get("_grid_of")
+            if (
+                last is None
+                or last[0] is not self.grid
+                or last[1] is not self.interpolator
+                or not np.array_equal(last[2], index, equal_nan=True)
+            ):
+                self.grid = np.asarray(self.interpolator.interpolate(index), np.float32)
+                self.__dict__["_grid_of"] = (self.grid, self.interpolator, index)
         self.values = conc
         self.time_ns = int(t_ns)
         self.aqi_values = index  # last: the adapter redraws stations and surface on this event

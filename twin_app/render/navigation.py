@@ -58,6 +58,21 @@ def apply_pose(renderer: vtk.vtkRenderer, pose: CameraPose) -> None:
     else:
         cam.SetParallelProjection(False)
     renderer.ResetCameraClippingRange()
+    # VTK puts the near plane at 1/1000 of the far one; the ground plane spans 12x the data,
+    # so with data of two cities (hundreds of km) the near plane cut away the whole city in
+    # front of the camera, and at street level (eye 1.7 m up) it cut away the ground below the
+    # horizon. Keep it within a fiftieth of the distance looked at and a tenth of the eye's height
+    # above the lowest thing drawn.
+    near, far = cam.GetClippingRange()
+    zmin = renderer.ComputeVisiblePropBounds()[4]
+    clearance = pose.position[2] - zmin if math.isfinite(zmin) else math.inf
+    want = max(min(0.02 * pose.distance_m, 0.1 * max(clearance, 0.0)), far * 1e-5, 0.1)
+    if near > want:
+        cam.SetClippingRange(want, far)
+
+
+def _ignore(*_: Any) -> None:
+    """An observer that does nothing (it keeps a VTK default handler from running)."""
 
 
 class Navigator:
@@ -95,6 +110,11 @@ class Navigator:
         self._pan_z = 0.0
         self._moved = False
         style = vtk.vtkInteractorStyleUser()
+        # An observer on the style replaces its default handler: without these, VTK's own key
+        # bindings act on key presses (w wireframe, r reset, e/q quit, 3 stereo ...). The app
+        # routes keys through its own shortcuts instead.
+        for event in ("CharEvent", "KeyPressEvent", "KeyReleaseEvent"):
+            style.AddObserver(event, _ignore)
         interactor.SetInteractorStyle(style)
         self.style = style
         add = interactor.AddObserver

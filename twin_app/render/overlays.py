@@ -1,7 +1,12 @@
 """Map furniture drawn in screen space: a scale bar and a north arrow.
 
 Both are 2D actors whose geometry is recomputed before each render from the camera (one
-observer on the renderer's StartEvent; a few dozen floating point operations per frame).
+observer on the renderer's StartEvent; a few dozen floating point operations per frame), so
+they follow every camera change: navigation, presets, fly-to, follow.
+
+The scale bar measures at the view centre: the point where the ray through the middle of the
+view meets the ground. (The focal point is no measure: zooming towards the cursor moves it
+with the camera, so its distance never changes; the bar then kept its label while zooming.)
 """
 
 from __future__ import annotations
@@ -97,6 +102,10 @@ class MapOverlays:
             prop.SetShadow(False)
         self.north_text.SetInput("N")
         self.scale_m = 0.0
+        #: Metres per pixel at the view centre (on the ground), as of the last render.
+        self.m_per_px = 0.0
+        #: Height of the ground the scale bar measures on (the scene sets it with the ground).
+        self.ground_z = 0.0
         self.north_angle_deg = 0.0
         self._state: tuple[float, ...] = ()
         for a in (self.bar, self.arrow, self.bar_text, self.north_text):
@@ -120,20 +129,38 @@ class MapOverlays:
         r.WorldToDisplay()
         return np.array(r.GetDisplayPoint()[:2])
 
+    def view_centre(self) -> tuple[float, float, float]:
+        """Where the ray through the middle of the view meets the ground (z = `ground_z`).
+
+        Looking at or above the horizon, the point at the focal distance along that ray.
+        """
+        cam = self.renderer.GetActiveCamera()
+        eye = np.array(cam.GetPosition(), dtype=np.float64)
+        d = np.array(cam.GetDirectionOfProjection(), dtype=np.float64)
+        dist = float(cam.GetDistance())
+        if d[2] < -1e-6:
+            t = (self.ground_z - eye[2]) / d[2]
+            if 0.0 < t < 1e4 * max(dist, 1.0):
+                dist = t
+        c = eye + d * dist
+        return (float(c[0]), float(c[1]), float(c[2]))
+
     def _update(self, *_: object) -> None:
         r = self.renderer
         w, h = r.GetSize()
         if w <= 0 or h <= 0:
             return
         cam = r.GetActiveCamera()
-        f = cam.GetFocalPoint()
-        # Pixels per metre at the focal point, along the screen's horizontal axis.
+        f = self.view_centre()
+        # Pixels per metre at the view centre, along the screen's horizontal axis.
         right = np.cross(np.array(cam.GetDirectionOfProjection()), np.array(cam.GetViewUp()))
         norm = np.linalg.norm(right)
         right = right / norm if norm > 0 else np.array([1.0, 0.0, 0.0])
         p0 = self._to_display(f)
         p1 = self._to_display((f[0] + right[0], f[1] + right[1], f[2] + right[2]))
         px_per_m = float(np.linalg.norm(p1 - p0))
+        if not math.isfinite(px_per_m):
+            return
         dpi_scale = max(1.0, h / 1080.0)
         # North arrow: the screen direction of world +y at the focal point.
         q = self._to_display((f[0], f[1] + 1.0, f[2]))
@@ -175,6 +202,7 @@ class MapOverlays:
             if self.bar_text.GetTextProperty().GetFontSize() != round(15 * dpi_scale):
                 self.bar_text.GetTextProperty().SetFontSize(round(15 * dpi_scale))
             self.scale_m = length_m
+            self.m_per_px = 1.0 / px_per_m
         self.north_angle_deg = math.degrees(math.atan2(-d[0], d[1]))
         n = np.array([-d[1], d[0]])
         size = 26.0 * dpi_scale

@@ -264,6 +264,7 @@ class Scene:
             self._ground = None
         if b is None:
             return
+        self.overlays.ground_z = float(b[4])
         cx, cy = (b[0] + b[1]) / 2, (b[2] + b[3]) / 2
         size = max(b[1] - b[0], b[3] - b[2], 100.0) * 12
         plane = vtk.vtkPlaneSource()

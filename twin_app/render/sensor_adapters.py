@@ -138,7 +138,8 @@ class TrafficAdapter(_TimeAdapter[TrafficLayer]):
             lut = lookup_table("RdYlGn", clim, nan_color=NO_DATA_COLOR)
         if lut is not self.mapper.GetLookupTable():
             self.mapper.SetLookupTable(lut)
-        self.point_values[:] = layer.values[self.point_feature]
+        # Straight into the VTK array: no temporary of one float per ribbon point.
+        np.take(layer.values, self.point_feature, out=self.point_values, mode="clip")
         self._mesh().GetPointData().GetArray("value").Modified()
 
     def legend(self) -> tuple[str, Any] | None:

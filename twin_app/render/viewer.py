@@ -16,12 +16,19 @@ import pyvista as pv
 import vtk
 from psygnal import Signal
 
-from twin_app.model.camera import Camera, CameraPose
-from twin_app.model.layers import BuildingLayer, FeatureLayer, Layer
+from twin_app.model.camera import Camera, CameraPose, finite_bounds, pose_for_bounds, walk
+from twin_app.model.layers import BuildingLayer, FeatureLayer, Layer, TerrainLayer
 from twin_app.render.navigation import Navigator, apply_pose, pose_of
 from twin_app.render.picking import Picker, project_points
 from twin_app.render.scene import Scene
 from twin_app.session import Selection, Session
+
+#: Street-level eye height above the ground or terrain, metres.
+EYE_M = 1.7
+#: How far off a terrain's box the terrain's edge still gives the ground height, metres.
+TERRAIN_REACH_M = 50.0
+#: Zoom to layer frames the layer's bounding sphere in the view height (no extra margin).
+LAYER_MARGIN = 1.0
 
 
 class Viewer:
@@ -60,6 +67,7 @@ class Viewer:
         self.scene = Scene(plotter, schedule=schedule)
         self.picker = Picker(self.scene)
         self.navigator: Navigator | None = None
+        self._locators: dict[tuple[int, int], vtk.vtkAbstractCellLocator] = {}
         events = session.layers.events
         self._connections: list[tuple[Any, Callable[..., Any]]] = [
             (events.inserted, self._on_layer_inserted),
@@ -205,10 +213,86 @@ class Viewer:
         return pose_of(self.scene.plotter.camera)
 
     def preset(self, view: str = "oblique", azimuth_deg: float = 0.0) -> None:
-        """Frame the data from a preset (see :meth:`Scene.set_view`) and write it to the camera."""
+        """Frame the data from a preset (see :meth:`Scene.set_view`) and write it to the camera.
+
+        The street view's eye stands :data:`EYE_M` above the ground or terrain under it (the
+        lowest point of all data may be a buried pipe).
+        """
         self.scene.set_view(view, azimuth_deg=azimuth_deg)
-        if self.scene.view_bounds() is not None:
-            self.camera.set_pose(self.pose())
+        if self.scene.view_bounds() is None:
+            return
+        pose = self.pose()
+        if view == "street":
+            pose = self.at_eye_height(pose)
+        self.camera.set_pose(pose)
+
+    def ground_z(self, x: float, y: float) -> float:
+        """Height of the ground at (x, y): the terrain under it, else the ground plane.
+
+        The ground plane lies at the lowest surface geometry (buildings, roads; not pipes).
+        """
+        for adapter in self.scene.adapters.values():
+            if not isinstance(adapter.layer, TerrainLayer) or not adapter.layer.visible:
+                continue
+            mesh = adapter.mesh
+            if mesh is None or not mesh.n_cells:
+                continue
+            b = mesh.bounds
+            # just off the terrain's edge (the street view starts 10 m outside the data) the
+            # edge's height stands for the ground
+            px = min(max(x, b[0] + 1e-6), b[1] - 1e-6)
+            py = min(max(y, b[2] + 1e-6), b[3] - 1e-6)
+            if abs(px - x) + abs(py - y) > TERRAIN_REACH_M:
+                continue
+            locator = self._terrain_locator(mesh)
+            hit = [0.0, 0.0, 0.0]
+            t, pc = vtk.reference(0.0), [0.0, 0.0, 0.0]
+            sub = vtk.reference(0)
+            found = locator.IntersectWithLine(
+                (px, py, b[5] + 10.0), (px, py, b[4] - 10.0), 1e-6, t, hit, pc, sub
+            )
+            if found and np.isfinite(hit).all():
+                return float(hit[2])
+        box = self.scene.data_bounds(surface_only=True) or self.scene.data_bounds()
+        return float(box[4]) if box is not None else 0.0
+
+    def _terrain_locator(self, mesh: pv.DataSet) -> vtk.vtkAbstractCellLocator:
+        key = (id(mesh), mesh.GetMTime())
+        cached = self._locators.get(key)
+        if cached is None:
+            cached = vtk.vtkCellLocator()
+            cached.SetDataSet(mesh)
+            cached.BuildLocator()
+            self._locators = {key: cached}
+        return cached
+
+    def at_eye_height(self, pose: CameraPose, eye_m: float = EYE_M) -> CameraPose:
+        """`pose` raised or lowered (with its focal point) to `eye_m` above the ground under it."""
+        x, y, _ = pose.position
+        return walk(pose, 0.0, 0.0, 0.0, eye_height_m=self.ground_z(x, y) + eye_m)
+
+    def walk(
+        self, forward_m: float, right_m: float, turn_deg: float = 0.0, eye_m: float = EYE_M
+    ) -> CameraPose:
+        """The current pose walked (see :func:`~twin_app.model.camera.walk`), eye at `eye_m`
+        above the ground or terrain at the new place."""
+        return self.at_eye_height(walk(self.pose(), forward_m, right_m, turn_deg), eye_m)
+
+    def layer_bounds(self, layer: Layer) -> tuple[float, float, float, float, float, float] | None:
+        """Box of the finite points a layer draws (None: nothing drawn, or not in this view)."""
+        adapter = self.scene.adapters.get(layer.uid)
+        mesh = adapter.mesh if adapter is not None else None
+        if mesh is None or not mesh.n_points:
+            return None
+        return finite_bounds(np.asarray(mesh.points))
+
+    def zoom_to_layer(self, layer: Layer) -> bool:
+        """Fly to frame everything a layer draws; False when it draws nothing to frame."""
+        b = self.layer_bounds(layer)
+        if b is None:
+            return False
+        self.camera.fly_to(pose_for_bounds(b, margin=LAYER_MARGIN))
+        return True
 
     def fly_to_point(self, x: float, y: float) -> None:
         """Fly to the surface point under a pixel, 40 % closer, looking the same way."""

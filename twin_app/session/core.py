@@ -33,7 +33,7 @@ from twin_app.io.session_file import (
 )
 from twin_app.io.source import ReadOptions
 from twin_app.model.alerts import AlertEngine
-from twin_app.model.camera import Bookmark, Camera, CameraPose
+from twin_app.model.camera import Bookmark, Camera, CameraPose, finite_bounds, pose_for_bounds
 from twin_app.model.city import CityModel
 from twin_app.model.clock import Clock
 from twin_app.model.commands import Command, CommandStack
@@ -50,6 +50,10 @@ if TYPE_CHECKING:
     from twin_app.session.twin import TwinLoad
 
 STYLE_KEYS = ("visible", "opacity", "color_by", "colormap", "clim", "color")
+
+#: A file whose data lies farther than this from the twin's frame origin gets a warning (and
+#: the view is framed on it): two cities opened together are otherwise specks on a huge plane.
+FAR_M = 5_000.0
 
 
 @dataclass
@@ -150,6 +154,8 @@ class Session:
         self.selection = Selection()
         self._underground = "off"
         self.path: Path | None = None
+        # Restored from an autosave: unsaved although the undo history is fresh.
+        self._restored_unsaved = False
         #: Twin folders (with manifest.toml) whose replay series are open.
         self.twins: list[Path] = []
         self.clock = Clock()
@@ -353,10 +359,24 @@ class Session:
 
     def add_result(self, result: LoadResult, options: ReadOptions | None = None) -> list[Layer]:
         """Add what a load produced as new layers (one undo step), its warnings and errors (files
-        that could not be read) as messages."""
+        that could not be read) as messages.
+
+        A file whose data lies more than :data:`FAR_M` from the frame origin gets a warning
+        naming it and the distance, and the camera is framed on the first such file.
+        """
         new, new_refs, do, undo = self._result_step(result, options)
         names = ", ".join(sorted({p.path.name for p in new_refs})) or "data"
         self.commands.push(Command(f"Open {names}", do, undo))
+        far = far_sources(result)
+        for path, dist_m, _ in far:
+            self.messages.emit(
+                "warning",
+                f"{path}: its data lie {dist_m / 1000:,.0f} km from the twin's centre, so "
+                "data of other places look like specks beside it; select its layer and use "
+                "View > Zoom to layer (Z) to go there",
+            )
+        if far:
+            self.camera.set_pose(pose_for_bounds(far[0][2], margin=1.0))
         return new
 
     def load_files(
@@ -564,6 +584,7 @@ class Session:
         self.camera.clear()
         self.underground = "off"
         self.path = None
+        self._restored_unsaved = False
         self.alerts.rules.clear()
         self.alerts.alerts.clear()
         self.alerts.reset()
@@ -572,7 +593,7 @@ class Session:
     @property
     def dirty(self) -> bool:
         """True when there are changes since the last save (or open)."""
-        return not self.commands.is_clean
+        return self._restored_unsaved or not self.commands.is_clean
 
     # -- edits (all undoable) ------------------------------------------------------------------
     def remove_layer(self, layer: Layer) -> None:
@@ -671,6 +692,49 @@ class Session:
             )
         )
 
+    def rename_bookmark(self, name: str, new_name: str) -> Bookmark:
+        """Rename a bookmark in place (same pose, same place in the list; undoable).
+
+        Parameters
+        ----------
+        name
+            The bookmark's current name.
+        new_name
+            Its new name (stripped); it must be non-empty and not name another bookmark.
+
+        Returns
+        -------
+        Bookmark
+            The renamed bookmark (bookmarks are immutable: it replaces the old one in the list,
+            which fires ``bookmarks.events.changed``).
+        """
+        new_name = new_name.strip()
+        if not new_name:
+            raise TwinError("a bookmark needs a name")
+        i = next((i for i, b in enumerate(self.bookmarks) if b.name == name), None)
+        if i is None:
+            raise TwinError(f"no bookmark named {name!r}")
+        old = self.bookmarks[i]
+        if new_name == name:
+            return old
+        if any(b.name == new_name for b in self.bookmarks):
+            raise TwinError(
+                f"a bookmark named {new_name!r} exists already; choose another name or remove it"
+            )
+        mark = Bookmark(new_name, old.pose)
+
+        def swap(out: Bookmark, into: Bookmark) -> None:
+            self.bookmarks[self.bookmarks.index(out)] = into
+
+        self.commands.push(
+            Command(
+                f"Rename bookmark {name} to {new_name}",
+                lambda: swap(old, mark),
+                lambda: swap(mark, old),
+            )
+        )
+        return mark
+
     def go_to_bookmark(self, name: str) -> None:
         """Fly the camera to a bookmark."""
         for b in self.bookmarks:
@@ -722,6 +786,7 @@ class Session:
             p = p.with_name(p.name + ".twin.toml") if not p.suffix else p
         write_session(p, self.to_file())
         self.path = p
+        self._restored_unsaved = False
         self.commands.mark_clean()
         return p
 
@@ -765,6 +830,28 @@ class Session:
         self.commands.mark_clean()
         return warnings
 
+    def restore_autosave(self, load: SessionLoad, origin: Path | None) -> list[str]:
+        """Replace everything with a loaded autosave, as the unsaved state of `origin`.
+
+        Parameters
+        ----------
+        load
+            The autosave file, loaded with :meth:`load_session_file`.
+        origin
+            The session file the autosave was written for (None: an untitled session). It
+            becomes the session's file, so Save writes there and never over the autosave.
+
+        Returns
+        -------
+        list of str
+            Warnings, as from :meth:`restore`. The session stays dirty until it is saved.
+        """
+        warnings = self.restore(load)
+        self.path = origin
+        self._restored_unsaved = True
+        self.commands.changed.emit()
+        return warnings
+
     def apply_file(self, data: SessionFile) -> list[str]:
         """Restore styles, layer order, camera, bookmarks and view from a file after its sources loaded.
 
@@ -800,6 +887,40 @@ class Session:
             self.camera.set_pose(CameraPose.from_dict(data.camera.model_dump()))
         self.commands.clear()
         return warnings
+
+
+def far_sources(
+    result: LoadResult, far_m: float = FAR_M
+) -> list[tuple[str, float, tuple[float, float, float, float, float, float]]]:
+    """The files of a load whose data centre lies more than `far_m` from the frame origin.
+
+    Returns
+    -------
+    list of (path, distance_m, bounds)
+        Full path (or the source label when unknown), horizontal distance of the centre of
+        the file's finite points from the origin in metres, and their local box; in load order.
+    """
+    paths = {src.label: str(src.path) for src in result.sources}
+    boxes: dict[str, list[tuple[float, ...]]] = {}
+    for fs in result.city.sets:
+        b = finite_bounds(fs.mesh.points)
+        if b is not None:
+            boxes.setdefault(fs.source, []).append(b)
+    out: list[tuple[str, float, tuple[float, float, float, float, float, float]]] = []
+    for label, bs in boxes.items():
+        a = np.array(bs)
+        box = (
+            float(a[:, 0].min()),
+            float(a[:, 1].max()),
+            float(a[:, 2].min()),
+            float(a[:, 3].max()),
+            float(a[:, 4].min()),
+            float(a[:, 5].max()),
+        )
+        dist = float(np.hypot((box[0] + box[1]) / 2, (box[2] + box[3]) / 2))
+        if dist > far_m:
+            out.append((paths.get(label, label), dist, box))
+    return out
 
 
 def load_session_sources(

@@ -19,6 +19,7 @@ CONTROLS = [
     ("1 / 2 / 3", "top, oblique, street view; W A S D / arrows walk, Q E turn (street view)"),
     ("Ctrl+F", "search ids and attributes, e.g. height_m>50"),
     ("Ctrl+B", "bookmark the view"),
+    ("Z", "zoom to the layer selected in the Layers panel (also its right-click menu)"),
     ("U", "cycle the underground view (off, translucent, cut-away)"),
     ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo"),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -67,6 +67,8 @@ class QtAlertsPanel(QWidget):
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._on_context_menu)
+        self.list.setUniformItemSizes(True)  # one line each: no row is measured on its own
+        self._scroll_pending: QListWidgetItem | None = None
         self.list.itemActivated.connect(self._on_activated)
         self.list.itemClicked.connect(self._on_activated)
         self.filter_combo = QComboBox()
@@ -134,8 +136,17 @@ class QtAlertsPanel(QWidget):
         self._style(item, alert)
         self.list.insertItem(index, item)
         if not item.isHidden():
-            self.list.scrollToItem(item)
+            # Scrolling lays the list out again (about 3 ms with a few dozen alerts): do it once
+            # after the tick that raised the alerts, not inside it once per alert.
+            if self._scroll_pending is None:
+                QTimer.singleShot(0, self, self._scroll_to_newest)
+            self._scroll_pending = item
         self._update_summary()
+
+    def _scroll_to_newest(self) -> None:
+        item, self._scroll_pending = self._scroll_pending, None
+        if item is not None and self.list.row(item) >= 0:
+            self.list.scrollToItem(item)
 
     def _on_changed(self, index: object, old: object, new: object) -> None:
         item = self.list.item(index) if isinstance(index, int) else None

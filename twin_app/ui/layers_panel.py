@@ -217,9 +217,12 @@ class QtLayersPanel(QWidget):
     -------
     current_layer_changed(Layer | None)
         The selected layer changed (None: no layer selected).
+    zoom_to_layer_requested(Layer)
+        The user asked to frame a layer (context menu); the window's 3D view flies there.
     """
 
     current_layer_changed = Signal(object)
+    zoom_to_layer_requested = Signal(object)
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -303,6 +306,17 @@ class QtLayersPanel(QWidget):
             style.standardIcon(QStyle.StandardPixmap.SP_TrashIcon),
             self._remove_current,
         )
+        # No shortcut of its own: Z is the window's View > Zoom to layer, which acts on the
+        # layer selected here (two owners of one key would be ambiguous while the list has focus).
+        self.zoom_action = self._action(
+            "Zoom to layer",
+            "Frame the whole layer in the 3D view (Z)",
+            QKeySequence(),
+            style.standardIcon(QStyle.StandardPixmap.SP_FileDialogContentsView),
+            self._zoom_to_current,
+        )
+        self.layer_list.removeAction(self.zoom_action)
+        self.layer_list.insertAction(self.move_up_action, self.zoom_action)
         buttons = QHBoxLayout()
         self.move_up_button = self._tool_button(self.move_up_action)
         self.move_down_button = self._tool_button(self.move_down_action)
@@ -460,6 +474,10 @@ class QtLayersPanel(QWidget):
         spin.setKeyboardTracking(False)  # one edit on Enter / focus out, not per keystroke
         spin.setToolTip(tip)
         return spin
+
+    def _zoom_to_current(self) -> None:
+        if self._current is not None:
+            self.zoom_to_layer_requested.emit(self._current)
 
     # -- public API ----------------------------------------------------------------------------
     def current_layer(self) -> Layer | None:

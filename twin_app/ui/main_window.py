@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import math
 import time
 from functools import partial
 from pathlib import Path
@@ -25,6 +27,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -33,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from twin_app.errors import CancelledError, SessionFileError, TwinError
+from twin_app.model.layers import Layer
 from twin_app.model.sensors import MoverLayer
 from twin_app.session import ReadOptions, Session, SessionLoad, TwinLoad, is_twin
 from twin_app.ui.resources import icon, stylesheet
@@ -75,6 +79,9 @@ class QtMainWindow(QMainWindow):
         self.setCentralWidget(self.view)
         self._worker: Any = None
         self._frame_times: list[float] = []
+        #: Ask Save / Discard / Cancel when the window closes with unsaved changes.
+        self.ask_before_quit = True
+        self._quit_decided = False
         self._build_docks()
         self._build_actions()
         self._build_menus()
@@ -157,6 +164,15 @@ class QtMainWindow(QMainWindow):
             [self.layers_dock, self.bookmarks_dock], [620, 160], Qt.Orientation.Vertical
         )
 
+    def zoom_to_layer(self, layer: Any = None) -> None:
+        """Frame a layer (default: the one selected in the Layers panel, else the topmost)."""
+        if not isinstance(layer, Layer):
+            layer = self.layers_panel.current_layer()
+        if layer is None and len(self.session.layers):
+            layer = self.session.layers[-1]
+        if layer is not None and not self.view.zoom_to_layer(layer):
+            self._on_message("warning", f"{layer.name}: nothing drawn to zoom to")
+
     def _active_layer(self) -> Any:
         current = self.layers_panel.current_layer()
         return current if current is not None else self.view._default_active_layer()
@@ -225,6 +241,13 @@ class QtMainWindow(QMainWindow):
             )
             for name, az in (("south", 0.0), ("west", 90.0), ("north", 180.0), ("east", 270.0))
         ]
+        self.zoom_layer_action = self._action(
+            "&Zoom to layer",
+            self.zoom_to_layer,
+            "Z",
+            tip="Frame the layer selected in the Layers panel",
+        )
+        self.layers_panel.zoom_to_layer_requested.connect(self.zoom_to_layer)
         self.underground_action = self._action(
             "&Underground view",
             self.cycle_underground,
@@ -299,6 +322,7 @@ class QtMainWindow(QMainWindow):
         sub = v.addMenu("Oblique from")
         for a in self.oblique_dirs:
             sub.addAction(a)
+        v.addAction(self.zoom_layer_action)
         v.addSeparator()
         v.addAction(self.underground_action)
         v.addAction(self.shadows_action)
@@ -384,7 +408,10 @@ class QtMainWindow(QMainWindow):
             "Longitude, latitude (WGS 84) and height of the surface under the cursor"
         )
         self.fps_label = QLabel("— fps")
-        self.fps_label.setMinimumWidth(110)
+        # A fixed size: a label whose size may change asks for a new layout of the window on
+        # each render's new text, which repaints the 3D view, i.e. renders again.
+        widest = self.fps_label.fontMetrics().horizontalAdvance("8888 ms/frame · 88 fps")
+        self.fps_label.setFixedSize(max(110, widest + 8), self.fps_label.sizeHint().height())
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
         self.progress.setMaximumWidth(220)
@@ -408,7 +435,11 @@ class QtMainWindow(QMainWindow):
         s.messages.connect(self._on_message)
         s.commands.changed.connect(self._on_history_changed)
         s.underground_changed.connect(self._on_underground_changed)
-        s.bookmarks.events.changed.connect(self._refresh_bookmarks_menu)
+        from twin_app.ui.bookmarks_panel import BOOKMARK_EVENTS
+
+        for name in BOOKMARK_EVENTS:
+            getattr(s.bookmarks.events, name).connect(self._refresh_bookmarks_menu)
+        self._refresh_bookmarks_menu()
         self.messages_panel.count_changed.connect(
             lambda n: self.messages_dock.setWindowTitle(f"Messages ({n})" if n else "Messages")
         )
@@ -523,11 +554,19 @@ class QtMainWindow(QMainWindow):
         menu = self.bookmarks_menu
         for a in menu.actions()[1:]:
             menu.removeAction(a)
+            a.deleteLater()
         if len(self.session.bookmarks):
             menu.addSeparator()
         for b in self.session.bookmarks:
             act = menu.addAction(b.name)
-            act.triggered.connect(partial(self.session.go_to_bookmark, b.name))
+            act.setStatusTip(f"Fly to {b.name}")
+            act.triggered.connect(partial(self._go_to_bookmark, b.name))
+
+    def _go_to_bookmark(self, name: str, *_: Any) -> None:
+        try:
+            self.session.go_to_bookmark(name)
+        except TwinError as err:
+            self._report("warning", str(err))
 
     def _on_about(self) -> None:
         from twin_app.ui.about_dialog import QtAboutDialog
@@ -583,7 +622,7 @@ class QtMainWindow(QMainWindow):
 
     def autosave(self) -> Path | None:
         """Write the session to the autosave file if it has unsaved changes."""
-        if not self.session.sources or not self.session.dirty:
+        if not (self.session.sources or self.session.twins) or not self.session.dirty:
             return None
         path = self.autosave_path()
         try:
@@ -591,7 +630,65 @@ class QtMainWindow(QMainWindow):
         except TwinError as err:
             self._report("warning", f"autosave failed: {err}")
             return None
+        origin = self.session.path
+        self.settings.setValue("autosave_origin", str(origin.resolve()) if origin else "")
         return path
+
+    def autosave_offer(self, for_path: Path | None = None) -> tuple[Path, Path | None] | None:
+        """The autosave and the session file it belongs to (None: untitled), when it holds
+        changes newer than that file; None when there is nothing to offer.
+
+        With `for_path`, only an autosave of that session file counts.
+        """
+        auto = self.autosave_path()
+        if not auto.is_file():
+            return None
+        text = str(self.settings.value("autosave_origin", "") or "")
+        origin = Path(text) if text else None
+        if for_path is not None and (origin is None or origin != for_path.resolve()):
+            return None
+        try:
+            if (
+                origin is not None
+                and origin.is_file()
+                and auto.stat().st_mtime <= origin.stat().st_mtime
+            ):
+                return None
+        except OSError:
+            return None
+        return auto, origin
+
+    def ask_restore_autosave(self, autosave: Path, origin: Path | None) -> str:
+        """Ask whether to restore the autosave: ``restore``, ``saved`` (open the saved file) or
+        ``cancel``."""
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(autosave.stat().st_mtime))
+        what = origin.name if origin is not None else "an untitled session"
+        box = QMessageBox(QMessageBox.Icon.Question, "Restore unsaved changes?", "", parent=self)
+        box.setText(f"There are unsaved changes to {what}, autosaved {when}.")
+        box.setInformativeText(
+            "Restore them (they stay unsaved until you save), open the saved session instead, "
+            "or cancel."
+        )
+        restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
+        saved = None
+        if origin is not None and origin.is_file():
+            saved = box.addButton("Open saved", QMessageBox.ButtonRole.DestructiveRole)
+        cancel = box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(restore)
+        box.setEscapeButton(cancel)
+        box.exec()
+        clicked = box.clickedButton()
+        if clicked is restore:
+            return "restore"
+        if saved is not None and clicked is saved:
+            return "saved"
+        return "cancel"
+
+    def discard_autosave(self) -> None:
+        """Forget the autosave (the user saved or threw away its changes)."""
+        with contextlib.suppress(OSError):
+            self.autosave_path().unlink(missing_ok=True)
+        self.settings.remove("autosave_origin")
 
     def _on_export(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
@@ -735,10 +832,27 @@ class QtMainWindow(QMainWindow):
         self._start_worker(work, done, f"opening {', '.join(p.name for p in paths)}…")
 
     def open_session(self, path: Path) -> None:
-        """Replace the open twin with a session file's sources, styles, camera and bookmarks."""
+        """Replace the open twin with a session file's sources, styles, camera and bookmarks.
+
+        When the autosave holds newer changes to this file, ask whether to restore them.
+        """
         if self._worker is not None:
             self._report("warning", "a load is already running; wait or cancel it")
             return
+        offer = self.autosave_offer(path)
+        if offer is not None:
+            choice = self.ask_restore_autosave(*offer)
+            if choice == "cancel":
+                return
+            if choice == "restore":
+                self._load_session(offer[0], restore_as=offer[1])
+                return
+            self.discard_autosave()
+        self._load_session(path)
+
+    def _load_session(self, path: Path, restore_as: Path | bool | None = False) -> None:
+        """Load session file `path`; with `restore_as` (a path or None), `path` is an autosave
+        restored as the unsaved state of that session file (None: untitled)."""
         self._reset_summary()
         try:
             data = Session.read_session_file(path)
@@ -750,14 +864,50 @@ class QtMainWindow(QMainWindow):
             return Session.load_session_file(data, path, progress, cancelled)
 
         def done(load: SessionLoad) -> None:
-            for w in self.session.restore(load):
+            if restore_as is False:
+                warnings = self.session.restore(load)
+            else:
+                origin = restore_as if isinstance(restore_as, Path) else None
+                warnings = self.session.restore_autosave(load, origin)
+            for w in warnings:
                 self._report("warning", f"{path.name}: {w}")
             for twin in load.twins:
                 self._show_twin_time(twin)
-            self._add_recent(path)
-            self._set_status(f"opened session {path.name}")
+            if restore_as is False:
+                self._add_recent(path)
+                self._set_status(f"opened session {path.name}")
+            else:
+                self._on_history_changed()
+                self._set_status("restored the unsaved changes from the autosave")
 
         self._start_worker(work, done, f"opening session {path.name}…")
+
+    def start(
+        self, paths: list[Path], options: ReadOptions | None = None, default: Path | None = None
+    ) -> None:
+        """What the application opens at start: `paths` (twins, sessions or data files) or, with
+        none, the autosave's unsaved changes when the user restores them, else `default` (a twin).
+        """
+        twins = [p for p in paths if is_twin(p)]
+        if not paths:
+            offer = self.autosave_offer()
+            if offer is not None:
+                choice = self.ask_restore_autosave(*offer)
+                if choice == "restore":
+                    self._load_session(offer[0], restore_as=offer[1])
+                    return
+                if choice == "saved" and offer[1] is not None:
+                    self.discard_autosave()
+                    self._load_session(offer[1])
+                    return
+            if default is not None:
+                self.open_twin(default)
+        elif twins:
+            self.open_twin(twins[0])
+        elif any(p.name.endswith(".twin.toml") for p in paths):
+            self.open_any(paths)
+        else:
+            self.load_paths(paths, options)
 
     def _show_progress(self, fraction: float, message: str) -> None:
         self.progress.setValue(round(100 * fraction))
@@ -801,6 +951,7 @@ class QtMainWindow(QMainWindow):
         camera.follow_mover(layer.uid, index)
         if index >= 0 and layer.valid[index]:
             x, y, z = (float(v) for v in layer.positions[index])
+            z = z if math.isfinite(z) else 0.0
             camera.fly_to(pose_for_bounds((x - 60, x + 60, y - 60, y + 60, z, z + 10)))
 
     def _on_follow(self) -> None:
@@ -914,12 +1065,50 @@ class QtMainWindow(QMainWindow):
         if isinstance(state, QByteArray):
             self.restoreState(state)
 
+    def has_unsaved_changes(self) -> bool:
+        """True when closing now would lose changes (an open twin or bookmarks, not saved)."""
+        s = self.session
+        return s.dirty and bool(len(s.layers) or len(s.bookmarks))
+
+    def ask_save_changes(self) -> str:
+        """Ask before quitting with unsaved changes: ``save``, ``discard`` or ``cancel``."""
+        what = self.session.path.name if self.session.path else "this untitled session"
+        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes", "", parent=self)
+        box.setText(f"Save the changes to {what} before quitting?")
+        box.setInformativeText("If you discard them, they are lost.")
+        save = box.addButton("Save", QMessageBox.ButtonRole.AcceptRole)
+        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+        cancel = box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(save)
+        box.setEscapeButton(cancel)
+        box.exec()
+        clicked = box.clickedButton()
+        return "save" if clicked is save else "discard" if clicked is discard else "cancel"
+
+    def _save_before_quit(self) -> bool:
+        if self.session.path is not None:
+            return self.save_session(self.session.path)
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save session", str(self.settings.value("last_dir", "")), SESSION_FILTER
+        )
+        return bool(path) and self.save_session(Path(path))
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        decided = self._quit_decided
+        if self.ask_before_quit and not decided and self.has_unsaved_changes():
+            choice = self.ask_save_changes()
+            if choice == "cancel" or (choice == "save" and not self._save_before_quit()):
+                event.ignore()
+                return
+            # saved, or thrown away on purpose: nothing to offer at the next start
+            self._quit_decided = decided = True
+            self.discard_autosave()
         if self._worker is not None:
             self._worker.cancel()
         self.tick_timer.stop()
         self.disconnect_live()
-        self.autosave()
+        if not decided:
+            self.autosave()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
         self.autosave_timer.stop()

@@ -160,7 +160,10 @@ class QtTimeline(QWidget):
             self.rate_combo.addItem(f"x{r:,}", r)
         self.rate_combo.currentIndexChanged.connect(self._on_rate_combo)
         self.time_label = QLabel("—")
-        self.time_label.setMinimumWidth(210)
+        # A fixed size (as wide as the widest time it shows): a label whose size may change
+        # asks for a new layout of the window on every tick, which repaints the 3D view too.
+        widest = self.time_label.fontMetrics().horizontalAdvance("2088-08-28 08:08:08 WWWWW")
+        self.time_label.setFixedSize(max(210, widest + 8), self.time_label.sizeHint().height())
         self.time_label.setToolTip("Clock time in the twin's local time zone")
         self.kpi_combo = QComboBox()
         self.kpi_combo.setToolTip("KPI drawn along the timeline")

@@ -12,20 +12,18 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QElapsedTimer, QPoint, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QElapsedTimer, QEvent, QObject, QPoint, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QRubberBand, QVBoxLayout, QWidget
 
-from twin_app.model.camera import FLY_S, Camera, CameraPose, Flight, walk
+from twin_app.model.camera import FLY_S, Camera, CameraPose, Flight
 from twin_app.model.layers import Layer
 from twin_app.render.picking import Picker
 from twin_app.render.plotter import gl_info
 from twin_app.render.scene import Scene
-from twin_app.render.viewer import Viewer
+from twin_app.render.viewer import EYE_M, Viewer
 from twin_app.session import Session
 
-#: Street-level eye height, metres.
-EYE_M = 1.7
 #: Walking step per key press, metres; shift walks 5x faster.
 STEP_M = 4.0
 
@@ -78,6 +76,11 @@ class QtView3D(QWidget):
         self.camera = self.viewer.camera
         self._locator_timer.timeout.connect(self.picker.build_locators)
         self.navigator = self.viewer.navigate(self.interactor.iren.interactor)
+        # Keys never reach VTK (its default bindings turn the city into wireframe on `w`,
+        # reset to continent scale on `r`, quit on `q`): the app's shortcuts and this view's
+        # walking handler own the keyboard.
+        self.interactor.iren.clear_key_event_callbacks()
+        self.interactor.installEventFilter(self)
         self.navigator.on_click = self.viewer.click
         self.navigator.on_double_click = self.viewer.fly_to_point
         self.navigator.on_band = self._on_band
@@ -191,10 +194,24 @@ class QtView3D(QWidget):
         if not self.camera.animate():
             self._fly_timer.stop()
 
+    def zoom_to_layer(self, layer: Layer) -> bool:
+        """Fly to frame a layer's data; False when it draws nothing to frame."""
+        return self.viewer.zoom_to_layer(layer)
+
     def preset(self, view: str, azimuth_deg: float = 0.0) -> None:
         """``top``, ``oblique`` (from the south rotated by `azimuth_deg`) or ``street``."""
         self.street_mode = view == "street"
         self.viewer.preset(view, azimuth_deg=azimuth_deg)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.interactor and event.type() in (
+            QEvent.Type.KeyPress,
+            QEvent.Type.KeyRelease,
+        ):
+            if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+                self.keyPressEvent(event)
+            return True
+        return super().eventFilter(watched, event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if not self.street_mode:
@@ -218,9 +235,7 @@ class QtView3D(QWidget):
             super().keyPressEvent(event)
             return
         fwd, right, turn = moves[Qt.Key(k)]
-        ground = self.scene.data_bounds(surface_only=True)
-        eye = (ground[4] if ground else 0.0) + EYE_M
-        self.set_pose(walk(self.pose(), fwd * fast, right * fast, turn, eye_height_m=eye))
+        self.set_pose(self.viewer.walk(fwd * fast, right * fast, turn, EYE_M))
 
     def close_view(self) -> None:
         """Release the VTK window (call before the widget is destroyed)."""
