@@ -93,10 +93,10 @@ def test_congestion_classes_by_speed_ratio() -> None:
     assert CONGESTION.classify(ratios).tolist() == [0, 0, 1, 1, 2, 2, 3, 3, -1]
     assert CONGESTION.names == ("severe", "heavy", "moderate", "free flow")
     assert CONGESTION.legend() == [
-        ("free flow", "#2ca25f"),
-        ("moderate", "#f59a23"),
-        ("heavy", "#e3261b"),
-        ("severe", "#7b0000"),
+        ("free flow", "#1b9e77"),
+        ("moderate", "#fdb863"),
+        ("heavy", "#e7298a"),
+        ("severe", "#3f007d"),
         ("no data", NO_DATA_COLOR),
     ]
 

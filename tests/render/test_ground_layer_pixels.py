@@ -57,6 +57,8 @@ def test_top_render_shows_the_park_green_and_the_thames_blue(
     fs = london_sets[GROUND]
     layer = layer_for(fs)
     adapter = scene.add_layer(layer)
+    scene.show_legends = False  # the legend panels sit over the park in 400 x 300
+    scene.legends_changed()
     scene.set_view("top")
     park = _largest_triangle_of(fs, "park")
     water = _largest_triangle_of(fs, "water")
@@ -78,6 +80,7 @@ def test_oblique_far_view_has_no_z_fighting_with_the_plane_or_the_roads(
     # The README's view: large, oblique, the Thames running off 2.5 km away.
     plotter = offscreen_plotter(1600, 900, aa="off")
     scene = Scene(plotter)
+    scene.show_legends = False  # panels come and go with the layers hidden below
     ground = layer_for(london_sets[GROUND])
     roads = layer_for(london_sets[ROADS])
     assert isinstance(roads, RoadLayer)

@@ -207,7 +207,7 @@ def test_colour_by_and_colormap_update_layer_icon_and_legend(
         "height_m",
         "levels",
     ]
-    # Default BuildingLayer: height_m with YlOrRd, auto limits over 10, 20, 40 (NaN left out).
+    # Default BuildingLayer: height_m with Blues, auto limits over 10, 20, 40 (NaN left out).
     assert panel.color_by_combo.currentData() == "height_m"
     assert "height_m" in panel.legend_title.text() and "2–98 %" in panel.legend_title.text()
     lo, hi = np.percentile([10.0, 20.0, 40.0], [2, 98])
@@ -217,14 +217,15 @@ def test_colour_by_and_colormap_update_layer_icon_and_legend(
     icon_before = _image(_item(panel, buildings))
     bar_before = panel.legend_bar.pixmap().toImage()
 
-    panel.colormap_combo.setCurrentIndex(panel.colormap_combo.findData("Blues"))
     assert buildings.colormap == "Blues"
+    panel.colormap_combo.setCurrentIndex(panel.colormap_combo.findData("viridis"))
+    assert buildings.colormap == "viridis"
     assert _image(_item(panel, buildings)) != icon_before
     assert panel.legend_bar.pixmap().toImage() != bar_before
-    # The gradient's right end is the colour map's last colour (dark blue).
+    # The gradient's right end is the colour map's last colour (viridis: yellow).
     bar = panel.legend_bar.pixmap().toImage()
     end = bar.pixelColor(bar.width() - 3, bar.height() // 2)
-    assert end.blue() > 100 and end.red() < 40
+    assert end.red() > 200 and end.green() > 200 and end.blue() < 80
 
     panel.color_by_combo.setCurrentIndex(panel.color_by_combo.findData("type"))
     assert buildings.color_by == "type"

@@ -17,7 +17,7 @@ from psygnal import SignalGroup, evented
 
 from twin_app.errors import TwinError
 from twin_app.model.city import AREAS, BUILDINGS, GROUND, OBJECTS, ROADS, TERRAIN, FeatureSet
-from twin_app.model.style import ClassScale
+from twin_app.model.style import HEIGHT_COLORMAP, ClassScale
 
 _ids = itertools.count(1)
 
@@ -158,7 +158,7 @@ class BuildingLayer(FeatureLayer):
     """Buildings (prisms from footprints or CityJSON solids)."""
 
     color_by: str = "height_m"
-    colormap: str = "YlOrRd"
+    colormap: str = HEIGHT_COLORMAP
     kind: ClassVar[str] = BUILDINGS
 
 

@@ -308,12 +308,20 @@ class ClassScale:
         return entries
 
 
-#: Traffic congestion classes by the ratio of speed to free-flow speed, as in common traffic
-#: maps: severe below 0.4, heavy from 0.4, moderate from 0.6, free flow from 0.8.
+#: Colour map of building heights: a blue sequential map, so that no height shares a colour
+#: with the traffic classes or the AQI categories shown beside it (issue 10: the same dark red
+#: meant a tall building, severe traffic and hazardous air).
+HEIGHT_COLORMAP = "Blues"
+
+#: Traffic congestion classes by the ratio of speed to free-flow speed: severe below 0.4,
+#: heavy from 0.4, moderate from 0.6, free flow from 0.8. Teal and light orange, then pink
+#: and deep violet rather than the usual red and dark red: the AQI categories (drawn beside
+#: them) own red and maroon. Every class is at least 60 (RGB distance) from every AQI
+#: colour and every height colour (tests/render/test_looks.py).
 CONGESTION = ClassScale(
     bounds=(0.4, 0.6, 0.8),
     names=("severe", "heavy", "moderate", "free flow"),
-    colors=("#7b0000", "#e3261b", "#f59a23", "#2ca25f"),
+    colors=("#3f007d", "#e7298a", "#fdb863", "#1b9e77"),
     upper_inclusive=False,
     title="Congestion (speed / free flow)",
 )

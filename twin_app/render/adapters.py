@@ -136,6 +136,7 @@ class Adapter(Generic[L]):
     def _on_visible_change(self, visible: bool) -> None:
         if self.actor is not None:
             self.actor.SetVisibility(bool(visible))
+        self.scene.legends_changed()  # a hidden layer has no legend in the view
         self.scene.request_render()
 
     @property

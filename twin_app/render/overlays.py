@@ -217,3 +217,202 @@ class MapOverlays:
         self.north_text.SetPosition(float(label[0]), float(label[1]) - 8.0 * dpi_scale)
         if self.north_text.GetTextProperty().GetFontSize() != round(16 * dpi_scale):
             self.north_text.GetTextProperty().SetFontSize(round(16 * dpi_scale))
+
+
+# -- legend panels ---------------------------------------------------------------------------
+#: Panel background and text colours per theme: (background rgb, background opacity, text rgb).
+LEGEND_THEME = {
+    False: ((1.0, 1.0, 1.0), 0.82, (0.08, 0.08, 0.1)),
+    True: ((0.07, 0.09, 0.13), 0.8, (0.93, 0.94, 0.96)),
+}
+
+
+class LegendPanel:
+    """One layer's legend in the 3D view: a translucent panel titled with the layer's name,
+    holding colour swatches with labels (classes, types) or a colour bar with its limits.
+
+    The Scene stacks the panels (:meth:`place`) so that they never overlap; the theme
+    (:meth:`set_dark`) sets light text on a dark panel or dark text on a light one.
+
+    Parameters
+    ----------
+    renderer
+        The renderer to draw on.
+    title
+        The layer's name (first line, bold).
+    subtitle
+        What the colours show (the coloured column), or empty.
+    entries
+        (label, hex colour) swatches, or None for a colour bar.
+    lut
+        The colour bar's vtkLookupTable (with `entries` None).
+    dark
+        Dark theme.
+    """
+
+    BAR_CELLS = 64
+
+    def __init__(
+        self,
+        renderer: vtk.vtkRenderer,
+        title: str,
+        subtitle: str = "",
+        entries: list[tuple[str, str]] | None = None,
+        lut: vtk.vtkLookupTable | None = None,
+        dark: bool = False,
+    ) -> None:
+        from vtkmodules.util.numpy_support import numpy_to_vtk
+
+        from twin_app.model.style import palette_rgb
+
+        self.renderer = renderer
+        self.title = title
+        self.subtitle = subtitle
+        self.entries = list(entries or [])
+        self.lut = lut
+        #: (x0, y0, x1, y1) of the panel in display pixels (origin bottom left), after place.
+        self.box = (0.0, 0.0, 0.0, 0.0)
+        #: False when the view had no room left for it.
+        self.visible = True
+        self.bg_pd, self.bg = _poly_actor((1.0, 1.0, 1.0))
+        # Swatches or colour bar: one 2D polydata with a colour per cell.
+        self.swatch_pd = vtk.vtkPolyData()
+        if lut is not None:
+            lo, hi = lut.GetTableRange()
+            values = np.linspace(lo, hi, self.BAR_CELLS)
+            from vtkmodules.util.numpy_support import vtk_to_numpy
+
+            mapped = lut.MapScalars(numpy_to_vtk(values, deep=True), 0, -1)
+            rgb8 = np.asarray(vtk_to_numpy(mapped))[:, :3].astype(np.uint8)
+            n_cells = self.BAR_CELLS
+        else:
+            rgb8 = palette_rgb([c for _, c in self.entries])
+            n_cells = len(self.entries)
+        colors = numpy_to_vtk(np.ascontiguousarray(rgb8), deep=True)
+        colors.SetName("rgb")
+        self.swatch_pd.GetCellData().SetScalars(colors)
+        polys = vtk.vtkCellArray()
+        for i in range(n_cells):  # a handful of swatches or 64 bar cells, built once
+            polys.InsertNextCell(4, [4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3])
+        self.swatch_pd.SetPolys(polys)
+        mapper = vtk.vtkPolyDataMapper2D()
+        mapper.SetInputData(self.swatch_pd)
+        mapper.SetColorModeToDirectScalars()
+        mapper.SetScalarModeToUseCellData()
+        self.swatches = vtk.vtkActor2D()
+        self.swatches.SetMapper(mapper)
+        self.title_text = self._text(title + (f"  ·  {subtitle}" if subtitle else ""), bold=True)
+        if lut is not None:
+            lo, hi = lut.GetTableRange()
+            self.labels = [self._text(f"{lo:.4g}"), self._text(f"{hi:.4g}")]
+        else:
+            self.labels = [self._text(label) for label, _ in self.entries]
+        self.props: list[Any] = [self.bg, self.swatches, self.title_text, *self.labels]
+        for a in self.props:
+            renderer.AddViewProp(a)
+        self.set_dark(dark)
+
+    @staticmethod
+    def _text(text: str, bold: bool = False) -> vtk.vtkTextActor:
+        t = vtk.vtkTextActor()
+        t.SetInput(text)
+        tp = t.GetTextProperty()
+        tp.SetBold(bold)
+        tp.SetShadow(False)
+        tp.SetItalic(False)
+        tp.SetVerticalJustificationToBottom()
+        return t
+
+    @property
+    def texts(self) -> list[vtk.vtkTextActor]:
+        """Title first, then the labels."""
+        return [self.title_text, *self.labels]
+
+    @property
+    def label_texts(self) -> list[str]:
+        """What the labels say (classes, or the colour bar's limits)."""
+        return [str(t.GetInput()) for t in self.labels]
+
+    def set_dark(self, dark: bool) -> None:
+        """Light text on a dark panel (dark theme) or dark text on a light panel."""
+        bg, alpha, fg = LEGEND_THEME[bool(dark)]
+        self.dark = bool(dark)
+        self.bg.GetProperty().SetColor(*bg)
+        self.bg.GetProperty().SetOpacity(alpha)
+        for t in self.texts:
+            t.GetTextProperty().SetColor(*fg)
+
+    def _text_size(self, t: vtk.vtkTextActor) -> tuple[float, float]:
+        bb = [0.0, 0.0, 0.0, 0.0]
+        t.GetBoundingBox(self.renderer, bb)
+        return bb[1] - bb[0], bb[3] - bb[2]
+
+    def place(self, x0: float, top: float, scale: float) -> tuple[float, float]:
+        """Lay the panel out with its top-left corner at (x0, top) display pixels; returns its
+        (width, height)."""
+        from vtkmodules.util.numpy_support import numpy_to_vtk
+
+        pad, line, box = 8.0 * scale, 20.0 * scale, 14.0 * scale
+        for t in self.texts:
+            t.GetTextProperty().SetFontSize(round(14 * scale))
+        tw, th = self._text_size(self.title_text)
+        y = top - pad - th
+        self.title_text.SetPosition(x0 + pad, y)
+        y -= 6.0 * scale
+        pts: list[list[float]] = []
+        width = tw
+        if self.lut is not None:
+            bar_w, bar_h = max(180.0 * scale, tw), 12.0 * scale
+            y_bar = y - bar_h
+            xs = x0 + pad + np.arange(self.BAR_CELLS + 1) * bar_w / self.BAR_CELLS
+            for i in range(self.BAR_CELLS):  # 64 cells, laid out on resize only
+                pts += [
+                    [xs[i], y_bar, 0],
+                    [xs[i + 1], y_bar, 0],
+                    [xs[i + 1], y, 0],
+                    [xs[i], y, 0],
+                ]
+            lo_t, hi_t = self.labels
+            lw, lh = self._text_size(lo_t)
+            hw, _ = self._text_size(hi_t)
+            lo_t.SetPosition(x0 + pad, y_bar - 3 * scale - lh)
+            hi_t.SetPosition(x0 + pad + bar_w - hw, y_bar - 3 * scale - lh)
+            y = y_bar - 3 * scale - lh
+            width = max(width, bar_w)
+        else:
+            for t in self.labels:
+                lw, lh = self._text_size(t)
+                yc = y - line / 2
+                pts += [
+                    [x0 + pad, yc - box / 2, 0],
+                    [x0 + pad + box, yc - box / 2, 0],
+                    [x0 + pad + box, yc + box / 2, 0],
+                    [x0 + pad, yc + box / 2, 0],
+                ]
+                t.SetPosition(x0 + pad + box + 6 * scale, yc - lh / 2)
+                width = max(width, box + 6 * scale + lw)
+                y -= line
+        w, h = width + 2 * pad, top - (y - pad)
+        p = vtk.vtkPoints()
+        p.SetData(numpy_to_vtk(np.asarray(pts, np.float64).reshape(-1, 3), deep=True))
+        self.swatch_pd.SetPoints(p)
+        self.swatch_pd.Modified()
+        _set_polys(
+            self.bg_pd,
+            np.array([[x0, top - h], [x0 + w, top - h], [x0 + w, top], [x0, top]]),
+            [],
+            [[0, 1, 2, 3]],
+        )
+        self.box = (x0, top - h, x0 + w, top)
+        return w, h
+
+    def set_visible(self, on: bool) -> None:
+        """Show or hide the whole panel."""
+        self.visible = bool(on)
+        for a in self.props:
+            a.SetVisibility(self.visible)
+
+    def remove(self) -> None:
+        """Take the panel off the renderer."""
+        for a in self.props:
+            self.renderer.RemoveViewProp(a)

@@ -10,10 +10,10 @@ import numpy as np
 import pyvista as pv
 import vtk
 
-from twin_app.model.layers import Layer
+from twin_app.model.layers import AreaLayer, BuildingLayer, GroundLayer, Layer, ObjectLayer
 from twin_app.render.adapters import Adapter
-from twin_app.render.colors import hex_to_rgb, palette_rgb
-from twin_app.render.overlays import MapOverlays
+from twin_app.render.colors import hex_to_rgb
+from twin_app.render.overlays import LegendPanel, MapOverlays
 from twin_app.render.plotter import gl_info
 from twin_app.render.registry import adapter_class
 
@@ -24,68 +24,12 @@ SKY_TOP = "#8fb3d9"
 SKY_BOTTOM = "#e9eef3"
 GROUND = "#d8d8d2"
 GROUND_DARK = "#4a4f57"
-
-
-class CategoryLegend:
-    """Colour swatches with labels in the top-left corner (one 2D actor plus one text per entry)."""
-
-    def __init__(self, renderer: vtk.vtkRenderer, entries: list[tuple[str, str]]) -> None:
-        from vtkmodules.util.numpy_support import numpy_to_vtk
-
-        self.renderer = renderer
-        self.entries = entries
-        n = len(entries)
-        self.swatches = vtk.vtkPolyData()
-        colors = numpy_to_vtk(palette_rgb([c for _, c in entries]), deep=True)
-        colors.SetName("rgb")
-        self.swatches.GetCellData().SetScalars(colors)
-        polys = vtk.vtkCellArray()
-        for i in range(n):  # a handful of legend entries
-            polys.InsertNextCell(4, [4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3])
-        self.swatches.SetPolys(polys)
-        mapper = vtk.vtkPolyDataMapper2D()
-        mapper.SetInputData(self.swatches)
-        mapper.SetColorModeToDirectScalars()
-        mapper.SetScalarModeToUseCellData()
-        self.actor = vtk.vtkActor2D()
-        self.actor.SetMapper(mapper)
-        self.texts = []
-        for label, _ in entries:
-            t = vtk.vtkTextActor()
-            t.SetInput(label)
-            tp = t.GetTextProperty()
-            tp.SetColor(0.1, 0.1, 0.1)
-            tp.SetFontSize(15)
-            tp.SetVerticalJustificationToCentered()
-            self.texts.append(t)
-        renderer.AddViewProp(self.actor)
-        for t in self.texts:
-            renderer.AddViewProp(t)
-        self._tag = renderer.AddObserver("StartEvent", self._layout)
-
-    def _layout(self, *_: object) -> None:
-        from vtkmodules.util.numpy_support import numpy_to_vtk
-
-        _, h = self.renderer.GetSize()
-        scale = max(1.0, h / 1080.0)
-        box, gap, x0 = 16.0 * scale, 24.0 * scale, 16.0 * scale
-        top = h - 20.0 * scale
-        pts = []
-        for i, t in enumerate(self.texts):
-            y = top - i * gap
-            pts += [[x0, y - box, 0], [x0 + box, y - box, 0], [x0 + box, y, 0], [x0, y, 0]]
-            t.SetPosition(x0 + box + 8 * scale, y - box / 2)
-            t.GetTextProperty().SetFontSize(round(15 * scale))
-        p = vtk.vtkPoints()
-        p.SetData(numpy_to_vtk(np.asarray(pts, np.float64), deep=True))
-        self.swatches.SetPoints(p)
-
-    def remove(self) -> None:
-        """Take the legend off the renderer."""
-        self.renderer.RemoveObserver(self._tag)
-        self.renderer.RemoveViewProp(self.actor)
-        for t in self.texts:
-            self.renderer.RemoveViewProp(t)
+#: Ground in a building's shadow: the lit ground colour times this, per channel (never black;
+#: a little bluer, as shade lit by the sky is).
+SHADOW_FACTOR = (0.5, 0.52, 0.62)
+#: The light direction (towards the light, x east, y north, z up) before a sun is known: an
+#: afternoon sun from the south-west, about 45 degrees up.
+DEFAULT_SUN = (-1.0, -1.2, 1.6)
 
 
 def _finite_bounds(mesh: pv.DataSet) -> tuple[float, ...] | None:
@@ -121,8 +65,25 @@ class Scene:
         self._schedule = schedule
         self._dirty = False
         self._ground: vtk.vtkActor | None = None
-        self._legend_actors: list[Any] = []
-        self._category_legend: CategoryLegend | None = None
+        #: One panel per layer legend, stacked in the top-left corner (see legends_changed).
+        self.legends: list[LegendPanel] = []
+        self._legend_layout: tuple[float, ...] = ()
+        self.dark = False
+        self.shadows = False
+        self.ground_color = GROUND
+        #: Unit vector towards the sun (x east, y north, z up) and whether it is up.
+        self.sun_direction: tuple[float, float, float] = tuple(  # type: ignore[assignment]
+            float(v) for v in np.asarray(DEFAULT_SUN) / np.linalg.norm(DEFAULT_SUN)
+        )
+        self.sun_up = True
+        self.sun_label = ""
+        self._shadow: vtk.vtkActor | None = None
+        self._shadow_key: tuple[Any, ...] = ()
+        self.shadow_note = vtk.vtkTextActor()
+        self.shadow_note.GetTextProperty().SetFontSize(15)
+        self.shadow_note.GetTextProperty().SetShadow(False)
+        self.shadow_note.SetVisibility(False)
+        plotter.renderer.AddViewProp(self.shadow_note)
         self.gl = gl_info()
         plotter.set_background(SKY_BOTTOM, top=SKY_TOP)
         self._setup_lights()
@@ -132,7 +93,8 @@ class Scene:
         self._highlight: vtk.vtkActor | None = None
         self._highlighted: tuple[int, np.ndarray[Any, Any]] = (0, np.zeros(0, np.int64))
         self._cut_plane = vtk.vtkPlane()
-        # The cutaway plane follows the camera (a few float operations per frame).
+        # The cutaway plane follows the camera (a few float operations per frame); legends
+        # and shadows are laid out when the window size, the sun or the layers changed.
         plotter.renderer.AddObserver("StartEvent", self._on_start_render)
 
     # -- rendering -------------------------------------------------------------------------
@@ -151,6 +113,15 @@ class Scene:
         self.sun = sun
 
     def _on_start_render(self, *_: object) -> None:
+        self._layout_legends()
+        if self.shadows:
+            self._update_shadow()
+            if self.shadow_note.GetVisibility():
+                w, h = self.plotter.renderer.GetSize()
+                scale = max(1.0, h / 1080.0)
+                self.shadow_note.GetTextProperty().SetFontSize(round(15 * scale))
+                self.shadow_note.GetTextProperty().SetJustificationToCentered()
+                self.shadow_note.SetPosition(w / 2, 24 * scale)
         if self.underground == "cutaway":
             cam = self.plotter.camera
             f = np.array(cam.GetFocalPoint())
@@ -163,6 +134,8 @@ class Scene:
     def request_render(self) -> None:
         """Ask for a render; many requests in one event-loop turn give one render."""
         self._dirty = True
+        if self.shadows:
+            self._update_shadow()  # a key compare unless the sun or the casters changed
         if self._schedule is not None:
             self._schedule()
 
@@ -300,6 +273,9 @@ class Scene:
         plane.SetPoint2(cx - size / 2, cy + size / 2, b[4] - 0.05)
         mapper = vtk.vtkPolyDataMapper()
         mapper.SetInputConnection(plane.GetOutputPort())
+        # Pushed back in depth so that the shadows lying on it win the depth test.
+        mapper.SetResolveCoincidentTopologyToPolygonOffset()
+        mapper.SetRelativeCoincidentTopologyPolygonOffsetParameters(1.0, 4.0)
         actor = vtk.vtkActor()
         actor.SetMapper(mapper)
         actor.PickableOff()
@@ -417,97 +393,231 @@ class Scene:
             m.AddClippingPlane(self._cut_plane)
 
     def legends_changed(self) -> None:
-        """Rebuild the legend actors (scalar bars and category boxes) for visible layers."""
-        p = self.plotter
-        for a in self._legend_actors:
-            p.renderer.RemoveViewProp(a)
-        self._legend_actors.clear()
-        if self._category_legend is not None:
-            self._category_legend.remove()
-            self._category_legend = None
-        for name in list(p.scalar_bars.keys()):
-            p.remove_scalar_bar(name, render=False)
+        """Rebuild the legend panels: one per visible coloured layer, titled with its name,
+        in the order of the names."""
+        renderer = self.plotter.renderer
+        for panel in self.legends:
+            panel.remove()
+        self.legends.clear()
+        self._legend_layout = ()
         if not self.show_legends:
             return
-        cats: list[tuple[str, str]] = []
-        n_bars = 0
-        for adapter in self.adapters.values():
+        # By layer name: the same picture whatever order the layers were read in.
+        for adapter in sorted(
+            self.adapters.values(), key=lambda a: (str(a.layer.name), a.layer.uid)
+        ):
             leg = adapter.legend()
             if leg is None:
                 continue
             kind, payload = leg
+            name = str(adapter.layer.name)
             if kind == "scalar":
                 title, lut = payload
-                bar = vtk.vtkScalarBarActor()
-                bar.SetLookupTable(lut)
-                bar.SetTitle(title)
-                bar.SetNumberOfLabels(5)
-                bar.SetOrientationToVertical()
-                bar.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
-                bar.GetPositionCoordinate().SetValue(0.925 - 0.1 * n_bars, 0.12)
-                bar.SetWidth(0.06)
-                bar.SetHeight(0.55)
-                bar.SetMaximumWidthInPixels(90)
-                bar.SetBarRatio(0.3)
-                for tp in (bar.GetTitleTextProperty(), bar.GetLabelTextProperty()):
-                    tp.SetColor(0.1, 0.1, 0.1)
-                    tp.SetShadow(False)
-                    tp.SetItalic(False)
-                    tp.SetFontSize(14)
-                bar.UnconstrainedFontSizeOn()
-                bar.DrawNanAnnotationOn()
-                bar.SetNanAnnotation("unknown")
-                bar.SetTitle(title.split(": ", 1)[-1])
-                p.renderer.AddViewProp(bar)
-                self._legend_actors.append(bar)
-                n_bars += 1
+                field = title.split(": ", 1)[-1] if ": " in title else ""
+                panel = LegendPanel(renderer, name, field, lut=lut, dark=self.dark)
+            elif payload:
+                seen: dict[str, str] = {}
+                for label, color in payload:
+                    seen.setdefault(label, color)
+                panel = LegendPanel(renderer, name, entries=list(seen.items()), dark=self.dark)
             else:
-                cats.extend(payload)
-        if cats:
-            seen: dict[str, str] = {}
-            for label, color in cats:
-                seen.setdefault(label, color)
-            self._category_legend = CategoryLegend(p.renderer, list(seen.items()))
+                continue
+            self.legends.append(panel)
+        self.request_render()
+
+    #: Space kept free at the bottom of the view (scale bar) and between panels, in pixels
+    #: at 1080 lines.
+    LEGEND_MARGIN = 12.0
+    LEGEND_BOTTOM = 70.0
+
+    def _layout_legends(self) -> None:
+        """Stack the panels top-down from the top-left corner, in columns, never overlapping;
+        a panel that finds no room left in the view is hidden (a very small view)."""
+        if not self.legends:
+            return
+        w, h = self.plotter.renderer.GetSize()
+        key = (float(w), float(h), float(len(self.legends)), float(id(self.legends[0])))
+        if key == self._legend_layout or w <= 0 or h <= 0:
+            return
+        self._legend_layout = key
+        scale = max(0.75, h / 900.0)
+        gap = self.LEGEND_MARGIN * scale
+        x, top = gap, h - gap
+        col_w = 0.0
+        bottom = self.LEGEND_BOTTOM * scale
+        for panel in self.legends:
+            pw, ph = panel.place(x, top, scale)
+            if top - ph < bottom and top < h - gap:  # no room left: start a new column
+                x += col_w + gap
+                top, col_w = h - gap, 0.0
+                pw, ph = panel.place(x, top, scale)
+            panel.set_visible(x + pw <= w and top - ph >= 0)
+            col_w = max(col_w, pw)
+            top -= ph + gap
+
+    # -- sun and shadows -------------------------------------------------------------------------
+    def set_sun(
+        self, direction: tuple[float, float, float], above_horizon: bool, label: str = ""
+    ) -> None:
+        """Place the sun: `direction` points from the ground towards it (x east, y north,
+        z up); below the horizon there are no shadows and the scene is lit by its fill light
+        and ambient light only. `label` says when (shown with the below-horizon note)."""
+        d = np.asarray(direction, np.float64)
+        n = float(np.linalg.norm(d))
+        if not np.isfinite(d).all() or n == 0:
+            return
+        self.sun_direction = (float(d[0] / n), float(d[1] / n), float(d[2] / n))
+        self.sun_up = bool(above_horizon) and self.sun_direction[2] > 0.0
+        self.sun_label = label
+        if self.shadows:
+            self._apply_shadow_lights()
+        self.request_render()
+
+    def _apply_shadow_lights(self) -> None:
+        """Lights for the shadow view: the sun along its direction (when up) plus a fill."""
+        p = self.plotter
+        p.remove_all_lights()
+        fill = pv.Light(position=(1.0, 1.0, 0.6), focal_point=(0, 0, 0), light_type="scene light")
+        fill.positional = False
+        ambient = 0.25
+        if self.sun_up:
+            sun = pv.Light(
+                position=self.sun_direction, focal_point=(0, 0, 0), light_type="scene light"
+            )
+            sun.positional = False
+            sun.intensity = 0.85
+            p.add_light(sun)
+            self.sun = sun
+            fill.intensity = 0.3
+            self.shadow_note.SetVisibility(False)
+        else:
+            # Night: a soft light from above and more ambient light; never a black scene.
+            fill.position = (0.3, -0.4, 1.0)
+            fill.intensity = 0.55
+            ambient = 0.45
+            when = f" at {self.sun_label}" if self.sun_label else ""
+            self.shadow_note.SetInput(f"The sun is below the horizon{when}: no shadows")
+            self.shadow_note.SetVisibility(True)
+        p.add_light(fill)
+        for a in self.adapters.values():
+            if a.actor is not None:
+                a.actor.GetProperty().SetAmbient(ambient)
+
+    def _casters(self) -> list[Adapter[Any]]:
+        return [
+            a
+            for a in self.adapters.values()
+            if isinstance(a.layer, (BuildingLayer, ObjectLayer))
+            and a.layer.visible
+            and a.layer.features is not None
+            and a.layer.features.mesh.n_triangles
+        ]
+
+    def _update_shadow(self) -> None:
+        """The buildings' shadow on the ground, projected along the sun (rebuilt only when the
+        sun, the casting layers or the ground moved): one mesh, one actor, drawn opaque in
+        the ground's shadow colour just above the ground, under roads and areas."""
+        casters = self._casters()
+        ground = self._ground
+        gz = ground.GetBounds()[4] if ground is not None else 0.0
+        # Flat ground layers (land use, areas) lie over the plane: the shadow lies on their top
+        # and they are pushed back in depth (while shadows are on) so that it wins over them.
+        flat = [
+            a
+            for a in self.adapters.values()
+            if isinstance(a.layer, (GroundLayer, AreaLayer))
+            and a.layer.visible
+            and a.actor is not None
+            and a.mesh is not None
+            and a.mesh.n_points
+        ]
+        if flat:
+            gz = max(gz, max(float(a.mesh.bounds[5]) for a in flat))  # type: ignore[union-attr]
+        key = (
+            self.sun_direction,
+            self.sun_up,
+            gz,
+            self.ground_color if hasattr(self, "ground_color") else GROUND,
+            tuple((a.layer.uid, id(a.layer.features)) for a in casters),
+            tuple(id(a.actor) for a in flat),
+        )
+        if key == self._shadow_key:
+            return
+        self._shadow_key = key
+        self._push_back(flat)
+        renderer = self.plotter.renderer
+        if self._shadow is not None:
+            renderer.RemoveActor(self._shadow)
+            self._shadow = None
+        if not self.sun_up or not casters or ground is None:
+            return
+        d = np.asarray(self.sun_direction, np.float64)
+        pts, tris, offset = [], [], 0
+        for a in casters:
+            mesh = a.layer.features.mesh
+            p = np.asarray(mesh.points, np.float64)
+            t = np.asarray(mesh.triangles, np.int64)
+            # Along the sun ray down to the ground plane: q = p - d (p_z - g) / d_z.
+            h = np.clip(p[:, 2] - gz, 0.0, None) / max(d[2], 0.02)
+            q = np.empty_like(p)
+            q[:, :2] = p[:, :2] - d[None, :2] * h[:, None]
+            q[:, 2] = gz
+            pts.append(q)
+            tris.append(t + offset)
+            offset += len(p)
+        poly = pv.PolyData.from_regular_faces(
+            np.concatenate(pts).astype(np.float32), np.concatenate(tris)
+        )
+        mapper = vtk.vtkPolyDataMapper()
+        mapper.SetInputData(poly)
+        mapper.ScalarVisibilityOff()
+        # Coplanar with the ground, which is pushed back (update_ground): the shadow wins over
+        # the ground and stays under anything lying higher (roads 5 cm up ...).
+        actor = vtk.vtkActor()
+        actor.SetMapper(mapper)
+        actor.PickableOff()
+        actor.SetUseBounds(False)  # framing and the ground ignore it
+        prop = actor.GetProperty()
+        ground_rgb = np.array(hex_to_rgb(key[3])) * np.array(SHADOW_FACTOR)
+        prop.SetColor(*ground_rgb)
+        prop.LightingOff()
+        prop.SetOpacity(ground.GetProperty().GetOpacity())
+        renderer.AddActor(actor)
+        self._shadow = actor
+
+    def _push_back(self, flat: list[Adapter[Any]]) -> None:
+        """Push the flat layers back in depth (shadows on) or leave them as drawn (off)."""
+        for a in self.adapters.values():
+            if isinstance(a.layer, (GroundLayer, AreaLayer)) and a.actor is not None:
+                mapper = a.actor.GetMapper()
+                mapper.SetResolveCoincidentTopologyToPolygonOffset()
+                on = self.shadows and a in flat
+                mapper.SetRelativeCoincidentTopologyPolygonOffsetParameters(
+                    1.0 if on else 0.0, 4.0 if on else 0.0
+                )
 
     def set_shadows(self, on: bool) -> None:
-        """Cast shadows from the lights (VTK shadow-map pass; costly on software GL)."""
-        self.shadows = on
-        if self._ground is not None:
-            # The shadow pass needs lit materials (an unlit actor's shader has no vertexVC).
-            self._ground.GetProperty().SetLighting(on)
-        renderer = self.plotter.renderer
+        """Buildings cast shadows on the ground from the sun (:meth:`set_sun`); the sun lights
+        the scene from its direction. Below the horizon: no shadows, a note says so, and
+        the scene stays lit by fill and ambient light.
+
+        The shadow is the buildings' meshes projected along the sun onto the ground plane
+        (one numpy projection when the sun moves), drawn in the ground colour times
+        :data:`SHADOW_FACTOR`; lit ground keeps its colour. This replaces VTK's shadow-map
+        pass, which needs lit shaders on every actor, blurs at city scale and drew black
+        outside its light cone (issue 10).
+        """
+        self.shadows = bool(on)
         if on:
-            # VTK's shadow maps need a positional light: put the sun far away along its
-            # direction with a cone that covers the data, and no fill light (it would cast its
-            # own shadows and grey everything).
-            b = self.view_bounds() or (-100.0, 100.0, -100.0, 100.0, 0.0, 50.0)
-            centre = np.array([(b[0] + b[1]) / 2, (b[2] + b[3]) / 2, b[4]])
-            radius = max(math.hypot(b[1] - b[0], b[3] - b[2]) / 2, 50.0)
-            d = np.array(self.sun.position, np.float64)
-            d /= np.linalg.norm(d)
-            distance = 20.0 * radius
-            sun = pv.Light(
-                position=tuple(centre + d * distance),
-                focal_point=tuple(centre),
-                light_type="scene light",
-            )
-            sun.positional = True
-            # the cone covers the whole ground plane: outside it VTK's shadow pass draws black
-            ground_half = 0.75 * max(b[1] - b[0], b[3] - b[2], 100.0) * 12
-            sun.cone_angle = math.degrees(math.atan(ground_half / distance))
-            sun.intensity = 1.0
-            self.plotter.remove_all_lights()
-            self.plotter.add_light(sun)
-            for a in self.adapters.values():
-                if a.actor is not None:
-                    a.actor.GetProperty().SetAmbient(0.4)
-            self.plotter.enable_shadows()
-            # The shadow passes clear with the plain background colour, not the gradient.
-            renderer.GradientBackgroundOff()
-            renderer.SetBackground(*hex_to_rgb(SKY_TOP))
+            self._shadow_key = ()
+            self._apply_shadow_lights()
         else:
-            self.plotter.disable_shadows()
-            self.plotter.set_background(SKY_BOTTOM, top=SKY_TOP)
+            if self._shadow is not None:
+                self.plotter.renderer.RemoveActor(self._shadow)
+                self._shadow = None
+            self._shadow_key = ()
+            self._push_back([])
+            self.shadow_note.SetVisibility(False)
             self._setup_lights()
             for a in self.adapters.values():
                 if a.actor is not None:
@@ -523,7 +633,9 @@ class Scene:
         self.request_render()
 
     def set_dark(self, dark: bool) -> None:
-        """Night-blue sky and light overlay text for the dark theme; day sky otherwise."""
+        """Night-blue sky, light overlay and legend text on dark panels for the dark theme;
+        day sky and dark text on light panels otherwise."""
+        self.dark = bool(dark)
         self.ground_color = GROUND_DARK if dark else GROUND
         if self._ground is not None:
             self._ground.GetProperty().SetColor(*hex_to_rgb(self.ground_color))
@@ -535,8 +647,10 @@ class Scene:
         o = self.overlays
         for a in (o.bar, o.arrow):
             a.GetProperty().SetColor(*fg)
-        for t in (o.bar_text, o.north_text):
+        for t in (o.bar_text, o.north_text, self.shadow_note):
             t.GetTextProperty().SetColor(*fg)
+        for panel in self.legends:
+            panel.set_dark(self.dark)
         self.request_render()
 
     def _aspect(self) -> float:

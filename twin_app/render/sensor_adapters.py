@@ -150,9 +150,15 @@ class TrafficAdapter(_TimeAdapter[TrafficLayer]):
 
 
 class AirQualityAdapter(_TimeAdapter[AirQualityLayer]):
-    """Station columns coloured by AQI category, and the interpolated AQI as a textured plane."""
+    """Station columns coloured by AQI category, and the interpolated AQI as a textured plane.
+
+    The surface shows only near the stations (within :attr:`SURFACE_REACH_M` of one): farther
+    out an interpolated value says little, and a district-wide tint hides the city (issue 10).
+    """
 
     value_fields = ("aqi_values",)
+    #: Texels farther than this from every station stay transparent, metres.
+    SURFACE_REACH_M = 250.0
 
     def build(self) -> None:
         layer: AirQualityLayer = self.layer
@@ -187,6 +193,7 @@ class AirQualityAdapter(_TimeAdapter[AirQualityLayer]):
         self.image.AllocateScalars(vtk.VTK_FLOAT, 1)
         self.texels = vtk_to_numpy(self.image.GetPointData().GetScalars()).reshape(ny, nx)
         self.texels[:] = np.nan
+        self.near = self._near_stations(layer, nx, ny)
         # The AQI grid goes in as floats; the texture maps them through the category colours
         # (both standards step at 50/100/150/200/300), NaN transparent.
         self.surface_lut = self._surface_lut(layer.standard, layer.opacity)
@@ -213,6 +220,22 @@ class AirQualityAdapter(_TimeAdapter[AirQualityLayer]):
         self.layer.events.show_surface.connect(self._on_surface_toggle)
         self.layer.events.standard.connect(self._on_standard_change)
         self.palette = layer.class_scale().rgb(no_data=True)
+
+    def _near_stations(self, layer: AirQualityLayer, nx: int, ny: int) -> np.ndarray[Any, Any]:
+        """(ny, nx) mask of the texels within reach of a station (once: stations stay put)."""
+        from scipy.spatial import cKDTree
+
+        x0, x1, y0, y1 = layer.grid_bounds
+        xy = np.asarray(layer.station_xyz, np.float64).reshape(-1, 3)[:, :2]
+        xy = xy[np.isfinite(xy).all(axis=1)]
+        if not len(xy):
+            return np.zeros((ny, nx), bool)
+        # Texel i's centre on the plane: the texture spans the bounds edge to edge.
+        gx = x0 + (np.arange(nx) + 0.5) * (x1 - x0) / nx
+        gy = y0 + (np.arange(ny) + 0.5) * (y1 - y0) / ny
+        cx, cy = np.meshgrid(gx, gy)
+        dist, _ = cKDTree(xy).query(np.column_stack([cx.ravel(), cy.ravel()]))
+        return np.asarray(dist <= self.SURFACE_REACH_M).reshape(ny, nx)
 
     def _on_standard_change(self, *_: object) -> None:
         self.apply_opacity()
@@ -250,7 +273,8 @@ class AirQualityAdapter(_TimeAdapter[AirQualityLayer]):
             self._mesh().GetPointData().GetArray("rgb").Modified()
         grid = layer.grid
         if grid.ndim == 2 and grid.shape == self.texels.shape:
-            self.texels[:] = grid
+            np.copyto(self.texels, grid)
+            self.texels[~self.near] = np.nan
             self.image.GetPointData().GetScalars().Modified()
             self.image.Modified()
 

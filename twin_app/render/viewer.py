@@ -77,11 +77,15 @@ class Viewer:
             (session.selection_changed, self._on_selection_changed),
             (session.underground_changed, self.scene.set_underground),
             (self.camera.events.pose, self._on_pose_change),
+            (session.sun.events.azimuth_deg, self._on_sun_change),
+            (session.sun.events.elevation_deg, self._on_sun_change),
         ]
         for signal, slot in self._connections:
             signal.connect(slot)
         for layer in session.layers:
             self.scene.add_layer(layer)
+        session.update_sun()
+        self._on_sun_change()
         if session.underground != "off":
             self.scene.set_underground(session.underground)
         if not session.selection.empty:
@@ -118,6 +122,18 @@ class Viewer:
             self.scene.add_layer(layer)
         self.scene.order_layers(list(self.session.layers))
         self.layers_changed.emit()
+
+    # -- sun ---------------------------------------------------------------------------------
+    def _on_sun_change(self, *_: Any) -> None:
+        sun = self.session.sun
+        if not sun.known:
+            return
+        import datetime as dt
+
+        when = dt.datetime.fromtimestamp(sun.time_ns / 1e9, tz=dt.UTC).strftime(
+            "%Y-%m-%d %H:%M UTC"
+        )
+        self.scene.set_sun(sun.direction, sun.above_horizon, when)
 
     # -- selection -----------------------------------------------------------------------------
     def _on_selection_changed(self, sel: Selection) -> None:

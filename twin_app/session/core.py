@@ -40,6 +40,7 @@ from twin_app.model.commands import Command, CommandStack
 from twin_app.model.frame import LocalFrame
 from twin_app.model.layers import Layer, TimeLayer, layer_for
 from twin_app.model.sensors import LiveValueStore, MoverLayer, SensorLayer
+from twin_app.model.sun import Sun
 from twin_app.session.live import Live
 
 if TYPE_CHECKING:
@@ -122,6 +123,10 @@ class Session:
         Undo/redo history of user changes.
     live
         The live feed, recorder and their state (:class:`~twin_app.session.live.Live`).
+    sun
+        The evented :class:`~twin_app.model.sun.Sun` over the twin's place at the clock's
+        time (NREL SPA through ``twin_app.engines.sun``); the render Scene lights and casts
+        shadows from it. Updated when the clock moves (at most once per simulated minute).
     underground
         ``off``, ``translucent`` or ``cutaway`` (see the render Scene).
 
@@ -156,6 +161,7 @@ class Session:
         self.clock = Clock()
         self.alerts = AlertEngine()
         self.live = Live(self)
+        self.sun = Sun()
         self.clock.events.t_ns.connect(self._on_time)
         self.layers.events.removed.connect(self._on_layer_removed)
 
@@ -167,6 +173,33 @@ class Session:
     def _on_time(self, t_ns: int) -> None:
         self.update_time_layers(int(t_ns))
         self._follow_mover()
+        self.update_sun(int(t_ns))
+
+    #: The sun moves 0.25 degrees a minute: a shadow need not follow it more often.
+    SUN_STEP_NS = 60 * 1_000_000_000
+
+    def update_sun(self, t_ns: int | None = None, force: bool = False) -> None:
+        """Put :attr:`sun` where it stands over the frame's origin at clock time `t_ns`.
+
+        Nothing happens before a frame exists or while the clock is at 0 (no time known), or
+        when the sun was placed less than a simulated minute away from `t_ns` (unless
+        `force`).
+        """
+        t = self.clock.t_ns if t_ns is None else int(t_ns)
+        frame = self.frame
+        if frame is None or t <= 0:
+            return
+        if not force and self.sun.known and abs(t - self.sun.time_ns) < self.SUN_STEP_NS:
+            return
+        from twin_app.engines.sun import sun_position
+
+        lon, lat = (float(v) for v in frame.to_lonlat(np.zeros((1, 2)))[0])
+        try:
+            pos = sun_position(lon, lat, t)
+        except TwinError as exc:
+            self.messages.emit("warning", str(exc))
+            return
+        self.sun.set_position(pos.azimuth_deg, pos.elevation_deg, t)
 
     def _follow_mover(self) -> None:
         """Keep the camera on the followed mover (after the layers moved to the clock time)."""
