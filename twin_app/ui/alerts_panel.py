@@ -68,7 +68,7 @@ class QtAlertsPanel(QWidget):
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._on_context_menu)
         self.list.setUniformItemSizes(True)  # one line each: no row is measured on its own
-        self._scroll_pending: QListWidgetItem | None = None
+        self._scroll_row = -1  # row to show after the tick (-1: none pending)
         self.list.itemActivated.connect(self._on_activated)
         self.list.itemClicked.connect(self._on_activated)
         self.filter_combo = QComboBox()
@@ -138,14 +138,16 @@ class QtAlertsPanel(QWidget):
         if not item.isHidden():
             # Scrolling lays the list out again (about 3 ms with a few dozen alerts): do it once
             # after the tick that raised the alerts, not inside it once per alert.
-            if self._scroll_pending is None:
+            if self._scroll_row < 0:
                 QTimer.singleShot(0, self, self._scroll_to_newest)
-            self._scroll_pending = item
+            self._scroll_row = self.list.row(item)
         self._update_summary()
 
     def _scroll_to_newest(self) -> None:
-        item, self._scroll_pending = self._scroll_pending, None
-        if item is not None and self.list.row(item) >= 0:
+        # By row, not item: a rebuild in between deletes the items (Qt owns them).
+        row, self._scroll_row = self._scroll_row, -1
+        item = self.list.item(row) if 0 <= row < self.list.count() else None
+        if item is not None:
             self.list.scrollToItem(item)
 
     def _on_changed(self, index: object, old: object, new: object) -> None:
