@@ -55,6 +55,7 @@ from twin_app.session import Session
 from twin_app.ui.main_window import QtMainWindow
 app = QApplication([])
 w = QtMainWindow(Session(), QSettings(sys.argv[1], QSettings.Format.IniFormat))
+w.ask_before_quit = False  # a benchmark has no one to answer "save changes?"
 w.show()
 w.load_paths(read_manifest(SAMPLE_DIR).paths())
 def check():
@@ -248,6 +249,7 @@ def app_tick_panels(n: int, tmp: Path) -> tuple[list[float], list[float]]:
 
     QApplication.instance() or QApplication([])
     w = QtMainWindow(Session(), QSettings(str(tmp / "tick.ini"), QSettings.Format.IniFormat))
+    w.ask_before_quit = False  # a benchmark has no one to answer "save changes?"
     w.resize(W, H)
     w.show()
     w.open_twin(SAMPLE_DIR)

@@ -41,6 +41,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)
         w = QtMainWindow(Session(), settings)
+        w.ask_before_quit = False  # a benchmark has no one to answer "save changes?"
         w.show()
         app.processEvents()
         ticks: list[float] = []

@@ -46,6 +46,7 @@ def rss_mb():
 app = QApplication([])
 ini = tempfile.NamedTemporaryFile(suffix=".ini", delete=False).name
 w = QtMainWindow(Session(), QSettings(ini, QSettings.Format.IniFormat))
+w.ask_before_quit = False  # nobody answers "save changes?" at the end of a soak
 w.resize(1600, 1000)
 w.show()
 w.open_twin(SAMPLE_DIR)
