@@ -1,0 +1,163 @@
+"""Traffic assignment against the published TNTP best-known flows, and the TNTP readers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from twin_app.engines.traffic import AssignmentResult, assign, bpr_time
+from twin_app.errors import InputError
+from twin_app.io.tntp import TntpDemand, TntpFlows, TntpNetwork, read_flows, read_net, read_trips
+
+SharedFile = Callable[[str], Path]
+
+
+def _load(shared_file: SharedFile, name: str) -> tuple[TntpNetwork, TntpDemand, TntpFlows]:
+    base = f"traffic/tntp/{name}/{name}"
+    return (
+        read_net(shared_file(f"{base}_net.tntp")),
+        read_trips(shared_file(f"{base}_trips.tntp")),
+        read_flows(shared_file(f"{base}_flow.tntp")),
+    )
+
+
+def _reference_in_link_order(net: TntpNetwork, ref: TntpFlows) -> tuple[np.ndarray, np.ndarray]:
+    key = {
+        (int(a), int(b)): i
+        for i, (a, b) in enumerate(zip(ref.init_node, ref.term_node, strict=True))
+    }
+    idx = np.array(
+        [key[(int(a), int(b))] for a, b in zip(net.init_node, net.term_node, strict=True)]
+    )
+    return ref.volume[idx], ref.cost[idx]
+
+
+def _check_against_best_known(
+    net: TntpNetwork, demand: TntpDemand, ref: TntpFlows, res: AssignmentResult, flow_tol: float
+) -> None:
+    volume, _ = _reference_in_link_order(net, ref)
+    # Flow: max |x - x*| / max x* within flow_tol.
+    assert np.max(np.abs(res.flow - volume)) / volume.max() <= flow_tol
+    # TSTT within 0.1 % of the best-known TSTT (recomputed with BPR from the published volumes).
+    tstt_ref = float(np.dot(volume, bpr_time(net, volume)))
+    assert res.tstt == pytest.approx(tstt_ref, rel=1e-3)
+    # Flow conservation: out - in = production - attraction at every node.
+    n = net.n_nodes
+    balance = np.bincount(net.init_node, res.flow, n) - np.bincount(net.term_node, res.flow, n)
+    expected = np.zeros(n)
+    expected[: demand.n_zones] = demand.od.sum(axis=1) - demand.od.sum(axis=0)
+    np.testing.assert_allclose(balance, expected, atol=1e-6 * demand.total)
+    assert np.all(res.flow >= -1e-9)
+
+
+def test_sioux_falls_matches_best_known_flows(shared_file: SharedFile) -> None:
+    net, demand, ref = _load(shared_file, "SiouxFalls")
+    res = assign(net, demand, relative_gap=1e-5, max_iterations=5000)
+    assert res.converged and res.relative_gap <= 1e-5
+    _check_against_best_known(net, demand, ref, res, flow_tol=0.01)
+    # Inputs untouched (read-only arrays).
+    assert not net.capacity.flags.writeable and not demand.od.flags.writeable
+
+
+def test_anaheim_matches_best_known_flows(shared_file: SharedFile) -> None:
+    net, demand, ref = _load(shared_file, "Anaheim")
+    assert net.first_thru_node == 38  # zones 1..38 are not through nodes
+    res = assign(net, demand, relative_gap=1e-5)
+    assert res.converged
+    _check_against_best_known(net, demand, ref, res, flow_tol=0.02)
+
+
+def test_zone_below_first_thru_node_carries_no_through_traffic() -> None:
+    # 0 -> 1 -> 2 directly costs 10 + 10; 0 -> 3 -> 2 through zone 3... zone 1 is a zone
+    # (first thru node 3, 0-based 2), so trips 0 -> 2 must avoid it even though it is cheaper.
+    net = TntpNetwork(
+        init_node=np.array([0, 1, 0]),
+        term_node=np.array([1, 2, 2]),
+        capacity=np.ones(3),
+        length=np.ones(3),
+        free_flow_time=np.array([1.0, 1.0, 10.0]),
+        b=np.zeros(3),
+        power=np.full(3, 4.0),
+        speed=np.zeros(3),
+        toll=np.zeros(3),
+        link_type=np.ones(3, dtype=np.int64),
+        n_zones=3,
+        n_nodes=3,
+        first_thru_node=2,
+    )
+    od = np.zeros((3, 3))
+    od[0, 2] = 5.0
+    res = assign(net, TntpDemand(od=od))
+    np.testing.assert_allclose(res.flow, [0.0, 0.0, 5.0])
+    net_thru = TntpNetwork(**{**net.__dict__, "first_thru_node": 0})
+    res = assign(net_thru, TntpDemand(od=od))
+    np.testing.assert_allclose(res.flow, [5.0, 5.0, 0.0])
+
+
+def test_generalised_cost_uses_toll_weight() -> None:
+    net = TntpNetwork(
+        init_node=np.array([0, 0]),
+        term_node=np.array([1, 1]),
+        capacity=np.ones(2),
+        length=np.ones(2),
+        free_flow_time=np.array([1.0, 2.0]),
+        b=np.zeros(2),
+        power=np.full(2, 4.0),
+        speed=np.zeros(2),
+        toll=np.array([5.0, 0.0]),
+        link_type=np.ones(2, dtype=np.int64),
+        n_zones=2,
+        n_nodes=2,
+        first_thru_node=0,
+    )
+    od = np.array([[0.0, 3.0], [0.0, 0.0]])
+    np.testing.assert_allclose(assign(net, TntpDemand(od=od)).flow, [3.0, 0.0])
+    res = assign(net, TntpDemand(od=od), toll_weight=1.0)
+    np.testing.assert_allclose(res.flow, [0.0, 3.0])
+    np.testing.assert_allclose(res.cost, [6.0, 2.0])
+
+
+NET_HEAD = "<NUMBER OF ZONES> 2\n<NUMBER OF NODES> 2\n<FIRST THRU NODE> 1\n<NUMBER OF LINKS> 1\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        (NET_HEAD, 4, "END OF METADATA"),
+        ("<NUMBER OF ZONES> 2\n<NUMBER OF NODES> x\n<END OF METADATA>\n", 2, "NUMBER OF NODES"),
+        (NET_HEAD + "<END OF METADATA>\n1 2 abc 1 1 0.15 4 0 0 1 ;\n", 6, "capacity"),
+        (NET_HEAD + "<END OF METADATA>\n1 2 100 1 1 0.15 4 0 0 ;\n", 6, "10 columns"),
+        (NET_HEAD + "<END OF METADATA>\n1 7 100 1 1 0.15 4 0 0 1 ;\n", 6, "node numbers"),
+        (NET_HEAD + "<END OF METADATA>\n1 2 0 1 1 0.15 4 0 0 1 ;\n", 6, "capacity"),
+    ],
+)
+def test_broken_net_file_gives_one_line_input_error(
+    tmp_path: Path, text: str, line: int, words: str
+) -> None:
+    path = tmp_path / "bad_net.tntp"
+    path.write_text(text)
+    with pytest.raises(InputError) as err:
+        read_net(path)
+    msg = str(err.value)
+    assert "\n" not in msg and str(path) in msg and f"line {line}" in msg and words in msg
+
+
+def test_broken_trips_and_flow_files(tmp_path: Path) -> None:
+    trips = tmp_path / "bad_trips.tntp"
+    trips.write_text("<NUMBER OF ZONES> 2\n<END OF METADATA>\nOrigin 1\n 2 : abc;\n")
+    with pytest.raises(
+        InputError, match=r"bad_trips\.tntp, line 4: destinations and flows must be numbers"
+    ):
+        read_trips(trips)
+    trips.write_text("<NUMBER OF ZONES> 2\n<END OF METADATA>\nOrigin 1\n 3 : 1.0;\n")
+    with pytest.raises(InputError, match=r"line 4: a destination outside zones 1\.\.2"):
+        read_trips(trips)
+    flows = tmp_path / "bad_flow.tntp"
+    flows.write_text("From To Volume Cost\n1 2 3.0 x\n")
+    with pytest.raises(InputError, match=r"bad_flow\.tntp, line 2: expected numbers"):
+        read_flows(flows)
+    with pytest.raises(InputError, match="cannot read"):
+        read_net(tmp_path / "missing_net.tntp")

@@ -1,0 +1,288 @@
+"""Static user-equilibrium traffic assignment (Wardrop's first principle) on a TNTP network.
+
+:func:`assign` solves Beckmann's convex program (Sheffi 1985, *Urban Transportation Networks*,
+Prentice-Hall, chapters 3 and 5)::
+
+    min_x  sum_a  integral_0^{x_a} c_a(w) dw     subject to flow conservation and x >= 0
+
+with the generalised link cost (TNTP convention)::
+
+    c_a(v) = t_a(v) + distance_weight * length_a + toll_weight * toll_a
+    t_a(v) = t0_a * (1 + b_a * (v / cap_a) ** power_a)          (BPR, Sheffi eq. 13.2)
+
+by the conjugate Frank-Wolfe method (M. Mitradjieva and P. O. Lindberg, "The stiff is moving -
+conjugate direction Frank-Wolfe methods with applications to traffic assignment",
+*Transportation Science* 47(2), 2013, pp. 280-293): at iterate x_k with all-or-nothing flow y_k
+and previous target s_{k-1}, the new target is ``s_k = alpha s_{k-1} + (1 - alpha) y_k`` with
+alpha chosen so that ``s_k - x_k`` is conjugate to ``s_{k-1} - x_k`` under the Hessian
+``H = diag(dt/dv (x_k))``::
+
+    alpha = N / D,  N = (s_{k-1} - x_k)^T H (y_k - x_k),  D = (s_{k-1} - x_k)^T H (y_k - s_{k-1})
+
+clipped to ``[0, 1 - delta]``; then ``x_{k+1} = x_k + lambda (s_k - x_k)`` with the exact line
+search (bisection on the directional derivative, which is monotone because c is increasing).
+
+The all-or-nothing step runs :func:`scipy.sparse.csgraph.dijkstra` from all origins at once and
+loads each origin's demand back along its shortest-path tree by visiting nodes in order of
+decreasing distance, vectorised over origins (one numpy step per node rank, no loop per OD pair).
+
+Convergence measure (relative gap, TNTP / Boyce et al. 2004)::
+
+    gap = (sum_a c_a x_a - sum_od q_od * pi_od) / sum_a c_a x_a
+
+with pi_od the shortest generalised cost. Zones numbered below ``<FIRST THRU NODE>`` are not used
+as through nodes: their outgoing links are attached to a separate source copy of the zone that
+only its own trips leave from.
+
+Units are those of the network file: TSTT ``sum_a x_a t_a(x_a)`` is in vehicles times the file's
+time unit, as the TNTP tables report it (Sioux Falls: 0.01 h, Anaheim: minutes).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from twin_app.errors import EngineError
+from twin_app.io.tntp import TntpDemand, TntpNetwork
+
+log = logging.getLogger(__name__)
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+_MIN_COST = 1e-12  # csgraph needs strictly positive weights to keep an edge
+_CFW_DELTA = 0.01  # alpha <= 1 - delta (Mitradjieva & Lindberg 2013, section 3)
+
+
+@dataclass(frozen=True)
+class AssignmentResult:
+    """Result of :func:`assign` (arrays per link, in the network's link order).
+
+    Attributes
+    ----------
+    flow : link volumes x_a (vehicles per demand period).
+    time : BPR travel times t_a(x_a) (file time unit).
+    cost : generalised costs c_a(x_a).
+    iterations : CFW iterations run.
+    relative_gap : relative gap at ``flow`` (see module docstring).
+    tstt : total system travel time ``sum x_a t_a(x_a)``.
+    converged : whether ``relative_gap <= requested``.
+    elapsed_s : wall-clock seconds.
+    """
+
+    flow: FloatArray
+    time: FloatArray
+    cost: FloatArray
+    iterations: int
+    relative_gap: float
+    tstt: float
+    converged: bool
+    elapsed_s: float
+
+
+def bpr_time(network: TntpNetwork, flow: FloatArray) -> FloatArray:
+    """BPR link time ``t0 * (1 + b * (v / c) ** power)`` (Sheffi 1985, eq. 13.2)."""
+    return network.free_flow_time * (1.0 + network.b * (flow / network.capacity) ** network.power)
+
+
+def _bpr_derivative(network: TntpNetwork, flow: FloatArray) -> FloatArray:
+    """``dt/dv = t0 * b * power * v ** (power - 1) / c ** power``."""
+    p = network.power
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(p > 0, (flow / network.capacity) ** np.maximum(p - 1.0, 0.0), 0.0)
+    return network.free_flow_time * network.b * p * ratio / network.capacity
+
+
+class _Graph:
+    """Shortest-path graph with zone source copies and the all-or-nothing loader."""
+
+    def __init__(self, network: TntpNetwork, demand: TntpDemand) -> None:
+        n = network.n_nodes
+        nz = demand.n_zones
+        if nz > n or nz != network.n_zones:
+            raise EngineError(
+                f"demand has {nz} zones, network {network.source or ''} has {network.n_zones}"
+            )
+        self.n_links = network.n_links
+        od = np.asarray(demand.od, dtype=np.float64)
+        self.origins = np.flatnonzero(od.sum(axis=1) > 0)
+        self.od = od[self.origins]  # (n_orig, nz)
+        tail = network.init_node.copy()
+        head = network.term_node.copy()
+        ft = network.first_thru_node
+        # Links leaving a non-through zone start from its source copy n + zone.
+        nonthru = tail < min(ft, nz)
+        tail[nonthru] = n + tail[nonthru]
+        self.n_vertices = n + max(min(ft, nz), 0)
+        src = self.origins.copy()
+        src[src < ft] += n
+        self.sources = src
+        # The demand of origin o leaves from its source vertex; destinations are plain nodes.
+        self.tail = tail
+        self.head = head
+        pair = tail * self.n_vertices + head
+        self.unique_pairs = np.unique(pair).size == pair.size
+        self.pair = pair
+
+    def shortest(self, cost: FloatArray) -> tuple[FloatArray, IntArray, IntArray, IntArray]:
+        """Distances and predecessors from every source, and the used links sorted by pair.
+
+        Returns ``dist, pred`` (``(n_sources, n_vertices)``), ``pairs`` (sorted
+        ``tail * n_vertices + head`` of the links in the graph) and ``link_ids`` (the link of
+        each entry of ``pairs``; the cheapest one where links are parallel).
+        """
+        nv = self.n_vertices
+        order = np.lexsort((cost, self.pair))
+        if self.unique_pairs:
+            keep = order
+        else:  # parallel links: the cheapest one per (tail, head)
+            first = np.r_[True, self.pair[order][1:] != self.pair[order][:-1]]
+            keep = order[first]
+        w = np.maximum(cost[keep], _MIN_COST)
+        graph = csr_matrix((w, (self.tail[keep], self.head[keep])), shape=(nv, nv))
+        dist, pred = dijkstra(graph, directed=True, indices=self.sources, return_predecessors=True)
+        return (
+            np.asarray(dist, dtype=np.float64),
+            np.asarray(pred, dtype=np.int64),
+            self.pair[keep],
+            keep.astype(np.int64),
+        )
+
+    def all_or_nothing(self, cost: FloatArray) -> tuple[FloatArray, float]:
+        """All-or-nothing link flows on ``cost`` and the shortest-path total ``sum q * pi``."""
+        dist, pred, pairs, link_ids = self.shortest(cost)
+        nz = self.od.shape[1]
+        dz = dist[:, :nz]
+        pos = self.od > 0
+        if np.any(~np.isfinite(dz[pos])):
+            r, c = np.argwhere(pos & ~np.isfinite(dz))[0]
+            raise EngineError(
+                f"no path from zone {self.origins[r] + 1} to zone {c + 1}: the network is"
+                " not connected for this demand"
+            )
+        sptt = float(np.sum(self.od[pos] * dz[pos]))
+        n_orig, nv = dist.shape
+        # The tree link into every (origin, node): look (pred, node) up among the sorted pairs.
+        tree_pair = pred * nv + np.arange(nv)[None, :]
+        tree_link = link_ids[np.clip(np.searchsorted(pairs, tree_pair), 0, pairs.size - 1)]
+        node_flow = np.zeros((n_orig, nv))
+        node_flow[:, :nz] = self.od
+        rows = np.arange(n_orig)
+        # Visit nodes from the farthest to the nearest: a node's accumulated flow is final then.
+        d = np.where(np.isfinite(dist), dist, -1.0)
+        order = np.argsort(-d, axis=1, kind="stable")
+        link_flow = np.zeros(self.n_links)
+        for k in range(nv):
+            node = order[:, k]
+            p = pred[rows, node]
+            f = node_flow[rows, node]
+            ok = (p >= 0) & (f > 0)
+            if not ok.any():
+                continue
+            r, nd, pp, fk = rows[ok], node[ok], p[ok], f[ok]
+            node_flow[r, pp] += fk
+            np.add.at(link_flow, tree_link[r, nd], fk)
+        return link_flow, sptt
+
+
+def _line_search(network: TntpNetwork, fixed: FloatArray, x: FloatArray, d: FloatArray) -> float:
+    """Exact step in [0, 1]: root of ``g(l) = sum d * c(x + l d)`` (increasing in l)."""
+
+    def g(step: float) -> float:
+        return float(np.dot(d, bpr_time(network, x + step * d) + fixed))
+
+    if g(1.0) <= 0.0:
+        return 1.0
+    if g(0.0) >= 0.0:
+        return 0.0
+    lo, hi = 0.0, 1.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if g(mid) > 0.0:
+            hi = mid
+        else:
+            lo = mid
+        if hi - lo < 1e-14:
+            break
+    return 0.5 * (lo + hi)
+
+
+def assign(
+    network: TntpNetwork,
+    demand: TntpDemand,
+    relative_gap: float = 1e-5,
+    max_iterations: int = 2000,
+    distance_weight: float = 0.0,
+    toll_weight: float = 0.0,
+    time_limit_s: float | None = None,
+) -> AssignmentResult:
+    """User-equilibrium assignment by conjugate Frank-Wolfe (see the module docstring).
+
+    Parameters
+    ----------
+    network, demand
+        From :func:`twin_app.io.tntp.read_net` / :func:`~twin_app.io.tntp.read_trips`; not
+        modified.
+    relative_gap
+        Stop when the relative gap is at or below this.
+    max_iterations
+        Stop after this many CFW iterations.
+    distance_weight, toll_weight
+        Generalised cost ``t + distance_weight * length + toll_weight * toll``.
+    time_limit_s
+        Optional wall-clock limit.
+
+    Returns
+    -------
+    AssignmentResult
+    """
+    t_start = time.perf_counter()
+    graph = _Graph(network, demand)
+    fixed = distance_weight * network.length + toll_weight * network.toll
+    x, _ = graph.all_or_nothing(network.free_flow_time + fixed)
+    s_prev: FloatArray | None = None
+    gap = np.inf
+    it = 0
+    while True:
+        cost = bpr_time(network, x) + fixed
+        y, sptt = graph.all_or_nothing(cost)
+        tsc = float(np.dot(cost, x))
+        gap = (tsc - sptt) / tsc if tsc > 0 else 0.0
+        if gap <= relative_gap or it >= max_iterations:
+            break
+        if time_limit_s is not None and time.perf_counter() - t_start > time_limit_s:
+            break
+        it += 1
+        if s_prev is None:
+            s = y
+        else:
+            h = _bpr_derivative(network, x)
+            dbar = s_prev - x
+            num = float(np.dot(dbar * h, y - x))
+            den = float(np.dot(dbar * h, y - s_prev))
+            alpha = num / den if den != 0.0 else 0.0
+            alpha = min(max(alpha, 0.0), 1.0 - _CFW_DELTA)
+            s = alpha * s_prev + (1.0 - alpha) * y
+        step = _line_search(network, fixed, x, s - x)
+        x = x + step * (s - x)
+        s_prev = s
+    t = bpr_time(network, x)
+    elapsed = time.perf_counter() - t_start
+    log.info("traffic assignment: %d iterations, relative gap %.3g, %.2f s", it, gap, elapsed)
+    return AssignmentResult(
+        flow=x,
+        time=t,
+        cost=t + fixed,
+        iterations=it,
+        relative_gap=float(gap),
+        tstt=float(np.dot(x, t)),
+        converged=bool(gap <= relative_gap),
+        elapsed_s=elapsed,
+    )
