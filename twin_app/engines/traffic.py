@@ -75,6 +75,9 @@ class AssignmentResult:
     tstt : total system travel time ``sum x_a t_a(x_a)``.
     converged : whether ``relative_gap <= requested``.
     elapsed_s : wall-clock seconds.
+    od_pairs_disconnected : OD pairs with demand but no path (their demand is not assigned;
+        a closure that cuts the network reports them, it does not fail).
+    demand_disconnected : the demand of those pairs (vehicles).
     """
 
     flow: FloatArray
@@ -85,6 +88,8 @@ class AssignmentResult:
     tstt: float
     converged: bool
     elapsed_s: float
+    od_pairs_disconnected: int = 0
+    demand_disconnected: float = 0.0
 
 
 def bpr_time(network: TntpNetwork, flow: FloatArray) -> FloatArray:
@@ -130,6 +135,8 @@ class _Graph:
         pair = tail * self.n_vertices + head
         self.unique_pairs = np.unique(pair).size == pair.size
         self.pair = pair
+        self.disconnected = 0
+        self.disconnected_demand = 0.0
 
     def shortest(self, cost: FloatArray) -> tuple[FloatArray, IntArray, IntArray, IntArray]:
         """Distances and predecessors from every source, and the used links sorted by pair.
@@ -161,12 +168,14 @@ class _Graph:
         nz = self.od.shape[1]
         dz = dist[:, :nz]
         pos = self.od > 0
-        if np.any(~np.isfinite(dz[pos])):
-            r, c = np.argwhere(pos & ~np.isfinite(dz))[0]
-            raise EngineError(
-                f"no path from zone {self.origins[r] + 1} to zone {c + 1}: the network is"
-                " not connected for this demand"
-            )
+        lost = pos & ~np.isfinite(dz)
+        if lost.any():  # costs are positive, so this happens on the first call only
+            self.disconnected += int(lost.sum())
+            self.disconnected_demand += float(self.od[lost].sum())
+            for r, c in np.argwhere(lost)[:5]:
+                log.warning("no path from zone %d to zone %d", self.origins[r] + 1, c + 1)
+            self.od = np.where(lost, 0.0, self.od)
+            pos = self.od > 0
         sptt = float(np.sum(self.od[pos] * dz[pos]))
         n_orig, nv = dist.shape
         # The tree link into every (origin, node): look (pred, node) up among the sorted pairs.
@@ -214,6 +223,48 @@ def _line_search(network: TntpNetwork, fixed: FloatArray, x: FloatArray, d: Floa
     return 0.5 * (lo + hi)
 
 
+def _direction(
+    network: TntpNetwork,
+    x: FloatArray,
+    y: FloatArray,
+    s1: FloatArray | None,
+    s2: FloatArray | None,
+    tau: float,
+    method: str,
+) -> FloatArray:
+    """Target point s_k of FW, CFW or BFW (Mitradjieva & Lindberg 2013, sections 3 and 4).
+
+    BFW: ``s_k = beta0 y + beta1 s_{k-1} + beta2 s_{k-2}`` with ``s_k - x_k`` conjugate (under
+    ``H = diag(dt/dv)``) to the two previous directions; ``tau`` is the previous step size::
+
+        dbar1 = s_{k-1} - x_k,   dbar2 = tau s_{k-1} + (1 - tau) s_{k-2} - x_k,  d = y - x_k
+        mu = -dbar2^T H d / dbar2^T H (s_{k-2} - s_{k-1})
+        nu = -dbar1^T H d / dbar1^T H dbar1 + mu tau / (1 - tau)
+        beta0 = 1 / (1 + mu + nu), beta1 = nu beta0, beta2 = mu beta0   (mu, nu >= 0)
+    """
+    if method == "fw" or s1 is None:
+        return y
+    h = _bpr_derivative(network, x)
+    d = y - x
+    if method == "bfw" and s2 is not None and tau < 1.0 - 1e-12:
+        dbar1 = s1 - x
+        dbar2 = tau * s1 + (1.0 - tau) * s2 - x
+        den_mu = float(np.dot(dbar2 * h, s2 - s1))
+        den_nu = float(np.dot(dbar1 * h, dbar1))
+        if den_mu != 0.0 and den_nu != 0.0:
+            mu = max(-float(np.dot(dbar2 * h, d)) / den_mu, 0.0)
+            nu = max(-float(np.dot(dbar1 * h, d)) / den_nu + mu * tau / (1.0 - tau), 0.0)
+            beta0 = 1.0 / (1.0 + mu + nu)
+            return beta0 * y + nu * beta0 * s1 + mu * beta0 * s2
+    # CFW (also BFW's fallback after a full step)
+    dbar = s1 - x
+    num = float(np.dot(dbar * h, d))
+    den = float(np.dot(dbar * h, y - s1))
+    alpha = num / den if den != 0.0 else 0.0
+    alpha = min(max(alpha, 0.0), 1.0 - _CFW_DELTA)
+    return alpha * s1 + (1.0 - alpha) * y
+
+
 def assign(
     network: TntpNetwork,
     demand: TntpDemand,
@@ -222,6 +273,7 @@ def assign(
     distance_weight: float = 0.0,
     toll_weight: float = 0.0,
     time_limit_s: float | None = None,
+    method: str = "bfw",
 ) -> AssignmentResult:
     """User-equilibrium assignment by conjugate Frank-Wolfe (see the module docstring).
 
@@ -238,16 +290,23 @@ def assign(
         Generalised cost ``t + distance_weight * length + toll_weight * toll``.
     time_limit_s
         Optional wall-clock limit.
+    method
+        ``"bfw"`` (bi-conjugate, default), ``"cfw"`` (conjugate) or ``"fw"`` (plain
+        Frank-Wolfe), all from Mitradjieva & Lindberg (2013).
 
     Returns
     -------
     AssignmentResult
     """
+    if method not in ("bfw", "cfw", "fw"):
+        raise ValueError(f"unknown assignment method {method!r}")
     t_start = time.perf_counter()
     graph = _Graph(network, demand)
     fixed = distance_weight * network.length + toll_weight * network.toll
     x, _ = graph.all_or_nothing(network.free_flow_time + fixed)
     s_prev: FloatArray | None = None
+    s_prev2: FloatArray | None = None
+    prev_step = 1.0
     gap = np.inf
     it = 0
     while True:
@@ -260,19 +319,10 @@ def assign(
         if time_limit_s is not None and time.perf_counter() - t_start > time_limit_s:
             break
         it += 1
-        if s_prev is None:
-            s = y
-        else:
-            h = _bpr_derivative(network, x)
-            dbar = s_prev - x
-            num = float(np.dot(dbar * h, y - x))
-            den = float(np.dot(dbar * h, y - s_prev))
-            alpha = num / den if den != 0.0 else 0.0
-            alpha = min(max(alpha, 0.0), 1.0 - _CFW_DELTA)
-            s = alpha * s_prev + (1.0 - alpha) * y
+        s = _direction(network, x, y, s_prev, s_prev2, prev_step, method)
         step = _line_search(network, fixed, x, s - x)
         x = x + step * (s - x)
-        s_prev = s
+        s_prev2, s_prev, prev_step = s_prev, s, step
     t = bpr_time(network, x)
     elapsed = time.perf_counter() - t_start
     log.info("traffic assignment: %d iterations, relative gap %.3g, %.2f s", it, gap, elapsed)
@@ -285,4 +335,6 @@ def assign(
         tstt=float(np.dot(x, t)),
         converged=bool(gap <= relative_gap),
         elapsed_s=elapsed,
+        od_pairs_disconnected=graph.disconnected,
+        demand_disconnected=graph.disconnected_demand,
     )
