@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from twin_app.engines.traffic import AssignmentResult, assign, bpr_time
+from twin_app.engines.traffic import AssignmentResult, assign, bpr_time, kpis
 from twin_app.errors import InputError
 from twin_app.io.tntp import TntpDemand, TntpFlows, TntpNetwork, read_flows, read_net, read_trips
 
@@ -198,3 +198,19 @@ def test_broken_trips_and_flow_files(tmp_path: Path) -> None:
         read_flows(flows)
     with pytest.raises(InputError, match="cannot read"):
         read_net(tmp_path / "missing_net.tntp")
+
+
+def test_kpis_in_stated_units(shared_file: SharedFile) -> None:
+    net, demand, ref = _load(shared_file, "Anaheim")
+    res = assign(net, demand, relative_gap=1e-4)
+    k = kpis(net, res, time_unit_h=1.0 / 60.0, length_unit_km=0.0003048)
+    volume, _ = _reference_in_link_order(net, ref)
+    tstt_ref_h = float(np.dot(volume, bpr_time(net, volume))) / 60.0
+    assert k["tstt_veh_h"] == (pytest.approx(tstt_ref_h, rel=1e-3), "veh*h")
+    vkt = float(np.dot(res.flow, net.length)) * 0.0003048
+    assert k["vkt_km"][0] == pytest.approx(vkt)
+    assert k["mean_speed_kmh"][0] == pytest.approx(vkt / k["tstt_veh_h"][0])
+    assert 0.0 < k["delay_veh_h"][0] < k["tstt_veh_h"][0]
+    assert 10.0 < k["mean_speed_kmh"][0] < 120.0
+    assert k["od_pairs_disconnected"][0] == 0.0
+    assert k["links_over_capacity"][0] == float(np.count_nonzero(res.flow > net.capacity))

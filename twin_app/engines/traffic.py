@@ -338,3 +338,43 @@ def assign(
         od_pairs_disconnected=graph.disconnected,
         demand_disconnected=graph.disconnected_demand,
     )
+
+
+def kpis(
+    network: TntpNetwork,
+    result: AssignmentResult,
+    time_unit_h: float,
+    length_unit_km: float,
+) -> dict[str, tuple[float, str]]:
+    """Named KPIs with units, from an assignment on ``network``.
+
+    The TNTP files do not carry their units, so the caller states them: ``time_unit_h`` hours per
+    file time unit (Anaheim minutes: 1/60; Sioux Falls 0.01 h: 0.01) and ``length_unit_km``
+    kilometres per file length unit (Anaheim feet: 0.0003048).
+
+    Returns
+    -------
+    dict
+        name -> (value, unit)::
+
+            tstt_veh_h            sum x_a t_a(x_a) * time_unit_h
+            vkt_km                sum x_a length_a * length_unit_km
+            mean_speed_kmh        vkt_km / tstt_veh_h
+            delay_veh_h           sum x_a (t_a(x_a) - t0_a) * time_unit_h
+            relative_gap          as in the result
+            od_pairs_disconnected OD pairs with demand and no path
+            links_over_capacity   links with x_a > capacity_a
+    """
+    x = result.flow
+    tstt = float(np.dot(x, result.time)) * time_unit_h
+    vkt = float(np.dot(x, network.length)) * length_unit_km
+    delay = float(np.dot(x, result.time - network.free_flow_time)) * time_unit_h
+    return {
+        "tstt_veh_h": (tstt, "veh*h"),
+        "vkt_km": (vkt, "veh*km"),
+        "mean_speed_kmh": (vkt / tstt if tstt > 0 else 0.0, "km/h"),
+        "delay_veh_h": (delay, "veh*h"),
+        "relative_gap": (result.relative_gap, "1"),
+        "od_pairs_disconnected": (float(result.od_pairs_disconnected), "count"),
+        "links_over_capacity": (float(np.count_nonzero(x > network.capacity)), "count"),
+    }
