@@ -116,7 +116,10 @@ class _Graph:
                 f"demand has {nz} zones, network {network.source or ''} has {network.n_zones}"
             )
         self.n_links = network.n_links
-        od = np.asarray(demand.od, dtype=np.float64)
+        od = np.array(demand.od, dtype=np.float64)
+        # Intrazonal trips are not assigned (TNTP convention); with a source copy of a zone
+        # they would otherwise loop out and back over the network.
+        np.fill_diagonal(od, 0.0)
         self.origins = np.flatnonzero(od.sum(axis=1) > 0)
         self.od = od[self.origins]  # (n_orig, nz)
         tail = network.init_node.copy()
