@@ -24,7 +24,8 @@ search (bisection on the directional derivative, which is monotone because c is 
 
 The all-or-nothing step runs :func:`scipy.sparse.csgraph.dijkstra` from all origins at once and
 loads each origin's demand back along its shortest-path tree by visiting nodes in order of
-decreasing distance, vectorised over origins (one numpy step per node rank, no loop per OD pair).
+walking all OD pairs up their trees together (one numpy step per link of the longest path, no loop
+per OD pair).
 
 Convergence measure (relative gap, TNTP / Boyce et al. 2004)::
 
@@ -180,27 +181,21 @@ class _Graph:
             self.od = np.where(lost, 0.0, self.od)
             pos = self.od > 0
         sptt = float(np.sum(self.od[pos] * dz[pos]))
-        n_orig, nv = dist.shape
+        nv = dist.shape[1]
         # The tree link into every (origin, node): look (pred, node) up among the sorted pairs.
         tree_pair = pred * nv + np.arange(nv)[None, :]
         tree_link = link_ids[np.clip(np.searchsorted(pairs, tree_pair), 0, pairs.size - 1)]
-        node_flow = np.zeros((n_orig, nv))
-        node_flow[:, :nz] = self.od
-        rows = np.arange(n_orig)
-        # Visit nodes from the farthest to the nearest: a node's accumulated flow is final then.
-        d = np.where(np.isfinite(dist), dist, -1.0)
-        order = np.argsort(-d, axis=1, kind="stable")
+        # Walk all OD pairs up their trees at once, one link per step (as many steps as the
+        # longest path has links), adding each pair's demand to the link it crosses.
+        rr, cur = np.nonzero(pos)
+        q = self.od[rr, cur]
         link_flow = np.zeros(self.n_links)
-        for k in range(nv):
-            node = order[:, k]
-            p = pred[rows, node]
-            f = node_flow[rows, node]
-            ok = (p >= 0) & (f > 0)
-            if not ok.any():
-                continue
-            r, nd, pp, fk = rows[ok], node[ok], p[ok], f[ok]
-            node_flow[r, pp] += fk
-            np.add.at(link_flow, tree_link[r, nd], fk)
+        while rr.size:
+            p = pred[rr, cur]
+            on = p >= 0
+            rr, cur, q, p = rr[on], cur[on], q[on], p[on]
+            link_flow += np.bincount(tree_link[rr, cur], q, minlength=self.n_links)
+            cur = p
         return link_flow, sptt
 
 
