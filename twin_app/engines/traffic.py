@@ -10,10 +10,10 @@ with the generalised link cost (TNTP convention)::
     c_a(v) = t_a(v) + distance_weight * length_a + toll_weight * toll_a
     t_a(v) = t0_a * (1 + b_a * (v / cap_a) ** power_a)          (BPR, Sheffi eq. 13.2)
 
-by the conjugate Frank-Wolfe method (M. Mitradjieva and P. O. Lindberg, "The stiff is moving -
-conjugate direction Frank-Wolfe methods with applications to traffic assignment",
-*Transportation Science* 47(2), 2013, pp. 280-293): at iterate x_k with all-or-nothing flow y_k
-and previous target s_{k-1}, the new target is ``s_k = alpha s_{k-1} + (1 - alpha) y_k`` with
+by the bi-conjugate (default, see :func:`_direction`) or conjugate Frank-Wolfe method
+(M. Mitradjieva and P. O. Lindberg, "The stiff is moving - conjugate direction Frank-Wolfe
+methods with applications to traffic assignment", *Transportation Science* 47(2), 2013,
+pp. 280-293). CFW: at iterate x_k with all-or-nothing flow y_k and previous target s_{k-1}, the new target is ``s_k = alpha s_{k-1} + (1 - alpha) y_k`` with
 alpha chosen so that ``s_k - x_k`` is conjugate to ``s_{k-1} - x_k`` under the Hessian
 ``H = diag(dt/dv (x_k))``::
 
@@ -23,9 +23,8 @@ clipped to ``[0, 1 - delta]``; then ``x_{k+1} = x_k + lambda (s_k - x_k)`` with 
 search (bisection on the directional derivative, which is monotone because c is increasing).
 
 The all-or-nothing step runs :func:`scipy.sparse.csgraph.dijkstra` from all origins at once and
-loads each origin's demand back along its shortest-path tree by visiting nodes in order of
-walking all OD pairs up their trees together (one numpy step per link of the longest path, no loop
-per OD pair).
+loads the demand back along the shortest-path trees by walking all OD pairs up their trees
+together (one numpy step per link of the longest path, no loop per OD pair).
 
 Convergence measure (relative gap, TNTP / Boyce et al. 2004)::
 
@@ -36,7 +35,12 @@ as through nodes: their outgoing links are attached to a separate source copy of
 only its own trips leave from.
 
 Units are those of the network file: TSTT ``sum_a x_a t_a(x_a)`` is in vehicles times the file's
-time unit, as the TNTP tables report it (Sioux Falls: 0.01 h, Anaheim: minutes).
+time unit, as the TNTP tables report it (Sioux Falls: 0.01 h, Anaheim: minutes); :func:`kpis`
+converts to the named KPIs (``tstt_veh_h`` ...) with units the caller states.
+
+Measured (benchmarks/bench_traffic.py, gap 1e-5): Sioux Falls BFW 149 iterations in about
+0.07 s (CFW 1828 in 0.9 s), Anaheim BFW 24 in about 0.07 s; aequilibrae 1.7.2's BFW takes 1.96 s /
+279 and 0.39 s / 37 (DESIGN.md section 8).
 """
 
 from __future__ import annotations
