@@ -171,3 +171,24 @@ def test_kpis_in_stated_units(shared_file: SharedFile) -> None:
     assert 10.0 < k["mean_speed_kmh"][0] < 120.0
     assert k["od_pairs_disconnected"][0] == 0.0
     assert k["links_over_capacity"][0] == float(np.count_nonzero(res.flow > net.capacity))
+
+
+def test_dead_end_and_distance_term_conserve_flow(shared_file: SharedFile) -> None:
+    # Sioux Falls plus a one-way dead end (node 25, reached from node 10, no way out) and a
+    # distance term in the generalised cost: flow is still conserved at every node.
+    net, demand, _ = _load(shared_file, "SiouxFalls")
+    fields = dict(net.__dict__)
+    for name in ("capacity", "length", "free_flow_time", "b", "power", "speed", "toll"):
+        fields[name] = np.r_[getattr(net, name), getattr(net, name)[0]]
+    fields["init_node"] = np.r_[net.init_node, 9]
+    fields["term_node"] = np.r_[net.term_node, 24]
+    fields["link_type"] = np.r_[net.link_type, 1]
+    fields["n_nodes"] = 25
+    big = TntpNetwork(**fields)
+    res = assign(big, demand, relative_gap=1e-4, distance_weight=1.0)
+    assert res.converged and res.flow[-1] == 0.0
+    balance = np.bincount(big.init_node, res.flow, 25) - np.bincount(big.term_node, res.flow, 25)
+    expected = np.zeros(25)
+    expected[:24] = demand.od.sum(axis=1) - demand.od.sum(axis=0)
+    np.testing.assert_allclose(balance, expected, atol=1e-6 * demand.total)
+    np.testing.assert_allclose(res.cost, res.time + big.length)
