@@ -326,12 +326,15 @@ def assign(
         x = x + step * (s - x)
         s_prev2, s_prev, prev_step = s_prev, s, step
     t = bpr_time(network, x)
+    cost = t + fixed
+    for arr in (x, t, cost):
+        arr.flags.writeable = False
     elapsed = time.perf_counter() - t_start
     log.info("traffic assignment: %d iterations, relative gap %.3g, %.2f s", it, gap, elapsed)
     return AssignmentResult(
         flow=x,
         time=t,
-        cost=t + fixed,
+        cost=cost,
         iterations=it,
         relative_gap=float(gap),
         tstt=float(np.dot(x, t)),
