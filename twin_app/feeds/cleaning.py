@@ -356,9 +356,7 @@ def clean_long(
     # Sort by (code, time, input row); of equal (code, time) keep the last in input order.
     order = np.lexsort((rows, tt, codes))
     codes, tt, rows, data = codes[order], tt[order], rows[order], data[order]
-    dup = np.zeros(rows.size, bool)
-    if rows.size > 1:
-        dup[:-1] = (codes[1:] == codes[:-1]) & (tt[1:] == tt[:-1])
+    dup = _same_as_next(codes, tt)
     rep.duplicates = int(dup.sum())
     if rep.duplicates:
         j = int(np.flatnonzero(dup)[0])
@@ -374,9 +372,7 @@ def clean_long(
         if res <= 0:
             raise FeedError(f"{src}: resolution must be positive, got {resolution_s} s")
         tt = (tt // res) * res
-        merged = np.zeros(rows.size, bool)
-        if rows.size > 1:
-            merged[:-1] = (codes[1:] == codes[:-1]) & (tt[1:] == tt[:-1])
+        merged = _same_as_next(codes, tt)
         rep.binned = int(merged.sum())
         if rep.binned:
             j = int(np.flatnonzero(merged)[0])
@@ -394,3 +390,12 @@ def clean_long(
             else f"{src}: no usable samples: all {n} rows were dropped"
         )
     return CleanLong(ids=ids, codes=codes, t_ns=tt, columns=data, rows=rows, report=rep)
+
+
+def _same_as_next(codes: np.ndarray[Any, Any], tt: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Rows (sorted by code then time) whose code and time equal the next row's: of such a
+    run only the last row is kept."""
+    same = np.zeros(codes.size, bool)
+    if codes.size > 1:
+        same[:-1] = (codes[1:] == codes[:-1]) & (tt[1:] == tt[:-1])
+    return same
