@@ -67,6 +67,52 @@ STATUS_CLOSED = 0
 STATUS_OPEN = 1
 STATUS_ACTIVE = 2
 
+@dataclass(frozen=True)
+class Leak:
+    """A pipe break or leak: an orifice of ``area_m2`` opening at ``start_s``.
+
+    ``element`` is a junction id or a pipe id (a pipe is split at its middle and the leak
+    placed on the new node). Discharge follows the orifice law ``q = Cd * A * sqrt(2 g p)``.
+    """
+
+    element: str
+    area_m2: float
+    start_s: float = 0.0
+    discharge_coeff: float = 0.75
+
+
+@dataclass(frozen=True)
+class PumpOutage:
+    """A pump switched off from ``start_s`` to ``end_s`` (None: to the end of the run)."""
+
+    pump: str
+    start_s: float = 0.0
+    end_s: float | None = None
+
+
+@dataclass(frozen=True)
+class DemandChange:
+    """Base demands of ``junctions`` (empty: every junction) multiplied by ``factor``."""
+
+    junctions: tuple[str, ...]
+    factor: float
+
+
+@dataclass(frozen=True)
+class WaterChanges:
+    """Everything a scenario changes in a water network, applied to a private copy."""
+
+    closed_links: tuple[str, ...] = ()
+    leaks: tuple[Leak, ...] = ()
+    pump_outages: tuple[PumpOutage, ...] = ()
+    demand_changes: tuple[DemandChange, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing is changed."""
+        return not (self.closed_links or self.leaks or self.pump_outages or self.demand_changes)
+
+
 _NODE_TYPES = {"Junction": "junction", "Reservoir": "reservoir", "Tank": "tank"}
 _LINK_TYPES = {"Pipe": "pipe", "Pump": "pump", "Valve": "valve"}
 

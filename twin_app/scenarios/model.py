@@ -1,0 +1,146 @@
+"""Immutable model snapshots that interventions take and return, and scenario results.
+
+An intervention is a pure function ``(snapshot, frozen params) -> snapshot`` (DESIGN.md
+section 5): it copies what it changes and never mutates its input, so the baseline stays the
+baseline and undo is dropping the scenario's snapshot.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from twin_app.io.tntp import TntpDemand, TntpNetwork
+
+BoolArray = NDArray[np.bool_]
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+ObjArray = NDArray[np.object_]
+
+
+@dataclass(frozen=True, eq=False)
+class TrafficModel:
+    """A road network with demand, ready for :func:`twin_app.engines.traffic.assign`.
+
+    Attributes
+    ----------
+    network, demand
+        The directed links and the OD matrix (zones are nodes ``0 .. n_zones - 1``).
+    link_ids
+        (n_links,) the id a scenario file names a link by: ``"from-to"`` with the file's node
+        numbers for TNTP networks; the road segment id for twin roads (``way/123`` forward,
+        ``way/123@r`` against the digitised direction), ``zone/K>N`` / ``N>zone/K`` for the
+        connectors of zone K.
+    segment_row
+        (n_links,) row of the road layer's feature table each link was built from, -1 for
+        zone connectors and TNTP links (used to colour the drawn roads by a result).
+    closed
+        (n_links,) True for links an intervention closed: they carry no flow and no path uses
+        them.
+    node_xy
+        (n_nodes, 2) node positions in the twin's local metres (NaN for TNTP networks).
+    time_unit_h, length_unit_km
+        Hours per network time unit and kilometres per length unit (for the KPIs).
+    description
+        How the network and demand were made (shown in reports).
+    """
+
+    network: TntpNetwork
+    demand: TntpDemand
+    link_ids: ObjArray
+    segment_row: IntArray
+    closed: BoolArray
+    node_xy: FloatArray
+    time_unit_h: float
+    length_unit_km: float
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        n = self.network.n_links
+        for name in ("link_ids", "segment_row", "closed"):
+            arr = getattr(self, name)
+            if arr.shape != (n,):
+                raise ValueError(f"TrafficModel.{name} has shape {arr.shape}, expected ({n},)")
+            arr.flags.writeable = False
+        self.node_xy.flags.writeable = False
+
+    def link_index(self) -> dict[str, int]:
+        """Map of link id -> position in the link arrays."""
+        return {str(k): i for i, k in enumerate(self.link_ids)}
+
+
+@dataclass(frozen=True, eq=False)
+class WaterModel:
+    """An EPANET network file and the changes a scenario makes to it.
+
+    ``changes`` is a :class:`twin_app.engines.water.WaterChanges` (frozen); the file itself is
+    never edited.
+    """
+
+    inp_path: Path
+    changes: Any
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One KPI of a baseline/scenario pair."""
+
+    name: str
+    baseline: float
+    scenario: float
+    unit: str
+
+    @property
+    def delta(self) -> float:
+        """``scenario - baseline`` (NaN when either is NaN)."""
+        if math.isnan(self.baseline) or math.isnan(self.scenario):
+            return math.nan
+        return self.scenario - self.baseline
+
+
+@dataclass(frozen=True, eq=False)
+class ScenarioResult:
+    """Baseline and scenario of one scenario file, side by side.
+
+    Attributes
+    ----------
+    name
+        The scenario's name.
+    kpis
+        KPIs in a stable order (traffic first, then water).
+    links
+        Traffic links: ``id, from, to, flow_baseline, flow_scenario, flow_delta, vc_baseline,
+        vc_scenario, time_baseline, time_scenario`` (+ ``segment_row``), or None.
+    nodes
+        Water junctions: ``id, min_pressure_baseline, min_pressure_scenario,
+        min_pressure_delta, demand_served_baseline, demand_served_scenario``, or None.
+    pipes
+        Water links: ``id, flow_baseline, flow_scenario, flow_delta`` (m³/s, at the step of
+        lowest pressure), or None.
+    warnings
+        One line each.
+    elapsed_s
+        Wall time of the run.
+    """
+
+    name: str
+    kpis: tuple[Kpi, ...]
+    links: pd.DataFrame | None = None
+    nodes: pd.DataFrame | None = None
+    pipes: pd.DataFrame | None = None
+    warnings: tuple[str, ...] = ()
+    elapsed_s: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def kpi(self, name: str) -> Kpi:
+        """The KPI called ``name`` (KeyError if absent)."""
+        for k in self.kpis:
+            if k.name == name:
+                return k
+        raise KeyError(name)
