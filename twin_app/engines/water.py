@@ -1065,3 +1065,146 @@ def read_inp_wntr(path: str | Path, placement: Any = None, strict: bool = False)
     from twin_app.io.epanet import read_inp
 
     return read_inp(path, placement, tables_from=wntr_tables, strict=strict)
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """The valves that isolate a pipe break and what they cut off.
+
+    Attributes
+    ----------
+    pipe
+        The broken pipe.
+    valves
+        ``(link, node)`` of each valve to close: the valve sits on ``link`` next to ``node``
+        (wntr's valve-layer convention).
+    pipes, nodes
+        Links and nodes of the isolated segment (the broken pipe's), sorted.
+    closed_links
+        What shutting the valves closes, hydraulically: the segment's links and the links
+        the bounding valves sit on (a pipe shut at one end carries no flow).
+    demand_cut_m3s
+        Sum of the base demands of the segment's junctions, m³/s (the file's base demands x
+        its demand multiplier, no pattern): what its customers lose while the valves are shut.
+    valve_layer
+        How the valves were placed (``strategic N-1 seed 0`` or ``given``).
+    """
+
+    pipe: str
+    valves: tuple[tuple[str, str], ...]
+    pipes: tuple[str, ...]
+    nodes: tuple[str, ...]
+    closed_links: tuple[str, ...]
+    demand_cut_m3s: float
+    valve_layer: str = "given"
+
+
+#: Seed of the default valve layer: the same file always gives the same valves.
+VALVE_LAYER_SEED = 0
+
+
+def strategic_valve_layer(wn: Any, n: int = 1, seed: int = VALVE_LAYER_SEED) -> pd.DataFrame:
+    """wntr's strategic N-``n`` valve layer (``generate_valve_layer``), deterministic.
+
+    At every node a valve sits on all but ``n`` of its links (the ``n`` left out drawn at
+    random, seeded). wntr seeds numpy's global generator; its state is restored afterwards.
+    Reference: Walski, *Water distribution valve topology for reliability analysis*,
+    Reliability Engineering and System Safety 42 (1993); wntr's ``wntr.network.layer``.
+    """
+    import random
+
+    from wntr.network.layer import generate_valve_layer
+
+    # wntr seeds and draws from numpy's legacy global generator: keep the caller's state
+    np_state, py_state = np.random.get_state(), random.getstate()  # noqa: NPY002
+    try:
+        layer = generate_valve_layer(wn, placement_type="strategic", n=n, seed=seed)
+    finally:
+        np.random.set_state(np_state)  # noqa: NPY002
+        random.setstate(py_state)
+    return pd.DataFrame(layer)
+
+
+def isolation(
+    inp_path: str | Path, pipe_id: str, valve_layer: pd.DataFrame | None = None
+) -> Isolation:
+    """The valves to close to isolate a break on `pipe_id`, and the segment they cut off.
+
+    Segments are found with wntr's valve segmentation (``wntr.metrics.valve_segments``):
+    nodes and links reachable from each other without crossing a valve. The valves to close
+    are those of the layer that bound the broken pipe's segment (a valve on a segment link
+    next to an outside node, or on an outside link next to a segment node).
+
+    Parameters
+    ----------
+    inp_path
+        The ``.inp`` file.
+    pipe_id
+        The broken pipe.
+    valve_layer
+        ``link``, ``node`` columns, one row per valve. ``.inp`` files carry no isolation
+        valves, so by default :func:`strategic_valve_layer` places them N-1 (every node has
+        valves on all its links but one), seeded by :data:`VALVE_LAYER_SEED`.
+
+    Returns
+    -------
+    Isolation
+
+    Raises
+    ------
+    EngineError
+        The file cannot be read, or no pipe has that id, or the layer names unknown elements.
+    """
+    from wntr.metrics import valve_segments
+
+    path = Path(inp_path)
+    if not path.is_file():
+        raise EngineError(f"{path}: no such file")
+    with wntr_messages():
+        wn = read_model(path)
+    if pipe_id not in set(wn.pipe_name_list):
+        raise EngineError(f"{path}: cannot isolate '{pipe_id}': no pipe with that id")
+    if valve_layer is None:
+        layer = strategic_valve_layer(wn)
+        how = f"strategic N-1 seed {VALVE_LAYER_SEED}"
+    else:
+        layer = pd.DataFrame(valve_layer)[["link", "node"]].astype(str).reset_index(drop=True)
+        bad = sorted(set(layer["link"]) - set(wn.link_name_list)) + sorted(
+            set(layer["node"]) - set(wn.node_name_list)
+        )
+        if bad:
+            raise EngineError(f"{path}: the valve layer names '{bad[0]}', not in the network")
+        how = "given"
+    node_seg, link_seg, _ = valve_segments(wn.to_graph(), layer)
+    seg = link_seg[pipe_id]
+    seg_links = link_seg.index[link_seg.to_numpy() == seg]
+    seg_nodes = node_seg.index[node_seg.to_numpy() == seg]
+    on_link = link_seg.reindex(layer["link"]).to_numpy() == seg
+    at_node = node_seg.reindex(layer["node"]).to_numpy() == seg
+    bounding = layer[on_link != at_node]
+    rows = _demand_rows(
+        wn,
+        np.array(seg_nodes, object),
+        np.array([wn.get_node(n).node_type.lower() for n in seg_nodes], object),
+    )
+    cut = float(rows.base.sum()) * float(wn.options.hydraulic.demand_multiplier or 1.0)
+    valves = sorted(
+        {(str(a), str(b)) for a, b in zip(bounding["link"], bounding["node"], strict=True)}
+    )
+    return Isolation(
+        pipe=pipe_id,
+        valves=tuple(valves),
+        pipes=tuple(sorted(str(x) for x in seg_links)),
+        nodes=tuple(sorted(str(x) for x in seg_nodes)),
+        closed_links=tuple(sorted({str(x) for x in seg_links} | {v[0] for v in valves})),
+        demand_cut_m3s=cut,
+        valve_layer=how,
+    )
+
+
+def isolation_changes(iso: Isolation, base: WaterChanges | None = None) -> WaterChanges:
+    """Changes that shut the valves of `iso`: its :attr:`Isolation.closed_links` (the
+    segment's links and the links the valves sit on) are closed, added to `base`'s."""
+    prior = base if base is not None else WaterChanges()
+    closed = tuple(dict.fromkeys(prior.closed_links + iso.closed_links))
+    return WaterChanges(closed, prior.leaks, prior.pump_outages, prior.demand_changes)
