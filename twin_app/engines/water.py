@@ -84,6 +84,9 @@ class Leak:
     area_m2: float
     start_s: float = 0.0
     discharge_coeff: float = 0.75
+    #: ``junction``, ``pipe``, or ``auto``: a junction when one has the id, else a pipe
+    #: (EPANET keeps node and link ids apart, so a file may use "22" for both).
+    kind: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -696,9 +699,12 @@ def _add_leaks_and_outages(wn: Any, chg: WaterChanges, path: Path) -> _Added:
             raise EngineError(f"{path}: leak at '{leak.element}': discharge coeff not in (0, 1]")
         if not leak.start_s >= 0:
             raise EngineError(f"{path}: leak at '{leak.element}': start must be >= 0 s")
-        if leak.element in junctions:
+        kind = leak.kind.lower()
+        if kind not in ("auto", "junction", "pipe"):
+            raise EngineError(f"{path}: leak kind must be auto, junction or pipe, not {kind!r}")
+        if leak.element in junctions and kind != "pipe":
             node = leak.element
-        elif leak.element in pipes:
+        elif leak.element in pipes and kind != "junction":
             node = _unique(wn, f"TWLN{i}", True)
             wntr.morph.split_pipe(
                 wn, leak.element, _unique(wn, f"TWLB{i}", False), node, return_copy=False
