@@ -743,7 +743,8 @@ def _add_leaks_and_outages(wn: Any, chg: WaterChanges, path: Path) -> _Added:
         pump = wn.get_link(out.pump)
         end = pump.end_node
         mid = _unique(wn, f"TWPX{i}", True)
-        elev = float(getattr(end, "elevation", None) or getattr(end, "base_head", 0.0))
+        z: Any = getattr(end, "elevation", None)  # a reservoir has a head, no elevation
+        elev = float(z if z is not None else getattr(end, "base_head", 0.0))
         wn.add_junction(mid, 0.0, elevation=elev, coordinates=end.coordinates)
         pump.end_node = wn.get_node(mid)
         name = _unique(wn, f"TWPS{i}", False)
