@@ -501,13 +501,17 @@ def simulate(
         msgs.append(f"{path}: dropped controls that operate closed links: {', '.join(removed)}")
     msgs.extend(f"{path}: {m}" for m in added.messages)
 
-    def table(frame: pd.DataFrame, ids: ObjArray) -> pd.DataFrame:
-        if not np.array_equal(frame.columns.to_numpy(object), ids):
-            frame = frame.reindex(columns=list(ids))
-        return frame
+    # columns of the file's elements in wntr's tables (added elements sit among them)
+    node_cols = _columns(results.node["pressure"], node_ids)
+    link_cols = _columns(results.link["flowrate"], link_ids)
 
-    pressure = table(results.node["pressure"], node_ids)
-    elapsed = pressure.index.to_numpy().astype(np.int64)
+    def nodes(key: str, dtype: Any = np.float32) -> np.ndarray[Any, Any]:
+        return _take(results.node[key], node_cols, dtype)
+
+    def links(key: str, dtype: Any = np.float32) -> np.ndarray[Any, Any]:
+        return _take(results.link[key], link_cols, dtype)
+
+    elapsed = results.node["pressure"].index.to_numpy().astype(np.int64)
     if elapsed.shape[0] == 0 or elapsed[-1] < duration_s:
         got = int(elapsed[-1]) if elapsed.shape[0] else 0
         raise EngineError(
@@ -516,7 +520,7 @@ def simulate(
         )
     f32 = np.float32
     demand_all = results.node["demand"]
-    status = table(results.link["status"], link_ids).to_numpy(np.float64).round().astype(np.int8)
+    status = links("status", np.float64).round().astype(np.int8)
     if added.switches:
         switch = results.link["status"][[s for _, s in added.switches]].to_numpy(np.float64)
         for k, (pump, _) in enumerate(added.switches):
@@ -531,9 +535,9 @@ def simulate(
     )
     # naive times are UTC; aware ones are converted (Timestamp.value is UTC ns)
     start_ns = 0 if start is None else int(pd.Timestamp(start).value)
-    pressure_m = pressure.to_numpy(f32)
-    demand_m3s = table(demand_all, node_ids).to_numpy(f32)
-    velocity_ms = table(results.link["velocity"], link_ids).to_numpy(f32)
+    pressure_m = nodes("pressure")
+    demand_m3s = nodes("demand")
+    velocity_ms = links("velocity")
     expected32 = expected.astype(f32)
     return WaterResult(
         source=str(path),
@@ -545,10 +549,10 @@ def simulate(
         link_ids=link_ids,
         link_types=link_types,
         pressure_m=pressure_m,
-        head_m=table(results.node["head"], node_ids).to_numpy(f32),
+        head_m=nodes("head"),
         demand_m3s=demand_m3s,
         expected_demand_m3s=expected32,
-        flow_m3s=table(results.link["flowrate"], link_ids).to_numpy(f32),
+        flow_m3s=links("flowrate"),
         velocity_ms=velocity_ms,
         status=status,
         kpis=kpis_of(
@@ -570,6 +574,19 @@ def simulate(
         leak_m3s=leak_m3s,
         changes=chg,
     )
+
+
+def _columns(frame: pd.DataFrame, ids: ObjArray) -> Int64Array | None:
+    """Positions of `ids` among the frame's columns (None: they are the columns, in order)."""
+    cols = frame.columns
+    if cols.shape[0] == ids.shape[0] and np.array_equal(cols.to_numpy(object), ids):
+        return None
+    return np.asarray(cols.get_indexer(pd.Index(ids)), np.int64)
+
+
+def _take(frame: pd.DataFrame, cols: Int64Array | None, dtype: Any) -> np.ndarray[Any, Any]:
+    values = frame.to_numpy(dtype)
+    return values if cols is None else np.ascontiguousarray(values[:, cols])
 
 
 def read_model(path: Path) -> Any:
