@@ -317,7 +317,9 @@ def _road_links(
     n_rows = len(table)
     cls = table["class"].astype("string").fillna("").to_numpy(dtype=object)
     names = list(ROAD_CLASSES)
-    cls_idx = np.asarray(pd.Categorical(cls, categories=names).codes, np.int64)
+    uniq, inverse = np.unique(cls.astype(str), return_inverse=True)
+    # one lookup per distinct class, not per road
+    cls_idx = np.array([names.index(u) if u in names else -1 for u in uniq], np.int64)[inverse]
     drivable = cls_idx >= 0
     if not drivable.any():
         raise InputError("the road table has no drivable roads (motorway .. service)")
@@ -471,6 +473,9 @@ def gravity_od(
         if float(np.max(err_r[p > 0], initial=0.0)) <= tol:
             break
     od = f * np.outer(bal_a * p, bal_b * a_)
+    if not np.allclose(od.sum(axis=1), p, rtol=1e-6):
+        # infeasible margins, e.g. one zone producing more than all others attract
+        log.warning("gravity model: row sums off by up to %.3g", np.abs(od.sum(1) - p).max())
     return od, it
 
 
@@ -979,18 +984,19 @@ def calibrate_demand_scale(
     tolerance: float = 0.002,
     bounds: tuple[float, float] = (1e-3, 1e2),
     max_evaluations: int = 40,
+    cache_dir: Path | None = None,
 ) -> Calibration:
     """The demand scale at which the twin's assigned speed ratio matches the observed one.
 
     Bisection on ``log(scale)`` (the ratio falls as demand grows): builds the model at scale 1,
     assigns ``scale * od`` with :func:`twin_app.engines.traffic.assign` at ``relative_gap`` and
     compares :func:`model_speed_ratio` with :func:`observed_peak_speed_ratio` until they agree
-    within ``tolerance``.
+    within ``tolerance``. ``cache_dir`` is passed to :func:`traffic_model_for_twin`.
     """
     from twin_app.engines.traffic import assign
 
     observed = observed_peak_speed_ratio(twin_dir)
-    base = traffic_model_for_twin(twin_dir, replace(params, demand_scale=1.0))
+    base = traffic_model_for_twin(twin_dir, replace(params, demand_scale=1.0), cache_dir=cache_dir)
 
     def ratio(scale: float) -> float:
         m = _with_demand(base, scale)
