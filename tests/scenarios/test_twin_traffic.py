@@ -270,3 +270,12 @@ def test_sample_model_is_cached_in_process_and_on_disk(
     )
     scale = float(tt.manifest_traffic(SAMPLE)["demand_scale"])
     assert f"rate x {scale:.4g} " in m.description  # the manifest's demand_scale was used
+
+
+@pytest.mark.slow
+def test_calibration_re_derives_the_manifest_demand_scale(cache_dir: Path) -> None:
+    """Calibration from scratch lands on the stored ``[traffic] demand_scale`` (a few seconds)."""
+    cal = tt.calibrate_demand_scale(SAMPLE, cache_dir=cache_dir)
+    stored = float(tt.manifest_traffic(SAMPLE)["demand_scale"])
+    assert cal.model_ratio == pytest.approx(cal.observed.ratio, abs=0.002)
+    assert cal.demand_scale == pytest.approx(stored, rel=0.02)
