@@ -850,8 +850,9 @@ def traffic_model_for_paths(
     cache
         Reuse a model built before for the same files (SHA-256 of each) and parameters: in
         this process, else from ``cache_dir``. Building the sample twin's model takes about
-        1 s (most of it reading the extract; the model itself about 0.15 s), a cached one
-        about 10 ms in process and 0.1 s from disk.
+        1 s, nearly all of it reading the extract (from FeatureSets already loaded,
+        :func:`traffic_model_from_sets` takes about 25 ms), a cached one about 15 ms in
+        process and 30-100 ms from disk.
     cache_dir
         Where built models are kept (default :func:`default_cache_dir`).
     source
