@@ -10,7 +10,7 @@ from tests.compare_fixtures import building_set, road_set
 from twin_app.model.layers import BuildingLayer, RoadLayer
 from twin_app.model.style import DELTA_COLORMAP, FLOW_CHANGE, column_clim
 from twin_app.session import Selection, Session
-from twin_app.session.compare import Comparison, CompareError, delta_column, per_feature
+from twin_app.session.compare import CompareError, Comparison, delta_column, per_feature
 
 
 def test_per_feature_absmax_keeps_the_sign_of_the_larger_direction() -> None:

@@ -20,10 +20,10 @@ from psygnal.containers import EventedList
 from twin_app.model.camera import Camera, CameraPose, finite_bounds, pose_for_bounds, walk
 from twin_app.model.frame import LocalFrame
 from twin_app.model.layers import BuildingLayer, FeatureLayer, Layer, TerrainLayer
+from twin_app.model.sun import Sun
 from twin_app.render.navigation import Navigator, apply_pose, pose_of
 from twin_app.render.picking import Picker, project_points
 from twin_app.render.scene import Scene
-from twin_app.model.sun import Sun
 from twin_app.session import Selection
 
 #: Street-level eye height above the ground or terrain, metres.
