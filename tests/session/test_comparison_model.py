@@ -50,6 +50,7 @@ def test_diverging_limits_are_symmetric_about_zero_and_robust() -> None:
     assert FLOW_CHANGE.limits(np.zeros(10)) == (-1.0, 1.0)  # nothing changed: all neutral
     assert column_clim("flow_delta_veh_h", v) == (lo, hi)
     assert FLOW_CHANGE.title == "Flow change (veh/h)"
+    assert FLOW_CHANGE.limits([-0.0734, 0.0]) == pytest.approx((-0.074, 0.074))
 
 
 @pytest.fixture
@@ -139,4 +140,35 @@ def test_a_time_series_follows_the_clock_in_place(session: Session) -> None:
     assert len(restyles) == 1
     with pytest.raises(CompareError, match="need times_ns"):
         cmp.set_result(roads, "flow_veh_h", base, scen)
+    cmp.close()
+
+
+def test_pipes_and_a_traffic_replay_over_the_changed_roads() -> None:
+    from tests.compare_fixtures import pipe_set
+    from twin_app.model.layers import FeatureLayer
+    from twin_app.model.sensors import PipeLayer, TrafficLayer
+
+    s = Session()
+    roads = RoadLayer(name="Roads", features=road_set())
+    traffic = TrafficLayer(name="Traffic", roads=roads.features)
+    pipes = PipeLayer(name="Pipes", features=pipe_set())
+    s.layers.extend([roads, traffic, pipes])
+    cmp = Comparison(s, "Main closed")
+    # node pressures onto pipes: the mean of each pipe's two end nodes
+    link_nodes = np.array([[0, 1], [1, 2], [2, 3]])
+    base_nodes = np.array([40.0, 38.0, 36.0, 35.0])
+    scen_nodes = np.array([40.0, 30.0, 20.0, 35.0])
+    rows = np.repeat(np.arange(3), 2)
+    base = per_feature(base_nodes[link_nodes].ravel(), rows, 3, "mean")
+    scen = per_feature(scen_nodes[link_nodes].ravel(), rows, 3, "mean")
+    cmp.set_result(pipes, "pressure_m", base, scen)
+    result = cmp.scenario.layers[-1]
+    assert type(result) is FeatureLayer and result.feature_set() is not pipes.features
+    assert result.color_by == "pressure_delta_m"
+    np.testing.assert_allclose(result.feature_values("pressure_delta_m"), [-4.0, -12.0, -8.0])
+    assert traffic in cmp.scenario.layers  # roads not changed yet: the replay shows
+    cmp.set_result(roads, "flow_veh_h", np.zeros(3), np.ones(3))
+    # the replay would hide the changed roads: it leaves both sides, stays in the session
+    assert traffic not in cmp.scenario.layers and traffic not in cmp.baseline.layers
+    assert traffic in s.layers
     cmp.close()

@@ -16,6 +16,7 @@ No VTK here: ``twin_app.render.colors`` builds vtkLookupTables from these tables
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -378,8 +379,9 @@ class ColorScale:
         """Colour limits for `values` (NaN ignored).
 
         Diverging: ``(c - m, c + m)`` with ``m`` the :attr:`percentile` of the non-zero
-        ``|v - c|`` (1 when every value is `centre` or NaN, so that "no change anywhere" is
-        drawn in the neutral colour). Otherwise :func:`auto_clim`.
+        ``|v - c|`` rounded up to two significant digits (1 when every value is `centre` or
+        NaN, so that "no change anywhere" is drawn in the neutral colour). Otherwise
+        :func:`auto_clim`.
         """
         v = np.asarray(values, np.float64)
         v = v[np.isfinite(v)]
@@ -390,6 +392,9 @@ class ColorScale:
         m = float(np.percentile(dev, self.percentile)) if dev.size else 1.0
         if not m > 0:
             m = 1.0
+        # Up to two significant digits, so that the legend reads 15, not 14.82.
+        step = 10.0 ** (math.floor(math.log10(m)) - 1)
+        m = math.ceil(round(m / step, 9)) * step
         return (self.centre - m, self.centre + m)
 
 

@@ -235,12 +235,16 @@ class CompareSide:
         """The layers this side should draw: the session's, result layers standing in for
         changed ones, layers drawing over a changed layer's features left out."""
         out: list[Layer] = []
-        shown = [(uid, r.features) for uid, r in self.results.items() if r.features is not None]
+        changed = [
+            fs
+            for layer in self.session.layers
+            if layer.uid in self.results and (fs := layer.feature_set()) is not None
+        ]
         for layer in self.session.layers:
             result = self.results.get(layer.uid)
             if result is not None:
                 out.append(result)
-            elif not any(fs is not None and _shadows(layer, fs) for _, fs in shown):
+            elif not any(_shadows(layer, fs) for fs in changed):
                 out.append(layer)
         return out
 
