@@ -172,3 +172,20 @@ def test_pipes_and_a_traffic_replay_over_the_changed_roads() -> None:
     assert traffic not in cmp.scenario.layers and traffic not in cmp.baseline.layers
     assert traffic in s.layers
     cmp.close()
+
+
+def test_a_time_series_keeps_one_colour_range_over_its_steps(session: Session) -> None:
+    roads = session.layers[1]
+    cmp = Comparison(session)
+    times = np.array([0, 3600 * 10**9]) + 1_700_000_000_000_000_000
+    base = np.full((2, 3), 100.0)
+    scen = base + np.array([[10.0, -10.0, 0.0], [-50.0, 50.0, 0.0]])
+    cmp.set_result(roads, "flow_veh_h", base, scen, times_ns=times)
+    assert cmp.scenario.layers[1].clim == (-50.0, 50.0)  # the larger step's, at either step
+    cmp.set_show("value")
+    assert (
+        cmp.scenario.layers[1].clim
+        == cmp.baseline.layers[1].clim
+        == column_clim("flow_veh_h", np.r_[base.ravel(), scen.ravel()])
+    )
+    cmp.close()

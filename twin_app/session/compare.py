@@ -474,20 +474,33 @@ class Comparison:
             if layer.color_by != COLOR_SOLID:
                 _restyle(layer)
 
-    def _shared_clim(self, result: _Result) -> tuple[float, float] | None:
-        """In value view both sides use one colour range (else equal colours would not mean
-        equal values), taken from both sides' values over every step; None for a classified
-        column (its classes are the range)."""
+    def _clims(self, result: _Result) -> tuple[tuple[float, float] | None, ...]:
+        """Colour limits of the (baseline, scenario) result layers.
+
+        In value view both sides share one range (else equal colours would not mean equal
+        values) from both sides' values. A time series keeps one range over all its steps
+        (a colour means the same value at every time, and a step only rewrites values).
+        Otherwise, and for classified columns (their classes are the range), None: the
+        column's automatic limits of the values shown.
+        """
         if isinstance(column_scale(result.column), ClassScale):
-            return None
-        both = np.concatenate([result.baseline.ravel(), result.scenario.ravel()])
-        return column_clim(result.column, both)
+            return (None, None)
+        b, s = result.baseline, result.scenario
+        if self.show == "value":
+            both = column_clim(result.column, np.concatenate([b.ravel(), s.ravel()]))
+            return (both, both)
+        if result.times_ns is None:
+            return (None, None)
+        return (
+            column_clim(result.column, b.ravel()),
+            column_clim(delta_column(result.column), (s - b).ravel()),
+        )
 
     def _apply_show(self, result: _Result) -> None:
         col = result.column
         right = col if self.show == "value" else delta_column(col)
-        clim = self._shared_clim(result) if self.show == "value" else None
-        for side, by in ((self.baseline, col), (self.scenario, right)):
+        clims = self._clims(result)
+        for side, by, clim in zip(self.sides, (col, right), clims, strict=True):
             layer = side.result_for(result.base)
             scale = column_scale(by)
             # Set together, then one restyle: the views recolour once.
