@@ -189,3 +189,80 @@ def test_a_time_series_keeps_one_colour_range_over_its_steps(session: Session) -
         == column_clim("flow_veh_h", np.r_[base.ravel(), scen.ravel()])
     )
     cmp.close()
+
+
+def test_show_result_maps_link_and_node_tables_onto_roads_and_pipes() -> None:
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from tests.compare_fixtures import pipe_set
+    from twin_app.model.sensors import PipeLayer
+    from twin_app.scenarios.model import Kpi, ScenarioResult
+
+    s = Session()
+    roads = RoadLayer(name="Roads", features=road_set())
+    hydraulics = SimpleNamespace(node_ids=np.array(["J1", "J2", "J3", "J4"], dtype=object))
+    pipes = PipeLayer(
+        name="Pipes",
+        features=pipe_set(),
+        result=hydraulics,  # type: ignore[arg-type]  # only the node ids are read
+        link_nodes=np.array([[0, 1], [1, 2], [2, 3]]),
+    )
+    s.layers.extend([roads, pipes])
+    # two directions on road 0 (one closed, one taking the traffic), one link on road 1
+    links = pd.DataFrame(
+        {
+            "id": ["1-2", "2-1", "3-4"],
+            "flow_baseline": [300.0, 200.0, 100.0],
+            "flow_scenario": [0.0, 450.0, 400.0],
+            "vc_baseline": [0.5, 0.4, 0.2],
+            "vc_scenario": [0.0, 0.9, 0.8],
+            "segment_row": [0, 0, 1],
+        }
+    )
+    links["flow_delta"] = links["flow_scenario"] - links["flow_baseline"]
+    nodes = pd.DataFrame(  # in another order than the layer's nodes, J4 missing
+        {
+            "id": ["J3", "J1", "J2"],
+            "min_pressure_baseline": [30.0, 40.0, 35.0],
+            "min_pressure_scenario": [10.0, 40.0, 25.0],
+        }
+    )
+    result = ScenarioResult("Closure", (Kpi("tstt_veh_h", 1.0, 2.0, "veh h"),), links, nodes)
+    cmp = Comparison(s, result.name)
+    assert cmp.show_result(result, roads=roads, pipes=pipes) == []
+    r = cmp.scenario.layers[0]
+    np.testing.assert_array_equal(r.feature_values("flow_veh_h")[:2], [450.0, 400.0])
+    np.testing.assert_array_equal(r.feature_values("flow_delta_veh_h")[:2], [-300.0, 300.0])
+    assert np.isnan(r.feature_values("flow_delta_veh_h")[2])  # no link on road 2
+    np.testing.assert_array_equal(
+        cmp.baseline.layers[0].feature_values("flow_veh_h")[:2], [500.0, 100.0]
+    )
+    p = cmp.scenario.layers[1]
+    # pipes J1-J2, J2-J3, J3-J4: mean of the known end nodes' change
+    np.testing.assert_allclose(p.feature_values("pressure_delta_m"), [-5.0, -15.0, -20.0])
+    cmp.show_result(result, roads=roads, traffic="vc")
+    np.testing.assert_array_equal(r.feature_values("vc_ratio")[:2], [0.9, 0.8])
+    assert r.color_by == "vc_ratio_delta" and r.colormap == DELTA_COLORMAP
+    empty = ScenarioResult("Nothing", ())
+    assert cmp.show_result(empty, roads=roads, pipes=pipes) == [
+        "Roads: no per-segment traffic result to show",
+        "Pipes: no per-node water result to show",
+    ]
+    cmp.close()
+
+
+def test_every_change_column_is_diverging() -> None:
+    from twin_app.model.style import ColorScale, column_scale
+
+    for name, title in (
+        ("flow_delta_veh_h", "Flow change (veh/h)"),
+        ("pressure_delta_m", "Pressure change (m)"),
+        ("vc_ratio_delta", "Volume / capacity change"),
+        ("demand_served_delta", "demand_served change"),
+    ):
+        scale = column_scale(name)
+        assert isinstance(scale, ColorScale) and scale.diverging, name
+        assert scale.title == title and scale.colormap == DELTA_COLORMAP
+    assert column_scale("height_m") is None

@@ -407,6 +407,8 @@ FLOW = ColorScale("Flow", "veh/h", colormap="viridis", diverging=False)
 PRESSURE = ColorScale("Pressure", "m", colormap="viridis", diverging=False)
 #: Volume over capacity: a sequential map over fixed limits 0 .. 1.5 (set as the layer's clim).
 VC_RATIO = ColorScale("Volume / capacity", "", colormap="YlOrRd", diverging=False)
+VC_CHANGE = ColorScale("Volume / capacity change")
+SPEED_RATIO_CHANGE = ColorScale("Speed / free flow change")
 
 #: Column name -> how it is coloured. ``speed_ratio`` (free-flow time over congested time,
 #: i.e. speed over free-flow speed, per road segment from an assignment) is drawn on the
@@ -419,14 +421,21 @@ COLUMN_SCALES: dict[str, ColorScale | ClassScale] = {
     "pressure_delta_m": PRESSURE_CHANGE,
     "pressure_m": PRESSURE,
     "vc_ratio": VC_RATIO,
+    "vc_ratio_delta": VC_CHANGE,
     "speed_ratio": CONGESTION,
+    "speed_ratio_delta": SPEED_RATIO_CHANGE,
 }
 
 
 def column_scale(column: str) -> ColorScale | ClassScale | None:
     """The scale a feature column is coloured on, or None for a plain column (the layer's
-    colour map over :func:`auto_clim`)."""
-    return COLUMN_SCALES.get(str(column))
+    colour map over :func:`auto_clim`). A change column not in :data:`COLUMN_SCALES`
+    (``<name>_delta``) is diverging all the same."""
+    name = str(column)
+    scale = COLUMN_SCALES.get(name)
+    if scale is None and name.endswith("_delta"):
+        return ColorScale(f"{name[: -len('_delta')]} change")
+    return scale
 
 
 def class_range(scale: ClassScale) -> tuple[float, float]:
