@@ -266,3 +266,5 @@ def test_every_change_column_is_diverging() -> None:
         assert isinstance(scale, ColorScale) and scale.diverging, name
         assert scale.title == title and scale.colormap == DELTA_COLORMAP
     assert column_scale("height_m") is None
+    # a ratio with a meaning at 1 keeps one range in every scenario
+    assert column_clim("vc_ratio", [0.1, 3.0]) == (0.0, 1.5)

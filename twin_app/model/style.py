@@ -361,6 +361,8 @@ class ColorScale:
     percentile
         The robust maximum: this percentile of the non-zero ``|value - centre|`` (one
         outlier does not wash out every other change).
+    fixed
+        Limits that hold whatever the values (a ratio with a meaning at 1), or None.
     """
 
     quantity: str
@@ -369,6 +371,7 @@ class ColorScale:
     diverging: bool = True
     centre: float = 0.0
     percentile: float = 98.0
+    fixed: tuple[float, float] | None = None
 
     @property
     def title(self) -> str:
@@ -381,8 +384,10 @@ class ColorScale:
         Diverging: ``(c - m, c + m)`` with ``m`` the :attr:`percentile` of the non-zero
         ``|v - c|`` rounded up to two significant digits (1 when every value is `centre` or
         NaN, so that "no change anywhere" is drawn in the neutral colour). Otherwise
-        :func:`auto_clim`.
+        :func:`auto_clim`. :attr:`fixed` limits win over both.
         """
+        if self.fixed is not None:
+            return (float(self.fixed[0]), float(self.fixed[1]))
         v = np.asarray(values, np.float64)
         v = v[np.isfinite(v)]
         if not self.diverging:
@@ -405,8 +410,9 @@ PRESSURE_CHANGE = ColorScale("Pressure change", "m")
 #: as a change.
 FLOW = ColorScale("Flow", "veh/h", colormap="viridis", diverging=False)
 PRESSURE = ColorScale("Pressure", "m", colormap="viridis", diverging=False)
-#: Volume over capacity: a sequential map over fixed limits 0 .. 1.5 (set as the layer's clim).
-VC_RATIO = ColorScale("Volume / capacity", "", colormap="YlOrRd", diverging=False)
+#: Volume over capacity: a sequential map over fixed limits 0 .. 1.5, so that one colour is
+#: one ratio in every scenario (1 = at capacity, two thirds up the map).
+VC_RATIO = ColorScale("Volume / capacity", "", colormap="YlOrRd", diverging=False, fixed=(0.0, 1.5))
 VC_CHANGE = ColorScale("Volume / capacity change")
 SPEED_RATIO_CHANGE = ColorScale("Speed / free flow change")
 
