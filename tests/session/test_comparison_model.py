@@ -88,6 +88,8 @@ def test_sides_share_unchanged_layers_and_results_share_the_geometry(session: Se
     roads.visible = False
     assert not r.visible and not left[1].visible
     assert cmp.camera is session.camera and cmp.scenario.camera is session.camera
+    cmp.drop_result(roads)
+    assert list(cmp.scenario.layers) == [buildings, roads] == list(cmp.baseline.layers)
     cmp.close()
 
 

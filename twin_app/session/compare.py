@@ -389,10 +389,8 @@ class Comparison:
             side.sync()
 
     def _on_layer_removed(self, index: int, layer: Layer) -> None:
-        for key in [k for k in self._results if k[0] == layer.uid]:
-            del self._results[key]
+        self.drop_result(layer)
         for side in self.sides:
-            side.drop(layer)
             side.sync()
 
     def set_result(
@@ -453,6 +451,13 @@ class Comparison:
         self.scenario.result_for(base)
         self._write(result, self._step(result, self.session.clock.t_ns), force=True)
         self._apply_show(result)
+
+    def drop_result(self, base: Layer) -> None:
+        """Show `base` itself again on both sides (its results go)."""
+        for key in [k for k in self._results if k[0] == base.uid]:
+            del self._results[key]
+        for side in self.sides:
+            side.drop(base)
 
     def show_result(
         self,
