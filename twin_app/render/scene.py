@@ -89,6 +89,9 @@ class Scene:
         self._setup_lights()
         self.overlays = MapOverlays(plotter.renderer)
         self.show_legends = True
+        #: Which layers get a legend panel (None: every coloured one). A swipe's scenario
+        #: scene shows only its result layers': the baseline's panels show the shared ones.
+        self.legend_filter: Callable[[Layer], bool] | None = None
         self.underground = "off"
         self._highlight: vtk.vtkActor | None = None
         self._highlighted: tuple[int, np.ndarray[Any, Any]] = (0, np.zeros(0, np.int64))
@@ -406,6 +409,8 @@ class Scene:
         for adapter in sorted(
             self.adapters.values(), key=lambda a: (str(a.layer.name), a.layer.uid)
         ):
+            if self.legend_filter is not None and not self.legend_filter(adapter.layer):
+                continue
             leg = adapter.legend()
             if leg is None:
                 continue
@@ -429,6 +434,11 @@ class Scene:
     #: at 1080 lines.
     LEGEND_MARGIN = 12.0
     LEGEND_BOTTOM = 70.0
+
+    def relayout_legends(self) -> None:
+        """Lay the legend panels out again before the next render (the viewport moved)."""
+        self._legend_layout = ()
+        self.request_render()
 
     def _layout_legends(self) -> None:
         """Stack the panels top-down from the top-left corner, in columns, never overlapping;
