@@ -192,3 +192,55 @@ def test_dead_end_and_distance_term_conserve_flow(shared_file: SharedFile) -> No
     expected[:24] = demand.od.sum(axis=1) - demand.od.sum(axis=0)
     np.testing.assert_allclose(balance, expected, atol=1e-6 * demand.total)
     np.testing.assert_allclose(res.cost, res.time + big.length)
+
+
+def _sioux(shared_file: SharedFile) -> tuple[TntpNetwork, TntpDemand]:
+    net, demand, _ = _load(shared_file, "SiouxFalls")
+    return net, demand
+
+
+def _link(net: TntpNetwork, a: int, b: int) -> int:
+    """Index of the link from file node a to file node b."""
+    return int(np.flatnonzero((net.init_node == a - 1) & (net.term_node == b - 1))[0])
+
+
+def test_closed_links_carry_no_flow_and_cut_pairs_are_reported(shared_file: SharedFile) -> None:
+    net, demand = _sioux(shared_file)
+    closed = np.zeros(net.n_links, dtype=bool)
+    # Node 1 has links to 2 and 3 only: closing both cuts zone 1 off as an origin.
+    closed[[_link(net, 1, 2), _link(net, 1, 3)]] = True
+    res = assign(net, demand, relative_gap=1e-4, closed=closed)
+    assert res.converged
+    od = demand.od
+    assert res.od_pairs_disconnected == int(np.count_nonzero(od[0, 1:] > 0))
+    assert res.demand_disconnected == pytest.approx(float(od[0, 1:].sum()))
+    assert np.all(res.flow[closed] == 0.0)
+    assert np.all(np.isnan(res.time[closed])) and np.all(np.isnan(res.cost[closed]))
+    assert np.all(np.isfinite(res.time[~closed]))
+    k = kpis(net, res, time_unit_h=0.01, length_unit_km=1.609344)
+    assert all(np.isfinite(v) for v, _ in k.values())
+    assert k["od_pairs_disconnected"][0] == res.od_pairs_disconnected
+    # Flow conserved at every node for the demand that still has a path.
+    n = net.n_nodes
+    served = np.array(od, dtype=np.float64)
+    served[0, 1:] = 0.0
+    np.fill_diagonal(served, 0.0)
+    balance = np.bincount(net.init_node, res.flow, n) - np.bincount(net.term_node, res.flow, n)
+    np.testing.assert_allclose(
+        balance, served.sum(axis=1) - served.sum(axis=0), atol=1e-6 * demand.total
+    )
+
+
+def test_cancel_raises_cancelled(shared_file: SharedFile) -> None:
+    from twin_app.errors import Cancelled, CancelledError
+
+    net, demand = _sioux(shared_file)
+    fractions: list[float] = []
+
+    def stop() -> bool:
+        return len(fractions) >= 3
+
+    with pytest.raises(Cancelled):
+        assign(net, demand, relative_gap=1e-8, progress=fractions.append, cancelled=stop)
+    assert len(fractions) == 3 and all(0.0 <= f <= 1.0 for f in fractions)
+    assert issubclass(Cancelled, CancelledError)

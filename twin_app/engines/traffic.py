@@ -47,14 +47,16 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from twin_app.errors import EngineError
+from twin_app.errors import Cancelled, EngineError
 from twin_app.io.tntp import TntpDemand, TntpNetwork
 
 log = logging.getLogger(__name__)
@@ -83,6 +85,9 @@ class AssignmentResult:
     od_pairs_disconnected : OD pairs with demand but no path (their demand is not assigned;
         a closure that cuts the network reports them, it does not fail).
     demand_disconnected : the demand of those pairs (vehicles).
+    closed : the ``closed`` mask the result was computed with (None: no link closed). Closed
+        links carry no flow and have NaN ``time`` and ``cost``.
+    state : solver state for a warm start (picklable; not part of equality or repr).
     """
 
     flow: FloatArray
@@ -95,6 +100,8 @@ class AssignmentResult:
     elapsed_s: float
     od_pairs_disconnected: int = 0
     demand_disconnected: float = 0.0
+    closed: NDArray[np.bool_] | None = field(default=None, compare=False)
+    state: Any = field(default=None, compare=False, repr=False)
 
 
 def bpr_time(network: TntpNetwork, flow: FloatArray) -> FloatArray:
@@ -113,7 +120,12 @@ def _bpr_derivative(network: TntpNetwork, flow: FloatArray) -> FloatArray:
 class _Graph:
     """Shortest-path graph with zone source copies and the all-or-nothing loader."""
 
-    def __init__(self, network: TntpNetwork, demand: TntpDemand) -> None:
+    def __init__(
+        self,
+        network: TntpNetwork,
+        demand: TntpDemand,
+        closed: NDArray[np.bool_] | None = None,
+    ) -> None:
         n = network.n_nodes
         nz = demand.n_zones
         if nz > n or nz != network.n_zones:
@@ -143,6 +155,7 @@ class _Graph:
         pair = tail * self.n_vertices + head
         self.unique_pairs = np.unique(pair).size == pair.size
         self.pair = pair
+        self.open = np.ones(self.n_links, dtype=bool) if closed is None else ~closed
         self.disconnected = 0
         self.disconnected_demand = 0.0
 
@@ -155,6 +168,7 @@ class _Graph:
         """
         nv = self.n_vertices
         order = np.lexsort((cost, self.pair))
+        order = order[self.open[order]]  # closed links are not in the graph
         if self.unique_pairs:
             keep = order
         else:  # parallel links: the cheapest one per (tail, head)
@@ -177,7 +191,7 @@ class _Graph:
         dz = dist[:, :nz]
         pos = self.od > 0
         lost = pos & ~np.isfinite(dz)
-        if lost.any():  # costs are positive, so this happens on the first call only
+        if lost.any():  # the graph never changes, so this happens on the first call only
             self.disconnected += int(lost.sum())
             self.disconnected_demand += float(self.od[lost].sum())
             for r, c in np.argwhere(lost)[:5]:
@@ -267,6 +281,50 @@ def _direction(
     return alpha * s1 + (1.0 - alpha) * y
 
 
+def _progress_fraction(gap0: float, gap: float, target: float, it: int, max_it: int) -> float:
+    """Progress 0..1: the share of the log-distance from the first gap to the target covered."""
+    frac = it / max(max_it, 1)
+    if np.isfinite(gap0) and gap0 > target > 0 and gap > 0:
+        frac = max(frac, np.log(gap0 / gap) / np.log(gap0 / target))
+    return float(min(max(frac, 0.0), 1.0))
+
+
+def _check_closed(
+    network: TntpNetwork, closed: NDArray[np.bool_] | None
+) -> NDArray[np.bool_] | None:
+    if closed is None:
+        return None
+    mask = np.asarray(closed, dtype=bool)
+    if mask.shape != (network.n_links,):
+        raise EngineError(
+            f"closed mask has shape {mask.shape}, network {network.source or ''} has "
+            f"{network.n_links} links"
+        )
+    mask = mask.copy()
+    mask.flags.writeable = False
+    return mask if mask.any() else None
+
+
+def _finish(
+    network: TntpNetwork,
+    x: FloatArray,
+    fixed: FloatArray,
+    closed: NDArray[np.bool_] | None,
+    **fields: Any,
+) -> AssignmentResult:
+    """Result arrays (read-only) with NaN time and cost on closed links."""
+    t = bpr_time(network, x)
+    cost = t + fixed
+    if closed is not None:
+        x = np.where(closed, 0.0, x)
+        t[closed] = np.nan
+        cost[closed] = np.nan
+    for arr in (x, t, cost):
+        arr.flags.writeable = False
+    tstt = float(np.dot(x[np.isfinite(t)], t[np.isfinite(t)]))
+    return AssignmentResult(flow=x, time=t, cost=cost, tstt=tstt, closed=closed, **fields)
+
+
 def assign(
     network: TntpNetwork,
     demand: TntpDemand,
@@ -276,6 +334,11 @@ def assign(
     toll_weight: float = 0.0,
     time_limit_s: float | None = None,
     method: str = "bfw",
+    *,
+    closed: NDArray[np.bool_] | None = None,
+    warm_start: AssignmentResult | None = None,
+    progress: Callable[[float], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> AssignmentResult:
     """User-equilibrium assignment by conjugate Frank-Wolfe (see the module docstring).
 
@@ -295,6 +358,19 @@ def assign(
     method
         ``"bfw"`` (bi-conjugate, default), ``"cfw"`` (conjugate) or ``"fw"`` (plain
         Frank-Wolfe), all from Mitradjieva & Lindberg (2013).
+    closed
+        Boolean mask per link: links closed by an intervention. No path uses them, their flow is
+        0 and their ``time`` and ``cost`` are NaN. OD pairs they cut off are counted in
+        ``od_pairs_disconnected`` / ``demand_disconnected``.
+    warm_start
+        A previous result on the same links (possibly another ``closed`` mask) to start from.
+        Frank-Wolfe starts from its flows only where they are feasible here (no flow on a link
+        closed now, the same pairs cut off); otherwise it starts cold.
+    progress
+        Called with a fraction 0..1 at most once per iteration.
+    cancelled
+        Checked once per iteration; when it returns true, :class:`~twin_app.errors.Cancelled`
+        is raised.
 
     Returns
     -------
@@ -303,19 +379,38 @@ def assign(
     if method not in ("bfw", "cfw", "fw"):
         raise ValueError(f"unknown assignment method {method!r}")
     t_start = time.perf_counter()
-    graph = _Graph(network, demand)
+    closed = _check_closed(network, closed)
+    graph = _Graph(network, demand, closed)
     fixed = distance_weight * network.length + toll_weight * network.toll
     x, _ = graph.all_or_nothing(network.free_flow_time + fixed)
+    if warm_start is not None:
+        w = np.asarray(warm_start.flow, dtype=np.float64)
+        if (
+            w.shape == x.shape
+            and (closed is None or not np.any(w[closed] > 0.0))
+            and warm_start.od_pairs_disconnected == graph.disconnected
+            and warm_start.demand_disconnected == graph.disconnected_demand
+        ):
+            x = w.copy()
+        else:
+            log.info("warm start not feasible for this closure: starting cold")
     s_prev: FloatArray | None = None
     s_prev2: FloatArray | None = None
     prev_step = 1.0
     gap = np.inf
+    gap0 = np.inf
     it = 0
     while True:
+        if cancelled is not None and cancelled():
+            raise Cancelled(f"traffic assignment on {network.source or 'network'} cancelled")
         cost = bpr_time(network, x) + fixed
         y, sptt = graph.all_or_nothing(cost)
-        tsc = float(np.dot(cost, x))
+        tsc = float(np.dot(cost[graph.open], x[graph.open]))
         gap = (tsc - sptt) / tsc if tsc > 0 else 0.0
+        if it == 0:
+            gap0 = gap
+        if progress is not None:
+            progress(_progress_fraction(gap0, gap, relative_gap, it, max_iterations))
         if gap <= relative_gap or it >= max_iterations:
             break
         if time_limit_s is not None and time.perf_counter() - t_start > time_limit_s:
@@ -325,19 +420,15 @@ def assign(
         step = _line_search(network, fixed, x, s - x)
         x = x + step * (s - x)
         s_prev2, s_prev, prev_step = s_prev, s, step
-    t = bpr_time(network, x)
-    cost = t + fixed
-    for arr in (x, t, cost):
-        arr.flags.writeable = False
     elapsed = time.perf_counter() - t_start
     log.info("traffic assignment: %d iterations, relative gap %.3g, %.2f s", it, gap, elapsed)
-    return AssignmentResult(
-        flow=x,
-        time=t,
-        cost=cost,
+    return _finish(
+        network,
+        x,
+        fixed,
+        closed,
         iterations=it,
         relative_gap=float(gap),
-        tstt=float(np.dot(x, t)),
         converged=bool(gap <= relative_gap),
         elapsed_s=elapsed,
         od_pairs_disconnected=graph.disconnected,
@@ -370,10 +461,13 @@ def kpis(
             od_pairs_disconnected OD pairs with demand and no path
             links_over_capacity   links with x_a > capacity_a
     """
-    x = result.flow
-    tstt = float(np.dot(x, result.time)) * time_unit_h
+    # Closed links carry no flow and have NaN time: they count for nothing.
+    used = np.isfinite(result.time)
+    x = np.where(used, result.flow, 0.0)
+    t = np.where(used, result.time, 0.0)
+    tstt = float(np.dot(x, t)) * time_unit_h
     vkt = float(np.dot(x, network.length)) * length_unit_km
-    delay = float(np.dot(x, result.time - network.free_flow_time)) * time_unit_h
+    delay = float(np.dot(x, np.where(used, t - network.free_flow_time, 0.0))) * time_unit_h
     return {
         "tstt_veh_h": (tstt, "veh*h"),
         "vkt_km": (vkt, "veh*km"),

@@ -67,6 +67,7 @@ STATUS_CLOSED = 0
 STATUS_OPEN = 1
 STATUS_ACTIVE = 2
 
+
 @dataclass(frozen=True)
 class Leak:
     """A pipe break or leak: an orifice of ``area_m2`` opening at ``start_s``.
@@ -272,6 +273,9 @@ def simulate(
     minimum_pressure_m: float = 0.0,
     required_pressure_m: float = SERVICE_PRESSURE_M,
     pressure_exponent: float = 0.5,
+    changes: WaterChanges | None = None,
+    service_pressure_m: float = SERVICE_PRESSURE_M,
+    service_duration_s: float = 3600.0,
 ) -> WaterResult:
     """Run EPANET 2.2 hydraulics on a network file.
 
@@ -297,6 +301,12 @@ def simulate(
         unmet demand instead of impossible deliveries at negative pressure) or ``DDA``.
     minimum_pressure_m, required_pressure_m, pressure_exponent
         PDD parameters (see the module docstring); they replace the file's.
+    changes
+        A scenario's changes (closed links, leaks, pump outages, demand changes), applied to
+        the private model copy; its ``closed_links`` add to `closed_links`.
+    service_pressure_m, service_duration_s
+        A junction counts in ``junctions_below_service_pressure`` when its pressure stays
+        below `service_pressure_m` for at least `service_duration_s` in a row.
 
     Returns
     -------
@@ -335,8 +345,12 @@ def simulate(
                 f"{path}: wntr cannot read this network ({_one_line(exc)}); it can be drawn "
                 "but not simulated"
             ) from exc
-        closed = tuple(dict.fromkeys(str(c) for c in closed_links))
+        chg = changes if changes is not None else WaterChanges()
+        closed = tuple(dict.fromkeys([str(c) for c in closed_links] + list(chg.closed_links)))
         removed = _close_links(wn, closed, path)
+        _apply_demand_changes(wn, chg.demand_changes, path)
+        if chg.leaks or chg.pump_outages:
+            raise EngineError(f"{path}: leaks and pump outages are not supported yet")
         _configure(
             wn,
             duration_s,
@@ -445,6 +459,26 @@ def _close_links(wn: Any, closed: tuple[str, ...], path: Path) -> list[str]:
             # a CV pipe's status line would read "CV"; a closed pipe must say CLOSED
             link.check_valve = False
     return removed
+
+
+def _apply_demand_changes(wn: Any, changes: tuple[DemandChange, ...], path: Path) -> None:
+    """Multiply the base demands of the listed junctions (all when none are listed)."""
+    if not changes:
+        return
+    junctions = wn.junction_name_list
+    factor = dict.fromkeys(junctions, 1.0)
+    for change in changes:
+        if not (math.isfinite(change.factor) and change.factor >= 0):
+            raise EngineError(f"{path}: demand factor must be >= 0, got {change.factor}")
+        names = change.junctions or tuple(junctions)
+        for name in names:
+            if name not in factor:
+                raise EngineError(f"{path}: cannot change demand of '{name}': no such junction")
+            factor[name] *= float(change.factor)
+    for name, f in factor.items():
+        if f != 1.0:
+            for d in wn.get_node(name).demand_timeseries_list:
+                d.base_value = d.base_value * f
 
 
 def _configure(
