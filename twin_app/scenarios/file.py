@@ -172,7 +172,6 @@ class CloseRoad(_Strict):
     links: Ids = Field(min_length=1)
 
 
-
 class SetCapacity(_Strict):
     """Multiply link capacities by ``factor`` or set them to ``capacity`` (vehicles per period)."""
 
@@ -180,7 +179,6 @@ class SetCapacity(_Strict):
     links: Ids = Field(min_length=1)
     factor: float | None = Field(None, gt=0.0)
     capacity: float | None = Field(None, gt=0.0)
-
 
     @model_validator(mode="after")
     def _one(self) -> SetCapacity:
@@ -200,7 +198,6 @@ class SetSpeed(_Strict):
     links: Ids = Field(min_length=1)
     speed_kmh: float | None = Field(None, gt=0.0)
     factor: float | None = Field(None, gt=0.0)
-
 
     @model_validator(mode="after")
     def _one(self) -> SetSpeed:
@@ -252,7 +249,6 @@ class ClosePipe(_Strict):
     pipes: Ids = Field(min_length=1)
 
 
-
 class LeakSpec(_Strict):
     """A break or leak: an orifice of ``area_m2`` at a junction or the middle of a pipe."""
 
@@ -283,7 +279,6 @@ class PumpOutageSpec(_Strict):
     start_h: float = Field(0.0, ge=0.0)
     end_h: float | None = Field(None, gt=0.0)
 
-
     @model_validator(mode="after")
     def _order(self) -> PumpOutageSpec:
         if self.end_h is not None and self.end_h <= self.start_h:
@@ -299,9 +294,15 @@ class SetDemand(_Strict):
     factor: float = Field(ge=0.0, le=1000.0)
 
 
-
 Intervention = Annotated[
-    CloseRoad | SetCapacity | SetSpeed | AddLink | ClosePipe | LeakSpec | PumpOutageSpec | SetDemand,
+    CloseRoad
+    | SetCapacity
+    | SetSpeed
+    | AddLink
+    | ClosePipe
+    | LeakSpec
+    | PumpOutageSpec
+    | SetDemand,
     Field(discriminator="kind"),
 ]
 
@@ -439,9 +440,7 @@ def scenario_from_dict(
     base = Path(base_dir) if base_dir is not None else (file.parent if file else Path.cwd())
     label = str(file) if file is not None else "scenario"
     try:
-        return Scenario.model_validate(
-            {**data, "file": file}, context={"base_dir": base}
-        )
+        return Scenario.model_validate({**data, "file": file}, context={"base_dir": base})
     except ValidationError as exc:
         raise InputError(_validation_message(label, exc)) from None
 
