@@ -73,7 +73,7 @@ from pydantic import (
 from twin_app.errors import InputError
 
 #: The schema version this code reads and writes.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 #: Default hours per TNTP time unit (minutes, the most common TNTP time unit).
 DEFAULT_TIME_UNIT_H = 1.0 / 60.0
 #: Default km per TNTP length unit (miles, the most common TNTP length unit).
@@ -86,7 +86,12 @@ WATER_KINDS = ("close_pipe", "leak", "pump_outage", "set_demand")
 
 def _abs(path: str | Path, base: Path) -> Path:
     """``base / path`` made absolute and normalised (symlinks kept, so relpath round-trips)."""
-    return Path(os.path.normpath(os.path.join(os.path.abspath(base), os.fspath(path))))
+    return _norm(Path(base) / path)
+
+
+def _norm(path: str | Path) -> Path:
+    """Absolute and normalised (``..`` folded) without resolving symlinks."""
+    return Path(os.path.normpath(Path(path).absolute()))
 
 
 def _base_dir(info: ValidationInfo) -> Path:
@@ -484,7 +489,7 @@ def load_scenario(path: Path | str, check: bool = True) -> Scenario:
         The file cannot be read, is not TOML, breaks the schema, or names a missing file;
         one line naming the file and the key.
     """
-    p = Path(os.path.abspath(path))
+    p = _norm(path)
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -507,7 +512,7 @@ def load_scenario(path: Path | str, check: bool = True) -> Scenario:
 
 def scenario_to_dict(scenario: Scenario, folder: Path | str) -> dict[str, Any]:
     """The TOML content of a scenario, paths relative to ``folder`` (None values left out)."""
-    folder = Path(os.path.abspath(folder))
+    folder = _norm(folder)
 
     def rel(p: Any) -> Any:
         if isinstance(p, Path):
@@ -544,7 +549,7 @@ def save_scenario(scenario: Scenario, path: Path | str) -> Scenario:
 
     from twin_app.io.atomic import atomic_write_text
 
-    p = Path(os.path.abspath(path))
+    p = _norm(path)
     text = tomli_w.dumps(scenario_to_dict(scenario, p.parent))
     atomic_write_text(p, text)
     return scenario.model_copy(update={"file": p})

@@ -92,8 +92,19 @@ def close_road(model: TrafficModel, params: CloseRoad) -> TrafficModel:
     return dataclasses.replace(model, closed=_frozen(closed))
 
 
-def _with_network(model: TrafficModel, **arrays: np.ndarray) -> TrafficModel:
-    net = dataclasses.replace(model.network, **{k: _frozen(v) for k, v in arrays.items()})
+def _with_network(
+    model: TrafficModel,
+    capacity: np.ndarray | None = None,
+    free_flow_time: np.ndarray | None = None,
+    speed: np.ndarray | None = None,
+) -> TrafficModel:
+    net = model.network
+    net = dataclasses.replace(
+        net,
+        capacity=net.capacity if capacity is None else _frozen(capacity),
+        free_flow_time=net.free_flow_time if free_flow_time is None else _frozen(free_flow_time),
+        speed=net.speed if speed is None else _frozen(speed),
+    )
     return dataclasses.replace(model, network=net)
 
 

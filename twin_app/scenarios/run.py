@@ -27,6 +27,7 @@ the clock or on dictionary order.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import math
 import time
 from collections.abc import Callable
@@ -157,8 +158,10 @@ def baseline_traffic_model(scenario: Scenario) -> TrafficModel:
             )
         return traffic_model_from_tntp(net, trips, t.time_unit_h, t.length_unit_km)
     try:
-        from twin_app.scenarios import twin_traffic
-    except ImportError:
+        twin_traffic = importlib.import_module("twin_app.scenarios.twin_traffic")
+    except ModuleNotFoundError as exc:
+        if exc.name != "twin_app.scenarios.twin_traffic":
+            raise
         raise InputError(
             f"{label}: roads of a twin or an OSM file cannot be assigned yet (the twin road "
             "model is not installed); use a TNTP network in [traffic]"
@@ -177,8 +180,8 @@ def baseline_traffic_model(scenario: Scenario) -> TrafficModel:
             f"{label}: key 'traffic.network': no road network (give a TNTP file, or a 'twin' "
             "folder whose roads are used)"
         )
-    model = twin_traffic.traffic_model_for_twin(scenario.twin)
-    return model
+    twin_model: TrafficModel = twin_traffic.traffic_model_for_twin(scenario.twin)
+    return twin_model
 
 
 def twin_water_network(twin: Path, label: str) -> Path:
@@ -334,7 +337,7 @@ def links_table(
     flow_b = pad(base.flow, 0.0)
     vc_b = pad(base.flow / base_model.network.capacity, np.nan)
     time_b = pad(base.time, np.nan) * base_model.time_unit_h * 60.0
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "id": scen_model.link_ids.astype(str),
             "from": net.init_node + 1,
@@ -349,7 +352,6 @@ def links_table(
             "segment_row": scen_model.segment_row,
         }
     )
-    return frame
 
 
 def _served_m3(result: Any) -> np.ndarray:
