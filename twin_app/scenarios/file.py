@@ -389,7 +389,7 @@ def _what(err: Mapping[str, Any]) -> str:
         return "required key missing"
     if kind == "finite_number":
         return "must be a finite number (not inf or nan)"
-    if kind == "literal_error" and err.get("loc", ("",))[0] == "schema_version":
+    if kind == "literal_error" and err.get("loc", ("",))[0] in ("schema", "schema_version"):
         return (
             f"schema {err.get('input')!r} is not supported: this version reads schema "
             f"{SCHEMA_VERSION}"
@@ -401,6 +401,8 @@ def _what(err: Mapping[str, Any]) -> str:
             f"unknown kind {err.get('ctx', {}).get('tag', '')!r}; one of "
             f"{', '.join(ROAD_KINDS + WATER_KINDS)}"
         )
+    if kind == "too_short":
+        return "must not be empty"
     msg = str(err.get("msg", "invalid"))
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
