@@ -271,9 +271,7 @@ def pipe_task(ctx: PipeContext, element: str) -> dict[str, Any]:
 
     changes = dataclasses.replace(ctx.changes, closed_links=(*ctx.changes.closed_links, element))
     res = simulate_model(WaterModel(_inp_file(ctx), changes), ctx.scenario)
-    w = ctx.scenario.water
-    settings = (w.service_pressure_m, w.service_duration_s) if w else (20.0, 0.0)
-    k = water_kpis(res, *settings)
+    k = water_kpis(res)
     row: dict[str, Any] = {"id": element}
     for name in WATER_KPIS:
         row[f"{name}_delta"] = float(k[name]) - ctx.base_kpis[name]
@@ -376,9 +374,7 @@ def run_sweep(
         check_water_ids(scenario, wbase0)
         wmodel = apply_water(scenario, wmodel)
         wbase = simulate_model(wmodel, scenario) if not wmodel.changes.empty else wbase0
-        w = scenario.water
-        settings = (w.service_pressure_m, w.service_duration_s) if w else (20.0, 0.0)
-        base_kpis = water_kpis(wbase, *settings)
+        base_kpis = water_kpis(wbase)
         inp = Path(wmodel.inp_path)
         ctx = PipeContext(scenario, inp.name, inp.read_text(encoding="utf-8", errors="replace"),
                           wmodel.changes, base_kpis)  # fmt: skip
