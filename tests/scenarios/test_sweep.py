@@ -180,3 +180,19 @@ def test_sweep_on_a_local_cluster_equals_in_process(tiny: Scenario) -> None:
     cluster = run_sweep(tiny, "road", workers=2)
     assert cluster.workers == 2
     pd.testing.assert_frame_equal(local.ranking, cluster.ranking, check_exact=True)
+
+
+@pytest.mark.slow
+def test_cancel_on_a_dask_scheduler_cancels_the_futures(sioux: Scenario, dask_cluster: str) -> None:
+    from distributed import Client
+
+    done: list[float] = []
+    with pytest.raises(Cancelled, match="sweep cancelled after"):
+        run_sweep(sioux, "road", scheduler=dask_cluster, elements=SIOUX_SIX,
+                  progress=lambda f, _: done.append(f), cancelled=lambda: len(done) >= 1)  # fmt: skip
+    assert len(done) < 6
+    with Client(dask_cluster, timeout="10s") as client:
+        deadline = time.monotonic() + 10
+        while client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)):
+            assert time.monotonic() < deadline, "tasks left on the scheduler after cancel"
+            time.sleep(0.1)
