@@ -209,3 +209,24 @@ def test_sample_twin_close_road() -> None:
 def test_twin_roads_without_the_twin_road_model_is_a_clear_error() -> None:
     with pytest.raises(InputError, match="use a TNTP network"):
         run_scenario(load_scenario(SAMPLE_DIR / "scenarios" / "close_road.toml"))
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("twin_app.scenarios.twin_traffic") is None,
+    reason="OSM roads need twin_app.scenarios.twin_traffic (another branch)",
+)
+def test_bare_osm_file_as_the_road_network(tmp_path: Path) -> None:
+    osm = SAMPLE_DIR / "london.osm.pbf"
+    path = tmp_path / "osm.toml"
+    path.write_text(
+        f'schema = 1\nname = "osm"\n[traffic]\nnetwork = "{osm}"\n'
+        '[[interventions]]\nkind = "close_road"\nlinks = ["way/4255394"]\n'
+    )
+    res = run_scenario(load_scenario(path))
+    twin = run_scenario(load_scenario(SAMPLE_DIR / "scenarios" / "close_road.toml"))
+    assert res.links is not None and twin.links is not None
+    assert list(res.links["id"]) == list(twin.links["id"])  # the same roads, the same ids
+    assert res.kpi("tstt_veh_h").delta > 0
+    path.write_text(path.read_text().replace("[traffic]\n", '[traffic]\ndemand = "x.tntp"\n'))
+    with pytest.raises(InputError, match="takes its demand from its buildings"):
+        run_scenario(load_scenario(path, check=False))

@@ -171,14 +171,13 @@ def baseline_traffic_model(scenario: Scenario) -> TrafficModel:
             "model is not installed); use a TNTP network in [traffic]"
         ) from None
     if t is not None and t.network is not None:
-        osm = getattr(twin_traffic, "traffic_model_for_osm", None)
-        if osm is None:
+        if t.demand is not None:
             raise InputError(
-                f"{label}: key 'traffic.network': an OSM file is read through a twin; set "
-                "'twin' to the folder holding it and leave traffic.network out"
+                f"{label}: key 'traffic.demand': an OSM road network takes its demand from "
+                "its buildings (the gravity model of twin_app/scenarios/twin_traffic.py); "
+                "leave demand out"
             )
-        model: TrafficModel = osm(t.network)
-        return model
+        return _osm_traffic_model(twin_traffic, t.network, label)
     if scenario.twin is None:
         raise InputError(
             f"{label}: key 'traffic.network': no road network (give a TNTP file, or a 'twin' "
@@ -186,6 +185,24 @@ def baseline_traffic_model(scenario: Scenario) -> TrafficModel:
         )
     twin_model: TrafficModel = twin_traffic.traffic_model_for_twin(scenario.twin)
     return twin_model
+
+
+def _osm_traffic_model(twin_traffic: Any, path: Path, label: str) -> TrafficModel:
+    """The twin road model of a bare OSM file: its roads and, for demand, its buildings."""
+    from twin_app.io.load import load_city
+
+    sets = load_city([path]).city.sets
+    roads = [x for x in sets if x.kind == "roads" and x.lines is not None]
+    buildings = [x for x in sets if x.kind == "buildings"]
+    if not roads or not buildings:
+        raise InputError(
+            f"{label}: key 'traffic.network': {path} has no "
+            f"{'roads' if not roads else 'buildings'} to build a traffic model from"
+        )
+    model: TrafficModel = twin_traffic.traffic_model_from_sets(
+        roads[0], max(buildings, key=lambda x: x.n_features), source=path.name
+    )
+    return model
 
 
 def twin_water_network(twin: Path, label: str) -> Path:
