@@ -215,6 +215,10 @@ def test_twin_roads_without_the_twin_road_model_is_a_clear_error() -> None:
     importlib.util.find_spec("twin_app.scenarios.twin_traffic") is None,
     reason="OSM roads need twin_app.scenarios.twin_traffic (another branch)",
 )
+# twin_traffic._road_links builds pd.Categorical from values outside its categories, which
+# pandas 3 deprecates; the twin's own path hides it behind the model cache. Reported to the
+# roads branch: pd.Index(names).get_indexer(cls) gives the same codes without the warning.
+@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
 def test_bare_osm_file_as_the_road_network(tmp_path: Path) -> None:
     osm = SAMPLE_DIR / "london.osm.pbf"
     path = tmp_path / "osm.toml"
