@@ -188,6 +188,7 @@ def test_sioux_falls_closure(shared_file: Callable[[str], Path]) -> None:
     importlib.util.find_spec("twin_app.scenarios.twin_traffic") is None,
     reason="twin roads need twin_app.scenarios.twin_traffic (another branch)",
 )
+@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")  # see the OSM test below
 def test_sample_twin_close_road() -> None:
     s = load_scenario(SAMPLE_DIR / "scenarios" / "close_road.toml")
     res = run_scenario(s)
