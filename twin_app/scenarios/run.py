@@ -53,7 +53,7 @@ from twin_app.scenarios.model import Kpi, ScenarioResult, TrafficModel, WaterMod
 #: ``progress(fraction 0..1, message)``, as in :mod:`twin_app.io.load`.
 Progress = Callable[[float, str], None]
 #: Answers True when the user asked to stop.
-Cancelled_ = Callable[[], bool]
+CancelCheck = Callable[[], bool]
 
 #: Traffic KPIs in the order they are shown.
 TRAFFIC_KPIS = (
@@ -311,7 +311,7 @@ def assign_model(
     scenario: Scenario,
     warm_start: AssignmentResult | None = None,
     progress: Callable[[float], None] | None = None,
-    cancelled: Cancelled_ | None = None,
+    cancelled: CancelCheck | None = None,
 ) -> AssignmentResult:
     """User equilibrium on a snapshot with the scenario's assignment settings."""
     from twin_app.engines.traffic import assign
@@ -419,7 +419,7 @@ def water_kpis(result: Any) -> dict[str, float]:
 
 
 def simulate_model(
-    model: WaterModel, scenario: Scenario, cancelled: Cancelled_ | None = None
+    model: WaterModel, scenario: Scenario, cancelled: CancelCheck | None = None
 ) -> Any:
     """EPANET 2.2 hydraulics of a snapshot with the scenario's run settings."""
     from twin_app.engines.water import simulate
@@ -450,7 +450,7 @@ def _kpi_rows(base: dict[str, tuple[float, str]], scen: dict[str, tuple[float, s
 def run_scenario(
     scenario: Scenario,
     progress: Progress | None = None,
-    cancelled: Cancelled_ | None = None,
+    cancelled: CancelCheck | None = None,
 ) -> ScenarioResult:
     """Run the baseline and the scenario and compare them.
 
