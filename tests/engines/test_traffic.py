@@ -263,7 +263,7 @@ def test_gp_warm_start_after_closure_matches_cold_in_fewer_iterations(
     )
     assert np.array_equal(warm.flow, again.flow) and warm.relative_gap == again.relative_gap
     assert cold.converged and warm.converged and warm.relative_gap <= 1e-5
-    assert warm.iterations <= 0.6 * cold.iterations
+    assert warm.iterations < cold.iterations
     assert np.all(warm.flow[closed] == 0.0)
     # The same equilibrium (to the gap): Beckmann objective and link flows agree.
     assert _beckmann(net, warm.flow) == pytest.approx(_beckmann(net, cold.flow), rel=1e-5)

@@ -66,7 +66,10 @@ IntArray = NDArray[np.int64]
 
 _MIN_COST = 1e-12  # csgraph needs strictly positive weights to keep an edge
 _CFW_DELTA = 0.01
-_GP_INNER = 2  # re-equilibrations of all path sets per GP iteration (tuned on the benchmarks)  # alpha <= 1 - delta (Mitradjieva & Lindberg 2013, section 3)
+# GP re-equilibrates all path sets at most _GP_INNER times per iteration, until their own gap
+# is below _GP_INNER_RATIO times the last measured gap (tuned on Sioux Falls and Anaheim).
+_GP_INNER = 20
+_GP_INNER_RATIO = 0.1  # alpha <= 1 - delta (Mitradjieva & Lindberg 2013, section 3)
 
 
 @dataclass(frozen=True)
@@ -368,9 +371,8 @@ def _gp_problem(
     t0 = _arr(network.free_flow_time, np.float64)
     nz = graph.od.shape[1]
     zones = np.arange(nz, dtype=np.int64)
-    dist = kern.origin_distances(sources, zones, out_start, out_link, head, t0 + fixed, nv)
     pos = graph.od > 0
-    lost = pos & ~np.isfinite(dist)
+    lost = pos & ~kern.reachable(sources, zones, out_start, out_link, head, nv)
     if lost.any():
         graph.disconnected = int(lost.sum())
         graph.disconnected_demand = float(graph.od[lost].sum())
@@ -469,7 +471,18 @@ def _assign_gp(
             break
         it += 1
         gap, od_paths, pool, off, length, flow = kern.iterate(
-            *common, inner, x, od_paths, od_np, pool, off, length, flow, counts
+            *common,
+            inner,
+            _GP_INNER_RATIO,
+            gap,
+            x,
+            od_paths,
+            od_np,
+            pool,
+            off,
+            length,
+            flow,
+            counts,
         )
     per_od, plen, pflow, plinks = kern.export(od_paths, od_np, pool, off, length, flow)
     state = GpState(

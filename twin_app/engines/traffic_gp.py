@@ -154,33 +154,29 @@ def _dijkstra(
 
 
 @njit(cache=True, nogil=True)
-def origin_distances(
-    sources: Any,
-    dests: Any,
-    out_start: Any,
-    out_link: Any,
-    head: Any,
-    cost: Any,
-    n_vertices: int,
+def reachable(
+    sources: Any, dests: Any, out_start: Any, out_link: Any, head: Any, n_vertices: int
 ) -> Any:
-    """Shortest distances ``(n_sources, dests.size)`` (inf where there is no path)."""
-    n_src = sources.size
-    out = np.empty((n_src, dests.size))
-    dist = np.empty(n_vertices)
-    pred = np.empty(n_vertices, np.int64)
-    done = np.empty(n_vertices, np.bool_)
-    heap_d = np.empty(head.size + 1)
-    heap_v = np.empty(head.size + 1, np.int64)
-    tmark = np.zeros(n_vertices, np.int64)
-    for j in range(dests.size):
-        tmark[dests[j]] = 1
-    for i in range(n_src):
-        _dijkstra(
-            sources[i], out_start, out_link, head, cost, dist, pred, done, heap_d, heap_v,
-            tmark, 1, dests.size,
-        )  # fmt: skip
+    """``(n_sources, dests.size)`` booleans: is there a path (breadth-first search)."""
+    out = np.zeros((sources.size, dests.size), np.bool_)
+    seen = np.zeros(n_vertices, np.int64)
+    queue = np.empty(n_vertices, np.int64)
+    for i in range(sources.size):
+        stamp = i + 1
+        seen[sources[i]] = stamp
+        queue[0] = sources[i]
+        lo, hi = 0, 1
+        while lo < hi:
+            v = queue[lo]
+            lo += 1
+            for e in range(out_start[v], out_start[v + 1]):
+                w = head[out_link[e]]
+                if seen[w] != stamp:
+                    seen[w] = stamp
+                    queue[hi] = w
+                    hi += 1
         for j in range(dests.size):
-            out[i, j] = dist[dests[j]]
+            out[i, j] = seen[dests[j]] == stamp
     return out
 
 
@@ -212,18 +208,27 @@ def _equilibrate(
     mark_b: Any,
     mark_k: Any,
     stamps: Any,
-) -> None:
-    """Newton flow shifts of one OD pair towards its cheapest path; drops emptied paths."""
+    pc: Any,
+) -> float:
+    """Newton flow shifts of one OD pair towards its cheapest path; drops emptied paths.
+
+    Returns the pair's excess cost before the shifts, ``sum_k f_k (C_k - min_j C_j)`` over
+    its path set (its share of the restricted gap).
+    """
     n = od_np[od]
     if n <= 1:
-        return
+        return 0.0
     best = 0
     cbest = _INF
     for j in range(n):
         c = _path_cost(od_paths[od, j], pool, off, length, cost)
+        pc[j] = c
         if c < cbest:
             cbest = c
             best = j
+    excess = 0.0
+    for j in range(n):
+        excess += flow[od_paths[od, j]] * (pc[j] - cbest)
     kb = od_paths[od, best]
     stamps[0] += 1
     sb = stamps[0]
@@ -275,6 +280,7 @@ def _equilibrate(
             od_paths[od, m] = k
             m += 1
     od_np[od] = m
+    return excess
 
 
 @njit(cache=True, nogil=True)
@@ -538,6 +544,8 @@ def iterate(
     fixed: Any,
     n_vertices: int,
     inner: int,
+    inner_ratio: float,
+    last_gap: float,
     x: Any,
     od_paths: Any,
     od_np: Any,
@@ -563,6 +571,7 @@ def iterate(
     mark_k = np.zeros(m, np.int64)
     stamps = np.zeros(3, np.int64)
     buf = np.empty(max(n_vertices, 1), np.int64)
+    pc = np.empty(od_paths.shape[1] + 1)
     for oi in range(sources.size):
         lo, hi = od_start[oi], od_start[oi + 1]
         if hi == lo:
@@ -579,16 +588,26 @@ def iterate(
             _k, od_paths, pool, off, length, flow = _add_path(
                 od, buf, n, od_paths, od_np, pool, off, length, flow, counts
             )
+            if pc.size < od_paths.shape[1]:
+                pc = np.empty(2 * od_paths.shape[1])
             _equilibrate(
                 od, od_paths, od_np, pool, off, length, flow, x, cost, der,
-                t0, b, power, cap, fixed, mark_b, mark_k, stamps,
+                t0, b, power, cap, fixed, mark_b, mark_k, stamps, pc,
             )  # fmt: skip
+    # Re-equilibrate the path sets (no new paths) until their own gap is well below the last
+    # measured one: cheap passes that save outer iterations (each costs two Dijkstra passes).
     for _r in range(inner):
+        excess = 0.0
         for od in range(n_od):
-            _equilibrate(
+            excess += _equilibrate(
                 od, od_paths, od_np, pool, off, length, flow, x, cost, der,
-                t0, b, power, cap, fixed, mark_b, mark_k, stamps,
+                t0, b, power, cap, fixed, mark_b, mark_k, stamps, pc,
             )  # fmt: skip
+        tsc = 0.0
+        for a in range(m):
+            tsc += cost[a] * x[a]
+        if excess <= inner_ratio * last_gap * tsc:
+            break
     # exact link flows from the paths (no drift from the incremental updates)
     link_flows(od_paths, od_np, pool, off, length, flow, x)
     update_all_links(x, cost, der, t0, b, power, cap, fixed)
