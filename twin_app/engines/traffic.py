@@ -456,7 +456,7 @@ def _assign_gp(
         p["fixed"], p["n_vertices"],
     )  # fmt: skip
     gap, x, od_paths, od_np, pool, off, length, flow, counts = kern.start(
-        *common, widx, scale, w_np, w_len, w_flow, w_links, closed_mask
+        *common, widx, scale, w_np, w_len, w_flow, w_links, closed_mask, inner, _GP_INNER_RATIO
     )
     gap0 = gap
     it = 0

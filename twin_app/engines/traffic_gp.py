@@ -409,6 +409,54 @@ def _measure(
 
 
 @njit(cache=True, nogil=True)
+def _reequilibrate(
+    passes: int,
+    ratio: float,
+    ref_gap: float,
+    od_paths: Any,
+    od_np: Any,
+    pool: Any,
+    off: Any,
+    length: Any,
+    flow: Any,
+    x: Any,
+    cost: Any,
+    der: Any,
+    t0: Any,
+    b: Any,
+    power: Any,
+    cap: Any,
+    fixed: Any,
+    mark_b: Any,
+    mark_k: Any,
+    stamps: Any,
+    pc: Any,
+) -> None:
+    """Shift flows within the path sets (no new paths) for up to ``passes`` passes.
+
+    Stops once the restricted gap ``sum_od excess / sum_a c_a x_a`` is at most ``ratio *
+    ref_gap`` (``ref_gap < 0``: ``ratio`` times the first pass's restricted gap). These passes
+    cost far less than the two Dijkstra passes of an outer iteration.
+    """
+    for r in range(passes):
+        excess = 0.0
+        for od in range(od_np.size):
+            excess += _equilibrate(
+                od, od_paths, od_np, pool, off, length, flow, x, cost, der,
+                t0, b, power, cap, fixed, mark_b, mark_k, stamps, pc,
+            )  # fmt: skip
+        tsc = 0.0
+        for a in range(x.size):
+            tsc += cost[a] * x[a]
+        if tsc <= 0.0:
+            break
+        if r == 0 and ref_gap < 0.0:
+            ref_gap = excess / tsc
+        if excess <= ratio * ref_gap * tsc:
+            break
+
+
+@njit(cache=True, nogil=True)
 def start(
     sources: Any,
     od_start: Any,
@@ -431,6 +479,8 @@ def start(
     warm_flow: Any,
     warm_links: Any,
     closed: Any,
+    inner: int,
+    inner_ratio: float,
 ) -> Any:
     """Initial path sets and flows; returns the solver state and its relative gap.
 
@@ -520,6 +570,18 @@ def start(
         update_all_links(x, cost, der, t0, b, power, cap, fixed)
     link_flows(od_paths, od_np, pool, off, length, flow, x)
     update_all_links(x, cost, der, t0, b, power, cap, fixed)
+    if warm_len.size > 0:
+        # warm pairs that lost paths hold their kept paths and the new shortest one: spread
+        # their flow over these before the first measure
+        pc = np.empty(od_paths.shape[1] + 1)
+        mark_b = np.zeros(m, np.int64)
+        mark_k = np.zeros(m, np.int64)
+        _reequilibrate(
+            inner, inner_ratio, -1.0, od_paths, od_np, pool, off, length, flow, x, cost, der,
+            t0, b, power, cap, fixed, mark_b, mark_k, stamps, pc,
+        )  # fmt: skip
+        link_flows(od_paths, od_np, pool, off, length, flow, x)
+        update_all_links(x, cost, der, t0, b, power, cap, fixed)
     gap = _measure(
         sources, od_start, od_dest, od_demand, out_start, out_link, head, x, cost,
         dist, pred, done, heap_d, heap_v, tmark, stamps,
@@ -557,7 +619,6 @@ def iterate(
 ) -> Any:
     """One outer iteration (column generation, shifts, ``inner`` re-equilibrations, gap)."""
     m = head.size
-    n_od = od_dest.size
     cost = np.empty(m)
     der = np.empty(m)
     update_all_links(x, cost, der, t0, b, power, cap, fixed)
@@ -594,20 +655,10 @@ def iterate(
                 od, od_paths, od_np, pool, off, length, flow, x, cost, der,
                 t0, b, power, cap, fixed, mark_b, mark_k, stamps, pc,
             )  # fmt: skip
-    # Re-equilibrate the path sets (no new paths) until their own gap is well below the last
-    # measured one: cheap passes that save outer iterations (each costs two Dijkstra passes).
-    for _r in range(inner):
-        excess = 0.0
-        for od in range(n_od):
-            excess += _equilibrate(
-                od, od_paths, od_np, pool, off, length, flow, x, cost, der,
-                t0, b, power, cap, fixed, mark_b, mark_k, stamps, pc,
-            )  # fmt: skip
-        tsc = 0.0
-        for a in range(m):
-            tsc += cost[a] * x[a]
-        if excess <= inner_ratio * last_gap * tsc:
-            break
+    _reequilibrate(
+        inner, inner_ratio, last_gap, od_paths, od_np, pool, off, length, flow, x, cost, der,
+        t0, b, power, cap, fixed, mark_b, mark_k, stamps, pc,
+    )  # fmt: skip
     # exact link flows from the paths (no drift from the incremental updates)
     link_flows(od_paths, od_np, pool, off, length, flow, x)
     update_all_links(x, cost, der, t0, b, power, cap, fixed)
