@@ -15,8 +15,10 @@ from k to k* (a Newton step on the path-flow form of Beckmann's program; ``(+)``
 symmetric difference: links on both paths keep their flow). Link flows and costs are updated
 after every shift (Gauss-Seidel). An outer iteration runs, per origin, a Dijkstra on the current
 costs and adds each destination's shortest path to its set (column generation), shifts that
-pair's flow, then re-equilibrates all path sets ``inner`` more times, then measures the
-relative gap with one more Dijkstra per origin on the final costs.
+pair's flow, then re-equilibrates all path sets (up to ``inner`` passes, until their own gap is
+below ``inner_ratio`` times the last measured gap), then measures the relative gap with one more
+Dijkstra per origin on the final costs. Shortest paths: Dijkstra with a binary heap (lazy
+deletion) over the open links in CSR order, stopping once the origin's destinations are settled.
 
 Everything here is compiled by numba with ``cache=True`` (the machine code is kept on disk next
 to this file, or in ``NUMBA_CACHE_DIR``). Arrays only, no Python objects: the caller
