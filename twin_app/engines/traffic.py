@@ -486,12 +486,14 @@ def _assign_gp(
         *common, widx, scale, w_np, w_len, w_flow, w_links, closed_mask, inner, _GP_INNER_RATIO
     )
     gap0 = gap
+    done = 0.0  # progress never goes back
     it = 0
     while True:
         if cancelled is not None and cancelled():
             raise Cancelled(f"traffic assignment on {network.source or 'network'} cancelled")
         if progress is not None:
-            progress(_progress_fraction(gap0, gap, relative_gap, it, max_iterations))
+            done = max(done, _progress_fraction(gap0, gap, relative_gap, it, max_iterations))
+            progress(done)
         if gap <= relative_gap or it >= max_iterations:
             break
         if time_limit_s is not None and time.perf_counter() - t_start > time_limit_s:
@@ -649,6 +651,7 @@ def assign(
     prev_step = 1.0
     gap = np.inf
     gap0 = np.inf
+    done = 0.0  # progress never goes back
     it = 0
     while True:
         if cancelled is not None and cancelled():
@@ -660,7 +663,8 @@ def assign(
         if it == 0:
             gap0 = gap
         if progress is not None:
-            progress(_progress_fraction(gap0, gap, relative_gap, it, max_iterations))
+            done = max(done, _progress_fraction(gap0, gap, relative_gap, it, max_iterations))
+            progress(done)
         if gap <= relative_gap or it >= max_iterations:
             break
         if time_limit_s is not None and time.perf_counter() - t_start > time_limit_s:
