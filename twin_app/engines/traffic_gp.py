@@ -15,8 +15,10 @@ from k to k* (a Newton step on the path-flow form of Beckmann's program; ``(+)``
 symmetric difference: links on both paths keep their flow). Link flows and costs are updated
 after every shift (Gauss-Seidel). An outer iteration runs, per origin, a Dijkstra on the current
 costs and adds each destination's shortest path to its set (column generation), shifts that
-pair's flow, then re-equilibrates all path sets ``inner`` more times, then measures the
-relative gap with one more Dijkstra per origin on the final costs.
+pair's flow, then re-equilibrates all path sets (up to ``inner`` passes, until their own gap is
+below ``inner_ratio`` times the last measured gap), then measures the relative gap with one more
+Dijkstra per origin on the final costs. Shortest paths: Dijkstra with a binary heap (lazy
+deletion) over the open links in CSR order, stopping once the origin's destinations are settled.
 
 Everything here is compiled by numba with ``cache=True`` (the machine code is kept on disk next
 to this file, or in ``NUMBA_CACHE_DIR``). Arrays only, no Python objects: the caller
@@ -36,31 +38,22 @@ _INF = np.inf
 
 
 @njit(cache=True, nogil=True)
-def _update_link(
-    a: int,
-    x: Any,
-    cost: Any,
-    der: Any,
-    t0: Any,
-    b: Any,
-    power: Any,
-    cap: Any,
-    fixed: Any,
-) -> None:
-    """BPR cost ``fixed + t0 (1 + b (v/c)^p)`` and derivative ``t0 b p (v/c)^(p-1) / c``."""
-    v = x[a]
+def _bpr(v: float, t0: float, b: float, p: float, cap: float, fixed: float) -> Any:
+    """BPR cost ``fixed + t0 (1 + b (v/c)^p)`` and derivative ``t0 b p (v/c)^(p-1) / c``.
+
+    Scalars only: a call with array arguments pays reference counting on every array, which
+    costs more than the arithmetic in these loops.
+    """
     if v < 0.0:
         v = 0.0
-    r = v / cap[a]
-    p = power[a]
+    r = v / cap
     if p == 4.0:
         r3 = r * r * r
         rp = r3 * r
     else:
         r3 = r ** (p - 1.0) if p >= 1.0 else 0.0
         rp = r**p
-    cost[a] = fixed[a] + t0[a] * (1.0 + b[a] * rp)
-    der[a] = t0[a] * b[a] * p * r3 / cap[a]
+    return fixed + t0 * (1.0 + b * rp), t0 * b * p * r3 / cap
 
 
 @njit(cache=True, nogil=True)
@@ -69,7 +62,7 @@ def update_all_links(
 ) -> None:
     """Costs and derivatives of every link at flows ``x`` (in place)."""
     for a in range(x.size):
-        _update_link(a, x, cost, der, t0, b, power, cap, fixed)
+        cost[a], der[a] = _bpr(x[a], t0[a], b[a], power[a], cap[a], fixed[a])
 
 
 @njit(cache=True, nogil=True)
@@ -154,47 +147,36 @@ def _dijkstra(
 
 
 @njit(cache=True, nogil=True)
-def origin_distances(
-    sources: Any,
-    dests: Any,
-    out_start: Any,
-    out_link: Any,
-    head: Any,
-    cost: Any,
-    n_vertices: int,
+def reachable(
+    sources: Any, dests: Any, out_start: Any, out_link: Any, head: Any, n_vertices: int
 ) -> Any:
-    """Shortest distances ``(n_sources, dests.size)`` (inf where there is no path)."""
-    n_src = sources.size
-    out = np.empty((n_src, dests.size))
-    dist = np.empty(n_vertices)
-    pred = np.empty(n_vertices, np.int64)
-    done = np.empty(n_vertices, np.bool_)
-    heap_d = np.empty(head.size + 1)
-    heap_v = np.empty(head.size + 1, np.int64)
-    tmark = np.zeros(n_vertices, np.int64)
-    for j in range(dests.size):
-        tmark[dests[j]] = 1
-    for i in range(n_src):
-        _dijkstra(
-            sources[i], out_start, out_link, head, cost, dist, pred, done, heap_d, heap_v,
-            tmark, 1, dests.size,
-        )  # fmt: skip
+    """``(n_sources, dests.size)`` booleans: is there a path (breadth-first search)."""
+    out = np.zeros((sources.size, dests.size), np.bool_)
+    seen = np.zeros(n_vertices, np.int64)
+    queue = np.empty(n_vertices, np.int64)
+    for i in range(sources.size):
+        stamp = i + 1
+        seen[sources[i]] = stamp
+        queue[0] = sources[i]
+        lo, hi = 0, 1
+        while lo < hi:
+            v = queue[lo]
+            lo += 1
+            for e in range(out_start[v], out_start[v + 1]):
+                w = head[out_link[e]]
+                if seen[w] != stamp:
+                    seen[w] = stamp
+                    queue[hi] = w
+                    hi += 1
         for j in range(dests.size):
-            out[i, j] = dist[dests[j]]
+            out[i, j] = seen[dests[j]] == stamp
     return out
 
 
 @njit(cache=True, nogil=True)
-def _path_cost(k: int, pool: Any, off: Any, length: Any, cost: Any) -> float:
-    c = 0.0
-    for i in range(off[k], off[k] + length[k]):
-        c += cost[pool[i]]
-    return c
-
-
-@njit(cache=True, nogil=True)
 def _equilibrate(
-    od: int,
+    lo: int,
+    hi: int,
     od_paths: Any,
     od_np: Any,
     pool: Any,
@@ -212,69 +194,88 @@ def _equilibrate(
     mark_b: Any,
     mark_k: Any,
     stamps: Any,
-) -> None:
-    """Newton flow shifts of one OD pair towards its cheapest path; drops emptied paths."""
-    n = od_np[od]
-    if n <= 1:
-        return
-    best = 0
-    cbest = _INF
-    for j in range(n):
-        c = _path_cost(od_paths[od, j], pool, off, length, cost)
-        if c < cbest:
-            cbest = c
-            best = j
-    kb = od_paths[od, best]
-    stamps[0] += 1
-    sb = stamps[0]
-    for i in range(off[kb], off[kb] + length[kb]):
-        mark_b[pool[i]] = sb
-    for j in range(n):
-        if j == best:
+) -> float:
+    """Newton flow shifts of OD pairs ``lo .. hi-1`` towards their cheapest paths.
+
+    Drops emptied paths. Returns the pairs' excess cost before the shifts,
+    ``sum_od sum_k f_k (C_k - min_j C_j)`` over their path sets (the restricted gap's
+    numerator). One call per range, not per pair: array arguments cost reference counting.
+    """
+    pc = np.empty(od_paths.shape[1])
+    excess = 0.0
+    for od in range(lo, hi):
+        n = od_np[od]
+        if n <= 1:
             continue
-        k = od_paths[od, j]
-        fk = flow[k]
-        if fk <= 0.0:
-            continue
-        g = _path_cost(k, pool, off, length, cost) - cbest
-        if g <= 0.0:
-            continue
-        stamps[1] += 1
-        sk = stamps[1]
-        s = 0.0
-        for i in range(off[k], off[k] + length[k]):
-            a = pool[i]
-            mark_k[a] = sk
-            if mark_b[a] != sb:
-                s += der[a]
+        best = 0
+        cbest = _INF
+        for j in range(n):
+            k = od_paths[od, j]
+            c = 0.0
+            for i in range(off[k], off[k] + length[k]):
+                c += cost[pool[i]]
+            pc[j] = c
+            if c < cbest:
+                cbest = c
+                best = j
+        for j in range(n):
+            excess += flow[od_paths[od, j]] * (pc[j] - cbest)
+        kb = od_paths[od, best]
+        stamps[0] += 1
+        sb = stamps[0]
         for i in range(off[kb], off[kb] + length[kb]):
-            a = pool[i]
-            if mark_k[a] != sk:
-                s += der[a]
-        delta = fk
-        if s > 0.0 and g / s < fk:
-            delta = g / s
-        for i in range(off[k], off[k] + length[k]):
-            a = pool[i]
-            if mark_b[a] != sb:
-                x[a] -= delta
-                _update_link(a, x, cost, der, t0, b, power, cap, fixed)
-        for i in range(off[kb], off[kb] + length[kb]):
-            a = pool[i]
-            if mark_k[a] != sk:
-                x[a] += delta
-                _update_link(a, x, cost, der, t0, b, power, cap, fixed)
-        flow[k] = 0.0 if delta >= fk else fk - delta
-        flow[kb] += delta
-        cbest = _path_cost(kb, pool, off, length, cost)
-    # drop emptied paths (keeping the order of the others: deterministic)
-    m = 0
-    for j in range(n):
-        k = od_paths[od, j]
-        if flow[k] > 0.0 or k == kb:
-            od_paths[od, m] = k
-            m += 1
-    od_np[od] = m
+            mark_b[pool[i]] = sb
+        for j in range(n):
+            if j == best:
+                continue
+            k = od_paths[od, j]
+            fk = flow[k]
+            if fk <= 0.0:
+                continue
+            ck = 0.0
+            for i in range(off[k], off[k] + length[k]):
+                ck += cost[pool[i]]
+            g = ck - cbest
+            if g <= 0.0:
+                continue
+            stamps[1] += 1
+            sk = stamps[1]
+            s = 0.0
+            for i in range(off[k], off[k] + length[k]):
+                a = pool[i]
+                mark_k[a] = sk
+                if mark_b[a] != sb:
+                    s += der[a]
+            for i in range(off[kb], off[kb] + length[kb]):
+                a = pool[i]
+                if mark_k[a] != sk:
+                    s += der[a]
+            delta = fk
+            if s > 0.0 and g / s < fk:
+                delta = g / s
+            for i in range(off[k], off[k] + length[k]):
+                a = pool[i]
+                if mark_b[a] != sb:
+                    x[a] -= delta
+                    cost[a], der[a] = _bpr(x[a], t0[a], b[a], power[a], cap[a], fixed[a])
+            cbest = 0.0
+            for i in range(off[kb], off[kb] + length[kb]):
+                a = pool[i]
+                if mark_k[a] != sk:
+                    x[a] += delta
+                    cost[a], der[a] = _bpr(x[a], t0[a], b[a], power[a], cap[a], fixed[a])
+                cbest += cost[a]
+            flow[k] = 0.0 if delta >= fk else fk - delta
+            flow[kb] += delta
+        # drop emptied paths (keeping the order of the others: deterministic)
+        m = 0
+        for j in range(n):
+            k = od_paths[od, j]
+            if flow[k] > 0.0 or k == kb:
+                od_paths[od, m] = k
+                m += 1
+        od_np[od] = m
+    return excess
 
 
 @njit(cache=True, nogil=True)
@@ -403,6 +404,51 @@ def _measure(
 
 
 @njit(cache=True, nogil=True)
+def _reequilibrate(
+    passes: int,
+    ratio: float,
+    ref_gap: float,
+    od_paths: Any,
+    od_np: Any,
+    pool: Any,
+    off: Any,
+    length: Any,
+    flow: Any,
+    x: Any,
+    cost: Any,
+    der: Any,
+    t0: Any,
+    b: Any,
+    power: Any,
+    cap: Any,
+    fixed: Any,
+    mark_b: Any,
+    mark_k: Any,
+    stamps: Any,
+) -> None:
+    """Shift flows within the path sets (no new paths) for up to ``passes`` passes.
+
+    Stops once the restricted gap ``sum_od excess / sum_a c_a x_a`` is at most ``ratio *
+    ref_gap`` (``ref_gap < 0``: ``ratio`` times the first pass's restricted gap). These passes
+    cost far less than the two Dijkstra passes of an outer iteration.
+    """
+    for r in range(passes):
+        excess = _equilibrate(
+            0, od_np.size, od_paths, od_np, pool, off, length, flow, x, cost, der,
+            t0, b, power, cap, fixed, mark_b, mark_k, stamps,
+        )  # fmt: skip
+        tsc = 0.0
+        for a in range(x.size):
+            tsc += cost[a] * x[a]
+        if tsc <= 0.0:
+            break
+        if r == 0 and ref_gap < 0.0:
+            ref_gap = excess / tsc
+        if excess <= ratio * ref_gap * tsc:
+            break
+
+
+@njit(cache=True, nogil=True)
 def start(
     sources: Any,
     od_start: Any,
@@ -425,6 +471,8 @@ def start(
     warm_flow: Any,
     warm_links: Any,
     closed: Any,
+    inner: int,
+    inner_ratio: float,
 ) -> Any:
     """Initial path sets and flows; returns the solver state and its relative gap.
 
@@ -514,6 +562,17 @@ def start(
         update_all_links(x, cost, der, t0, b, power, cap, fixed)
     link_flows(od_paths, od_np, pool, off, length, flow, x)
     update_all_links(x, cost, der, t0, b, power, cap, fixed)
+    if warm_len.size > 0:
+        # warm pairs that lost paths hold their kept paths and the new shortest one: spread
+        # their flow over these before the first measure
+        mark_b = np.zeros(m, np.int64)
+        mark_k = np.zeros(m, np.int64)
+        _reequilibrate(
+            inner, inner_ratio, -1.0, od_paths, od_np, pool, off, length, flow, x, cost, der,
+            t0, b, power, cap, fixed, mark_b, mark_k, stamps,
+        )  # fmt: skip
+        link_flows(od_paths, od_np, pool, off, length, flow, x)
+        update_all_links(x, cost, der, t0, b, power, cap, fixed)
     gap = _measure(
         sources, od_start, od_dest, od_demand, out_start, out_link, head, x, cost,
         dist, pred, done, heap_d, heap_v, tmark, stamps,
@@ -538,6 +597,8 @@ def iterate(
     fixed: Any,
     n_vertices: int,
     inner: int,
+    inner_ratio: float,
+    last_gap: float,
     x: Any,
     od_paths: Any,
     od_np: Any,
@@ -549,7 +610,6 @@ def iterate(
 ) -> Any:
     """One outer iteration (column generation, shifts, ``inner`` re-equilibrations, gap)."""
     m = head.size
-    n_od = od_dest.size
     cost = np.empty(m)
     der = np.empty(m)
     update_all_links(x, cost, der, t0, b, power, cap, fixed)
@@ -579,16 +639,14 @@ def iterate(
             _k, od_paths, pool, off, length, flow = _add_path(
                 od, buf, n, od_paths, od_np, pool, off, length, flow, counts
             )
-            _equilibrate(
-                od, od_paths, od_np, pool, off, length, flow, x, cost, der,
-                t0, b, power, cap, fixed, mark_b, mark_k, stamps,
-            )  # fmt: skip
-    for _r in range(inner):
-        for od in range(n_od):
-            _equilibrate(
-                od, od_paths, od_np, pool, off, length, flow, x, cost, der,
-                t0, b, power, cap, fixed, mark_b, mark_k, stamps,
-            )  # fmt: skip
+        _equilibrate(
+            lo, hi, od_paths, od_np, pool, off, length, flow, x, cost, der,
+            t0, b, power, cap, fixed, mark_b, mark_k, stamps,
+        )  # fmt: skip
+    _reequilibrate(
+        inner, inner_ratio, last_gap, od_paths, od_np, pool, off, length, flow, x, cost, der,
+        t0, b, power, cap, fixed, mark_b, mark_k, stamps,
+    )  # fmt: skip
     # exact link flows from the paths (no drift from the incremental updates)
     link_flows(od_paths, od_np, pool, off, length, flow, x)
     update_all_links(x, cost, der, t0, b, power, cap, fixed)
