@@ -16,9 +16,19 @@ EPA/600/R-20/133 (2020); the pressure-driven demand model is its section 3.1 (Wa
 
 with D the requested demand, p the node pressure, ``e`` the pressure exponent.
 
+Scenarios: :class:`WaterChanges` (closed links, leaks and breaks, pump outages, demand
+changes) are built into the private model with EPANET's own elements (see :func:`simulate`:
+a leak is an emitter behind a time-switched pipe, an outage a time-switched pipe in series with
+the pump); :func:`isolation` proposes the valves that isolate a break (wntr's valve segments)
+and :func:`isolation_changes` shuts them. KPIs (:func:`kpis_of`): ``min_pressure_m``,
+``junctions_below_service_pressure``, ``demand_not_served_m3``, ``customers_affected``
+(customer equivalents of :data:`CUSTOMER_M3_PER_DAY`), ``leak_volume_m3``, and older ones.
+
 Validation: ``tests/engines/test_water.py`` runs the same files through the EPANET toolkit
 directly (``ENopenH/ENrunH/ENnextH``, values read with ``ENgetnodevalue/ENgetlinkvalue`` in the
-file's units and converted by the test) and checks every reported step.
+file's units and converted by the test) and checks every reported step;
+``tests/engines/test_water_scenarios.py`` checks each kind of change against wntr runs of the
+network changed with plain wntr calls, and leaks against wntr's own leak model.
 """
 
 from __future__ import annotations
@@ -501,13 +511,17 @@ def simulate(
         msgs.append(f"{path}: dropped controls that operate closed links: {', '.join(removed)}")
     msgs.extend(f"{path}: {m}" for m in added.messages)
 
-    def table(frame: pd.DataFrame, ids: ObjArray) -> pd.DataFrame:
-        if not np.array_equal(frame.columns.to_numpy(object), ids):
-            frame = frame.reindex(columns=list(ids))
-        return frame
+    # columns of the file's elements in wntr's tables (added elements sit among them)
+    node_cols = _columns(results.node["pressure"], node_ids)
+    link_cols = _columns(results.link["flowrate"], link_ids)
 
-    pressure = table(results.node["pressure"], node_ids)
-    elapsed = pressure.index.to_numpy().astype(np.int64)
+    def nodes(key: str, dtype: Any = np.float32) -> np.ndarray[Any, Any]:
+        return _take(results.node[key], node_cols, dtype)
+
+    def links(key: str, dtype: Any = np.float32) -> np.ndarray[Any, Any]:
+        return _take(results.link[key], link_cols, dtype)
+
+    elapsed = results.node["pressure"].index.to_numpy().astype(np.int64)
     if elapsed.shape[0] == 0 or elapsed[-1] < duration_s:
         got = int(elapsed[-1]) if elapsed.shape[0] else 0
         raise EngineError(
@@ -516,7 +530,7 @@ def simulate(
         )
     f32 = np.float32
     demand_all = results.node["demand"]
-    status = table(results.link["status"], link_ids).to_numpy(np.float64).round().astype(np.int8)
+    status = links("status", np.float64).round().astype(np.int8)
     if added.switches:
         switch = results.link["status"][[s for _, s in added.switches]].to_numpy(np.float64)
         for k, (pump, _) in enumerate(added.switches):
@@ -531,9 +545,9 @@ def simulate(
     )
     # naive times are UTC; aware ones are converted (Timestamp.value is UTC ns)
     start_ns = 0 if start is None else int(pd.Timestamp(start).value)
-    pressure_m = pressure.to_numpy(f32)
-    demand_m3s = table(demand_all, node_ids).to_numpy(f32)
-    velocity_ms = table(results.link["velocity"], link_ids).to_numpy(f32)
+    pressure_m = nodes("pressure")
+    demand_m3s = nodes("demand")
+    velocity_ms = links("velocity")
     expected32 = expected.astype(f32)
     return WaterResult(
         source=str(path),
@@ -545,10 +559,10 @@ def simulate(
         link_ids=link_ids,
         link_types=link_types,
         pressure_m=pressure_m,
-        head_m=table(results.node["head"], node_ids).to_numpy(f32),
+        head_m=nodes("head"),
         demand_m3s=demand_m3s,
         expected_demand_m3s=expected32,
-        flow_m3s=table(results.link["flowrate"], link_ids).to_numpy(f32),
+        flow_m3s=links("flowrate"),
         velocity_ms=velocity_ms,
         status=status,
         kpis=kpis_of(
@@ -570,6 +584,19 @@ def simulate(
         leak_m3s=leak_m3s,
         changes=chg,
     )
+
+
+def _columns(frame: pd.DataFrame, ids: ObjArray) -> Int64Array | None:
+    """Positions of `ids` among the frame's columns (None: they are the columns, in order)."""
+    cols = frame.columns
+    if cols.shape[0] == ids.shape[0] and np.array_equal(cols.to_numpy(object), ids):
+        return None
+    return np.asarray(cols.get_indexer(pd.Index(ids)), np.int64)
+
+
+def _take(frame: pd.DataFrame, cols: Int64Array | None, dtype: Any) -> np.ndarray[Any, Any]:
+    values = frame.to_numpy(dtype)
+    return values if cols is None else np.ascontiguousarray(values[:, cols])
 
 
 def read_model(path: Path) -> Any:
@@ -616,16 +643,31 @@ def _locate(path: Path, exc: BaseException) -> tuple[str | None, bool]:
     while cur is not None and cur not in chain:
         chain.append(cur)
         cur = cur.__cause__ or cur.__context__
+
+    def where(line: int) -> str:
+        section = ""
+        with contextlib.suppress(OSError):
+            lines = path.read_text(errors="replace").splitlines()[:line]
+            heads = [s.strip().split()[0].upper() for s in lines if s.strip().startswith("[")]
+            section = f" in {heads[-1]}" if heads else ""
+        return f"line {line}{section}"
+
     for err in chain:
         found = re.search(r"at line (\d+)", str(err))
         if found:
-            line = int(found.group(1))
-            section = ""
-            with contextlib.suppress(OSError):
-                lines = path.read_text(errors="replace").splitlines()[:line]
-                heads = [s.strip().split()[0].upper() for s in lines if s.strip().startswith("[")]
-                section = f" in {heads[-1]}" if heads else ""
-            return f"line {line}{section}", True
+            return where(int(found.group(1))), True
+    # wntr names an option it does not know ("'segments' is not a valid member of ..."):
+    # the first line that starts with that word is where it stands
+    from twin_app.io.epanet import fill_placeholders
+
+    word = re.match(r"'([^'\s]+)' is not a valid member", fill_placeholders(exc))
+    if word:
+        with contextlib.suppress(OSError):
+            rows = path.read_text(errors="replace").splitlines()
+            key = word.group(1).upper()
+            hit = next((i for i, t in enumerate(rows) if t.strip().upper().startswith(key)), -1)
+            if hit >= 0:
+                return f"{where(hit + 1)} (option {word.group(1).upper()})", False
     from twin_app.errors import InputError
     from twin_app.io.epanet import read_inp
 
@@ -634,10 +676,20 @@ def _locate(path: Path, exc: BaseException) -> tuple[str | None, bool]:
     except InputError as own:
         text = str(own)
         prefix = f"{path}: "
-        return (text[len(prefix) :] if text.startswith(prefix) else text), True
+        text = text[len(prefix) :] if text.startswith(prefix) else text
+        # only a fault the own parser places on a line (not, say, a missing layout)
+        if re.search(r"\bline \d+", text):
+            return text, True
+        own_failed = True
     except Exception:  # the own parser has nothing better to say
-        return None, True
-    return None, False
+        own_failed = True
+    else:
+        own_failed = False
+    # wntr fails on None flow units deep in its reader when [OPTIONS] has no UNITS line
+    with contextlib.suppress(OSError):
+        if not re.search(r"^\s*UNITS\s", path.read_text(errors="replace"), re.M | re.I):
+            return "[OPTIONS] has no UNITS line (EPANET takes GPM; wntr needs it said)", own_failed
+    return None, own_failed
 
 
 def _unique(wn: Any, stem: str, nodes: bool) -> str:
