@@ -1,4 +1,4 @@
-"""The ``twin`` command: open, info, render, feed publish/record.
+"""The ``twin`` command: open, info, render, feed publish/record, scenario run/sweep.
 
 Errors a user can fix print as one line (``twin: error: ...``) and exit with status 2.
 """
@@ -147,7 +147,60 @@ def build_parser() -> argparse.ArgumentParser:
     add_record_arguments(
         feed_sub.add_parser("record", help=RECORD_HELP, description=RECORD_DESCRIPTION)
     )
+    _add_scenario_parser(sub)
     return parser
+
+
+def _add_scenario_parser(sub: Any) -> None:
+    p_scen = sub.add_parser(
+        "scenario",
+        help="run a scenario file (baseline vs scenario KPIs) or sweep closures and rank them",
+    )
+    scen_sub = p_scen.add_subparsers(dest="scenario_command", required=True)
+    p_run = scen_sub.add_parser(
+        "run",
+        help="run the baseline and the scenario of a TOML scenario file; print the KPIs side "
+        "by side",
+    )
+    p_run.add_argument("file", type=Path, help="scenario file (.toml)")
+    p_run.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"kpis": {NAME: {"baseline", "scenario", "delta", "unit"}}, "elapsed_s"}',
+    )
+    p_run.add_argument(
+        "--export",
+        type=Path,
+        metavar="DIR",
+        help="write links.csv (traffic) and nodes.csv (water) into DIR",
+    )
+    p_sweep = scen_sub.add_parser(
+        "sweep",
+        help="close each selected road (or pipe) in turn on the scenario and rank the closures "
+        "by the harm they do",
+    )
+    p_sweep.add_argument("file", type=Path, help="scenario file (.toml): its networks")
+    p_sweep.add_argument("--each", choices=["road", "pipe"], required=True)
+    p_sweep.add_argument(
+        "--where",
+        metavar="EXPR",
+        help="select elements by attribute, e.g. 'capacity > 4000' or 'link_type == 1' "
+        "(roads: id, from_node, to_node, capacity, length, free_flow_time, b, power, speed, "
+        "toll, link_type, flow_baseline; pipes: id, diameter_m, length_m, roughness, status)",
+    )
+    p_sweep.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a running dask scheduler (tcp://host:8786); 'none' runs in this process; "
+        "default: a local cluster of worker processes",
+    )
+    p_sweep.add_argument(
+        "--workers", type=int, metavar="N", help="local cluster size (default: CPU count)"
+    )
+    p_sweep.add_argument("-o", "--output", type=Path, help="write the ranking CSV here")
+    p_sweep.add_argument(
+        "--top", type=int, default=10, metavar="N", help="rows of the ranking to print"
+    )
 
 
 def cmd_feed(args: argparse.Namespace) -> int:
@@ -155,6 +208,67 @@ def cmd_feed(args: argparse.Namespace) -> int:
     from twin_app.feeds.publish import run_publish, run_record
 
     return run_publish(args) if args.feed_command == "publish" else run_record(args)
+
+
+def _terminal_progress(fraction: float, text: str) -> None:
+    """Progress on the terminal (stderr, one rewritten line) when it is a terminal."""
+    if sys.stderr.isatty():
+        end = "\n" if fraction >= 1.0 else ""
+        print(f"\r{100 * fraction:5.1f}% {text[:60]:<60}", end=end, file=sys.stderr, flush=True)
+
+
+def cmd_scenario(args: argparse.Namespace) -> int:
+    """``twin scenario run`` / ``twin scenario sweep``."""
+    from twin_app.scenarios.file import load_scenario
+
+    scenario = load_scenario(args.file)
+    if args.scenario_command == "sweep":
+        return _scenario_sweep(args, scenario)
+    from twin_app.scenarios.report import export_tables, format_kpis, result_json
+    from twin_app.scenarios.run import run_scenario
+
+    result = run_scenario(scenario, progress=_terminal_progress)
+    for line in result.warnings:
+        print(f"twin: warning: {line}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result_json(result), indent=2))
+    else:
+        print(format_kpis(result))
+    if args.export is not None:
+        for path in export_tables(result, args.export):
+            print(f"wrote {path}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+def _scenario_sweep(args: argparse.Namespace, scenario: Any) -> int:
+    from twin_app.scenarios.sweep import run_sweep, write_ranking
+
+    if args.workers is not None and args.workers < 1:
+        raise TwinError(f"--workers {args.workers}: must be at least 1")
+    if not args.verbose:
+        import distributed  # noqa: F401  (it sets its loggers up on import: quieten them after)
+
+        # dask logs every cluster start and worker connection at INFO
+        logging.getLogger("distributed").setLevel(logging.ERROR)
+    result = run_sweep(
+        scenario,
+        args.each,
+        where=args.where,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        progress=_terminal_progress,
+    )
+    where = f" on {result.workers} workers" if result.workers else " in process"
+    table = result.ranking.head(max(args.top, 0))
+    print(
+        f"{scenario.name}: {len(result.ranking)} {args.each} closures{where} in "
+        f"{result.elapsed_s:.1f} s, ranked by {result.main_kpi} (baseline "
+        f"{result.baseline[result.main_kpi]:.6g})"
+    )
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    if args.output is not None:
+        print(f"wrote {write_ranking(result, args.output)}")
+    return 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -286,6 +400,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_render(args)
         if args.command == "feed":
             return cmd_feed(args)
+        if args.command == "scenario":
+            return cmd_scenario(args)
         return cmd_open(args)
     except TwinError as err:
         print(f"twin: error: {err}", file=sys.stderr)

@@ -54,3 +54,7 @@ class EngineError(TwinError):
 
 class CancelledError(TwinError):
     """Long work was cancelled by the user."""
+
+
+class Cancelled(CancelledError):
+    """An engine run stopped because its ``cancelled()`` callback answered true."""

@@ -63,7 +63,7 @@ def _check_against_best_known(
     assert np.all(res.flow >= -1e-9)
 
 
-@pytest.mark.parametrize("method", ["bfw", "cfw"])
+@pytest.mark.parametrize("method", ["gp", "bfw", "cfw"])
 def test_sioux_falls_matches_best_known_flows(shared_file: SharedFile, method: str) -> None:
     net, demand, ref = _load(shared_file, "SiouxFalls")
     res = assign(net, demand, relative_gap=1e-5, max_iterations=5000, method=method)
@@ -74,7 +74,7 @@ def test_sioux_falls_matches_best_known_flows(shared_file: SharedFile, method: s
     assert not net.capacity.flags.writeable and not demand.od.flags.writeable
 
 
-@pytest.mark.parametrize("method", ["bfw", "cfw"])
+@pytest.mark.parametrize("method", ["gp", "bfw", "cfw"])
 def test_anaheim_matches_best_known_flows(shared_file: SharedFile, method: str) -> None:
     net, demand, ref = _load(shared_file, "Anaheim")
     assert net.first_thru_node == 38  # zones 1..38 are not through nodes
@@ -192,3 +192,101 @@ def test_dead_end_and_distance_term_conserve_flow(shared_file: SharedFile) -> No
     expected[:24] = demand.od.sum(axis=1) - demand.od.sum(axis=0)
     np.testing.assert_allclose(balance, expected, atol=1e-6 * demand.total)
     np.testing.assert_allclose(res.cost, res.time + big.length)
+
+
+def _sioux(shared_file: SharedFile) -> tuple[TntpNetwork, TntpDemand]:
+    net, demand, _ = _load(shared_file, "SiouxFalls")
+    return net, demand
+
+
+def _link(net: TntpNetwork, a: int, b: int) -> int:
+    """Index of the link from file node a to file node b."""
+    return int(np.flatnonzero((net.init_node == a - 1) & (net.term_node == b - 1))[0])
+
+
+@pytest.mark.parametrize("method", ["gp", "bfw"])
+def test_closed_links_carry_no_flow_and_cut_pairs_are_reported(
+    shared_file: SharedFile, method: str
+) -> None:
+    net, demand = _sioux(shared_file)
+    closed = np.zeros(net.n_links, dtype=bool)
+    # Node 1 has links to 2 and 3 only: closing both cuts zone 1 off as an origin.
+    closed[[_link(net, 1, 2), _link(net, 1, 3)]] = True
+    res = assign(net, demand, relative_gap=1e-4, closed=closed, method=method)
+    assert res.converged
+    od = demand.od
+    assert res.od_pairs_disconnected == int(np.count_nonzero(od[0, 1:] > 0))
+    assert res.demand_disconnected == pytest.approx(float(od[0, 1:].sum()))
+    assert np.all(res.flow[closed] == 0.0)
+    assert np.all(np.isnan(res.time[closed])) and np.all(np.isnan(res.cost[closed]))
+    assert np.all(np.isfinite(res.time[~closed]))
+    k = kpis(net, res, time_unit_h=0.01, length_unit_km=1.609344)
+    assert all(np.isfinite(v) for v, _ in k.values())
+    assert k["od_pairs_disconnected"][0] == res.od_pairs_disconnected
+    # Flow conserved at every node for the demand that still has a path.
+    n = net.n_nodes
+    served = np.array(od, dtype=np.float64)
+    served[0, 1:] = 0.0
+    np.fill_diagonal(served, 0.0)
+    balance = np.bincount(net.init_node, res.flow, n) - np.bincount(net.term_node, res.flow, n)
+    np.testing.assert_allclose(
+        balance, served.sum(axis=1) - served.sum(axis=0), atol=1e-6 * demand.total
+    )
+
+
+def test_cancel_raises_cancelled(shared_file: SharedFile) -> None:
+    from twin_app.errors import Cancelled, CancelledError
+
+    net, demand = _sioux(shared_file)
+    fractions: list[float] = []
+
+    def stop() -> bool:
+        return len(fractions) >= 3
+
+    with pytest.raises(Cancelled):
+        assign(net, demand, relative_gap=1e-8, progress=fractions.append, cancelled=stop)
+    assert len(fractions) == 3 and all(0.0 <= f <= 1.0 for f in fractions)
+    assert issubclass(Cancelled, CancelledError)
+
+
+def test_gp_warm_start_after_closure_matches_cold_in_fewer_iterations(
+    shared_file: SharedFile,
+) -> None:
+    import pickle
+
+    net, demand = _sioux(shared_file)
+    base = assign(net, demand, relative_gap=1e-6)
+    closed = np.zeros(net.n_links, dtype=bool)
+    closed[[_link(net, 10, 16), _link(net, 16, 10)]] = True
+    cold = assign(net, demand, relative_gap=1e-5, closed=closed)
+    # The state travels to Dask workers: it survives pickling, and a result is deterministic.
+    warm = assign(net, demand, relative_gap=1e-5, closed=closed, warm_start=base)
+    again = assign(
+        net, demand, relative_gap=1e-5, closed=closed, warm_start=pickle.loads(pickle.dumps(base))
+    )
+    assert np.array_equal(warm.flow, again.flow) and warm.relative_gap == again.relative_gap
+    assert cold.converged and warm.converged and warm.relative_gap <= 1e-5
+    assert warm.iterations < cold.iterations
+    assert np.all(warm.flow[closed] == 0.0)
+    # The same equilibrium (to the gap): Beckmann objective and link flows agree.
+    assert _beckmann(net, warm.flow) == pytest.approx(_beckmann(net, cold.flow), rel=1e-5)
+    assert np.abs(warm.flow - cold.flow).sum() / cold.flow.sum() <= 5e-3
+    # Re-opening: warm from the closure result back to the baseline.
+    back = assign(net, demand, relative_gap=1e-5, warm_start=warm)
+    assert back.converged
+    assert np.abs(back.flow - base.flow).sum() / base.flow.sum() <= 5e-3
+
+
+def test_gp_reaches_tight_gap_deterministically(shared_file: SharedFile) -> None:
+    net, demand, _ = _load(shared_file, "Anaheim")
+    a = assign(net, demand, relative_gap=1e-6)
+    b = assign(net, demand, relative_gap=1e-6)
+    assert a.converged and a.relative_gap <= 1e-6
+    assert np.array_equal(a.flow, b.flow) and a.tstt == b.tstt and a.iterations == b.iterations
+    assert a.state is not None and repr(a.state) not in repr(a)  # state stays out of repr
+
+
+def test_compile_solver_reports_seconds() -> None:
+    from twin_app.engines.traffic import compile_solver
+
+    assert compile_solver() >= 0.0

@@ -1,0 +1,558 @@
+"""Scenario files: TOML, schema 1, validated with pydantic (DESIGN.md section 5).
+
+A scenario file names the networks a scenario runs on and the interventions it makes::
+
+    schema = 1
+    name = "Close 10-16 for works"
+    description = "optional text"
+    twin = "../city_of_london"          # optional: a twin folder whose roads/pipes are used
+
+    [traffic]                           # optional; road interventions need it or a twin
+    network = "SiouxFalls_net.tntp"     # a TNTP *_net.tntp file, an OSM file, or omitted: the twin's roads
+    demand = "SiouxFalls_trips.tntp"    # TNTP trips (needed with a TNTP network)
+    relative_gap = 1e-5                 # stop the assignment at this relative gap
+    max_iterations = 2000
+    distance_weight = 0.0               # generalised cost, TNTP convention: time units per length unit
+    toll_weight = 0.0
+    time_unit_h = 0.01                  # hours per network time unit (default 1/60: minutes)
+    length_unit_km = 1.609344           # km per network length unit (default: miles)
+
+    [water]                             # optional; pipe interventions need it or a twin
+    network = "d-town.inp"              # an EPANET file, or omitted: the twin's water network
+    service_pressure_m = 20.0           # a junction below this ...
+    service_duration_s = 3600.0         # ... for at least this long (in a row) is under-served
+    duration_h = 24.0                   # simulated period
+    timestep_s = 3600                   # report step
+
+    [[interventions]]
+    kind = "close_road"                 # links = [...]
+    [[interventions]]
+    kind = "set_capacity"               # links = [...], factor = 0.5 or capacity = 1200
+    [[interventions]]
+    kind = "set_speed"                  # links = [...], speed_kmh = 30 or factor = 0.5
+    [[interventions]]
+    kind = "add_link"                   # from = 3, to = 12, capacity = 1800, free_flow_time = 4
+                                        # (or speed_kmh + length), b = 0.15, power = 4, toll = 0
+    [[interventions]]
+    kind = "close_pipe"                 # pipes = [...]: pipes or valves (or pumps)
+    [[interventions]]
+    kind = "leak"                       # pipe = "P1" or node = "J1", area_m2 = 0.01, start_h = 0
+    [[interventions]]
+    kind = "pump_outage"                # pumps = [...], start_h = 0, end_h = 6 (omitted: to the end)
+    [[interventions]]
+    kind = "set_demand"                 # junctions = [...] (empty: all), factor = 1.2
+
+Paths are relative to the scenario file; a loaded :class:`Scenario` holds them as absolute
+paths, and :func:`save_scenario` writes them relative to the file it writes, so a saved
+scenario still names the same files. Every bad file gives a one-line
+:class:`~twin_app.errors.InputError` naming the file, the key (``interventions[1].links``) and
+what is wrong: unknown keys, non-finite numbers, missing files. Ids of links and pipes are
+checked against the networks when the scenario runs (:mod:`twin_app.scenarios.run`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from twin_app.errors import InputError
+
+#: The schema version this code reads and writes.
+SCHEMA_VERSION: Literal[1] = 1
+#: Default hours per TNTP time unit (minutes, the most common TNTP time unit).
+DEFAULT_TIME_UNIT_H = 1.0 / 60.0
+#: Default km per TNTP length unit (miles, the most common TNTP length unit).
+DEFAULT_LENGTH_UNIT_KM = 1.609344
+
+#: Names of the road and the water interventions.
+ROAD_KINDS = ("close_road", "set_capacity", "set_speed", "add_link")
+WATER_KINDS = ("close_pipe", "leak", "pump_outage", "set_demand")
+
+
+def _abs(path: str | Path, base: Path) -> Path:
+    """``base / path`` made absolute and normalised (symlinks kept, so relpath round-trips)."""
+    return _norm(Path(base) / path)
+
+
+def _norm(path: str | Path) -> Path:
+    """Absolute and normalised (``..`` folded) without resolving symlinks."""
+    return Path(os.path.normpath(Path(path).absolute()))
+
+
+def _base_dir(info: ValidationInfo) -> Path:
+    ctx = info.context if isinstance(info.context, Mapping) else {}
+    base = ctx.get("base_dir")
+    return Path(base) if base is not None else Path.cwd()
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True
+    )
+
+
+def _ids(value: Any) -> Any:
+    """Ids may be written as numbers (TNTP node numbers, EPANET ids): keep them as text."""
+    if isinstance(value, list | tuple):
+        return tuple(str(v) if isinstance(v, int | str) and not isinstance(v, bool) else v
+                     for v in value)  # fmt: skip
+    return value
+
+
+def _id(value: Any) -> Any:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+#: Element ids: text (numbers written without quotes are read as their text).
+Ids = Annotated[tuple[Annotated[str, Field(min_length=1)], ...], BeforeValidator(_ids)]
+IdText = Annotated[str, Field(min_length=1), BeforeValidator(_id)]
+
+
+class TrafficSection(_Strict):
+    """``[traffic]``: the road network, its demand and the assignment settings."""
+
+    network: Path | None = None
+    demand: Path | None = None
+    relative_gap: float = Field(1e-5, gt=0.0, lt=1.0)
+    max_iterations: int = Field(2000, ge=1)
+    distance_weight: float = Field(0.0, ge=0.0)
+    toll_weight: float = Field(0.0, ge=0.0)
+    time_unit_h: float = Field(DEFAULT_TIME_UNIT_H, gt=0.0)
+    length_unit_km: float = Field(DEFAULT_LENGTH_UNIT_KM, gt=0.0)
+
+    @field_validator("network", "demand", mode="after")
+    @classmethod
+    def _absolute(cls, v: Path | None, info: ValidationInfo) -> Path | None:
+        return None if v is None else _abs(v, _base_dir(info))
+
+    @property
+    def is_tntp(self) -> bool:
+        """True when the network is a TNTP file."""
+        return self.network is not None and self.network.name.lower().endswith(".tntp")
+
+
+class WaterSection(_Strict):
+    """``[water]``: the EPANET network and the hydraulic run settings."""
+
+    network: Path | None = None
+    service_pressure_m: float = Field(20.0, ge=0.0)
+    service_duration_s: float = Field(3600.0, ge=0.0)
+    duration_h: float = Field(24.0, ge=0.0, le=24.0 * 366)
+    timestep_s: int = Field(3600, gt=0)
+    minimum_pressure_m: float = Field(0.0, ge=0.0)
+
+    @field_validator("network", mode="after")
+    @classmethod
+    def _absolute(cls, v: Path | None, info: ValidationInfo) -> Path | None:
+        return None if v is None else _abs(v, _base_dir(info))
+
+    @model_validator(mode="after")
+    def _pressures(self) -> WaterSection:
+        if self.minimum_pressure_m >= self.service_pressure_m:
+            raise ValueError("minimum_pressure_m must be below service_pressure_m")
+        if round(self.duration_h * 3600) % self.timestep_s:
+            raise ValueError("duration_h must be a whole number of timestep_s steps")
+        return self
+
+
+class CloseRoad(_Strict):
+    """Close road links: they carry no flow and no path uses them."""
+
+    kind: Literal["close_road"] = "close_road"
+    links: Ids = Field(min_length=1)
+
+
+class SetCapacity(_Strict):
+    """Multiply link capacities by ``factor`` or set them to ``capacity`` (vehicles per period)."""
+
+    kind: Literal["set_capacity"] = "set_capacity"
+    links: Ids = Field(min_length=1)
+    factor: float | None = Field(None, gt=0.0)
+    capacity: float | None = Field(None, gt=0.0)
+
+    @model_validator(mode="after")
+    def _one(self) -> SetCapacity:
+        if (self.factor is None) == (self.capacity is None):
+            raise ValueError("give exactly one of factor or capacity")
+        return self
+
+
+class SetSpeed(_Strict):
+    """Set the free-flow speed of links to ``speed_kmh`` or multiply it by ``factor``.
+
+    Free-flow time ``t0 = length * length_unit_km / speed_kmh / time_unit_h``; with a factor,
+    ``t0 / factor``.
+    """
+
+    kind: Literal["set_speed"] = "set_speed"
+    links: Ids = Field(min_length=1)
+    speed_kmh: float | None = Field(None, gt=0.0)
+    factor: float | None = Field(None, gt=0.0)
+
+    @model_validator(mode="after")
+    def _one(self) -> SetSpeed:
+        if (self.factor is None) == (self.speed_kmh is None):
+            raise ValueError("give exactly one of speed_kmh or factor")
+        return self
+
+
+class AddLink(_Strict):
+    """A new directed link between two existing nodes, 1-based: the TNTP file's node numbers
+    (for twin roads, the model's node numbers as ``links.csv`` gives them in ``from``/``to``).
+
+    Give ``free_flow_time`` (network time units) or ``speed_kmh``; ``length`` is in network
+    length units. BPR ``b`` and ``power`` default to the traditional 0.15 and 4.
+    """
+
+    kind: Literal["add_link"] = "add_link"
+    from_node: int = Field(alias="from", ge=1)
+    to_node: int = Field(alias="to", ge=1)
+    capacity: float = Field(gt=0.0)
+    free_flow_time: float | None = Field(None, gt=0.0)
+    speed_kmh: float | None = Field(None, gt=0.0)
+    length: float = Field(0.0, ge=0.0)
+    b: float = Field(0.15, ge=0.0)
+    power: float = Field(4.0, ge=0.0)
+    toll: float = Field(0.0, ge=0.0)
+    link_type: int = 1
+    id: str | None = None
+
+    @model_validator(mode="after")
+    def _time(self) -> AddLink:
+        if (self.free_flow_time is None) == (self.speed_kmh is None):
+            raise ValueError("give exactly one of free_flow_time or speed_kmh (with length)")
+        if self.speed_kmh is not None and self.length <= 0:
+            raise ValueError("speed_kmh needs a positive length")
+        if self.from_node == self.to_node:
+            raise ValueError("from and to must differ")
+        return self
+
+    @property
+    def link_id(self) -> str:
+        """The id of the new link (``id`` or ``"from-to"``)."""
+        return self.id or f"{self.from_node}-{self.to_node}"
+
+
+class ClosePipe(_Strict):
+    """Close pipes, valves or pumps for the whole run."""
+
+    kind: Literal["close_pipe"] = "close_pipe"
+    pipes: Ids = Field(min_length=1)
+
+
+class LeakSpec(_Strict):
+    """A break or leak: an orifice of ``area_m2`` at a junction or the middle of a pipe."""
+
+    kind: Literal["leak"] = "leak"
+    pipe: IdText | None = None
+    node: IdText | None = None
+    area_m2: float = Field(gt=0.0, le=100.0)
+    start_h: float = Field(0.0, ge=0.0)
+    discharge_coeff: float = Field(0.75, gt=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _one(self) -> LeakSpec:
+        if (self.pipe is None) == (self.node is None):
+            raise ValueError("give exactly one of pipe or node")
+        return self
+
+    @property
+    def element(self) -> str:
+        """The pipe or junction id."""
+        return str(self.pipe if self.pipe is not None else self.node)
+
+
+class PumpOutageSpec(_Strict):
+    """Pumps off from ``start_h`` to ``end_h`` (omitted: to the end of the run)."""
+
+    kind: Literal["pump_outage"] = "pump_outage"
+    pumps: Ids = Field(min_length=1)
+    start_h: float = Field(0.0, ge=0.0)
+    end_h: float | None = Field(None, gt=0.0)
+
+    @model_validator(mode="after")
+    def _order(self) -> PumpOutageSpec:
+        if self.end_h is not None and self.end_h <= self.start_h:
+            raise ValueError("end_h must be after start_h")
+        return self
+
+
+class SetDemand(_Strict):
+    """Multiply the base demands of ``junctions`` (empty: every junction) by ``factor``."""
+
+    kind: Literal["set_demand"] = "set_demand"
+    junctions: Ids = ()
+    factor: float = Field(ge=0.0, le=1000.0)
+
+
+Intervention = Annotated[
+    CloseRoad
+    | SetCapacity
+    | SetSpeed
+    | AddLink
+    | ClosePipe
+    | LeakSpec
+    | PumpOutageSpec
+    | SetDemand,
+    Field(discriminator="kind"),
+]
+
+
+class Scenario(_Strict):
+    """A scenario file's content (frozen). Paths are absolute (see the module docstring).
+
+    ``file`` is where the scenario was read from (None when built in code); it is not part of
+    the file and not compared: two scenarios are equal when they say the same thing about the
+    same files.
+    """
+
+    schema_version: Literal[1] = Field(SCHEMA_VERSION, alias="schema")
+    name: str = Field(min_length=1)
+    description: str = ""
+    twin: Path | None = None
+    traffic: TrafficSection | None = None
+    water: WaterSection | None = None
+    interventions: tuple[Intervention, ...] = ()
+    file: Path | None = Field(None, exclude=True, repr=False)
+
+    @field_validator("twin", mode="after")
+    @classmethod
+    def _absolute(cls, v: Path | None, info: ValidationInfo) -> Path | None:
+        return None if v is None else _abs(v, _base_dir(info))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Scenario):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
+
+    def __hash__(self) -> int:
+        return hash(self.model_dump_json())
+
+    @property
+    def label(self) -> str:
+        """The file for messages (or the name when built in code)."""
+        return str(self.file) if self.file is not None else f"scenario {self.name!r}"
+
+    def road_interventions(self) -> list[tuple[int, Any]]:
+        """``(index in interventions, intervention)`` of the road kinds."""
+        return [(i, v) for i, v in enumerate(self.interventions) if v.kind in ROAD_KINDS]
+
+    def water_interventions(self) -> list[tuple[int, Any]]:
+        """``(index in interventions, intervention)`` of the water kinds."""
+        return [(i, v) for i, v in enumerate(self.interventions) if v.kind in WATER_KINDS]
+
+    @property
+    def has_traffic(self) -> bool:
+        """A ``[traffic]`` section or a road intervention."""
+        return self.traffic is not None or bool(self.road_interventions())
+
+    @property
+    def has_water(self) -> bool:
+        """A ``[water]`` section or a water intervention."""
+        return self.water is not None or bool(self.water_interventions())
+
+
+def _loc_text(loc: tuple[int | str, ...]) -> str:
+    """``('interventions', 1, 'close_road', 'links', 0)`` -> ``interventions[1].links[0]``."""
+    out = ""
+    prev: int | str | None = None
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif prev is not None and isinstance(prev, int) and part in ROAD_KINDS + WATER_KINDS:
+            pass  # the union member pydantic tried: not a key of the file
+        else:
+            out += ("." if out else "") + ("schema" if part == "schema_version" else part)
+        prev = part
+    return out or "(top level)"
+
+
+def _what(err: Mapping[str, Any]) -> str:
+    kind = err.get("type", "")
+    if kind == "extra_forbidden":
+        return "unknown key (not part of scenario schema 1; check the spelling)"
+    if kind == "missing":
+        return "required key missing"
+    if kind == "finite_number":
+        return "must be a finite number (not inf or nan)"
+    if kind == "literal_error" and err.get("loc", ("",))[0] in ("schema", "schema_version"):
+        return (
+            f"schema {err.get('input')!r} is not supported: this version reads schema "
+            f"{SCHEMA_VERSION}"
+        )
+    if kind == "union_tag_not_found":
+        return f"'kind' missing; one of {', '.join(ROAD_KINDS + WATER_KINDS)}"
+    if kind == "union_tag_invalid":
+        return (
+            f"unknown kind {err.get('ctx', {}).get('tag', '')!r}; one of "
+            f"{', '.join(ROAD_KINDS + WATER_KINDS)}"
+        )
+    if kind == "too_short":
+        return "must not be empty"
+    msg = str(err.get("msg", "invalid"))
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    return msg[:1].lower() + msg[1:]
+
+
+def _validation_message(label: str, exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = _loc_text(tuple(err.get("loc", ())))
+    got = err.get("input")
+    shown = ""
+    if err.get("type") not in ("missing", "union_tag_invalid") and isinstance(
+        got, str | int | float
+    ):
+        text = repr(got)
+        shown = f" (found {text[:40]})"
+    more = len(exc.errors()) - 1
+    extra = f"; and {more} more problem{'s' if more > 1 else ''}" if more else ""
+    return f"{label}: key {loc!r}: {_what(err)}{shown}{extra}"
+
+
+def scenario_from_dict(
+    data: Mapping[str, Any], base_dir: Path | str | None = None, file: Path | None = None
+) -> Scenario:
+    """Validate a scenario given as a mapping (the parsed TOML).
+
+    Parameters
+    ----------
+    data
+        The file's content.
+    base_dir
+        Folder relative paths are resolved against (default: the file's folder, else the
+        current directory).
+    file
+        The file it came from, for messages.
+
+    Raises
+    ------
+    InputError
+        One line: the file, the key path and what is wrong.
+    """
+    base = Path(base_dir) if base_dir is not None else (file.parent if file else Path.cwd())
+    label = str(file) if file is not None else "scenario"
+    try:
+        return Scenario.model_validate({**data, "file": file}, context={"base_dir": base})
+    except ValidationError as exc:
+        raise InputError(_validation_message(label, exc)) from None
+
+
+def check_files(scenario: Scenario) -> None:
+    """Raise a one-line :class:`InputError` for the first referenced file that is missing."""
+    label = scenario.label
+    keys: list[tuple[str, Path | None, bool]] = [("twin", scenario.twin, True)]
+    if scenario.traffic is not None:
+        keys += [
+            ("traffic.network", scenario.traffic.network, False),
+            ("traffic.demand", scenario.traffic.demand, False),
+        ]
+    if scenario.water is not None:
+        keys.append(("water.network", scenario.water.network, False))
+    for key, path, folder in keys:
+        if path is None:
+            continue
+        if folder and not path.is_dir():
+            raise InputError(f"{label}: key {key!r}: {path} is not a folder (a twin folder)")
+        if not folder and not path.is_file():
+            raise InputError(
+                f"{label}: key {key!r}: {path} does not exist (paths are relative to the "
+                "scenario file)"
+            )
+
+
+def load_scenario(path: Path | str, check: bool = True) -> Scenario:
+    """Read and validate a scenario file.
+
+    Parameters
+    ----------
+    path
+        The ``.toml`` file.
+    check
+        Also check that every file it names exists (:func:`check_files`).
+
+    Raises
+    ------
+    InputError
+        The file cannot be read, is not TOML, breaks the schema, or names a missing file;
+        one line naming the file and the key.
+    """
+    p = _norm(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{p}: no such scenario file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{p}: cannot read the scenario file ({type(exc).__name__})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{p}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise InputError(f"{p}: not valid TOML (nested too deeply)") from None
+    if "schema" not in data:
+        raise InputError(f"{p}: key 'schema': required key missing (write schema = 1 first)")
+    scenario = scenario_from_dict(data, file=p)
+    if check:
+        check_files(scenario)
+    return scenario
+
+
+def scenario_to_dict(scenario: Scenario, folder: Path | str) -> dict[str, Any]:
+    """The TOML content of a scenario, paths relative to ``folder`` (None values left out)."""
+    folder = _norm(folder)
+
+    def rel(p: Any) -> Any:
+        if isinstance(p, Path):
+            return Path(os.path.relpath(p, folder)).as_posix()
+        return p
+
+    def clean(obj: Any) -> Any:
+        if isinstance(obj, dict):
+            return {k: clean(rel(v)) for k, v in obj.items() if v is not None}
+        if isinstance(obj, list | tuple):
+            return [clean(rel(v)) for v in obj]
+        if isinstance(obj, float) and not math.isfinite(obj):  # cannot happen: validated
+            raise InputError(f"{scenario.label}: a non-finite number cannot be saved")
+        return rel(obj)
+
+    data = scenario.model_dump(by_alias=True, mode="python")
+    out: dict[str, Any] = clean(data)
+    # schema first: a reader sees the version before anything else
+    return {"schema": out.pop("schema"), **out}
+
+
+def save_scenario(scenario: Scenario, path: Path | str) -> Scenario:
+    """Write a scenario file atomically (temporary file, fsync, ``os.replace``).
+
+    Paths are written relative to the new file's folder. Returns the scenario as it now
+    reads from ``path`` (equal to ``scenario``: ``load_scenario(path) == scenario``).
+
+    Raises
+    ------
+    SessionFileError
+        The file cannot be written (the previous file is unchanged).
+    """
+    import tomli_w
+
+    from twin_app.io.atomic import atomic_write_text
+
+    p = _norm(path)
+    text = tomli_w.dumps(scenario_to_dict(scenario, p.parent))
+    atomic_write_text(p, text)
+    return scenario.model_copy(update={"file": p})

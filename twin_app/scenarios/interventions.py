@@ -1,0 +1,263 @@
+"""Interventions as pure functions: ``(snapshot, frozen params) -> snapshot`` (DESIGN.md section 5).
+
+Each function takes a :class:`~twin_app.scenarios.model.TrafficModel` or a
+:class:`~twin_app.scenarios.model.WaterModel` and one frozen parameter record of
+:mod:`twin_app.scenarios.file`, and returns a new snapshot. Nothing is mutated: arrays that
+change are copied (and made read-only), the rest are shared with the input, so the baseline
+stays the baseline.
+
+Road ids: TNTP links are ``"from-to"`` with the file's node numbers; twin roads name an OSM
+way: ``way/123`` means its links along the digitised direction (every part of a way split at
+junctions), ``way/123@r`` those against it, so closing a two-way road names both.
+
+Water changes are composed into a :class:`twin_app.engines.water.WaterChanges` that the
+engine applies to its private copy of the network (the ``.inp`` file is never edited); their
+ids are checked against the network when the scenario runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from twin_app.engines.water import DemandChange, Leak, PumpOutage, WaterChanges
+from twin_app.errors import InputError
+from twin_app.io.tntp import TntpNetwork
+from twin_app.scenarios.file import (
+    AddLink,
+    ClosePipe,
+    CloseRoad,
+    LeakSpec,
+    PumpOutageSpec,
+    SetCapacity,
+    SetDemand,
+    SetSpeed,
+)
+from twin_app.scenarios.model import TrafficModel, WaterModel
+
+
+class UnknownElementError(InputError):
+    """An intervention names an element the network does not have.
+
+    ``key`` is the intervention's key that named it (``links``, ``pipes`` ...), so the caller
+    can say ``interventions[1].links`` in its message.
+    """
+
+    def __init__(self, message: str, key: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def suggest(name: str, valid: Sequence[str], what: str) -> str:
+    """``unknown link '10-99'; did you mean '10-9'? (76 links: '1-2', '1-3', ...)``."""
+    close = difflib.get_close_matches(name, list(valid), n=3, cutoff=0.6)
+    head = ", ".join(repr(v) for v in list(valid)[:3])
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return f"unknown {what} {name!r}{hint} ({len(valid)} {what}s: {head}, ...)"
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a)
+    a.flags.writeable = False
+    return a
+
+
+def link_positions(model: TrafficModel, names: Sequence[str], key: str = "links") -> np.ndarray:
+    """Positions of the named links (:meth:`TrafficModel.links_named`).
+
+    A TNTP link by its ``"from-to"`` id; a twin road by its way id: ``way/123`` its links
+    along the digitised direction (all parts of a way split at junctions), ``way/123@r``
+    those against it.
+
+    Raises
+    ------
+    UnknownElementError
+        A name matches no link (the message suggests near and first valid ids).
+    """
+    out: list[np.ndarray] = []
+    for name in names:
+        found = model.links_named(name)
+        if found.size == 0:
+            raise UnknownElementError(suggest(name, _way_ids(model), "link"), key)
+        out.append(found)
+    return np.unique(np.concatenate(out)).astype(np.int64)
+
+
+def _way_ids(model: TrafficModel) -> list[str]:
+    """The ids a scenario can name: link ids with the ``#part`` of split ways folded."""
+    ids = [str(v) for v in model.link_ids]
+    names = [i.split("#")[0] + ("@r" if "#" in i and i.endswith("@r") else "") for i in ids]
+    return list(dict.fromkeys(names))
+
+
+def close_road(model: TrafficModel, params: CloseRoad) -> TrafficModel:
+    """Close links: they carry no flow and no shortest path uses them."""
+    pos = link_positions(model, params.links)
+    closed = model.closed.copy()
+    closed[pos] = True
+    return dataclasses.replace(model, closed=_frozen(closed))
+
+
+def _with_network(
+    model: TrafficModel,
+    capacity: np.ndarray | None = None,
+    free_flow_time: np.ndarray | None = None,
+    speed: np.ndarray | None = None,
+) -> TrafficModel:
+    net = model.network
+    net = dataclasses.replace(
+        net,
+        capacity=net.capacity if capacity is None else _frozen(capacity),
+        free_flow_time=net.free_flow_time if free_flow_time is None else _frozen(free_flow_time),
+        speed=net.speed if speed is None else _frozen(speed),
+    )
+    return dataclasses.replace(model, network=net)
+
+
+def set_capacity(model: TrafficModel, params: SetCapacity) -> TrafficModel:
+    """Capacity of the links times ``factor``, or set to ``capacity`` (vehicles per period)."""
+    pos = link_positions(model, params.links)
+    cap = np.array(model.network.capacity, dtype=np.float64)
+    if params.factor is not None:
+        cap[pos] = cap[pos] * params.factor
+    else:
+        cap[pos] = float(params.capacity or 0.0)
+    return _with_network(model, capacity=cap)
+
+
+def set_speed(model: TrafficModel, params: SetSpeed) -> TrafficModel:
+    """Free-flow speed of the links set to ``speed_kmh`` or multiplied by ``factor``.
+
+    ``t0 = length * length_unit_km / speed_kmh / time_unit_h`` (network time units), or
+    ``t0 / factor``; the ``speed`` column follows (network length units per time unit).
+
+    Raises
+    ------
+    UnknownElementError
+        Unknown link, or ``speed_kmh`` on a link without a length (use ``factor`` there).
+    """
+    pos = link_positions(model, params.links)
+    net = model.network
+    t0 = np.array(net.free_flow_time, dtype=np.float64)
+    speed = np.array(net.speed, dtype=np.float64)
+    if params.factor is not None:
+        t0[pos] = t0[pos] / params.factor
+        speed[pos] = speed[pos] * params.factor
+    else:
+        kmh = float(params.speed_kmh or 0.0)
+        length = net.length[pos]
+        if np.any(length <= 0):
+            bad = str(model.link_ids[pos[np.flatnonzero(length <= 0)[0]]])
+            raise UnknownElementError(
+                f"link {bad!r} has no length, so a speed cannot set its time; use factor", "links"
+            )
+        t0[pos] = length * model.length_unit_km / kmh / model.time_unit_h
+        speed[pos] = kmh / model.length_unit_km * model.time_unit_h
+    return _with_network(model, free_flow_time=t0, speed=speed)
+
+
+def add_link(model: TrafficModel, params: AddLink) -> TrafficModel:
+    """Append a directed link between two existing nodes (1-based numbers as in the file).
+
+    The new link has ``free_flow_time`` or ``length * length_unit_km / speed_kmh /
+    time_unit_h``, BPR ``b`` and ``power`` as given; it is open, with no road segment.
+    """
+    net = model.network
+    for key, node in (("from", params.from_node), ("to", params.to_node)):
+        if not 1 <= node <= net.n_nodes:
+            raise UnknownElementError(
+                f"node {node} does not exist (the network has nodes 1 .. {net.n_nodes})", key
+            )
+    link_id = params.link_id
+    if link_id in model.link_index():
+        raise UnknownElementError(
+            f"link {link_id!r} already exists; give the new link another id", "id"
+        )
+    if params.free_flow_time is not None:
+        t0 = params.free_flow_time
+    else:
+        t0 = params.length * model.length_unit_km / float(params.speed_kmh or 1.0)
+        t0 /= model.time_unit_h
+    speed = params.length / t0 if t0 > 0 else 0.0
+
+    def cat(a: np.ndarray, v: float | int) -> np.ndarray:
+        return _frozen(np.append(a, np.asarray([v], dtype=a.dtype)))
+
+    new_net = TntpNetwork(
+        init_node=cat(net.init_node, params.from_node - 1),
+        term_node=cat(net.term_node, params.to_node - 1),
+        capacity=cat(net.capacity, params.capacity),
+        length=cat(net.length, params.length),
+        free_flow_time=cat(net.free_flow_time, t0),
+        b=cat(net.b, params.b),
+        power=cat(net.power, params.power),
+        speed=cat(net.speed, speed),
+        toll=cat(net.toll, params.toll),
+        link_type=cat(net.link_type, params.link_type),
+        n_zones=net.n_zones,
+        n_nodes=net.n_nodes,
+        first_thru_node=net.first_thru_node,
+        source=net.source,
+    )
+    return dataclasses.replace(
+        model,
+        network=new_net,
+        link_ids=_frozen(np.append(model.link_ids, np.asarray([link_id], dtype=object))),
+        segment_row=cat(model.segment_row, -1),
+        closed=cat(model.closed, False),
+    )
+
+
+def _with_changes(model: WaterModel, **more: tuple[Any, ...]) -> WaterModel:
+    chg: WaterChanges = model.changes if model.changes is not None else WaterChanges()
+    merged = {k: (*getattr(chg, k), *v) for k, v in more.items()}
+    return dataclasses.replace(model, changes=dataclasses.replace(chg, **merged))
+
+
+def close_pipe(model: WaterModel, params: ClosePipe) -> WaterModel:
+    """Close pipes, valves or pumps for the whole run (controls acting on them are dropped)."""
+    return _with_changes(model, closed_links=tuple(params.pipes))
+
+
+def leak(model: WaterModel, params: LeakSpec) -> WaterModel:
+    """A break or leak: orifice ``q = Cd * A * sqrt(2 g p)`` from ``start_h``."""
+    record = Leak(
+        element=params.element,
+        area_m2=params.area_m2,
+        start_s=params.start_h * 3600.0,
+        discharge_coeff=params.discharge_coeff,
+    )
+    return _with_changes(model, leaks=(record,))
+
+
+def pump_outage(model: WaterModel, params: PumpOutageSpec) -> WaterModel:
+    """Pumps off from ``start_h`` to ``end_h`` (None: to the end of the run)."""
+    end_s = None if params.end_h is None else params.end_h * 3600.0
+    records = tuple(PumpOutage(p, params.start_h * 3600.0, end_s) for p in params.pumps)
+    return _with_changes(model, pump_outages=records)
+
+
+def set_demand(model: WaterModel, params: SetDemand) -> WaterModel:
+    """Base demands of ``junctions`` (all when empty) times ``factor``."""
+    return _with_changes(
+        model, demand_changes=(DemandChange(tuple(params.junctions), params.factor),)
+    )
+
+
+#: Intervention kind -> pure function (traffic kinds take a TrafficModel, water a WaterModel).
+TRAFFIC_INTERVENTIONS: dict[str, Callable[[TrafficModel, Any], TrafficModel]] = {
+    "close_road": close_road,
+    "set_capacity": set_capacity,
+    "set_speed": set_speed,
+    "add_link": add_link,
+}
+WATER_INTERVENTIONS: dict[str, Callable[[WaterModel, Any], WaterModel]] = {
+    "close_pipe": close_pipe,
+    "leak": leak,
+    "pump_outage": pump_outage,
+    "set_demand": set_demand,
+}

@@ -1,0 +1,61 @@
+"""Scenario results as text, JSON and CSV (what ``twin scenario run`` prints and exports)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from twin_app.scenarios.model import ScenarioResult
+from twin_app.scenarios.run import LINK_COLUMNS, NODE_COLUMNS, kpi_dict
+
+
+def _num(v: float, sign: bool = False) -> str:
+    if math.isnan(v):
+        return "-"
+    return f"{v:+.6g}" if sign else f"{v:.6g}"
+
+
+def format_kpis(result: ScenarioResult) -> str:
+    """The KPIs side by side: ``kpi, baseline, scenario, delta, unit`` as aligned text."""
+    rows = [("kpi", "baseline", "scenario", "delta", "unit")]
+    rows += [
+        (k.name, _num(k.baseline), _num(k.scenario), _num(k.delta, sign=True), k.unit)
+        for k in result.kpis
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = [f"{result.name} ({result.elapsed_s:.2f} s)"]
+    for r in rows:
+        lines.append(
+            f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  "
+            f"{r[3]:>{widths[3]}}  {r[4]}"
+        )
+    return "\n".join(lines)
+
+
+def result_json(result: ScenarioResult) -> dict[str, Any]:
+    """``{"kpis": {NAME: {"baseline", "scenario", "delta", "unit"}}, "elapsed_s": s}``."""
+    return {"kpis": kpi_dict(result), "elapsed_s": result.elapsed_s}
+
+
+def export_tables(result: ScenarioResult, folder: Path | str) -> list[Path]:
+    """Write ``links.csv`` (traffic) and ``nodes.csv`` (water) atomically into ``folder``.
+
+    Columns are exactly :data:`~twin_app.scenarios.run.LINK_COLUMNS` and
+    :data:`~twin_app.scenarios.run.NODE_COLUMNS`; a table the scenario has no part for is not
+    written. Returns the files written.
+    """
+    from twin_app.io.atomic import atomic_write_text
+
+    out = Path(folder)
+    written: list[Path] = []
+    for name, table, columns in (
+        ("links.csv", result.links, LINK_COLUMNS),
+        ("nodes.csv", result.nodes, NODE_COLUMNS),
+    ):
+        if table is None:
+            continue
+        path = out / name
+        atomic_write_text(path, table.loc[:, list(columns)].to_csv(index=False))
+        written.append(path)
+    return written

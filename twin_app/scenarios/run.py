@@ -1,0 +1,584 @@
+"""Run a scenario: baseline and scenario side by side, with KPIs and per-element tables.
+
+:func:`run_scenario` builds the baseline snapshots from the scenario's networks, applies the
+interventions (pure functions, :mod:`twin_app.scenarios.interventions`), runs the engines on
+both and fills a :class:`~twin_app.scenarios.model.ScenarioResult`:
+
+Traffic (:func:`twin_app.engines.traffic.assign`, user equilibrium to the file's relative gap):
+the baseline cold, then the scenario warm-started from the baseline flows. KPIs
+``tstt_veh_h, vkt_km, mean_speed_kmh, relative_gap, delay_veh_h, od_pairs_disconnected,
+links_over_capacity`` (:func:`twin_app.engines.traffic.kpis`). The links table has ``id, from,
+to, flow_baseline, flow_scenario, flow_delta, vc_baseline, vc_scenario, time_baseline,
+time_scenario, segment_row``: flows in vehicles per demand period, ``vc = flow / capacity``
+(each run's own capacity), times in minutes (NaN on closed links and, for the baseline, on
+links the scenario adds; their baseline flow is 0), ``from``/``to`` the 1-based node numbers.
+
+Water (:func:`twin_app.engines.water.simulate`, EPANET 2.2 pressure-driven): KPIs
+``min_pressure_m, junctions_below_service_pressure, demand_not_served_m3,
+customers_affected``. The nodes table has one row per junction of the baseline network: ``id,
+min_pressure_baseline, min_pressure_scenario, min_pressure_delta`` (m, lowest over the run)
+and ``demand_served_baseline, demand_served_scenario`` (m³ delivered over the run,
+``sum_k q_k (t_{k+1} - t_k)`` as in :func:`twin_app.engines.water.kpis_of`).
+
+The same file gives the same numbers: both engines are deterministic and nothing depends on
+the clock or on dictionary order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from twin_app.engines.traffic import AssignmentResult
+from twin_app.engines.water import KPI_UNITS as WATER_UNITS
+from twin_app.errors import Cancelled, InputError
+from twin_app.io.tntp import TntpDemand, TntpNetwork
+from twin_app.scenarios.file import DEFAULT_LENGTH_UNIT_KM, DEFAULT_TIME_UNIT_H, Scenario
+from twin_app.scenarios.interventions import (
+    TRAFFIC_INTERVENTIONS,
+    WATER_INTERVENTIONS,
+    UnknownElementError,
+    suggest,
+)
+from twin_app.scenarios.model import Kpi, ScenarioResult, TrafficModel, WaterModel
+
+#: ``progress(fraction 0..1, message)``, as in :mod:`twin_app.io.load`.
+Progress = Callable[[float, str], None]
+#: Answers True when the user asked to stop.
+CancelCheck = Callable[[], bool]
+
+#: Traffic KPIs in the order they are shown.
+TRAFFIC_KPIS = (
+    "tstt_veh_h",
+    "vkt_km",
+    "mean_speed_kmh",
+    "relative_gap",
+    "delay_veh_h",
+    "od_pairs_disconnected",
+    "links_over_capacity",
+)
+#: Water KPIs in the order they are shown, with their units.
+WATER_KPIS = {
+    name: WATER_UNITS[name]
+    for name in (
+        "min_pressure_m",
+        "junctions_below_service_pressure",
+        "demand_not_served_m3",
+        "customers_affected",
+    )
+}
+#: Columns of the links table (and of ``links.csv``).
+LINK_COLUMNS = (
+    "id",
+    "from",
+    "to",
+    "flow_baseline",
+    "flow_scenario",
+    "flow_delta",
+    "vc_baseline",
+    "vc_scenario",
+    "time_baseline",
+    "time_scenario",
+)
+#: Columns of the nodes table (and of ``nodes.csv``).
+NODE_COLUMNS = (
+    "id",
+    "min_pressure_baseline",
+    "min_pressure_scenario",
+    "min_pressure_delta",
+    "demand_served_baseline",
+    "demand_served_scenario",
+)
+
+
+def traffic_model_from_tntp(
+    network: TntpNetwork,
+    demand: TntpDemand,
+    time_unit_h: float = DEFAULT_TIME_UNIT_H,
+    length_unit_km: float = DEFAULT_LENGTH_UNIT_KM,
+    description: str = "",
+) -> TrafficModel:
+    """A :class:`TrafficModel` of a TNTP network: link ids ``"from-to"`` (file numbers).
+
+    Parameters
+    ----------
+    network, demand
+        From :func:`twin_app.io.tntp.read_net` and :func:`~twin_app.io.tntp.read_trips`.
+    time_unit_h, length_unit_km
+        Hours per file time unit and km per file length unit (TNTP files do not say; Sioux
+        Falls: 0.01 h; Anaheim: minutes, feet = 0.0003048 km).
+    """
+    ids = np.char.add(
+        np.char.add((network.init_node + 1).astype(str), "-"), (network.term_node + 1).astype(str)
+    ).astype(object)
+    n = network.n_links
+    return TrafficModel(
+        network=network,
+        demand=demand,
+        link_ids=ids,
+        segment_row=np.full(n, -1, dtype=np.int64),
+        closed=np.zeros(n, dtype=bool),
+        node_xy=np.full((network.n_nodes, 2), np.nan),
+        time_unit_h=float(time_unit_h),
+        length_unit_km=float(length_unit_km),
+        description=description or f"TNTP network {network.source} with demand {demand.source}",
+    )
+
+
+def baseline_traffic_model(scenario: Scenario) -> TrafficModel:
+    """The scenario's road network and demand, before any intervention.
+
+    A TNTP ``network`` is read with its ``demand``; an OSM file or no network at all uses the
+    twin's roads through :mod:`twin_app.scenarios.twin_traffic`.
+
+    Raises
+    ------
+    InputError
+        No network and no twin, a TNTP network without demand, or a file that cannot be read.
+    """
+    from twin_app.io.tntp import read_net, read_trips
+
+    label = scenario.label
+    t = scenario.traffic
+    if t is not None and t.network is not None and t.is_tntp:
+        if t.demand is None:
+            raise InputError(
+                f"{label}: key 'traffic.demand': a TNTP network needs a TNTP trips file"
+            )
+        net = read_net(t.network)
+        trips = read_trips(t.demand)
+        if trips.n_zones != net.n_zones:
+            raise InputError(
+                f"{label}: key 'traffic.demand': {t.demand} has {trips.n_zones} zones, the "
+                f"network {t.network} has {net.n_zones}"
+            )
+        return traffic_model_from_tntp(net, trips, t.time_unit_h, t.length_unit_km)
+    try:
+        twin_traffic = importlib.import_module("twin_app.scenarios.twin_traffic")
+    except ModuleNotFoundError as exc:
+        if exc.name != "twin_app.scenarios.twin_traffic":
+            raise
+        raise InputError(
+            f"{label}: roads of a twin or an OSM file cannot be assigned yet (the twin road "
+            "model is not installed); use a TNTP network in [traffic]"
+        ) from None
+    if t is not None and t.network is not None:
+        if t.demand is not None:
+            raise InputError(
+                f"{label}: key 'traffic.demand': an OSM road network takes its demand from "
+                "its buildings (the gravity model of twin_app/scenarios/twin_traffic.py); "
+                "leave demand out"
+            )
+        return _osm_traffic_model(twin_traffic, t.network, label)
+    if scenario.twin is None:
+        raise InputError(
+            f"{label}: key 'traffic.network': no road network (give a TNTP file, or a 'twin' "
+            "folder whose roads are used)"
+        )
+    twin_model: TrafficModel = twin_traffic.traffic_model_for_twin(scenario.twin)
+    return twin_model
+
+
+def _osm_traffic_model(twin_traffic: Any, path: Path, label: str) -> TrafficModel:
+    """The twin road model of a bare OSM file: its roads and, for demand, its buildings."""
+    from twin_app.io.load import load_city
+
+    sets = load_city([path]).city.sets
+    roads = [x for x in sets if x.kind == "roads" and x.lines is not None]
+    buildings = [x for x in sets if x.kind == "buildings"]
+    if not roads or not buildings:
+        raise InputError(
+            f"{label}: key 'traffic.network': {path} has no "
+            f"{'roads' if not roads else 'buildings'} to build a traffic model from"
+        )
+    model: TrafficModel = twin_traffic.traffic_model_from_sets(
+        roads[0], max(buildings, key=lambda x: x.n_features), source=path.name
+    )
+    return model
+
+
+def twin_water_network(twin: Path, label: str) -> Path:
+    """The ``.inp`` file of a twin: its manifest's ``kind = "pipes"`` series."""
+    from twin_app.io.manifest import read_manifest
+
+    manifest = read_manifest(twin)
+    for s in manifest.series:
+        if s.kind == "pipes":
+            return manifest.folder / s.path
+    raise InputError(
+        f"{label}: key 'water.network': the twin {twin} has no water network (no series of "
+        "kind 'pipes' in its manifest)"
+    )
+
+
+def baseline_water_model(scenario: Scenario) -> WaterModel:
+    """The scenario's water network file with no changes."""
+    from twin_app.engines.water import WaterChanges
+
+    w = scenario.water
+    if w is not None and w.network is not None:
+        return WaterModel(inp_path=w.network, changes=WaterChanges())
+    if scenario.twin is None:
+        raise InputError(
+            f"{scenario.label}: key 'water.network': no water network (give an .inp file, or "
+            "a 'twin' folder whose water network is used)"
+        )
+    return WaterModel(
+        inp_path=twin_water_network(scenario.twin, scenario.label), changes=WaterChanges()
+    )
+
+
+def apply_traffic(scenario: Scenario, model: TrafficModel) -> TrafficModel:
+    """The scenario's road interventions applied in file order (the input is not changed)."""
+    for i, item in scenario.road_interventions():
+        try:
+            model = TRAFFIC_INTERVENTIONS[item.kind](model, item)
+        except UnknownElementError as exc:
+            raise InputError(
+                f"{scenario.label}: key 'interventions[{i}].{exc.key}': {exc}"
+            ) from None
+    return model
+
+
+def check_water_ids(scenario: Scenario, result: Any) -> None:
+    """Every element a water intervention names exists in the network (as a baseline
+    :class:`~twin_app.engines.water.WaterResult` lists them) and is of the right type."""
+    links = [str(v) for v in result.link_ids]
+    link_type = dict(zip(links, (str(v) for v in result.link_types), strict=True))
+    junctions = [str(n) for n, k in zip(result.node_ids, result.node_types, strict=True)
+                 if k == "junction"]  # fmt: skip
+    junction_set = set(junctions)
+    pumps = [k for k, v in link_type.items() if v == "pump"]
+    pipes = [k for k, v in link_type.items() if v == "pipe"]
+
+    def fail(i: int, key: str, msg: str) -> None:
+        raise InputError(f"{scenario.label}: key 'interventions[{i}].{key}': {msg}")
+
+    for i, item in scenario.water_interventions():
+        if item.kind == "close_pipe":
+            for name in item.pipes:
+                if name not in link_type:
+                    fail(i, "pipes", suggest(name, links, "link"))
+        elif item.kind == "leak":
+            if item.pipe is not None and item.pipe not in pipes:
+                fail(i, "pipe", suggest(item.pipe, pipes, "pipe"))
+            if item.node is not None and item.node not in junction_set:
+                fail(i, "node", suggest(item.node, junctions, "junction"))
+        elif item.kind == "pump_outage":
+            for name in item.pumps:
+                if link_type.get(name) != "pump":
+                    fail(i, "pumps", suggest(name, pumps, "pump"))
+        elif item.kind == "set_demand":
+            for name in item.junctions:
+                if name not in junction_set:
+                    fail(i, "junctions", suggest(name, junctions, "junction"))
+
+
+def apply_water(scenario: Scenario, model: WaterModel) -> WaterModel:
+    """The scenario's water interventions composed in file order (the input is not changed)."""
+    for _, item in scenario.water_interventions():
+        model = WATER_INTERVENTIONS[item.kind](model, item)
+    return model
+
+
+def padded_warm_start(base: AssignmentResult, n_links: int) -> AssignmentResult:
+    """The baseline flows for a network with links appended (no flow on the new ones)."""
+    if base.flow.shape[0] == n_links:
+        return base
+    extra = n_links - base.flow.shape[0]
+    pad = np.zeros(extra)
+    nan = np.full(extra, np.nan)
+    return dataclasses.replace(
+        base,
+        flow=np.concatenate([base.flow, pad]),
+        time=np.concatenate([base.time, nan]),
+        cost=np.concatenate([base.cost, nan]),
+        closed=None,
+        state=None,
+    )
+
+
+def assign_model(
+    model: TrafficModel,
+    scenario: Scenario,
+    warm_start: AssignmentResult | None = None,
+    progress: Callable[[float], None] | None = None,
+    cancelled: CancelCheck | None = None,
+) -> AssignmentResult:
+    """User equilibrium on a snapshot with the scenario's assignment settings."""
+    from twin_app.engines.traffic import assign
+
+    t = scenario.traffic
+    return assign(
+        model.network,
+        model.demand,
+        relative_gap=t.relative_gap if t else 1e-5,
+        max_iterations=t.max_iterations if t else 2000,
+        distance_weight=t.distance_weight if t else 0.0,
+        toll_weight=t.toll_weight if t else 0.0,
+        closed=model.closed,
+        warm_start=None
+        if warm_start is None
+        else padded_warm_start(warm_start, model.network.n_links),
+        progress=progress,
+        cancelled=cancelled,
+    )
+
+
+def traffic_kpis(model: TrafficModel, result: AssignmentResult) -> dict[str, tuple[float, str]]:
+    """The named traffic KPIs of one run (:func:`twin_app.engines.traffic.kpis`)."""
+    from twin_app.engines.traffic import kpis
+
+    return kpis(model.network, result, model.time_unit_h, model.length_unit_km)
+
+
+def links_table(
+    base_model: TrafficModel,
+    base: AssignmentResult,
+    scen_model: TrafficModel,
+    scen: AssignmentResult,
+) -> pd.DataFrame:
+    """One row per link of the scenario network (see the module docstring for the columns)."""
+    n_base = base_model.network.n_links
+    n = scen_model.network.n_links
+    net = scen_model.network
+    minutes = scen_model.time_unit_h * 60.0
+
+    def pad(a: np.ndarray, fill: float) -> np.ndarray:
+        return np.concatenate([np.asarray(a, np.float64), np.full(n - n_base, fill)])
+
+    flow_b = pad(base.flow, 0.0)
+    vc_b = pad(base.flow / base_model.network.capacity, np.nan)
+    time_b = pad(base.time, np.nan) * base_model.time_unit_h * 60.0
+    return pd.DataFrame(
+        {
+            "id": scen_model.link_ids.astype(str),
+            "from": net.init_node + 1,
+            "to": net.term_node + 1,
+            "flow_baseline": flow_b,
+            "flow_scenario": np.asarray(scen.flow, np.float64),
+            "flow_delta": np.asarray(scen.flow, np.float64) - flow_b,
+            "vc_baseline": vc_b,
+            "vc_scenario": scen.flow / net.capacity,
+            "time_baseline": time_b,
+            "time_scenario": np.asarray(scen.time, np.float64) * minutes,
+            "segment_row": scen_model.segment_row,
+        }
+    )
+
+
+def _served_m3(result: Any) -> np.ndarray:
+    dt = np.append(np.diff(result.elapsed_s), 0).astype(np.float64)
+    return np.asarray((result.demand_m3s.astype(np.float64) * dt[:, None]).sum(axis=0))
+
+
+def nodes_table(base: Any, scen: Any) -> pd.DataFrame:
+    """One row per junction of the baseline network (see the module docstring)."""
+    junction = np.asarray(base.node_types == "junction")
+    ids = [str(v) for v in base.node_ids[junction]]
+    cols = np.asarray([scen.node_index(i) for i in ids], dtype=np.int64)
+    pmin_b = base.pressure_m[:, junction].astype(np.float64).min(axis=0)
+    pmin_s = scen.pressure_m[:, cols].astype(np.float64).min(axis=0)
+    return pd.DataFrame(
+        {
+            "id": ids,
+            "min_pressure_baseline": pmin_b,
+            "min_pressure_scenario": pmin_s,
+            "min_pressure_delta": pmin_s - pmin_b,
+            "demand_served_baseline": _served_m3(base)[junction],
+            "demand_served_scenario": _served_m3(scen)[cols],
+        }
+    )
+
+
+def pipes_table(base: Any, scen: Any) -> pd.DataFrame:
+    """Link flows (m³/s) of both runs at the scenario's step of lowest junction pressure."""
+    junction = np.asarray(scen.node_types == "junction")
+    step = int(np.argmin(scen.pressure_m[:, junction].min(axis=1))) if junction.any() else 0
+    ids = [str(v) for v in base.link_ids]
+    cols = np.asarray([scen.link_index(i) for i in ids], dtype=np.int64)
+    fb = base.flow_m3s[min(step, base.flow_m3s.shape[0] - 1)].astype(np.float64)
+    fs = scen.flow_m3s[step, cols].astype(np.float64)
+    return pd.DataFrame(
+        {"id": ids, "flow_baseline": fb, "flow_scenario": fs, "flow_delta": fs - fb}
+    )
+
+
+def water_kpis(result: Any) -> dict[str, float]:
+    """The named water KPIs of one run (:attr:`WaterResult.kpis`, see
+    :func:`twin_app.engines.water.kpis_of` for the definitions)."""
+    return {name: float(result.kpis[name]) for name in WATER_KPIS}
+
+
+def simulate_model(
+    model: WaterModel, scenario: Scenario, cancelled: CancelCheck | None = None
+) -> Any:
+    """EPANET 2.2 hydraulics of a snapshot with the scenario's run settings."""
+    from twin_app.engines.water import simulate
+
+    if cancelled is not None and cancelled():
+        raise Cancelled(f"{scenario.label}: cancelled")
+    w = scenario.water
+    duration_h = w.duration_h if w else 24.0
+    timestep_s = w.timestep_s if w else 3600
+    service = w.service_pressure_m if w else 20.0
+    return simulate(
+        model.inp_path,
+        duration_h=duration_h,
+        timestep_s=timestep_s,
+        minimum_pressure_m=w.minimum_pressure_m if w else 0.0,
+        required_pressure_m=service,
+        changes=model.changes,
+        service_pressure_m=service,
+        service_duration_s=w.service_duration_s if w else 3600.0,
+    )
+
+
+def _kpi_rows(base: dict[str, tuple[float, str]], scen: dict[str, tuple[float, str]],
+              names: tuple[str, ...]) -> list[Kpi]:  # fmt: skip
+    return [Kpi(n, float(base[n][0]), float(scen[n][0]), base[n][1]) for n in names]
+
+
+def run_scenario(
+    scenario: Scenario,
+    progress: Progress | None = None,
+    cancelled: CancelCheck | None = None,
+) -> ScenarioResult:
+    """Run the baseline and the scenario and compare them.
+
+    Parameters
+    ----------
+    scenario
+        From :func:`twin_app.scenarios.file.load_scenario` (or built in code).
+    progress
+        ``progress(fraction, message)`` now and then.
+    cancelled
+        Checked between and inside the engine runs; when it answers True,
+        :class:`~twin_app.errors.Cancelled` is raised.
+
+    Returns
+    -------
+    ScenarioResult
+        KPIs (traffic first, then water), the links table, the nodes and pipes tables; the
+        engine results are in ``extra`` (``traffic_baseline``, ``traffic_scenario``,
+        ``traffic_model_baseline``, ``traffic_model_scenario``, ``water_baseline``,
+        ``water_scenario``).
+
+    Raises
+    ------
+    InputError
+        Missing networks or unknown element ids (naming the file and the key).
+    EngineError
+        An engine failed on the inputs.
+    """
+    t0 = time.perf_counter()
+    parts = [
+        p for p, on in (("traffic", scenario.has_traffic), ("water", scenario.has_water)) if on
+    ]
+    if not parts:
+        raise InputError(
+            f"{scenario.label}: nothing to run: add a [traffic] or [water] section or an "
+            "intervention"
+        )
+    share = 1.0 / len(parts)
+    kpis: list[Kpi] = []
+    warnings: list[str] = []
+    extra: dict[str, Any] = {}
+    links = nodes = pipes = None
+
+    shown = [0.0]
+
+    def report(start: float, span: float, text: str) -> Callable[[float], None]:
+        def step(frac: float) -> None:
+            # the solver's own fraction may step back when its gap does: never show that
+            shown[0] = max(shown[0], min(start + span * frac, 1.0))
+            if progress is not None:
+                progress(shown[0], text)
+
+        return step
+
+    done = 0.0
+    if scenario.has_traffic:
+        base_model = baseline_traffic_model(scenario)
+        scen_model = apply_traffic(scenario, base_model)
+        base = assign_model(
+            base_model, scenario, None, report(done, share * 0.6, "traffic: baseline"), cancelled
+        )
+        scen = assign_model(
+            scen_model,
+            scenario,
+            base,
+            report(done + share * 0.6, share * 0.4, "traffic: scenario"),
+            cancelled,
+        )
+        for label, res in (("baseline", base), ("scenario", scen)):
+            if not res.converged:
+                warnings.append(
+                    f"traffic {label}: relative gap {res.relative_gap:.3g} after "
+                    f"{res.iterations} iterations (asked for "
+                    f"{scenario.traffic.relative_gap if scenario.traffic else 1e-5:g})"
+                )
+        kpis += _kpi_rows(
+            traffic_kpis(base_model, base), traffic_kpis(scen_model, scen), TRAFFIC_KPIS
+        )
+        links = links_table(base_model, base, scen_model, scen)
+        extra.update(
+            traffic_baseline=base,
+            traffic_scenario=scen,
+            traffic_model_baseline=base_model,
+            traffic_model_scenario=scen_model,
+        )
+        done += share
+    if scenario.has_water:
+        wbase_model = baseline_water_model(scenario)
+        report(done, 0.0, "water: baseline")(0.0)
+        wbase = simulate_model(wbase_model, scenario, cancelled)
+        check_water_ids(scenario, wbase)
+        wscen_model = apply_water(scenario, wbase_model)
+        report(done, share, "water: scenario")(0.5)
+        wscen = (
+            wbase if wscen_model.changes.empty else simulate_model(wscen_model, scenario, cancelled)
+        )
+        kb, ks = water_kpis(wbase), water_kpis(wscen)
+        kpis += [Kpi(n, kb[n], ks[n], unit) for n, unit in WATER_KPIS.items()]
+        nodes = nodes_table(wbase, wscen)
+        pipes = pipes_table(wbase, wscen)
+        warnings += list(dict.fromkeys(wscen.warnings))
+        extra.update(water_baseline=wbase, water_scenario=wscen)
+    if progress is not None:
+        progress(1.0, "done")
+    return ScenarioResult(
+        name=scenario.name,
+        kpis=tuple(kpis),
+        links=links,
+        nodes=nodes,
+        pipes=pipes,
+        warnings=tuple(warnings),
+        elapsed_s=time.perf_counter() - t0,
+        extra=extra,
+    )
+
+
+def kpi_dict(result: ScenarioResult) -> dict[str, dict[str, float | str | None]]:
+    """``{name: {"baseline", "scenario", "delta", "unit"}}``; NaN and inf become None (JSON)."""
+
+    def num(v: float) -> float | None:
+        return v if math.isfinite(v) else None
+
+    out: dict[str, dict[str, float | str | None]] = {}
+    for k in result.kpis:
+        out[k.name] = {
+            "baseline": num(k.baseline),
+            "scenario": num(k.scenario),
+            "delta": num(k.delta),
+            "unit": k.unit,
+        }
+    return out
