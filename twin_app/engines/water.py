@@ -61,6 +61,9 @@ ObjArray = np.ndarray[Any, np.dtype[np.object_]]
 #: Pressure below which a junction counts as under-served in the ``nodes_below_20m`` KPI.
 SERVICE_PRESSURE_M = 20.0
 
+#: Newton trials of the second run when the file's setting leaves a step unbalanced.
+RETRY_TRIALS = 500
+
 #: Unit of every KPI in :attr:`WaterResult.kpis`.
 KPI_UNITS: dict[str, str] = {
     "min_pressure_m": "m",
@@ -138,7 +141,7 @@ G_M_S2 = 9.81
 #: One customer (a household service connection), m³/day: 2.3 persons x 150 L per person and
 #: day (EU mean household size, Eurostat 2021; a typical European domestic use). Junction
 #: demands in .inp files carry no customer counts, so ``customers_affected`` counts
-#: customer equivalents: base demand / this.
+#: customer equivalents: the junction's mean requested volume a day / this.
 CUSTOMER_M3_PER_DAY = 0.35
 
 #: A consumer junction counts in ``customers_affected`` when its unmet volume exceeds this
@@ -316,7 +319,8 @@ def kpis_of(
         ``demand_not_served_m3`` = sum over consumers of ``max(requested - delivered, 0) * dt``
         (also as ``unmet_demand_m3``, with ``unmet_demand_pct`` its share of the requested
         ``total_demand_m3`` and ``delivered_demand_m3`` = total - unmet);
-        ``customers_affected``: customer equivalents (base demand / ``CUSTOMER_M3_PER_DAY``)
+        ``customers_affected``: customer equivalents (mean requested rate without the
+        scenario's demand changes, per day, / ``CUSTOMER_M3_PER_DAY``)
         summed over consumer junctions whose unmet volume exceeds ``UNSERVED_SHARE`` of their
         requested volume or that are under-served, rounded to a whole number;
         ``leak_volume_m3`` volume lost through leaks; ``nodes_below_20m`` junctions below
@@ -329,7 +333,9 @@ def kpis_of(
     dt = np.append(np.diff(elapsed_s).astype(np.float64), 0.0)
     requested_j = (np.clip(e, 0.0, None) * dt[:, None]).sum(axis=0)
     consumer = requested_j > 0
-    unmet_j = np.where(consumer, (np.clip(e - q, 0.0, None) * dt[:, None]).sum(axis=0), 0.0)
+    # delivered in [0, requested]: an unconverged step can report any value at all
+    served = np.clip(q, 0.0, np.clip(e, 0.0, None))
+    unmet_j = np.where(consumer, ((np.clip(e, 0.0, None) - served) * dt[:, None]).sum(axis=0), 0.0)
     total = float(requested_j.sum())
     unmet = float(unmet_j.sum())
     below = p < float(service_pressure_m)
@@ -499,13 +505,33 @@ def simulate(
             required_pressure_m,
             pressure_exponent,
         )
-        sim = wntr.sim.EpanetSimulator(wn)
-        try:
-            with tempfile.TemporaryDirectory(prefix="twin_epanet_") as tmp:
-                results = sim.run_sim(file_prefix=str(Path(tmp) / "run"), version=2.2)
-        except Exception as exc:
-            raise EngineError(f"{path}: EPANET run failed: {_one_line(exc)}") from exc
-    en_warnings = list(getattr(getattr(sim, "enData", None), "errcodelist", []) or [])
+        _, results, en_warnings = _run_epanet(wntr, wn, path)
+        retry_note = ""
+        if _unbalanced(en_warnings):
+            # A closure can leave the file's Newton settings short of a solution; with
+            # "UNBALANCED CONTINUE" EPANET then goes on from an unconverged state and reports
+            # pressures of -1e6 m. More trials is what the EPANET 2.2 manual (section 8.4,
+            # [OPTIONS] TRIALS) advises; say so, and say if even that did not converge.
+            trials = int(wn.options.hydraulic.trials or 40)
+            wn.options.hydraulic.trials = max(RETRY_TRIALS, trials)
+            _, results, en_warnings = _run_epanet(wntr, wn, path)
+            retry_note = (
+                f"EPANET did not converge in {trials} trials; re-run with "
+                f"{wn.options.hydraulic.trials}"
+                + (
+                    ", still unbalanced: results at those steps are not a hydraulic solution"
+                    if _unbalanced(en_warnings)
+                    else ", converged"
+                )
+            )
+    if retry_note:
+        if not _unbalanced(en_warnings):  # the first run's complaints are answered
+            caught_msgs = [
+                m
+                for m in caught_msgs
+                if not _unbalanced([m]) and "Warnings were issued during simulation" not in m
+            ]
+        caught_msgs.append(retry_note)
     msgs = [f"{path}: {m}" for m in dict.fromkeys(caught_msgs + en_warnings)]
     if removed:
         msgs.append(f"{path}: dropped controls that operate closed links: {', '.join(removed)}")
@@ -537,7 +563,11 @@ def simulate(
             col = int(np.flatnonzero(link_ids == pump)[0])
             status[:, col] = np.where(switch[:, k] < 0.5, 0, status[:, col])
     expected = _expected_demand(wn, demands, node_ids.shape[0], elapsed, factor)
-    base = _base_demand(wn, demands, node_ids.shape[0])
+    # customers from the file's own mean requested rate (patterns and multiplier, no change):
+    # base demands alone overcount where the patterns average below 1
+    unchanged = _expected_demand(wn, demands, node_ids.shape[0], elapsed)
+    dt_s = np.append(np.diff(elapsed), 0).astype(np.float64)
+    base = (unchanged * dt_s[:, None]).sum(axis=0) / dt_s.sum() if dt_s.sum() > 0 else unchanged[0]
     leak_m3s = (
         demand_all[added.leak_nodes].to_numpy(f32)
         if added.leak_nodes
@@ -875,6 +905,22 @@ def _apply_demand_changes(
     return factor
 
 
+def _run_epanet(wntr: Any, wn: Any, path: Path) -> tuple[Any, Any, list[str]]:
+    """One EPANET 2.2 run of ``wn``; its results and warnings (one line each)."""
+    sim = wntr.sim.EpanetSimulator(wn)
+    try:
+        with tempfile.TemporaryDirectory(prefix="twin_epanet_") as tmp:
+            results = sim.run_sim(file_prefix=str(Path(tmp) / "run"), version=2.2)
+    except Exception as exc:
+        raise EngineError(f"{path}: EPANET run failed: {_one_line(exc)}") from exc
+    return sim, results, list(getattr(getattr(sim, "enData", None), "errcodelist", []) or [])
+
+
+def _unbalanced(warnings: list[str]) -> bool:
+    """True when EPANET reported a step it could not balance (its warning 1)."""
+    return any("hydraulically unbalanced" in str(w) for w in warnings)
+
+
 def _configure(
     wn: Any,
     duration_s: int,
@@ -927,13 +973,6 @@ def _demand_rows(wn: Any, node_ids: ObjArray, node_types: ObjArray) -> _DemandRo
         tuple(pattern),
         tuple(str(n) for n in node_ids),
     )
-
-
-def _base_demand(wn: Any, rows: _DemandRows, n_nodes: int) -> FloatArray:
-    """The file's base demand of each node, m³/s (no change, pattern or multiplier)."""
-    out = np.zeros(n_nodes)
-    np.add.at(out, rows.col, rows.base)
-    return out
 
 
 def _expected_demand(
