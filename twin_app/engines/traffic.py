@@ -16,18 +16,19 @@ by one of two published methods.
 J. N. Prashker and S. Rajadhyaksha, "A faster path-based algorithm for traffic assignment",
 *Transportation Research Record* 1443, 1994, pp. 75-83; with the path-set re-equilibration of
 iGP, J. Xie, Y. Nie and X. Liu, *Transportation Research Record* 2672(48), 2018). Each OD pair
-keeps the paths it uses and their flows ``f_k``. An iteration runs, origin by origin, a Dijkstra
-on the current costs, adds each destination's shortest path to its pair's set (column
-generation) and moves flow from every other path k of the set to the cheapest one k* by a
-Newton step on the path-flow form of Beckmann's program::
+keeps the paths it uses and their flows ``f_k``. Each iteration moves flow from every other path
+k of a pair's set to its cheapest one k* by a Newton step on the path-flow form of Beckmann's
+program::
 
     delta_k = min(f_k, (C_k - C_k*) / s_k),   s_k = sum_{a in k (+) k*} dt_a/dv (x_a)
 
 (``C`` path costs, ``(+)`` the symmetric difference: links on both paths keep their flow),
-updating link flows and costs after each shift (Gauss-Seidel). Then it re-equilibrates all
-path sets without new paths, at most ``_GP_INNER`` passes, until their own gap is below
-``_GP_INNER_RATIO`` times the last measured gap, and measures the relative gap. Emptied paths
-are dropped. The inner loops are numba kernels (:mod:`twin_app.engines.traffic_gp`, compiled
+updating link flows and costs after each shift (Gauss-Seidel), pair by pair, for 1 to
+``_GP_INNER + 1`` passes over all pairs (until the path sets' own gap is below
+``_GP_INNER_RATIO`` times the last measured gap). Then one Dijkstra per origin on the new costs
+measures the relative gap and adds each pair's shortest path to its set (column generation)
+for the next iteration. Emptied paths are dropped. The first path sets come from an
+all-or-nothing loading, origin by origin on the costs so far (incremental loading). The inner loops are numba kernels (:mod:`twin_app.engines.traffic_gp`, compiled
 once and cached on disk; :func:`compile_solver` reports the first-call time); Python only
 loops over iterations, so that ``progress`` and ``cancelled`` work. The path sets are returned
 in :attr:`AssignmentResult.state` (:class:`GpState`); ``warm_start`` re-uses them: paths
@@ -65,7 +66,7 @@ time unit, as the TNTP tables report it (Sioux Falls: 0.01 h, Anaheim: minutes);
 converts to the named KPIs (``tstt_veh_h`` ...) with units the caller states.
 
 Measured (benchmarks/bench_traffic.py, one core of a shared 2-core machine): GP reaches gap 1e-6
-in 8 iterations / about 0.011 s on Sioux Falls and 4 / about 0.016 s on Anaheim; BFW reaches 1e-5
+in 11 iterations / about 2 ms on Sioux Falls and 4 / about 8 ms on Anaheim; BFW reaches 1e-5
 in 149 / 0.07 s and 24 / 0.07 s; aequilibrae 1.7.2's BFW takes 1.96 s / 279 and 0.39 s / 37 to
 1e-5 (DESIGN.md section 8).
 """
