@@ -290,3 +290,14 @@ def test_compile_solver_reports_seconds() -> None:
     from twin_app.engines.traffic import compile_solver
 
     assert compile_solver() >= 0.0
+
+
+def test_gp_warm_start_from_a_fully_cut_network(shared_file: SharedFile) -> None:
+    net, demand = _sioux(shared_file)
+    cut = assign(net, demand, closed=np.ones(net.n_links, dtype=bool))
+    assert cut.od_pairs_disconnected == int(np.count_nonzero(demand.od > 0)) - int(
+        np.count_nonzero(np.diag(demand.od) > 0)
+    )
+    assert np.all(cut.flow == 0.0)
+    res = assign(net, demand, relative_gap=1e-5, warm_start=cut)
+    assert res.converged and res.od_pairs_disconnected == 0

@@ -437,8 +437,10 @@ def _warm_paths(
         if warm is not None:
             log.info("warm start has no path sets for this network: starting cold")
         return none, np.ones(keys.size), empty_i, empty_i, np.zeros(0), empty_i
-    at = np.clip(np.searchsorted(state.od_key, keys), 0, max(state.od_key.size - 1, 0))
-    found = (state.od_key.size > 0) & (state.od_key[at] == keys) if keys.size else none >= 0
+    if state.od_key.size == 0:  # the warm run had no pair with a path
+        return none, np.ones(keys.size), empty_i, empty_i, np.zeros(0), empty_i
+    at = np.clip(np.searchsorted(state.od_key, keys), 0, state.od_key.size - 1)
+    found = state.od_key[at] == keys
     widx = np.where(found, at, -1).astype(np.int64)
     scale = np.ones(keys.size)
     wd = state.od_demand[at[found]]
