@@ -143,11 +143,14 @@ class GpState:
     Plain numpy arrays (picklable, they travel to Dask workers). Pair ``i`` (key
     ``source_vertex * n_vertices + destination``, sorted) has demand ``od_demand[i]`` and the
     next ``paths_per_od[i]`` paths; path ``k`` has ``path_flow[k]`` on the next
-    ``path_length[k]`` entries of ``links`` (link indices, destination first).
+    ``path_length[k]`` entries of ``links`` (link indices, destination first). ``topology``
+    fingerprints the graph (link ends, zone source copies): a state only warm-starts a run on
+    the same links.
     """
 
     n_links: int
     n_vertices: int
+    topology: str
     od_key: IntArray
     od_demand: FloatArray
     paths_per_od: IntArray
@@ -426,14 +429,24 @@ def _gp_problem(
     return problem, sources[rows] * nv + dests
 
 
+def _topology(graph: _Graph) -> str:
+    """Fingerprint of the graph's links (tails with zone copies, heads) for warm starts."""
+    import hashlib
+
+    digest = hashlib.blake2b(digest_size=16)
+    for arr in (graph.tail, graph.head):
+        digest.update(np.ascontiguousarray(arr, dtype=np.int64).tobytes())
+    return digest.hexdigest()
+
+
 def _warm_paths(
-    warm: AssignmentResult | None, keys: IntArray, demand: FloatArray, n_links: int, nv: int
+    warm: AssignmentResult | None, keys: IntArray, demand: FloatArray, topology: str
 ) -> tuple[IntArray, FloatArray, IntArray, IntArray, FloatArray, IntArray]:
     """Map this run's pairs onto a warm state: ``(warm pair or -1, scale, warm arrays...)``."""
     state = warm.state if warm is not None else None
     none = np.full(keys.size, -1, dtype=np.int64)
     empty_i = np.zeros(0, dtype=np.int64)
-    if not isinstance(state, GpState) or state.n_links != n_links or state.n_vertices != nv:
+    if not isinstance(state, GpState) or state.topology != topology:
         if warm is not None:
             log.info("warm start has no path sets for this network: starting cold")
         return none, np.ones(keys.size), empty_i, empty_i, np.zeros(0), empty_i
@@ -474,8 +487,9 @@ def _assign_gp(
     t_start = time.perf_counter()
     graph = _Graph(network, demand, closed)
     p, keys = _gp_problem(network, graph, fixed)
+    topology = _topology(graph)
     widx, scale, w_np, w_len, w_flow, w_links = _warm_paths(
-        warm_start, keys, p["od_demand"], network.n_links, graph.n_vertices
+        warm_start, keys, p["od_demand"], topology
     )
     closed_mask = (
         np.zeros(network.n_links, dtype=np.bool_) if closed is None else _arr(closed, np.bool_)
@@ -520,6 +534,7 @@ def _assign_gp(
     state = GpState(
         n_links=network.n_links,
         n_vertices=graph.n_vertices,
+        topology=topology,
         od_key=keys.astype(np.int64),
         od_demand=p["od_demand"],
         paths_per_od=per_od,
