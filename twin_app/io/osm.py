@@ -77,6 +77,8 @@ def read_osm(path: Path, options: ReadOptions) -> list[SourceData]:
         r = lines.loc[lines["highway"].notna()]
         rt = r["other_tags"] if "other_tags" in r.columns else pd.Series(pd.NA, index=r.index)
         ids = np.asarray("way/" + r["osm_id"].astype("string").fillna("#"), dtype=object)
+        # junction=roundabout implies one-way (OSM wiki, Key:oneway): kept for traffic models
+        r = r.assign(junction=hstore_value(rt, "junction").to_numpy())
         src.roads = prepare_roads(
             r,
             ids,

@@ -325,3 +325,120 @@ CONGESTION = ClassScale(
     upper_inclusive=False,
     title="Congestion (speed / free flow)",
 )
+
+
+# -- per-column colour scales ----------------------------------------------------------------
+#: Diverging colour map of every change ("delta") column: blue for a decrease, red for an
+#: increase, a light grey at zero (matplotlib's ``coolwarm``: its middle is #dddddd, so an
+#: unchanged road reads as "no change", not as white paint on a light background).
+DELTA_COLORMAP = "coolwarm"
+
+
+@dataclass(frozen=True)
+class ColorScale:
+    """How a numeric feature column is coloured: its quantity, unit and colour limits rule.
+
+    A layer coloured by a column that has a scale (:func:`column_scale`) takes its limits from
+    the scale (unless the layer sets ``clim``) and shows ``"quantity (unit)"`` as the legend's
+    subtitle. The colour map stays the layer's own ``colormap`` (a comparison sets it to
+    :attr:`colormap` when it makes the layer), so a user may still pick another one.
+
+    Attributes
+    ----------
+    quantity
+        What the values are, e.g. ``"Flow change"``.
+    unit
+        Their unit, e.g. ``"veh/h"`` (empty: no unit).
+    colormap
+        The colour map a layer coloured by this column should start with.
+    diverging
+        True for changes: the limits are symmetric about `centre`, ``+-`` the robust
+        maximum of ``|value - centre|`` (:meth:`limits`), so zero sits in the middle of the
+        map and a decrease and an increase of one size get colours of one strength.
+    centre
+        The neutral value of a diverging scale.
+    percentile
+        The robust maximum: this percentile of the non-zero ``|value - centre|`` (one
+        outlier does not wash out every other change).
+    """
+
+    quantity: str
+    unit: str = ""
+    colormap: str = DELTA_COLORMAP
+    diverging: bool = True
+    centre: float = 0.0
+    percentile: float = 98.0
+
+    @property
+    def title(self) -> str:
+        """``"Flow change (veh/h)"``: quantity and unit, for a legend."""
+        return f"{self.quantity} ({self.unit})" if self.unit else self.quantity
+
+    def limits(self, values: Any) -> tuple[float, float]:
+        """Colour limits for `values` (NaN ignored).
+
+        Diverging: ``(c - m, c + m)`` with ``m`` the :attr:`percentile` of the non-zero
+        ``|v - c|`` (1 when every value is `centre` or NaN, so that "no change anywhere" is
+        drawn in the neutral colour). Otherwise :func:`auto_clim`.
+        """
+        v = np.asarray(values, np.float64)
+        v = v[np.isfinite(v)]
+        if not self.diverging:
+            return auto_clim(v)
+        dev = np.abs(v - self.centre)
+        dev = dev[dev > 0]
+        m = float(np.percentile(dev, self.percentile)) if dev.size else 1.0
+        if not m > 0:
+            m = 1.0
+        return (self.centre - m, self.centre + m)
+
+
+#: Per-feature changes and values of a scenario against its baseline (issue 8, compare view).
+FLOW_CHANGE = ColorScale("Flow change", "veh/h")
+PRESSURE_CHANGE = ColorScale("Pressure change", "m")
+FLOW = ColorScale("Flow", "veh/h", colormap="YlOrRd", diverging=False)
+PRESSURE = ColorScale("Pressure", "m", colormap="viridis", diverging=False)
+#: Volume over capacity: a sequential map over fixed limits 0 .. 1.5 (set as the layer's clim).
+VC_RATIO = ColorScale("Volume / capacity", "", colormap="YlOrRd", diverging=False)
+
+#: Column name -> how it is coloured. ``speed_ratio`` (free-flow time over congested time,
+#: i.e. speed over free-flow speed, per road segment from an assignment) is drawn on the
+#: :data:`CONGESTION` classes the replayed traffic uses, so an assigned scenario and the
+#: measured traffic read alike. Volume over capacity does not fit those classes (it grows
+#: as traffic worsens and has no bound at 1), so it has its own sequential scale.
+COLUMN_SCALES: dict[str, ColorScale | ClassScale] = {
+    "flow_delta_veh_h": FLOW_CHANGE,
+    "flow_veh_h": FLOW,
+    "pressure_delta_m": PRESSURE_CHANGE,
+    "pressure_m": PRESSURE,
+    "vc_ratio": VC_RATIO,
+    "speed_ratio": CONGESTION,
+}
+
+
+def column_scale(column: str) -> ColorScale | ClassScale | None:
+    """The scale a feature column is coloured on, or None for a plain column (the layer's
+    colour map over :func:`auto_clim`)."""
+    return COLUMN_SCALES.get(str(column))
+
+
+def class_range(scale: ClassScale) -> tuple[float, float]:
+    """A value range reaching past a class scale's first and last bounds by their spread (the
+    end classes are open: values beyond the range take the end colours anyway), for a lookup
+    table that steps at the bounds."""
+    b = np.asarray(scale.bounds, np.float64)
+    span = float(b[-1] - b[0]) if b.size > 1 else 1.0
+    return (float(b[0] - span), float(b[-1] + span))
+
+
+def column_clim(column: str, values: Any) -> tuple[float, float]:
+    """The automatic colour limits of a feature column: its scale's (:func:`column_scale`:
+    symmetric about zero for changes, past the class bounds for classes), else
+    :func:`auto_clim` of the finite values. The 3D view and the Layers panel both use it."""
+    scale = column_scale(column)
+    if isinstance(scale, ClassScale):
+        return class_range(scale)
+    if scale is not None:
+        return scale.limits(values)
+    v = np.asarray(values, np.float64)
+    return auto_clim(v[np.isfinite(v)])

@@ -23,13 +23,16 @@ from twin_app.model.layers import (
 )
 from twin_app.model.sensors import AirQualityLayer, TrafficLayer
 from twin_app.model.style import (
-    auto_clim,
+    ClassScale,
+    column_clim,
+    column_scale,
     ground_categories,
     surface_categories,
     type_categories,
 )
 from twin_app.render.colors import (
     SURFACE_PALETTE,
+    class_lookup_table,
     hex_to_rgb,
     lookup_table,
     palette_rgb,
@@ -168,6 +171,10 @@ class FeatureAdapter(Adapter[FeatureLayer]):
 
     rebuild_fields: ClassVar[tuple[str, ...]] = ("features",)
     lut: vtk.vtkLookupTable | None = None
+    #: The column's class scale when the layer is coloured by a classified column (legend).
+    classes: ClassScale | None = None
+    #: Legend subtitle of the coloured column: its quantity and unit when it has a scale.
+    value_title = ""
 
     def build(self) -> None:
         fs = self.layer.features
@@ -217,6 +224,7 @@ class FeatureAdapter(Adapter[FeatureLayer]):
         mapper = self.actor.GetMapper()
         by = self.layer.color_by
         self.lut = None
+        self.classes = None
         if self.mesh.n_cells == 0:
             return
         if by == COLOR_SURFACE and "surface" in fs.mesh.cell_data:
@@ -239,10 +247,18 @@ class FeatureAdapter(Adapter[FeatureLayer]):
             self._direct(mapper, rgb)
         elif by != COLOR_SOLID and by in fs.table:
             values = self.layer.feature_values(by)
-            finite = values[np.isfinite(values)]
-            clim = self.layer.clim or auto_clim(finite)
+            # In place: new values (a scenario's deltas) never rebuild the mesh.
             self.mesh.point_data["value"][:] = values[self.point_feature]
-            self.lut = lookup_table(self.layer.colormap, clim)
+            scale = column_scale(by)
+            self.classes = None
+            self.value_title = by
+            clim = self.layer.clim or column_clim(by, values)
+            if isinstance(scale, ClassScale):
+                self.lut = class_lookup_table(scale, *clim)
+                self.classes = scale
+            else:
+                self.value_title = scale.title if scale is not None else by
+                self.lut = lookup_table(self.layer.colormap, clim)
             mapper.SetLookupTable(self.lut)
             mapper.SetColorModeToMapScalars()
             mapper.SetScalarModeToUsePointFieldData()
@@ -270,8 +286,10 @@ class FeatureAdapter(Adapter[FeatureLayer]):
     def legend(self) -> tuple[str, Any] | None:
         if not self.layer.visible:
             return None
+        if self.classes is not None and self.lut is not None:
+            return ("categories", self.classes.legend())
         if self.lut is not None:
-            return ("scalar", (f"{self.layer.name}: {self.layer.color_by}", self.lut))
+            return ("scalar", (f"{self.layer.name}: {self.value_title}", self.lut))
         cats = self.categories() if self.layer.color_by in (COLOR_SURFACE, COLOR_TYPE) else []
         return ("categories", cats) if cats else None
 

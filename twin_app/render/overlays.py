@@ -305,6 +305,8 @@ class LegendPanel:
         if lut is not None:
             lo, hi = lut.GetTableRange()
             self.labels = [self._text(f"{lo:.4g}"), self._text(f"{hi:.4g}")]
+            if lo < 0.0 < hi and abs(lo + hi) <= 1e-9 * hi:  # a change: where "no change" is
+                self.labels.append(self._text("0"))
         else:
             self.labels = [self._text(label) for label, _ in self.entries]
         self.props: list[Any] = [self.bg, self.swatches, self.title_text, *self.labels]
@@ -372,11 +374,14 @@ class LegendPanel:
                     [xs[i + 1], y, 0],
                     [xs[i], y, 0],
                 ]
-            lo_t, hi_t = self.labels
+            lo_t, hi_t = self.labels[:2]
             lw, lh = self._text_size(lo_t)
             hw, _ = self._text_size(hi_t)
             lo_t.SetPosition(x0 + pad, y_bar - 3 * scale - lh)
             hi_t.SetPosition(x0 + pad + bar_w - hw, y_bar - 3 * scale - lh)
+            for mid in self.labels[2:]:
+                mw, _ = self._text_size(mid)
+                mid.SetPosition(x0 + pad + (bar_w - mw) / 2, y_bar - 3 * scale - lh)
             y = y_bar - 3 * scale - lh
             width = max(width, bar_w)
         else:

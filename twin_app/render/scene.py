@@ -139,6 +139,16 @@ class Scene:
         if self._schedule is not None:
             self._schedule()
 
+    @property
+    def dirty(self) -> bool:
+        """True when a render was requested and has not happened yet."""
+        return self._dirty
+
+    def mark_rendered(self) -> None:
+        """The host rendered the window this scene draws in (two scenes share one window in
+        a swipe): the pending request is met."""
+        self._dirty = False
+
     def render(self) -> None:
         """Render now if anything changed since the last render."""
         if self._dirty:
@@ -429,6 +439,11 @@ class Scene:
     #: at 1080 lines.
     LEGEND_MARGIN = 12.0
     LEGEND_BOTTOM = 70.0
+
+    def relayout_legends(self) -> None:
+        """Lay the legend panels out again before the next render (the viewport moved)."""
+        self._legend_layout = ()
+        self.request_render()
 
     def _layout_legends(self) -> None:
         """Stack the panels top-down from the top-left corner, in columns, never overlapping;

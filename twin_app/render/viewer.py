@@ -9,19 +9,22 @@ it, so two viewers bound to one Camera move together. No Qt here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyvista as pv
 import vtk
-from psygnal import Signal
+from psygnal import Signal, SignalInstance
+from psygnal.containers import EventedList
 
 from twin_app.model.camera import Camera, CameraPose, finite_bounds, pose_for_bounds, walk
+from twin_app.model.frame import LocalFrame
 from twin_app.model.layers import BuildingLayer, FeatureLayer, Layer, TerrainLayer
+from twin_app.model.sun import Sun
 from twin_app.render.navigation import Navigator, apply_pose, pose_of
 from twin_app.render.picking import Picker, project_points
 from twin_app.render.scene import Scene
-from twin_app.session import Selection, Session
+from twin_app.session import Selection
 
 #: Street-level eye height above the ground or terrain, metres.
 EYE_M = 1.7
@@ -31,13 +34,40 @@ TERRAIN_REACH_M = 50.0
 LAYER_MARGIN = 1.0
 
 
+class ViewSource(Protocol):
+    """What a :class:`Viewer` draws and writes: a :class:`~twin_app.session.Session`, or one
+    side of a comparison (:class:`~twin_app.session.compare.CompareSide`)."""
+
+    @property
+    def layers(self) -> EventedList[Layer]: ...
+    @property
+    def camera(self) -> Camera: ...
+    @property
+    def selection(self) -> Selection: ...
+    @property
+    def selection_changed(self) -> SignalInstance: ...
+    @property
+    def underground(self) -> str: ...
+    @property
+    def underground_changed(self) -> SignalInstance: ...
+    @property
+    def sun(self) -> Sun: ...
+    @property
+    def frame(self) -> LocalFrame | None: ...
+    def update_sun(self, t_ns: int | None = None, force: bool = False) -> None: ...
+    def find_layer(self, uid: int) -> Layer | None: ...
+    def select(self, selection: Selection) -> None: ...
+    def select_features(self, layer: Layer, indices: Any) -> None: ...
+
+
 class Viewer:
     """Draws a session into a plotter and keeps the two in step.
 
     Parameters
     ----------
     session
-        The session whose layers, selection and underground mode are drawn.
+        The session whose layers, selection and underground mode are drawn (or anything else
+        that offers them: one side of a comparison, see :class:`ViewSource`).
     plotter
         Any ``pv.BasePlotter``: ``pv.Plotter(off_screen=True)`` or a ``QtInteractor``.
     camera
@@ -57,7 +87,7 @@ class Viewer:
 
     def __init__(
         self,
-        session: Session,
+        session: ViewSource,
         plotter: pv.BasePlotter,
         camera: Camera | None = None,
         schedule: Callable[[], None] | None = None,

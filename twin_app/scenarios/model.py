@@ -74,6 +74,28 @@ class TrafficModel:
         """Map of link id -> position in the link arrays."""
         return {str(k): i for i, k in enumerate(self.link_ids)}
 
+    def links_named(self, name: str) -> IntArray:
+        """Positions of the links a scenario means by ``name`` (empty when none).
+
+        The link whose id is ``name``; else, for a twin road split at junctions into links
+        ``way/123#1``, ``way/123#2`` ... (``#i@r`` against the digitised direction), all links
+        of that way in the direction ``name`` gives: ``way/123`` its forward links,
+        ``way/123@r`` its reverse ones.
+        """
+        ids = self.link_ids.astype(str)
+        exact = np.flatnonzero(ids == name)
+        if exact.size:
+            return exact.astype(np.int64)
+        base, at, rest = name.partition("@")
+        if "#" in base:
+            return np.zeros(0, np.int64)
+        parts = np.char.startswith(ids, base + "#")
+        if at:
+            parts &= np.char.endswith(ids, "@" + rest)
+        else:
+            parts &= np.char.find(ids, "@", len(base)) < 0
+        return np.flatnonzero(parts).astype(np.int64)
+
 
 @dataclass(frozen=True, eq=False)
 class WaterModel:

@@ -1,0 +1,142 @@
+"""The session side of a comparison: per-feature aggregation of per-link results, two sides
+sharing unchanged layers, result layers over the same geometry, one selection, one clock."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.compare_fixtures import building_set, road_set
+from twin_app.model.layers import BuildingLayer, RoadLayer
+from twin_app.model.style import DELTA_COLORMAP, FLOW_CHANGE, column_clim
+from twin_app.session import Selection, Session
+from twin_app.session.compare import CompareError, Comparison, delta_column, per_feature
+
+
+def test_per_feature_absmax_keeps_the_sign_of_the_larger_direction() -> None:
+    # links 0/1 are the two directions of road 2, link 2 is road 0, link 3 is off the layer
+    values = [300.0, -50.0, -80.0, 999.0, np.nan]
+    rows = [2, 2, 0, -1, 1]
+    got = per_feature(values, rows, 4)
+    np.testing.assert_array_equal(got[[0, 2]], [-80.0, 300.0])
+    assert np.isnan(got[1]) and np.isnan(got[3])  # NaN value, no link: no data
+    assert per_feature([-5.0, 5.0], [0, 0], 1)[0] == 5.0  # a tie: the larger value
+
+
+def test_per_feature_sum_mean_max_min_against_a_loop() -> None:
+    rng = np.random.default_rng(8)
+    rows = rng.integers(-1, 50, 2000)
+    values = rng.normal(0, 100, 2000)
+    for how, fn in (("sum", np.sum), ("mean", np.mean), ("max", np.max), ("min", np.min)):
+        got = per_feature(values, rows, 60, how)  # type: ignore[arg-type]
+        for r in range(60):
+            mine = values[rows == r]
+            if mine.size:
+                assert got[r] == pytest.approx(fn(mine)), (how, r)
+            else:
+                assert np.isnan(got[r])
+    absmax = per_feature(values, rows, 60)
+    for r in range(50):
+        mine = values[rows == r]
+        assert absmax[r] == mine[np.argmax(np.abs(mine))]
+    with pytest.raises(CompareError, match="3 values but 2 feature rows"):
+        per_feature([1, 2, 3], [0, 1], 2)
+
+
+def test_diverging_limits_are_symmetric_about_zero_and_robust() -> None:
+    v = np.r_[np.zeros(500), np.linspace(-100, 100, 101), 5000.0, np.nan]
+    lo, hi = FLOW_CHANGE.limits(v)
+    assert lo == -hi and 90 < hi < 200  # one outlier (5000) does not set the range
+    assert FLOW_CHANGE.limits(np.zeros(10)) == (-1.0, 1.0)  # nothing changed: all neutral
+    assert column_clim("flow_delta_veh_h", v) == (lo, hi)
+    assert FLOW_CHANGE.title == "Flow change (veh/h)"
+
+
+@pytest.fixture
+def session() -> Session:
+    s = Session()
+    s.layers.append(BuildingLayer(name="Buildings", features=building_set()))
+    s.layers.append(RoadLayer(name="Roads", features=road_set()))
+    return s
+
+
+def test_sides_share_unchanged_layers_and_results_share_the_geometry(session: Session) -> None:
+    buildings, roads = session.layers
+    cmp = Comparison(session, "Closure")
+    assert list(cmp.baseline.layers) == [buildings, roads] == list(cmp.scenario.layers)
+    base = np.array([400.0, 800.0, 200.0])
+    scen = np.array([0.0, 1100.0, 200.0])
+    cmp.set_result(roads, "flow_veh_h", base, scen)
+    left, right = cmp.baseline.layers, cmp.scenario.layers
+    assert left[0] is buildings and right[0] is buildings  # one object, drawn by both views
+    r = right[1]
+    assert isinstance(r, RoadLayer) and r is not roads and r.name == "Roads (Closure)"
+    assert r.features is not None and roads.features is not None
+    assert r.features.mesh is roads.features.mesh  # no copy of the geometry
+    assert r.features.ids is roads.features.ids
+    assert "flow_veh_h" not in roads.features.table  # the baseline's table is untouched
+    np.testing.assert_array_equal(r.feature_values("flow_delta_veh_h"), [-400.0, 300.0, 0.0])
+    assert r.color_by == delta_column("flow_veh_h") == "flow_delta_veh_h"
+    assert r.colormap == DELTA_COLORMAP and r.clim is None
+    assert left[1].color_by == "flow_veh_h"
+    np.testing.assert_array_equal(left[1].feature_values("flow_veh_h"), base)
+    # value view: both sides on one range
+    cmp.set_show("value")
+    assert r.color_by == "flow_veh_h" and r.clim == left[1].clim is not None
+    # the base's visibility reaches the result layers
+    roads.visible = False
+    assert not r.visible and not left[1].visible
+    assert cmp.camera is session.camera and cmp.scenario.camera is session.camera
+    cmp.close()
+
+
+def test_selection_is_one_across_the_sides(session: Session) -> None:
+    roads = session.layers[1]
+    cmp = Comparison(session)
+    cmp.set_result(roads, "flow_veh_h", np.zeros(3), np.ones(3))
+    result = cmp.scenario.layers[1]
+    seen: list[Selection] = []
+    cmp.scenario.selection_changed.connect(seen.append)
+    cmp.scenario.select_features(result, [2])  # a pick on the scenario view
+    assert session.selection == Selection(roads.uid, (2,))
+    assert seen[-1] == Selection(result.uid, (2,)) == cmp.scenario.selection
+    assert cmp.baseline.selection.layer_uid == cmp.baseline.layers[1].uid
+    cmp.close()
+
+
+def test_session_layer_changes_reach_both_sides(session: Session) -> None:
+    buildings, roads = session.layers
+    cmp = Comparison(session)
+    cmp.set_result(roads, "flow_veh_h", np.zeros(3), np.ones(3))
+    extra = BuildingLayer(name="More", features=buildings.features)
+    session.layers.append(extra)
+    assert cmp.scenario.layers[-1] is extra and cmp.baseline.layers[-1] is extra
+    session.layers.move(2, 0)
+    assert cmp.scenario.layers[0] is extra
+    session.layers.remove(roads)
+    assert [x.name for x in cmp.scenario.layers] == ["More", "Buildings"]
+    cmp.close()
+
+
+def test_a_time_series_follows_the_clock_in_place(session: Session) -> None:
+    roads = session.layers[1]
+    cmp = Comparison(session)
+    t0 = 1_700_000_000_000_000_000
+    times = np.array([t0, t0 + 3600 * 10**9])
+    base = np.array([[100.0, 100.0, 100.0], [200.0, 200.0, 200.0]])
+    scen = base + np.array([[10.0, -10.0, 0.0], [-50.0, 50.0, 0.0]])
+    session.clock.extend_range(int(times[0]), int(times[1]) + 10**12)
+    session.clock.seek(int(times[0]))
+    cmp.set_result(roads, "flow_veh_h", base, scen, times_ns=times)
+    r = cmp.scenario.layers[1]
+    np.testing.assert_array_equal(r.feature_values("flow_delta_veh_h"), [10.0, -10.0, 0.0])
+    restyles: list[object] = []
+    r.events.color_by.connect(lambda *a: restyles.append(a))
+    session.clock.seek(int(times[1]) + 60 * 10**9)
+    np.testing.assert_array_equal(r.feature_values("flow_delta_veh_h"), [-50.0, 50.0, 0.0])
+    assert len(restyles) == 1
+    session.clock.seek(int(times[1]) + 120 * 10**9)  # same step: nothing written
+    assert len(restyles) == 1
+    with pytest.raises(CompareError, match="need times_ns"):
+        cmp.set_result(roads, "flow_veh_h", base, scen)
+    cmp.close()

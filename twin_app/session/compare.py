@@ -1,0 +1,507 @@
+"""A scenario compared with its baseline: two layer lists over one session (issue 8).
+
+A :class:`Comparison` holds two :class:`CompareSide` objects, the baseline and the scenario.
+Each side is what a render :class:`~twin_app.render.viewer.Viewer` draws: a list of layers, a
+selection, the underground mode, the sun and the Camera. Both sides share the session's layer
+objects for everything the scenario did not change (buildings, ground, terrain: one layer
+object drawn by both views, so hiding it hides it in both), the session's Camera (the two
+views move together) and its Clock. Only what a scenario changed gets a *result layer* per
+side: a layer of the base layer's class over a new :class:`~twin_app.model.city.FeatureSet`
+that shares the base's mesh, ids and lines (no copy of the geometry) and whose table adds the
+result columns (``flow_veh_h`` and ``flow_delta_veh_h``, ``pressure_m`` and
+``pressure_delta_m`` ...). Result layers are coloured through the ordinary colour-by-column
+path; the column's :func:`~twin_app.model.style.column_scale` gives the diverging map,
+symmetric limits and the legend's "quantity (unit)".
+
+New values (another run, or the next time step of a time series) are written into the
+existing columns and the render adapters recolour in place: no mesh is built again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+from psygnal import Signal, SignalInstance
+from psygnal.containers import EventedList
+
+from twin_app.errors import TwinError
+from twin_app.model.camera import Camera
+from twin_app.model.city import FeatureSet
+from twin_app.model.clock import Clock
+from twin_app.model.frame import LocalFrame
+from twin_app.model.layers import COLOR_SOLID, FeatureLayer, Layer
+from twin_app.model.style import ClassScale, ColorScale, column_clim, column_scale
+from twin_app.model.sun import Sun
+from twin_app.session.core import Selection, Session
+
+F64 = np.ndarray[Any, np.dtype[np.float64]]
+How = Literal["absmax", "sum", "mean", "max", "min"]
+Show = Literal["delta", "value"]
+
+#: Change column of each value column (``<name>_delta`` for any other).
+DELTA_COLUMNS = {"flow_veh_h": "flow_delta_veh_h", "pressure_m": "pressure_delta_m"}
+
+
+class CompareError(TwinError, ValueError):
+    """A result that does not fit the layer it is shown on."""
+
+
+def delta_column(column: str) -> str:
+    """The name of the change column of a value column (``flow_veh_h`` ->
+    ``flow_delta_veh_h``; others get ``_delta`` appended)."""
+    return DELTA_COLUMNS.get(column, f"{column}_delta")
+
+
+def per_feature(values: Any, rows: Any, n: int, how: How = "absmax") -> F64:
+    """Aggregate per-element values (links, node pairs) onto `n` feature rows.
+
+    A scenario runner reports one value per network link, and ``rows[i]`` says which row of
+    the drawn layer's feature table link ``i`` lies on (``segment_row``: the two directions
+    of a two-way road share one road segment). Rows no element maps to get NaN ("no data");
+    elements with a negative or out-of-range row, or a NaN value, are ignored.
+
+    Parameters
+    ----------
+    values
+        (m,) value per element.
+    rows
+        (m,) feature row per element.
+    n
+        Number of feature rows.
+    how
+        ``absmax``: the value of largest magnitude, sign kept (a closure that adds 300 veh/h
+        one way and removes 50 the other is shown as +300; on a tie the larger value wins);
+        ``sum``, ``mean``, ``max``, ``min``.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n,) float64.
+
+    Notes
+    -----
+    Node values onto pipes (a pipe's pressure change from its end nodes):
+    ``per_feature(node_delta[link_nodes].ravel(), np.repeat(np.arange(n_links), 2), n_links,
+    "mean")``.
+    """
+    v = np.asarray(values, np.float64).ravel()
+    r = np.asarray(rows, np.int64).ravel()
+    if v.shape != r.shape:
+        raise CompareError(f"{v.size} values but {r.size} feature rows")
+    ok = (r >= 0) & (r < n) & np.isfinite(v)
+    v, r = v[ok], r[ok]
+    out = np.full(int(n), np.nan)
+    if not r.size:
+        return out
+    if how in ("sum", "mean"):
+        count = np.bincount(r, minlength=n)
+        total = np.bincount(r, weights=v, minlength=n)
+        has = count > 0
+        out[has] = total[has] / (count[has] if how == "mean" else 1)
+        return out
+    if how == "absmax":
+        key = np.abs(v)
+    elif how == "max":
+        key = v
+    elif how == "min":
+        key = -v
+    else:
+        raise CompareError(f"unknown aggregation {how!r}: use absmax, sum, mean, max or min")
+    # Sorted by row, then key, then value: the last element of each row's run wins.
+    order = np.lexsort((v, key, r))
+    rs = r[order]
+    last = np.flatnonzero(np.append(rs[1:] != rs[:-1], True))
+    out[rs[last]] = v[order][last]
+    return out
+
+
+def _shadows(layer: Layer, fs: FeatureSet) -> bool:
+    """True when `layer` draws over the features of `fs` (a traffic replay over the roads):
+    on a side showing a result for `fs` it would hide the result."""
+    return layer.feature_set() is fs or getattr(layer, "roads", None) is fs
+
+
+class CompareSide:
+    """One side of a comparison: what one view draws.
+
+    It offers what a :class:`~twin_app.render.viewer.Viewer` reads from a session (layers,
+    selection, underground mode, sun, frame, Camera) without being a second session: the
+    layers are the session's own except where a result layer stands in for a changed one; the
+    selection is the session's, with the uids of changed layers mapped to their result
+    layers (picking a road on either side selects it in both).
+
+    Attributes
+    ----------
+    session
+        The session compared.
+    name
+        ``"Baseline"`` or the scenario's name.
+    layers
+        Evented list drawn bottom to top (the Viewer follows its events).
+
+    Signals
+    -------
+    selection_changed(Selection)
+        The session's selection changed (uids as this side draws them).
+    """
+
+    selection_changed = Signal(object)
+
+    def __init__(self, session: Session, name: str) -> None:
+        self.session = session
+        self.name = name
+        self.layers: EventedList[Layer] = EventedList()
+        #: base layer uid -> result layer of this side.
+        self.results: dict[int, FeatureLayer] = {}
+        self._links: list[tuple[SignalInstance, Callable[..., Any]]] = []
+        session.selection_changed.connect(self._on_session_selection)
+        self.sync()
+
+    # -- what a Viewer reads -----------------------------------------------------------------
+    @property
+    def camera(self) -> Camera:
+        """The session's Camera (both sides move together)."""
+        return self.session.camera
+
+    @property
+    def clock(self) -> Clock:
+        """The session's Clock."""
+        return self.session.clock
+
+    @property
+    def sun(self) -> Sun:
+        """The session's sun."""
+        return self.session.sun
+
+    @property
+    def frame(self) -> LocalFrame | None:
+        """The session's local frame."""
+        return self.session.frame
+
+    @property
+    def underground(self) -> str:
+        """The session's underground mode."""
+        return self.session.underground
+
+    @property
+    def underground_changed(self) -> SignalInstance:
+        """The session's underground-mode signal."""
+        return self.session.underground_changed
+
+    def update_sun(self, t_ns: int | None = None, force: bool = False) -> None:
+        """Place the session's sun (see :meth:`Session.update_sun`)."""
+        self.session.update_sun(t_ns, force)
+
+    def find_layer(self, uid: int) -> Layer | None:
+        """The layer with this uid on this side."""
+        for layer in self.layers:
+            if layer.uid == uid:
+                return layer
+        return None
+
+    # -- selection, shared with the session ---------------------------------------------------
+    def _to_side(self, sel: Selection) -> Selection:
+        result = self.results.get(sel.layer_uid)
+        return Selection(result.uid, sel.indices) if result is not None else sel
+
+    def _to_session(self, sel: Selection) -> Selection:
+        for base_uid, result in self.results.items():
+            if result.uid == sel.layer_uid:
+                return Selection(base_uid, sel.indices)
+        return sel
+
+    @property
+    def selection(self) -> Selection:
+        """The session's selection, as this side draws it."""
+        return self._to_side(self.session.selection)
+
+    def _on_session_selection(self, sel: Selection) -> None:
+        self.selection_changed.emit(self._to_side(sel))
+
+    def select(self, selection: Selection) -> None:
+        """Select in the session (a result layer's features select its base layer's)."""
+        self.session.select(self._to_session(selection))
+
+    def select_features(self, layer: Layer, indices: Any) -> None:
+        """Select features of a layer by row (see :meth:`Session.select_features`)."""
+        idx = tuple(int(i) for i in np.unique(np.asarray(indices, dtype=np.int64)))
+        self.select(Selection(layer.uid, idx) if idx else Selection())
+
+    # -- layers ----------------------------------------------------------------------------------
+    def wanted(self) -> list[Layer]:
+        """The layers this side should draw: the session's, result layers standing in for
+        changed ones, layers drawing over a changed layer's features left out."""
+        out: list[Layer] = []
+        shown = [(uid, r.features) for uid, r in self.results.items() if r.features is not None]
+        for layer in self.session.layers:
+            result = self.results.get(layer.uid)
+            if result is not None:
+                out.append(result)
+            elif not any(fs is not None and _shadows(layer, fs) for _, fs in shown):
+                out.append(layer)
+        return out
+
+    def sync(self) -> None:
+        """Bring :attr:`layers` in line with :meth:`wanted` by removals, insertions and moves
+        (the views keep every adapter that stays: no mesh is built again)."""
+        want = self.wanted()
+        ids = {id(x) for x in want}
+        for layer in [x for x in self.layers if id(x) not in ids]:
+            self.layers.remove(layer)
+        for i, layer in enumerate(want):
+            have = [id(x) for x in self.layers]
+            if id(layer) not in have:
+                self.layers.insert(i, layer)
+            elif have.index(id(layer)) != i:
+                self.layers.move(have.index(id(layer)), i)
+
+    def result_for(self, base: Layer) -> FeatureLayer:
+        """This side's result layer for `base`, made on first use (shares the geometry).
+
+        Its class is the base's when that is a feature layer (roads stay roads: the
+        underground view fades them), else :class:`FeatureLayer` (pipes); visibility and
+        opacity follow the base layer.
+        """
+        result = self.results.get(base.uid)
+        if result is not None:
+            return result
+        fs = base.feature_set()
+        if fs is None:
+            raise CompareError(f"layer {base.name!r} draws no features to show a result on")
+        # Same mesh, ids and lines; a table of its own (pandas copies columns on write).
+        table = fs.table.copy(deep=False)
+        features = dataclasses.replace(fs, name=f"{fs.name} ({self.name})", table=table)
+        cls = type(base) if isinstance(base, FeatureLayer) else FeatureLayer
+        result = cls(
+            name=f"{base.name} ({self.name})",
+            features=features,
+            visible=base.visible,
+            opacity=base.opacity,
+            color=base.color,
+            color_by=COLOR_SOLID,
+        )
+        for name in ("visible", "opacity"):
+            signal: SignalInstance = getattr(base.events, name)
+
+            def follow(value: Any, *_: Any, _name: str = name) -> None:
+                setattr(result, _name, value)
+
+            signal.connect(follow)
+            self._links.append((signal, follow))
+        self.results[base.uid] = result
+        self.sync()
+        return result
+
+    def drop(self, base: Layer) -> None:
+        """Show `base` itself again (its result layer goes)."""
+        if self.results.pop(base.uid, None) is not None:
+            self.sync()
+
+    def close(self) -> None:
+        """Disconnect from the session (the side's layers stay as they are)."""
+        self.session.selection_changed.disconnect(self._on_session_selection)
+        for signal, slot in self._links:
+            signal.disconnect(slot)
+        self._links.clear()
+
+
+def _restyle(layer: FeatureLayer) -> None:
+    """Tell the views a layer's coloured column changed in place: they recolour the existing
+    mesh (the colour-by signal is the restyle path; no field changes, so nothing rebuilds)."""
+    layer.events.color_by.emit(layer.color_by, layer.color_by)
+
+
+@dataclasses.dataclass(eq=False)
+class _Result:
+    """Per-feature values of one quantity on one base layer, over time or not."""
+
+    base: Layer
+    column: str
+    baseline: F64  # (steps, n)
+    scenario: F64  # (steps, n)
+    times_ns: np.ndarray[Any, np.dtype[np.int64]] | None
+    step: int = -1
+
+
+class Comparison:
+    """A scenario beside its baseline: two sides over one session, one Camera, one Clock.
+
+    Parameters
+    ----------
+    session
+        The session whose layers are the baseline.
+    name
+        The scenario's name (the scenario side's result layers carry it).
+
+    Attributes
+    ----------
+    baseline, scenario
+        The two :class:`CompareSide` objects (bind one Viewer to each).
+    show
+        ``"delta"``: the scenario side shows the change, the baseline side the baseline
+        values; ``"value"``: both sides show values, on one colour range.
+    """
+
+    def __init__(self, session: Session, name: str = "Scenario") -> None:
+        self.session = session
+        self.name = name
+        self.baseline = CompareSide(session, "Baseline")
+        self.scenario = CompareSide(session, name)
+        self.show: Show = "delta"
+        self._results: dict[tuple[int, str], _Result] = {}
+        events = session.layers.events
+        self._links: list[tuple[SignalInstance, Callable[..., Any]]] = [
+            (events.inserted, self._on_layers),
+            (events.removed, self._on_layer_removed),
+            (events.moved, self._on_layers),
+            (events.changed, self._on_layers),
+            (session.clock.events.t_ns, self._on_time),
+        ]
+        for signal, slot in self._links:
+            signal.connect(slot)
+
+    @property
+    def sides(self) -> tuple[CompareSide, CompareSide]:
+        """(baseline, scenario)."""
+        return (self.baseline, self.scenario)
+
+    @property
+    def camera(self) -> Camera:
+        """The one Camera both sides show."""
+        return self.session.camera
+
+    @property
+    def clock(self) -> Clock:
+        """The one Clock both sides follow."""
+        return self.session.clock
+
+    def _on_layers(self, *_: Any) -> None:
+        for side in self.sides:
+            side.sync()
+
+    def _on_layer_removed(self, index: int, layer: Layer) -> None:
+        for key in [k for k in self._results if k[0] == layer.uid]:
+            del self._results[key]
+        for side in self.sides:
+            side.drop(layer)
+            side.sync()
+
+    def set_result(
+        self,
+        base: Layer,
+        column: str,
+        baseline: Any,
+        scenario: Any,
+        times_ns: Any = None,
+    ) -> None:
+        """Show per-feature values of one quantity on a layer's features.
+
+        Parameters
+        ----------
+        base
+            The session layer the values belong to (the roads, the pipes): row ``i`` of the
+            values is row ``i`` of its feature table (use :func:`per_feature` to get there
+            from per-link tables).
+        column
+            The quantity's column name, ideally one with a scale (``flow_veh_h``,
+            ``pressure_m``, ``speed_ratio`` ...); the change goes to :func:`delta_column`.
+        baseline, scenario
+            (n,) values, or (steps, n) with `times_ns`; NaN where unknown.
+        times_ns
+            (steps,) UTC ns at which each row starts holding; the sides follow the session's
+            Clock (each new step is written into the existing columns).
+        """
+        fs = base.feature_set()
+        if fs is None:
+            raise CompareError(f"layer {base.name!r} draws no features to show {column} on")
+        b = np.atleast_2d(np.asarray(baseline, np.float64))
+        s = np.atleast_2d(np.asarray(scenario, np.float64))
+        n = fs.n_features
+        if b.shape != s.shape or b.shape[1] != n:
+            raise CompareError(
+                f"{column} for layer {base.name!r}: baseline {b.shape} and scenario {s.shape} "
+                f"values for {n} features"
+            )
+        t = None
+        if times_ns is not None:
+            t = np.asarray(times_ns, np.int64).ravel()
+            if t.size != b.shape[0]:
+                raise CompareError(f"{column}: {t.size} times for {b.shape[0]} steps")
+        elif b.shape[0] != 1:
+            raise CompareError(f"{column}: {b.shape[0]} steps need times_ns")
+        self._results = {k: r for k, r in self._results.items() if k[0] != base.uid}
+        result = _Result(base, column, b, s, t)
+        self._results[(base.uid, column)] = result
+        self.baseline.result_for(base)
+        self.scenario.result_for(base)
+        self._write(result, self._step(result, self.session.clock.t_ns), force=True)
+        self._apply_show(result)
+
+    def set_show(self, show: Show) -> None:
+        """Colour the scenario side by change (``"delta"``) or by value (``"value"``)."""
+        if show not in ("delta", "value"):
+            raise CompareError(f"unknown comparison view {show!r}: use delta or value")
+        self.show = show
+        for result in self._results.values():
+            self._apply_show(result)
+
+    def _step(self, result: _Result, t_ns: int) -> int:
+        if result.times_ns is None:
+            return 0
+        i = int(np.searchsorted(result.times_ns, int(t_ns), side="right")) - 1
+        return min(max(i, 0), result.times_ns.size - 1)
+
+    def _write(self, result: _Result, step: int, force: bool = False) -> None:
+        """Write one step's values into the result layers' columns (in place)."""
+        if step == result.step and not force:
+            return
+        result.step = step
+        b, s = result.baseline[step], result.scenario[step]
+        base_layer = self.baseline.result_for(result.base)
+        scen_layer = self.scenario.result_for(result.base)
+        assert base_layer.features is not None and scen_layer.features is not None
+        base_layer.features.table[result.column] = b
+        scen_layer.features.table[result.column] = s
+        scen_layer.features.table[delta_column(result.column)] = s - b
+        for layer in (base_layer, scen_layer):
+            if layer.color_by != COLOR_SOLID:
+                _restyle(layer)
+
+    def _shared_clim(self, result: _Result) -> tuple[float, float] | None:
+        """In value view both sides use one colour range (else equal colours would not mean
+        equal values), taken from both sides' values over every step; None for a classified
+        column (its classes are the range)."""
+        if isinstance(column_scale(result.column), ClassScale):
+            return None
+        both = np.concatenate([result.baseline.ravel(), result.scenario.ravel()])
+        return column_clim(result.column, both)
+
+    def _apply_show(self, result: _Result) -> None:
+        col = result.column
+        right = col if self.show == "value" else delta_column(col)
+        clim = self._shared_clim(result) if self.show == "value" else None
+        for side, by in ((self.baseline, col), (self.scenario, right)):
+            layer = side.result_for(result.base)
+            scale = column_scale(by)
+            # Set together, then one restyle: the views recolour once.
+            with layer.events.blocked():
+                if isinstance(scale, ColorScale):
+                    layer.colormap = scale.colormap
+                layer.clim = clim
+                layer.color_by = by
+            _restyle(layer)
+
+    def _on_time(self, t_ns: int) -> None:
+        for result in self._results.values():
+            self._write(result, self._step(result, int(t_ns)))
+
+    def close(self) -> None:
+        """Disconnect everything from the session."""
+        for signal, slot in self._links:
+            signal.disconnect(slot)
+        self._links.clear()
+        for side in self.sides:
+            side.close()
