@@ -124,14 +124,26 @@ def test_add_link_appends_everywhere(tiny: TrafficModel) -> None:
 @pytest.mark.parametrize(
     ("step", "key", "text"),
     [
-        (lambda m: close_road(m, CloseRoad(links=("4-7",))), "links",
-         "unknown link '4-7'; did you mean"),
-        (lambda m: set_capacity(m, SetCapacity(links=("zzz",), factor=2)), "links",
-         "unknown link 'zzz' (14 links: '1-4', '4-1', '2-5', ...)"),
-        (lambda m: add_link(m, AddLink(**{"from": 1, "to": 9}, capacity=1, free_flow_time=1)),
-         "to", "node 9 does not exist (the network has nodes 1 .. 6)"),
-        (lambda m: add_link(m, AddLink(**{"from": 4, "to": 5}, capacity=1, free_flow_time=1)),
-         "id", "link '4-5' already exists"),
+        (
+            lambda m: close_road(m, CloseRoad(links=("4-7",))),
+            "links",
+            "unknown link '4-7'; did you mean",
+        ),
+        (
+            lambda m: set_capacity(m, SetCapacity(links=("zzz",), factor=2)),
+            "links",
+            "unknown link 'zzz' (14 links: '1-4', '4-1', '2-5', ...)",
+        ),
+        (
+            lambda m: add_link(m, AddLink(**{"from": 1, "to": 9}, capacity=1, free_flow_time=1)),
+            "to",
+            "node 9 does not exist (the network has nodes 1 .. 6)",
+        ),
+        (
+            lambda m: add_link(m, AddLink(**{"from": 4, "to": 5}, capacity=1, free_flow_time=1)),
+            "id",
+            "link '4-5' already exists",
+        ),
     ],
 )
 def test_unknown_elements_are_named(tiny: TrafficModel, step, key: str, text: str) -> None:  # type: ignore[no-untyped-def]

@@ -127,7 +127,11 @@ def test_every_kind_parses_with_paths_relative_to_the_file(tmp_path: Path) -> No
     assert kinds == [CloseRoad, SetCapacity, SetSpeed, AddLink, ClosePipe, LeakSpec,
                      PumpOutageSpec, SetDemand]  # fmt: skip
     add = s.interventions[3]
-    assert isinstance(add, AddLink) and (add.from_node, add.to_node, add.link_id) == (4, 6, "bypass")
+    assert isinstance(add, AddLink) and (add.from_node, add.to_node, add.link_id) == (
+        4,
+        6,
+        "bypass",
+    )
     assert s.traffic is not None and s.traffic.network == folder / "tiny" / "tiny_net.tntp"
     assert s.water is not None and s.water.service_duration_s == 7200
     assert [k for k, _ in s.road_interventions()] == [0, 1, 2, 3]
@@ -144,36 +148,65 @@ def test_numbers_as_ids_are_text(tmp_path: Path) -> None:
     [
         ('name = "x"\n', "key 'schema': required key missing"),
         ('schema = 2\nname = "x"\n', "key 'schema': schema 2 is not supported"),
-        ('schema = 1\n', "key 'name': required key missing"),
+        ("schema = 1\n", "key 'name': required key missing"),
         ('schema = 1\nname = "x"\ncolour = "red"\n', "key 'colour': unknown key"),
-        ('schema = 1\nname = "x"\n[traffic]\nrelative_gap = nan\n',
-         "key 'traffic.relative_gap': must be a finite number"),
-        ('schema = 1\nname = "x"\n[traffic]\ntoll_weight = inf\n',
-         "key 'traffic.toll_weight': must be a finite number"),
-        ('schema = 1\nname = "x"\n[traffic]\nrelative_gap = 0\n',
-         "key 'traffic.relative_gap': input should be greater than 0"),
-        ('schema = 1\nname = "x"\n[[interventions]]\nkind = "close_road"\nlinks = ["1-2"]\n'
-         '[[interventions]]\nkind = "close_road"\nlinks = []\n',
-         "key 'interventions[1].links': must not be empty"),
-        ('schema = 1\nname = "x"\n[[interventions]]\nkind = "close_road"\nlink = ["1-2"]\n',
-         "key 'interventions[0].links': required key missing"),
-        ('schema = 1\nname = "x"\n[[interventions]]\nkind = "close_road"\nlinks = ["1-2"]\n'
-         'speed = 3\n', "key 'interventions[0].speed': unknown key"),
-        ('schema = 1\nname = "x"\n[[interventions]]\nkind = "demolish"\n',
-         "key 'interventions[0]': unknown kind 'demolish'; one of close_road"),
-        ('schema = 1\nname = "x"\n[[interventions]]\nlinks = ["1-2"]\n',
-         "key 'interventions[0]': 'kind' missing"),
-        ('schema = 1\nname = "x"\n[[interventions]]\nkind = "set_capacity"\nlinks = ["1-2"]\n',
-         "key 'interventions[0]': give exactly one of factor or capacity"),
-        ('schema = 1\nname = "x"\n[[interventions]]\nkind = "leak"\narea_m2 = 0.1\n',
-         "key 'interventions[0]': give exactly one of pipe or node"),
-        ('schema = 1\nname = "x"\n[[interventions]]\nkind = "pump_outage"\npumps = ["PU1"]\n'
-         'start_h = 5\nend_h = 2\n', "key 'interventions[0]': end_h must be after start_h"),
-        ('schema = 1\nname = "x"\n[[interventions]]\nkind = "add_link"\nfrom = 1\nto = 2\n'
-         'capacity = 10\n', "give exactly one of free_flow_time or speed_kmh"),
-        ('schema = 1\nname = "x"\n[water]\nduration_h = 1.5\ntimestep_s = 3600\n',
-         "key 'water': duration_h must be a whole number of timestep_s steps"),
-        ('schema = 1\nname = [1\n', "not valid TOML"),
+        (
+            'schema = 1\nname = "x"\n[traffic]\nrelative_gap = nan\n',
+            "key 'traffic.relative_gap': must be a finite number",
+        ),
+        (
+            'schema = 1\nname = "x"\n[traffic]\ntoll_weight = inf\n',
+            "key 'traffic.toll_weight': must be a finite number",
+        ),
+        (
+            'schema = 1\nname = "x"\n[traffic]\nrelative_gap = 0\n',
+            "key 'traffic.relative_gap': input should be greater than 0",
+        ),
+        (
+            'schema = 1\nname = "x"\n[[interventions]]\nkind = "close_road"\nlinks = ["1-2"]\n'
+            '[[interventions]]\nkind = "close_road"\nlinks = []\n',
+            "key 'interventions[1].links': must not be empty",
+        ),
+        (
+            'schema = 1\nname = "x"\n[[interventions]]\nkind = "close_road"\nlink = ["1-2"]\n',
+            "key 'interventions[0].links': required key missing",
+        ),
+        (
+            'schema = 1\nname = "x"\n[[interventions]]\nkind = "close_road"\nlinks = ["1-2"]\n'
+            "speed = 3\n",
+            "key 'interventions[0].speed': unknown key",
+        ),
+        (
+            'schema = 1\nname = "x"\n[[interventions]]\nkind = "demolish"\n',
+            "key 'interventions[0]': unknown kind 'demolish'; one of close_road",
+        ),
+        (
+            'schema = 1\nname = "x"\n[[interventions]]\nlinks = ["1-2"]\n',
+            "key 'interventions[0]': 'kind' missing",
+        ),
+        (
+            'schema = 1\nname = "x"\n[[interventions]]\nkind = "set_capacity"\nlinks = ["1-2"]\n',
+            "key 'interventions[0]': give exactly one of factor or capacity",
+        ),
+        (
+            'schema = 1\nname = "x"\n[[interventions]]\nkind = "leak"\narea_m2 = 0.1\n',
+            "key 'interventions[0]': give exactly one of pipe or node",
+        ),
+        (
+            'schema = 1\nname = "x"\n[[interventions]]\nkind = "pump_outage"\npumps = ["PU1"]\n'
+            "start_h = 5\nend_h = 2\n",
+            "key 'interventions[0]': end_h must be after start_h",
+        ),
+        (
+            'schema = 1\nname = "x"\n[[interventions]]\nkind = "add_link"\nfrom = 1\nto = 2\n'
+            "capacity = 10\n",
+            "give exactly one of free_flow_time or speed_kmh",
+        ),
+        (
+            'schema = 1\nname = "x"\n[water]\nduration_h = 1.5\ntimestep_s = 3600\n',
+            "key 'water': duration_h must be a whole number of timestep_s steps",
+        ),
+        ("schema = 1\nname = [1\n", "not valid TOML"),
     ],
 )
 def test_bad_files_get_one_line_naming_file_and_key(
@@ -190,7 +223,9 @@ def test_bad_files_get_one_line_naming_file_and_key(
 
 def test_missing_files_are_named_with_their_key(tmp_path: Path) -> None:
     text = 'schema = 1\nname = "x"\n[traffic]\nnetwork = "nets/a_net.tntp"\ndemand = "b.tntp"\n'
-    with pytest.raises(InputError, match=r"key 'traffic.network': .*nets/a_net.tntp does not exist"):
+    with pytest.raises(
+        InputError, match=r"key 'traffic.network': .*nets/a_net.tntp does not exist"
+    ):
         load_scenario(_write(tmp_path, text))
     with pytest.raises(InputError, match=r"key 'twin': .*nowhere is not a folder"):
         load_scenario(_write(tmp_path, 'schema = 1\nname = "x"\ntwin = "nowhere"\n'))

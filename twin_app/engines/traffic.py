@@ -65,7 +65,8 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 _MIN_COST = 1e-12  # csgraph needs strictly positive weights to keep an edge
-_CFW_DELTA = 0.01  # alpha <= 1 - delta (Mitradjieva & Lindberg 2013, section 3)
+_CFW_DELTA = 0.01
+_GP_INNER = 2  # re-equilibrations of all path sets per GP iteration (tuned on the benchmarks)  # alpha <= 1 - delta (Mitradjieva & Lindberg 2013, section 3)
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,26 @@ class AssignmentResult:
     demand_disconnected: float = 0.0
     closed: NDArray[np.bool_] | None = field(default=None, compare=False)
     state: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class GpState:
+    """Path sets and flows of a gradient projection run, to warm-start the next one.
+
+    Plain numpy arrays (picklable, they travel to Dask workers). Pair ``i`` (key
+    ``source_vertex * n_vertices + destination``, sorted) has demand ``od_demand[i]`` and the
+    next ``paths_per_od[i]`` paths; path ``k`` has ``path_flow[k]`` on the next
+    ``path_length[k]`` entries of ``links`` (link indices, destination first).
+    """
+
+    n_links: int
+    n_vertices: int
+    od_key: IntArray
+    od_demand: FloatArray
+    paths_per_od: IntArray
+    path_length: IntArray
+    path_flow: FloatArray
+    links: IntArray
 
 
 def bpr_time(network: TntpNetwork, flow: FloatArray) -> FloatArray:
@@ -325,6 +346,187 @@ def _finish(
     return AssignmentResult(flow=x, time=t, cost=cost, tstt=tstt, closed=closed, **fields)
 
 
+def _arr(a: NDArray[Any], dtype: type[np.generic]) -> NDArray[Any]:
+    """A writable C-contiguous copy: numba compiles read-only arrays as another type."""
+    return np.array(a, dtype=dtype, copy=True, order="C")
+
+
+def _gp_problem(
+    network: TntpNetwork, graph: _Graph, fixed: FloatArray
+) -> tuple[dict[str, Any], IntArray]:
+    """Arrays the compiled GP kernels work on, and the pair keys (sorted)."""
+    from twin_app.engines import traffic_gp as kern
+
+    nv = graph.n_vertices
+    tail = _arr(graph.tail, np.int64)
+    head = _arr(graph.head, np.int64)
+    # Outgoing open links per vertex (CSR), in link order within a vertex: deterministic.
+    open_links = np.flatnonzero(graph.open)
+    out_link = open_links[np.argsort(tail[open_links], kind="stable")].astype(np.int64)
+    out_start = np.searchsorted(tail[out_link], np.arange(nv + 1)).astype(np.int64)
+    sources = _arr(graph.sources, np.int64)
+    t0 = _arr(network.free_flow_time, np.float64)
+    nz = graph.od.shape[1]
+    zones = np.arange(nz, dtype=np.int64)
+    dist = kern.origin_distances(sources, zones, out_start, out_link, head, t0 + fixed, nv)
+    pos = graph.od > 0
+    lost = pos & ~np.isfinite(dist)
+    if lost.any():
+        graph.disconnected = int(lost.sum())
+        graph.disconnected_demand = float(graph.od[lost].sum())
+        for r, c in np.argwhere(lost)[:5]:
+            log.warning("no path from zone %d to zone %d", graph.origins[r] + 1, c + 1)
+    rows, dests = np.nonzero(pos & ~lost)  # row-major: sorted by origin, then destination
+    problem = {
+        "sources": sources,
+        "od_start": np.searchsorted(rows, np.arange(sources.size + 1)).astype(np.int64),
+        "od_dest": dests.astype(np.int64),
+        "od_demand": _arr(graph.od[rows, dests], np.float64),
+        "out_start": out_start,
+        "out_link": out_link,
+        "tail": tail,
+        "head": head,
+        "t0": t0,
+        "b": _arr(network.b, np.float64),
+        "power": _arr(network.power, np.float64),
+        "cap": _arr(network.capacity, np.float64),
+        "fixed": _arr(fixed, np.float64),
+        "n_vertices": nv,
+    }
+    return problem, sources[rows] * nv + dests
+
+
+def _warm_paths(
+    warm: AssignmentResult | None, keys: IntArray, demand: FloatArray, n_links: int, nv: int
+) -> tuple[IntArray, FloatArray, IntArray, IntArray, FloatArray, IntArray]:
+    """Map this run's pairs onto a warm state: ``(warm pair or -1, scale, warm arrays...)``."""
+    state = warm.state if warm is not None else None
+    none = np.full(keys.size, -1, dtype=np.int64)
+    empty_i = np.zeros(0, dtype=np.int64)
+    if not isinstance(state, GpState) or state.n_links != n_links or state.n_vertices != nv:
+        if warm is not None:
+            log.info("warm start has no path sets for this network: starting cold")
+        return none, np.ones(keys.size), empty_i, empty_i, np.zeros(0), empty_i
+    at = np.clip(np.searchsorted(state.od_key, keys), 0, max(state.od_key.size - 1, 0))
+    found = (state.od_key.size > 0) & (state.od_key[at] == keys) if keys.size else none >= 0
+    widx = np.where(found, at, -1).astype(np.int64)
+    scale = np.ones(keys.size)
+    wd = state.od_demand[at[found]]
+    scale[found] = np.where(wd > 0, demand[found] / np.where(wd > 0, wd, 1.0), 0.0)
+    return (
+        widx,
+        scale,
+        _arr(state.paths_per_od, np.int64),
+        _arr(state.path_length, np.int64),
+        _arr(state.path_flow, np.float64),
+        _arr(state.links, np.int64),
+    )
+
+
+def _assign_gp(
+    network: TntpNetwork,
+    demand: TntpDemand,
+    relative_gap: float,
+    max_iterations: int,
+    fixed: FloatArray,
+    time_limit_s: float | None,
+    closed: NDArray[np.bool_] | None,
+    warm_start: AssignmentResult | None,
+    progress: Callable[[float], None] | None,
+    cancelled: Callable[[], bool] | None,
+    inner: int,
+) -> AssignmentResult:
+    """Path-based gradient projection (see :mod:`twin_app.engines.traffic_gp`)."""
+    from twin_app.engines import traffic_gp as kern
+
+    t_start = time.perf_counter()
+    graph = _Graph(network, demand, closed)
+    p, keys = _gp_problem(network, graph, fixed)
+    widx, scale, w_np, w_len, w_flow, w_links = _warm_paths(
+        warm_start, keys, p["od_demand"], network.n_links, graph.n_vertices
+    )
+    closed_mask = (
+        np.zeros(network.n_links, dtype=np.bool_) if closed is None else _arr(closed, np.bool_)
+    )
+    common = (
+        p["sources"], p["od_start"], p["od_dest"], p["od_demand"], p["out_start"],
+        p["out_link"], p["tail"], p["head"], p["t0"], p["b"], p["power"], p["cap"],
+        p["fixed"], p["n_vertices"],
+    )  # fmt: skip
+    gap, x, od_paths, od_np, pool, off, length, flow, counts = kern.start(
+        *common, widx, scale, w_np, w_len, w_flow, w_links, closed_mask
+    )
+    gap0 = gap
+    it = 0
+    while True:
+        if cancelled is not None and cancelled():
+            raise Cancelled(f"traffic assignment on {network.source or 'network'} cancelled")
+        if progress is not None:
+            progress(_progress_fraction(gap0, gap, relative_gap, it, max_iterations))
+        if gap <= relative_gap or it >= max_iterations:
+            break
+        if time_limit_s is not None and time.perf_counter() - t_start > time_limit_s:
+            break
+        it += 1
+        gap, od_paths, pool, off, length, flow = kern.iterate(
+            *common, inner, x, od_paths, od_np, pool, off, length, flow, counts
+        )
+    per_od, plen, pflow, plinks = kern.export(od_paths, od_np, pool, off, length, flow)
+    state = GpState(
+        n_links=network.n_links,
+        n_vertices=graph.n_vertices,
+        od_key=keys.astype(np.int64),
+        od_demand=p["od_demand"],
+        paths_per_od=per_od,
+        path_length=plen,
+        path_flow=pflow,
+        links=plinks,
+    )
+    elapsed = time.perf_counter() - t_start
+    log.info("traffic assignment (gp): %d iterations, gap %.3g, %.3f s", it, gap, elapsed)
+    return _finish(
+        network,
+        np.asarray(x, dtype=np.float64),
+        fixed,
+        closed,
+        iterations=it,
+        relative_gap=float(gap),
+        converged=bool(gap <= relative_gap),
+        elapsed_s=elapsed,
+        od_pairs_disconnected=graph.disconnected,
+        demand_disconnected=graph.disconnected_demand,
+        state=state,
+    )
+
+
+def compile_solver() -> float:
+    """Compile (or load from numba's disk cache) the GP kernels; returns the seconds it took.
+
+    The first call in a process pays this once; :func:`assign` with ``method="gp"`` calls the
+    same kernels, so benchmarks call this first to report compilation separately.
+    """
+    t_start = time.perf_counter()
+    one = np.ones(2)
+    net = TntpNetwork(
+        init_node=np.array([0, 1]),
+        term_node=np.array([1, 0]),
+        capacity=one,
+        length=one,
+        free_flow_time=one,
+        b=np.full(2, 0.15),
+        power=np.full(2, 4.0),
+        speed=one,
+        toll=np.zeros(2),
+        link_type=np.ones(2, dtype=np.int64),
+        n_zones=2,
+        n_nodes=2,
+        first_thru_node=0,
+    )
+    base = assign(net, TntpDemand(od=np.array([[0.0, 1.0], [1.0, 0.0]])), method="gp")
+    assign(net, TntpDemand(od=np.array([[0.0, 1.0], [1.0, 0.0]])), warm_start=base)
+    return time.perf_counter() - t_start
+
+
 def assign(
     network: TntpNetwork,
     demand: TntpDemand,
@@ -333,7 +535,7 @@ def assign(
     distance_weight: float = 0.0,
     toll_weight: float = 0.0,
     time_limit_s: float | None = None,
-    method: str = "bfw",
+    method: str = "gp",
     *,
     closed: NDArray[np.bool_] | None = None,
     warm_start: AssignmentResult | None = None,
@@ -376,12 +578,17 @@ def assign(
     -------
     AssignmentResult
     """
-    if method not in ("bfw", "cfw", "fw"):
+    if method not in ("gp", "bfw", "cfw", "fw"):
         raise ValueError(f"unknown assignment method {method!r}")
-    t_start = time.perf_counter()
     closed = _check_closed(network, closed)
-    graph = _Graph(network, demand, closed)
     fixed = distance_weight * network.length + toll_weight * network.toll
+    if method == "gp":
+        return _assign_gp(
+            network, demand, relative_gap, max_iterations, fixed, time_limit_s, closed,
+            warm_start, progress, cancelled, _GP_INNER,
+        )  # fmt: skip
+    t_start = time.perf_counter()
+    graph = _Graph(network, demand, closed)
     x, _ = graph.all_or_nothing(network.free_flow_time + fixed)
     if warm_start is not None:
         w = np.asarray(warm_start.flow, dtype=np.float64)

@@ -54,6 +54,10 @@ SERVICE_PRESSURE_M = 20.0
 #: Unit of every KPI in :attr:`WaterResult.kpis`.
 KPI_UNITS: dict[str, str] = {
     "min_pressure_m": "m",
+    "junctions_below_service_pressure": "junctions",
+    "demand_not_served_m3": "m³",
+    "customers_affected": "customers",
+    "leak_volume_m3": "m³",
     "nodes_below_20m": "junctions",
     "total_demand_m3": "m³",
     "delivered_demand_m3": "m³",
@@ -80,6 +84,9 @@ class Leak:
     area_m2: float
     start_s: float = 0.0
     discharge_coeff: float = 0.75
+    #: ``junction``, ``pipe``, or ``auto``: a junction when one has the id, else a pipe
+    #: (EPANET keeps node and link ids apart, so a file may use "22" for both).
+    kind: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -114,13 +121,33 @@ class WaterChanges:
         return not (self.closed_links or self.leaks or self.pump_outages or self.demand_changes)
 
 
-_NODE_TYPES = {"Junction": "junction", "Reservoir": "reservoir", "Tank": "tank"}
-_LINK_TYPES = {"Pipe": "pipe", "Pump": "pump", "Valve": "valve"}
+#: Gravity in the orifice law of a leak, m/s²: the value of wntr's own leak model
+#: (``WNTRSimulator``), so that both give the same discharge for the same area.
+G_M_S2 = 9.81
+
+#: One customer (a household service connection), m³/day: 2.3 persons x 150 L per person and
+#: day (EU mean household size, Eurostat 2021; a typical European domestic use). Junction
+#: demands in .inp files carry no customer counts, so ``customers_affected`` counts
+#: customer equivalents: base demand / this.
+CUSTOMER_M3_PER_DAY = 0.35
+
+#: A consumer junction counts in ``customers_affected`` when its unmet volume exceeds this
+#: share of its requested volume (or it stays below the service pressure long enough).
+UNSERVED_SHARE = 0.01
+
+#: Length and diameter of the short pipe that switches a leak or a pump outage, m: its
+#: head loss (a few mm at most at the flows of a break) is below EPANET's own accuracy.
+_SWITCH_LENGTH_M = 0.001
+_SWITCH_DIAMETER_M = 1.0
 
 
 @dataclass(frozen=True, eq=False)
 class WaterResult:
     """Hydraulics of one run, one row per reported step; arrays are read-only.
+
+    Only the elements of the file are reported: the nodes and links a leak or a pump outage
+    adds to the model copy (see :func:`simulate`) are left out; a split pipe is reported by
+    its first half, which keeps its id.
 
     Attributes
     ----------
@@ -144,16 +171,18 @@ class WaterResult:
     demand_m3s
         (T, N) float32 delivered demand, m³/s: consumption at junctions (under the
         pressure-driven model, what the pressure allows); at reservoirs and tanks the net
-        inflow (negative when they supply the network).
+        inflow (negative when they supply the network). Leak outflow is not in it (see
+        `leak_m3s`).
     expected_demand_m3s
-        (T, N) float32 requested demand (base demands x patterns x demand multiplier; 0 at
-        reservoirs and tanks).
+        (T, N) float32 requested demand (base demands x demand changes x patterns x demand
+        multiplier; 0 at reservoirs and tanks).
     flow_m3s
         (T, L) float32 flow, m³/s, positive from start to end node.
     velocity_ms
         (T, L) float32 mean velocity, m/s (unsigned, as EPANET reports it).
     status
-        (T, L) int8: 0 closed, 1 open, 2 active (a valve regulating).
+        (T, L) int8: 0 closed, 1 open, 2 active (a valve regulating); a pump is 0 while an
+        outage holds it off.
     kpis
         Named KPIs, units in :data:`KPI_UNITS` (see :func:`kpis_of`).
     closed_links
@@ -164,6 +193,11 @@ class WaterResult:
         EPANET and wntr warnings of the run (one line each).
     run_time_s
         Wall time of the run (read, solve, read back).
+    leak_m3s
+        (T, K) float32 outflow of each leak of ``changes.leaks``, m³/s (EPANET's emitter flow;
+        it may turn slightly negative, an inflow, where the pressure at the break is negative).
+    changes
+        The changes this run applied.
     """
 
     source: str
@@ -186,6 +220,8 @@ class WaterResult:
     demand_model: str = "PDD"
     warnings: tuple[str, ...] = ()
     run_time_s: float = 0.0
+    leak_m3s: Float32Array = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    changes: WaterChanges = field(default_factory=WaterChanges)
     _node_row: dict[str, int] = field(default_factory=dict, repr=False)
     _link_row: dict[str, int] = field(default_factory=dict, repr=False)
 
@@ -215,6 +251,21 @@ class WaterResult:
         )
 
 
+def longest_run_s(below: np.ndarray[Any, np.dtype[np.bool_]], dt_s: FloatArray) -> FloatArray:
+    """Longest stretch of consecutive True rows of `below` (T, N), in seconds, per column.
+
+    Row k stands for the interval ``[t_k, t_k + dt_s[k])`` (the last report closes the period,
+    ``dt = 0``). Vectorised: the running sum of ``below * dt`` minus its value at the last
+    False row before.
+    """
+    if below.shape[0] == 0:
+        return np.zeros(below.shape[1])
+    inc = np.where(below, dt_s[:, None], 0.0)
+    total = np.cumsum(inc, axis=0)
+    reset = np.maximum.accumulate(np.where(below, 0.0, total), axis=0)
+    return np.asarray((total - reset).max(axis=0), np.float64)
+
+
 def kpis_of(
     node_types: ObjArray,
     elapsed_s: Int64Array,
@@ -222,6 +273,11 @@ def kpis_of(
     demand_m3s: Float32Array,
     expected_m3s: Float32Array,
     velocity_ms: Float32Array,
+    *,
+    base_demand_m3s: FloatArray | None = None,
+    leak_m3s: Float32Array | None = None,
+    service_pressure_m: float = SERVICE_PRESSURE_M,
+    service_duration_s: float = 3600.0,
 ) -> dict[str, float]:
     """KPIs of a run.
 
@@ -231,34 +287,75 @@ def kpis_of(
     Only junctions with a positive requested demand count as consumers (negative demands
     are inflows).
 
+    Parameters
+    ----------
+    base_demand_m3s
+        (N,) the file's base demand of each node (before any demand change), m³/s, for the
+        customer equivalents of ``customers_affected``; None: the mean requested demand.
+    leak_m3s
+        (T, K) outflow of each leak, m³/s.
+    service_pressure_m, service_duration_s
+        A junction is under-served when its pressure stays below `service_pressure_m` for at
+        least `service_duration_s` in a row (a report step lasts until the next one).
+
     Returns
     -------
     dict
-        ``min_pressure_m`` lowest junction pressure over all steps; ``nodes_below_20m``
-        junctions below :data:`SERVICE_PRESSURE_M` at any step; ``total_demand_m3`` requested
-        volume; ``delivered_demand_m3`` = total - unmet; ``unmet_demand_m3`` = sum of
-        ``max(requested - delivered, 0) * dt``; ``unmet_demand_pct`` its share of the total;
-        ``max_velocity_ms`` over all links and steps.
+        ``min_pressure_m`` lowest junction pressure over all steps;
+        ``junctions_below_service_pressure`` junctions under-served as above;
+        ``demand_not_served_m3`` = sum over consumers of ``max(requested - delivered, 0) * dt``
+        (also as ``unmet_demand_m3``, with ``unmet_demand_pct`` its share of the requested
+        ``total_demand_m3`` and ``delivered_demand_m3`` = total - unmet);
+        ``customers_affected``: customer equivalents (base demand / ``CUSTOMER_M3_PER_DAY``)
+        summed over consumer junctions whose unmet volume exceeds ``UNSERVED_SHARE`` of their
+        requested volume or that are under-served, rounded to a whole number;
+        ``leak_volume_m3`` volume lost through leaks; ``nodes_below_20m`` junctions below
+        :data:`SERVICE_PRESSURE_M` at any step; ``max_velocity_ms`` over all links and steps.
     """
     junction = node_types == "junction"
     p = pressure_m[:, junction].astype(np.float64)
     q = demand_m3s[:, junction].astype(np.float64)
     e = expected_m3s[:, junction].astype(np.float64)
-    dt = np.diff(elapsed_s).astype(np.float64)
-    dt = np.append(dt, 0.0)[:, None]
-    consumer = e > 0
-    total = float((np.where(consumer, e, 0.0) * dt).sum())
-    unmet = float((np.where(consumer, np.clip(e - q, 0.0, None), 0.0) * dt).sum())
-    delivered = total - unmet
+    dt = np.append(np.diff(elapsed_s).astype(np.float64), 0.0)
+    requested_j = (np.clip(e, 0.0, None) * dt[:, None]).sum(axis=0)
+    consumer = requested_j > 0
+    unmet_j = np.where(consumer, (np.clip(e - q, 0.0, None) * dt[:, None]).sum(axis=0), 0.0)
+    total = float(requested_j.sum())
+    unmet = float(unmet_j.sum())
+    below = p < float(service_pressure_m)
+    under = below.any(axis=0) & (longest_run_s(below, dt) >= float(service_duration_s))
+    affected = consumer & ((unmet_j > UNSERVED_SHARE * requested_j) | under)
+    if base_demand_m3s is None:
+        period = float(dt.sum())
+        base = requested_j / period if period > 0 else np.clip(e[0], 0.0, None)
+    else:
+        base = np.clip(np.asarray(base_demand_m3s, np.float64)[junction], 0.0, None)
+    customers = base * 86400.0 / CUSTOMER_M3_PER_DAY
+    leak = 0.0
+    if leak_m3s is not None and leak_m3s.size:
+        leak = float((np.clip(leak_m3s.astype(np.float64), 0.0, None) * dt[:, None]).sum())
     return {
         "min_pressure_m": float(p.min()) if p.size else float("nan"),
+        "junctions_below_service_pressure": float(int(under.sum())),
+        "demand_not_served_m3": unmet,
+        "customers_affected": float(round(float(customers[affected].sum()))),
+        "leak_volume_m3": leak,
         "nodes_below_20m": float(int((p < SERVICE_PRESSURE_M).any(axis=0).sum())),
         "total_demand_m3": total,
-        "delivered_demand_m3": delivered,
+        "delivered_demand_m3": total - unmet,
         "unmet_demand_m3": unmet,
         "unmet_demand_pct": 100.0 * unmet / total if total > 0 else 0.0,
         "max_velocity_ms": float(velocity_ms.max()) if velocity_ms.size else 0.0,
     }
+
+
+@dataclass
+class _Added:
+    """What :func:`_apply_changes` added to the model copy, to read back and to hide."""
+
+    leak_nodes: list[str] = field(default_factory=list)
+    switches: list[tuple[str, str]] = field(default_factory=list)  # (pump, switch pipe)
+    messages: list[str] = field(default_factory=list)
 
 
 def simulate(
@@ -277,7 +374,30 @@ def simulate(
     service_pressure_m: float = SERVICE_PRESSURE_M,
     service_duration_s: float = 3600.0,
 ) -> WaterResult:
-    """Run EPANET 2.2 hydraulics on a network file.
+    """Run EPANET 2.2 hydraulics on a network file, with a scenario's changes.
+
+    The changes are made on wntr's private model of the file, in EPANET's own terms:
+
+    * closed links: initial status CLOSED, the controls and rules that would operate them
+      dropped (a warning names them);
+    * demand changes: base demands of the listed junctions (all when none is listed)
+      multiplied by the factor (factors of several changes multiply);
+    * a leak or break at a junction, or at the middle of a pipe (``wntr.morph.split_pipe``
+      adds the node, the pipe's first half keeps the id): EPANET has no leak with a start
+      time, so the leak node ``L`` gets a short pipe (1 mm long, 1 m wide, so its head loss
+      is negligible) to a new junction ``E`` at ``L``'s elevation that carries an emitter
+      ``q = C p^0.5`` with ``C = Cd * A * sqrt(2 g)`` -- the orifice law
+      ``q = Cd A sqrt(2 g p)`` (p pressure head, m; g = :data:`G_M_S2`; A area, m²) -- and
+      the short pipe is closed until a time control ``OPEN AT TIME start_s`` (no switch
+      when ``start_s`` is 0), followed by a second such pipe with a check valve, so that a
+      break at negative pressure draws nothing in (EPANET 2.2's emitters would; wntr's leak
+      model gives 0 there). The emitter exponent of the file must be 0.5. Keeping the
+      emitter off ``L`` keeps the leak out of ``L``'s demand;
+    * a pump outage: the pump's downstream end is moved to a new junction joined to the old
+      end by the same kind of short pipe, which time controls close at ``start_s`` and
+      reopen at ``end_s``. The pump's own controls stay untouched, so before and after the
+      outage it runs exactly as in the baseline; during it no water can pass (EPANET then
+      shuts the pump for exceeding its shut-off head, or it is idle).
 
     Parameters
     ----------
@@ -302,8 +422,9 @@ def simulate(
     minimum_pressure_m, required_pressure_m, pressure_exponent
         PDD parameters (see the module docstring); they replace the file's.
     changes
-        A scenario's changes (closed links, leaks, pump outages, demand changes), applied to
-        the private model copy; its ``closed_links`` add to `closed_links`.
+        A scenario's changes (closed links, leaks, pump outages, demand changes) as above;
+        its ``closed_links`` add to `closed_links`. Times are seconds from the start of the
+        run.
     service_pressure_m, service_duration_s
         A junction counts in ``junctions_below_service_pressure`` when its pressure stays
         below `service_pressure_m` for at least `service_duration_s` in a row.
@@ -315,8 +436,8 @@ def simulate(
     Raises
     ------
     EngineError
-        One line naming the file and what failed: wntr cannot read the file, an unknown
-        link id, bad settings, or an EPANET error.
+        One line naming the file and what failed: wntr cannot read the file (with the line
+        and section where known), an unknown element id, bad settings, or an EPANET error.
     """
     import wntr  # heavy: imported on first run only
 
@@ -335,22 +456,29 @@ def simulate(
         raise EngineError(f"{path}: demand multiplier must be >= 0, got {demand_multiplier}")
     if not path.is_file():
         raise EngineError(f"{path}: no such file")
+    chg = changes if changes is not None else WaterChanges()
     with wntr_messages() as caught_msgs:
-        try:
-            wn = wntr.network.WaterNetworkModel(str(path))
-        except Exception as exc:
-            if type(exc).__name__ == "EpanetException":  # wntr has EPANET check the file
-                raise EngineError(f"{path}: EPANET rejects the file: {_one_line(exc)}") from exc
-            raise EngineError(
-                f"{path}: wntr cannot read this network ({_one_line(exc)}); it can be drawn "
-                "but not simulated"
-            ) from exc
-        chg = changes if changes is not None else WaterChanges()
+        wn = read_model(path)
+        # the file's elements, in PipeNetwork order, before anything is added
+        node_ids = np.array(
+            wn.junction_name_list + wn.reservoir_name_list + wn.tank_name_list, object
+        )
+        link_ids = np.array(wn.pipe_name_list + wn.pump_name_list + wn.valve_name_list, object)
+        node_types = np.array(
+            ["junction"] * wn.num_junctions
+            + ["reservoir"] * wn.num_reservoirs
+            + ["tank"] * wn.num_tanks,
+            object,
+        )
+        link_types = np.array(
+            ["pipe"] * wn.num_pipes + ["pump"] * wn.num_pumps + ["valve"] * wn.num_valves,
+            object,
+        )
+        demands = _demand_rows(wn, node_ids, node_types)
         closed = tuple(dict.fromkeys([str(c) for c in closed_links] + list(chg.closed_links)))
         removed = _close_links(wn, closed, path)
-        _apply_demand_changes(wn, chg.demand_changes, path)
-        if chg.leaks or chg.pump_outages:
-            raise EngineError(f"{path}: leaks and pump outages are not supported yet")
+        factor = _apply_demand_changes(wn, chg.demand_changes, path)
+        added = _add_leaks_and_outages(wn, chg, path)
         _configure(
             wn,
             duration_s,
@@ -371,38 +499,45 @@ def simulate(
     msgs = [f"{path}: {m}" for m in dict.fromkeys(caught_msgs + en_warnings)]
     if removed:
         msgs.append(f"{path}: dropped controls that operate closed links: {', '.join(removed)}")
+    msgs.extend(f"{path}: {m}" for m in added.messages)
 
-    node_ids = np.array(wn.junction_name_list + wn.reservoir_name_list + wn.tank_name_list, object)
-    link_ids = np.array(wn.pipe_name_list + wn.pump_name_list + wn.valve_name_list, object)
-    node_types = np.array([_NODE_TYPES[wn.get_node(n).node_type] for n in node_ids], object)
-    link_types = np.array([_LINK_TYPES[wn.get_link(n).link_type] for n in link_ids], object)
+    # columns of the file's elements in wntr's tables (added elements sit among them)
+    node_cols = _columns(results.node["pressure"], node_ids)
+    link_cols = _columns(results.link["flowrate"], link_ids)
 
-    def table(frame: pd.DataFrame, ids: ObjArray) -> pd.DataFrame:
-        if not np.array_equal(frame.columns.to_numpy(object), ids):
-            frame = frame.reindex(columns=list(ids))
-        return frame
+    def nodes(key: str, dtype: Any = np.float32) -> np.ndarray[Any, Any]:
+        return _take(results.node[key], node_cols, dtype)
 
-    pressure = table(results.node["pressure"], node_ids)
-    elapsed = pressure.index.to_numpy().astype(np.int64)
+    def links(key: str, dtype: Any = np.float32) -> np.ndarray[Any, Any]:
+        return _take(results.link[key], link_cols, dtype)
+
+    elapsed = results.node["pressure"].index.to_numpy().astype(np.int64)
     if elapsed.shape[0] == 0 or elapsed[-1] < duration_s:
         got = int(elapsed[-1]) if elapsed.shape[0] else 0
         raise EngineError(
             f"{path}: EPANET stopped at {got} s of {duration_s} s; see its warnings: "
             + "; ".join(msgs[-3:])
         )
-    head = table(results.node["head"], node_ids)
-    demand = table(results.node["demand"], node_ids)
-    flow = table(results.link["flowrate"], link_ids)
-    velocity = table(results.link["velocity"], link_ids)
-    status = table(results.link["status"], link_ids)
-    expected = _expected_demand(wn, node_ids, node_types, elapsed)
-
+    f32 = np.float32
+    demand_all = results.node["demand"]
+    status = links("status", np.float64).round().astype(np.int8)
+    if added.switches:
+        switch = results.link["status"][[s for _, s in added.switches]].to_numpy(np.float64)
+        for k, (pump, _) in enumerate(added.switches):
+            col = int(np.flatnonzero(link_ids == pump)[0])
+            status[:, col] = np.where(switch[:, k] < 0.5, 0, status[:, col])
+    expected = _expected_demand(wn, demands, node_ids.shape[0], elapsed, factor)
+    base = _base_demand(wn, demands, node_ids.shape[0])
+    leak_m3s = (
+        demand_all[added.leak_nodes].to_numpy(f32)
+        if added.leak_nodes
+        else np.zeros((elapsed.shape[0], 0), f32)
+    )
     # naive times are UTC; aware ones are converted (Timestamp.value is UTC ns)
     start_ns = 0 if start is None else int(pd.Timestamp(start).value)
-    f32 = np.float32
-    pressure_m = pressure.to_numpy(f32)
-    demand_m3s = demand.to_numpy(f32)
-    velocity_ms = velocity.to_numpy(f32)
+    pressure_m = nodes("pressure")
+    demand_m3s = nodes("demand")
+    velocity_ms = links("velocity")
     expected32 = expected.astype(f32)
     return WaterResult(
         source=str(path),
@@ -414,18 +549,235 @@ def simulate(
         link_ids=link_ids,
         link_types=link_types,
         pressure_m=pressure_m,
-        head_m=head.to_numpy(f32),
+        head_m=nodes("head"),
         demand_m3s=demand_m3s,
         expected_demand_m3s=expected32,
-        flow_m3s=flow.to_numpy(f32),
+        flow_m3s=links("flowrate"),
         velocity_ms=velocity_ms,
-        status=status.to_numpy(np.float64).round().astype(np.int8),
-        kpis=kpis_of(node_types, elapsed, pressure_m, demand_m3s, expected32, velocity_ms),
+        status=status,
+        kpis=kpis_of(
+            node_types,
+            elapsed,
+            pressure_m,
+            demand_m3s,
+            expected32,
+            velocity_ms,
+            base_demand_m3s=base,
+            leak_m3s=leak_m3s,
+            service_pressure_m=service_pressure_m,
+            service_duration_s=service_duration_s,
+        ),
         closed_links=closed,
         demand_model=model,
         warnings=tuple(msgs),
         run_time_s=time.perf_counter() - t0,
+        leak_m3s=leak_m3s,
+        changes=chg,
     )
+
+
+def _columns(frame: pd.DataFrame, ids: ObjArray) -> Int64Array | None:
+    """Positions of `ids` among the frame's columns (None: they are the columns, in order)."""
+    cols = frame.columns
+    if cols.shape[0] == ids.shape[0] and np.array_equal(cols.to_numpy(object), ids):
+        return None
+    return np.asarray(cols.get_indexer(pd.Index(ids)), np.int64)
+
+
+def _take(frame: pd.DataFrame, cols: Int64Array | None, dtype: Any) -> np.ndarray[Any, Any]:
+    values = frame.to_numpy(dtype)
+    return values if cols is None else np.ascontiguousarray(values[:, cols])
+
+
+def read_model(path: Path) -> Any:
+    """wntr's model of an .inp file, or an :class:`EngineError` naming the line and section.
+
+    wntr wraps a parse error (which carries ``at line N``) in an ``EpanetException(200)``; the
+    line is taken from the chain of causes and its section from the file. Errors with no line
+    (a truncated file can end in an ``AttributeError`` deep in wntr) are located by the own
+    parser of :mod:`twin_app.io.epanet` when it finds the fault.
+    """
+    import wntr
+
+    try:
+        return wntr.network.WaterNetworkModel(str(path))
+    except Exception as exc:
+        where, own = _locate(path, exc)
+        if type(exc).__name__ == "EpanetException" and where is None:
+            raise EngineError(f"{path}: EPANET rejects the file: {_one_line(exc)}") from exc
+        detail = f"{where}: " if where else ""
+        outcome = "it cannot be simulated" if own else "it can be drawn but not simulated"
+        raise EngineError(
+            f"{path}: {detail}wntr cannot read this network ({_one_line(_innermost(exc))}); "
+            + outcome
+        ) from exc
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    """The deepest EPANET exception in the chain of causes (it says what and where), else
+    the deepest cause."""
+    chain = [exc]
+    while chain[-1].__cause__ is not None and chain[-1].__cause__ not in chain:
+        chain.append(chain[-1].__cause__)
+    epanet = [e for e in chain if "EpanetException" in {t.__name__ for t in type(e).__mro__}]
+    return epanet[-1] if epanet else chain[-1]
+
+
+def _locate(path: Path, exc: BaseException) -> tuple[str | None, bool]:
+    """``line N in [SECTION]`` of a wntr parse error, or what the own parser says; and
+    whether the own parser failed too."""
+    import re
+
+    chain: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and cur not in chain:
+        chain.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    for err in chain:
+        found = re.search(r"at line (\d+)", str(err))
+        if found:
+            line = int(found.group(1))
+            section = ""
+            with contextlib.suppress(OSError):
+                lines = path.read_text(errors="replace").splitlines()[:line]
+                heads = [s.strip().split()[0].upper() for s in lines if s.strip().startswith("[")]
+                section = f" in {heads[-1]}" if heads else ""
+            return f"line {line}{section}", True
+    from twin_app.errors import InputError
+    from twin_app.io.epanet import read_inp
+
+    try:
+        read_inp(path)
+    except InputError as own:
+        text = str(own)
+        prefix = f"{path}: "
+        return (text[len(prefix) :] if text.startswith(prefix) else text), True
+    except Exception:  # the own parser has nothing better to say
+        return None, True
+    return None, False
+
+
+def _unique(wn: Any, stem: str, nodes: bool) -> str:
+    taken = wn.node_name_list if nodes else wn.link_name_list
+    name, k = stem, 0
+    while name in taken:
+        k += 1
+        name = f"{stem}_{k}"
+    return name
+
+
+def _add_switch(
+    wn: Any, name: str, start: str, end: str, open_at: float | None, check_valve: bool = False
+) -> Any:
+    """A 1 mm pipe from `start` to `end`, open from the start or from `open_at` s on
+    (EPANET allows no control on a check valve: a timed switch and a check valve are two
+    pipes)."""
+    from wntr.network import LinkStatus
+    from wntr.network.controls import Control, ControlAction, SimTimeCondition
+
+    wn.add_pipe(
+        name,
+        start,
+        end,
+        length=_SWITCH_LENGTH_M,
+        diameter=_SWITCH_DIAMETER_M,
+        roughness=wn.get_link(wn.pipe_name_list[0]).roughness if wn.num_pipes else 100.0,
+        minor_loss=0.0,
+        initial_status="CLOSED" if open_at else "OPEN",
+        check_valve=check_valve,
+    )
+    pipe = wn.get_link(name)
+    if open_at:
+        act = ControlAction(pipe, "status", LinkStatus.Open)
+        wn.add_control(name + "_on", Control(SimTimeCondition(wn, "=", float(open_at)), act))
+    return pipe
+
+
+def _add_leaks_and_outages(wn: Any, chg: WaterChanges, path: Path) -> _Added:
+    """Leaks (emitters behind time-switched pipes) and pump outages (series switches)."""
+    import wntr
+    from wntr.network import LinkStatus
+    from wntr.network.controls import Control, ControlAction, SimTimeCondition
+
+    added = _Added()
+    if chg.leaks:
+        exponent = float(wn.options.hydraulic.emitter_exponent)
+        if abs(exponent - 0.5) > 1e-12:
+            raise EngineError(
+                f"{path}: leaks need EMITTER EXPONENT 0.5 (the orifice law); the file sets "
+                f"{exponent:g}"
+            )
+    junctions = set(wn.junction_name_list)
+    pipes = set(wn.pipe_name_list)
+    for i, leak in enumerate(chg.leaks):
+        if not (leak.area_m2 > 0 and math.isfinite(leak.area_m2)):
+            raise EngineError(f"{path}: leak at '{leak.element}': area must be > 0 m²")
+        if not 0 < leak.discharge_coeff <= 1:
+            raise EngineError(f"{path}: leak at '{leak.element}': discharge coeff not in (0, 1]")
+        if not leak.start_s >= 0:
+            raise EngineError(f"{path}: leak at '{leak.element}': start must be >= 0 s")
+        kind = leak.kind.lower()
+        if kind not in ("auto", "junction", "pipe"):
+            raise EngineError(f"{path}: leak kind must be auto, junction or pipe, not {kind!r}")
+        if leak.element in junctions and kind != "pipe":
+            node = leak.element
+        elif leak.element in pipes and kind != "junction":
+            node = _unique(wn, f"TWLN{i}", True)
+            wntr.morph.split_pipe(
+                wn, leak.element, _unique(wn, f"TWLB{i}", False), node, return_copy=False
+            )
+            # the split and the id of the second half, for the record
+            added.messages.append(
+                f"leak on pipe '{leak.element}': split at its middle at node '{node}'"
+            )
+        else:
+            raise EngineError(
+                f"{path}: cannot place a leak at '{leak.element}': no junction or pipe with that id"
+            )
+        at = wn.get_node(node)
+        emitter = _unique(wn, f"TWLE{i}", True)
+        wn.add_junction(emitter, 0.0, elevation=at.elevation, coordinates=at.coordinates)
+        wn.get_node(emitter).emitter_coefficient = (
+            leak.discharge_coeff * leak.area_m2 * math.sqrt(2.0 * G_M_S2)
+        )
+        if leak.start_s > 0:
+            mid = _unique(wn, f"TWLM{i}", True)
+            wn.add_junction(mid, 0.0, elevation=at.elevation, coordinates=at.coordinates)
+            _add_switch(wn, _unique(wn, f"TWLS{i}", False), node, mid, leak.start_s)
+            node = mid
+        # a check valve: a break at negative pressure lets nothing in (as wntr's leak model)
+        _add_switch(wn, _unique(wn, f"TWLC{i}", False), node, emitter, None, check_valve=True)
+        added.leak_nodes.append(emitter)
+    pumps = set(wn.pump_name_list)
+    for i, out in enumerate(chg.pump_outages):
+        if out.pump not in pumps:
+            raise EngineError(f"{path}: no pump '{out.pump}' to take out of service")
+        if not out.start_s >= 0 or (out.end_s is not None and not out.end_s > out.start_s):
+            raise EngineError(
+                f"{path}: outage of pump '{out.pump}': need 0 <= start_s < end_s, got "
+                f"{out.start_s}, {out.end_s}"
+            )
+        pump = wn.get_link(out.pump)
+        end = pump.end_node
+        mid = _unique(wn, f"TWPX{i}", True)
+        z: Any = getattr(end, "elevation", None)  # a reservoir has a head, no elevation
+        elev = float(z if z is not None else getattr(end, "base_head", 0.0))
+        wn.add_junction(mid, 0.0, elevation=elev, coordinates=end.coordinates)
+        pump.end_node = wn.get_node(mid)
+        name = _unique(wn, f"TWPS{i}", False)
+        switch = _add_switch(wn, name, mid, end.name, None)
+        if out.start_s > 0:
+            act = ControlAction(switch, "status", LinkStatus.Closed)
+            cond = SimTimeCondition(wn, "=", float(out.start_s))
+            wn.add_control(name + "_off", Control(cond, act))
+        else:
+            switch.initial_status = LinkStatus.Closed
+        if out.end_s is not None:
+            act = ControlAction(switch, "status", LinkStatus.Open)
+            cond = SimTimeCondition(wn, "=", float(out.end_s))
+            wn.add_control(name + "_on", Control(cond, act))
+        added.switches.append((out.pump, name))
+    return added
 
 
 def _one_line(exc: BaseException) -> str:
@@ -461,24 +813,31 @@ def _close_links(wn: Any, closed: tuple[str, ...], path: Path) -> list[str]:
     return removed
 
 
-def _apply_demand_changes(wn: Any, changes: tuple[DemandChange, ...], path: Path) -> None:
-    """Multiply the base demands of the listed junctions (all when none are listed)."""
+def _apply_demand_changes(
+    wn: Any, changes: tuple[DemandChange, ...], path: Path
+) -> dict[str, float]:
+    """Multiply the base demands of the listed junctions (all when none are listed).
+
+    Returns the factor of each changed junction.
+    """
     if not changes:
-        return
+        return {}
     junctions = wn.junction_name_list
-    factor = dict.fromkeys(junctions, 1.0)
+    known = set(junctions)
+    factor: dict[str, float] = {}
     for change in changes:
         if not (math.isfinite(change.factor) and change.factor >= 0):
             raise EngineError(f"{path}: demand factor must be >= 0, got {change.factor}")
         names = change.junctions or tuple(junctions)
         for name in names:
-            if name not in factor:
+            if name not in known:
                 raise EngineError(f"{path}: cannot change demand of '{name}': no such junction")
-            factor[name] *= float(change.factor)
+            factor[name] = factor.get(name, 1.0) * float(change.factor)
     for name, f in factor.items():
         if f != 1.0:
             for d in wn.get_node(name).demand_timeseries_list:
                 d.base_value = d.base_value * f
+    return factor
 
 
 def _configure(
@@ -506,10 +865,50 @@ def _configure(
         h.pressure_exponent = float(pressure_exponent)
 
 
+@dataclass(frozen=True)
+class _DemandRows:
+    """One row per demand of a junction: its column, base value (m³/s) and pattern."""
+
+    col: Int64Array
+    base: FloatArray
+    pattern: tuple[str | None, ...]
+    names: tuple[str, ...]
+
+
+def _demand_rows(wn: Any, node_ids: ObjArray, node_types: ObjArray) -> _DemandRows:
+    col: list[int] = []
+    base: list[float] = []
+    pattern: list[str | None] = []
+    for i, (nid, kind) in enumerate(zip(node_ids, node_types, strict=True)):
+        if kind != "junction":
+            continue
+        for d in wn.get_node(nid).demand_timeseries_list:
+            col.append(i)
+            base.append(float(d.base_value))
+            pattern.append(d.pattern_name)
+    return _DemandRows(
+        np.asarray(col, np.int64),
+        np.asarray(base, np.float64),
+        tuple(pattern),
+        tuple(str(n) for n in node_ids),
+    )
+
+
+def _base_demand(wn: Any, rows: _DemandRows, n_nodes: int) -> FloatArray:
+    """The file's base demand of each node, m³/s (no change, pattern or multiplier)."""
+    out = np.zeros(n_nodes)
+    np.add.at(out, rows.col, rows.base)
+    return out
+
+
 def _expected_demand(
-    wn: Any, node_ids: ObjArray, node_types: ObjArray, elapsed_s: Int64Array
+    wn: Any,
+    rows: _DemandRows,
+    n_nodes: int,
+    elapsed_s: Int64Array,
+    factor: dict[str, float] | None = None,
 ) -> np.ndarray[Any, np.dtype[np.float64]]:
-    """Requested demand (T, N), m³/s: base x pattern multiplier x demand multiplier.
+    """Requested demand (T, N), m³/s: base x change factor x pattern x demand multiplier.
 
     EPANET's rule: the pattern period at time t is ``(t + pattern_start) // pattern_step``,
     wrapped around the pattern's length; a demand without a pattern uses the default pattern
@@ -524,39 +923,32 @@ def _expected_demand(
         if default and default in wn.pattern_name_list
         else None
     )
-    factors: dict[str | None, np.ndarray[Any, np.dtype[np.float64]]] = {}
 
-    def factor(name: str | None) -> np.ndarray[Any, np.dtype[np.float64]]:
-        if name not in factors:
-            mult: np.ndarray[Any, np.dtype[np.float64]] | None
-            if name is not None and name in wn.pattern_name_list:
-                mult = np.asarray(wn.get_pattern(name).multipliers, np.float64)
-            else:
-                mult = default_mult
-            factors[name] = (
-                np.ones(period.shape[0])
-                if mult is None or mult.size == 0
-                else mult[period % mult.size]
-            )
-        return factors[name]
+    def factor_of(name: str | None) -> np.ndarray[Any, np.dtype[np.float64]]:
+        mult: np.ndarray[Any, np.dtype[np.float64]] | None
+        if name is not None and name in wn.pattern_name_list:
+            mult = np.asarray(wn.get_pattern(name).multipliers, np.float64)
+        else:
+            mult = default_mult
+        if mult is None or mult.size == 0:
+            return np.ones(period.shape[0])
+        return np.asarray(mult[period % mult.size], np.float64)
 
-    col: list[int] = []
-    base: list[float] = []
-    pattern: list[str | None] = []
-    for i, (nid, kind) in enumerate(zip(node_ids, node_types, strict=True)):
-        if kind != "junction":
-            continue
-        for d in wn.get_node(nid).demand_timeseries_list:
-            col.append(i)
-            base.append(float(d.base_value))
-            pattern.append(d.pattern_name)
-    out = np.zeros((period.shape[0], node_ids.shape[0]))
-    if col:
-        names = list(dict.fromkeys(pattern))
-        fmat = np.stack([factor(n) for n in names])  # (P, T)
-        which = np.array([names.index(p) for p in pattern])
-        contrib = fmat[which] * np.asarray(base)[:, None]  # (D, T)
-        np.add.at(out.T, np.asarray(col), contrib)
+    out = np.zeros((period.shape[0], n_nodes))
+    if rows.col.size:
+        names = list(dict.fromkeys(rows.pattern))
+        fmat = np.stack([factor_of(n) for n in names])  # (P, T)
+        index = {n: k for k, n in enumerate(names)}
+        which = np.array([index[p] for p in rows.pattern])
+        base = rows.base
+        if factor:
+            node_f = np.ones(n_nodes)
+            column = {n: k for k, n in enumerate(rows.names)}
+            for name, f in factor.items():
+                node_f[column[name]] = f
+            base = base * node_f[rows.col]
+        contrib = fmat[which] * base[:, None]  # (D, T)
+        np.add.at(out.T, rows.col, contrib)
     multiplier = float(wn.options.hydraulic.demand_multiplier)
     return out * multiplier
 
@@ -697,3 +1089,146 @@ def read_inp_wntr(path: str | Path, placement: Any = None, strict: bool = False)
     from twin_app.io.epanet import read_inp
 
     return read_inp(path, placement, tables_from=wntr_tables, strict=strict)
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """The valves that isolate a pipe break and what they cut off.
+
+    Attributes
+    ----------
+    pipe
+        The broken pipe.
+    valves
+        ``(link, node)`` of each valve to close: the valve sits on ``link`` next to ``node``
+        (wntr's valve-layer convention).
+    pipes, nodes
+        Links and nodes of the isolated segment (the broken pipe's), sorted.
+    closed_links
+        What shutting the valves closes, hydraulically: the segment's links and the links
+        the bounding valves sit on (a pipe shut at one end carries no flow).
+    demand_cut_m3s
+        Sum of the base demands of the segment's junctions, m³/s (the file's base demands x
+        its demand multiplier, no pattern): what its customers lose while the valves are shut.
+    valve_layer
+        How the valves were placed (``strategic N-1 seed 0`` or ``given``).
+    """
+
+    pipe: str
+    valves: tuple[tuple[str, str], ...]
+    pipes: tuple[str, ...]
+    nodes: tuple[str, ...]
+    closed_links: tuple[str, ...]
+    demand_cut_m3s: float
+    valve_layer: str = "given"
+
+
+#: Seed of the default valve layer: the same file always gives the same valves.
+VALVE_LAYER_SEED = 0
+
+
+def strategic_valve_layer(wn: Any, n: int = 1, seed: int = VALVE_LAYER_SEED) -> pd.DataFrame:
+    """wntr's strategic N-``n`` valve layer (``generate_valve_layer``), deterministic.
+
+    At every node a valve sits on all but ``n`` of its links (the ``n`` left out drawn at
+    random, seeded). wntr seeds numpy's global generator; its state is restored afterwards.
+    Reference: Walski, *Water distribution valve topology for reliability analysis*,
+    Reliability Engineering and System Safety 42 (1993); wntr's ``wntr.network.layer``.
+    """
+    import random
+
+    from wntr.network.layer import generate_valve_layer
+
+    # wntr seeds and draws from numpy's legacy global generator: keep the caller's state
+    np_state, py_state = np.random.get_state(), random.getstate()  # noqa: NPY002
+    try:
+        layer = generate_valve_layer(wn, placement_type="strategic", n=n, seed=seed)
+    finally:
+        np.random.set_state(np_state)  # noqa: NPY002
+        random.setstate(py_state)
+    return pd.DataFrame(layer)
+
+
+def isolation(
+    inp_path: str | Path, pipe_id: str, valve_layer: pd.DataFrame | None = None
+) -> Isolation:
+    """The valves to close to isolate a break on `pipe_id`, and the segment they cut off.
+
+    Segments are found with wntr's valve segmentation (``wntr.metrics.valve_segments``):
+    nodes and links reachable from each other without crossing a valve. The valves to close
+    are those of the layer that bound the broken pipe's segment (a valve on a segment link
+    next to an outside node, or on an outside link next to a segment node).
+
+    Parameters
+    ----------
+    inp_path
+        The ``.inp`` file.
+    pipe_id
+        The broken pipe.
+    valve_layer
+        ``link``, ``node`` columns, one row per valve. ``.inp`` files carry no isolation
+        valves, so by default :func:`strategic_valve_layer` places them N-1 (every node has
+        valves on all its links but one), seeded by :data:`VALVE_LAYER_SEED`.
+
+    Returns
+    -------
+    Isolation
+
+    Raises
+    ------
+    EngineError
+        The file cannot be read, or no pipe has that id, or the layer names unknown elements.
+    """
+    from wntr.metrics import valve_segments
+
+    path = Path(inp_path)
+    if not path.is_file():
+        raise EngineError(f"{path}: no such file")
+    with wntr_messages():
+        wn = read_model(path)
+    if pipe_id not in set(wn.pipe_name_list):
+        raise EngineError(f"{path}: cannot isolate '{pipe_id}': no pipe with that id")
+    if valve_layer is None:
+        layer = strategic_valve_layer(wn)
+        how = f"strategic N-1 seed {VALVE_LAYER_SEED}"
+    else:
+        layer = pd.DataFrame(valve_layer)[["link", "node"]].astype(str).reset_index(drop=True)
+        bad = sorted(set(layer["link"]) - set(wn.link_name_list)) + sorted(
+            set(layer["node"]) - set(wn.node_name_list)
+        )
+        if bad:
+            raise EngineError(f"{path}: the valve layer names '{bad[0]}', not in the network")
+        how = "given"
+    node_seg, link_seg, _ = valve_segments(wn.to_graph(), layer)
+    seg = link_seg[pipe_id]
+    seg_links = link_seg.index[link_seg.to_numpy() == seg]
+    seg_nodes = node_seg.index[node_seg.to_numpy() == seg]
+    on_link = link_seg.reindex(layer["link"]).to_numpy() == seg
+    at_node = node_seg.reindex(layer["node"]).to_numpy() == seg
+    bounding = layer[on_link != at_node]
+    rows = _demand_rows(
+        wn,
+        np.array(seg_nodes, object),
+        np.array([wn.get_node(n).node_type.lower() for n in seg_nodes], object),
+    )
+    cut = float(rows.base.sum()) * float(wn.options.hydraulic.demand_multiplier or 1.0)
+    valves = sorted(
+        {(str(a), str(b)) for a, b in zip(bounding["link"], bounding["node"], strict=True)}
+    )
+    return Isolation(
+        pipe=pipe_id,
+        valves=tuple(valves),
+        pipes=tuple(sorted(str(x) for x in seg_links)),
+        nodes=tuple(sorted(str(x) for x in seg_nodes)),
+        closed_links=tuple(sorted({str(x) for x in seg_links} | {v[0] for v in valves})),
+        demand_cut_m3s=cut,
+        valve_layer=how,
+    )
+
+
+def isolation_changes(iso: Isolation, base: WaterChanges | None = None) -> WaterChanges:
+    """Changes that shut the valves of `iso`: its :attr:`Isolation.closed_links` (the
+    segment's links and the links the valves sit on) are closed, added to `base`'s."""
+    prior = base if base is not None else WaterChanges()
+    closed = tuple(dict.fromkeys(prior.closed_links + iso.closed_links))
+    return WaterChanges(closed, prior.leaks, prior.pump_outages, prior.demand_changes)

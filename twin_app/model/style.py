@@ -396,7 +396,9 @@ class ColorScale:
 #: Per-feature changes and values of a scenario against its baseline (issue 8, compare view).
 FLOW_CHANGE = ColorScale("Flow change", "veh/h")
 PRESSURE_CHANGE = ColorScale("Pressure change", "m")
-FLOW = ColorScale("Flow", "veh/h", colormap="YlOrRd", diverging=False)
+#: Values are sequential maps without red or blue ends, so that nothing in a value view reads
+#: as a change.
+FLOW = ColorScale("Flow", "veh/h", colormap="viridis", diverging=False)
 PRESSURE = ColorScale("Pressure", "m", colormap="viridis", diverging=False)
 #: Volume over capacity: a sequential map over fixed limits 0 .. 1.5 (set as the layer's clim).
 VC_RATIO = ColorScale("Volume / capacity", "", colormap="YlOrRd", diverging=False)

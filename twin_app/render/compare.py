@@ -25,6 +25,7 @@ import numpy as np
 import pyvista as pv
 import vtk
 
+from twin_app.model.layers import Layer
 from twin_app.render.viewer import Viewer
 from twin_app.session.compare import Comparison
 
@@ -162,9 +163,18 @@ class SwipeView:
     split
         Where the scenario starts, as a fraction of the width from the left (0..1).
     schedule
-        Render requests of both sides (one window: one render draws both).
+        Render requests (one window: one render draws both sides).
     divider
         Draw a line at the split.
+    baseline
+        A Viewer of ``comparison.baseline`` already bound to `plotter` (a Qt view's) to use
+        instead of making one; `schedule` is then its own.
+
+    Notes
+    -----
+    The scenario's render requests go to the baseline's scene: whoever renders the
+    baseline (a Qt view's coalescing timer, :meth:`render`, :meth:`screenshot`) renders
+    the whole window, both sides.
     """
 
     def __init__(
@@ -174,6 +184,7 @@ class SwipeView:
         split: float = 0.5,
         schedule: Callable[[], None] | None = None,
         divider: bool = True,
+        baseline: Viewer | None = None,
     ) -> None:
         self.plotter = plotter
         self.comparison = comparison
@@ -190,18 +201,28 @@ class SwipeView:
         ren_win.AddRenderer(overlay)
         self.overlay = overlay
         camera = comparison.camera
-        self.baseline = Viewer(comparison.baseline, plotter, camera=camera, schedule=schedule)
+        self._own_baseline = baseline is None
+        self.baseline = (
+            baseline
+            if baseline is not None
+            else Viewer(comparison.baseline, plotter, camera=camera, schedule=schedule)
+        )
         self.scenario = Viewer(
             comparison.scenario,
             RendererPlotter(plotter, overlay),  # stands in for a plotter
             camera=camera,
-            schedule=schedule,
+            schedule=self.baseline.scene.request_render,
         )
         # One scale bar (the baseline's, bottom left); the north arrow in the top-right
         # corner is the scenario's, drawn over the baseline's.
         over = self.scenario.scene.overlays
         over.bar.SetVisibility(False)
         over.bar_text.SetVisibility(False)
+        # The shared layers' legends are the baseline's (top left); the scenario's own result
+        # layers get theirs at the top left of its part, moving with the split.
+        scenario_scene = self.scenario.scene
+        scenario_scene.legend_filter = self._is_result
+        scenario_scene.legends_changed()
         self._divider = self._make_divider() if divider else None
         self.split = -1.0
         self.set_split(split)
@@ -210,6 +231,9 @@ class SwipeView:
     def viewers(self) -> tuple[Viewer, Viewer]:
         """(baseline, scenario)."""
         return (self.baseline, self.scenario)
+
+    def _is_result(self, layer: Layer) -> bool:
+        return any(layer is r for r in self.comparison.scenario.results.values())
 
     def _make_divider(self) -> vtk.vtkActor2D:
         pts = vtk.vtkPoints()
@@ -251,21 +275,18 @@ class SwipeView:
 
     def render(self) -> None:
         """Render the window once if either side asked for it."""
-        scenes = [v.scene for v in self.viewers]
-        if any(sc.dirty for sc in scenes):
-            for sc in scenes:
-                sc.mark_rendered()
-            self.plotter.render()
+        self.baseline.scene.render()
 
     def screenshot(self, path: str | None = None) -> np.ndarray[Any, Any]:
         """Render and return (and optionally save) the picture as an (h, w, 3) uint8 array."""
-        self.scenario.scene.mark_rendered()
         return self.baseline.scene.screenshot(path)
 
     def close(self) -> None:
-        """Unbind both viewers and take the scenario's renderer out of the window."""
-        for viewer in self.viewers:
-            viewer.close()
+        """Unbind the viewers (a baseline Viewer passed in stays bound) and take the
+        scenario's renderer out of the window."""
+        self.scenario.close()
+        if self._own_baseline:
+            self.baseline.close()
         if self._divider is not None:
             self.overlay.RemoveViewProp(self._divider)
         self.plotter.ren_win.RemoveRenderer(self.overlay)

@@ -89,6 +89,9 @@ class Scene:
         self._setup_lights()
         self.overlays = MapOverlays(plotter.renderer)
         self.show_legends = True
+        #: Which layers get a legend panel (None: every coloured one). A swipe's scenario
+        #: scene shows only its result layers': the baseline's panels show the shared ones.
+        self.legend_filter: Callable[[Layer], bool] | None = None
         self.underground = "off"
         self._highlight: vtk.vtkActor | None = None
         self._highlighted: tuple[int, np.ndarray[Any, Any]] = (0, np.zeros(0, np.int64))
@@ -138,16 +141,6 @@ class Scene:
             self._update_shadow()  # a key compare unless the sun or the casters changed
         if self._schedule is not None:
             self._schedule()
-
-    @property
-    def dirty(self) -> bool:
-        """True when a render was requested and has not happened yet."""
-        return self._dirty
-
-    def mark_rendered(self) -> None:
-        """The host rendered the window this scene draws in (two scenes share one window in
-        a swipe): the pending request is met."""
-        self._dirty = False
 
     def render(self) -> None:
         """Render now if anything changed since the last render."""
@@ -416,6 +409,8 @@ class Scene:
         for adapter in sorted(
             self.adapters.values(), key=lambda a: (str(a.layer.name), a.layer.uid)
         ):
+            if self.legend_filter is not None and not self.legend_filter(adapter.layer):
+                continue
             leg = adapter.legend()
             if leg is None:
                 continue

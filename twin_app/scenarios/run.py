@@ -505,10 +505,14 @@ def run_scenario(
     extra: dict[str, Any] = {}
     links = nodes = pipes = None
 
+    shown = [0.0]
+
     def report(start: float, span: float, text: str) -> Callable[[float], None]:
         def step(frac: float) -> None:
+            # the solver's own fraction may step back when its gap does: never show that
+            shown[0] = max(shown[0], min(start + span * frac, 1.0))
             if progress is not None:
-                progress(min(start + span * frac, 1.0), text)
+                progress(shown[0], text)
 
         return step
 

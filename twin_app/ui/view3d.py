@@ -21,8 +21,7 @@ from twin_app.model.layers import Layer
 from twin_app.render.picking import Picker
 from twin_app.render.plotter import gl_info
 from twin_app.render.scene import Scene
-from twin_app.render.viewer import EYE_M, Viewer
-from twin_app.session import Session
+from twin_app.render.viewer import EYE_M, Viewer, ViewSource
 
 #: Walking step per key press, metres; shift walks 5x faster.
 STEP_M = 4.0
@@ -50,7 +49,7 @@ class QtView3D(QWidget):
     camera_moved = Signal()
 
     def __init__(
-        self, session: Session, parent: QWidget | None = None, camera: Camera | None = None
+        self, session: ViewSource, parent: QWidget | None = None, camera: Camera | None = None
     ) -> None:
         super().__init__(parent)
         from pyvistaqt import QtInteractor

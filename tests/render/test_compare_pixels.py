@@ -201,6 +201,9 @@ def test_swipe_shows_the_delta_right_of_the_split_only(
     cmp.set_result(session.layers[1], "flow_veh_h", BASE, SCEN)
     session.camera.set_pose(top_pose())
     swipe = SwipeView(plotters[0], cmp, split=0.4)
+    # shared layers' legends once (the baseline's); the scenario's part has its change legend
+    assert [p.title for p in swipe.scenario.scene.legends] == ["Roads (Scenario)"]
+    assert [p.title for p in swipe.baseline.scene.legends] == ["Buildings", "Roads (Baseline)"]
     no_legends(*(v.scene for v in swipe.viewers))
     full = swipe.baseline.scene  # the baseline renderer spans the window: its projection
     for s in (0.4, 0.6):
