@@ -153,13 +153,17 @@ def test_unknown_elements_are_named(tiny: TrafficModel, step, key: str, text: st
     assert text in str(info.value)
 
 
-def test_twin_segment_ids_close_both_directions(tiny: TrafficModel) -> None:
-    ids = np.array(["way/1", "way/1@r", "way/2", "way/2@r", "way/3", "zone/1>4", "4>zone/1",
-                    "way/5", "way/5@r", "way/6", "way/6@r", "way/7", "way/8", "way/8@r"],
-                   dtype=object)  # fmt: skip
+def test_twin_way_ids_name_their_split_links(tiny: TrafficModel) -> None:
+    ids = np.array(["way/1#1", "way/1#1@r", "way/1#2", "way/1#2@r", "way/3", "zone/1>4",
+                    "4>zone/1", "way/5", "way/5@r", "way/6", "way/6@r", "way/7", "way/8",
+                    "way/8@r"], dtype=object)  # fmt: skip
     twin = dataclasses.replace(tiny, link_ids=ids, segment_row=np.arange(14, dtype=np.int64))
-    assert list(ids[close_road(twin, CloseRoad(links=("way/1",))).closed]) == ["way/1", "way/1@r"]
-    assert list(ids[close_road(twin, CloseRoad(links=("way/2@r",))).closed]) == ["way/2@r"]
+    closed = close_road(twin, CloseRoad(links=("way/1",))).closed
+    assert list(ids[closed]) == ["way/1#1", "way/1#2"]
+    both = close_road(twin, CloseRoad(links=("way/1", "way/1@r", "way/5@r"))).closed
+    assert list(ids[both]) == ["way/1#1", "way/1#1@r", "way/1#2", "way/1#2@r", "way/5@r"]
+    with pytest.raises(UnknownElementError, match="unknown link 'way/2'; did you mean"):
+        close_road(twin, CloseRoad(links=("way/2",)))
 
 
 def test_water_changes_compose() -> None:

@@ -16,9 +16,19 @@ EPA/600/R-20/133 (2020); the pressure-driven demand model is its section 3.1 (Wa
 
 with D the requested demand, p the node pressure, ``e`` the pressure exponent.
 
+Scenarios: :class:`WaterChanges` (closed links, leaks and breaks, pump outages, demand
+changes) are built into the private model with EPANET's own elements (see :func:`simulate`:
+a leak is an emitter behind a time-switched pipe, an outage a time-switched pipe in series with
+the pump); :func:`isolation` proposes the valves that isolate a break (wntr's valve segments)
+and :func:`isolation_changes` shuts them. KPIs (:func:`kpis_of`): ``min_pressure_m``,
+``junctions_below_service_pressure``, ``demand_not_served_m3``, ``customers_affected``
+(customer equivalents of :data:`CUSTOMER_M3_PER_DAY`), ``leak_volume_m3``, and older ones.
+
 Validation: ``tests/engines/test_water.py`` runs the same files through the EPANET toolkit
 directly (``ENopenH/ENrunH/ENnextH``, values read with ``ENgetnodevalue/ENgetlinkvalue`` in the
-file's units and converted by the test) and checks every reported step.
+file's units and converted by the test) and checks every reported step;
+``tests/engines/test_water_scenarios.py`` checks each kind of change against wntr runs of the
+network changed with plain wntr calls, and leaks against wntr's own leak model.
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ Each function takes a :class:`~twin_app.scenarios.model.TrafficModel` or a
 change are copied (and made read-only), the rest are shared with the input, so the baseline
 stays the baseline.
 
-Road ids: TNTP links are ``"from-to"`` with the file's node numbers; twin roads name a road
-segment (``way/123``), which closes both of its directions (``way/123`` and ``way/123@r``);
-naming ``way/123@r`` picks the one direction.
+Road ids: TNTP links are ``"from-to"`` with the file's node numbers; twin roads name an OSM
+way: ``way/123`` means its links along the digitised direction (every part of a way split at
+junctions), ``way/123@r`` those against it, so closing a two-way road names both.
 
 Water changes are composed into a :class:`twin_app.engines.water.WaterChanges` that the
 engine applies to its private copy of the network (the ``.inp`` file is never edited); their
@@ -67,21 +67,31 @@ def _frozen(a: np.ndarray) -> np.ndarray:
 
 
 def link_positions(model: TrafficModel, names: Sequence[str], key: str = "links") -> np.ndarray:
-    """Positions of named links; a segment id takes both directions (``id`` and ``id@r``).
+    """Positions of the named links (:meth:`TrafficModel.links_named`).
+
+    A TNTP link by its ``"from-to"`` id; a twin road by its way id: ``way/123`` its links
+    along the digitised direction (all parts of a way split at junctions), ``way/123@r``
+    those against it.
 
     Raises
     ------
     UnknownElementError
         A name matches no link (the message suggests near and first valid ids).
     """
-    index = model.link_index()
-    out: list[int] = []
+    out: list[np.ndarray] = []
     for name in names:
-        found = [index[k] for k in (name, f"{name}@r") if k in index]
-        if not found:
-            raise UnknownElementError(suggest(name, [str(v) for v in model.link_ids], "link"), key)
-        out.extend(found)
-    return np.unique(np.asarray(out, dtype=np.int64))
+        found = model.links_named(name)
+        if found.size == 0:
+            raise UnknownElementError(suggest(name, _way_ids(model), "link"), key)
+        out.append(found)
+    return np.unique(np.concatenate(out)).astype(np.int64)
+
+
+def _way_ids(model: TrafficModel) -> list[str]:
+    """The ids a scenario can name: link ids with the ``#part`` of split ways folded."""
+    ids = [str(v) for v in model.link_ids]
+    names = [i.split("#")[0] + ("@r" if "#" in i and i.endswith("@r") else "") for i in ids]
+    return list(dict.fromkeys(names))
 
 
 def close_road(model: TrafficModel, params: CloseRoad) -> TrafficModel:

@@ -169,16 +169,16 @@ def road_elements(model: TrafficModel, base: AssignmentResult | None = None) -> 
     """One row per closable road element with its attributes (for ``--where``).
 
     TNTP networks: one per open link. Twin roads (links with a ``segment_row``): one per
-    road segment id (``way/123``, both directions); zone connectors are not closable.
+    OSM way (``way/123``: every part, both directions); zone connectors are not closable.
     Columns: ``id, from_node, to_node, capacity, length, free_flow_time, b, power, speed,
     toll, link_type, flow_baseline`` (the first link of a segment) and ``positions``.
     """
     ids = np.asarray([str(v) for v in model.link_ids], dtype=object)
     open_ = ~model.closed
     twin = bool((model.segment_row >= 0).any())
-    if twin:
+    if twin:  # a way in both directions, all its parts (``way/123#2@r`` -> ``way/123``)
         keep = open_ & (model.segment_row >= 0)
-        element = np.asarray([i[:-2] if i.endswith("@r") else i for i in ids], dtype=object)
+        element = np.asarray([i.split("#")[0].removesuffix("@r") for i in ids], dtype=object)
     else:
         keep = open_
         element = ids
