@@ -596,6 +596,10 @@ class ScenarioVerbs:
 
     def _selected(self, selection: Selection, kind: str) -> tuple[Layer, list[str]]:
         layer = self.find_layer(selection.layer_uid)
+        over = getattr(layer, "roads", None)
+        if kind == "roads" and layer is not None and layer.kind != kind and over is not None:
+            # A layer drawn over the roads (a traffic replay) picks by road row.
+            layer = next((x for x in self.layers if x.feature_set() is over), layer)
         if layer is None or layer.kind != kind or selection.empty:
             what = "roads" if kind == "roads" else "pipes or valves"
             raise ScenarioError(f"select {what} on the map first")

@@ -1,0 +1,99 @@
+"""The Scenario panel in the real window under Xvfb: open the sample twin, turn Pick on, click a
+road in the 3D view with real mouse events, Run on the worker, read the KPI table, open the
+compare view. Pictures are saved under /tmp (``twin_scenario_*.png``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from twin_app.io.manifest import SAMPLE_DIR
+from twin_app.model.camera import CameraPose
+from twin_app.render.picking import project_points
+from twin_app.scenarios.file import CloseRoad
+
+pytestmark = pytest.mark.ui
+
+#: St Martin's Le Grand, the one-way street the shipped road closure closes.
+WAY = "way/4255394"
+PNG_WINDOW = "/tmp/twin_scenario_window.png"
+PNG_SIDES = ("/tmp/twin_scenario_compare_left.png", "/tmp/twin_scenario_compare_right.png")
+
+
+def _road_midpoint(fs: Any, row: int) -> np.ndarray:
+    """A point on the road's centre line: the middle of its middle piece."""
+    lines = fs.lines
+    line = int(np.flatnonzero(lines.line_feature() == row)[0])
+    pts = lines.coords[lines.offsets[line] : lines.offsets[line + 1]]
+    k = max(len(pts) // 2 - 1, 0)
+    return np.asarray((pts[k] + pts[k + 1]) / 2.0, np.float64)
+
+
+def test_pick_a_road_run_and_compare(qtbot: Any, window: Any) -> None:
+    import imageio.v3 as iio
+
+    w = window
+    w.open_twin(SAMPLE_DIR)
+    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) >= 6, timeout=90_000)
+    roads = next(x for x in w.session.layers if x.kind == "roads")
+    fs = roads.feature_set()
+    row = int(np.flatnonzero(fs.ids.astype(str) == WAY)[0])
+    mid = _road_midpoint(fs, row)
+    mid[2] = 0.3  # the ribbon lies just above the ground
+    w.session.camera.set_pose(
+        CameraPose((mid[0], mid[1], 350.0), (mid[0], mid[1], 0.0), (0.0, 1.0, 0.0))
+    )
+    w.view.scene.render()
+    renderer = w.view.scene.plotter.renderer
+    x, y, depth = project_points(renderer, mid[None, :])[0]
+    _, height = renderer.GetSize()
+    assert depth > 0
+    ratio = w.view.interactor.devicePixelRatioF()
+    pos = QPoint(round(x / ratio), round((height - 1 - y) / ratio))
+
+    panel = w.scenario_panel
+    w.scenario_dock.show()
+    w.scenario_dock.raise_()
+    qtbot.mouseClick(panel.pick_button, Qt.MouseButton.LeftButton)
+    assert panel.picking and w.scenario_pick_action.isChecked()
+    qtbot.mouseClick(w.view.interactor, Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.wait(300)
+    print("DEBUG", w.session.selection, panel.status.text(), pos, (x, y), renderer.GetSize(), w.view.interactor.size())
+    qtbot.waitUntil(lambda: panel.list.count() == 1, timeout=5_000)
+    assert w.session.scenario.interventions == (CloseRoad(links=(WAY,)),)
+    assert panel.list.item(0).text() == f"close_road: {WAY}"
+    # one undo step, named for the menu
+    assert w.session.commands.undo_text == "Add close_road"
+    qtbot.mouseClick(panel.pick_button, Qt.MouseButton.LeftButton)  # Pick off again
+    assert not panel.picking
+
+    with qtbot.waitSignal(panel.run_finished, timeout=120_000) as done:
+        qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+        assert panel.running and panel.cancel_button.isEnabled()
+    assert done.args == [True]
+    table = panel.kpi_table
+    assert table.rowCount() == 11
+    names = [table.item(r, 0).text() for r in range(table.rowCount())]
+    r = names.index("tstt_veh_h")
+    assert float(table.item(r, 3).text().replace(",", "")) > 0
+    assert table.item(r, 3).foreground().color().name() == "#b3261e"  # worse: red
+    assert panel.progress.value() == 100
+
+    qtbot.mouseClick(panel.compare_button, Qt.MouseButton.LeftButton)
+    cmp_view = w.compare_view
+    assert cmp_view is not None and w.compare_dock.isVisible()
+    assert w.compare_action.isChecked()
+    assert cmp_view.comparison is w.session.scenario_state.comparison
+    assert len(cmp_view.views) == 2
+    qtbot.wait(200)
+    images = cmp_view.grab_images()
+    for img, path in zip(images, PNG_SIDES, strict=True):
+        iio.imwrite(path, np.asarray(img, np.uint8))
+    # the scenario side shows the closed road in the change colours: it differs from the left
+    left, right = (np.asarray(i, np.int64) for i in images)
+    assert left.shape == right.shape
+    assert (np.abs(left - right).sum(axis=2) > 60).mean() > 0.001
+    w.grab().save(PNG_WINDOW)
