@@ -245,6 +245,11 @@ def _scenario_sweep(args: argparse.Namespace, scenario: Any) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise TwinError(f"--workers {args.workers}: must be at least 1")
+    if not args.verbose:
+        import distributed  # noqa: F401  (it sets its loggers up on import: quieten them after)
+
+        # dask logs every cluster start and worker connection at INFO
+        logging.getLogger("distributed").setLevel(logging.ERROR)
     result = run_sweep(
         scenario,
         args.each,

@@ -188,6 +188,7 @@ def test_sioux_falls_closure(shared_file: Callable[[str], Path]) -> None:
     importlib.util.find_spec("twin_app.scenarios.twin_traffic") is None,
     reason="twin roads need twin_app.scenarios.twin_traffic (another branch)",
 )
+@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")  # see the OSM test below
 def test_sample_twin_close_road() -> None:
     s = load_scenario(SAMPLE_DIR / "scenarios" / "close_road.toml")
     res = run_scenario(s)
@@ -209,3 +210,28 @@ def test_sample_twin_close_road() -> None:
 def test_twin_roads_without_the_twin_road_model_is_a_clear_error() -> None:
     with pytest.raises(InputError, match="use a TNTP network"):
         run_scenario(load_scenario(SAMPLE_DIR / "scenarios" / "close_road.toml"))
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("twin_app.scenarios.twin_traffic") is None,
+    reason="OSM roads need twin_app.scenarios.twin_traffic (another branch)",
+)
+# twin_traffic._road_links builds pd.Categorical from values outside its categories, which
+# pandas 3 deprecates; the twin's own path hides it behind the model cache. Reported to the
+# roads branch: pd.Index(names).get_indexer(cls) gives the same codes without the warning.
+@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
+def test_bare_osm_file_as_the_road_network(tmp_path: Path) -> None:
+    osm = SAMPLE_DIR / "london.osm.pbf"
+    path = tmp_path / "osm.toml"
+    path.write_text(
+        f'schema = 1\nname = "osm"\n[traffic]\nnetwork = "{osm}"\n'
+        '[[interventions]]\nkind = "close_road"\nlinks = ["way/4255394"]\n'
+    )
+    res = run_scenario(load_scenario(path))
+    twin = run_scenario(load_scenario(SAMPLE_DIR / "scenarios" / "close_road.toml"))
+    assert res.links is not None and twin.links is not None
+    assert list(res.links["id"]) == list(twin.links["id"])  # the same roads, the same ids
+    assert res.kpi("tstt_veh_h").delta > 0
+    path.write_text(path.read_text().replace("[traffic]\n", '[traffic]\ndemand = "x.tntp"\n'))
+    with pytest.raises(InputError, match="takes its demand from its buildings"):
+        run_scenario(load_scenario(path, check=False))

@@ -20,7 +20,7 @@ A scenario file names the networks a scenario runs on and the interventions it m
     [water]                             # optional; pipe interventions need it or a twin
     network = "d-town.inp"              # an EPANET file, or omitted: the twin's water network
     service_pressure_m = 20.0           # a junction below this ...
-    service_duration_s = 0.0            # ... for at least this long is under-served
+    service_duration_s = 3600.0         # ... for at least this long (in a row) is under-served
     duration_h = 24.0                   # simulated period
     timestep_s = 3600                   # report step
 
@@ -151,7 +151,7 @@ class WaterSection(_Strict):
 
     network: Path | None = None
     service_pressure_m: float = Field(20.0, ge=0.0)
-    service_duration_s: float = Field(0.0, ge=0.0)
+    service_duration_s: float = Field(3600.0, ge=0.0)
     duration_h: float = Field(24.0, ge=0.0, le=24.0 * 366)
     timestep_s: int = Field(3600, gt=0)
     minimum_pressure_m: float = Field(0.0, ge=0.0)

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from twin_app.engines.traffic import AssignmentResult
+from twin_app.engines.water import KPI_UNITS as WATER_UNITS
 from twin_app.errors import Cancelled, InputError
 from twin_app.io.tntp import TntpDemand, TntpNetwork
 from twin_app.scenarios.file import DEFAULT_LENGTH_UNIT_KM, DEFAULT_TIME_UNIT_H, Scenario
@@ -52,7 +53,7 @@ from twin_app.scenarios.model import Kpi, ScenarioResult, TrafficModel, WaterMod
 #: ``progress(fraction 0..1, message)``, as in :mod:`twin_app.io.load`.
 Progress = Callable[[float, str], None]
 #: Answers True when the user asked to stop.
-Cancelled_ = Callable[[], bool]
+CancelCheck = Callable[[], bool]
 
 #: Traffic KPIs in the order they are shown.
 TRAFFIC_KPIS = (
@@ -66,10 +67,13 @@ TRAFFIC_KPIS = (
 )
 #: Water KPIs in the order they are shown, with their units.
 WATER_KPIS = {
-    "min_pressure_m": "m",
-    "junctions_below_service_pressure": "junctions",
-    "demand_not_served_m3": "m³",
-    "customers_affected": "junctions",
+    name: WATER_UNITS[name]
+    for name in (
+        "min_pressure_m",
+        "junctions_below_service_pressure",
+        "demand_not_served_m3",
+        "customers_affected",
+    )
 }
 #: Columns of the links table (and of ``links.csv``).
 LINK_COLUMNS = (
@@ -167,14 +171,13 @@ def baseline_traffic_model(scenario: Scenario) -> TrafficModel:
             "model is not installed); use a TNTP network in [traffic]"
         ) from None
     if t is not None and t.network is not None:
-        osm = getattr(twin_traffic, "traffic_model_for_osm", None)
-        if osm is None:
+        if t.demand is not None:
             raise InputError(
-                f"{label}: key 'traffic.network': an OSM file is read through a twin; set "
-                "'twin' to the folder holding it and leave traffic.network out"
+                f"{label}: key 'traffic.demand': an OSM road network takes its demand from "
+                "its buildings (the gravity model of twin_app/scenarios/twin_traffic.py); "
+                "leave demand out"
             )
-        model: TrafficModel = osm(t.network)
-        return model
+        return _osm_traffic_model(twin_traffic, t.network, label)
     if scenario.twin is None:
         raise InputError(
             f"{label}: key 'traffic.network': no road network (give a TNTP file, or a 'twin' "
@@ -182,6 +185,24 @@ def baseline_traffic_model(scenario: Scenario) -> TrafficModel:
         )
     twin_model: TrafficModel = twin_traffic.traffic_model_for_twin(scenario.twin)
     return twin_model
+
+
+def _osm_traffic_model(twin_traffic: Any, path: Path, label: str) -> TrafficModel:
+    """The twin road model of a bare OSM file: its roads and, for demand, its buildings."""
+    from twin_app.io.load import load_city
+
+    sets = load_city([path]).city.sets
+    roads = [x for x in sets if x.kind == "roads" and x.lines is not None]
+    buildings = [x for x in sets if x.kind == "buildings"]
+    if not roads or not buildings:
+        raise InputError(
+            f"{label}: key 'traffic.network': {path} has no "
+            f"{'roads' if not roads else 'buildings'} to build a traffic model from"
+        )
+    model: TrafficModel = twin_traffic.traffic_model_from_sets(
+        roads[0], max(buildings, key=lambda x: x.n_features), source=path.name
+    )
+    return model
 
 
 def twin_water_network(twin: Path, label: str) -> Path:
@@ -290,7 +311,7 @@ def assign_model(
     scenario: Scenario,
     warm_start: AssignmentResult | None = None,
     progress: Callable[[float], None] | None = None,
-    cancelled: Cancelled_ | None = None,
+    cancelled: CancelCheck | None = None,
 ) -> AssignmentResult:
     """User equilibrium on a snapshot with the scenario's assignment settings."""
     from twin_app.engines.traffic import assign
@@ -391,46 +412,14 @@ def pipes_table(base: Any, scen: Any) -> pd.DataFrame:
     )
 
 
-def water_kpis(
-    result: Any, service_pressure_m: float = 20.0, service_duration_s: float = 0.0
-) -> dict[str, float]:
-    """The named water KPIs of one run, from :attr:`WaterResult.kpis`.
-
-    For an engine that does not name them yet they are computed from its arrays:
-    ``junctions_below_service_pressure`` junctions whose pressure stays below
-    ``service_pressure_m`` for at least ``service_duration_s`` in a row (reported steps);
-    ``demand_not_served_m3`` the unmet demand volume; ``customers_affected`` consumer
-    junctions (positive requested demand) with any unmet volume above 1e-6 of their own.
-    """
-    k = dict(result.kpis)
-    if all(name in k for name in WATER_KPIS):
-        return {name: float(k[name]) for name in WATER_KPIS}
-    junction = np.asarray(result.node_types == "junction")
-    p = result.pressure_m[:, junction].astype(np.float64)
-    dt = np.append(np.diff(result.elapsed_s), 0).astype(np.float64)
-    below = p < service_pressure_m
-    # the longest run of reported steps below the service pressure, in seconds
-    run = np.zeros(p.shape[1])
-    longest = np.zeros(p.shape[1])
-    for step in range(p.shape[0]):  # steps, not elements: a day has 25
-        run = np.where(below[step], run + dt[step], 0.0)
-        longest = np.maximum(longest, np.where(below[step], run, 0.0))
-    count_below = (below.any(axis=0) & (longest >= service_duration_s)).sum()
-    e = result.expected_demand_m3s[:, junction].astype(np.float64)
-    q = result.demand_m3s[:, junction].astype(np.float64)
-    unmet = (np.clip(e - q, 0.0, None) * dt[:, None]).sum(axis=0)
-    requested = (np.clip(e, 0.0, None) * dt[:, None]).sum(axis=0)
-    affected = (requested > 0) & (unmet > 1e-6 * requested)
-    return {
-        "min_pressure_m": float(k.get("min_pressure_m", p.min() if p.size else math.nan)),
-        "junctions_below_service_pressure": float(count_below),
-        "demand_not_served_m3": float(k.get("unmet_demand_m3", unmet.sum())),
-        "customers_affected": float(affected.sum()),
-    }
+def water_kpis(result: Any) -> dict[str, float]:
+    """The named water KPIs of one run (:attr:`WaterResult.kpis`, see
+    :func:`twin_app.engines.water.kpis_of` for the definitions)."""
+    return {name: float(result.kpis[name]) for name in WATER_KPIS}
 
 
 def simulate_model(
-    model: WaterModel, scenario: Scenario, cancelled: Cancelled_ | None = None
+    model: WaterModel, scenario: Scenario, cancelled: CancelCheck | None = None
 ) -> Any:
     """EPANET 2.2 hydraulics of a snapshot with the scenario's run settings."""
     from twin_app.engines.water import simulate
@@ -449,7 +438,7 @@ def simulate_model(
         required_pressure_m=service,
         changes=model.changes,
         service_pressure_m=service,
-        service_duration_s=w.service_duration_s if w else 0.0,
+        service_duration_s=w.service_duration_s if w else 3600.0,
     )
 
 
@@ -461,7 +450,7 @@ def _kpi_rows(base: dict[str, tuple[float, str]], scen: dict[str, tuple[float, s
 def run_scenario(
     scenario: Scenario,
     progress: Progress | None = None,
-    cancelled: Cancelled_ | None = None,
+    cancelled: CancelCheck | None = None,
 ) -> ScenarioResult:
     """Run the baseline and the scenario and compare them.
 
@@ -558,9 +547,7 @@ def run_scenario(
         wscen = (
             wbase if wscen_model.changes.empty else simulate_model(wscen_model, scenario, cancelled)
         )
-        w = scenario.water
-        settings = (w.service_pressure_m, w.service_duration_s) if w else (20.0, 0.0)
-        kb, ks = water_kpis(wbase, *settings), water_kpis(wscen, *settings)
+        kb, ks = water_kpis(wbase), water_kpis(wscen)
         kpis += [Kpi(n, kb[n], ks[n], unit) for n, unit in WATER_KPIS.items()]
         nodes = nodes_table(wbase, wscen)
         pipes = pipes_table(wbase, wscen)
