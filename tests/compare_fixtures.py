@@ -61,3 +61,22 @@ def building_set() -> FeatureSet:
     return FeatureSet(
         "Buildings (test)", BUILDINGS, "test", table["id"].to_numpy(object), table, mesh
     )
+
+
+def pipe_set() -> FeatureSet:
+    """The road ribbons' geometry as three pipes (a pipes feature set: ``pipe_index``)."""
+    import dataclasses
+
+    from twin_app.model.city import PIPES
+
+    roads = road_set()
+    mesh = TriMesh(
+        roads.mesh.points - np.array([0.0, 0.0, 2.0]),
+        roads.mesh.triangles,
+        {"pipe_index": roads.mesh.cell_data["segment_index"]},
+    )
+    ids = np.array([f"P-{i}" for i in range(len(ROAD_Y))], dtype=object)
+    table = pd.DataFrame({"id": ids, "diameter_m": [0.3, 0.2, 0.2]})
+    return dataclasses.replace(
+        roads, name="Pipes (test)", kind=PIPES, ids=ids, table=table, mesh=mesh
+    )

@@ -221,3 +221,28 @@ def test_swipe_shows_the_delta_right_of_the_split_only(
         assert img[row, round(seam) : round(seam) + 2].min() > 240
     swipe.close()
     cmp.close()
+
+
+def test_pressure_change_on_pipes_has_its_legend_and_drops_draw_blue(
+    plotters: list[pv.Plotter],
+) -> None:
+    from tests.compare_fixtures import pipe_set
+    from twin_app.model.sensors import PipeLayer
+
+    session = Session()
+    pipes = PipeLayer(name="Pipes", features=pipe_set())
+    session.layers.append(pipes)
+    cmp = Comparison(session, "Main closed")
+    cmp.set_result(pipes, "pressure_m", np.full(3, 40.0), np.array([40.0, 25.0, 46.0]))
+    session.camera.set_pose(top_pose())
+    viewer = Viewer(cmp.scenario, plotters[0])
+    (panel,) = viewer.scene.legends
+    assert (panel.title, panel.subtitle) == ("Pipes (Main closed)", "Pressure change (m)")
+    assert panel.label_texts == ["-15", "15", "0"]
+    no_legends(viewer.scene)
+    img = viewer.scene.screenshot()
+    drop = reds_blues(img, viewer.scene, ROAD_Y[1])[1]  # pipes lie 2 m under the road ribbons
+    rise = reds_blues(img, viewer.scene, ROAD_Y[2])[1]
+    assert is_blue(drop).all() and is_red(rise).all()
+    viewer.close()
+    cmp.close()

@@ -50,6 +50,7 @@ def test_diverging_limits_are_symmetric_about_zero_and_robust() -> None:
     assert FLOW_CHANGE.limits(np.zeros(10)) == (-1.0, 1.0)  # nothing changed: all neutral
     assert column_clim("flow_delta_veh_h", v) == (lo, hi)
     assert FLOW_CHANGE.title == "Flow change (veh/h)"
+    assert FLOW_CHANGE.limits([-0.0734, 0.0]) == pytest.approx((-0.074, 0.074))
 
 
 @pytest.fixture
@@ -87,6 +88,8 @@ def test_sides_share_unchanged_layers_and_results_share_the_geometry(session: Se
     roads.visible = False
     assert not r.visible and not left[1].visible
     assert cmp.camera is session.camera and cmp.scenario.camera is session.camera
+    cmp.drop_result(roads)
+    assert list(cmp.scenario.layers) == [buildings, roads] == list(cmp.baseline.layers)
     cmp.close()
 
 
@@ -140,3 +143,130 @@ def test_a_time_series_follows_the_clock_in_place(session: Session) -> None:
     with pytest.raises(CompareError, match="need times_ns"):
         cmp.set_result(roads, "flow_veh_h", base, scen)
     cmp.close()
+
+
+def test_pipes_and_a_traffic_replay_over_the_changed_roads() -> None:
+    from tests.compare_fixtures import pipe_set
+    from twin_app.model.layers import FeatureLayer
+    from twin_app.model.sensors import PipeLayer, TrafficLayer
+
+    s = Session()
+    roads = RoadLayer(name="Roads", features=road_set())
+    traffic = TrafficLayer(name="Traffic", roads=roads.features)
+    pipes = PipeLayer(name="Pipes", features=pipe_set())
+    s.layers.extend([roads, traffic, pipes])
+    cmp = Comparison(s, "Main closed")
+    # node pressures onto pipes: the mean of each pipe's two end nodes
+    link_nodes = np.array([[0, 1], [1, 2], [2, 3]])
+    base_nodes = np.array([40.0, 38.0, 36.0, 35.0])
+    scen_nodes = np.array([40.0, 30.0, 20.0, 35.0])
+    rows = np.repeat(np.arange(3), 2)
+    base = per_feature(base_nodes[link_nodes].ravel(), rows, 3, "mean")
+    scen = per_feature(scen_nodes[link_nodes].ravel(), rows, 3, "mean")
+    cmp.set_result(pipes, "pressure_m", base, scen)
+    result = cmp.scenario.layers[-1]
+    assert type(result) is FeatureLayer and result.feature_set() is not pipes.features
+    assert result.color_by == "pressure_delta_m"
+    np.testing.assert_allclose(result.feature_values("pressure_delta_m"), [-4.0, -12.0, -8.0])
+    assert traffic in cmp.scenario.layers  # roads not changed yet: the replay shows
+    cmp.set_result(roads, "flow_veh_h", np.zeros(3), np.ones(3))
+    # the replay would hide the changed roads: it leaves both sides, stays in the session
+    assert traffic not in cmp.scenario.layers and traffic not in cmp.baseline.layers
+    assert traffic in s.layers
+    cmp.close()
+
+
+def test_a_time_series_keeps_one_colour_range_over_its_steps(session: Session) -> None:
+    roads = session.layers[1]
+    cmp = Comparison(session)
+    times = np.array([0, 3600 * 10**9]) + 1_700_000_000_000_000_000
+    base = np.full((2, 3), 100.0)
+    scen = base + np.array([[10.0, -10.0, 0.0], [-50.0, 50.0, 0.0]])
+    cmp.set_result(roads, "flow_veh_h", base, scen, times_ns=times)
+    assert cmp.scenario.layers[1].clim == (-50.0, 50.0)  # the larger step's, at either step
+    cmp.set_show("value")
+    assert (
+        cmp.scenario.layers[1].clim
+        == cmp.baseline.layers[1].clim
+        == column_clim("flow_veh_h", np.r_[base.ravel(), scen.ravel()])
+    )
+    cmp.close()
+
+
+def test_show_result_maps_link_and_node_tables_onto_roads_and_pipes() -> None:
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from tests.compare_fixtures import pipe_set
+    from twin_app.model.sensors import PipeLayer
+    from twin_app.scenarios.model import Kpi, ScenarioResult
+
+    s = Session()
+    roads = RoadLayer(name="Roads", features=road_set())
+    hydraulics = SimpleNamespace(node_ids=np.array(["J1", "J2", "J3", "J4"], dtype=object))
+    pipes = PipeLayer(
+        name="Pipes",
+        features=pipe_set(),
+        result=hydraulics,  # type: ignore[arg-type]  # only the node ids are read
+        link_nodes=np.array([[0, 1], [1, 2], [2, 3]]),
+    )
+    s.layers.extend([roads, pipes])
+    # two directions on road 0 (one closed, one taking the traffic), one link on road 1
+    links = pd.DataFrame(
+        {
+            "id": ["1-2", "2-1", "3-4"],
+            "flow_baseline": [300.0, 200.0, 100.0],
+            "flow_scenario": [0.0, 450.0, 400.0],
+            "vc_baseline": [0.5, 0.4, 0.2],
+            "vc_scenario": [0.0, 0.9, 0.8],
+            "segment_row": [0, 0, 1],
+        }
+    )
+    links["flow_delta"] = links["flow_scenario"] - links["flow_baseline"]
+    nodes = pd.DataFrame(  # in another order than the layer's nodes, J4 missing
+        {
+            "id": ["J3", "J1", "J2"],
+            "min_pressure_baseline": [30.0, 40.0, 35.0],
+            "min_pressure_scenario": [10.0, 40.0, 25.0],
+        }
+    )
+    result = ScenarioResult("Closure", (Kpi("tstt_veh_h", 1.0, 2.0, "veh h"),), links, nodes)
+    cmp = Comparison(s, result.name)
+    assert cmp.show_result(result, roads=roads, pipes=pipes) == []
+    r = cmp.scenario.layers[0]
+    np.testing.assert_array_equal(r.feature_values("flow_veh_h")[:2], [450.0, 400.0])
+    np.testing.assert_array_equal(r.feature_values("flow_delta_veh_h")[:2], [-300.0, 300.0])
+    assert np.isnan(r.feature_values("flow_delta_veh_h")[2])  # no link on road 2
+    np.testing.assert_array_equal(
+        cmp.baseline.layers[0].feature_values("flow_veh_h")[:2], [500.0, 100.0]
+    )
+    p = cmp.scenario.layers[1]
+    # pipes J1-J2, J2-J3, J3-J4: mean of the known end nodes' change
+    np.testing.assert_allclose(p.feature_values("pressure_delta_m"), [-5.0, -15.0, -20.0])
+    cmp.show_result(result, roads=roads, traffic="vc")
+    np.testing.assert_array_equal(r.feature_values("vc_ratio")[:2], [0.9, 0.8])
+    assert r.color_by == "vc_ratio_delta" and r.colormap == DELTA_COLORMAP
+    empty = ScenarioResult("Nothing", ())
+    assert cmp.show_result(empty, roads=roads, pipes=pipes) == [
+        "Roads: no per-segment traffic result to show",
+        "Pipes: no per-node water result to show",
+    ]
+    cmp.close()
+
+
+def test_every_change_column_is_diverging() -> None:
+    from twin_app.model.style import ColorScale, column_scale
+
+    for name, title in (
+        ("flow_delta_veh_h", "Flow change (veh/h)"),
+        ("pressure_delta_m", "Pressure change (m)"),
+        ("vc_ratio_delta", "Volume / capacity change"),
+        ("demand_served_delta", "demand_served change"),
+    ):
+        scale = column_scale(name)
+        assert isinstance(scale, ColorScale) and scale.diverging, name
+        assert scale.title == title and scale.colormap == DELTA_COLORMAP
+    assert column_scale("height_m") is None
+    # a ratio with a meaning at 1 keeps one range in every scenario
+    assert column_clim("vc_ratio", [0.1, 3.0]) == (0.0, 1.5)

@@ -412,7 +412,7 @@ def test_legend_and_view_share_one_palette_and_clim_rule() -> None:
     from twin_app.ui import layers_panel
 
     assert colors.SURFACE_PALETTE is style.SURFACE_PALETTE
-    assert layers_panel.auto_clim is style.auto_clim is adapters.auto_clim
+    assert layers_panel.column_clim is style.column_clim is adapters.column_clim
     values = np.r_[np.arange(100.0), 10_000.0, np.nan]
     lo, hi = style.auto_clim(values)
     assert lo == pytest.approx(2.0) and hi < 100  # the outlier does not stretch the range

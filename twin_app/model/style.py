@@ -16,6 +16,7 @@ No VTK here: ``twin_app.render.colors`` builds vtkLookupTables from these tables
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -360,6 +361,8 @@ class ColorScale:
     percentile
         The robust maximum: this percentile of the non-zero ``|value - centre|`` (one
         outlier does not wash out every other change).
+    fixed
+        Limits that hold whatever the values (a ratio with a meaning at 1), or None.
     """
 
     quantity: str
@@ -368,6 +371,7 @@ class ColorScale:
     diverging: bool = True
     centre: float = 0.0
     percentile: float = 98.0
+    fixed: tuple[float, float] | None = None
 
     @property
     def title(self) -> str:
@@ -378,9 +382,12 @@ class ColorScale:
         """Colour limits for `values` (NaN ignored).
 
         Diverging: ``(c - m, c + m)`` with ``m`` the :attr:`percentile` of the non-zero
-        ``|v - c|`` (1 when every value is `centre` or NaN, so that "no change anywhere" is
-        drawn in the neutral colour). Otherwise :func:`auto_clim`.
+        ``|v - c|`` rounded up to two significant digits (1 when every value is `centre` or
+        NaN, so that "no change anywhere" is drawn in the neutral colour). Otherwise
+        :func:`auto_clim`. :attr:`fixed` limits win over both.
         """
+        if self.fixed is not None:
+            return (float(self.fixed[0]), float(self.fixed[1]))
         v = np.asarray(values, np.float64)
         v = v[np.isfinite(v)]
         if not self.diverging:
@@ -390,6 +397,9 @@ class ColorScale:
         m = float(np.percentile(dev, self.percentile)) if dev.size else 1.0
         if not m > 0:
             m = 1.0
+        # Up to two significant digits, so that the legend reads 15, not 14.82.
+        step = 10.0 ** (math.floor(math.log10(m)) - 1)
+        m = math.ceil(round(m / step, 9)) * step
         return (self.centre - m, self.centre + m)
 
 
@@ -400,8 +410,11 @@ PRESSURE_CHANGE = ColorScale("Pressure change", "m")
 #: as a change.
 FLOW = ColorScale("Flow", "veh/h", colormap="viridis", diverging=False)
 PRESSURE = ColorScale("Pressure", "m", colormap="viridis", diverging=False)
-#: Volume over capacity: a sequential map over fixed limits 0 .. 1.5 (set as the layer's clim).
-VC_RATIO = ColorScale("Volume / capacity", "", colormap="YlOrRd", diverging=False)
+#: Volume over capacity: a sequential map over fixed limits 0 .. 1.5, so that one colour is
+#: one ratio in every scenario (1 = at capacity, two thirds up the map).
+VC_RATIO = ColorScale("Volume / capacity", "", colormap="YlOrRd", diverging=False, fixed=(0.0, 1.5))
+VC_CHANGE = ColorScale("Volume / capacity change")
+SPEED_RATIO_CHANGE = ColorScale("Speed / free flow change")
 
 #: Column name -> how it is coloured. ``speed_ratio`` (free-flow time over congested time,
 #: i.e. speed over free-flow speed, per road segment from an assignment) is drawn on the
@@ -414,14 +427,21 @@ COLUMN_SCALES: dict[str, ColorScale | ClassScale] = {
     "pressure_delta_m": PRESSURE_CHANGE,
     "pressure_m": PRESSURE,
     "vc_ratio": VC_RATIO,
+    "vc_ratio_delta": VC_CHANGE,
     "speed_ratio": CONGESTION,
+    "speed_ratio_delta": SPEED_RATIO_CHANGE,
 }
 
 
 def column_scale(column: str) -> ColorScale | ClassScale | None:
     """The scale a feature column is coloured on, or None for a plain column (the layer's
-    colour map over :func:`auto_clim`)."""
-    return COLUMN_SCALES.get(str(column))
+    colour map over :func:`auto_clim`). A change column not in :data:`COLUMN_SCALES`
+    (``<name>_delta``) is diverging all the same."""
+    name = str(column)
+    scale = COLUMN_SCALES.get(name)
+    if scale is None and name.endswith("_delta"):
+        return ColorScale(f"{name[: -len('_delta')]} change")
+    return scale
 
 
 def class_range(scale: ClassScale) -> tuple[float, float]:

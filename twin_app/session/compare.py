@@ -35,6 +35,7 @@ from twin_app.model.frame import LocalFrame
 from twin_app.model.layers import COLOR_SOLID, FeatureLayer, Layer
 from twin_app.model.style import ClassScale, ColorScale, column_clim, column_scale
 from twin_app.model.sun import Sun
+from twin_app.scenarios.model import ScenarioResult
 from twin_app.session.core import Selection, Session
 
 F64 = np.ndarray[Any, np.dtype[np.float64]]
@@ -235,12 +236,16 @@ class CompareSide:
         """The layers this side should draw: the session's, result layers standing in for
         changed ones, layers drawing over a changed layer's features left out."""
         out: list[Layer] = []
-        shown = [(uid, r.features) for uid, r in self.results.items() if r.features is not None]
+        changed = [
+            fs
+            for layer in self.session.layers
+            if layer.uid in self.results and (fs := layer.feature_set()) is not None
+        ]
         for layer in self.session.layers:
             result = self.results.get(layer.uid)
             if result is not None:
                 out.append(result)
-            elif not any(fs is not None and _shadows(layer, fs) for _, fs in shown):
+            elif not any(_shadows(layer, fs) for fs in changed):
                 out.append(layer)
         return out
 
@@ -322,6 +327,7 @@ class _Result:
     column: str
     baseline: F64  # (steps, n)
     scenario: F64  # (steps, n)
+    delta: F64  # (steps, n)
     times_ns: np.ndarray[Any, np.dtype[np.int64]] | None
     step: int = -1
 
@@ -383,10 +389,8 @@ class Comparison:
             side.sync()
 
     def _on_layer_removed(self, index: int, layer: Layer) -> None:
-        for key in [k for k in self._results if k[0] == layer.uid]:
-            del self._results[key]
+        self.drop_result(layer)
         for side in self.sides:
-            side.drop(layer)
             side.sync()
 
     def set_result(
@@ -396,6 +400,7 @@ class Comparison:
         baseline: Any,
         scenario: Any,
         times_ns: Any = None,
+        delta: Any = None,
     ) -> None:
         """Show per-feature values of one quantity on a layer's features.
 
@@ -413,6 +418,10 @@ class Comparison:
         times_ns
             (steps,) UTC ns at which each row starts holding; the sides follow the session's
             Clock (each new step is written into the existing columns).
+        delta
+            The change per feature when it is not ``scenario - baseline`` (values summed
+            over a segment's two directions, changes taken as the larger one; see
+            :meth:`show_result`); same shape.
         """
         fs = base.feature_set()
         if fs is None:
@@ -433,12 +442,105 @@ class Comparison:
         elif b.shape[0] != 1:
             raise CompareError(f"{column}: {b.shape[0]} steps need times_ns")
         self._results = {k: r for k, r in self._results.items() if k[0] != base.uid}
-        result = _Result(base, column, b, s, t)
+        d = s - b if delta is None else np.atleast_2d(np.asarray(delta, np.float64))
+        if d.shape != s.shape:
+            raise CompareError(f"{column}: delta {d.shape} for values {s.shape}")
+        result = _Result(base, column, b, s, d, t)
         self._results[(base.uid, column)] = result
         self.baseline.result_for(base)
         self.scenario.result_for(base)
         self._write(result, self._step(result, self.session.clock.t_ns), force=True)
         self._apply_show(result)
+
+    def drop_result(self, base: Layer) -> None:
+        """Show `base` itself again on both sides (its results go)."""
+        for key in [k for k in self._results if k[0] == base.uid]:
+            del self._results[key]
+        for side in self.sides:
+            side.drop(base)
+
+    def show_result(
+        self,
+        result: ScenarioResult,
+        roads: Layer | None = None,
+        pipes: Layer | None = None,
+        traffic: Literal["flow", "vc"] = "flow",
+    ) -> list[str]:
+        """Show a scenario run's per-link and per-node tables on the session's layers.
+
+        Roads (``result.links`` with ``segment_row``): ``flow``: a segment's flow is the sum
+        over the links on it (both directions), its change the larger change of the two
+        (:func:`per_feature` ``absmax``: closing one direction of a two-way road moves
+        traffic to the other, and a sum would show no change); ``vc``: the larger volume /
+        capacity of the two. Pipes (``result.nodes``, for a layer with ``link_nodes`` and a
+        hydraulic ``result`` naming its nodes): a pipe's lowest pressure is the mean of its
+        two end nodes' (the same rule the pipe layer draws pressures by).
+
+        Returns
+        -------
+        list of str
+            What could not be shown, one line each (a table or a mapping missing).
+        """
+        notes: list[str] = []
+        links = result.links
+        if roads is not None:
+            fs = roads.feature_set()
+            if fs is None or links is None or "segment_row" not in links:
+                notes.append(f"{roads.name}: no per-segment traffic result to show")
+            else:
+                rows = links["segment_row"].to_numpy(np.int64)
+                n = fs.n_features
+
+                def agg(col: str, how: How) -> F64:
+                    return per_feature(links[col].to_numpy(np.float64), rows, n, how)
+
+                if traffic == "vc":
+                    self.set_result(
+                        roads, "vc_ratio", agg("vc_baseline", "max"), agg("vc_scenario", "max")
+                    )
+                else:
+                    self.set_result(
+                        roads,
+                        "flow_veh_h",
+                        agg("flow_baseline", "sum"),
+                        agg("flow_scenario", "sum"),
+                        delta=agg("flow_delta", "absmax"),
+                    )
+        if pipes is not None:
+            note = self._show_pipes(result, pipes)
+            if note:
+                notes.append(note)
+        return notes
+
+    def _show_pipes(self, result: ScenarioResult, pipes: Layer) -> str:
+        fs = pipes.feature_set()
+        nodes = result.nodes
+        link_nodes = np.asarray(getattr(pipes, "link_nodes", np.zeros((0, 2))), np.int64)
+        node_ids = getattr(getattr(pipes, "result", None), "node_ids", None)
+        if fs is None or nodes is None or node_ids is None:
+            return f"{pipes.name}: no per-node water result to show"
+        if link_nodes.shape != (fs.n_features, 2):
+            return f"{pipes.name}: {link_nodes.shape[0]} end-node pairs for {fs.n_features} pipes"
+        import pandas as pd
+
+        at = pd.Index(nodes["id"].astype(str)).get_indexer(
+            pd.Index(np.asarray(node_ids).astype(str))
+        )
+        pairs = np.repeat(np.arange(fs.n_features), 2)
+
+        def per_pipe(col: str) -> F64:
+            v = nodes[col].to_numpy(np.float64)
+            per_node = np.where(at >= 0, v[np.maximum(at, 0)], np.nan)
+            ends = per_node[np.clip(link_nodes, 0, per_node.size - 1)].ravel()
+            return per_feature(ends, pairs, fs.n_features, "mean")
+
+        self.set_result(
+            pipes,
+            "pressure_m",
+            per_pipe("min_pressure_baseline"),
+            per_pipe("min_pressure_scenario"),
+        )
+        return ""
 
     def set_show(self, show: Show) -> None:
         """Colour the scenario side by change (``"delta"``) or by value (``"value"``)."""
@@ -465,25 +567,38 @@ class Comparison:
         assert base_layer.features is not None and scen_layer.features is not None
         base_layer.features.table[result.column] = b
         scen_layer.features.table[result.column] = s
-        scen_layer.features.table[delta_column(result.column)] = s - b
+        scen_layer.features.table[delta_column(result.column)] = result.delta[step]
         for layer in (base_layer, scen_layer):
             if layer.color_by != COLOR_SOLID:
                 _restyle(layer)
 
-    def _shared_clim(self, result: _Result) -> tuple[float, float] | None:
-        """In value view both sides use one colour range (else equal colours would not mean
-        equal values), taken from both sides' values over every step; None for a classified
-        column (its classes are the range)."""
+    def _clims(self, result: _Result) -> tuple[tuple[float, float] | None, ...]:
+        """Colour limits of the (baseline, scenario) result layers.
+
+        In value view both sides share one range (else equal colours would not mean equal
+        values) from both sides' values. A time series keeps one range over all its steps
+        (a colour means the same value at every time, and a step only rewrites values).
+        Otherwise, and for classified columns (their classes are the range), None: the
+        column's automatic limits of the values shown.
+        """
         if isinstance(column_scale(result.column), ClassScale):
-            return None
-        both = np.concatenate([result.baseline.ravel(), result.scenario.ravel()])
-        return column_clim(result.column, both)
+            return (None, None)
+        b, s = result.baseline, result.scenario
+        if self.show == "value":
+            both = column_clim(result.column, np.concatenate([b.ravel(), s.ravel()]))
+            return (both, both)
+        if result.times_ns is None:
+            return (None, None)
+        return (
+            column_clim(result.column, b.ravel()),
+            column_clim(delta_column(result.column), result.delta.ravel()),
+        )
 
     def _apply_show(self, result: _Result) -> None:
         col = result.column
         right = col if self.show == "value" else delta_column(col)
-        clim = self._shared_clim(result) if self.show == "value" else None
-        for side, by in ((self.baseline, col), (self.scenario, right)):
+        clims = self._clims(result)
+        for side, by, clim in zip(self.sides, (col, right), clims, strict=True):
             layer = side.result_for(result.base)
             scale = column_scale(by)
             # Set together, then one restyle: the views recolour once.

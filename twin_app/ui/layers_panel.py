@@ -54,8 +54,8 @@ from twin_app.model.style import (
     NAN_COLOR,
     SURFACE_PALETTE,
     ColormapError,
-    auto_clim,
     colormap_colors,
+    column_clim,
     ground_categories,
     surface_categories,
     to_rgb8,
@@ -111,10 +111,11 @@ def categories(layer: Layer) -> list[tuple[str, str]]:
 
 
 def layer_clim(layer: Layer) -> tuple[float, float]:
-    """The colour limits in use: the layer's clim, else :func:`auto_clim` of its column."""
+    """The colour limits in use: the layer's clim, else its column's automatic limits
+    (:func:`~twin_app.model.style.column_clim`, the 3D view's rule)."""
     if layer.clim is not None:
         return layer.clim
-    return auto_clim(column_values(layer))
+    return column_clim(layer.color_by, column_values(layer))
 
 
 def column_values(layer: Layer) -> np.ndarray[Any, np.dtype[np.float64]]:
