@@ -10,37 +10,64 @@ with the generalised link cost (TNTP convention)::
     c_a(v) = t_a(v) + distance_weight * length_a + toll_weight * toll_a
     t_a(v) = t0_a * (1 + b_a * (v / cap_a) ** power_a)          (BPR, Sheffi eq. 13.2)
 
-by the bi-conjugate (default, see :func:`_direction`) or conjugate Frank-Wolfe method
-(M. Mitradjieva and P. O. Lindberg, "The stiff is moving - conjugate direction Frank-Wolfe
-methods with applications to traffic assignment", *Transportation Science* 47(2), 2013,
-pp. 280-293). CFW: at iterate x_k with all-or-nothing flow y_k and previous target s_{k-1}, the new target is ``s_k = alpha s_{k-1} + (1 - alpha) y_k`` with
-alpha chosen so that ``s_k - x_k`` is conjugate to ``s_{k-1} - x_k`` under the Hessian
-``H = diag(dt/dv (x_k))``::
+by one of two published methods.
+
+**Path-based gradient projection** (``method="gp"``, the default; R. Jayakrishnan, W. K. Tsai,
+J. N. Prashker and S. Rajadhyaksha, "A faster path-based algorithm for traffic assignment",
+*Transportation Research Record* 1443, 1994, pp. 75-83; with the path-set re-equilibration of
+iGP, J. Xie, Y. Nie and X. Liu, *Transportation Research Record* 2672(48), 2018). Each OD pair
+keeps the paths it uses and their flows ``f_k``. An iteration runs, origin by origin, a Dijkstra
+on the current costs, adds each destination's shortest path to its pair's set (column
+generation) and moves flow from every other path k of the set to the cheapest one k* by a
+Newton step on the path-flow form of Beckmann's program::
+
+    delta_k = min(f_k, (C_k - C_k*) / s_k),   s_k = sum_{a in k (+) k*} dt_a/dv (x_a)
+
+(``C`` path costs, ``(+)`` the symmetric difference: links on both paths keep their flow),
+updating link flows and costs after each shift (Gauss-Seidel). Then it re-equilibrates all
+path sets without new paths, at most ``_GP_INNER`` passes, until their own gap is below
+``_GP_INNER_RATIO`` times the last measured gap, and measures the relative gap. Emptied paths
+are dropped. The inner loops are numba kernels (:mod:`twin_app.engines.traffic_gp`, compiled
+once and cached on disk; :func:`compile_solver` reports the first-call time); Python only
+loops over iterations, so that ``progress`` and ``cancelled`` work. The path sets are returned
+in :attr:`AssignmentResult.state` (:class:`GpState`); ``warm_start`` re-uses them: paths
+through links closed now are dropped, their flow goes to the pair's new shortest path, and the
+sets are re-equilibrated before the first gap.
+
+**Conjugate Frank-Wolfe** (``"bfw"`` bi-conjugate, ``"cfw"`` conjugate, ``"fw"`` plain; M.
+Mitradjieva and P. O. Lindberg, "The stiff is moving - conjugate direction Frank-Wolfe methods
+with applications to traffic assignment", *Transportation Science* 47(2), 2013, pp. 280-293).
+CFW: at iterate x_k with all-or-nothing flow y_k and previous target s_{k-1}, the new target is
+``s_k = alpha s_{k-1} + (1 - alpha) y_k`` with alpha chosen so that ``s_k - x_k`` is conjugate
+to ``s_{k-1} - x_k`` under the Hessian ``H = diag(dt/dv (x_k))``::
 
     alpha = N / D,  N = (s_{k-1} - x_k)^T H (y_k - x_k),  D = (s_{k-1} - x_k)^T H (y_k - s_{k-1})
 
 clipped to ``[0, 1 - delta]``; then ``x_{k+1} = x_k + lambda (s_k - x_k)`` with the exact line
 search (bisection on the directional derivative, which is monotone because c is increasing).
-
-The all-or-nothing step runs :func:`scipy.sparse.csgraph.dijkstra` from all origins at once and
-loads the demand back along the shortest-path trees by walking all OD pairs up their trees
-together (one numpy step per link of the longest path, no loop per OD pair).
+BFW: see :func:`_direction`. The all-or-nothing step runs :func:`scipy.sparse.csgraph.dijkstra`
+from all origins at once and loads the demand back along the shortest-path trees by walking all
+OD pairs up their trees together (one numpy step per link of the longest path, no loop per OD
+pair). Frank-Wolfe warm-starts from a previous result's flows only where they are feasible.
 
 Convergence measure (relative gap, TNTP / Boyce et al. 2004)::
 
     gap = (sum_a c_a x_a - sum_od q_od * pi_od) / sum_a c_a x_a
 
-with pi_od the shortest generalised cost. Zones numbered below ``<FIRST THRU NODE>`` are not used
-as through nodes: their outgoing links are attached to a separate source copy of the zone that
-only its own trips leave from.
+with pi_od the shortest generalised cost, computed the same way by both methods (a Dijkstra per
+origin on the costs at the measured flows). Zones numbered below ``<FIRST THRU NODE>`` are not
+used as through nodes: their outgoing links are attached to a separate source copy of the zone
+that only its own trips leave from. Links in ``closed`` are left out of every shortest path; OD
+pairs they cut off are counted (``od_pairs_disconnected``), not assigned, and not an error.
 
 Units are those of the network file: TSTT ``sum_a x_a t_a(x_a)`` is in vehicles times the file's
 time unit, as the TNTP tables report it (Sioux Falls: 0.01 h, Anaheim: minutes); :func:`kpis`
 converts to the named KPIs (``tstt_veh_h`` ...) with units the caller states.
 
-Measured (benchmarks/bench_traffic.py, gap 1e-5): Sioux Falls BFW 149 iterations in about
-0.07 s (CFW 1828 in 0.9 s), Anaheim BFW 24 in about 0.07 s; aequilibrae 1.7.2's BFW takes 1.96 s /
-279 and 0.39 s / 37 (DESIGN.md section 8).
+Measured (benchmarks/bench_traffic.py, one core of a shared 2-core machine): GP reaches gap 1e-6
+in 8 iterations / about 0.011 s on Sioux Falls and 4 / about 0.016 s on Anaheim; BFW reaches 1e-5
+in 149 / 0.07 s and 24 / 0.07 s; aequilibrae 1.7.2's BFW takes 1.96 s / 279 and 0.39 s / 37 to
+1e-5 (DESIGN.md section 8).
 """
 
 from __future__ import annotations
@@ -66,7 +93,10 @@ IntArray = NDArray[np.int64]
 
 _MIN_COST = 1e-12  # csgraph needs strictly positive weights to keep an edge
 _CFW_DELTA = 0.01
-_GP_INNER = 2  # re-equilibrations of all path sets per GP iteration (tuned on the benchmarks)  # alpha <= 1 - delta (Mitradjieva & Lindberg 2013, section 3)
+# GP re-equilibrates all path sets at most _GP_INNER times per iteration, until their own gap
+# is below _GP_INNER_RATIO times the last measured gap (tuned on Sioux Falls and Anaheim).
+_GP_INNER = 20
+_GP_INNER_RATIO = 0.1  # alpha <= 1 - delta (Mitradjieva & Lindberg 2013, section 3)
 
 
 @dataclass(frozen=True)
@@ -78,7 +108,7 @@ class AssignmentResult:
     flow : link volumes x_a (vehicles per demand period).
     time : BPR travel times t_a(x_a) (file time unit).
     cost : generalised costs c_a(x_a).
-    iterations : CFW iterations run.
+    iterations : iterations run (GP outer iterations, or Frank-Wolfe iterations).
     relative_gap : relative gap at ``flow`` (see module docstring).
     tstt : total system travel time ``sum x_a t_a(x_a)``.
     converged : whether ``relative_gap <= requested``.
@@ -368,9 +398,8 @@ def _gp_problem(
     t0 = _arr(network.free_flow_time, np.float64)
     nz = graph.od.shape[1]
     zones = np.arange(nz, dtype=np.int64)
-    dist = kern.origin_distances(sources, zones, out_start, out_link, head, t0 + fixed, nv)
     pos = graph.od > 0
-    lost = pos & ~np.isfinite(dist)
+    lost = pos & ~kern.reachable(sources, zones, out_start, out_link, head, nv)
     if lost.any():
         graph.disconnected = int(lost.sum())
         graph.disconnected_demand = float(graph.od[lost].sum())
@@ -454,22 +483,35 @@ def _assign_gp(
         p["fixed"], p["n_vertices"],
     )  # fmt: skip
     gap, x, od_paths, od_np, pool, off, length, flow, counts = kern.start(
-        *common, widx, scale, w_np, w_len, w_flow, w_links, closed_mask
+        *common, widx, scale, w_np, w_len, w_flow, w_links, closed_mask, inner, _GP_INNER_RATIO
     )
     gap0 = gap
+    done = 0.0  # progress never goes back
     it = 0
     while True:
         if cancelled is not None and cancelled():
             raise Cancelled(f"traffic assignment on {network.source or 'network'} cancelled")
         if progress is not None:
-            progress(_progress_fraction(gap0, gap, relative_gap, it, max_iterations))
+            done = max(done, _progress_fraction(gap0, gap, relative_gap, it, max_iterations))
+            progress(done)
         if gap <= relative_gap or it >= max_iterations:
             break
         if time_limit_s is not None and time.perf_counter() - t_start > time_limit_s:
             break
         it += 1
         gap, od_paths, pool, off, length, flow = kern.iterate(
-            *common, inner, x, od_paths, od_np, pool, off, length, flow, counts
+            *common,
+            inner,
+            _GP_INNER_RATIO,
+            gap,
+            x,
+            od_paths,
+            od_np,
+            pool,
+            off,
+            length,
+            flow,
+            counts,
         )
     per_od, plen, pflow, plinks = kern.export(od_paths, od_np, pool, off, length, flow)
     state = GpState(
@@ -542,7 +584,7 @@ def assign(
     progress: Callable[[float], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> AssignmentResult:
-    """User-equilibrium assignment by conjugate Frank-Wolfe (see the module docstring).
+    """User-equilibrium assignment (see the module docstring for the methods and formulas).
 
     Parameters
     ----------
@@ -552,22 +594,25 @@ def assign(
     relative_gap
         Stop when the relative gap is at or below this.
     max_iterations
-        Stop after this many CFW iterations.
+        Stop after this many iterations.
     distance_weight, toll_weight
         Generalised cost ``t + distance_weight * length + toll_weight * toll``.
     time_limit_s
         Optional wall-clock limit.
     method
-        ``"bfw"`` (bi-conjugate, default), ``"cfw"`` (conjugate) or ``"fw"`` (plain
-        Frank-Wolfe), all from Mitradjieva & Lindberg (2013).
+        ``"gp"`` (path-based gradient projection, Jayakrishnan et al. 1994; default),
+        ``"bfw"`` (bi-conjugate), ``"cfw"`` (conjugate) or ``"fw"`` (plain Frank-Wolfe), the
+        last three from Mitradjieva & Lindberg (2013).
     closed
         Boolean mask per link: links closed by an intervention. No path uses them, their flow is
         0 and their ``time`` and ``cost`` are NaN. OD pairs they cut off are counted in
         ``od_pairs_disconnected`` / ``demand_disconnected``.
     warm_start
-        A previous result on the same links (possibly another ``closed`` mask) to start from.
-        Frank-Wolfe starts from its flows only where they are feasible here (no flow on a link
-        closed now, the same pairs cut off); otherwise it starts cold.
+        A previous result on the same links (possibly another ``closed`` mask, or demand) to
+        start from. GP re-uses its path sets (``state``; pairs' path flows scaled to this
+        demand, paths through closed links dropped and their flow moved to the new shortest
+        path); without a GP state it starts cold. Frank-Wolfe starts from its flows only where
+        they are feasible here (no flow on a link closed now, the same pairs cut off).
     progress
         Called with a fraction 0..1 at most once per iteration.
     cancelled
@@ -606,6 +651,7 @@ def assign(
     prev_step = 1.0
     gap = np.inf
     gap0 = np.inf
+    done = 0.0  # progress never goes back
     it = 0
     while True:
         if cancelled is not None and cancelled():
@@ -617,7 +663,8 @@ def assign(
         if it == 0:
             gap0 = gap
         if progress is not None:
-            progress(_progress_fraction(gap0, gap, relative_gap, it, max_iterations))
+            done = max(done, _progress_fraction(gap0, gap, relative_gap, it, max_iterations))
+            progress(done)
         if gap <= relative_gap or it >= max_iterations:
             break
         if time_limit_s is not None and time.perf_counter() - t_start > time_limit_s:

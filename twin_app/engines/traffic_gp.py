@@ -15,8 +15,10 @@ from k to k* (a Newton step on the path-flow form of Beckmann's program; ``(+)``
 symmetric difference: links on both paths keep their flow). Link flows and costs are updated
 after every shift (Gauss-Seidel). An outer iteration runs, per origin, a Dijkstra on the current
 costs and adds each destination's shortest path to its set (column generation), shifts that
-pair's flow, then re-equilibrates all path sets ``inner`` more times, then measures the
-relative gap with one more Dijkstra per origin on the final costs.
+pair's flow, then re-equilibrates all path sets (up to ``inner`` passes, until their own gap is
+below ``inner_ratio`` times the last measured gap), then measures the relative gap with one more
+Dijkstra per origin on the final costs. Shortest paths: Dijkstra with a binary heap (lazy
+deletion) over the open links in CSR order, stopping once the origin's destinations are settled.
 
 Everything here is compiled by numba with ``cache=True`` (the machine code is kept on disk next
 to this file, or in ``NUMBA_CACHE_DIR``). Arrays only, no Python objects: the caller
@@ -154,33 +156,29 @@ def _dijkstra(
 
 
 @njit(cache=True, nogil=True)
-def origin_distances(
-    sources: Any,
-    dests: Any,
-    out_start: Any,
-    out_link: Any,
-    head: Any,
-    cost: Any,
-    n_vertices: int,
+def reachable(
+    sources: Any, dests: Any, out_start: Any, out_link: Any, head: Any, n_vertices: int
 ) -> Any:
-    """Shortest distances ``(n_sources, dests.size)`` (inf where there is no path)."""
-    n_src = sources.size
-    out = np.empty((n_src, dests.size))
-    dist = np.empty(n_vertices)
-    pred = np.empty(n_vertices, np.int64)
-    done = np.empty(n_vertices, np.bool_)
-    heap_d = np.empty(head.size + 1)
-    heap_v = np.empty(head.size + 1, np.int64)
-    tmark = np.zeros(n_vertices, np.int64)
-    for j in range(dests.size):
-        tmark[dests[j]] = 1
-    for i in range(n_src):
-        _dijkstra(
-            sources[i], out_start, out_link, head, cost, dist, pred, done, heap_d, heap_v,
-            tmark, 1, dests.size,
-        )  # fmt: skip
+    """``(n_sources, dests.size)`` booleans: is there a path (breadth-first search)."""
+    out = np.zeros((sources.size, dests.size), np.bool_)
+    seen = np.zeros(n_vertices, np.int64)
+    queue = np.empty(n_vertices, np.int64)
+    for i in range(sources.size):
+        stamp = i + 1
+        seen[sources[i]] = stamp
+        queue[0] = sources[i]
+        lo, hi = 0, 1
+        while lo < hi:
+            v = queue[lo]
+            lo += 1
+            for e in range(out_start[v], out_start[v + 1]):
+                w = head[out_link[e]]
+                if seen[w] != stamp:
+                    seen[w] = stamp
+                    queue[hi] = w
+                    hi += 1
         for j in range(dests.size):
-            out[i, j] = dist[dests[j]]
+            out[i, j] = seen[dests[j]] == stamp
     return out
 
 
@@ -212,18 +210,27 @@ def _equilibrate(
     mark_b: Any,
     mark_k: Any,
     stamps: Any,
-) -> None:
-    """Newton flow shifts of one OD pair towards its cheapest path; drops emptied paths."""
+    pc: Any,
+) -> float:
+    """Newton flow shifts of one OD pair towards its cheapest path; drops emptied paths.
+
+    Returns the pair's excess cost before the shifts, ``sum_k f_k (C_k - min_j C_j)`` over
+    its path set (its share of the restricted gap).
+    """
     n = od_np[od]
     if n <= 1:
-        return
+        return 0.0
     best = 0
     cbest = _INF
     for j in range(n):
         c = _path_cost(od_paths[od, j], pool, off, length, cost)
+        pc[j] = c
         if c < cbest:
             cbest = c
             best = j
+    excess = 0.0
+    for j in range(n):
+        excess += flow[od_paths[od, j]] * (pc[j] - cbest)
     kb = od_paths[od, best]
     stamps[0] += 1
     sb = stamps[0]
@@ -275,6 +282,7 @@ def _equilibrate(
             od_paths[od, m] = k
             m += 1
     od_np[od] = m
+    return excess
 
 
 @njit(cache=True, nogil=True)
@@ -403,6 +411,54 @@ def _measure(
 
 
 @njit(cache=True, nogil=True)
+def _reequilibrate(
+    passes: int,
+    ratio: float,
+    ref_gap: float,
+    od_paths: Any,
+    od_np: Any,
+    pool: Any,
+    off: Any,
+    length: Any,
+    flow: Any,
+    x: Any,
+    cost: Any,
+    der: Any,
+    t0: Any,
+    b: Any,
+    power: Any,
+    cap: Any,
+    fixed: Any,
+    mark_b: Any,
+    mark_k: Any,
+    stamps: Any,
+    pc: Any,
+) -> None:
+    """Shift flows within the path sets (no new paths) for up to ``passes`` passes.
+
+    Stops once the restricted gap ``sum_od excess / sum_a c_a x_a`` is at most ``ratio *
+    ref_gap`` (``ref_gap < 0``: ``ratio`` times the first pass's restricted gap). These passes
+    cost far less than the two Dijkstra passes of an outer iteration.
+    """
+    for r in range(passes):
+        excess = 0.0
+        for od in range(od_np.size):
+            excess += _equilibrate(
+                od, od_paths, od_np, pool, off, length, flow, x, cost, der,
+                t0, b, power, cap, fixed, mark_b, mark_k, stamps, pc,
+            )  # fmt: skip
+        tsc = 0.0
+        for a in range(x.size):
+            tsc += cost[a] * x[a]
+        if tsc <= 0.0:
+            break
+        if r == 0 and ref_gap < 0.0:
+            ref_gap = excess / tsc
+        if excess <= ratio * ref_gap * tsc:
+            break
+
+
+@njit(cache=True, nogil=True)
 def start(
     sources: Any,
     od_start: Any,
@@ -425,6 +481,8 @@ def start(
     warm_flow: Any,
     warm_links: Any,
     closed: Any,
+    inner: int,
+    inner_ratio: float,
 ) -> Any:
     """Initial path sets and flows; returns the solver state and its relative gap.
 
@@ -514,6 +572,18 @@ def start(
         update_all_links(x, cost, der, t0, b, power, cap, fixed)
     link_flows(od_paths, od_np, pool, off, length, flow, x)
     update_all_links(x, cost, der, t0, b, power, cap, fixed)
+    if warm_len.size > 0:
+        # warm pairs that lost paths hold their kept paths and the new shortest one: spread
+        # their flow over these before the first measure
+        pc = np.empty(od_paths.shape[1] + 1)
+        mark_b = np.zeros(m, np.int64)
+        mark_k = np.zeros(m, np.int64)
+        _reequilibrate(
+            inner, inner_ratio, -1.0, od_paths, od_np, pool, off, length, flow, x, cost, der,
+            t0, b, power, cap, fixed, mark_b, mark_k, stamps, pc,
+        )  # fmt: skip
+        link_flows(od_paths, od_np, pool, off, length, flow, x)
+        update_all_links(x, cost, der, t0, b, power, cap, fixed)
     gap = _measure(
         sources, od_start, od_dest, od_demand, out_start, out_link, head, x, cost,
         dist, pred, done, heap_d, heap_v, tmark, stamps,
@@ -538,6 +608,8 @@ def iterate(
     fixed: Any,
     n_vertices: int,
     inner: int,
+    inner_ratio: float,
+    last_gap: float,
     x: Any,
     od_paths: Any,
     od_np: Any,
@@ -549,7 +621,6 @@ def iterate(
 ) -> Any:
     """One outer iteration (column generation, shifts, ``inner`` re-equilibrations, gap)."""
     m = head.size
-    n_od = od_dest.size
     cost = np.empty(m)
     der = np.empty(m)
     update_all_links(x, cost, der, t0, b, power, cap, fixed)
@@ -563,6 +634,7 @@ def iterate(
     mark_k = np.zeros(m, np.int64)
     stamps = np.zeros(3, np.int64)
     buf = np.empty(max(n_vertices, 1), np.int64)
+    pc = np.empty(od_paths.shape[1] + 1)
     for oi in range(sources.size):
         lo, hi = od_start[oi], od_start[oi + 1]
         if hi == lo:
@@ -579,16 +651,16 @@ def iterate(
             _k, od_paths, pool, off, length, flow = _add_path(
                 od, buf, n, od_paths, od_np, pool, off, length, flow, counts
             )
+            if pc.size < od_paths.shape[1]:
+                pc = np.empty(2 * od_paths.shape[1])
             _equilibrate(
                 od, od_paths, od_np, pool, off, length, flow, x, cost, der,
-                t0, b, power, cap, fixed, mark_b, mark_k, stamps,
+                t0, b, power, cap, fixed, mark_b, mark_k, stamps, pc,
             )  # fmt: skip
-    for _r in range(inner):
-        for od in range(n_od):
-            _equilibrate(
-                od, od_paths, od_np, pool, off, length, flow, x, cost, der,
-                t0, b, power, cap, fixed, mark_b, mark_k, stamps,
-            )  # fmt: skip
+    _reequilibrate(
+        inner, inner_ratio, last_gap, od_paths, od_np, pool, off, length, flow, x, cost, der,
+        t0, b, power, cap, fixed, mark_b, mark_k, stamps, pc,
+    )  # fmt: skip
     # exact link flows from the paths (no drift from the incremental updates)
     link_flows(od_paths, od_np, pool, off, length, flow, x)
     update_all_links(x, cost, der, t0, b, power, cap, fixed)
