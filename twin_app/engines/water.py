@@ -643,16 +643,31 @@ def _locate(path: Path, exc: BaseException) -> tuple[str | None, bool]:
     while cur is not None and cur not in chain:
         chain.append(cur)
         cur = cur.__cause__ or cur.__context__
+
+    def where(line: int) -> str:
+        section = ""
+        with contextlib.suppress(OSError):
+            lines = path.read_text(errors="replace").splitlines()[:line]
+            heads = [s.strip().split()[0].upper() for s in lines if s.strip().startswith("[")]
+            section = f" in {heads[-1]}" if heads else ""
+        return f"line {line}{section}"
+
     for err in chain:
         found = re.search(r"at line (\d+)", str(err))
         if found:
-            line = int(found.group(1))
-            section = ""
-            with contextlib.suppress(OSError):
-                lines = path.read_text(errors="replace").splitlines()[:line]
-                heads = [s.strip().split()[0].upper() for s in lines if s.strip().startswith("[")]
-                section = f" in {heads[-1]}" if heads else ""
-            return f"line {line}{section}", True
+            return where(int(found.group(1))), True
+    # wntr names an option it does not know ("'segments' is not a valid member of ..."):
+    # the first line that starts with that word is where it stands
+    from twin_app.io.epanet import fill_placeholders
+
+    word = re.match(r"'([^'\s]+)' is not a valid member", fill_placeholders(exc))
+    if word:
+        with contextlib.suppress(OSError):
+            rows = path.read_text(errors="replace").splitlines()
+            key = word.group(1).upper()
+            hit = next((i for i, t in enumerate(rows) if t.strip().upper().startswith(key)), -1)
+            if hit >= 0:
+                return f"{where(hit + 1)} (option {word.group(1).upper()})", False
     from twin_app.errors import InputError
     from twin_app.io.epanet import read_inp
 
@@ -661,10 +676,20 @@ def _locate(path: Path, exc: BaseException) -> tuple[str | None, bool]:
     except InputError as own:
         text = str(own)
         prefix = f"{path}: "
-        return (text[len(prefix) :] if text.startswith(prefix) else text), True
+        text = text[len(prefix) :] if text.startswith(prefix) else text
+        # only a fault the own parser places on a line (not, say, a missing layout)
+        if re.search(r"\bline \d+", text):
+            return text, True
+        own_failed = True
     except Exception:  # the own parser has nothing better to say
-        return None, True
-    return None, False
+        own_failed = True
+    else:
+        own_failed = False
+    # wntr fails on None flow units deep in its reader when [OPTIONS] has no UNITS line
+    with contextlib.suppress(OSError):
+        if not re.search(r"^\s*UNITS\s", path.read_text(errors="replace"), re.M | re.I):
+            return "[OPTIONS] has no UNITS line (EPANET takes GPM; wntr needs it said)", own_failed
+    return None, own_failed
 
 
 def _unique(wn: Any, stem: str, nodes: bool) -> str:
