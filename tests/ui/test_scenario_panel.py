@@ -43,6 +43,8 @@ def test_pick_a_road_run_and_compare(qtbot: Any, window: Any) -> None:
     row = int(np.flatnonzero(fs.ids.astype(str) == WAY)[0])
     mid = _road_midpoint(fs, row)
     mid[2] = 0.3  # the ribbon lies just above the ground
+    w.show_scenario_panel()  # docks settle before the pixel is found
+    qtbot.wait(100)
     w.session.camera.set_pose(
         CameraPose((mid[0], mid[1], 350.0), (mid[0], mid[1], 0.0), (0.0, 1.0, 0.0))
     )
@@ -55,13 +57,9 @@ def test_pick_a_road_run_and_compare(qtbot: Any, window: Any) -> None:
     pos = QPoint(round(x / ratio), round((height - 1 - y) / ratio))
 
     panel = w.scenario_panel
-    w.scenario_dock.show()
-    w.scenario_dock.raise_()
     qtbot.mouseClick(panel.pick_button, Qt.MouseButton.LeftButton)
     assert panel.picking and w.scenario_pick_action.isChecked()
     qtbot.mouseClick(w.view.interactor, Qt.MouseButton.LeftButton, pos=pos)
-    qtbot.wait(300)
-    print("DEBUG", w.session.selection, panel.status.text(), pos, (x, y), renderer.GetSize(), w.view.interactor.size())
     qtbot.waitUntil(lambda: panel.list.count() == 1, timeout=5_000)
     assert w.session.scenario.interventions == (CloseRoad(links=(WAY,)),)
     assert panel.list.item(0).text() == f"close_road: {WAY}"
@@ -97,3 +95,35 @@ def test_pick_a_road_run_and_compare(qtbot: Any, window: Any) -> None:
     assert left.shape == right.shape
     assert (np.abs(left - right).sum(axis=2) > 60).mean() > 0.001
     w.grab().save(PNG_WINDOW)
+
+
+def test_intervention_form_builds_and_checks_a_spec(qtbot: Any) -> None:
+    from twin_app.scenarios.file import SetCapacity
+    from twin_app.ui.intervention_form import QtInterventionForm
+
+    form = QtInterventionForm(SetCapacity, None)
+    qtbot.addWidget(form)
+    form.edits["links"].setText("way/1, way/2@r")
+    form.edits["factor"].setText("0.5")
+    form.accept()
+    assert form.spec == SetCapacity(links=("way/1", "way/2@r"), factor=0.5)
+    edit = QtInterventionForm(SetCapacity, form.spec)
+    qtbot.addWidget(edit)
+    assert edit.edits["links"].text() == "way/1, way/2@r"
+    edit.edits["capacity"].setText("900")  # both factor and capacity: refused, form stays
+    edit.accept()
+    assert edit.spec is None and "exactly one of factor or capacity" in edit.error.text()
+
+
+def test_scenario_menu_and_empty_run_message(qtbot: Any, window: Any) -> None:
+    w = window
+    texts = [a.text() for a in w.scenario_menu.actions() if a.text()]
+    for want in ("&New scenario", "&Open scenario…", "&Save scenario", "Save scenario &as…",
+                 "&Pick on map", "&Run scenario", "&Compare view"):  # fmt: skip
+        assert want in texts
+    assert w.scenario_run_action.shortcut().toString() == "F5"
+    # No twin open: Run says what is missing instead of failing.
+    with qtbot.waitSignal(w.scenario_panel.run_finished, timeout=10_000) as done:
+        w.scenario_run_action.trigger()
+    assert done.args == [False]
+    assert "nothing to run" in w.scenario_panel.status.text()

@@ -19,9 +19,9 @@ the session's command stack:
   equilibrium and the baseline water run are computed once per session and settings, so a
   second run only solves the scenario, warm-started from the baseline flows;
 - :meth:`~ScenarioVerbs.show_result` (GUI thread): the comparison's road result layer carries
-  ``flow_veh_h`` per road segment (the link of largest flow change on each segment, found
-  through ``segment_row``) and its change ``flow_delta_veh_h``; the pipes carry ``pressure_m``,
-  the mean of the lowest pressures of each pipe's end junctions over the run, and its change.
+  ``flow_veh_h`` per road segment (found through ``segment_row``) and its change
+  ``flow_delta_veh_h``; the pipes carry ``pressure_m``, the mean of the lowest pressures of
+  each pipe's end junctions over the run, and its change.
 """
 
 from __future__ import annotations
@@ -281,10 +281,14 @@ def run_with_baseline(
     parts = int(scenario.has_traffic) + int(scenario.has_water)
     share = 1.0 / parts
 
+    shown = [0.0]
+
     def report(start: float, span: float, text: str) -> Callable[[float], None]:
         def step(frac: float) -> None:
+            # the solver's own fraction may step back when its gap does: never show that
+            shown[0] = max(shown[0], min(start + span * frac, 1.0))
             if progress is not None:
-                progress(min(start + span * frac, 1.0), text)
+                progress(shown[0], text)
 
         return step
 
@@ -336,9 +340,7 @@ def run_with_baseline(
         wscen = (
             wbase if wscen_model.changes.empty else simulate_model(wscen_model, scenario, cancelled)
         )
-        w = scenario.water
-        settings = (w.service_pressure_m, w.service_duration_s) if w else (20.0, 0.0)
-        wb, ws = water_kpis(wbase, *settings), water_kpis(wscen, *settings)
+        wb, ws = water_kpis(wbase), water_kpis(wscen)
         kpis += [Kpi(n, wb[n], ws[n], unit) for n, unit in WATER_KPIS.items()]
         nodes = nodes_table(wbase, wscen)
         pipes = pipes_table(wbase, wscen)
@@ -356,84 +358,6 @@ def run_with_baseline(
         elapsed_s=time.perf_counter() - t0,
         extra=extra,
     )
-
-
-# -- result values per drawn feature -----------------------------------------------------------
-def representative_links(delta: Any, rows: Any, n: int) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """For each of `n` feature rows, the element (link) of largest ``|delta|`` on it.
-
-    A road segment carries several links (its two directions; the pieces of a way split at
-    junctions); the one that changed most stands for the segment, so its baseline and scenario
-    flows and their difference are one link's, and the difference is the largest change on
-    the segment with its sign. NaN deltas count as 0; rows no element maps to get -1.
-
-    Returns
-    -------
-    numpy.ndarray
-        (n,) int64 element index per row, or -1.
-    """
-    d = np.nan_to_num(np.asarray(delta, np.float64).ravel(), nan=0.0)
-    r = np.asarray(rows, np.int64).ravel()
-    idx = np.flatnonzero((r >= 0) & (r < n))
-    out = np.full(int(n), -1, np.int64)
-    if not idx.size:
-        return out
-    # Sorted by row, then |delta|, then position: the last of each row's run wins.
-    order = idx[np.lexsort((idx, np.abs(d[idx]), r[idx]))]
-    rs = r[order]
-    last = np.flatnonzero(np.append(rs[1:] != rs[:-1], True))
-    out[rs[last]] = order[last]
-    return out
-
-
-def road_flows(
-    links: Any, n_rows: int, row_ids: Any = None
-) -> tuple[np.ndarray[Any, np.dtype[np.float64]], np.ndarray[Any, np.dtype[np.float64]]]:
-    """Baseline and scenario flow (veh/h) per road feature row from a result's links table.
-
-    Rows come from ``segment_row``; when `row_ids` (the drawn layer's ids) is given and a
-    link's way id (``way/123`` of ``way/123#2@r``) is not the id at its row, the rows are found
-    by id instead (a road layer read in another order). Rows without a link get NaN.
-    """
-    rows = links["segment_row"].to_numpy(np.int64)
-    if row_ids is not None:
-        way = links["id"].astype(str).str.replace(r"[#@].*$", "", regex=True).to_numpy(object)
-        ids = np.asarray(row_ids, dtype=object)
-        ok = (rows >= 0) & (rows < ids.size)
-        if not np.array_equal(ids[rows[ok]].astype(str), way[ok].astype(str)):
-            import pandas as pd
-
-            rows = pd.Index(ids.astype(str)).get_indexer(way.astype(str)).astype(np.int64)
-            rows[np.char.startswith(way.astype(str), "zone/")] = -1
-    fb = links["flow_baseline"].to_numpy(np.float64)
-    fs = links["flow_scenario"].to_numpy(np.float64)
-    pick = representative_links(fs - fb, rows, n_rows)
-    has = pick >= 0
-    b = np.full(n_rows, np.nan)
-    s = np.full(n_rows, np.nan)
-    b[has], s[has] = fb[pick[has]], fs[pick[has]]
-    return b, s
-
-
-def pipe_pressures(
-    nodes: Any, node_ids: Any, link_nodes: Any
-) -> tuple[np.ndarray[Any, np.dtype[np.float64]], np.ndarray[Any, np.dtype[np.float64]]]:
-    """Baseline and scenario pressure (m) per pipe: the mean of its end junctions' lowest
-    pressures over the run (``min_pressure_*`` of the nodes table); NaN for a pipe with no
-    junction at either end (a tank or reservoir has no row there)."""
-    import pandas as pd
-
-    from twin_app.session.compare import per_feature
-
-    ln = np.asarray(link_nodes, np.int64)
-    n = ln.shape[0]
-    pos = pd.Index(nodes["id"].astype(str)).get_indexer(np.asarray(node_ids).astype(str))
-    out = []
-    for col in ("min_pressure_baseline", "min_pressure_scenario"):
-        v = nodes[col].to_numpy(np.float64)
-        per_node = np.where(pos >= 0, v[np.clip(pos, 0, None)], np.nan)
-        out.append(per_feature(per_node[ln].ravel(), np.repeat(np.arange(n), 2), n, "mean"))
-    return out[0], out[1]
 
 
 # -- the session's verbs ------------------------------------------------------------------------
@@ -671,10 +595,11 @@ class ScenarioVerbs:
     def show_result(self, result: ScenarioResult) -> Comparison:
         """Show a result (GUI thread): the KPI rows, and the comparison's result layers.
 
-        Roads: ``flow_veh_h`` per road segment, coloured on the scenario side by
-        ``flow_delta_veh_h`` (diverging map, symmetric range). Pipes: ``pressure_m`` and
-        ``pressure_delta_m``. A second result writes into the same comparison's columns (the
-        views recolour in place).
+        Through :meth:`~twin_app.session.compare.Comparison.show_result`: roads get
+        ``flow_veh_h`` per road segment (via ``segment_row``), coloured on the scenario side by
+        ``flow_delta_veh_h`` (diverging map, symmetric range); pipes ``pressure_m`` and
+        ``pressure_delta_m`` from their end junctions. A second result writes into the same
+        comparison's columns (the views recolour in place).
 
         Returns
         -------
@@ -690,22 +615,17 @@ class ScenarioVerbs:
             cmp = Comparison(self, result.name)  # type: ignore[arg-type]
         else:
             cmp.name = cmp.scenario.name = result.name
-        if result.links is not None:
-            roads = next(
-                (x for x in self.layers if x.kind == "roads" and isinstance(x, FeatureLayer)),
-                None,
-            )
-            fs = roads.feature_set() if roads is not None else None
-            if roads is not None and fs is not None:
-                b, s = road_flows(result.links, fs.n_features, fs.ids)
-                cmp.set_result(roads, "flow_veh_h", b, s)
-        if result.nodes is not None:
-            pipes = next((x for x in self.layers if isinstance(x, PipeLayer)), None)
-            if pipes is not None and pipes.result is not None and pipes.features is not None:
-                node_ids = getattr(pipes.result, "node_ids", None)
-                if node_ids is not None:
-                    b, s = pipe_pressures(result.nodes, node_ids, pipes.link_nodes)
-                    cmp.set_result(pipes, "pressure_m", b, s)
+        roads = next(
+            (x for x in self.layers if x.kind == "roads" and isinstance(x, FeatureLayer)), None
+        )
+        pipes = next((x for x in self.layers if isinstance(x, PipeLayer)), None)
+        notes = cmp.show_result(
+            result,
+            roads if result.links is not None else None,
+            pipes if result.nodes is not None else None,
+        )
+        for note in notes:
+            self.messages.emit("warning", note)
         st.result = result
         st.kpis = kpi_rows(result)
         st.comparison = cmp
@@ -737,8 +657,5 @@ __all__ = [
     "ScenarioState",
     "ScenarioVerbs",
     "kpi_rows",
-    "pipe_pressures",
-    "representative_links",
-    "road_flows",
     "run_with_baseline",
 ]

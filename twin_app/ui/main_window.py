@@ -55,6 +55,8 @@ AUTOSAVE_MS = 120_000
 UNDERGROUND_MODES = ("off", "translucent", "cutaway")
 #: Longest text the status bar shows; the Messages panel and the tooltip hold the whole line.
 STATUS_CHARS = 120
+#: Width the Scenario dock takes when shown: its KPI table has five columns.
+SCENARIO_DOCK_PX = 540
 
 
 class QtMainWindow(QMainWindow):
@@ -319,6 +321,9 @@ class QtMainWindow(QMainWindow):
             "&Run scenario", sp.run, "F5", tip="Run the scenario against the baseline"
         )
         self.scenario_cancel_action = self._action("&Cancel run", sp.cancel)
+        self.scenario_panel_action = self._action(
+            "Scenario &panel", self.show_scenario_panel, tip="Show the Scenario panel"
+        )
         self.scenario_pick_action = self._action(
             "&Pick on map",
             sp.pick_button.setChecked,
@@ -396,7 +401,8 @@ class QtMainWindow(QMainWindow):
         ):
             t.addAction(a)
         sc = mb.addMenu("&Scenario")
-        for a in (
+        items: tuple[QAction | None, ...] = (
+            self.scenario_panel_action,
             self.scenario_new_action,
             self.scenario_open_action,
             self.scenario_save_action,
@@ -407,11 +413,12 @@ class QtMainWindow(QMainWindow):
             self.scenario_cancel_action,
             None,
             self.compare_action,
-        ):
-            if a is None:
+        )
+        for item in items:
+            if item is None:
                 sc.addSeparator()
             else:
-                sc.addAction(a)
+                sc.addAction(item)
         self.scenario_menu = sc
         b = mb.addMenu("&Bookmarks")
         b.addAction(self.bookmark_action)
@@ -1094,8 +1101,14 @@ class QtMainWindow(QMainWindow):
     def new_scenario(self) -> None:
         """Start a new scenario over the open twin (undoable) and show the Scenario panel."""
         self.session.new_scenario()
+        self.show_scenario_panel()
+
+    def show_scenario_panel(self) -> None:
+        """Bring the Scenario panel to the front, wide enough for its KPI table."""
         self.scenario_dock.show()
         self.scenario_dock.raise_()
+        width = max(self.scenario_dock.width(), SCENARIO_DOCK_PX)
+        self.resizeDocks([self.scenario_dock], [width], Qt.Orientation.Horizontal)
 
     def show_compare(self, on: bool = True) -> None:
         """Show (or hide) the compare view of the last scenario result in a dock."""

@@ -10,6 +10,7 @@ edit is a session verb (undoable), the run is :meth:`Session.run_scenario` on a 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +121,8 @@ class QtScenarioPanel(QWidget):
         self.add_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.add_button)
         for kind in ADD_KINDS:
-            menu.addAction(kind.replace("_", " "), lambda k=kind: self.add(k))
+            action = menu.addAction(kind.replace("_", " "))
+            action.triggered.connect(self._adder(kind))
         self.add_button.setMenu(menu)
         self.edit_button = QPushButton("Edit…")
         self.edit_button.clicked.connect(lambda: self.edit(self.list.currentRow()))
@@ -160,9 +162,11 @@ class QtScenarioPanel(QWidget):
         self.kpi_table.verticalHeader().hide()
         self.kpi_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         header = self.kpi_table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for c in range(1, 5):
+        # Every column as wide as its text (KPI names are the ones the CLI and files use); a
+        # narrow dock scrolls sideways rather than cutting the names off.
+        for c in range(5):
             header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.name_label)
@@ -200,6 +204,9 @@ class QtScenarioPanel(QWidget):
     def _report(self, level: str, text: str) -> None:
         self.session.messages.emit(level, text)
         self.status.setText(text)
+
+    def _adder(self, kind: str) -> Callable[[], None]:
+        return lambda: self.add(kind)
 
     def add(self, kind: str) -> None:
         """Ask for a new intervention of `kind` in a small form and add it."""
