@@ -178,3 +178,19 @@ def test_shipped_pipe_closure_and_pipes_picked_on_the_map(session: Session) -> N
     session.new_scenario(opened.name)
     spec = session.close_pipes_at(Selection(pipes.uid, (_row(pipes, "P10"),)))
     assert spec == ClosePipe(pipes=("P10",))
+
+
+def test_sweep_ranks_closures_like_single_runs(session: Session) -> None:
+    session.new_scenario("Sweep")
+    result = session.run_sweep("road", "flow_baseline > 3000", scheduler="none")
+    ranking = result.ranking
+    assert len(ranking) >= 3 and result.main_kpi == "tstt_veh_h"
+    deltas = ranking["tstt_veh_h_delta"].to_numpy()
+    assert (np.diff(deltas) <= 0).all()  # the closure that hurts most first
+    # a closure in the sweep costs what the same closure costs run on its own
+    top = str(ranking["id"].iloc[0])
+    session.add_intervention(CloseRoad(links=(top,)))
+    single = session.run_scenario().kpi("tstt_veh_h").delta
+    assert deltas[0] == pytest.approx(single, rel=1e-3)
+    session.show_sweep(result)
+    assert session.scenario_state.sweep is result

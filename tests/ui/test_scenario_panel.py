@@ -20,6 +20,7 @@ pytestmark = pytest.mark.ui
 #: St Martin's Le Grand, the one-way street the shipped road closure closes.
 WAY = "way/4255394"
 PNG_WINDOW = "/tmp/twin_scenario_window.png"
+PNG_PANEL = "/tmp/twin_scenario_sweep_panel.png"
 PNG_SIDES = ("/tmp/twin_scenario_compare_left.png", "/tmp/twin_scenario_compare_right.png")
 
 
@@ -95,6 +96,16 @@ def test_pick_a_road_run_and_compare(qtbot: Any, window: Any) -> None:
     assert left.shape == right.shape
     assert (np.abs(left - right).sum(axis=2) > 60).mean() > 0.001
     w.grab().save(PNG_WINDOW)
+
+    # A sweep over the busiest roads, in this process, ranked in the panel.
+    with qtbot.waitSignal(panel.sweep_finished, timeout=120_000) as swept:
+        panel.sweep("road", "flow_baseline > 3000", scheduler="none")
+    assert swept.args == [True]
+    ranking = panel.ranking_table
+    assert panel.tabs.currentWidget() is ranking and ranking.rowCount() >= 3
+    assert ranking.horizontalHeaderItem(2).text() == "tstt_veh_h_delta"
+    assert ranking.item(0, 0).text() == "1"
+    panel.grab().save(PNG_PANEL)
 
 
 def test_intervention_form_builds_and_checks_a_spec(qtbot: Any) -> None:

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from twin_app.model.layers import Layer
     from twin_app.scenarios.file import ClosePipe, CloseRoad, Scenario
     from twin_app.scenarios.model import ScenarioResult, TrafficModel, WaterModel
+    from twin_app.scenarios.sweep import SweepResult
     from twin_app.session.compare import Comparison
     from twin_app.session.core import Selection
 
@@ -133,6 +134,8 @@ class ScenarioState:
         Its KPI table rows.
     comparison
         The :class:`~twin_app.session.compare.Comparison` built from it, or None.
+    sweep
+        The last :class:`~twin_app.scenarios.sweep.SweepResult` shown (its ranking), or None.
     """
 
     scenario: Any = None
@@ -141,6 +144,7 @@ class ScenarioState:
     result: Any = None
     kpis: tuple[KpiRow, ...] = ()
     comparison: Any = None
+    sweep: Any = None
 
     if TYPE_CHECKING:
         events: ClassVar[SignalGroup]
@@ -633,6 +637,35 @@ class ScenarioVerbs:
             self.messages.emit("warning", f"scenario {result.name!r}: {w}")
         return cmp
 
+    def run_sweep(
+        self,
+        each: str,
+        where: str | None = None,
+        scheduler: str | None = None,
+        workers: int | None = None,
+        progress: Progress | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> SweepResult:
+        """Close each selected road (``each="road"``) or pipe (``"pipe"``) of the current
+        scenario in turn and rank the closures (:func:`twin_app.scenarios.sweep.run_sweep`:
+        Dask, a LocalCluster by default, ``scheduler="none"`` in this process, or a scheduler
+        address). Pure, like :meth:`run_scenario`: safe on a worker thread."""
+        from twin_app.scenarios.sweep import run_sweep
+
+        return run_sweep(
+            self.scenario,
+            each,
+            where=where or None,
+            scheduler=scheduler,
+            workers=workers,
+            progress=progress,
+            cancelled=cancelled,
+        )
+
+    def show_sweep(self, result: SweepResult) -> None:
+        """Keep a sweep's ranking for the panels (GUI thread)."""
+        self.scenario_state.sweep = result
+
     def close_comparison(self) -> None:
         """Drop the comparison (its result layers go with it)."""
         st = self.scenario_state
@@ -644,7 +677,7 @@ class ScenarioVerbs:
         """Forget the scenario, its result and the baselines (the session was cleared)."""
         self.close_comparison()
         st = self.scenario_state
-        st.scenario = st.saved = st.result = None
+        st.scenario = st.saved = st.result = st.sweep = None
         st.path = None
         st.kpis = ()
         self.baselines.clear()

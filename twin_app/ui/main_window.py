@@ -321,6 +321,9 @@ class QtMainWindow(QMainWindow):
             "&Run scenario", sp.run, "F5", tip="Run the scenario against the baseline"
         )
         self.scenario_cancel_action = self._action("&Cancel run", sp.cancel)
+        self.sweep_action = self._action(
+            "S&weep…", sp._on_sweep, tip="Close each road or pipe in turn and rank the closures"
+        )
         self.scenario_panel_action = self._action(
             "Scenario &panel", self.show_scenario_panel, tip="Show the Scenario panel"
         )
@@ -413,6 +416,7 @@ class QtMainWindow(QMainWindow):
             self.scenario_cancel_action,
             None,
             self.compare_action,
+            self.sweep_action,
         )
         for item in items:
             if item is None:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -90,10 +91,13 @@ class QtScenarioPanel(QWidget):
         The user asked to see the compare view.
     run_finished(bool)
         A run ended (True: a result is shown).
+    sweep_finished(bool)
+        A sweep ended (True: its ranking is shown).
     """
 
     compare_requested = Signal()
     run_finished = Signal(bool)
+    sweep_finished = Signal(bool)
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -152,6 +156,11 @@ class QtScenarioPanel(QWidget):
         self.compare_button.setToolTip("Baseline and scenario side by side, or a swipe")
         self.compare_button.setEnabled(False)
         self.compare_button.clicked.connect(self.compare_requested.emit)
+        self.sweep_button = QPushButton("Sweep…")
+        self.sweep_button.setToolTip(
+            "Close each road (or pipe) in turn on Dask workers and rank the closures"
+        )
+        self.sweep_button.clicked.connect(self._on_sweep)
         run = QHBoxLayout()
         run.addWidget(self.run_button)
         run.addWidget(self.progress, 1)
@@ -176,14 +185,27 @@ class QtScenarioPanel(QWidget):
         layout.addLayout(edits)
         layout.addLayout(run)
         layout.addWidget(self.status)
-        layout.addWidget(self.kpi_table, 2)
-        layout.addWidget(self.compare_button)
+        self.ranking_table = QTableWidget(0, 0)
+        self.ranking_table.verticalHeader().hide()
+        self.ranking_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.ranking_table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.kpi_table, "KPIs")
+        self.tabs.addTab(self.ranking_table, "Sweep ranking")
+        layout.addWidget(self.tabs, 2)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.compare_button, 1)
+        bottom.addWidget(self.sweep_button)
+        layout.addLayout(bottom)
 
         st = session.scenario_state
         st.events.scenario.connect(self._refresh_list)
         st.events.path.connect(self._refresh_list)
         st.events.kpis.connect(self._refresh_kpis)
         st.events.comparison.connect(self._on_comparison)
+        st.events.sweep.connect(self._refresh_ranking)
         session.selection_changed.connect(self._on_selection)
         self._refresh_list()
         self._refresh_kpis()
@@ -295,25 +317,68 @@ class QtScenarioPanel(QWidget):
 
     def run(self) -> None:
         """Run the scenario on a worker thread; the result is shown when it returns."""
+        session = self.session
+        self._start(
+            lambda progress, cancelled: session.run_scenario(progress, cancelled),
+            self._show_run,
+            self.run_finished,
+            "running…",
+        )
+
+    def sweep(
+        self,
+        each: str,
+        where: str | None = None,
+        scheduler: str | None = None,
+        workers: int | None = None,
+    ) -> None:
+        """Run a sweep (one closure per road or pipe) on a worker thread; the ranking is shown
+        in the "Sweep ranking" tab when it returns."""
+        session = self.session
+        self._start(
+            lambda progress, cancelled: session.run_sweep(
+                each, where, scheduler, workers, progress, cancelled
+            ),
+            self._show_sweep,
+            self.sweep_finished,
+            f"sweeping each {each}… (starting the workers)",
+        )
+
+    def _on_sweep(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        each, ok = QInputDialog.getItem(self, "Sweep", "Close each:", ["road", "pipe"], 0, False)
+        if not ok:
+            return
+        where, ok = QInputDialog.getText(
+            self,
+            "Sweep",
+            "Only elements where (empty: all), e.g. flow_baseline > 1000 or diameter_m > 0.2:",
+        )
+        if ok:
+            self.sweep(str(each), where.strip() or None)
+
+    def _start(self, work: Any, show: Callable[[Any], str], finished: Any, label: str) -> None:
         from twin_app.ui.background import BackgroundTask
 
         if self._task is not None:
+            self._report("warning", "a scenario run or sweep is running; wait or cancel it")
             return
-        session = self.session
-        _ = session.scenario  # a default scenario is made here, on the GUI thread
-        self._task = BackgroundTask(
-            lambda progress, cancelled: session.run_scenario(progress, cancelled),
-            self._on_done,
-            self._on_progress,
-        )
-        self.run_button.setEnabled(False)
+        _ = self.session.scenario  # a default scenario is made here, on the GUI thread
+
+        def done(result: Any, error: BaseException | None) -> None:
+            self._on_done(result, error, show, finished)
+
+        self._task = BackgroundTask(work, done, self._on_progress)
+        for b in (self.run_button, self.sweep_button):
+            b.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress.setValue(0)
-        self.status.setText("running…")
+        self.status.setText(label)
         self._task.start()
 
     def cancel(self) -> None:
-        """Ask the run to stop at its next check."""
+        """Ask the run or sweep to stop at its next check."""
         if self._task is not None:
             self._task.cancel()
 
@@ -321,24 +386,35 @@ class QtScenarioPanel(QWidget):
         self.progress.setValue(round(100 * fraction))
         self.status.setText(message)
 
-    def _on_done(self, result: Any, error: BaseException | None) -> None:
+    def _show_run(self, result: Any) -> str:
+        self.session.show_result(result)
+        self.tabs.setCurrentWidget(self.kpi_table)
+        return f"{result.name}: ran in {result.elapsed_s:.2f} s"
+
+    def _show_sweep(self, result: Any) -> str:
+        self.session.show_sweep(result)
+        self.tabs.setCurrentWidget(self.ranking_table)
+        n = len(result.ranking)
+        where = f"{result.workers} workers" if result.workers else "in this process"
+        return f"swept {n} {result.each}s in {result.elapsed_s:.1f} s ({where})"
+
+    def _on_done(
+        self, result: Any, error: BaseException | None, show: Callable[[Any], str], finished: Any
+    ) -> None:
         self._task = None
-        self.run_button.setEnabled(True)
+        for b in (self.run_button, self.sweep_button):
+            b.setEnabled(True)
         self.cancel_button.setEnabled(False)
+        self.progress.setValue(100 if error is None else 0)
         if error is None:
-            self.session.show_result(result)
-            self.progress.setValue(100)
-            self.status.setText(f"{result.name}: ran in {result.elapsed_s:.2f} s")
+            self.status.setText(show(result))
         elif isinstance(error, CancelledError):
-            self.progress.setValue(0)
-            self._report("info", "scenario run cancelled")
+            self._report("info", "cancelled: nothing changed")
         elif isinstance(error, TwinError):
-            self.progress.setValue(0)
             self._report("error", str(error))
         else:
-            self.progress.setValue(0)
-            self._report("error", f"scenario run failed: {type(error).__name__}: {error}")
-        self.run_finished.emit(error is None)
+            self._report("error", f"failed: {type(error).__name__}: {error}")
+        finished.emit(error is None)
 
     def wait(self, timeout_s: float = 60.0) -> None:
         """Block until the running task's thread ends (tests, shutdown)."""
@@ -361,6 +437,27 @@ class QtScenarioPanel(QWidget):
                     item.setForeground(QBrush(GOOD if k.good else BAD))
                     item.setToolTip("better" if k.good else "worse")
                 self.kpi_table.setItem(r, c, item)
+
+    def _refresh_ranking(self, *_: Any) -> None:
+        result = self.session.scenario_state.sweep
+        table = self.ranking_table
+        if result is None:
+            table.setRowCount(0)
+            return
+        ranking = result.ranking
+        main = f"{result.main_kpi}_delta"
+        cols = ["rank", "id", main] + [
+            c for c in ranking.columns if c.endswith("_delta") and c != main
+        ]
+        table.setColumnCount(len(cols))
+        table.setHorizontalHeaderLabels(cols)
+        table.setRowCount(len(ranking))
+        data = {c: ranking[c].to_numpy() for c in cols}
+        for r in range(len(ranking)):
+            for c, name in enumerate(cols):
+                v = data[name][r]
+                text = str(v) if name in ("rank", "id") else _number(float(v))
+                table.setItem(r, c, QTableWidgetItem(text))
 
     def _on_comparison(self, *_: Any) -> None:
         self.compare_button.setEnabled(self.session.scenario_state.comparison is not None)
