@@ -130,7 +130,7 @@ def dask_cluster() -> Iterator[str]:
         for _ in range(2):
             procs.append(
                 subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--nworkers", "1",
-                                  "--no-dashboard", "--host", "127.0.0.1"], **common)  # type: ignore[call-overload]
+                                  "--no-dashboard", "--no-nanny", "--host", "127.0.0.1"], **common)  # type: ignore[call-overload]
             )  # fmt: skip
         from distributed import Client
 

@@ -38,31 +38,22 @@ _INF = np.inf
 
 
 @njit(cache=True, nogil=True)
-def _update_link(
-    a: int,
-    x: Any,
-    cost: Any,
-    der: Any,
-    t0: Any,
-    b: Any,
-    power: Any,
-    cap: Any,
-    fixed: Any,
-) -> None:
-    """BPR cost ``fixed + t0 (1 + b (v/c)^p)`` and derivative ``t0 b p (v/c)^(p-1) / c``."""
-    v = x[a]
+def _bpr(v: float, t0: float, b: float, p: float, cap: float, fixed: float) -> Any:
+    """BPR cost ``fixed + t0 (1 + b (v/c)^p)`` and derivative ``t0 b p (v/c)^(p-1) / c``.
+
+    Scalars only: a call with array arguments pays reference counting on every array, which
+    costs more than the arithmetic in these loops.
+    """
     if v < 0.0:
         v = 0.0
-    r = v / cap[a]
-    p = power[a]
+    r = v / cap
     if p == 4.0:
         r3 = r * r * r
         rp = r3 * r
     else:
         r3 = r ** (p - 1.0) if p >= 1.0 else 0.0
         rp = r**p
-    cost[a] = fixed[a] + t0[a] * (1.0 + b[a] * rp)
-    der[a] = t0[a] * b[a] * p * r3 / cap[a]
+    return fixed + t0 * (1.0 + b * rp), t0 * b * p * r3 / cap
 
 
 @njit(cache=True, nogil=True)
@@ -71,7 +62,7 @@ def update_all_links(
 ) -> None:
     """Costs and derivatives of every link at flows ``x`` (in place)."""
     for a in range(x.size):
-        _update_link(a, x, cost, der, t0, b, power, cap, fixed)
+        cost[a], der[a] = _bpr(x[a], t0[a], b[a], power[a], cap[a], fixed[a])
 
 
 @njit(cache=True, nogil=True)
@@ -183,16 +174,9 @@ def reachable(
 
 
 @njit(cache=True, nogil=True)
-def _path_cost(k: int, pool: Any, off: Any, length: Any, cost: Any) -> float:
-    c = 0.0
-    for i in range(off[k], off[k] + length[k]):
-        c += cost[pool[i]]
-    return c
-
-
-@njit(cache=True, nogil=True)
 def _equilibrate(
-    od: int,
+    lo: int,
+    hi: int,
     od_paths: Any,
     od_np: Any,
     pool: Any,
@@ -210,78 +194,87 @@ def _equilibrate(
     mark_b: Any,
     mark_k: Any,
     stamps: Any,
-    pc: Any,
 ) -> float:
-    """Newton flow shifts of one OD pair towards its cheapest path; drops emptied paths.
+    """Newton flow shifts of OD pairs ``lo .. hi-1`` towards their cheapest paths.
 
-    Returns the pair's excess cost before the shifts, ``sum_k f_k (C_k - min_j C_j)`` over
-    its path set (its share of the restricted gap).
+    Drops emptied paths. Returns the pairs' excess cost before the shifts,
+    ``sum_od sum_k f_k (C_k - min_j C_j)`` over their path sets (the restricted gap's
+    numerator). One call per range, not per pair: array arguments cost reference counting.
     """
-    n = od_np[od]
-    if n <= 1:
-        return 0.0
-    best = 0
-    cbest = _INF
-    for j in range(n):
-        c = _path_cost(od_paths[od, j], pool, off, length, cost)
-        pc[j] = c
-        if c < cbest:
-            cbest = c
-            best = j
+    pc = np.empty(od_paths.shape[1])
     excess = 0.0
-    for j in range(n):
-        excess += flow[od_paths[od, j]] * (pc[j] - cbest)
-    kb = od_paths[od, best]
-    stamps[0] += 1
-    sb = stamps[0]
-    for i in range(off[kb], off[kb] + length[kb]):
-        mark_b[pool[i]] = sb
-    for j in range(n):
-        if j == best:
+    for od in range(lo, hi):
+        n = od_np[od]
+        if n <= 1:
             continue
-        k = od_paths[od, j]
-        fk = flow[k]
-        if fk <= 0.0:
-            continue
-        g = _path_cost(k, pool, off, length, cost) - cbest
-        if g <= 0.0:
-            continue
-        stamps[1] += 1
-        sk = stamps[1]
-        s = 0.0
-        for i in range(off[k], off[k] + length[k]):
-            a = pool[i]
-            mark_k[a] = sk
-            if mark_b[a] != sb:
-                s += der[a]
+        best = 0
+        cbest = _INF
+        for j in range(n):
+            k = od_paths[od, j]
+            c = 0.0
+            for i in range(off[k], off[k] + length[k]):
+                c += cost[pool[i]]
+            pc[j] = c
+            if c < cbest:
+                cbest = c
+                best = j
+        for j in range(n):
+            excess += flow[od_paths[od, j]] * (pc[j] - cbest)
+        kb = od_paths[od, best]
+        stamps[0] += 1
+        sb = stamps[0]
         for i in range(off[kb], off[kb] + length[kb]):
-            a = pool[i]
-            if mark_k[a] != sk:
-                s += der[a]
-        delta = fk
-        if s > 0.0 and g / s < fk:
-            delta = g / s
-        for i in range(off[k], off[k] + length[k]):
-            a = pool[i]
-            if mark_b[a] != sb:
-                x[a] -= delta
-                _update_link(a, x, cost, der, t0, b, power, cap, fixed)
-        for i in range(off[kb], off[kb] + length[kb]):
-            a = pool[i]
-            if mark_k[a] != sk:
-                x[a] += delta
-                _update_link(a, x, cost, der, t0, b, power, cap, fixed)
-        flow[k] = 0.0 if delta >= fk else fk - delta
-        flow[kb] += delta
-        cbest = _path_cost(kb, pool, off, length, cost)
-    # drop emptied paths (keeping the order of the others: deterministic)
-    m = 0
-    for j in range(n):
-        k = od_paths[od, j]
-        if flow[k] > 0.0 or k == kb:
-            od_paths[od, m] = k
-            m += 1
-    od_np[od] = m
+            mark_b[pool[i]] = sb
+        for j in range(n):
+            if j == best:
+                continue
+            k = od_paths[od, j]
+            fk = flow[k]
+            if fk <= 0.0:
+                continue
+            ck = 0.0
+            for i in range(off[k], off[k] + length[k]):
+                ck += cost[pool[i]]
+            g = ck - cbest
+            if g <= 0.0:
+                continue
+            stamps[1] += 1
+            sk = stamps[1]
+            s = 0.0
+            for i in range(off[k], off[k] + length[k]):
+                a = pool[i]
+                mark_k[a] = sk
+                if mark_b[a] != sb:
+                    s += der[a]
+            for i in range(off[kb], off[kb] + length[kb]):
+                a = pool[i]
+                if mark_k[a] != sk:
+                    s += der[a]
+            delta = fk
+            if s > 0.0 and g / s < fk:
+                delta = g / s
+            for i in range(off[k], off[k] + length[k]):
+                a = pool[i]
+                if mark_b[a] != sb:
+                    x[a] -= delta
+                    cost[a], der[a] = _bpr(x[a], t0[a], b[a], power[a], cap[a], fixed[a])
+            cbest = 0.0
+            for i in range(off[kb], off[kb] + length[kb]):
+                a = pool[i]
+                if mark_k[a] != sk:
+                    x[a] += delta
+                    cost[a], der[a] = _bpr(x[a], t0[a], b[a], power[a], cap[a], fixed[a])
+                cbest += cost[a]
+            flow[k] = 0.0 if delta >= fk else fk - delta
+            flow[kb] += delta
+        # drop emptied paths (keeping the order of the others: deterministic)
+        m = 0
+        for j in range(n):
+            k = od_paths[od, j]
+            if flow[k] > 0.0 or k == kb:
+                od_paths[od, m] = k
+                m += 1
+        od_np[od] = m
     return excess
 
 
@@ -432,7 +425,6 @@ def _reequilibrate(
     mark_b: Any,
     mark_k: Any,
     stamps: Any,
-    pc: Any,
 ) -> None:
     """Shift flows within the path sets (no new paths) for up to ``passes`` passes.
 
@@ -441,12 +433,10 @@ def _reequilibrate(
     cost far less than the two Dijkstra passes of an outer iteration.
     """
     for r in range(passes):
-        excess = 0.0
-        for od in range(od_np.size):
-            excess += _equilibrate(
-                od, od_paths, od_np, pool, off, length, flow, x, cost, der,
-                t0, b, power, cap, fixed, mark_b, mark_k, stamps, pc,
-            )  # fmt: skip
+        excess = _equilibrate(
+            0, od_np.size, od_paths, od_np, pool, off, length, flow, x, cost, der,
+            t0, b, power, cap, fixed, mark_b, mark_k, stamps,
+        )  # fmt: skip
         tsc = 0.0
         for a in range(x.size):
             tsc += cost[a] * x[a]
@@ -575,12 +565,11 @@ def start(
     if warm_len.size > 0:
         # warm pairs that lost paths hold their kept paths and the new shortest one: spread
         # their flow over these before the first measure
-        pc = np.empty(od_paths.shape[1] + 1)
         mark_b = np.zeros(m, np.int64)
         mark_k = np.zeros(m, np.int64)
         _reequilibrate(
             inner, inner_ratio, -1.0, od_paths, od_np, pool, off, length, flow, x, cost, der,
-            t0, b, power, cap, fixed, mark_b, mark_k, stamps, pc,
+            t0, b, power, cap, fixed, mark_b, mark_k, stamps,
         )  # fmt: skip
         link_flows(od_paths, od_np, pool, off, length, flow, x)
         update_all_links(x, cost, der, t0, b, power, cap, fixed)
@@ -634,7 +623,6 @@ def iterate(
     mark_k = np.zeros(m, np.int64)
     stamps = np.zeros(3, np.int64)
     buf = np.empty(max(n_vertices, 1), np.int64)
-    pc = np.empty(od_paths.shape[1] + 1)
     for oi in range(sources.size):
         lo, hi = od_start[oi], od_start[oi + 1]
         if hi == lo:
@@ -651,15 +639,13 @@ def iterate(
             _k, od_paths, pool, off, length, flow = _add_path(
                 od, buf, n, od_paths, od_np, pool, off, length, flow, counts
             )
-            if pc.size < od_paths.shape[1]:
-                pc = np.empty(2 * od_paths.shape[1])
-            _equilibrate(
-                od, od_paths, od_np, pool, off, length, flow, x, cost, der,
-                t0, b, power, cap, fixed, mark_b, mark_k, stamps, pc,
-            )  # fmt: skip
+        _equilibrate(
+            lo, hi, od_paths, od_np, pool, off, length, flow, x, cost, der,
+            t0, b, power, cap, fixed, mark_b, mark_k, stamps,
+        )  # fmt: skip
     _reequilibrate(
         inner, inner_ratio, last_gap, od_paths, od_np, pool, off, length, flow, x, cost, der,
-        t0, b, power, cap, fixed, mark_b, mark_k, stamps, pc,
+        t0, b, power, cap, fixed, mark_b, mark_k, stamps,
     )  # fmt: skip
     # exact link flows from the paths (no drift from the incremental updates)
     link_flows(od_paths, od_np, pool, off, length, flow, x)

@@ -212,7 +212,8 @@ class SetSpeed(_Strict):
 
 
 class AddLink(_Strict):
-    """A new directed link between two existing nodes (numbered as in the TNTP file, 1-based).
+    """A new directed link between two existing nodes, 1-based: the TNTP file's node numbers
+    (for twin roads, the model's node numbers as ``links.csv`` gives them in ``from``/``to``).
 
     Give ``free_flow_time`` (network time units) or ``speed_kmh``; ``length`` is in network
     length units. BPR ``b`` and ``power`` default to the traditional 0.15 and 4.

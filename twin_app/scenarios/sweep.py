@@ -237,14 +237,19 @@ def road_task(ctx: RoadContext, element: str, positions: tuple[int, ...]) -> dic
     """Close one road element on the baseline and return the KPI deltas."""
     import logging
 
-    # A closure that cuts OD pairs is counted in the KPIs; its per-pair log lines are noise
-    # in a sweep of hundreds.
-    logging.getLogger("twin_app.engines.traffic").setLevel(logging.ERROR)
     closed = ctx.model.closed.copy()
     closed[list(positions)] = True
     closed.flags.writeable = False
     model = dataclasses.replace(ctx.model, closed=closed)
-    res = assign_model(model, ctx.scenario, warm_start=ctx.base)
+    # A closure that cuts OD pairs is counted in the KPIs; its per-pair log lines are noise
+    # in a sweep of hundreds.
+    logger = logging.getLogger("twin_app.engines.traffic")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        res = assign_model(model, ctx.scenario, warm_start=ctx.base)
+    finally:
+        logger.setLevel(level)
     k = traffic_kpis(model, res)
     row: dict[str, Any] = {"id": element}
     for name in TRAFFIC_KPIS:
