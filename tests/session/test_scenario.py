@@ -194,3 +194,25 @@ def test_sweep_ranks_closures_like_single_runs(session: Session) -> None:
     assert deltas[0] == pytest.approx(single, rel=1e-3)
     session.show_sweep(result)
     assert session.scenario_state.sweep is result
+
+
+def test_isolating_a_break_shows_the_segment_and_shuts_its_valves(session: Session) -> None:
+    from twin_app.engines.water import isolation
+
+    session.open_scenario(SCENARIOS / "close_pipe.toml")
+    iso = session.isolate_pipe("P10")
+    # the engine's own answer on the twin's network file (wntr valve segments)
+    assert iso == isolation(SAMPLE_DIR / "d-town.inp", "P10")
+    assert iso.valves and "P10" in iso.pipes
+    pipes = _layer(session, "pipes")
+    n = session.show_isolation(iso)
+    assert n == len(iso.pipes) and session.selection.layer_uid == pipes.uid
+    fs = pipes.feature_set()
+    assert fs is not None
+    assert sorted(str(fs.ids[i]) for i in session.selection.indices) == sorted(iso.pipes)
+    spec = session.shut_isolation(iso, replace=0)
+    assert session.scenario.interventions == (spec,) and set(spec.pipes) == set(iso.closed_links)
+    result = session.run_scenario()
+    assert result.kpi("demand_not_served_m3").delta > 0
+    session.commands.undo()
+    assert session.scenario.interventions == (ClosePipe(pipes=("P10",)),)

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.ui
 WAY = "way/4255394"
 PNG_WINDOW = "/tmp/twin_scenario_window.png"
 PNG_PANEL = "/tmp/twin_scenario_sweep_panel.png"
+PNG_ISOLATE = "/tmp/twin_scenario_isolate.png"
 PNG_SIDES = ("/tmp/twin_scenario_compare_left.png", "/tmp/twin_scenario_compare_right.png")
 
 
@@ -106,6 +107,29 @@ def test_pick_a_road_run_and_compare(qtbot: Any, window: Any) -> None:
     assert ranking.horizontalHeaderItem(2).text() == "tstt_veh_h_delta"
     assert ranking.item(0, 0).text() == "1"
     panel.grab().save(PNG_PANEL)
+
+    # The shipped pipe closure: find the valves that isolate the break and shut them.
+    panel.open(SAMPLE_DIR / "scenarios" / "close_pipe.toml")
+    assert panel.list.count() == 1 and panel.list.item(0).text() == "close_pipe: P10"
+    panel.list.setCurrentRow(0)
+    with qtbot.waitSignal(panel.isolation_finished, timeout=60_000) as found:
+        qtbot.mouseClick(panel.isolate_button, Qt.MouseButton.LeftButton)
+    assert found.args == [True]
+    assert "P10: shut 2 valves" in panel.status.text() and panel.shut_button.isEnabled()
+    pipes = next(x for x in w.session.layers if x.kind == "pipes")
+    assert w.session.selection.layer_uid == pipes.uid  # the segment is selected on the map
+    qtbot.mouseClick(panel.shut_button, Qt.MouseButton.LeftButton)
+    assert panel.list.item(0).text() == "close_pipe: P10, P234"
+    # Look down through the ground at the isolated segment (highlighted: selected).
+    w.session.underground = "translucent"
+    pfs = pipes.feature_set()
+    at = _road_midpoint(pfs, int(np.flatnonzero(pfs.ids.astype(str) == "P10")[0]))
+    w.session.camera.set_pose(
+        CameraPose((at[0], at[1] - 120.0, at[2] + 160.0), tuple(at), (0.0, 0.0, 1.0))
+    )
+    w.view.scene.render()
+    qtbot.wait(100)
+    w.grab().save(PNG_ISOLATE)
 
 
 def test_intervention_form_builds_and_checks_a_spec(qtbot: Any) -> None:

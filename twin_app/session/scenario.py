@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from psygnal.containers import EventedList
 
     from twin_app.engines.traffic import AssignmentResult
+    from twin_app.engines.water import Isolation
     from twin_app.model.layers import Layer
     from twin_app.scenarios.file import ClosePipe, CloseRoad, Scenario
     from twin_app.scenarios.model import ScenarioResult, TrafficModel, WaterModel
@@ -385,6 +386,8 @@ class ScenarioVerbs:
 
         def find_layer(self, uid: int) -> Layer | None: ...
 
+        def select_features(self, layer: Layer, indices: Any) -> None: ...
+
     def _init_scenario(self) -> None:
         self.scenario_state = ScenarioState()
         self.baselines = BaselineCache()
@@ -636,6 +639,51 @@ class ScenarioVerbs:
         for w in result.warnings:
             self.messages.emit("warning", f"scenario {result.name!r}: {w}")
         return cmp
+
+    # -- isolating a break ---------------------------------------------------------------------
+    def isolate_pipe(self, pipe: str) -> Isolation:
+        """The valves that isolate a break on `pipe` in the scenario's water network, and the
+        segment they cut off (:func:`twin_app.engines.water.isolation`: wntr's valve segments
+        over a strategic N-1 valve layer, as ``.inp`` files carry no isolation valves). Pure:
+        safe on a worker thread.
+
+        Raises
+        ------
+        InputError
+            The scenario has no water network.
+        EngineError
+            No pipe with that id.
+        """
+        from twin_app.engines.water import isolation
+        from twin_app.scenarios.run import baseline_water_model
+
+        return isolation(baseline_water_model(self.scenario).inp_path, str(pipe))
+
+    def show_isolation(self, iso: Isolation) -> int:
+        """Select the isolated segment's pipes on the water layer (GUI thread); returns how
+        many are selected (0 without a water layer)."""
+        from twin_app.model.sensors import PipeLayer
+
+        pipes = next((x for x in self.layers if isinstance(x, PipeLayer)), None)
+        if pipes is None or pipes.features is None:
+            return 0
+        ids = np.asarray(pipes.features.ids).astype(str)
+        rows = np.flatnonzero(np.isin(ids, np.asarray(iso.pipes, dtype=str)))
+        self.select_features(pipes, rows)
+        return int(rows.size)
+
+    def shut_isolation(self, iso: Isolation, replace: int | None = None) -> ClosePipe:
+        """Shut the valves that isolate a break: one ``close_pipe`` of the segment's links and
+        the links the valves sit on (:attr:`Isolation.closed_links`), added, or standing in for
+        intervention `replace` (one undoable step either way)."""
+        from twin_app.scenarios.file import ClosePipe
+
+        spec = ClosePipe(pipes=tuple(iso.closed_links))
+        if replace is None:
+            self.add_intervention(spec)
+        else:
+            self.replace_intervention(replace, spec)
+        return spec
 
     def run_sweep(
         self,

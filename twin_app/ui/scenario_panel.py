@@ -93,11 +93,14 @@ class QtScenarioPanel(QWidget):
         A run ended (True: a result is shown).
     sweep_finished(bool)
         A sweep ended (True: its ranking is shown).
+    isolation_finished(bool)
+        The valves isolating a break were found (True) or not.
     """
 
     compare_requested = Signal()
     run_finished = Signal(bool)
     sweep_finished = Signal(bool)
+    isolation_finished = Signal(bool)
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -140,6 +143,23 @@ class QtScenarioPanel(QWidget):
         edits = QHBoxLayout()
         for w in (self.add_button, self.edit_button, self.remove_button, self.pick_button):
             edits.addWidget(w)
+        #: The last isolation found (valves proposed for a pipe break) and the row it is for.
+        self.isolation: Any = None
+        self._showing = False
+        self._isolation_row = -1
+        self.isolate_button = QPushButton("Isolate break…")
+        self.isolate_button.setToolTip(
+            "Find the valves that isolate the selected pipe closure or break, and show the "
+            "segment they cut off"
+        )
+        self.isolate_button.clicked.connect(lambda: self.isolate(self.list.currentRow()))
+        self.shut_button = QPushButton("Shut these valves")
+        self.shut_button.setToolTip("Replace the closure by shutting the proposed valves")
+        self.shut_button.setEnabled(False)
+        self.shut_button.clicked.connect(self.shut_valves)
+        water = QHBoxLayout()
+        water.addWidget(self.isolate_button)
+        water.addWidget(self.shut_button)
 
         self.run_button = QPushButton("Run")
         self.run_button.setToolTip("Run the scenario against the baseline (F5)")
@@ -183,6 +203,7 @@ class QtScenarioPanel(QWidget):
         layout.addWidget(QLabel("Interventions"))
         layout.addWidget(self.list, 1)
         layout.addLayout(edits)
+        layout.addLayout(water)
         layout.addLayout(run)
         layout.addWidget(self.status)
         self.ranking_table = QTableWidget(0, 0)
@@ -269,7 +290,7 @@ class QtScenarioPanel(QWidget):
         return self.pick_button.isChecked()
 
     def _on_selection(self, sel: Selection) -> None:
-        if not self.picking or sel.empty:
+        if not self.picking or sel.empty or self._showing:
             return
         layer = self.session.find_layer(sel.layer_uid)
         if layer is None:
@@ -344,6 +365,57 @@ class QtScenarioPanel(QWidget):
             f"sweeping each {each}… (starting the workers)",
         )
 
+    def isolate(self, row: int) -> None:
+        """Find the valves isolating the pipe of intervention `row` (a ``close_pipe``'s first
+        pipe or a ``leak`` on a pipe) on a worker thread; the segment is then selected on the
+        map and "Shut these valves" offered."""
+        items = self.session.scenario_state.interventions
+        spec = items[row] if 0 <= row < len(items) else None
+        pipe = None
+        if spec is not None and spec.kind == "close_pipe":
+            pipe = spec.pipes[0]
+        elif spec is not None and spec.kind == "leak" and spec.pipe is not None:
+            pipe = spec.pipe
+        if pipe is None:
+            self._report("warning", "select a pipe closure or a pipe break in the list first")
+            return
+        session = self.session
+        self._isolation_row = row
+        self._start(
+            lambda progress, cancelled: session.isolate_pipe(pipe),
+            self._show_isolation,
+            self.isolation_finished,
+            f"finding the valves that isolate {pipe}…",
+        )
+
+    def _show_isolation(self, iso: Any) -> str:
+        self.isolation = iso
+        self.shut_button.setEnabled(True)
+        self._showing = True  # the segment's selection is not a pick
+        try:
+            self.session.show_isolation(iso)
+        finally:
+            self._showing = False
+        valves = ", ".join(f"{link} at {node}" for link, node in iso.valves)
+        return (
+            f"{iso.pipe}: shut {len(iso.valves)} valve{'s' if len(iso.valves) != 1 else ''} "
+            f"({valves}); the segment has {len(iso.pipes)} pipes and {len(iso.nodes)} "
+            f"junctions, {1000 * iso.demand_cut_m3s:.2f} L/s of demand cut"
+        )
+
+    def shut_valves(self) -> None:
+        """Replace the isolated closure by shutting the proposed valves (undoable)."""
+        iso = self.isolation
+        if iso is None:
+            return
+        items = self.session.scenario_state.interventions
+        row = self._isolation_row if 0 <= self._isolation_row < len(items) else None
+        spec = self._try(lambda: self.session.shut_isolation(iso, row))
+        if spec is not None:
+            self.status.setText(f"shut the valves: {describe(spec)}")
+        self.isolation = None
+        self.shut_button.setEnabled(False)
+
     def _on_sweep(self) -> None:
         from PySide6.QtWidgets import QInputDialog
 
@@ -370,7 +442,7 @@ class QtScenarioPanel(QWidget):
             self._on_done(result, error, show, finished)
 
         self._task = BackgroundTask(work, done, self._on_progress)
-        for b in (self.run_button, self.sweep_button):
+        for b in (self.run_button, self.sweep_button, self.isolate_button):
             b.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress.setValue(0)
@@ -402,7 +474,7 @@ class QtScenarioPanel(QWidget):
         self, result: Any, error: BaseException | None, show: Callable[[Any], str], finished: Any
     ) -> None:
         self._task = None
-        for b in (self.run_button, self.sweep_button):
+        for b in (self.run_button, self.sweep_button, self.isolate_button):
             b.setEnabled(True)
         self.cancel_button.setEnabled(False)
         self.progress.setValue(100 if error is None else 0)
