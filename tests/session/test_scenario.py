@@ -216,3 +216,21 @@ def test_isolating_a_break_shows_the_segment_and_shuts_its_valves(session: Sessi
     assert result.kpi("demand_not_served_m3").delta > 0
     session.commands.undo()
     assert session.scenario.interventions == (ClosePipe(pipes=("P10",)),)
+
+
+def test_a_cancelled_run_raises_and_changes_nothing(session: Session) -> None:
+    from twin_app.errors import CancelledError
+
+    session.new_scenario("Cancelled")
+    session.add_intervention(CloseRoad(links=(WAY,)))
+    before = session.scenario_state.result
+    with pytest.raises(CancelledError):
+        session.run_scenario(cancelled=lambda: True)
+    assert session.scenario_state.result is before
+
+
+def test_the_default_scenario_follows_a_twin_opened_later() -> None:
+    s = Session()
+    assert s.scenario.twin is None and s.scenario.traffic is None
+    s.twins.append(SAMPLE_DIR)  # what add_twin records
+    assert s.scenario.twin == SAMPLE_DIR and s.scenario.traffic is not None

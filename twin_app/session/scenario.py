@@ -408,8 +408,13 @@ class ScenarioVerbs:
     def scenario(self) -> Scenario:
         """The current scenario (a default one over the open twin until one is made)."""
         st = self.scenario_state
-        if st.scenario is None:
-            st.scenario = st.saved = self.default_scenario()
+        cur = st.scenario
+        if cur is None or (
+            # the untouched default made before a twin was open: follow the twin
+            cur.twin is None and not cur.interventions and st.path is None and self.twins
+        ):
+            name = cur.name if cur is not None else "Scenario"
+            st.scenario = st.saved = self.default_scenario(name)
         current: Scenario = st.scenario
         return current
 
@@ -590,14 +595,24 @@ class ScenarioVerbs:
 
     # -- running and showing ------------------------------------------------------------------
     def run_scenario(
-        self, progress: Progress | None = None, cancelled: Callable[[], bool] | None = None
+        self,
+        progress: Progress | None = None,
+        cancelled: Callable[[], bool] | None = None,
+        scenario: Scenario | None = None,
     ) -> ScenarioResult:
-        """Run the current scenario against its (cached) baseline. Pure: safe on a worker
-        thread; the session is not changed (show the result with :meth:`show_result`).
+        """Run a scenario against its (cached) baseline. Pure: safe on a worker thread; the
+        session is not changed (show the result with :meth:`show_result`).
 
-        See :func:`run_with_baseline`.
+        Parameters
+        ----------
+        progress, cancelled
+            See :func:`run_with_baseline`.
+        scenario
+            The snapshot to run (default: the current scenario). A front end takes it on the
+            GUI thread when the user clicks Run, so edits made while it runs do not leak in.
         """
-        return run_with_baseline(self.scenario, self.baselines, progress, cancelled)
+        snapshot = self.scenario if scenario is None else scenario
+        return run_with_baseline(snapshot, self.baselines, progress, cancelled)
 
     def show_result(self, result: ScenarioResult) -> Comparison:
         """Show a result (GUI thread): the KPI rows, and the comparison's result layers.
@@ -693,6 +708,7 @@ class ScenarioVerbs:
         workers: int | None = None,
         progress: Progress | None = None,
         cancelled: Callable[[], bool] | None = None,
+        scenario: Scenario | None = None,
     ) -> SweepResult:
         """Close each selected road (``each="road"``) or pipe (``"pipe"``) of the current
         scenario in turn and rank the closures (:func:`twin_app.scenarios.sweep.run_sweep`:
@@ -701,7 +717,7 @@ class ScenarioVerbs:
         from twin_app.scenarios.sweep import run_sweep
 
         return run_sweep(
-            self.scenario,
+            self.scenario if scenario is None else scenario,
             each,
             where=where or None,
             scheduler=scheduler,

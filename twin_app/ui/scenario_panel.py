@@ -339,8 +339,9 @@ class QtScenarioPanel(QWidget):
     def run(self) -> None:
         """Run the scenario on a worker thread; the result is shown when it returns."""
         session = self.session
+        snapshot = session.scenario  # what the user sees now (frozen), taken here
         self._start(
-            lambda progress, cancelled: session.run_scenario(progress, cancelled),
+            lambda progress, cancelled: session.run_scenario(progress, cancelled, snapshot),
             self._show_run,
             self.run_finished,
             "running…",
@@ -356,9 +357,10 @@ class QtScenarioPanel(QWidget):
         """Run a sweep (one closure per road or pipe) on a worker thread; the ranking is shown
         in the "Sweep ranking" tab when it returns."""
         session = self.session
+        snapshot = session.scenario
         self._start(
             lambda progress, cancelled: session.run_sweep(
-                each, where, scheduler, workers, progress, cancelled
+                each, where, scheduler, workers, progress, cancelled, snapshot
             ),
             self._show_sweep,
             self.sweep_finished,
