@@ -22,6 +22,9 @@ Reported:
 - ``app_naive_s``: the naive way, :func:`twin_app.scenarios.run.run_scenario` solving baseline
   and scenario from scratch for one closure, and ``app_naive_ratio`` = naive / app
 - ``app_show_ms``: the median GUI-thread part (show_result)
+- ``app_close_road_render_s`` (with ``--render``): the same warm closures with the scenario
+  side of the comparison drawn offscreen (1920x1080, the render Viewer the compare view uses),
+  up to the recoloured frame: run + show + render
 
 :func:`app_figures` returns the same figures for ``bench_scenarios.py``.
 """
@@ -44,13 +47,15 @@ from _common import emit
 FIRST_WAY = "way/4255394"
 
 
-def app_figures(n_roads: int = 5) -> dict[str, float]:
+def app_figures(n_roads: int = 5, render: bool = False) -> dict[str, float]:
     """Open the sample twin, close roads through the core and time Run -> recoloured roads + KPIs.
 
     Parameters
     ----------
     n_roads
         Warm closures timed after the first (cold) one.
+    render
+        Also draw the comparison's scenario side offscreen and time to the recoloured frame.
 
     Returns
     -------
@@ -86,6 +91,15 @@ def app_figures(n_roads: int = 5) -> dict[str, float]:
     close(FIRST_WAY)
     cold_s, _, first = run_and_show()
     assert not first.extra["traffic_baseline_cached"]
+    viewer = None
+    if render:
+        from twin_app.render.plotter import offscreen_plotter
+        from twin_app.render.viewer import Viewer
+
+        cmp = session.scenario_state.comparison
+        viewer = Viewer(cmp.scenario, offscreen_plotter(1920, 1080))
+        # pyvista renders nothing before its first show or screenshot
+        viewer.scene.screenshot()
 
     # The busiest drivable roads of the baseline, each closed on its own.
     links = first.links
@@ -93,10 +107,14 @@ def app_figures(n_roads: int = 5) -> dict[str, float]:
     flow = links.groupby("segment_row")["flow_baseline"].max()
     flow = flow[flow.index >= 0].sort_values(ascending=False)
     ways = [ids[r] for r in flow.index if ids[r] != FIRST_WAY][:n_roads]
-    totals, shows, solves = [], [], []
+    totals, shows, solves, drawn = [], [], [], []
     for way in ways:
         close(way)
+        t0 = time.perf_counter()
         total, show, result = run_and_show()
+        if viewer is not None:
+            viewer.scene.render()
+            drawn.append(time.perf_counter() - t0)
         assert result.extra["traffic_baseline_cached"]
         totals.append(total)
         shows.append(show)
@@ -111,6 +129,9 @@ def app_figures(n_roads: int = 5) -> dict[str, float]:
     run_scenario(session.scenario)
     naive_s = time.perf_counter() - t0
     app_s = statistics.median(totals)
+    extra = {"app_close_road_render_s": statistics.median(drawn)} if drawn else {}
+    if viewer is not None:
+        viewer.close()
     return {
         "app_close_road_cold_s": cold_s,
         "app_close_road_s": app_s,
@@ -119,6 +140,7 @@ def app_figures(n_roads: int = 5) -> dict[str, float]:
         "app_naive_s": naive_s,
         "app_naive_ratio": naive_s / app_s,
         "app_show_ms": 1000.0 * statistics.median(shows),
+        **extra,
     }
 
 
@@ -126,8 +148,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--roads", type=int, default=5, help="warm closures to time (default 5)")
+    p.add_argument("--render", action="store_true", help="also time the offscreen redraw")
     args = p.parse_args()
-    emit(app_figures(args.roads), args.json)
+    emit(app_figures(args.roads, args.render), args.json)
 
 
 if __name__ == "__main__":
