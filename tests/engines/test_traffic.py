@@ -290,3 +290,26 @@ def test_compile_solver_reports_seconds() -> None:
     from twin_app.engines.traffic import compile_solver
 
     assert compile_solver() >= 0.0
+
+
+def test_gp_warm_start_from_a_fully_cut_network(shared_file: SharedFile) -> None:
+    net, demand = _sioux(shared_file)
+    cut = assign(net, demand, closed=np.ones(net.n_links, dtype=bool))
+    assert cut.od_pairs_disconnected == int(np.count_nonzero(demand.od > 0)) - int(
+        np.count_nonzero(np.diag(demand.od) > 0)
+    )
+    assert np.all(cut.flow == 0.0)
+    res = assign(net, demand, relative_gap=1e-5, warm_start=cut)
+    assert res.converged and res.od_pairs_disconnected == 0
+
+
+def test_gp_warm_start_ignores_a_state_of_other_links(shared_file: SharedFile) -> None:
+    net, demand = _sioux(shared_file)
+    base = assign(net, demand, relative_gap=1e-5)
+    # Same sizes, other links: the heads of two links swapped.
+    head = np.array(net.term_node)
+    head[[0, 1]] = head[[1, 0]]
+    other = TntpNetwork(**{**net.__dict__, "term_node": head})
+    cold = assign(other, demand, relative_gap=1e-5)
+    warm = assign(other, demand, relative_gap=1e-5, warm_start=base)
+    assert np.array_equal(warm.flow, cold.flow) and warm.iterations == cold.iterations

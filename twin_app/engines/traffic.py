@@ -16,18 +16,19 @@ by one of two published methods.
 J. N. Prashker and S. Rajadhyaksha, "A faster path-based algorithm for traffic assignment",
 *Transportation Research Record* 1443, 1994, pp. 75-83; with the path-set re-equilibration of
 iGP, J. Xie, Y. Nie and X. Liu, *Transportation Research Record* 2672(48), 2018). Each OD pair
-keeps the paths it uses and their flows ``f_k``. An iteration runs, origin by origin, a Dijkstra
-on the current costs, adds each destination's shortest path to its pair's set (column
-generation) and moves flow from every other path k of the set to the cheapest one k* by a
-Newton step on the path-flow form of Beckmann's program::
+keeps the paths it uses and their flows ``f_k``. Each iteration moves flow from every other path
+k of a pair's set to its cheapest one k* by a Newton step on the path-flow form of Beckmann's
+program::
 
     delta_k = min(f_k, (C_k - C_k*) / s_k),   s_k = sum_{a in k (+) k*} dt_a/dv (x_a)
 
 (``C`` path costs, ``(+)`` the symmetric difference: links on both paths keep their flow),
-updating link flows and costs after each shift (Gauss-Seidel). Then it re-equilibrates all
-path sets without new paths, at most ``_GP_INNER`` passes, until their own gap is below
-``_GP_INNER_RATIO`` times the last measured gap, and measures the relative gap. Emptied paths
-are dropped. The inner loops are numba kernels (:mod:`twin_app.engines.traffic_gp`, compiled
+updating link flows and costs after each shift (Gauss-Seidel), pair by pair, for 1 to
+``_GP_INNER + 1`` passes over all pairs (until the path sets' own gap is below
+``_GP_INNER_RATIO`` times the last measured gap). Then one Dijkstra per origin on the new costs
+measures the relative gap and adds each pair's shortest path to its set (column generation)
+for the next iteration. Emptied paths are dropped. The first path sets come from an
+all-or-nothing loading, origin by origin on the costs so far (incremental loading). The inner loops are numba kernels (:mod:`twin_app.engines.traffic_gp`, compiled
 once and cached on disk; :func:`compile_solver` reports the first-call time); Python only
 loops over iterations, so that ``progress`` and ``cancelled`` work. The path sets are returned
 in :attr:`AssignmentResult.state` (:class:`GpState`); ``warm_start`` re-uses them: paths
@@ -65,7 +66,7 @@ time unit, as the TNTP tables report it (Sioux Falls: 0.01 h, Anaheim: minutes);
 converts to the named KPIs (``tstt_veh_h`` ...) with units the caller states.
 
 Measured (benchmarks/bench_traffic.py, one core of a shared 2-core machine): GP reaches gap 1e-6
-in 8 iterations / about 0.011 s on Sioux Falls and 4 / about 0.016 s on Anaheim; BFW reaches 1e-5
+in 11 iterations / about 2 ms on Sioux Falls and 4 / about 8 ms on Anaheim; BFW reaches 1e-5
 in 149 / 0.07 s and 24 / 0.07 s; aequilibrae 1.7.2's BFW takes 1.96 s / 279 and 0.39 s / 37 to
 1e-5 (DESIGN.md section 8).
 """
@@ -142,11 +143,14 @@ class GpState:
     Plain numpy arrays (picklable, they travel to Dask workers). Pair ``i`` (key
     ``source_vertex * n_vertices + destination``, sorted) has demand ``od_demand[i]`` and the
     next ``paths_per_od[i]`` paths; path ``k`` has ``path_flow[k]`` on the next
-    ``path_length[k]`` entries of ``links`` (link indices, destination first).
+    ``path_length[k]`` entries of ``links`` (link indices, destination first). ``topology``
+    fingerprints the graph (link ends, zone source copies): a state only warm-starts a run on
+    the same links.
     """
 
     n_links: int
     n_vertices: int
+    topology: str
     od_key: IntArray
     od_demand: FloatArray
     paths_per_od: IntArray
@@ -425,19 +429,31 @@ def _gp_problem(
     return problem, sources[rows] * nv + dests
 
 
+def _topology(graph: _Graph) -> str:
+    """Fingerprint of the graph's links (tails with zone copies, heads) for warm starts."""
+    import hashlib
+
+    digest = hashlib.blake2b(digest_size=16)
+    for arr in (graph.tail, graph.head):
+        digest.update(np.ascontiguousarray(arr, dtype=np.int64).tobytes())
+    return digest.hexdigest()
+
+
 def _warm_paths(
-    warm: AssignmentResult | None, keys: IntArray, demand: FloatArray, n_links: int, nv: int
+    warm: AssignmentResult | None, keys: IntArray, demand: FloatArray, topology: str
 ) -> tuple[IntArray, FloatArray, IntArray, IntArray, FloatArray, IntArray]:
     """Map this run's pairs onto a warm state: ``(warm pair or -1, scale, warm arrays...)``."""
     state = warm.state if warm is not None else None
     none = np.full(keys.size, -1, dtype=np.int64)
     empty_i = np.zeros(0, dtype=np.int64)
-    if not isinstance(state, GpState) or state.n_links != n_links or state.n_vertices != nv:
+    if not isinstance(state, GpState) or state.topology != topology:
         if warm is not None:
             log.info("warm start has no path sets for this network: starting cold")
         return none, np.ones(keys.size), empty_i, empty_i, np.zeros(0), empty_i
-    at = np.clip(np.searchsorted(state.od_key, keys), 0, max(state.od_key.size - 1, 0))
-    found = (state.od_key.size > 0) & (state.od_key[at] == keys) if keys.size else none >= 0
+    if state.od_key.size == 0:  # the warm run had no pair with a path
+        return none, np.ones(keys.size), empty_i, empty_i, np.zeros(0), empty_i
+    at = np.clip(np.searchsorted(state.od_key, keys), 0, state.od_key.size - 1)
+    found = state.od_key[at] == keys
     widx = np.where(found, at, -1).astype(np.int64)
     scale = np.ones(keys.size)
     wd = state.od_demand[at[found]]
@@ -471,8 +487,9 @@ def _assign_gp(
     t_start = time.perf_counter()
     graph = _Graph(network, demand, closed)
     p, keys = _gp_problem(network, graph, fixed)
+    topology = _topology(graph)
     widx, scale, w_np, w_len, w_flow, w_links = _warm_paths(
-        warm_start, keys, p["od_demand"], network.n_links, graph.n_vertices
+        warm_start, keys, p["od_demand"], topology
     )
     closed_mask = (
         np.zeros(network.n_links, dtype=np.bool_) if closed is None else _arr(closed, np.bool_)
@@ -517,6 +534,7 @@ def _assign_gp(
     state = GpState(
         n_links=network.n_links,
         n_vertices=graph.n_vertices,
+        topology=topology,
         od_key=keys.astype(np.int64),
         od_demand=p["od_demand"],
         paths_per_od=per_od,

@@ -13,12 +13,17 @@ Per OD pair with path set K and the cheapest path ``k*`` of the set, each other 
 
 from k to k* (a Newton step on the path-flow form of Beckmann's program; ``(+)`` is the
 symmetric difference: links on both paths keep their flow). Link flows and costs are updated
-after every shift (Gauss-Seidel). An outer iteration runs, per origin, a Dijkstra on the current
-costs and adds each destination's shortest path to its set (column generation), shifts that
-pair's flow, then re-equilibrates all path sets (up to ``inner`` passes, until their own gap is
-below ``inner_ratio`` times the last measured gap), then measures the relative gap with one more
-Dijkstra per origin on the final costs. Shortest paths: Dijkstra with a binary heap (lazy
-deletion) over the open links in CSR order, stopping once the origin's destinations are settled.
+after every shift (Gauss-Seidel). An outer iteration shifts flows over all path sets, pair by
+pair, for one to ``inner + 1`` passes (until the path sets' own gap is below ``inner_ratio``
+times the last measured gap), recomputes the link flows from the path flows, then runs one
+Dijkstra per origin on the final costs, which gives the relative gap and, as in iGP, each pair's
+shortest path, added to its set for the next iteration (column generation). Shortest paths:
+Dijkstra with a binary heap (lazy deletion) over the open links in CSR order, stopping once the
+origin's destinations are settled.
+
+Hot loops call helpers with scalar arguments only, or once per range of pairs: numba counts
+references on every array passed to a compiled function, which cost ten times the arithmetic
+of a per-link BPR update.
 
 Everything here is compiled by numba with ``cache=True`` (the machine code is kept on disk next
 to this file, or in ``NUMBA_CACHE_DIR``). Arrays only, no Python objects: the caller
@@ -371,18 +376,33 @@ def _measure(
     od_demand: Any,
     out_start: Any,
     out_link: Any,
+    tail: Any,
     head: Any,
     x: Any,
     cost: Any,
-    dist: Any,
-    pred: Any,
-    done: Any,
-    heap_d: Any,
-    heap_v: Any,
-    tmark: Any,
-    stamps: Any,
-) -> float:
-    """Relative gap ``(sum c x - sum q pi) / sum c x`` at the current costs."""
+    od_paths: Any,
+    od_np: Any,
+    pool: Any,
+    off: Any,
+    length: Any,
+    flow: Any,
+    counts: Any,
+) -> Any:
+    """Relative gap ``(sum c x - sum q pi) / sum c x`` at the current costs, and columns.
+
+    The same Dijkstra per origin also adds each pair's shortest path to its set (flow 0), for
+    the next iteration's shifts: one shortest-path pass per iteration.
+    Returns ``(gap, od_paths, pool, off, length, flow)`` (arrays that grew are new).
+    """
+    n_vertices = out_start.size - 1
+    m = head.size
+    dist = np.empty(n_vertices)
+    pred = np.empty(n_vertices, np.int64)
+    done = np.empty(n_vertices, np.bool_)
+    heap_d = np.empty(m + 1)
+    heap_v = np.empty(m + 1, np.int64)
+    tmark = np.zeros(n_vertices, np.int64)
+    buf = np.empty(max(n_vertices, 1), np.int64)
     tsc = 0.0
     for a in range(x.size):
         tsc += cost[a] * x[a]
@@ -391,16 +411,20 @@ def _measure(
         lo, hi = od_start[oi], od_start[oi + 1]
         if hi == lo:
             continue
-        stamps[2] += 1
         for od in range(lo, hi):
-            tmark[od_dest[od]] = stamps[2]
+            tmark[od_dest[od]] = oi + 1
         _dijkstra(
             sources[oi], out_start, out_link, head, cost, dist, pred, done, heap_d, heap_v,
-            tmark, stamps[2], hi - lo,
+            tmark, oi + 1, hi - lo,
         )  # fmt: skip
         for od in range(lo, hi):
             sptt += od_demand[od] * dist[od_dest[od]]
-    return (tsc - sptt) / tsc if tsc > 0.0 else 0.0
+            n = _tree_path(od_dest[od], pred, tail, buf)
+            _k, od_paths, pool, off, length, flow = _add_path(
+                od, buf, n, od_paths, od_np, pool, off, length, flow, counts
+            )
+    gap = (tsc - sptt) / tsc if tsc > 0.0 else 0.0
+    return gap, od_paths, pool, off, length, flow
 
 
 @njit(cache=True, nogil=True)
@@ -573,9 +597,9 @@ def start(
         )  # fmt: skip
         link_flows(od_paths, od_np, pool, off, length, flow, x)
         update_all_links(x, cost, der, t0, b, power, cap, fixed)
-    gap = _measure(
-        sources, od_start, od_dest, od_demand, out_start, out_link, head, x, cost,
-        dist, pred, done, heap_d, heap_v, tmark, stamps,
+    gap, od_paths, pool, off, length, flow = _measure(
+        sources, od_start, od_dest, od_demand, out_start, out_link, tail, head, x, cost,
+        od_paths, od_np, pool, off, length, flow, counts,
     )  # fmt: skip
     return gap, x, od_paths, od_np, pool, off, length, flow, counts
 
@@ -608,53 +632,27 @@ def iterate(
     flow: Any,
     counts: Any,
 ) -> Any:
-    """One outer iteration (column generation, shifts, ``inner`` re-equilibrations, gap)."""
+    """One outer iteration: shifts over the path sets (which the last gap measure extended
+    by each pair's shortest path) for 1 to ``inner + 1`` passes, then the gap and new columns.
+    """
     m = head.size
     cost = np.empty(m)
     der = np.empty(m)
     update_all_links(x, cost, der, t0, b, power, cap, fixed)
-    dist = np.empty(n_vertices)
-    pred = np.empty(n_vertices, np.int64)
-    done = np.empty(n_vertices, np.bool_)
-    heap_d = np.empty(m + 1)
-    heap_v = np.empty(m + 1, np.int64)
-    tmark = np.zeros(n_vertices, np.int64)
     mark_b = np.zeros(m, np.int64)
     mark_k = np.zeros(m, np.int64)
     stamps = np.zeros(3, np.int64)
-    buf = np.empty(max(n_vertices, 1), np.int64)
-    for oi in range(sources.size):
-        lo, hi = od_start[oi], od_start[oi + 1]
-        if hi == lo:
-            continue
-        stamps[2] += 1
-        for od in range(lo, hi):
-            tmark[od_dest[od]] = stamps[2]
-        _dijkstra(
-            sources[oi], out_start, out_link, head, cost, dist, pred, done, heap_d, heap_v,
-            tmark, stamps[2], hi - lo,
-        )  # fmt: skip
-        for od in range(lo, hi):
-            n = _tree_path(od_dest[od], pred, tail, buf)
-            _k, od_paths, pool, off, length, flow = _add_path(
-                od, buf, n, od_paths, od_np, pool, off, length, flow, counts
-            )
-        _equilibrate(
-            lo, hi, od_paths, od_np, pool, off, length, flow, x, cost, der,
-            t0, b, power, cap, fixed, mark_b, mark_k, stamps,
-        )  # fmt: skip
     _reequilibrate(
-        inner, inner_ratio, last_gap, od_paths, od_np, pool, off, length, flow, x, cost, der,
-        t0, b, power, cap, fixed, mark_b, mark_k, stamps,
+        inner + 1, inner_ratio, last_gap, od_paths, od_np, pool, off, length, flow, x, cost,
+        der, t0, b, power, cap, fixed, mark_b, mark_k, stamps,
     )  # fmt: skip
     # exact link flows from the paths (no drift from the incremental updates)
     link_flows(od_paths, od_np, pool, off, length, flow, x)
     update_all_links(x, cost, der, t0, b, power, cap, fixed)
-    gap = _measure(
-        sources, od_start, od_dest, od_demand, out_start, out_link, head, x, cost,
-        dist, pred, done, heap_d, heap_v, tmark, stamps,
+    return _measure(
+        sources, od_start, od_dest, od_demand, out_start, out_link, tail, head, x, cost,
+        od_paths, od_np, pool, off, length, flow, counts,
     )  # fmt: skip
-    return gap, od_paths, pool, off, length, flow
 
 
 @njit(cache=True, nogil=True)
