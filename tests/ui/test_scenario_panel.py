@@ -110,20 +110,24 @@ def test_pick_a_road_run_and_compare(qtbot: Any, window: Any) -> None:
 
     # The shipped pipe closure: find the valves that isolate the break and shut them.
     panel.open(SAMPLE_DIR / "scenarios" / "close_pipe.toml")
-    assert panel.list.count() == 1 and panel.list.item(0).text() == "close_pipe: P10"
+    pipe = w.session.scenario.interventions[0].pipes[0]
+    assert panel.list.count() == 1 and panel.list.item(0).text() == f"close_pipe: {pipe}"
     panel.list.setCurrentRow(0)
     with qtbot.waitSignal(panel.isolation_finished, timeout=60_000) as found:
         qtbot.mouseClick(panel.isolate_button, Qt.MouseButton.LeftButton)
     assert found.args == [True]
-    assert "P10: shut 2 valves" in panel.status.text() and panel.shut_button.isEnabled()
+    iso = panel.isolation
+    assert iso is not None and iso.pipe == pipe and iso.valves
+    assert f"{pipe}: shut {len(iso.valves)} valve" in panel.status.text()
+    assert panel.shut_button.isEnabled()
     pipes = next(x for x in w.session.layers if x.kind == "pipes")
     assert w.session.selection.layer_uid == pipes.uid  # the segment is selected on the map
     qtbot.mouseClick(panel.shut_button, Qt.MouseButton.LeftButton)
-    assert panel.list.item(0).text() == "close_pipe: P10, P234"
+    assert w.session.scenario.interventions[0].pipes == iso.closed_links
     # Look down through the ground at the isolated segment (highlighted: selected).
     w.session.underground = "translucent"
     pfs = pipes.feature_set()
-    at = _road_midpoint(pfs, int(np.flatnonzero(pfs.ids.astype(str) == "P10")[0]))
+    at = _road_midpoint(pfs, int(np.flatnonzero(pfs.ids.astype(str) == pipe)[0]))
     w.session.camera.set_pose(
         CameraPose((at[0], at[1] - 120.0, at[2] + 160.0), tuple(at), (0.0, 0.0, 1.0))
     )
