@@ -42,6 +42,7 @@ from twin_app.model.layers import Layer, TimeLayer, layer_for
 from twin_app.model.sensors import LiveValueStore, MoverLayer, SensorLayer
 from twin_app.model.sun import Sun
 from twin_app.session.live import Live
+from twin_app.session.scenario import ScenarioVerbs
 
 if TYPE_CHECKING:
     from twin_app.io.load import Cancelled, Progress
@@ -103,7 +104,7 @@ class Selection:
         return not self.indices
 
 
-class Session:
+class Session(ScenarioVerbs):
     """What the user has open.
 
     Attributes
@@ -123,6 +124,11 @@ class Session:
         Undo/redo history of user changes.
     live
         The live feed, recorder and their state (:class:`~twin_app.session.live.Live`).
+    scenario_state, baselines
+        The scenario being edited, its last result and comparison, and the cached baselines
+        (verbs in :class:`~twin_app.session.scenario.ScenarioVerbs`: ``new_scenario``,
+        ``open_scenario``, ``save_scenario``, ``add_intervention``, ``close_roads_at``,
+        ``run_scenario``, ``show_result`` ...).
     sun
         The evented :class:`~twin_app.model.sun.Sun` over the twin's place at the clock's
         time (NREL SPA through ``twin_app.engines.sun``); the render Scene lights and casts
@@ -164,6 +170,7 @@ class Session:
         self.sun = Sun()
         self.clock.events.t_ns.connect(self._on_time)
         self.layers.events.removed.connect(self._on_layer_removed)
+        self._init_scenario()
 
     # -- time --------------------------------------------------------------------------------
     def time_layers(self) -> list[TimeLayer]:
@@ -588,6 +595,7 @@ class Session:
         self.alerts.rules.clear()
         self.alerts.alerts.clear()
         self.alerts.reset()
+        self.reset_scenario()
         self.commands.clear()
 
     @property

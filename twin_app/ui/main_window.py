@@ -55,6 +55,8 @@ AUTOSAVE_MS = 120_000
 UNDERGROUND_MODES = ("off", "translucent", "cutaway")
 #: Longest text the status bar shows; the Messages panel and the tooltip hold the whole line.
 STATUS_CHARS = 120
+#: Width the Scenario dock takes when shown: its KPI table has five columns.
+SCENARIO_DOCK_PX = 540
 
 
 class QtMainWindow(QMainWindow):
@@ -153,6 +155,17 @@ class QtMainWindow(QMainWindow):
         self.splitDockWidget(self.timeline_dock, self.messages_dock, Qt.Orientation.Vertical)
         self.tabifyDockWidget(self.messages_dock, self.alerts_dock)
         self.messages_dock.raise_()
+        from twin_app.ui.scenario_panel import QtScenarioPanel
+
+        self.scenario_panel = QtScenarioPanel(self.session)
+        self.scenario_dock = self._dock(
+            "Scenario", self.scenario_panel, Qt.DockWidgetArea.RightDockWidgetArea, "scenario"
+        )
+        self.tabifyDockWidget(self.inspector_dock, self.scenario_dock)
+        self.inspector_dock.raise_()
+        #: The compare view and its dock, made when first shown (two 3D views).
+        self.compare_view: Any = None
+        self.compare_dock: QDockWidget | None = None
         self.view.active_layer = self._active_layer
         self.resizeDocks(
             [self.timeline_dock, self.messages_dock], [80, 120], Qt.Orientation.Vertical
@@ -291,6 +304,45 @@ class QtMainWindow(QMainWindow):
             checkable=True,
             tip="Write what arrives live to a Parquet file",
         )
+        sp = self.scenario_panel
+        self.scenario_new_action = self._action(
+            "&New scenario", self.new_scenario, tip="Start a scenario over the open twin"
+        )
+        self.scenario_open_action = self._action(
+            "&Open scenario…", sp._on_open, tip="Open a scenario file (.toml)"
+        )
+        self.scenario_save_action = self._action(
+            "&Save scenario", lambda: sp.save(), tip="Save the scenario to its file"
+        )
+        self.scenario_save_as_action = self._action(
+            "Save scenario &as…", lambda: sp.save(ask=True), tip="Save the scenario to a new file"
+        )
+        self.scenario_run_action = self._action(
+            "&Run scenario", sp.run, "F5", tip="Run the scenario against the baseline"
+        )
+        self.scenario_cancel_action = self._action("&Cancel run", sp.cancel)
+        self.sweep_action = self._action(
+            "S&weep…", sp._on_sweep, tip="Close each road or pipe in turn and rank the closures"
+        )
+        self.scenario_panel_action = self._action(
+            "Scenario &panel", self.show_scenario_panel, tip="Show the Scenario panel"
+        )
+        self.scenario_pick_action = self._action(
+            "&Pick on map",
+            sp.pick_button.setChecked,
+            checkable=True,
+            tip="A click on a road closes it, on a pipe or valve shuts it",
+        )
+        sp.pick_button.toggled.connect(self.scenario_pick_action.setChecked)
+        self.compare_action = self._action(
+            "&Compare view",
+            self.show_compare,
+            "Ctrl+Shift+C",
+            checkable=True,
+            tip="Baseline and scenario side by side, or a swipe",
+        )
+        sp.compare_requested.connect(lambda: self.show_compare(True))
+        self.session.scenario_state.events.comparison.connect(self._on_comparison)
         self.theme_group = QActionGroup(self)
         self.theme_actions = {}
         for theme in ("light", "dark"):
@@ -339,6 +391,7 @@ class QtMainWindow(QMainWindow):
             self.messages_dock,
             self.timeline_dock,
             self.alerts_dock,
+            self.scenario_dock,
         ):
             panels.addAction(d.toggleViewAction())
         t = mb.addMenu("&Time")
@@ -350,6 +403,27 @@ class QtMainWindow(QMainWindow):
             self.record_action,
         ):
             t.addAction(a)
+        sc = mb.addMenu("&Scenario")
+        items: tuple[QAction | None, ...] = (
+            self.scenario_panel_action,
+            self.scenario_new_action,
+            self.scenario_open_action,
+            self.scenario_save_action,
+            self.scenario_save_as_action,
+            None,
+            self.scenario_pick_action,
+            self.scenario_run_action,
+            self.scenario_cancel_action,
+            None,
+            self.compare_action,
+            self.sweep_action,
+        )
+        for item in items:
+            if item is None:
+                sc.addSeparator()
+            else:
+                sc.addAction(item)
+        self.scenario_menu = sc
         b = mb.addMenu("&Bookmarks")
         b.addAction(self.bookmark_action)
         self.bookmarks_menu = b
@@ -1027,6 +1101,48 @@ class QtMainWindow(QMainWindow):
         else:
             self.record_action.setChecked(False)
 
+    # -- scenarios ---------------------------------------------------------------------------------
+    def new_scenario(self) -> None:
+        """Start a new scenario over the open twin (undoable) and show the Scenario panel."""
+        self.session.new_scenario()
+        self.show_scenario_panel()
+
+    def show_scenario_panel(self) -> None:
+        """Bring the Scenario panel to the front, wide enough for its KPI table."""
+        self.scenario_dock.show()
+        self.scenario_dock.raise_()
+        width = max(self.scenario_dock.width(), SCENARIO_DOCK_PX)
+        self.resizeDocks([self.scenario_dock], [width], Qt.Orientation.Horizontal)
+
+    def show_compare(self, on: bool = True) -> None:
+        """Show (or hide) the compare view of the last scenario result in a dock."""
+        if not on:
+            if self.compare_dock is not None:
+                self.compare_dock.hide()
+            self.compare_action.setChecked(False)
+            return
+        if self.compare_view is None:
+            from twin_app.ui.compare_view import QtCompareView
+
+            self.compare_view = QtCompareView()
+            self.compare_dock = self._dock(
+                "Compare", self.compare_view, Qt.DockWidgetArea.TopDockWidgetArea, "compare"
+            )
+            self.compare_dock.visibilityChanged.connect(self.compare_action.setChecked)
+            self.compare_view.show_comparison(self.session.scenario_state.comparison)
+            # Two 3D views need room: a dock squeezed to a strip shows nothing.
+            self.compare_view.setMinimumHeight(max(240, self.height() // 3))
+        dock = self.compare_dock
+        assert dock is not None
+        dock.show()
+        dock.raise_()
+        self.resizeDocks([dock], [self.height() // 2], Qt.Orientation.Vertical)
+        self.compare_action.setChecked(True)
+
+    def _on_comparison(self, comparison: Any, *_: Any) -> None:
+        if self.compare_view is not None and self.compare_view.comparison is not comparison:
+            self.compare_view.show_comparison(comparison)
+
     # -- twins with replay series ------------------------------------------------------------------
     def open_twin(self, path: Path | str) -> None:
         """Open a twin folder (or its manifest) in the background: geometry, replay series and
@@ -1105,6 +1221,7 @@ class QtMainWindow(QMainWindow):
             self.discard_autosave()
         if self._worker is not None:
             self._worker.cancel()
+        self.scenario_panel.cancel()
         self.tick_timer.stop()
         self.disconnect_live()
         if not decided:
@@ -1112,5 +1229,7 @@ class QtMainWindow(QMainWindow):
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
         self.autosave_timer.stop()
+        if self.compare_view is not None:
+            self.compare_view.close_views()
         self.view.close_view()
         super().closeEvent(event)
