@@ -84,6 +84,7 @@ STATUS_CLOSED = 0
 STATUS_OPEN = 1
 STATUS_ACTIVE = 2
 
+
 @dataclass(frozen=True)
 class Leak:
     """A pipe break or leak: an orifice of ``area_m2`` opening at ``start_s``.
