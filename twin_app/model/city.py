@@ -26,12 +26,15 @@ OBJECTS = "objects"
 PIPES = "pipes"
 #: Flat ground context: land use, parks and green, water, railways (issue 10).
 GROUND = "ground"
+#: BIM elements of one IFC file (issue 12): walls, slabs, windows ... in one mesh.
+IFC = "ifc"
 
 #: Name of the per-triangle index array for each kind (DESIGN.md section 2: ids).
 INDEX_ARRAY = {
     BUILDINGS: "building_index",
     ROADS: "segment_index",
     PIPES: "pipe_index",
+    IFC: "element_index",
 }
 
 
@@ -103,6 +106,8 @@ class FeatureSet:
         Centre lines for roads and pipes (engines route on them), else None.
     parts
         For CityJSON buildings: one row per BuildingPart (``id``, ``parent``), else None.
+    meta
+        Kind-specific facts about the whole set (IFC: storeys, georeference), else None.
     """
 
     name: str
@@ -113,6 +118,8 @@ class FeatureSet:
     mesh: TriMesh
     lines: Polylines | None = None
     parts: pd.DataFrame | None = None
+    #: Kind-specific facts that are not per feature (IFC: a :class:`twin_app.model.bim.IfcInfo`).
+    meta: Any = None
 
     @property
     def index_array(self) -> str:
