@@ -3,7 +3,6 @@ columns, unknown ids named with their key."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
@@ -184,11 +183,6 @@ def test_sioux_falls_closure(shared_file: Callable[[str], Path]) -> None:
     _conserved(net, links["flow_scenario"].to_numpy(), trips.od)
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("twin_app.scenarios.twin_traffic") is None,
-    reason="twin roads need twin_app.scenarios.twin_traffic (another branch)",
-)
-@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")  # see the OSM test below
 def test_sample_twin_close_road() -> None:
     s = load_scenario(SAMPLE_DIR / "scenarios" / "close_road.toml")
     res = run_scenario(s)
@@ -203,23 +197,6 @@ def test_sample_twin_close_road() -> None:
     assert res.kpi("tstt_veh_h").delta > 0
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("twin_app.scenarios.twin_traffic") is not None,
-    reason="twin_traffic is here: the twin's roads are assigned",
-)
-def test_twin_roads_without_the_twin_road_model_is_a_clear_error() -> None:
-    with pytest.raises(InputError, match="use a TNTP network"):
-        run_scenario(load_scenario(SAMPLE_DIR / "scenarios" / "close_road.toml"))
-
-
-@pytest.mark.skipif(
-    importlib.util.find_spec("twin_app.scenarios.twin_traffic") is None,
-    reason="OSM roads need twin_app.scenarios.twin_traffic (another branch)",
-)
-# twin_traffic._road_links builds pd.Categorical from values outside its categories, which
-# pandas 3 deprecates; the twin's own path hides it behind the model cache. Reported to the
-# roads branch: pd.Index(names).get_indexer(cls) gives the same codes without the warning.
-@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
 def test_bare_osm_file_as_the_road_network(tmp_path: Path) -> None:
     osm = SAMPLE_DIR / "london.osm.pbf"
     path = tmp_path / "osm.toml"
