@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import emit
 
 TARGETS: dict[str, tuple[str, float]] = {
-    "sioux_peer_ratio": (">=", 5.0),
-    "anaheim_peer_ratio": (">=", 5.0),
+    "sioux_speedup": (">=", 5.0),
+    "anaheim_speedup": (">=", 5.0),
     "water_overhead": ("<=", 1.2),
     "sweep_speedup": (">=", 1.7),
     "app_close_road_s": ("<=", 1.0),
