@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from pathlib import Path
 
 from twin_app.io.manifest import SAMPLE_DIR
@@ -40,6 +41,8 @@ def run_app(paths: list[str], options: ReadOptions | None = None) -> int:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.getLogger("twin_app").addHandler(handler)
     session = Session()
+    # compile the traffic solver while the planner looks around (cached on disk after once)
+    threading.Thread(target=session.prepare_engines, name="prepare-engines", daemon=True).start()
     window = QtMainWindow(session)
     window.show()
     # With no paths, an autosave newer than its session is offered before the sample twin.

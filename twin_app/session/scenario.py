@@ -392,6 +392,17 @@ class ScenarioVerbs:
         self.scenario_state = ScenarioState()
         self.baselines = BaselineCache()
 
+    def prepare_engines(self) -> float:
+        """Compile (or load from numba's disk cache) the traffic solver; seconds taken.
+
+        The first run on a new machine compiles for about 10-15 s; the window calls this on a
+        background thread at start so that the planner's first Run is not the one that pays.
+        Safe on any thread; later calls cost nothing.
+        """
+        from twin_app.engines.traffic import compile_solver
+
+        return compile_solver()
+
     # -- the current scenario ---------------------------------------------------------------
     def default_scenario(self, name: str = "Scenario") -> Scenario:
         """A scenario over the open twin (its roads and, when it has one, its water network)
