@@ -28,6 +28,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import hashlib
+import math
 import os
 import tempfile
 import time
@@ -435,6 +436,17 @@ def run_sweep(
     )
 
 
+#: Tasks per worker a sweep is cut into (each task runs several closures in a row).
+TASKS_PER_WORKER = 8
+
+
+def run_chunk(
+    func: Callable[..., dict[str, Any]], ctx: Any, jobs: tuple[tuple[Any, ...], ...]
+) -> list[dict[str, Any]]:
+    """Run ``func(ctx, *job)`` for each job in order (one Dask task; pure)."""
+    return [func(ctx, *job) for job in jobs]
+
+
 def _run_dask(
     ctx: Any,
     func: Callable[..., dict[str, Any]],
@@ -461,15 +473,19 @@ def _run_dask(
     try:
         shared = client.scatter(ctx, broadcast=True)
         t_tasks = time.perf_counter()
-        futures = [client.submit(func, shared, *job, pure=False) for job in jobs]
+        # A warm re-solve takes milliseconds, the scheduler's round trip a few: several
+        # closures per task, about TASKS_PER_WORKER tasks a worker so that the load balances.
+        size = max(1, math.ceil(len(jobs) / (max(n_workers, 1) * TASKS_PER_WORKER)))
+        chunks = [tuple(jobs[i : i + size]) for i in range(0, len(jobs), size)]
+        futures = [client.submit(run_chunk, func, shared, c, pure=False) for c in chunks]
         rows: list[dict[str, Any]] = []
-        # Cancel is checked as each closure finishes (a closure takes well under a second).
+        # Cancel is checked as each task finishes (a task takes well under a second).
         for fut in as_completed(futures):  # type: ignore[no-untyped-call]
             if cancelled is not None and cancelled():
                 raise Cancelled(f"{label}: sweep cancelled after {len(rows)} of {len(jobs)}")
-            row = fut.result()
-            rows.append(row)
-            tick(len(rows), str(row["id"]))
+            for row in fut.result():
+                rows.append(row)
+                tick(len(rows), str(row["id"]))
         return rows, n_workers, t_tasks
     except (Cancelled, KeyboardInterrupt):
         client.cancel(futures)
