@@ -134,6 +134,11 @@ class CompareView:
         camera = comparison.camera
         self.baseline = Viewer(comparison.baseline, left, camera=camera, schedule=schedule_left)
         self.scenario = Viewer(comparison.scenario, right, camera=camera, schedule=schedule_right)
+        # Two views side by side are half as wide as the main view: each shows the legends of
+        # what is compared (its result layers), not those of every context layer twice.
+        for viewer in self.viewers:
+            viewer.scene.legend_filter = comparison.is_result
+            viewer.scene.legends_changed()
 
     @property
     def viewers(self) -> tuple[Viewer, Viewer]:

@@ -374,6 +374,10 @@ class Comparison:
         """(baseline, scenario)."""
         return (self.baseline, self.scenario)
 
+    def is_result(self, layer: Layer) -> bool:
+        """True for a result layer of either side (what the comparison compares)."""
+        return any(layer is r for side in self.sides for r in side.results.values())
+
     @property
     def camera(self) -> Camera:
         """The one Camera both sides show."""

@@ -193,6 +193,9 @@ class QtCompareView(QWidget):
             splitter.setChildrenCollapsible(False)
             for side in cmp.sides:
                 view = QtView3D(side, splitter, camera=cmp.camera)
+                # half-width views: the legends of what is compared, not of every layer twice
+                view.viewer.scene.legend_filter = cmp.is_result
+                view.viewer.scene.legends_changed()
                 splitter.addWidget(view)
                 self.views.append(view)
             self.area.addWidget(splitter, 1)
