@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import math
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -447,10 +448,102 @@ def _kpi_rows(base: dict[str, tuple[float, str]], scen: dict[str, tuple[float, s
     return [Kpi(n, float(base[n][0]), float(scen[n][0]), base[n][1]) for n in names]
 
 
+class Baselines:
+    """Where :func:`run_scenario` gets its baselines: solved afresh on every call.
+
+    :class:`BaselineCache` keeps them instead (the app's session holds one), so a second
+    scenario over the same twin and settings only solves the scenario.
+    """
+
+    def traffic(
+        self,
+        scenario: Scenario,
+        progress: Callable[[float], None] | None = None,
+        cancelled: CancelCheck | None = None,
+    ) -> tuple[TrafficModel, AssignmentResult, bool]:
+        """The baseline model and its user equilibrium; the flag is True when it was cached."""
+        model = baseline_traffic_model(scenario)
+        return model, assign_model(model, scenario, None, progress, cancelled), False
+
+    def water(
+        self, scenario: Scenario, cancelled: CancelCheck | None = None
+    ) -> tuple[WaterModel, Any, bool]:
+        """The baseline water model and its EPANET run; the flag is True when it was cached."""
+        model = baseline_water_model(scenario)
+        return model, simulate_model(model, scenario, cancelled), False
+
+
+def _traffic_key(scenario: Scenario) -> str:
+    t = scenario.traffic
+    return f"{scenario.twin}|{t.model_dump_json() if t is not None else ''}"
+
+
+def _water_key(scenario: Scenario) -> str:
+    w = scenario.water
+    return f"{scenario.twin}|{w.model_dump_json() if w is not None else ''}"
+
+
+class BaselineCache(Baselines):
+    """Baseline traffic models, equilibria and water runs of one session, by settings.
+
+    Thread-safe: a worker thread fills it while the GUI thread may read it. Entries depend only
+    on the scenario's twin and its ``[traffic]`` / ``[water]`` sections, never on its
+    interventions, so every scenario over the same twin and settings shares one baseline.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._traffic: dict[str, tuple[TrafficModel, AssignmentResult]] = {}
+        self._water: dict[str, tuple[WaterModel, Any]] = {}
+
+    def clear(self) -> None:
+        """Forget every baseline (the twin changed)."""
+        with self._lock:
+            self._traffic.clear()
+            self._water.clear()
+
+    def cached_traffic(self, scenario: Scenario) -> tuple[TrafficModel, AssignmentResult] | None:
+        """The cached baseline traffic model and equilibrium, or None."""
+        with self._lock:
+            return self._traffic.get(_traffic_key(scenario))
+
+    def traffic(
+        self,
+        scenario: Scenario,
+        progress: Callable[[float], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> tuple[TrafficModel, AssignmentResult, bool]:
+        """The baseline model and its user equilibrium; the flag is True when it was cached."""
+        hit = self.cached_traffic(scenario)
+        if hit is not None:
+            return hit[0], hit[1], True
+        model = baseline_traffic_model(scenario)
+        result = assign_model(model, scenario, None, progress, cancelled)
+        with self._lock:
+            self._traffic[_traffic_key(scenario)] = (model, result)
+        return model, result, False
+
+    def water(
+        self, scenario: Scenario, cancelled: Callable[[], bool] | None = None
+    ) -> tuple[WaterModel, Any, bool]:
+        """The baseline water model and its EPANET run; the flag is True when it was cached."""
+        key = _water_key(scenario)
+        with self._lock:
+            hit = self._water.get(key)
+        if hit is not None:
+            return hit[0], hit[1], True
+        model = baseline_water_model(scenario)
+        result = simulate_model(model, scenario, cancelled)
+        with self._lock:
+            self._water[key] = (model, result)
+        return model, result, False
+
+
 def run_scenario(
     scenario: Scenario,
     progress: Progress | None = None,
     cancelled: CancelCheck | None = None,
+    baselines: Baselines | None = None,
 ) -> ScenarioResult:
     """Run the baseline and the scenario and compare them.
 
@@ -463,6 +556,10 @@ def run_scenario(
     cancelled
         Checked between and inside the engine runs; when it answers True,
         :class:`~twin_app.errors.Cancelled` is raised.
+    baselines
+        Where the baselines come from (default: solved now; a :class:`BaselineCache` keeps
+        them between runs). The scenario is warm-started from the baseline equilibrium; with
+        no road (or water) intervention the scenario is the baseline, nothing is solved.
 
     Returns
     -------
@@ -480,6 +577,7 @@ def run_scenario(
         An engine failed on the inputs.
     """
     t0 = time.perf_counter()
+    source = baselines if baselines is not None else Baselines()
     parts = [
         p for p, on in (("traffic", scenario.has_traffic), ("water", scenario.has_water)) if on
     ]
@@ -507,17 +605,21 @@ def run_scenario(
 
     done = 0.0
     if scenario.has_traffic:
-        base_model = baseline_traffic_model(scenario)
-        scen_model = apply_traffic(scenario, base_model)
-        base = assign_model(
-            base_model, scenario, None, report(done, share * 0.6, "traffic: baseline"), cancelled
+        base_model, base, cached = source.traffic(
+            scenario, report(done, share * 0.6, "traffic: baseline"), cancelled
         )
-        scen = assign_model(
-            scen_model,
-            scenario,
-            base,
-            report(done + share * 0.6, share * 0.4, "traffic: scenario"),
-            cancelled,
+        extra["traffic_baseline_cached"] = cached
+        scen_model = apply_traffic(scenario, base_model)
+        scen = (
+            assign_model(
+                scen_model,
+                scenario,
+                base,
+                report(done + share * 0.6, share * 0.4, "traffic: scenario"),
+                cancelled,
+            )
+            if scenario.road_interventions()
+            else base
         )
         for label, res in (("baseline", base), ("scenario", scen)):
             if not res.converged:
@@ -538,9 +640,9 @@ def run_scenario(
         )
         done += share
     if scenario.has_water:
-        wbase_model = baseline_water_model(scenario)
         report(done, 0.0, "water: baseline")(0.0)
-        wbase = simulate_model(wbase_model, scenario, cancelled)
+        wbase_model, wbase, wcached = source.water(scenario, cancelled)
+        extra["water_baseline_cached"] = wcached
         check_water_ids(scenario, wbase)
         wscen_model = apply_water(scenario, wbase_model)
         report(done, share, "water: scenario")(0.5)

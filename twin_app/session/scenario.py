@@ -26,8 +26,6 @@ the session's command stack:
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,17 +34,17 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 from psygnal import Signal, SignalGroup, evented
 
-from twin_app.errors import InputError, TwinError
+from twin_app.errors import TwinError
 from twin_app.model.commands import Command, CommandStack
+from twin_app.scenarios.run import BaselineCache
 
 if TYPE_CHECKING:
     from psygnal.containers import EventedList
 
-    from twin_app.engines.traffic import AssignmentResult
     from twin_app.engines.water import Isolation
     from twin_app.model.layers import Layer
     from twin_app.scenarios.file import ClosePipe, CloseRoad, Scenario
-    from twin_app.scenarios.model import ScenarioResult, TrafficModel, WaterModel
+    from twin_app.scenarios.model import ScenarioResult
     from twin_app.scenarios.sweep import SweepResult
     from twin_app.session.compare import Comparison
     from twin_app.session.core import Selection
@@ -162,207 +160,16 @@ class ScenarioState:
 
 
 # -- the baseline, computed once per session ----------------------------------------------------
-def _traffic_key(scenario: Scenario) -> str:
-    t = scenario.traffic
-    return f"{scenario.twin}|{t.model_dump_json() if t is not None else ''}"
-
-
-def _water_key(scenario: Scenario) -> str:
-    w = scenario.water
-    return f"{scenario.twin}|{w.model_dump_json() if w is not None else ''}"
-
-
-class BaselineCache:
-    """Baseline traffic models, equilibria and water runs of one session, by settings.
-
-    Thread-safe: a worker thread fills it while the GUI thread may read it. Entries depend only
-    on the scenario's twin and its ``[traffic]`` / ``[water]`` sections, never on its
-    interventions, so every scenario over the same twin and settings shares one baseline.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._traffic: dict[str, tuple[TrafficModel, AssignmentResult]] = {}
-        self._water: dict[str, tuple[WaterModel, Any]] = {}
-
-    def clear(self) -> None:
-        """Forget every baseline (the twin changed)."""
-        with self._lock:
-            self._traffic.clear()
-            self._water.clear()
-
-    def cached_traffic(self, scenario: Scenario) -> tuple[TrafficModel, AssignmentResult] | None:
-        """The cached baseline traffic model and equilibrium, or None."""
-        with self._lock:
-            return self._traffic.get(_traffic_key(scenario))
-
-    def traffic(
-        self,
-        scenario: Scenario,
-        progress: Callable[[float], None] | None = None,
-        cancelled: Callable[[], bool] | None = None,
-    ) -> tuple[TrafficModel, AssignmentResult, bool]:
-        """The baseline model and its user equilibrium; the flag is True when it was cached."""
-        from twin_app.scenarios.run import assign_model, baseline_traffic_model
-
-        hit = self.cached_traffic(scenario)
-        if hit is not None:
-            return hit[0], hit[1], True
-        model = baseline_traffic_model(scenario)
-        result = assign_model(model, scenario, None, progress, cancelled)
-        with self._lock:
-            self._traffic[_traffic_key(scenario)] = (model, result)
-        return model, result, False
-
-    def water(
-        self, scenario: Scenario, cancelled: Callable[[], bool] | None = None
-    ) -> tuple[WaterModel, Any, bool]:
-        """The baseline water model and its EPANET run; the flag is True when it was cached."""
-        from twin_app.scenarios.run import baseline_water_model, simulate_model
-
-        key = _water_key(scenario)
-        with self._lock:
-            hit = self._water.get(key)
-        if hit is not None:
-            return hit[0], hit[1], True
-        model = baseline_water_model(scenario)
-        result = simulate_model(model, scenario, cancelled)
-        with self._lock:
-            self._water[key] = (model, result)
-        return model, result, False
-
-
 def run_with_baseline(
     scenario: Scenario,
     cache: BaselineCache,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> ScenarioResult:
-    """Run a scenario against a cached baseline: the same result as
-    :func:`twin_app.scenarios.run.run_scenario`, without solving the baseline again.
+    """:func:`twin_app.scenarios.run.run_scenario` against the session's cached baselines."""
+    from twin_app.scenarios.run import run_scenario
 
-    The scenario's traffic is warm-started from the baseline equilibrium; with no road
-    intervention the baseline is the scenario (nothing to solve), likewise for water.
-
-    Parameters
-    ----------
-    scenario
-        The frozen scenario (a snapshot: nothing else is read from the session).
-    cache
-        Baselines by settings; filled on first use.
-    progress, cancelled
-        As in :func:`twin_app.scenarios.run.run_scenario`.
-
-    Raises
-    ------
-    InputError
-        Nothing to run, missing networks or unknown element ids.
-    Cancelled
-        `cancelled` answered True.
-    """
-    from twin_app.scenarios.model import Kpi
-    from twin_app.scenarios.model import ScenarioResult as Result
-    from twin_app.scenarios.run import (
-        TRAFFIC_KPIS,
-        WATER_KPIS,
-        apply_traffic,
-        apply_water,
-        assign_model,
-        check_water_ids,
-        links_table,
-        nodes_table,
-        pipes_table,
-        simulate_model,
-        traffic_kpis,
-        water_kpis,
-    )
-
-    t0 = time.perf_counter()
-    if not (scenario.has_traffic or scenario.has_water):
-        raise InputError(
-            f"{scenario.label}: nothing to run: add a [traffic] or [water] section or an "
-            "intervention"
-        )
-    parts = int(scenario.has_traffic) + int(scenario.has_water)
-    share = 1.0 / parts
-
-    shown = [0.0]
-
-    def report(start: float, span: float, text: str) -> Callable[[float], None]:
-        def step(frac: float) -> None:
-            # the solver's own fraction may step back when its gap does: never show that
-            shown[0] = max(shown[0], min(start + span * frac, 1.0))
-            if progress is not None:
-                progress(shown[0], text)
-
-        return step
-
-    kpis: list[Kpi] = []
-    warnings: list[str] = []
-    extra: dict[str, Any] = {}
-    links = nodes = pipes = None
-    done = 0.0
-    if scenario.has_traffic:
-        base_model, base, cached = cache.traffic(
-            scenario, report(done, share * 0.6, "traffic: baseline"), cancelled
-        )
-        extra["traffic_baseline_cached"] = cached
-        scen_model = apply_traffic(scenario, base_model)
-        if scenario.road_interventions():
-            scen = assign_model(
-                scen_model,
-                scenario,
-                base,
-                report(done + share * 0.6, share * 0.4, "traffic: scenario"),
-                cancelled,
-            )
-        else:
-            scen = base
-        gap = scenario.traffic.relative_gap if scenario.traffic else 1e-5
-        for label, res in (("baseline", base), ("scenario", scen)):
-            if not res.converged:
-                warnings.append(
-                    f"traffic {label}: relative gap {res.relative_gap:.3g} after "
-                    f"{res.iterations} iterations (asked for {gap:g})"
-                )
-        kb, ks = traffic_kpis(base_model, base), traffic_kpis(scen_model, scen)
-        kpis += [Kpi(n, float(kb[n][0]), float(ks[n][0]), kb[n][1]) for n in TRAFFIC_KPIS]
-        links = links_table(base_model, base, scen_model, scen)
-        extra.update(
-            traffic_baseline=base,
-            traffic_scenario=scen,
-            traffic_model_baseline=base_model,
-            traffic_model_scenario=scen_model,
-        )
-        done += share
-    if scenario.has_water:
-        report(done, 0.0, "water: baseline")(0.0)
-        wbase_model, wbase, wcached = cache.water(scenario, cancelled)
-        extra["water_baseline_cached"] = wcached
-        check_water_ids(scenario, wbase)
-        wscen_model = apply_water(scenario, wbase_model)
-        report(done, share, "water: scenario")(0.5)
-        wscen = (
-            wbase if wscen_model.changes.empty else simulate_model(wscen_model, scenario, cancelled)
-        )
-        wb, ws = water_kpis(wbase), water_kpis(wscen)
-        kpis += [Kpi(n, wb[n], ws[n], unit) for n, unit in WATER_KPIS.items()]
-        nodes = nodes_table(wbase, wscen)
-        pipes = pipes_table(wbase, wscen)
-        warnings += list(dict.fromkeys(wscen.warnings))
-        extra.update(water_baseline=wbase, water_scenario=wscen)
-    if progress is not None:
-        progress(1.0, "done")
-    return Result(
-        name=scenario.name,
-        kpis=tuple(kpis),
-        links=links,
-        nodes=nodes,
-        pipes=pipes,
-        warnings=tuple(warnings),
-        elapsed_s=time.perf_counter() - t0,
-        extra=extra,
-    )
+    return run_scenario(scenario, progress, cancelled, baselines=cache)
 
 
 # -- the session's verbs ------------------------------------------------------------------------
