@@ -251,12 +251,12 @@ def _oktas(cloud: float, unit: str) -> int:
     if unit == "fraction":
         if not (0.0 <= cloud <= 1.0):
             raise EngineError(f"air: cloud fraction {cloud} is outside 0..1")
-        return int(math.floor(cloud * 8.0 + 0.5))
+        return math.floor(cloud * 8.0 + 0.5)
     if unit != "oktas":
         raise EngineError(f"air: cloud unit {unit!r} is not 'oktas' or 'fraction'")
     if not (0.0 <= cloud <= 8.0):
         raise EngineError(f"air: cloud cover {cloud} oktas is outside 0..8")
-    return int(math.floor(cloud + 0.5))
+    return math.floor(cloud + 0.5)
 
 
 def pasquill_class(wind_10m_ms: float, insolation: str) -> str:
@@ -543,9 +543,7 @@ class ReceptorGrid:
 
     def __post_init__(self) -> None:
         if not (self.cell_m > 0 and self.nx > 0 and self.ny > 0):
-            raise EngineError(
-                f"air: grid {self.nx} x {self.ny} cells of {self.cell_m} m is empty"
-            )
+            raise EngineError(f"air: grid {self.nx} x {self.ny} cells of {self.cell_m} m is empty")
 
     @classmethod
     def covering(cls, bounds: tuple[float, float, float, float], cell_m: float) -> ReceptorGrid:
@@ -711,7 +709,12 @@ def point_concentration(
         dy = ry[None, :] - sy_[j, None]
         sig_y, sig_z = briggs_sigmas(dx, met.stability, met.terrain)
         c = plume_concentration(
-            sources.q_g_s[j, None], met.u_ms, sig_y, sig_z, dy, receptor_z_m,
+            sources.q_g_s[j, None],
+            met.u_ms,
+            sig_y,
+            sig_z,
+            dy,
+            receptor_z_m,
             sources.height_m[j, None],
         )
         out += c.sum(axis=0)
@@ -788,7 +791,7 @@ def grid_concentration(
     row = np.concatenate([j0, j0, j0 + 1, j0 + 1]).astype(np.int64)
     w = np.concatenate([(1 - fu) * (1 - fv), fu * (1 - fv), (1 - fu) * fv, fu * fv])
     q = np.tile(pts.q_g_s, 4) * w
-    m = int(math.ceil(max_range_m / c))
+    m = math.ceil(max_range_m / c)
     keep = (col >= -m) & (col < grid.nx + m) & (row >= -m) & (row < grid.ny + m) & (q > 0)
     col, row, q = col[keep], row[keep], q[keep]
     if q.size == 0:
@@ -939,7 +942,9 @@ def simulate(
     if len(inputs.points):
         gx, gy = g.centres()
         pts = point_concentration(
-            inputs.points, np.column_stack([gx.ravel(), gy.ravel()]), inputs.met,
+            inputs.points,
+            np.column_stack([gx.ravel(), gy.ravel()]),
+            inputs.met,
             inputs.receptor_z_m,
         )
         conc = conc + pts.reshape(g.shape)
