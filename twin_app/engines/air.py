@@ -319,6 +319,20 @@ def _parts(stability: str) -> tuple[str, ...]:
     return tuple(key.split("-"))
 
 
+def _power(base: FloatArray, exponent: float) -> FloatArray:
+    """``base ** exponent`` for Briggs' exponents by sqrt and division (several times faster
+    than the general power)."""
+    if exponent == 1.0:
+        return base
+    if exponent == -0.5:
+        return np.asarray(1.0 / np.sqrt(base), dtype=np.float64)
+    if exponent == 0.5:
+        return np.asarray(np.sqrt(base), dtype=np.float64)
+    if exponent == -1.0:
+        return np.asarray(1.0 / base, dtype=np.float64)
+    return np.asarray(base**exponent, dtype=np.float64)
+
+
 def briggs_sigmas(
     x_m: ArrayLike, stability: str, terrain: Terrain = "rural"
 ) -> tuple[FloatArray, FloatArray]:
@@ -350,8 +364,8 @@ def briggs_sigmas(
     sz = np.zeros_like(x)
     for p in parts:
         a, b, c, d, e, f = BRIGGS[terrain][p]
-        sy += a * x * (1.0 + b * x) ** c
-        sz += d * x * (1.0 + e * x) ** f
+        sy += a * x * _power(1.0 + b * x, c)
+        sz += d * x * _power(1.0 + e * x, f)
     n = float(len(parts))
     return sy / n, sz / n
 
@@ -703,21 +717,27 @@ def point_concentration(
     sx = s[:, 0] * ex + s[:, 1] * ey
     sy_ = -s[:, 0] * ey + s[:, 1] * ex
     step = max(1, int(chunk_pairs) // max(1, r.shape[0]))
+    n_rec = r.shape[0]
     for i in range(0, len(sources), step):
         j = slice(i, i + step)
         dx = rx[None, :] - sx[j, None]
-        dy = ry[None, :] - sy_[j, None]
-        sig_y, sig_z = briggs_sigmas(dx, met.stability, met.terrain)
+        # Only the downwind pairs (about half) go through the plume formula.
+        src, rec = np.nonzero(dx > 0.0)
+        if src.size == 0:
+            continue
+        x = dx[src, rec]
+        y = ry[rec] - sy_[j][src]
+        sig_y, sig_z = briggs_sigmas(x, met.stability, met.terrain)
         c = plume_concentration(
-            sources.q_g_s[j, None],
+            sources.q_g_s[j][src],
             met.u_ms,
             sig_y,
             sig_z,
-            dy,
+            y,
             receptor_z_m,
-            sources.height_m[j, None],
+            sources.height_m[j][src],
         )
-        out += c.sum(axis=0)
+        out += np.bincount(rec, weights=c, minlength=n_rec)
     return out
 
 
