@@ -18,8 +18,10 @@ from twin_app.engines.air import (
     PointSources,
     ReceptorGrid,
     briggs_sigmas,
+    fleet_emission_factors,
     grid_concentration,
     insolation_category,
+    non_exhaust_g_km,
     pasquill_class,
     plume_concentration,
     point_concentration,
@@ -330,6 +332,31 @@ def test_road_emission_from_flow() -> None:
         road_emission_g_s_m([-1.0])
     with pytest.raises(EngineError, match="no road emission factor"):
         road_emission_g_s_m([1.0], "o3")
+
+
+def test_non_exhaust_wear_factors_emep_eea_2019_tier2() -> None:
+    """1.A.3.b.vi-vii Tier 2, as transcribed in gtfs2emis (``emi_europe_emep_wear``): an urban
+    bus with 2 axles half loaded at 30 km/h, and a passenger car at 30, 60 and 100 km/h."""
+    bus = non_exhaust_g_km("pm25", 30.0, heavy=True, axles=2, load=0.5)
+    tyre = 0.5 * 2 * (1.41 + 1.38 * 0.5) * 0.0107 * 0.420 * 1.39
+    brake = 1.956 * (1 + 0.79 * 0.5) * 0.0075 * 0.390 * 1.67
+    road = 0.0760 * 0.27
+    assert float(bus) == pytest.approx(tyre + brake + road, rel=1e-12)
+    car = non_exhaust_g_km("PM10", [30.0, 60.0, 100.0])
+    expected = [
+        0.0107 * 0.6 * s_t + 0.0075 * 0.98 * s_b + 0.0150 * 0.5
+        for s_t, s_b in ((1.39, 1.67), (1.78 - 0.00974 * 60, 2.75 - 0.027 * 60), (0.902, 0.185))
+    ]
+    np.testing.assert_allclose(car, expected, rtol=1e-12)
+    with pytest.raises(EngineError, match="wear"):
+        non_exhaust_g_km("no2", 30.0)
+
+
+def test_fleet_factors_add_exhaust_and_wear() -> None:
+    ef = fleet_emission_factors(50.0, 0.1, {"light": {"pm25": 0.001}, "heavy": {"pm25": 0.02}})
+    assert ef.light_g_km["pm25"] == pytest.approx(0.001 + float(non_exhaust_g_km("pm25", 50.0)))
+    heavy = 0.02 + float(non_exhaust_g_km("pm25", 50.0, heavy=True))
+    assert ef.fleet_g_km("pm25") == pytest.approx(0.9 * ef.light_g_km["pm25"] + 0.1 * heavy)
 
 
 def test_simulate_raster_aqi_and_kpis() -> None:

@@ -85,7 +85,10 @@ Road traffic emissions
 :func:`road_emission_g_s_m` turns link flows (veh/h) into line-source strengths,
 ``q = flow / 3600 * EF / 1000`` g/s per metre with ``EF`` the fleet-average emission factor in
 g/km per vehicle (:class:`EmissionFactors`): the light- and heavy-vehicle factors weighted by the
-heavy share. The defaults (:data:`DEFAULT_EMISSION_FACTORS`) are documented there.
+heavy share. Particles are exhaust plus tyre, brake and road-surface wear; the wear factors
+follow the EMEP/EEA 2019 guidebook, chapter 1.A.3.b.vi-vii, Tier 2 (:func:`non_exhaust_g_km`);
+the exhaust factors (:data:`EXHAUST_G_KM`) are assumed fleet values, to be replaced by the
+guidebook's Tier 2 cells or a local inventory (:func:`fleet_emission_factors`).
 
 KPIs
 ----
@@ -612,20 +615,109 @@ class EmissionFactors:
         return (1.0 - s) * float(self.light_g_km[pol]) + s * float(self.heavy_g_km[pol])
 
 
-#: Default road emission factors, g/km per vehicle, for an urban fleet dominated by Euro 5/6
-#: (light) and Euro V/VI (heavy) vehicles. PM2.5 is exhaust plus brake, tyre and road wear.
-#: Orders of magnitude of the EMEP/EEA air pollutant emission inventory guidebook 2019,
-#: chapters 1.A.3.b.i-iv (exhaust, Tier 2 urban factors) and 1.A.3.b.vi-vii (wear, Tier 1:
-#: passenger cars tyre 0.0045, brake 0.0029 (PM2.5 = 0.42 and 0.39 of TSP 0.0107 and 0.0075) and
-#: road surface 0.0041 g/km). The exhaust values are fleet averages, not single table cells:
-#: light NOx 0.35 and PM2.5 0.002 g/km, heavy NOx 3.0 and PM2.5 0.03 g/km; heavy wear PM2.5
-#: 0.04 g/km. Edit them (``EmissionFactors``) for a local fleet.
-DEFAULT_EMISSION_FACTORS = EmissionFactors(
-    light_g_km={"no2": 0.35, "pm25": 0.002 + 0.0045 + 0.0029 + 0.0041, "pm10": 0.002 + 0.0245},
-    heavy_g_km={"no2": 3.0, "pm25": 0.03 + 0.04, "pm10": 0.03 + 0.09},
-    heavy_share=0.05,
-    source="EMEP/EEA guidebook 2019, 1.A.3.b.i-iv Tier 2 and 1.A.3.b.vi-vii Tier 1 (fleet means)",
-)
+#: Non-exhaust particle emission, EMEP/EEA guidebook 2019, chapter 1.A.3.b.vi-vii (road tyre,
+#: brake and surface wear), Tier 2: TSP factors of a passenger car, g/km.
+TYRE_TSP_PC_G_KM = 0.0107
+BRAKE_TSP_PC_G_KM = 0.0075
+#: Road surface wear TSP, g/km: light vehicles (cars, vans) and heavy vehicles.
+ROAD_TSP_G_KM: dict[str, float] = {"light": 0.0150, "heavy": 0.0760}
+#: Mass fractions of TSP by size class (tyre, brake, road surface).
+WEAR_FRACTIONS: dict[str, tuple[float, float, float]] = {
+    "pm10": (0.600, 0.980, 0.50),
+    "pm25": (0.420, 0.390, 0.27),
+}
+
+
+def non_exhaust_g_km(
+    pollutant: str,
+    speed_kmh: ArrayLike,
+    heavy: bool = False,
+    axles: int = 2,
+    load: float = 0.5,
+) -> FloatArray:
+    """Tyre + brake + road-surface wear particles, g/km per vehicle (EMEP/EEA 2019 Tier 2).
+
+    Passenger cars: ``EF = TSP * f * S(v)`` for tyre and brake wear, ``TSP_road * f_road`` for
+    the road surface. Heavy vehicles: tyre TSP ``0.5 * axles * (1.41 + 1.38 LF) * 0.0107``,
+    brake TSP ``1.956 * (1 + 0.79 LF) * 0.0075``, road 0.0760 g/km. Speed corrections: tyre
+    1.39 below 40 km/h, ``1.78 - 0.00974 v`` to 90 km/h, 0.902 above; brake 1.67 below 40,
+    ``2.75 - 0.0270 v`` to 95, 0.185 above. Size fractions :data:`WEAR_FRACTIONS`.
+    (EMEP/EEA air pollutant emission inventory guidebook 2019, 1.A.3.b.vi-vii, section 3.3;
+    the same formulas are in the gtfs2emis R package, ``emi_europe_emep_wear``.)
+
+    Parameters
+    ----------
+    pollutant
+        ``"pm25"`` or ``"pm10"``.
+    speed_kmh
+        Mean speed, km/h (any shape).
+    heavy
+        Heavy vehicle (lorry, bus) instead of a passenger car.
+    axles, load
+        Heavy vehicles: number of axles and load factor (0 empty .. 1 full).
+    """
+    pol = aqi_mod.normalize_pollutant(pollutant)
+    if pol not in WEAR_FRACTIONS:
+        raise EngineError(f"air: no wear emission factor for {pol}")
+    v = np.asarray(speed_kmh, dtype=np.float64)
+    s_tyre = np.where(v < 40, 1.39, np.where(v <= 90, 1.78 - 0.00974 * v, 0.902))
+    s_brake = np.where(v < 40, 1.67, np.where(v <= 95, 2.75 - 0.0270 * v, 0.185))
+    f_tyre, f_brake, f_road = WEAR_FRACTIONS[pol]
+    if heavy:
+        tyre = 0.5 * axles * (1.41 + 1.38 * load) * TYRE_TSP_PC_G_KM
+        brake = 1.956 * (1.0 + 0.79 * load) * BRAKE_TSP_PC_G_KM
+        road = ROAD_TSP_G_KM["heavy"]
+    else:
+        tyre, brake, road = TYRE_TSP_PC_G_KM, BRAKE_TSP_PC_G_KM, ROAD_TSP_G_KM["light"]
+    out = tyre * f_tyre * s_tyre + brake * f_brake * s_brake + road * f_road
+    return np.asarray(out, dtype=np.float64)
+
+
+#: Exhaust factors, g/km per vehicle, **assumed** for an urban fleet of mostly Euro 5/6 cars
+#: and vans and Euro V/VI lorries and buses (NOx as NO2 mass). They are of the order of the
+#: EMEP/EEA 2019 Tier 2 urban factors (chapter 1.A.3.b.i-iv) but are not single table cells:
+#: replace them with the guidebook's or a local inventory's values for the twin's fleet.
+EXHAUST_G_KM: dict[str, dict[str, float]] = {
+    "light": {"no2": 0.35, "pm25": 0.002, "pm10": 0.002},
+    "heavy": {"no2": 3.0, "pm25": 0.03, "pm10": 0.03},
+}
+
+
+def fleet_emission_factors(
+    speed_kmh: float = 30.0,
+    heavy_share: float = 0.05,
+    exhaust: Mapping[str, Mapping[str, float]] | None = None,
+) -> EmissionFactors:
+    """Emission factors of an urban fleet: :data:`EXHAUST_G_KM` plus :func:`non_exhaust_g_km`.
+
+    Parameters
+    ----------
+    speed_kmh
+        Mean traffic speed for the wear speed corrections, km/h (30: urban).
+    heavy_share
+        Share of heavy vehicles in the flow.
+    exhaust
+        ``{"light": {...}, "heavy": {...}}`` exhaust factors, g/km; None: :data:`EXHAUST_G_KM`.
+    """
+    ex = EXHAUST_G_KM if exhaust is None else exhaust
+    light = dict(ex["light"])
+    heavy = dict(ex["heavy"])
+    for pol in WEAR_FRACTIONS:
+        light[pol] = light.get(pol, 0.0) + float(non_exhaust_g_km(pol, speed_kmh))
+        heavy[pol] = heavy.get(pol, 0.0) + float(non_exhaust_g_km(pol, speed_kmh, heavy=True))
+    return EmissionFactors(
+        light,
+        heavy,
+        heavy_share,
+        source=(
+            "exhaust: assumed Euro 5/6 urban fleet (EXHAUST_G_KM); wear: EMEP/EEA 2019 "
+            f"1.A.3.b.vi-vii Tier 2 at {speed_kmh:g} km/h"
+        ),
+    )
+
+
+#: Default factors: :func:`fleet_emission_factors` at 30 km/h with 5 % heavy vehicles.
+DEFAULT_EMISSION_FACTORS = fleet_emission_factors()
 
 
 def road_emission_g_s_m(
