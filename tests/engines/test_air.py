@@ -18,6 +18,7 @@ from twin_app.engines.air import (
     PointSources,
     ReceptorGrid,
     briggs_sigmas,
+    compass_deg,
     fleet_emission_factors,
     grid_concentration,
     insolation_category,
@@ -120,7 +121,7 @@ def test_briggs_is_vectorised_and_intermediate_classes_average() -> None:
 # ---------------------------------------------------------------- stability classes
 
 
-# Pasquill (1961) as printed in Turner (1970), Table 1: (wind m/s, column, class).
+# Pasquill (1961) as printed in Turner (1970), key to stability categories: (wind, column, class).
 _PASQUILL_CELLS = [
     (1.5, "strong", "A"),
     (1.5, "moderate", "A-B"),
@@ -186,6 +187,13 @@ def test_stability_class_with_the_twins_sun() -> None:
     assert stability_class(4.0, elev, 6) == "B-C"
     night = sun_position(-0.1, 51.51, int(pd.Timestamp("2026-06-21 00:00:00Z").value))
     assert stability_class(2.5, night.elevation_deg, 1) == "F"
+
+
+def test_compass_points() -> None:
+    deg = compass_deg(["N", "NNE", "E", "SW", "NNW", "CV", None, "x"])
+    np.testing.assert_array_equal(deg[:5], [0.0, 22.5, 90.0, 225.0, 337.5])
+    assert np.isnan(deg[5:]).all()
+    assert compass_deg([["S", "W"]]).shape == (1, 2)
 
 
 def test_stability_inputs_are_checked() -> None:
@@ -267,6 +275,22 @@ def test_long_line_approaches_the_infinite_line_source() -> None:
     expected = 1e6 * qm / (math.sqrt(2 * math.pi) * u * s) * vert
     c = point_concentration(split_lines(line, 5.0), [[0.0, x]], met, receptor_z_m=z)
     assert float(c[0]) == pytest.approx(expected, rel=1e-3)
+
+
+@pytest.mark.parametrize(("cls", "x"), [("A", 10.0), ("D", 20.0), ("F", 30.0)])
+@pytest.mark.parametrize("along", [0.0, 2.5])
+def test_split_spacing_rule(cls: str, x: float, along: float) -> None:
+    """5 m pieces are within 1 % of the infinite line once sigma_y(x) >= 0.6 * 5 m, both in
+    front of a piece's point and halfway between two."""
+    qm, u, z, h = 1e-4, 3.0, 1.5, 0.5
+    assert float(briggs_sigmas(x, cls, "urban")[0]) >= 3.0
+    met = Met(u, 180.0, cls, "urban")
+    line = _L([[-3000.0, 0.0]], [[3000.0, 0.0]], [qm], height_m=h)
+    s = float(briggs_sigmas(x, cls, "urban")[1])
+    vert = math.exp(-((z - h) ** 2) / (2 * s * s)) + math.exp(-((z + h) ** 2) / (2 * s * s))
+    expected = 1e6 * qm / (math.sqrt(2 * math.pi) * u * s) * vert
+    c = point_concentration(split_lines(line, 5.0), [[along, x]], met, receptor_z_m=z)
+    assert float(c[0]) == pytest.approx(expected, rel=0.01)
 
 
 def test_split_lines_keeps_the_emission_and_the_spacing() -> None:
