@@ -419,6 +419,33 @@ def test_simulate_raster_aqi_and_kpis() -> None:
     assert res2.kpis["max_concentration_ug_m3"] < res.kpis["max_concentration_ug_m3"]
 
 
+def test_grid_geometry_and_far_sources() -> None:
+    grid = ReceptorGrid.covering((100.0, 200.0, 149.0, 221.0), 10.0)
+    assert (grid.nx, grid.ny) == (5, 3)
+    gx, gy = grid.centres()
+    a, b, c, d, e, f = grid.transform
+    rows, cols = np.mgrid[0:3, 0:5] + 0.5
+    np.testing.assert_allclose(gx, a * cols + b * rows + c)
+    np.testing.assert_allclose(gy, d * cols + e * rows + f)
+    far = _L([[1e5, 0.0]], [[1e5 + 50.0, 0.0]], [1.0])
+    met = Met(2.0, 90.0, "D", "urban")  # blows west, towards the grid, but 100 km away
+    assert not grid_concentration(far, grid, met, max_range_m=5000.0).any()
+
+
+def test_simulate_stack_only_no2_index() -> None:
+    grid = ReceptorGrid(0.0, -500.0, 25.0, 80, 40)
+    stack = _P([[0.0, 0.0]], [20.0], [40.0])
+    met = Met(4.0, 270.0, "C", "urban")
+    res = simulate(AirInputs(grid, met, stack, pollutant="NO2"))
+    c = res.concentration_ug_m3
+    gx, gy = grid.centres()
+    direct = point_concentration(stack, np.column_stack([gx.ravel(), gy.ravel()]), met)
+    np.testing.assert_allclose(c.ravel(), direct)
+    assert res.limit_ug_m3 == 25.0 and res.pollutant == "no2"
+    np.testing.assert_array_equal(res.aqi, aqi.aqi("no2", c, unit="ug/m3", beyond="clip"))
+    assert res.kpis["population_over_limit"] == 0.0
+
+
 def test_inputs_are_checked() -> None:
     with pytest.raises(EngineError, match="wind speed"):
         Met(-1.0, 0.0)
