@@ -135,14 +135,18 @@ def test_random_scenes_match_brute_force(backend: str, seed: int) -> None:
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_chunked_batches_give_the_same_answers(backend: str, monkeypatch: Any) -> None:
     rng = np.random.default_rng(7)
-    occ = Occluder(rng.uniform(0, 5, (30, 3)), rng.integers(0, 30, (20, 3)), backend=backend)
+    occ_pts, occ_tri = rng.uniform(0, 5, (30, 3)), rng.integers(0, 30, (20, 3))
+    occ = Occluder(occ_pts, occ_tri, backend=backend, threads=1)
     o, d = rng.uniform(-1, 6, (1000, 3)), rng.normal(size=(1000, 3))
     whole_hit, whole_occ = occ.first_hit(o, d), occ.occluded(o, d, 3.0)
     monkeypatch.setattr(raycast, "CHUNK", 37)
     assert np.array_equal(occ.first_hit(o, d), whole_hit)
     assert np.array_equal(occ.occluded(o, d, 3.0), whole_occ)
-    # deterministic: a second run is bit-identical
+    # deterministic: a second run is bit-identical, and so is one on a pool of threads
     assert np.array_equal(occ.first_hit(o, d), whole_hit)
+    pooled = Occluder(occ_pts, occ_tri, backend=backend, threads=3)
+    assert np.array_equal(pooled.first_hit(o, d), whole_hit)
+    assert np.array_equal(pooled.occluded(o, d, 3.0), whole_occ)
 
 
 def test_backends_agree_on_a_city_block() -> None:

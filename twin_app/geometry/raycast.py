@@ -35,6 +35,7 @@ Both backends are deterministic: the same rays give the same answers in every ru
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -74,14 +75,16 @@ def _rays(
         raise GeometryError(
             f"rays: origins {o.shape} and directions {d.shape} must both be (n, 3) arrays"
         )
-    norm = np.linalg.norm(d, axis=1)
-    bad = ~(norm > 0.0) | ~np.isfinite(norm) | ~np.isfinite(o).all(axis=1)
+    norm2 = np.einsum("ij,ij->i", d, d)
+    # a non-finite coordinate makes the row sum non-finite (inf - inf is nan)
+    bad = ~(norm2 > 0.0) | ~np.isfinite(norm2) | ~np.isfinite(o.sum(axis=1))
     if bad.any():
         raise GeometryError(
             f"rays: ray {int(np.flatnonzero(bad)[0])} has a zero or non-finite direction or "
             "a non-finite origin"
         )
-    d = d / norm[:, None]
+    if not (np.abs(norm2 - 1.0) < 1e-12).all():  # unit directions (sun rays) pass as they are
+        d = d / np.sqrt(norm2)[:, None]
     tmax = np.broadcast_to(np.asarray(max_dist, dtype=np.float64), (o.shape[0],))
     if not math.isfinite(t_min) or t_min < 0.0:
         raise GeometryError(f"rays: t_min must be a finite distance >= 0, got {t_min}")
@@ -99,6 +102,8 @@ class Occluder:
         (m, 3) vertex indices. Triangles with a non-finite vertex or zero area are left out.
     backend
         ``"auto"`` (Embree when ``embreex`` imports, else the grid), ``"embree"`` or ``"grid"``.
+    threads
+        Threads that cast Embree batches (default: the CPU count).
 
     Raises
     ------
@@ -106,7 +111,9 @@ class Occluder:
         Arrays of the wrong shape, indices out of range, or an unknown or missing backend.
     """
 
-    def __init__(self, points: Any, triangles: Any, *, backend: str = "auto") -> None:
+    def __init__(
+        self, points: Any, triangles: Any, *, backend: str = "auto", threads: int | None = None
+    ) -> None:
         pts = np.asarray(points, dtype=np.float64)
         tri = np.asarray(triangles, dtype=np.int64)
         if pts.ndim != 2 or pts.shape[1] != 3:
@@ -132,6 +139,7 @@ class Occluder:
         keep = np.isfinite(corners).all(axis=(1, 2)) & (area2 > 0.0)
         corners = corners[keep]
         self.backend = backend
+        self.threads = max(1, threads if threads is not None else (os.cpu_count() or 1))
         self.n_triangles = int(corners.shape[0])
         if self.n_triangles:
             lo, hi = corners.reshape(-1, 3).min(axis=0), corners.reshape(-1, 3).max(axis=0)
@@ -172,11 +180,7 @@ class Occluder:
         """
         o, d, tmax = _rays(origins, directions, max_dist, t_min)
         out = np.zeros(o.shape[0], dtype=bool)
-        if self._impl is None:
-            return out
-        for a in range(0, o.shape[0], CHUNK):
-            b = min(a + CHUNK, o.shape[0])
-            out[a:b] = self._impl.occluded(o[a:b] - self.centre, d[a:b], tmax[a:b], t_min)
+        self._batched(True, o, d, tmax, t_min, out)
         return out
 
     def first_hit(
@@ -202,12 +206,47 @@ class Occluder:
         """
         o, d, tmax = _rays(origins, directions, max_dist, t_min)
         out = np.full(o.shape[0], np.inf)
-        if self._impl is None:
-            return out
-        for a in range(0, o.shape[0], CHUNK):
-            b = min(a + CHUNK, o.shape[0])
-            out[a:b] = self._impl.first_hit(o[a:b] - self.centre, d[a:b], tmax[a:b], t_min)
+        self._batched(False, o, d, tmax, t_min, out)
         return out
+
+    def _batched(
+        self,
+        any_hit: bool,
+        o: FloatArray,
+        d: FloatArray,
+        tmax: FloatArray,
+        t_min: float,
+        out: np.ndarray[Any, Any],
+    ) -> None:
+        """Cast in chunks; Embree chunks run on a thread pool (embreex releases the GIL while
+        it casts), the grid kernel is parallel itself. Rays are independent, so the answers do
+        not depend on the chunking or the thread count."""
+        impl = self._impl
+        n = o.shape[0]
+        if impl is None or n == 0:
+            return
+        threads = self.threads if isinstance(impl, _Embree) else 1
+        size = (
+            CHUNK if threads == 1 else max(min(CHUNK, -(-n // (4 * threads))), min(CHUNK, 1 << 14))
+        )
+
+        def run(a: int) -> None:
+            b = min(a + size, n)
+            oa = o[a:b] - self.centre
+            if any_hit:
+                out[a:b] = impl.occluded(oa, d[a:b], tmax[a:b], t_min)
+            else:
+                out[a:b] = impl.first_hit(oa, d[a:b], tmax[a:b], t_min)
+
+        starts = range(0, n, size)
+        if threads == 1 or len(starts) == 1:
+            for a in starts:
+                run(a)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(run, starts))
 
 
 class _Embree:
