@@ -150,7 +150,9 @@ class Occluder:
         self._impl: _Embree | _Grid | None = None
         if self.n_triangles:
             local = corners - self.centre
-            self._impl = _Embree(local) if backend == "embree" else _Grid(local)
+            self._impl = (
+                _Embree(local, self.centre) if backend == "embree" else _Grid(local, self.centre)
+            )
 
     def occluded(
         self,
@@ -232,11 +234,10 @@ class Occluder:
 
         def run(a: int) -> None:
             b = min(a + size, n)
-            oa = o[a:b] - self.centre
             if any_hit:
-                out[a:b] = impl.occluded(oa, d[a:b], tmax[a:b], t_min)
+                out[a:b] = impl.occluded(o[a:b], d[a:b], tmax[a:b], t_min)
             else:
-                out[a:b] = impl.first_hit(oa, d[a:b], tmax[a:b], t_min)
+                out[a:b] = impl.first_hit(o[a:b], d[a:b], tmax[a:b], t_min)
 
         starts = range(0, n, size)
         if threads == 1 or len(starts) == 1:
@@ -250,9 +251,10 @@ class Occluder:
 
 
 class _Embree:
-    """Embree scene over triangle corners given relative to the occluder's centre."""
+    """Embree scene over triangle corners given relative to `centre` (rays are shifted too)."""
 
-    def __init__(self, corners: FloatArray) -> None:
+    def __init__(self, corners: FloatArray, centre: FloatArray) -> None:
+        self.centre = centre
         from embreex import mesh_construction, rtcore_scene
 
         self.scene = rtcore_scene.EmbreeScene(robust=True)
@@ -265,11 +267,13 @@ class _Embree:
         self, o: FloatArray, d: FloatArray, tmax: FloatArray, t_min: float, query: str
     ) -> tuple[Any, np.ndarray[Any, np.dtype[np.float32]]]:
         # embreex has no tnear: start the ray at t_min instead and shorten it by as much
-        start = o + t_min * d if t_min > 0.0 else o
-        span = np.minimum(tmax - t_min, np.float32(1e37)).astype(np.float32)
-        span = np.where(span > 0.0, span, np.float32(0.0))
+        start = np.empty(o.shape, dtype=np.float32)
+        np.subtract(
+            o + t_min * d if t_min > 0.0 else o, self.centre, out=start, casting="same_kind"
+        )
+        span = np.clip(tmax - t_min, 0.0, 1e37).astype(np.float32)
         res = self.scene.run(
-            np.ascontiguousarray(start, dtype=np.float32),
+            start,
             np.ascontiguousarray(d, dtype=np.float32),
             dists=span.copy(),  # embreex writes the hit distances into this array
             query=query,
@@ -290,7 +294,8 @@ class _Embree:
 class _Grid:
     """Uniform 2D grid of triangle lists over x, y, walked by a numba kernel."""
 
-    def __init__(self, corners: FloatArray) -> None:
+    def __init__(self, corners: FloatArray, centre: FloatArray) -> None:
+        self.centre = centre
         m = corners.shape[0]
         self.v0 = np.ascontiguousarray(corners[:, 0])
         self.e1 = np.ascontiguousarray(corners[:, 1] - corners[:, 0])
@@ -332,7 +337,7 @@ class _Grid:
         from twin_app.geometry._raygrid import grid_cast
 
         return grid_cast(
-            np.ascontiguousarray(o),
+            np.ascontiguousarray(o - self.centre),
             np.ascontiguousarray(d),
             np.ascontiguousarray(tmax, dtype=np.float64),
             float(t_min),
