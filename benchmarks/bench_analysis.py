@@ -6,7 +6,8 @@ Reported:
 - rays_per_s: occlusion rays a second (:class:`twin_app.geometry.raycast.Occluder`, Embree) on a
   synthetic city of N extruded random boxes (default 100k buildings, 1M triangles): sun-like
   rays, every outdoor receptor of a 1.5 m-high grid toward four sun directions (the sun-hours
-  workload). rays_per_s_random: the same receptors with random upward directions (incoherent).
+  workload), cast on a pool of one thread per core (rays_per_s_1thread: on one).
+  rays_per_s_random: the same receptors with random upward directions (incoherent).
   build_s: building the occluder.
 - rays_per_s_sample: the same on the sample twin's merged building mesh (2 m grid);
   rays_per_s_sample_grid: the numba grid fallback there (what runs without embreex).
@@ -184,7 +185,11 @@ def main() -> None:
     rx = outdoor(occ, receptor_grid(bounds, args.spacing))
     o, d = sun_rays(rx)
     res["rays"] = len(o)
+    res["threads"] = occ.threads
     res["rays_per_s"], hit = rays_per_s(occ, o, d)
+    occ.threads = 1
+    res["rays_per_s_1thread"], _ = rays_per_s(occ, o, d)
+    occ.threads = res["threads"]
     res["shadowed_pct"] = 100.0 * float(hit.mean())
     rng = np.random.default_rng(1)
     dr = rng.normal(size=(len(o), 3))
