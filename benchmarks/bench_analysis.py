@@ -1,0 +1,233 @@
+"""Ray casting for sun and line of sight (rays part of issue 9's analysis benchmark).
+
+    python benchmarks/bench_analysis.py [--json] [--buildings 100000] [--naive-rays 20000]
+
+Reported:
+- rays_per_s: occlusion rays a second (:class:`twin_app.geometry.raycast.Occluder`, Embree) on a
+  synthetic city of N extruded random boxes (default 100k buildings, 1M triangles): sun-like
+  rays, every outdoor receptor of a 1.5 m-high grid toward four sun directions (the sun-hours
+  workload), cast on a pool of one thread per core (rays_per_s_1thread: on one).
+  rays_per_s_random: the same receptors with random upward directions (incoherent).
+  build_s: building the occluder.
+- rays_per_s_sample: the same on the sample twin's merged building mesh (2 m grid);
+  rays_per_s_sample_grid: the numba grid fallback there (what runs without embreex).
+- ray_naive_ratio: rays_per_s over a per-ray Python loop calling VTK's
+  ``vtkStaticCellLocator.IntersectWithLine`` on a subset of the same rays of the 100k city
+  (naive_rays_per_s; both answer the same question, and their answers are compared).
+- coverage_s: a street-level 5G coverage raster (5 m) plus one receptor per floor of every
+  building for five rooftop stations on the sample twin (LOS by ray casting, TR 38.901 UMa at
+  3.5 GHz), with its KPIs; placement_s: greedy placement over the 50 tallest roofs toward 75 %
+  street coverage (stations_needed_for_75pct, NaN when the candidates cannot reach it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import emit, peak_rss_mb
+
+Array = np.ndarray[Any, Any]
+
+SUN = [(135.0, 20.0), (160.0, 35.0), (200.0, 45.0), (240.0, 25.0)]  # (azimuth, elevation) deg
+
+
+def sun_dirs() -> Array:
+    az, el = np.radians(np.array(SUN)).T
+    return np.column_stack([np.cos(el) * np.sin(az), np.cos(el) * np.cos(az), np.sin(el)])
+
+
+def box_city(n: int, seed: int = 0) -> tuple[Array, Array, tuple[float, float, float, float]]:
+    """n extruded boxes (walls and roof, 10 triangles each) on a jittered 40 m grid."""
+    rng = np.random.default_rng(seed)
+    side = math.ceil(math.sqrt(n))
+    cell = 40.0
+    i = np.arange(n)
+    cx = (i % side) * cell + rng.uniform(12.0, 28.0, n)
+    cy = (i // side) * cell + rng.uniform(12.0, 28.0, n)
+    hw = rng.uniform(4.0, 11.0, (n, 2))
+    h = np.clip(rng.lognormal(math.log(15.0), 0.6, n), 4.0, 150.0)
+    sx = np.array([-1, 1, 1, -1, -1, 1, 1, -1], float)
+    sy = np.array([-1, -1, 1, 1, -1, -1, 1, 1], float)
+    sz = np.array([0, 0, 0, 0, 1, 1, 1, 1], float)
+    pts = np.stack(
+        [cx[:, None] + sx * hw[:, :1], cy[:, None] + sy * hw[:, 1:], sz * h[:, None]], axis=-1
+    ).reshape(-1, 3)
+    faces = np.array(
+        [
+            [0, 1, 5], [0, 5, 4], [1, 2, 6], [1, 6, 5], [2, 3, 7],
+            [2, 7, 6], [3, 0, 4], [3, 4, 7], [4, 5, 6], [4, 6, 7],
+        ]
+    )  # fmt: skip
+    tri = (faces[None] + 8 * i[:, None, None]).reshape(-1, 3)
+    return pts, tri, (0.0, side * cell, 0.0, side * cell)
+
+
+def receptor_grid(bounds: tuple[float, float, float, float], spacing: float) -> Array:
+    xmin, xmax, ymin, ymax = bounds
+    gx, gy = np.meshgrid(np.arange(xmin, xmax, spacing), np.arange(ymin, ymax, spacing))
+    return np.column_stack([gx.ravel(), gy.ravel(), np.full(gx.size, 1.5)])
+
+
+def outdoor(occ: Any, pts: Array) -> Array:
+    return pts[~occ.occluded(pts, np.array([0.0, 0.0, 1.0]))]
+
+
+def sun_rays(pts: Array) -> tuple[Array, Array]:
+    d = sun_dirs()
+    o = np.concatenate([pts] * len(d))
+    return o, np.repeat(d, len(pts), axis=0)
+
+
+def rays_per_s(occ: Any, o: Array, d: Array, repeat: int = 2) -> tuple[float, Array]:
+    best, hit = float("inf"), None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        hit = occ.occluded(o, d)
+        best = min(best, time.perf_counter() - t0)
+    assert hit is not None
+    return len(o) / best, hit
+
+
+def vtk_naive(pts: Array, tri: Array, o: Array, d: Array, length: float) -> tuple[float, Array]:
+    """Per-ray Python loop over vtkStaticCellLocator.IntersectWithLine; rays/s and hits."""
+    import vtk
+    from vtk.util.numpy_support import numpy_to_vtk, numpy_to_vtkIdTypeArray
+
+    poly = vtk.vtkPolyData()
+    vp = vtk.vtkPoints()
+    vp.SetData(numpy_to_vtk(np.ascontiguousarray(pts), deep=True))
+    poly.SetPoints(vp)
+    ca = vtk.vtkCellArray()
+    ca.SetData(
+        numpy_to_vtkIdTypeArray(np.arange(0, 3 * len(tri) + 1, 3, dtype=np.int64), deep=True),
+        numpy_to_vtkIdTypeArray(np.ascontiguousarray(tri, dtype=np.int64).ravel(), deep=True),
+    )
+    poly.SetPolys(ca)
+    loc = vtk.vtkStaticCellLocator()
+    loc.SetDataSet(poly)
+    loc.BuildLocator()
+    t, x, pc, sub = vtk.reference(0.0), [0.0, 0.0, 0.0], [0.0, 0.0, 0.0], vtk.reference(0)
+    ends = o + length * d
+    hits = np.zeros(len(o), dtype=bool)
+    t0 = time.perf_counter()
+    for k in range(len(o)):
+        hits[k] = loc.IntersectWithLine(o[k], ends[k], 1e-9, t, x, pc, sub) != 0
+    return len(o) / (time.perf_counter() - t0), hits
+
+
+def sample_buildings() -> tuple[Array, Array, Any]:
+    from twin_app.io.manifest import SAMPLE_DIR
+    from twin_app.session.twin import open_twin
+
+    load = open_twin(SAMPLE_DIR)
+    assert load.result is not None
+    fs = next(s for s in load.result.city.sets if s.kind == "buildings")
+    return fs.mesh.points, fs.mesh.triangles, fs
+
+
+def coverage_run(pts: Array, tri: Array, fs: Any, occ: Any) -> dict[str, float]:
+    from twin_app.engines import radio
+
+    xmin, xmax, ymin, ymax, _, _ = fs.mesh.bounds()
+    t0 = time.perf_counter()
+    street, _, out = radio.street_receptors(occ, (xmin, xmax, ymin, ymax), 5.0)
+    cent = fs.feature_centroids()[:, :2]
+    h = fs.table["height_m"].to_numpy(dtype=float)
+    ok = np.isfinite(cent).all(axis=1)
+    rp, bld, _ = radio.building_receptors(cent[ok], h[ok])
+    # five stations on the tallest roofs, spread apart (the first of each 1/5 of the list)
+    order = np.argsort(-np.nan_to_num(h[ok]))
+    roofs = order[:: max(1, len(order) // 5)][:5]
+    tpl = radio.BaseStation(0.0, 0.0, tx_power_dbm=46.0, frequency_ghz=3.5)
+    sts = [
+        radio.station_on_roof(tpl, (*cent[ok][r], float(np.nan_to_num(h[ok][r]))), 3.0)
+        for r in roofs
+    ]
+    cov = radio.coverage(sts, street, occ)
+    ind = radio.coverage(sts, rp, occ, indoor=True)
+    k = radio.coverage_kpis(cov, out, ind, bld, int(ok.sum()))
+    dt = time.perf_counter() - t0
+    # greedy placement over the 50 tallest roofs toward 75 % of the street receptors
+    t1 = time.perf_counter()
+    cand = np.column_stack([cent[ok][order[:50]], np.nan_to_num(h[ok][order[:50]])])
+    plc = radio.greedy_placement([], cand, tpl, street[out], occ, target_pct=75.0)
+    return {
+        "placement_s": time.perf_counter() - t1,
+        "placement_candidates": len(cand),
+        "placement_reached_pct": float(plc.covered_pct[-1]),
+        "stations_needed_for_75pct": plc.stations_needed,
+        "coverage_s": dt,
+        "coverage_street_receptors": int(out.sum()),
+        "coverage_indoor_receptors": len(rp),
+        "coverage_stations": len(sts),
+        "coverage_area_covered_pct": k["area_covered_pct"],
+        "coverage_buildings_covered_pct": k["buildings_covered_pct"],
+        "coverage_street_los_pct": 100.0 * float(cov.los[out].mean()),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--buildings", type=int, default=100_000)
+    ap.add_argument("--naive-rays", type=int, default=20_000)
+    ap.add_argument("--spacing", type=float, default=16.0, help="receptor grid of the big city, m")
+    args = ap.parse_args()
+    from twin_app.geometry.raycast import Occluder
+
+    res: dict[str, Any] = {}
+    # the synthetic city
+    pts, tri, bounds = box_city(args.buildings)
+    t0 = time.perf_counter()
+    occ = Occluder(pts, tri)
+    res["backend"] = occ.backend
+    res["build_s"] = time.perf_counter() - t0
+    res["triangles"] = len(tri)
+    rx = outdoor(occ, receptor_grid(bounds, args.spacing))
+    o, d = sun_rays(rx)
+    res["rays"] = len(o)
+    res["threads"] = occ.threads
+    res["rays_per_s"], hit = rays_per_s(occ, o, d)
+    occ.threads = 1
+    res["rays_per_s_1thread"], _ = rays_per_s(occ, o, d)
+    occ.threads = res["threads"]
+    res["shadowed_pct"] = 100.0 * float(hit.mean())
+    rng = np.random.default_rng(1)
+    dr = rng.normal(size=(len(o), 3))
+    dr[:, 2] = np.abs(dr[:, 2]) + 0.05
+    res["rays_per_s_random"], _ = rays_per_s(occ, o, dr)
+    # the naive loop on a spread subset of the same sun rays (segments 3 km long)
+    sub = np.linspace(0, len(o) - 1, min(args.naive_rays, len(o))).astype(np.int64)
+    naive, naive_hit = vtk_naive(pts, tri, o[sub], d[sub], 3000.0)
+    ours = occ.occluded(o[sub], d[sub], 3000.0)
+    res["naive_rays_per_s"] = naive
+    res["ray_naive_ratio"] = res["rays_per_s"] / naive
+    res["naive_agreement_pct"] = 100.0 * float((naive_hit == ours).mean())
+    del occ
+    # the sample twin
+    spts, stri, fs = sample_buildings()
+    occ_s = Occluder(spts, stri)
+    b = fs.mesh.bounds()
+    srx = outdoor(occ_s, receptor_grid((b[0], b[1], b[2], b[3]), 2.0))
+    so, sd = sun_rays(srx)
+    res["sample_triangles"] = len(stri)
+    res["sample_rays"] = len(so)
+    res["rays_per_s_sample"], _ = rays_per_s(occ_s, so, sd)
+    grid = Occluder(spts, stri, backend="grid")
+    grid.occluded(so[:1000], sd[:1000])  # compile (or load) the numba kernel first
+    res["rays_per_s_sample_grid"], _ = rays_per_s(grid, so, sd, repeat=1)
+    res.update(coverage_run(spts, stri, fs, occ_s))
+    res["peak_mb"] = peak_rss_mb()
+    emit(res, args.json)
+
+
+if __name__ == "__main__":
+    main()
