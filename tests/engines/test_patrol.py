@@ -174,8 +174,9 @@ def test_mean_response_on_a_street() -> None:
     L, v = 1000.0, 1.0
     g, route = _street(L)
     fleet = Fleet(speed_m_s=v, run_h=24.0, charge_h=0.0)
-    got = mean_response_min(g, [route], fleet, horizon_h=2000 / 3600 * 10, step_min=1 / 60,
-                            spacing_m=5.0)
+    got = mean_response_min(
+        g, [route], fleet, horizon_h=2000 / 3600 * 10, step_min=1 / 60, spacing_m=5.0
+    )
     assert got == pytest.approx(L / 3 / v / 60, rel=0.01)
 
 
@@ -224,7 +225,10 @@ def test_street_graph_from_lines() -> None:
     coords = np.array([[0, 0], [10, 0], [20, 0], [10, 0], [10, 10], [20, 0], [30, 0]], float)
     offsets = np.array([0, 3, 5, 7])
     g, row = street_graph_from_lines(
-        coords, offsets, np.array([0, 1, 2]), classes=["residential", "footway", "steps"],
+        coords,
+        offsets,
+        np.array([0, 1, 2]),
+        classes=["residential", "footway", "steps"],
         ids=["way/1", "way/2", "way/3"],
     )
     assert g.n_edges == 3 and sorted(row.tolist()) == [0, 0, 1]

@@ -519,7 +519,9 @@ def _connect_components(graph: StreetGraph, req_edges: IntArray) -> IntArray:
         dist[c] = dn[nearest]
         best[c] = by_comp[nearest]
     if not np.all(np.isfinite(dist)):
-        raise EngineError("rural postman: the required edges lie in parts of the network no path joins")
+        raise EngineError(
+            "rural postman: the required edges lie in parts of the network no path joins"
+        )
     mst = minimum_spanning_tree(np.maximum(dist, _MIN_LENGTH) * (1 - np.eye(nc))).tocoo()
     out: list[IntArray] = []
     for ci, cj in zip(mst.row.tolist(), mst.col.tolist(), strict=True):
@@ -531,7 +533,7 @@ def _connect_components(graph: StreetGraph, req_edges: IntArray) -> IntArray:
 
 def _match(d: FloatArray, exact_limit: int, knn: int) -> tuple[IntArray, IntArray, str]:
     """Minimum-weight perfect matching of the odd nodes on the distance matrix ``d``."""
-    import networkx as nx
+    import networkx as nx  # type: ignore[import-untyped]
 
     m = d.shape[0]
     if m == 0:
@@ -714,9 +716,7 @@ def split_tour(graph: StreetGraph, tour: Walk, k: int, depots: Any = None) -> li
     back_legs = _tree_paths(pred, home, last, graph)
     routes = []
     for i in range(k):
-        seq = np.concatenate(
-            [out_legs[i][::-1], tour.edge[cuts[i] : cuts[i + 1]], back_legs[i]]
-        )
+        seq = np.concatenate([out_legs[i][::-1], tour.edge[cuts[i] : cuts[i + 1]], back_legs[i]])
         routes.append(_walk(graph, seq, int(dep[home[i]])))
     return routes
 
@@ -812,13 +812,13 @@ class Fleet:
 
 def robots_per_post(fleet: Fleet) -> int:
     """Robots that keep one patrol slot running around the clock: ``ceil((run + charge) / run)``."""
-    return int(math.ceil((fleet.run_h + fleet.charge_h) / fleet.run_h - 1e-12))
+    return math.ceil((fleet.run_h + fleet.charge_h) / fleet.run_h - 1e-12)
 
 
 def robots_by_rule_of_thumb(street_m: float, fleet: Fleet) -> int:
     """Round-the-clock robots for a street length: one post per ``coverage_m``, each post
     staffed by :func:`robots_per_post` robots (2 for 1,000 m at 7-8 h per charge)."""
-    return int(math.ceil(street_m / fleet.coverage_m - 1e-12)) * robots_per_post(fleet)
+    return math.ceil(street_m / fleet.coverage_m - 1e-12) * robots_per_post(fleet)
 
 
 def _slots(
@@ -1130,9 +1130,7 @@ def mean_response_min(
     for c0 in range(0, n_t, per):  # chunks of time samples bound the memory
         c1 = min(n_t, c0 + per)
         dn = np.min(
-            np.minimum(
-                x[c0:c1, :, None] + D[ra[c0:c1]], y[c0:c1, :, None] + D[rb[c0:c1]]
-            ),
+            np.minimum(x[c0:c1, :, None] + D[ra[c0:c1]], y[c0:c1, :, None] + D[rb[c0:c1]]),
             axis=1,
         )  # (nt, n_nodes)
         dp = np.minimum(dn[:, graph.tail[p_edge]] + p_off, dn[:, graph.head[p_edge]] + pl - p_off)
@@ -1150,7 +1148,7 @@ def mean_response_min(
         direct = np.where(running[c0:c1][ti, si], direct, np.inf)
         np.minimum.at(dp, (ti, pk), direct)
         total += float((dp @ p_w).sum())
-    return total / (n_t * float(p_w.sum())) / fleet.response_m_s / 60.0
+    return float(total / (n_t * float(p_w.sum())) / fleet.response_m_s / 60.0)
 
 
 @dataclass(frozen=True)
