@@ -245,3 +245,36 @@ def test_bad_inputs() -> None:
     g = street_graph([0, 2], [1, 3], [1.0, 1.0])
     with pytest.raises(EngineError):
         chinese_postman(g)  # two pieces no path joins
+
+
+def test_many_odd_nodes_assignment_matching_near_exact() -> None:
+    """A perturbed 12 x 12 grid with diagonals has about 100 odd nodes: the fast matching
+    (assignment pairs, blossom, 2-exchanges) is a valid tour, never below the exact optimum,
+    within a few percent of it, and its deadhead bound is below the exact deadhead."""
+    rng = np.random.default_rng(7)
+    n = 12
+    idx = np.arange(n * n).reshape(n, n)
+    xy = np.stack(np.meshgrid(np.arange(n), np.arange(n), indexing="ij"), -1).reshape(-1, 2)
+    xy = xy * 100.0 + rng.uniform(-20, 20, (n * n, 2))
+    pairs = [
+        (idx[:, :-1], idx[:, 1:]),
+        (idx[:-1, :], idx[1:, :]),
+        (idx[:-1, :-1], idx[1:, 1:]),
+    ]
+    t = np.concatenate([a.ravel() for a, _ in pairs])
+    h = np.concatenate([b.ravel() for _, b in pairs])
+    keep = rng.uniform(size=t.size) > 0.3
+    t, h = t[keep], h[keep]
+    g = street_graph(t, h, np.linalg.norm(xy[t] - xy[h], axis=1), node_xy=xy)
+    from twin_app.engines.patrol import largest_component
+
+    g, _ = largest_component(g)
+    exact = postman_tour(g)
+    fast = postman_tour(g, exact_limit=10, knn=8)
+    assert exact.matching == "exact" and fast.matching == "assignment"
+    assert exact.n_odd > 60
+    assert _covers(g, fast.walk, np.ones(g.n_edges, bool)) and fast.walk.closed
+    assert fast.length_m >= exact.length_m - 1e-6
+    assert fast.length_m <= 1.05 * exact.length_m
+    assert fast.deadhead_bound_m <= exact.deadhead_m + 1e-6
+    assert exact.deadhead_bound_m == pytest.approx(exact.deadhead_m)

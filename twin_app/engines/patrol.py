@@ -577,6 +577,44 @@ def _blossom(d: FloatArray, nodes: IntArray, complete: bool, knn: int) -> IntArr
     return nodes[pairs]
 
 
+def _two_opt(d: FloatArray, pairs: IntArray, knn: int, rounds: int = 200) -> IntArray:
+    """Improve a perfect matching by 2-exchanges: (a, b), (c, e) -> (a, c), (b, e).
+
+    ``c`` runs over the ``knn`` nearest nodes of each ``a``; every round evaluates all such
+    exchanges at once and applies the best non-overlapping improving ones, until none is left.
+    """
+    m = d.shape[0]
+    if m < 4:
+        return pairs
+    mate = np.empty(m, np.int64)
+    mate[pairs[:, 0]] = pairs[:, 1]
+    mate[pairs[:, 1]] = pairs[:, 0]
+    kk = min(knn, m - 1)
+    dd = np.where(np.eye(m, dtype=bool), np.inf, d)
+    nb = np.argpartition(dd, kk - 1, axis=1)[:, :kk]
+    a = np.repeat(np.arange(m), kk)
+    c = nb.ravel()
+    for _ in range(rounds):
+        b, e = mate[a], mate[c]
+        gain = d[a, b] + d[c, e] - d[a, c] - d[b, e]
+        gain = np.where((c != b) & np.isfinite(gain), gain, 0.0)
+        cand = np.flatnonzero(gain > 1e-9 * (1.0 + d[a, b]))
+        if cand.size == 0:
+            break
+        cand = cand[np.argsort(-gain[cand], kind="stable")]
+        used = np.zeros(m, bool)
+        # greedy over the improving exchanges of this round (a few per node at most)
+        for i in cand.tolist():
+            q = (int(a[i]), int(mate[a[i]]), int(c[i]), int(mate[c[i]]))
+            if used[list(q)].any():
+                continue
+            used[list(q)] = True
+            mate[q[0]], mate[q[2]] = q[2], q[0]
+            mate[q[1]], mate[q[3]] = q[3], q[1]
+    lo = np.flatnonzero(mate > np.arange(m))
+    return np.stack([lo, mate[lo]], axis=1)
+
+
 def _match(d: FloatArray, exact_limit: int, knn: int) -> tuple[IntArray, IntArray, str, float]:
     """Minimum-weight perfect matching of the odd nodes on the distance matrix ``d``.
 
@@ -585,7 +623,7 @@ def _match(d: FloatArray, exact_limit: int, knn: int) -> tuple[IntArray, IntArra
     barred) is solved and its 2-cycles, pairs that are each other's partner in the cheapest
     cycle cover, are kept as matched; this repeats on the nodes left until at most
     ``exact_limit`` remain (or no 2-cycle appears, then the blossom runs on the ``knn``
-    nearest neighbours). Half the first assignment's cost is a lower bound on the optimal
+    nearest neighbours); 2-exchanges (:func:`_two_opt`) then improve the whole matching. Half the first assignment's cost is a lower bound on the optimal
     matching (a perfect matching used in both directions is a cycle cover), returned to bound
     the gap.
 
@@ -620,6 +658,8 @@ def _match(d: FloatArray, exact_limit: int, knn: int) -> tuple[IntArray, IntArra
         used[c[mutual]] = True
         rest = rest[~used]
     pairs = np.vstack([*fixed, _blossom(d, rest, rest.size <= exact_limit, knn)])
+    if kind != "exact":
+        pairs = _two_opt(d, pairs, knn)
     if pairs.size and not np.all(np.isfinite(d[pairs[:, 0], pairs[:, 1]])):
         raise EngineError("postman: odd nodes in parts of the network no path joins")
     cost = float(d[pairs[:, 0], pairs[:, 1]].sum()) if pairs.size else 0.0
