@@ -278,3 +278,22 @@ def test_many_odd_nodes_assignment_matching_near_exact() -> None:
     assert fast.length_m <= 1.05 * exact.length_m
     assert fast.deadhead_bound_m <= exact.deadhead_m + 1e-6
     assert exact.deadhead_bound_m == pytest.approx(exact.deadhead_m)
+
+
+@pytest.mark.slow
+def test_sample_twin_street_tour() -> None:
+    """The sample twin's streets: a closed tour over every edge, routes back at the depot."""
+    from twin_app.engines.patrol import street_graph_from_road_set
+    from twin_app.io.manifest import read_manifest
+    from twin_app.scenarios.twin_traffic import _load_sets
+
+    twin = Path(__file__).resolve().parents[2] / "twin_app" / "city_models" / "city_of_london"
+    roads, _ = _load_sets(read_manifest(twin).paths(), twin.name)
+    g, row = street_graph_from_road_set(roads)
+    assert g.n_edges > 1000 and row.size == g.n_edges
+    assert g.ids[0].startswith("way/")
+    tour = postman_tour(g)
+    assert tour.walk.closed and _covers(g, tour.walk, np.ones(g.n_edges, bool))
+    assert tour.deadhead_bound_m <= tour.deadhead_m
+    routes = split_tour(g, tour.walk, 10)
+    assert all(r.closed and r.nodes[0] == tour.walk.nodes[0] for r in routes)

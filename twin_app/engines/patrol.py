@@ -363,6 +363,30 @@ def street_graph_from_lines(
     return g, edges.row[idx].astype(np.int64)
 
 
+def street_graph_from_road_set(
+    roads: Any, exclude: Sequence[str] = NON_PATROL_CLASSES
+) -> tuple[StreetGraph, IntArray]:
+    """The patrol street graph of a loaded twin's road FeatureSet (``lines`` + ``table``).
+
+    :func:`street_graph_from_lines` with the set's centre lines, its ``class`` column (when
+    present) and its ``id`` column (when present).
+
+    Returns
+    -------
+    graph, row
+        The graph and the road table row of each of its edges.
+    """
+    lines = getattr(roads, "lines", None)
+    if lines is None:
+        raise EngineError(f"{getattr(roads, 'name', 'roads')}: no centre lines to patrol")
+    table = roads.table
+    classes = table["class"].astype(str).to_numpy() if "class" in table.columns else None
+    ids = table["id"].astype(str).to_numpy() if "id" in table.columns else None
+    return street_graph_from_lines(
+        lines.coords[:, :2], lines.offsets, lines.line_feature(), classes, ids, exclude
+    )
+
+
 # -- walks ----------------------------------------------------------------------------------
 
 
@@ -858,6 +882,8 @@ def route_from_edges(graph: StreetGraph, edges: Any, depot: int | None = None) -
     pts = np.unique(np.concatenate([t, h, [] if depot is None else [int(depot)]])).astype(np.int64)
     dist, pred = dijkstra(graph.csr(), indices=pts, return_predecessors=True)
     row = {int(x): i for i, x in enumerate(pts.tolist())}
+    if not np.all(np.isfinite(dist[:, pts])):
+        raise EngineError("route: the drawn edges lie in parts of the network no path joins")
     seq: list[IntArray] = []
     start = int(t[0]) if depot is None else int(depot)
     cur = start
