@@ -57,8 +57,9 @@ KPIs
     ``T``-minute window); ``mean_response_min`` the length-weighted mean over street points of
     the network travel time from the nearest running robot, averaged over time samples (robot
     positions by ``searchsorted`` on the routes' cumulative lengths, node distances from the
-    robots' edge ends by a multi-source ``csgraph.dijkstra``); ``robots_needed_for_target`` the
-    smallest number of routes (times robots per post) whose worst revisit meets a target.
+    robots' edge ends by one ``csgraph.dijkstra`` call from all those ends);
+    ``robots_needed_for_target`` the smallest number of routes (times robots per post) whose
+    worst revisit meets a target.
 """
 
 from __future__ import annotations
@@ -1225,9 +1226,8 @@ def mean_response_min(
     ``mean_t sum_p w_p min_r d(r(t), p) / (v_resp sum_p w_p)`` over required street points
     ``p`` (weights ``w_p``, :func:`sample_points`) and time samples every ``step_min`` over the
     horizon; ``d`` is the network distance from a robot on edge ``(a, b)`` at offset ``x``:
-    ``min(x + D[a, n], len - x + D[b, n])`` to node ``n`` (``D`` from one multi-source
-    ``csgraph.dijkstra`` over the end nodes of the edges robots occupy), then to a point at
-    offset ``y`` on edge ``(c, e)``: ``min(d_c + y, d_e + len - y)`` or ``|x - y|`` on the
+    ``min(x + D[a, n], len - x + D[b, n])`` to node ``n`` (``D`` from one ``csgraph.dijkstra``
+    call from all the end nodes of the edges robots occupy), then to a point at offset ``y`` on edge ``(c, e)``: ``min(d_c + y, d_e + len - y)`` or ``|x - y|`` on the
     robot's own edge. Times without a running robot give ``inf``.
     """
     from scipy.sparse.csgraph import dijkstra
