@@ -648,9 +648,9 @@ def _match(d: FloatArray, exact_limit: int, knn: int) -> tuple[IntArray, IntArra
     barred) is solved and its 2-cycles, pairs that are each other's partner in the cheapest
     cycle cover, are kept as matched; this repeats on the nodes left until at most
     ``exact_limit`` remain (or no 2-cycle appears, then the blossom runs on the ``knn``
-    nearest neighbours); 2-exchanges (:func:`_two_opt`) then improve the whole matching. Half the first assignment's cost is a lower bound on the optimal
-    matching (a perfect matching used in both directions is a cycle cover), returned to bound
-    the gap.
+    nearest neighbours); 2-exchanges (:func:`_two_opt`) then improve the whole matching.
+    Half the first assignment's cost is a lower bound on the optimal matching (a perfect
+    matching used in both directions is a cycle cover), returned to bound the gap.
 
     Returns
     -------
@@ -1227,8 +1227,9 @@ def mean_response_min(
     ``p`` (weights ``w_p``, :func:`sample_points`) and time samples every ``step_min`` over the
     horizon; ``d`` is the network distance from a robot on edge ``(a, b)`` at offset ``x``:
     ``min(x + D[a, n], len - x + D[b, n])`` to node ``n`` (``D`` from one ``csgraph.dijkstra``
-    call from all the end nodes of the edges robots occupy), then to a point at offset ``y`` on edge ``(c, e)``: ``min(d_c + y, d_e + len - y)`` or ``|x - y|`` on the
-    robot's own edge. Times without a running robot give ``inf``.
+    call from all the end nodes of the edges robots occupy), then to a point at offset ``y``
+    on edge ``(c, e)``: ``min(d_c + y, d_e + len - y)`` or ``|x - y|`` on the robot's own
+    edge. Times without a running robot give ``inf``.
     """
     from scipy.sparse.csgraph import dijkstra
 
