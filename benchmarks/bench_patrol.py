@@ -23,6 +23,14 @@ Figures:
     the same response KPI the naive way: per time step, robots snapped to their nearest node
     and ``networkx.multi_source_dijkstra_path_length`` to every node; timed on 30 steps and
     scaled to the 1,440 of a day (``naive_kpi_steps_timed``).
+
+Measured on the 2-core development machine (5 December 2026, 20 routes, 1.2 m/s, 8 h run,
+6 h charge): 4,152 street edges (109 km), 2,192 odd nodes; tour 6.5 s, 150.3 km, deadhead
+41.4 km (lower bound 34.5 km; networkx's blossom on a 12-nearest-neighbour graph reaches
+40.7 km in 46 s); eulerize did not finish in 60 s (ratio > 9); Sleeping Giant 33.25 mi in
+0.02 s against eulerize's 33.81 mi; a day of KPIs 2.8 s against 7.7 s for the node-snapped
+networkx response alone (ratio 2.8); worst revisit 144 min (one lap of the longest route,
+10.4 km), mean response 3.9 min.
 """
 
 from __future__ import annotations
