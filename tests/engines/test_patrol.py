@@ -26,6 +26,7 @@ from twin_app.engines.patrol import (
     street_coverage_pct,
     street_graph,
     street_graph_from_lines,
+    street_visited_pct,
     worst_revisit_min,
 )
 from twin_app.errors import EngineError
@@ -314,3 +315,13 @@ def test_networkx_eulerize_is_not_the_weighted_optimum() -> None:
         for u, v, d in e.edges(data=True)
     )
     assert total > chinese_postman(g).length_m + 0.5
+
+
+def test_street_visited_from_the_depot() -> None:
+    """From the depot at one end at speed v, the first T minutes sweep v T of the street."""
+    L, v = 1000.0, 1.0
+    g, route = _street(L)
+    fleet = Fleet(speed_m_s=v, run_h=24.0, charge_h=0.0)
+    vis = simulate_patrol(g, [route], fleet, horizon_h=1.0, spacing_m=10.0)
+    assert street_visited_pct(vis, 250.0 / 60) == pytest.approx(25.0, abs=1.0)
+    assert street_visited_pct(vis, L / v / 60) == pytest.approx(100.0)

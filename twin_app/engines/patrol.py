@@ -1162,6 +1162,22 @@ def street_coverage_pct(visits: PatrolVisits, within_min: float) -> float:
     return float(100.0 * w[ok].sum() / w.sum())
 
 
+def street_visited_pct(visits: PatrolVisits, within_min: float, start_min: float = 0.0) -> float:
+    """Share of required street length (percent) passed at least once between ``start_min``
+    and ``start_min + within_min`` (the other reading of "visited within T minutes": how much
+    of the network a patrol sweeps in ``T`` minutes from a given moment)."""
+    sel = visits.point_required
+    w = visits.point_weight_m
+    total = float(w[sel].sum())
+    if total <= 0:
+        return 100.0
+    t0, t1 = start_min * 60.0, (start_min + within_min) * 60.0
+    inwin = (visits.visit_time_s >= t0 - 1e-9) & (visits.visit_time_s <= t1 + 1e-9)
+    seen = np.zeros(w.size, bool)
+    seen[visits.visit_point[inwin]] = True
+    return float(100.0 * w[seen & sel].sum() / total)
+
+
 def robot_positions(
     graph: StreetGraph,
     routes: Sequence[Walk],
