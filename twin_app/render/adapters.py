@@ -8,7 +8,10 @@ import numpy as np
 import pyvista as pv
 import vtk
 
+from twin_app.model.bim import IFC_CLASSES
 from twin_app.model.layers import (
+    COLOR_IFC_CLASS,
+    COLOR_MATERIAL,
     COLOR_SOLID,
     COLOR_SURFACE,
     COLOR_TYPE,
@@ -16,6 +19,7 @@ from twin_app.model.layers import (
     BuildingLayer,
     FeatureLayer,
     GroundLayer,
+    IfcLayer,
     Layer,
     ObjectLayer,
     RoadLayer,
@@ -27,6 +31,7 @@ from twin_app.model.style import (
     column_clim,
     column_scale,
     ground_categories,
+    ifc_class_palette,
     surface_categories,
     type_categories,
 )
@@ -37,6 +42,7 @@ from twin_app.render.colors import (
     lookup_table,
     palette_rgb,
 )
+from twin_app.model.mesh import TriMesh
 from twin_app.render.convert import to_polydata
 
 if TYPE_CHECKING:
@@ -169,7 +175,7 @@ class FeatureAdapter(Adapter[FeatureLayer]):
     rebuilds the mesh.
     """
 
-    rebuild_fields: ClassVar[tuple[str, ...]] = ("features",)
+    rebuild_fields: ClassVar[tuple[str, ...]] = ("features", "hidden_features")
     lut: vtk.vtkLookupTable | None = None
     #: The column's class scale when the layer is coloured by a classified column (legend).
     classes: ClassScale | None = None
@@ -179,19 +185,27 @@ class FeatureAdapter(Adapter[FeatureLayer]):
     def build(self) -> None:
         fs = self.layer.features
         assert fs is not None
-        self.mesh = to_polydata(fs.mesh)
+        tri = fs.mesh
+        if self.layer.hidden_features:
+            # Rows replaced by an IFC proposal: their triangles are left out of the drawn (and
+            # picked) mesh; the points stay, so per-point colours index as before.
+            keep = self.layer.drawn_triangles()
+            tri = TriMesh(
+                fs.mesh.points,
+                fs.mesh.triangles[keep],
+                {k: v[keep] for k, v in fs.mesh.cell_data.items()},
+            )
+        self.mesh = to_polydata(tri)
         n_pts = fs.mesh.n_points
         self.index = (
-            np.asarray(fs.mesh.cell_data[fs.index_array])
-            if fs.mesh.n_triangles
-            else np.zeros(0, np.int32)
+            np.asarray(tri.cell_data[fs.index_array]) if tri.n_triangles else np.zeros(0, np.int32)
         )
         # Feature of every point: meshes never share a point between two features, so
         # per-feature colours can live on the points (cheaper to draw than cell colours).
         self.point_feature = np.zeros(n_pts, np.int64)
-        if fs.mesh.n_triangles:
-            self.point_feature[fs.mesh.triangles.ravel()] = np.repeat(self.index, 3)
-        if n_pts:
+        if tri.n_triangles:
+            self.point_feature[tri.triangles.ravel()] = np.repeat(self.index, 3)
+        if n_pts and self.mesh.n_points:
             self.mesh.point_data["value"] = np.zeros(n_pts, np.float32)
         mapper = vtk.vtkPolyDataMapper()
         mapper.SetInputData(self.mesh)
@@ -229,7 +243,7 @@ class FeatureAdapter(Adapter[FeatureLayer]):
             return
         if by == COLOR_SURFACE and "surface" in fs.mesh.cell_data:
             # Walls and roofs share their top points: surface colours must be per cell.
-            rgb = palette_rgb(SURFACE_PALETTE)[np.minimum(fs.mesh.cell_data["surface"], 3)]
+            rgb = palette_rgb(SURFACE_PALETTE)[np.minimum(self.mesh.cell_data["surface"], 3)]
             if "surface_rgb" not in self.mesh.cell_data:
                 self.mesh.cell_data["surface_rgb"] = rgb
             else:
@@ -316,3 +330,163 @@ class GroundAdapter(FeatureAdapter):
         if self.layer.color_by == COLOR_TYPE and "type" in fs.table:
             return ground_categories(fs.table["type"])
         return super().categories()
+
+
+class IfcAdapter(Adapter[IfcLayer]):
+    """One IFC file: one actor for its elements, one for its (translucent) spaces.
+
+    The layer's storey, section, explode and space fields never mesh anything again: the
+    drawn PolyData are cut from the file's one mesh with the layer's per-triangle masks
+    (:meth:`IfcLayer.cell_masks`, numpy), the explode lift is written into their points, and
+    the section also sets a clipping plane on the elements' mapper (elements that cross the
+    cut end there). Picking hits the elements' PolyData, whose ``index`` is the element row
+    of every drawn triangle; spaces are not pickable (one clicks through them).
+    """
+
+    rebuild_fields: ClassVar[tuple[str, ...]] = ("features",)
+    #: Fields that cut or lift the drawn triangles again (no meshing).
+    view_fields: ClassVar[tuple[str, ...]] = (
+        "hidden_storeys",
+        "section_storey",
+        "explode",
+        "show_spaces",
+        "hidden_features",
+    )
+    #: Opacity of the spaces relative to the layer's.
+    SPACE_OPACITY = 0.3
+
+    def __init__(self, layer: IfcLayer, scene: Scene) -> None:
+        self.spaces: pv.PolyData | None = None
+        self.space_actor: vtk.vtkActor | None = None
+        self._masks: tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]] | None = None
+        super().__init__(layer, scene)
+        for name in self.view_fields:
+            getattr(layer.events, name).connect(self._on_view_change)
+
+    def remove(self) -> None:
+        self.layer.events.disconnect(self._on_view_change)
+        super().remove()
+
+    def _actor(self) -> vtk.vtkActor:
+        mapper = vtk.vtkPolyDataMapper()
+        mapper.ScalarVisibilityOff()
+        actor = vtk.vtkActor()
+        actor.SetMapper(mapper)
+        prop = actor.GetProperty()
+        prop.SetAmbient(0.25)
+        prop.SetDiffuse(0.8)
+        prop.SetSpecular(0.05)
+        self.scene.plotter.renderer.AddActor(actor)
+        return actor
+
+    def build(self) -> None:
+        self.actor = self._actor()
+        self.space_actor = self._actor()
+        self.space_actor.PickableOff()
+        self.space_actor.GetProperty().SetSpecular(0.0)
+        self.extra_actors = [self.space_actor]
+        self._cut()
+
+    def _cut(self) -> None:
+        """Cut the drawn PolyData from the file's mesh by the layer's masks and lift."""
+        fs = self.layer.features
+        assert fs is not None and self.actor is not None and self.space_actor is not None
+        mesh = fs.mesh
+        elements, spaces = self.layer.cell_masks()
+        self._masks = (elements, spaces)
+        points = np.asarray(mesh.points, np.float64).copy()
+        if self.layer.explode:
+            points[:, 2] += self.layer.point_z_offset()
+        pts32 = np.ascontiguousarray(points, np.float32)
+        index = np.asarray(mesh.cell_data[fs.index_array]) if mesh.n_triangles else None
+
+        def part(mask: np.ndarray[Any, Any]) -> pv.PolyData:
+            if not mesh.n_triangles or not mask.any():
+                return pv.PolyData()
+            return pv.PolyData.from_regular_faces(pts32, np.ascontiguousarray(mesh.triangles[mask]))
+
+        # New PolyData (not edited in place): the picker rebuilds its locator for a new mesh.
+        self.mesh = part(elements)
+        self.spaces = part(spaces)
+        self.index = index[elements] if index is not None else np.zeros(0, np.int32)
+        self.actor.GetMapper().SetInputData(self.mesh)
+        self.space_actor.GetMapper().SetInputData(self.spaces)
+        mapper = self.actor.GetMapper()
+        # A new collection (not RemoveAllClippingPlanes): that does not mark the mapper
+        # modified, and the old cut stayed in the shader.
+        planes = vtk.vtkPlaneCollection()
+        cut = self.layer.section_z()
+        if cut is not None:
+            lift = max(int(self.layer.section_storey or 0), 0) * float(self.layer.explode)
+            plane = vtk.vtkPlane()
+            plane.SetOrigin(0.0, 0.0, cut + lift)
+            plane.SetNormal(0.0, 0.0, -1.0)  # keeps z <= cut
+            planes.AddItem(plane)
+        mapper.SetClippingPlanes(planes)
+        self._show()
+
+    def _show(self) -> None:
+        assert self.actor is not None and self.space_actor is not None
+        visible = bool(self.layer.visible)
+        self.actor.SetVisibility(visible)
+        self.space_actor.SetVisibility(
+            visible and self.spaces is not None and self.spaces.n_cells > 0
+        )
+
+    def _on_view_change(self, *_: object) -> None:
+        self._cut()
+        self.restyle()
+        self.apply_opacity()
+        # the drawn mesh is a new object: pick locators and highlight follow
+        self.scene.adapter_rebuilt(self)
+
+    def _on_visible_change(self, visible: bool) -> None:
+        self._show()
+        self.scene.legends_changed()
+        self.scene.request_render()
+
+    def apply_opacity(self) -> None:
+        opacity = float(self.layer.opacity) * self.opacity_factor
+        if self.actor is not None:
+            self.actor.GetProperty().SetOpacity(opacity)
+        if self.space_actor is not None:
+            self.space_actor.GetProperty().SetOpacity(opacity * self.SPACE_OPACITY)
+
+    def cell_colors(self) -> np.ndarray[Any, Any] | None:
+        """(m, 3) uint8 colour of every triangle of the file's mesh for the layer's colour-by
+        (None: one solid colour)."""
+        fs = self.layer.features
+        assert fs is not None
+        by = self.layer.color_by
+        cells = fs.mesh.cell_data
+        if by == COLOR_MATERIAL and "rgb" in cells:
+            return np.asarray(cells["rgb"], np.uint8).reshape(-1, 3)
+        if by == COLOR_IFC_CLASS and "ifc_class_code" in cells:
+            codes = np.asarray(cells["ifc_class_code"], np.int64)
+            return ifc_class_palette()[np.clip(codes + 1, 0, len(IFC_CLASSES))]
+        return None
+
+    def restyle(self) -> None:
+        assert self.actor is not None and self.space_actor is not None
+        assert self._masks is not None
+        rgb = self.cell_colors()
+        for actor, poly, mask in (
+            (self.actor, self.mesh, self._masks[0]),
+            (self.space_actor, self.spaces, self._masks[1]),
+        ):
+            mapper = actor.GetMapper()
+            if rgb is None or poly is None or poly.n_cells == 0:
+                mapper.ScalarVisibilityOff()
+                actor.GetProperty().SetColor(*hex_to_rgb(self.layer.color))
+                continue
+            poly.cell_data["rgb"] = np.ascontiguousarray(rgb[mask])
+            mapper.SetColorModeToDirectScalars()
+            mapper.SetScalarModeToUseCellFieldData()
+            mapper.SelectColorArray("rgb")
+            mapper.ScalarVisibilityOn()
+
+    def legend(self) -> tuple[str, Any] | None:
+        if not self.layer.visible or self.layer.color_by != COLOR_IFC_CLASS:
+            return None
+        cats = self.layer.class_legend()
+        return ("categories", cats) if cats else None
