@@ -165,3 +165,33 @@ def test_pick_returns_the_element_row(scene: Scene) -> None:
     assert hit is not None and hit.layer_uid == layer.uid
     assert layer.features is not None
     assert layer.features.table["ifc_class"].iat[hit.feature_index] == "IfcWindow"
+
+
+def test_replaced_building_disappears_from_the_view(scene: Scene, pixel_at: Any) -> None:
+    from tests.session.test_ifc_verbs import city_blocks
+    from twin_app.session import Session
+
+    session = Session()
+    blocks = layer_for(city_blocks())
+    house = layer_for(ifc_house(30.0, 0.0, "proposal.ifc"))
+    assert isinstance(house, IfcLayer)
+    session.layers.extend([blocks, house])
+    scene.add_layer(blocks)
+    scene.add_layer(house)
+    scene.show_legends = False
+    scene.legends_changed()
+    cam = scene.plotter.camera
+    cam.SetFocalPoint(30.0, 0.0, 0.0)
+    cam.SetPosition(30.0, 0.0, 150.0)
+    cam.SetViewUp(0.0, 1.0, 0.0)
+    cam.SetViewAngle(30.0)
+    scene.plotter.renderer.ResetCameraClippingRange()
+    corner = (38.0, 8.0, 20.0)  # the block's roof, beside the house
+    roof_px = pixel_at(scene, corner)
+    assert session.replace_buildings_under(house) == 1
+    gone = pixel_at(scene, corner)
+    assert not np.array_equal(roof_px, gone)
+    assert _nearest(pixel_at(scene, (30.0, 0.0, 6.5)), COLOURS) == "roof"  # the house shows
+    assert blocks.features is not None and blocks.features.table["replaced_by"].iat[1] == "proposal.ifc"
+    session.commands.undo()
+    assert np.array_equal(pixel_at(scene, corner), roof_px)

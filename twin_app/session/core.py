@@ -41,6 +41,7 @@ from twin_app.model.frame import LocalFrame
 from twin_app.model.layers import Layer, TimeLayer, layer_for
 from twin_app.model.sensors import LiveValueStore, MoverLayer, SensorLayer
 from twin_app.model.sun import Sun
+from twin_app.session.bim import BimVerbs
 from twin_app.session.live import Live
 from twin_app.session.scenario import ScenarioVerbs
 
@@ -104,7 +105,7 @@ class Selection:
         return not self.indices
 
 
-class Session(ScenarioVerbs):
+class Session(ScenarioVerbs, BimVerbs):
     """What the user has open.
 
     Attributes
@@ -129,6 +130,9 @@ class Session(ScenarioVerbs):
         (verbs in :class:`~twin_app.session.scenario.ScenarioVerbs`: ``new_scenario``,
         ``open_scenario``, ``save_scenario``, ``add_intervention``, ``close_roads_at``,
         ``run_scenario``, ``show_result`` ...).
+    IFC verbs
+        From :class:`~twin_app.session.bim.BimVerbs`: ``set_storey_visible``, ``set_section``,
+        ``set_explode``, ``set_show_spaces``, ``set_ifc_view``, ``replace_buildings_under``.
     sun
         The evented :class:`~twin_app.model.sun.Sun` over the twin's place at the clock's
         time (NREL SPA through ``twin_app.engines.sun``); the render Scene lights and casts

@@ -1,0 +1,98 @@
+"""Session verbs of IFC layers: storeys, section, explode, spaces, replacing buildings; all undoable."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Polygon
+
+from tests.ifc_fixtures import ifc_house
+from twin_app.errors import TwinError
+from twin_app.geometry.extrude import extrude, polygon_arrays
+from twin_app.model.city import BUILDINGS, FeatureSet
+from twin_app.model.layers import BuildingLayer, IfcLayer, layer_for
+from twin_app.session import Session
+from twin_app.session.bim import REPLACED_BY
+
+
+def city_blocks() -> FeatureSet:
+    """Three prisms: a 3 m box far west, a 20 m block at x 20..40 and a shed east of it."""
+    geoms = np.array(
+        [
+            Polygon([(-40, -10), (-20, -10), (-20, 10), (-40, 10)]),
+            Polygon([(20, -10), (40, -10), (40, 10), (20, 10)]),
+            Polygon([(41, -3), (45, -3), (45, 3), (41, 3)]),
+        ],
+        dtype=object,
+    )
+    heights = np.array([3.0, 20.0, 4.0])
+    mesh = extrude(polygon_arrays(geoms), heights)
+    table = pd.DataFrame({"id": ["west", "block", "shed"], "height_m": heights})
+    return FeatureSet("Buildings (t)", BUILDINGS, "t", table["id"].to_numpy(object), table, mesh)
+
+
+@pytest.fixture
+def session() -> Session:
+    s = Session()
+    s.layers.append(layer_for(city_blocks()))
+    s.layers.append(layer_for(ifc_house(30.0, 0.0, "proposal.ifc")))
+    return s
+
+
+def _ifc(s: Session) -> IfcLayer:
+    return next(layer for layer in s.layers if isinstance(layer, IfcLayer))
+
+
+def _buildings(s: Session) -> BuildingLayer:
+    return next(layer for layer in s.layers if isinstance(layer, BuildingLayer))
+
+
+def test_storey_section_explode_spaces_are_undoable(session: Session) -> None:
+    layer = _ifc(session)
+    session.set_storey_visible(layer, 1, False)
+    assert layer.hidden_storeys == frozenset({1})
+    session.set_section(layer, 0)
+    session.set_explode(layer, 2.5)
+    session.set_show_spaces(layer, True)
+    assert (layer.section_storey, layer.explode, layer.show_spaces) == (0, 2.5, True)
+    for _ in range(4):
+        session.commands.undo()
+    assert layer.hidden_storeys == frozenset() and layer.section_storey is None
+    assert layer.explode == 0.0 and not layer.show_spaces
+    session.commands.redo()
+    assert layer.hidden_storeys == frozenset({1})
+    with pytest.raises(TwinError, match="no storey 5"):
+        session.set_storey_visible(layer, 5, False)
+    with pytest.raises(TwinError, match="explode"):
+        session.set_explode(layer, -1.0)
+
+
+def test_replace_buildings_under_hides_and_marks_them(session: Session) -> None:
+    layer, blds = _ifc(session), _buildings(session)
+    assert blds.features is not None
+    n = session.replace_buildings_under(layer)
+    # the house (x 25..35, y -4..4) stands on the block; the west box and the shed are clear
+    assert n == 1
+    assert blds.hidden_features == frozenset({1})
+    assert blds.features.table[REPLACED_BY].tolist() == ["", "proposal.ifc", ""]
+    session.commands.undo()
+    assert blds.hidden_features == frozenset()
+    assert REPLACED_BY not in blds.features.table
+    session.commands.redo()
+    assert blds.hidden_features == frozenset({1})
+    assert session.replace_buildings_under(layer, on=False) == 1
+    assert blds.hidden_features == frozenset()
+    assert blds.features.table[REPLACED_BY].tolist() == ["", "", ""]
+
+
+def test_search_finds_ifc_elements_by_class_and_storey(session: Session) -> None:
+    from twin_app.model.search import find_features
+
+    layer = _ifc(session)
+    for query in ("ifc_class=IfcWindow", "IfcClass=ifcwindow"):
+        result = find_features(session.layers, query)
+        assert [(h.layer_uid, h.index) for h in result.hits] == [(layer.uid, 2)], query
+    result = find_features(session.layers, "storey=First floor")
+    assert sorted(h.index for h in result.hits) == [4, 5, 6, 7]
+    assert find_features(session.layers, "storey_index=0").total == 4
