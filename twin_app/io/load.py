@@ -20,6 +20,7 @@ from twin_app.model.city import (
     AREAS,
     BUILDINGS,
     GROUND,
+    IFC,
     OBJECTS,
     ROADS,
     TERRAIN,
@@ -68,6 +69,9 @@ def source_bounds(src: SourceData) -> tuple[float, float, float, float] | None:
     if src.objects is not None and src.objects.vertices.shape[0]:
         v = src.objects.vertices
         boxes.append(np.array([v[:, 0].min(), v[:, 1].min(), v[:, 0].max(), v[:, 1].max()]))
+    if src.ifc is not None and src.ifc.points.shape[0]:
+        v = src.ifc.points
+        boxes.append(np.array([v[:, 0].min(), v[:, 1].min(), v[:, 0].max(), v[:, 1].max()]))
     if not boxes:
         return None
     b = np.array(boxes)
@@ -95,6 +99,9 @@ def choose_frame(sources: Sequence[SourceData]) -> LocalFrame:
     from pyproj import Transformer
 
     nonempty = [(s, b) for s in sources if (b := source_bounds(s)) is not None]
+    placed = [(s, b) for s, b in nonempty if s.ifc is None or s.ifc.placed]
+    # an IFC file that says nowhere where it lies goes to the origin of the others' frame
+    nonempty = placed or nonempty
     if not nonempty:
         labels = (
             ", ".join(f"{s.path}:{s.layer}" if s.layer else str(s.path) for s in sources)
@@ -342,9 +349,46 @@ def sets_from_cityjson(src: SourceData, frame: LocalFrame) -> list[FeatureSet]:
     return out
 
 
+#: An IFC building placed farther than this from the twin's origin gets a warning, metres.
+IFC_FAR_M = 50_000.0
+
+
+def ifc_from_source(src: SourceData, frame: LocalFrame) -> FeatureSet:
+    """The placed IFC mesh in the twin's frame (see :mod:`twin_app.io.ifc`).
+
+    A placed file is projected from its CRS into the frame. Its height: in a flat twin (frame
+    z0 = 0: footprints on a plane at z = 0) the model's z = 0 (the georeference height) sits
+    on that plane; in a twin with absolute heights (CityJSON, z0 != 0) the georeference
+    height is kept. An unplaced file lies at the frame origin, unrotated.
+    """
+    data = src.ifc
+    assert data is not None
+    p = data.points
+    if data.placed:
+        z = p[:, 2] + (data.base_z if frame.origin[2] != 0.0 else 0.0)
+        local = frame.to_local(p[:, 0], p[:, 1], src=src.crs, z=z)
+    else:
+        local = np.ascontiguousarray(p, np.float64)
+    mesh = TriMesh(local, data.triangles, dict(data.cell_data))
+    mesh.cell_data["Normals"] = mesh.face_normals()
+    if data.placed and local.shape[0]:
+        centre = 0.5 * (local[:, :2].min(axis=0) + local[:, :2].max(axis=0))
+        dist = float(np.hypot(*centre))
+        if dist > IFC_FAR_M:
+            src.report.warn(
+                f"its georeference ({data.info.georef.method}) puts the building "
+                f"{dist / 1000:.0f} km from the twin's centre; place it with --at LON,LAT "
+                "(or a click on the ground)"
+            )
+    table = data.table.copy()
+    return FeatureSet(f"IFC ({src.label})", IFC, src.label, data.ids, table, mesh, meta=data.info)
+
+
 def build_sets(src: SourceData, frame: LocalFrame) -> list[FeatureSet]:
     """All feature sets of one source in `frame`."""
     sets: list[FeatureSet] = []
+    if src.ifc is not None:
+        sets.append(ifc_from_source(src, frame))
     if src.objects is not None:
         sets.extend(sets_from_cityjson(src, frame))
     if src.areas is not None and len(src.areas):
