@@ -309,13 +309,20 @@ class Scene:
             self.request_render()
             return 0
         mask = np.isin(adapter.index, idx)
-        tris = fs.mesh.triangles[mask]
+        drawn = adapter.mesh
+        if drawn is not None and drawn.n_cells == len(adapter.index) and drawn.n_cells:
+            # the drawn triangles (a subset of the file's, or lifted storeys), as the index
+            tris = np.asarray(drawn.regular_faces)[mask]
+            points = np.asarray(drawn.points)
+        else:
+            tris = fs.mesh.triangles[mask]
+            points = fs.mesh.points
         if tris.size == 0:
             self.request_render()
             return 0
         used, inverse = np.unique(tris.ravel(), return_inverse=True)
         poly = pv.PolyData.from_regular_faces(
-            fs.mesh.points[used].astype(np.float32), inverse.reshape(-1, 3)
+            points[used].astype(np.float32), inverse.reshape(-1, 3)
         )
         mapper = vtk.vtkPolyDataMapper()
         mapper.SetInputData(poly)

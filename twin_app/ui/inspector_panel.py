@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from twin_app.model.camera import pose_for_bounds
 from twin_app.model.city import FeatureSet
-from twin_app.model.layers import Layer
+from twin_app.model.layers import IfcLayer, Layer
 from twin_app.model.search import format_value
 from twin_app.session import Selection, Session
 
@@ -44,6 +44,52 @@ MAX_VALUE_CHARS = 80
 #: Size of the sensor sparkline, logical pixels.
 SPARKLINE_SIZE = (180, 36)
 _SPARK_PAD = 3.0
+
+
+#: IFC table columns shown in their own rows (or folded into others) by :func:`ifc_rows`.
+_IFC_OWN = ("id", "name", "ifc_class", "storey", "storey_index", "storey_elevation_m", "psets")
+
+
+def ifc_rows(fs: FeatureSet, index: int) -> list[tuple[str, str]]:
+    """(key, value) rows of an IFC element: class, name, storey (with its elevation),
+    GlobalId, the other table columns, then every property as ``Pset › Property``."""
+    import json
+
+    t = fs.table
+    row = t.iloc[index]
+
+    def get(col: str) -> str:
+        return format_value(row[col]) if col in t.columns else ""
+
+    storey = get("storey")
+    elev = row["storey_elevation_m"] if "storey_elevation_m" in t.columns else None
+    if storey and elev is not None and np.isfinite(float(elev)):
+        storey = f"{storey} ({float(elev):+.2f} m)"
+    rows = [
+        ("Class", get("ifc_class")),
+        ("Name", get("name")),
+        ("Storey", storey or "none"),
+        ("GlobalId", str(fs.ids[index])),
+    ]
+    rows += [
+        (str(c), format_value(row[c]))
+        for c in t.columns
+        if c not in _IFC_OWN and format_value(row[c]) != ""
+    ]
+    text = row["psets"] if "psets" in t.columns else None
+    psets: Any = {}
+    if isinstance(text, str) and text:
+        try:
+            psets = json.loads(text)
+        except ValueError:
+            rows.append(("psets", text))
+    if isinstance(psets, dict):
+        for pset, props in psets.items():
+            if isinstance(props, dict):
+                rows += [(f"{pset} › {k}", format_value(v)) for k, v in props.items()]
+            else:
+                rows.append((str(pset), format_value(props)))
+    return rows
 
 
 def _reading(value: float) -> str:
@@ -284,7 +330,10 @@ class QtInspectorPanel(QWidget):
             f"{self.lonlat[0]:.6f}, {self.lonlat[1]:.6f}" if self.lonlat else "unknown"
         )
         self.fly_button.setEnabled(fs.feature_bounds([index]) is not None)
-        self._rows = [(str(col), format_value(table[col].iat[index])) for col in table.columns]
+        if isinstance(layer, IfcLayer):
+            self._rows = ifc_rows(fs, index)
+        else:
+            self._rows = [(str(col), format_value(table[col].iat[index])) for col in table.columns]
         self.attributes.setRowCount(len(self._rows))
         for row, (key, value) in enumerate(self._rows):
             self.attributes.setItem(row, 0, QTableWidgetItem(key))

