@@ -19,7 +19,11 @@ from twin_app.model.layers import BuildingLayer, IfcLayer
 if TYPE_CHECKING:
     from psygnal.containers import EventedList
 
+    from twin_app.io.load import LoadResult
+    from twin_app.io.source import ReadOptions
+    from twin_app.model.city import CityModel, FeatureSet
     from twin_app.model.layers import Layer
+    from twin_app.session.core import SourceRef
 
 #: IfcLayer fields set by :meth:`BimVerbs.set_ifc_view`.
 IFC_VIEW_FIELDS = ("hidden_storeys", "section_storey", "explode", "show_spaces")
@@ -32,6 +36,8 @@ class BimVerbs:
 
     layers: EventedList[Layer]
     commands: CommandStack
+    city: CityModel | None
+    sources: list[SourceRef]
 
     def set_ifc_view(self, layer: IfcLayer, **fields: Any) -> None:
         """Set view fields of an IFC layer (``hidden_storeys``, ``section_storey``,
@@ -176,3 +182,47 @@ class BimVerbs:
         verb = "Replace" if on else "Restore"
         self.commands.push(Command(f"{verb} {count} building(s) under {layer.name}", do, undo))
         return count
+
+    def place_ifc(self, layer: IfcLayer, result: LoadResult, options: ReadOptions) -> None:
+        """Put an IFC layer where a new read of its file (with ``at_lonlat``/``rotate_deg``
+        in `options`) placed it: the layer's features and its source's saved read options
+        change as one undo step (read the file off the GUI thread with
+        :meth:`Session.load_files`).
+
+        Raises
+        ------
+        TwinError
+            If the load produced no IFC set (its errors are in the message).
+        """
+        from twin_app.model.city import IFC
+
+        new = next((fs for fs in result.city.sets if fs.kind == IFC), None)
+        if new is None:
+            raise TwinError(
+                f"{layer.name}: placing it read nothing ({'; '.join(result.errors) or 'no elements'})"
+            )
+        old = layer.features
+        assert old is not None
+        source = Path(old.source).name
+        ref = next((r for r in self.sources if r.path.name == source), None)
+        old_opts = dict(ref.options) if ref is not None else {}
+        new_opts = {**old_opts, **{k: v for k, v in vars(options).items() if v is not None}}
+        city = self.city
+        new.name = old.name
+
+        def swap(fs: FeatureSet, opts: dict[str, Any]) -> None:
+            if city is not None:
+                sets = city.sets
+                if layer.features in sets:
+                    sets[sets.index(layer.features)] = fs
+            if ref is not None:
+                ref.options = dict(opts)
+            layer.features = fs
+
+        self.commands.push(
+            Command(
+                f"Place {layer.name}",
+                lambda: swap(new, new_opts),
+                lambda: swap(old, old_opts),
+            )
+        )
