@@ -66,7 +66,7 @@ COLOURS = {"roof": ROOF, "slab": SLAB, "space": SPACE, "window": WINDOW, "sky": 
 
 
 def test_class_colours_and_legend(scene: Scene, pixel_at: Any) -> None:
-    layer, adapter = _setup(scene)
+    _, adapter = _setup(scene)
     _top(scene)
     assert _nearest(pixel_at(scene, (0.0, 0.0, 6.5)), COLOURS) == "roof"
     _south(scene)
@@ -121,10 +121,14 @@ def test_spaces_are_translucent(scene: Scene, pixel_at: Any) -> None:
     blended = pixel_at(scene, (0.0, 0.0, 0.0))
     # Yellow over grey: more yellow than the slab alone (b falls against r), yet not opaque.
     assert not np.array_equal(blended, slab)
-    c_slab, c_blend, c_space = _chroma(slab), _chroma(blended), _chroma(np.array(hex_to_rgb(SPACE)) * 255)
+    c_slab, c_blend, c_space = (
+        _chroma(slab),
+        _chroma(blended),
+        _chroma(np.array(hex_to_rgb(SPACE)) * 255),
+    )
     assert c_blend[2] < c_slab[2] - 0.02
     assert c_blend[2] > c_space[2] + 0.02
-    kind, entries = adapter.legend()  # type: ignore[misc]
+    _, entries = adapter.legend()  # type: ignore[misc]
     assert dict(entries)["IfcSpace"] == SPACE
 
 
@@ -154,7 +158,7 @@ def test_material_colours(scene: Scene, pixel_at: Any) -> None:
 def test_pick_returns_the_element_row(scene: Scene) -> None:
     from twin_app.render.picking import Picker
 
-    layer, adapter = _setup(scene)
+    layer, _ = _setup(scene)
     _south(scene)
     scene.screenshot()
     r = scene.plotter.renderer
@@ -192,6 +196,9 @@ def test_replaced_building_disappears_from_the_view(scene: Scene, pixel_at: Any)
     gone = pixel_at(scene, corner)
     assert not np.array_equal(roof_px, gone)
     assert _nearest(pixel_at(scene, (30.0, 0.0, 6.5)), COLOURS) == "roof"  # the house shows
-    assert blocks.features is not None and blocks.features.table["replaced_by"].iat[1] == "proposal.ifc"
+    assert (
+        blocks.features is not None
+        and blocks.features.table["replaced_by"].iat[1] == "proposal.ifc"
+    )
     session.commands.undo()
     assert np.array_equal(pixel_at(scene, corner), roof_px)

@@ -101,7 +101,7 @@ def test_ifc_controls_section_explode_spaces_replace(
     blds = next(x for x in session.layers if isinstance(x, BuildingLayer))
     assert blds.hidden_features == frozenset({1})
     session.commands.undo()
-    assert blds.hidden_features == frozenset() and not c.replace_check.isChecked() or True
+    assert (blds.hidden_features == frozenset() and not c.replace_check.isChecked()) or True
     session.commands.undo()
     assert not c.spaces_check.isChecked()
     panel.select_layer(blds)
@@ -121,11 +121,11 @@ def test_inspector_shows_psets_of_a_clicked_element(qtbot: QtBot, tmp_path: obje
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
+    from pyproj import CRS
+
     from twin_app.io.load import LoadResult
     from twin_app.model.city import CityModel
     from twin_app.model.frame import LocalFrame
-
-    from pyproj import CRS
 
     frame = LocalFrame.for_data(CRS.from_epsg(27700), (532000.0, 181000.0, 532100.0, 181100.0))
     s.add_result(LoadResult(CityModel(frame, [ifc_house(0.0, 0.0, "house.ifc")]), []))
@@ -162,4 +162,43 @@ def test_inspector_shows_psets_of_a_clicked_element(qtbot: QtBot, tmp_path: obje
     assert rows["Pset_Common › Reference"] == "Window S"
     assert rows["Pset_Common › IsExternal"] == "true"
     assert np.isfinite(w.inspector.lonlat[0])  # type: ignore[index]
+    w.close()
+
+
+def test_place_on_map_click_sets_the_origin_and_rotation(
+    qtbot: QtBot, tmp_path: object, shared_file: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtCore import QSettings, QStandardPaths
+
+    from twin_app.io.source import ReadOptions
+    from twin_app.ui.main_window import QtMainWindow
+
+    path = shared_file("ifc/IfcOpenHouse_IFC4.ifc")  # type: ignore[operator]
+    QStandardPaths.setTestModeEnabled(True)
+    settings = QSettings(str(tmp_path) + "/settings.ini", QSettings.Format.IniFormat)  # type: ignore[operator]
+    w = QtMainWindow(Session(), settings)
+    w.ask_before_quit = False
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    w.load_paths([path], ReadOptions(at_lonlat=(-0.0905, 51.5155)))
+    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 1, timeout=60_000)
+    layer = _ifc(w.session)
+    w.layers_panel.select_layer(layer)
+    assert w.layers_panel.ifc_controls.isVisible()
+    w.view.preset("top")
+    w.view.scene.render()
+    monkeypatch.setattr(w, "ask_rotation", lambda _layer: 45.0)
+    qtbot.mouseClick(w.layers_panel.ifc_controls.place_button, Qt.MouseButton.LeftButton)
+    widget = w.view.interactor
+    # a click 40 px right of the view's centre: on the ground east of the house
+    pos = QPoint(widget.width() // 2 + 40, widget.height() // 2)
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.waitUntil(lambda: not w.loading, timeout=60_000)
+    opts = w.session.sources[0].options
+    assert opts["rotate_deg"] == 45.0
+    lon, lat = opts["at_lonlat"]
+    assert lon > -0.0905 and abs(lat - 51.5155) < 0.001
+    assert layer.features is not None and layer.features.meta.georef.rotation_deg == 45.0
+    assert w.session.commands.undo_text == f"Place {layer.name}"
     w.close()

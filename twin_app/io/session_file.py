@@ -56,7 +56,9 @@ def _check_lonlat(value: Any) -> tuple[float, float]:
     try:
         lon, lat = (float(v) for v in value)
     except (TypeError, ValueError):
-        raise ValueError(f"read option 'at_lonlat' must be [lon, lat] in degrees, not {value!r}") from None
+        raise ValueError(
+            f"read option 'at_lonlat' must be [lon, lat] in degrees, not {value!r}"
+        ) from None
     if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
         raise ValueError(f"read option 'at_lonlat' must be [lon, lat] in degrees, not {value!r}")
     return (lon, lat)
@@ -80,7 +82,9 @@ def _check_read_options(options: dict[str, Any]) -> dict[str, Any]:
         elif key == "rotate_deg":
             ok = isinstance(value, int | float) and not isinstance(value, bool)
             if not ok or not math.isfinite(float(value)):
-                raise ValueError(f"read option 'rotate_deg' must be a number of degrees, not {value!r}")
+                raise ValueError(
+                    f"read option 'rotate_deg' must be a number of degrees, not {value!r}"
+                )
         elif key == "at_lonlat":
             if value is not None:
                 options[key] = _check_lonlat(value)

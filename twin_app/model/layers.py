@@ -379,7 +379,8 @@ class IfcLayer(FeatureLayer):
         assert self.features is not None
         if codes is None:
             return np.zeros(self.features.mesh.n_triangles, bool)
-        return np.asarray(codes) == self.SPACE_CODE
+        out: np.ndarray[Any, np.dtype[np.bool_]] = np.asarray(codes) == self.SPACE_CODE
+        return out
 
     def point_z_offset(self) -> np.ndarray[Any, np.dtype[np.float64]]:
         """Per point: the explode lift ``max(storey, 0) * explode`` (m) of its triangle's storey."""

@@ -25,6 +25,7 @@ from twin_app.model.layers import (
     RoadLayer,
     TerrainLayer,
 )
+from twin_app.model.mesh import TriMesh
 from twin_app.model.sensors import AirQualityLayer, TrafficLayer
 from twin_app.model.style import (
     ClassScale,
@@ -42,7 +43,6 @@ from twin_app.render.colors import (
     lookup_table,
     palette_rgb,
 )
-from twin_app.model.mesh import TriMesh
 from twin_app.render.convert import to_polydata
 
 if TYPE_CHECKING:

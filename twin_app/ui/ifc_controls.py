@@ -100,9 +100,13 @@ class QtIfcControls(QGroupBox):
         tag = Path(fs.source).name
         for other in self.session.layers:
             bfs = other.feature_set()
-            if bfs is not None and bfs.kind == "buildings" and REPLACED_BY in bfs.table:
-                if (bfs.table[REPLACED_BY] == tag).any():
-                    return True
+            if (
+                bfs is not None
+                and bfs.kind == "buildings"
+                and REPLACED_BY in bfs.table
+                and (bfs.table[REPLACED_BY] == tag).any()
+            ):
+                return True
         return False
 
     def _on_section(self, _index: int) -> None:

@@ -538,7 +538,8 @@ class QtLayersPanel(QWidget):
         return [
             item
             for item in (self.layer_list.item(r) for r in range(self.layer_list.count()))
-            if item.data(Qt.ItemDataRole.UserRole) == layer.uid and item.data(STOREY_ROLE) is not None
+            if item.data(Qt.ItemDataRole.UserRole) == layer.uid
+            and item.data(STOREY_ROLE) is not None
         ]
 
     def _sync_storeys(self, layer: IfcLayer) -> None:
@@ -583,10 +584,10 @@ class QtLayersPanel(QWidget):
         previous_row = self.layer_list.currentRow()
         with QSignalBlocker(self.layer_list):
             for row in reversed(range(self.layer_list.count())):
-                item = self.layer_list.item(row)
+                old = self.layer_list.item(row)
                 if (
-                    item.data(Qt.ItemDataRole.UserRole) not in uids
-                    or item.data(STOREY_ROLE) is not None  # put back under their layer below
+                    old.data(Qt.ItemDataRole.UserRole) not in uids
+                    or old.data(STOREY_ROLE) is not None  # put back under their layer below
                 ):
                     self.layer_list.takeItem(row)
             for uid in set(self._connected) - uids:
@@ -656,7 +657,7 @@ class QtLayersPanel(QWidget):
         if layer is self._current:
             if field == "opacity":
                 self._show_opacity(layer)
-            elif field in IFC_FIELDS:
+            elif field in IFC_FIELDS and isinstance(layer, IfcLayer):
                 self.ifc_controls.show_layer(layer)
                 if field == "show_spaces":
                     self._refresh_legend()
@@ -822,9 +823,7 @@ class QtLayersPanel(QWidget):
         layer = self._layer_at(moved)
         if layer is not None:
             above = sum(
-                1
-                for r in range(new_row)
-                if self.layer_list.item(r).data(STOREY_ROLE) is None
+                1 for r in range(new_row) if self.layer_list.item(r).data(STOREY_ROLE) is None
             )
             self.session.move_layer(layer, len(self.session.layers) - 1 - above)
         self._sync_rows()
