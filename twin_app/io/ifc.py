@@ -78,7 +78,7 @@ CLASS_RGB: dict[str, tuple[int, int, int]] = {
 DEFAULT_RGB = (200, 200, 200)
 
 
-def _open(path: Path) -> Any:
+def _open(path: Path, report: LoadReport) -> Any:
     """``ifcopenshell.open`` with its failures as one-line :class:`InputError`."""
     import ifcopenshell
 
@@ -99,8 +99,27 @@ def _open(path: Path) -> Any:
             f"{path}: not a readable IFC file ({type(exc).__name__}: {text}); it may be "
             "truncated or corrupt"
         ) from exc
+    raw = path.read_bytes()
+    # "#12=" at a line start: every entity instance; what ifcopenshell parsed of them
+    declared = raw.count(b"\n#") + raw.startswith(b"#")
+    parsed = len(f.wrapped_data.entity_names()) if hasattr(f, "wrapped_data") else len(list(f))
+    truncated = b"END-ISO-10303-21" not in raw[-256:]
     if not f.by_type("IfcProject"):
-        raise InputError(f"{path}: no IfcProject; the file is truncated or not an IFC model")
+        why = "truncated" if truncated else "invalid STEP syntax"
+        raise InputError(
+            f"{path}: no IfcProject could be read ({why}; {parsed} of {declared} entities "
+            "parsed); the file is damaged or not an IFC model"
+        )
+    if truncated:
+        report.warn(
+            f"the file is truncated (no END-ISO-10303-21 line); loading the {parsed} entities "
+            "read"
+        )
+    elif parsed < declared:
+        report.warn(
+            f"invalid STEP syntax: {declared - parsed} of {declared} entities could not be "
+            "parsed; loading the rest"
+        )
     return f
 
 
@@ -623,7 +642,7 @@ def _build_model(
     (``col_<name>``); meta the schema, storeys, the file's own georeference, class counts,
     missing lines and meshing facts, as JSON-able values.
     """
-    f = _open(path)
+    f = _open(path, report)
     progress(0.1, f"meshing {path.name}")
     expected = expected_products(f)
     merged, missing, n_fallback = mesh_products(path, expected, options, report, cancelled)
