@@ -381,6 +381,8 @@ def ifc_from_source(src: SourceData, frame: LocalFrame) -> FeatureSet:
                 "(or a click on the ground)"
             )
     table = data.table.copy()
+    # the generic "colour by type" of object layers (and ``twin render``) colours by class
+    table["type"] = table["ifc_class"]
     return FeatureSet(f"IFC ({src.label})", IFC, src.label, data.ids, table, mesh, meta=data.info)
 
 

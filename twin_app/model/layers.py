@@ -16,7 +16,16 @@ import numpy as np
 from psygnal import SignalGroup, evented
 
 from twin_app.errors import TwinError
-from twin_app.model.city import AREAS, BUILDINGS, GROUND, OBJECTS, ROADS, TERRAIN, FeatureSet
+from twin_app.model.city import (
+    AREAS,
+    BUILDINGS,
+    GROUND,
+    IFC,
+    OBJECTS,
+    ROADS,
+    TERRAIN,
+    FeatureSet,
+)
 from twin_app.model.style import HEIGHT_COLORMAP, ClassScale
 
 _ids = itertools.count(1)
@@ -285,6 +294,8 @@ LAYER_FOR_KIND: dict[str, type[FeatureLayer]] = {
     TERRAIN: TerrainLayer,
     OBJECTS: ObjectLayer,
     GROUND: GroundLayer,
+    # until the IFC layer of issue 12: an object layer, coloured by type (= IFC class)
+    IFC: ObjectLayer,
 }
 
 
