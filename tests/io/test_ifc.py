@@ -73,3 +73,97 @@ def test_house_loads_as_one_ifc_layer_with_the_contract_arrays() -> None:
     assert list(fs.ids) == list(fs.table["id"])
     elev = [s.elevation_m for s in info.storeys]
     assert elev == sorted(elev)
+
+
+@pytest.fixture
+def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TWIN_APP_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "ifc"
+
+
+def test_second_read_comes_from_the_cache_with_identical_arrays(own_cache: Path) -> None:
+    from twin_app.io.registry import read_path
+
+    (a,) = read_path(HOUSE)
+    (b,) = read_path(HOUSE)
+    assert a.ifc is not None and b.ifc is not None
+    assert not a.ifc.info.cache_hit and b.ifc.info.cache_hit
+    assert np.array_equal(a.ifc.points, b.ifc.points)
+    assert np.array_equal(a.ifc.triangles, b.ifc.triangles)
+    for k, v in a.ifc.cell_data.items():
+        assert np.array_equal(v, b.ifc.cell_data[k]) and v.dtype == b.ifc.cell_data[k].dtype
+    assert a.ifc.table.equals(b.ifc.table)
+    assert a.ifc.info.class_counts == b.ifc.info.class_counts
+
+
+def test_corrupt_cache_entry_is_rebuilt_with_a_warning(own_cache: Path) -> None:
+    from twin_app.io.registry import read_path
+
+    read_path(HOUSE)
+    (entry,) = own_cache.glob("*.npz")
+    entry.write_bytes(entry.read_bytes()[:500])
+    (src,) = read_path(HOUSE)
+    assert src.ifc is not None and not src.ifc.info.cache_hit
+    assert any("cache" in w and "unreadable" in w for w in src.report.warnings)
+    (again,) = read_path(HOUSE)
+    assert again.ifc is not None and again.ifc.info.cache_hit
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (IFC_DIR / "duplex.ifc").exists(), reason="shared IFC files absent")
+def test_kernel_crash_falls_back_to_opencascade_in_a_fresh_worker(own_cache: Path) -> None:
+    """``manifold`` segfaults on duplex.ifc with ifcopenshell 0.9: the worker dies, not us."""
+    from twin_app.io.ifc import mesh_worker
+    from twin_app.io.registry import read_path
+    from twin_app.io.source import ReadOptions
+
+    (src,) = read_path(IFC_DIR / "duplex.ifc", ReadOptions(ifc_library="manifold", ifc_cache=False))
+    assert src.ifc is not None
+    (w,) = [w for w in src.report.warnings if "crashed" in w]
+    assert "manifold" in w and "opencascade" in w
+    assert src.ifc.info.geometry_library == "opencascade"
+    assert dict(src.ifc.info.class_counts) == {
+        c: n for c, n in direct_counts(IFC_DIR / "duplex.ifc").items()
+    }
+    assert mesh_worker().pid is not None  # a fresh worker is up for the next file
+
+
+def test_cancel_kills_the_worker_and_raises(own_cache: Path) -> None:
+    from twin_app.errors import CancelledError
+    from twin_app.io.ifc import mesh_worker, read_ifc
+    from twin_app.io.source import ReadOptions
+
+    calls = {"n": 0}
+
+    def cancelled() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 1  # let the first progress step pass, stop while meshing
+
+    with pytest.raises(CancelledError):
+        read_ifc(HOUSE, ReadOptions(ifc_cache=False), cancelled=cancelled)
+    (src_ok,) = [read_ifc(HOUSE, ReadOptions(ifc_cache=False))]  # a fresh worker meshes again
+    assert src_ok.ifc is not None and mesh_worker().pid is not None
+
+
+SHARED = ["AC20-FZK-Haus.ifc", "duplex.ifc", "Office_A_20110811.ifc"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SHARED)
+def test_shared_ifc_files_count_right(name: str, own_cache: Path) -> None:
+    path = IFC_DIR / name
+    if not path.exists():
+        pytest.skip("shared IFC files absent")
+    res = load_city([path])
+    (fs,) = res.city.sets
+    info = fs.meta
+    want = direct_counts(path)
+    missing = Counter(line.split()[1] for line in info.missing)
+    assert dict(info.class_counts) == {c: n - missing[c] for c, n in want.items() if n > missing[c]}
+    assert fs.mesh.n_triangles > 0
+    elev = [s.elevation_m for s in info.storeys]
+    assert elev == sorted(elev) and len(elev) >= 2
+    # elements on a storey carry its name and elevation
+    on = fs.table[fs.table["storey_index"] >= 0]
+    assert len(on) > 0.5 * len(fs.table)
+    assert (on["storey_elevation_m"].to_numpy() == np.array(elev)[on["storey_index"]]).all()

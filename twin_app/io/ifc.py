@@ -25,20 +25,29 @@ Reference: buildingSMART IFC4 ADD2 TC1, IfcMapConversion and IfcGeometricReprese
 
 from __future__ import annotations
 
+import atexit
+import dataclasses
+import hashlib
 import json
 import logging
 import math
+import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from twin_app.errors import InputError
+from twin_app.errors import CancelledError, InputError
 from twin_app.io.source import IfcData, LoadReport, ReadOptions, SourceData
 from twin_app.model.bim import IFC_CLASSES, Georef, IfcInfo, IfcStorey
 
 log = logging.getLogger(__name__)
+
+Cancelled = Callable[[], bool]
+Progress = Callable[[float, str], None]
 
 #: Representation identifiers of a 3D body (what a product "should" produce triangles from).
 BODY_IDENTIFIERS = ("Body", "Facetation")
@@ -69,7 +78,7 @@ CLASS_RGB: dict[str, tuple[int, int, int]] = {
 DEFAULT_RGB = (200, 200, 200)
 
 
-def _open(path: Path) -> Any:
+def _open(path: Path, report: LoadReport) -> Any:
     """``ifcopenshell.open`` with its failures as one-line :class:`InputError`."""
     import ifcopenshell
 
@@ -90,8 +99,27 @@ def _open(path: Path) -> Any:
             f"{path}: not a readable IFC file ({type(exc).__name__}: {text}); it may be "
             "truncated or corrupt"
         ) from exc
+    raw = path.read_bytes()
+    # "#12=" at a line start: every entity instance; what ifcopenshell parsed of them
+    declared = raw.count(b"\n#") + raw.startswith(b"#")
+    parsed = len(f.wrapped_data.entity_names()) if hasattr(f, "wrapped_data") else len(list(f))
+    truncated = b"END-ISO-10303-21" not in raw[-256:]
     if not f.by_type("IfcProject"):
-        raise InputError(f"{path}: no IfcProject; the file is truncated or not an IFC model")
+        why = "truncated" if truncated else "invalid STEP syntax"
+        raise InputError(
+            f"{path}: no IfcProject could be read ({why}; {parsed} of {declared} entities "
+            "parsed); the file is damaged or not an IFC model"
+        )
+    if truncated:
+        report.warn(
+            f"the file is truncated (no END-ISO-10303-21 line); loading the {parsed} entities "
+            "read"
+        )
+    elif parsed < declared:
+        report.warn(
+            f"invalid STEP syntax: {declared - parsed} of {declared} entities could not be "
+            "parsed; loading the rest"
+        )
     return f
 
 
@@ -221,16 +249,10 @@ def _predefined_type(el: Any) -> str:
 # -- georeference -----------------------------------------------------------------------------
 
 
-def georef_of(f: Any, options: ReadOptions) -> tuple[Georef, str | None]:
-    """The placement of the file's model origin, and a warning when there is none.
-
-    The user's ``at_lonlat`` wins over the file's own georeference.
-    """
+def file_georef(f: Any) -> tuple[Georef, str | None]:
+    """The file's own placement of its model origin, and why there is none when there is none."""
     import ifcopenshell.util.geolocation as geo
 
-    if options.at_lonlat is not None:
-        lon, lat = options.at_lonlat
-        return Georef("user", "EPSG:4326", lon, lat, 0.0, float(options.rotate_deg), 1.0), None
     unit = _unit_scale(f)
     try:
         params = geo.get_helmert_transformation_parameters(f)
@@ -317,36 +339,185 @@ def place_points(verts: np.ndarray[Any, Any], georef: Georef) -> tuple[np.ndarra
 # -- reading ----------------------------------------------------------------------------------
 
 
+class WorkerCrashed(RuntimeError):
+    """The meshing worker process died (a geometry kernel crashed)."""
+
+
+class MeshWorker:
+    """One warm meshing process (spawned once, reused for every file, restarted after a crash).
+
+    Jobs go through a pipe; the app thread polls for the answer so it can notice a dead
+    worker (a segfault in a geometry kernel) or a cancel, and kill the process.
+    """
+
+    def __init__(self) -> None:
+        self._proc: Any = None
+        self._conn: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the running worker, or None."""
+        return int(self._proc.pid) if self._proc is not None and self._proc.is_alive() else None
+
+    def _start(self) -> None:
+        import multiprocessing as mp
+
+        from twin_app.io.ifc_worker import serve
+
+        ctx = mp.get_context("spawn")
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=serve, args=(child,), daemon=True, name="twin-ifc-mesher")
+        proc.start()
+        child.close()  # so a dead worker reads as end-of-file here
+        self._proc, self._conn = proc, parent
+
+    def stop(self) -> None:
+        """Kill the worker (the next job starts a fresh one)."""
+        proc, conn = self._proc, self._conn
+        self._proc = self._conn = None
+        if conn is not None:
+            conn.close()
+        if proc is not None and proc.is_alive():
+            proc.kill()
+        if proc is not None:
+            proc.join(timeout=5)
+
+    def run(self, kwargs: dict[str, Any], cancelled: Cancelled | None = None) -> dict[str, Any]:
+        """Run :func:`twin_app.io.ifc_worker.mesh_file` (`kwargs`) in the worker.
+
+        Raises
+        ------
+        WorkerCrashed
+            The process died during the job.
+        CancelledError
+            `cancelled` returned True (the worker is killed).
+        """
+        with self._lock:
+            if self._proc is None or not self._proc.is_alive():
+                self.stop()
+                self._start()
+            conn = self._conn
+            try:
+                conn.send(("mesh_file", kwargs))
+                while not conn.poll(0.05):
+                    if cancelled is not None and cancelled():
+                        self.stop()
+                        raise CancelledError("IFC meshing cancelled")
+                    if not self._proc.is_alive():
+                        break
+                reply = conn.recv()
+            except (EOFError, OSError, BrokenPipeError) as exc:
+                if self._proc is not None:
+                    self._proc.join(timeout=2)
+                code = self._proc.exitcode if self._proc is not None else None
+                self.stop()
+                raise WorkerCrashed(f"meshing process died (exit code {code})") from exc
+        if reply[0] == "error":
+            raise RuntimeError(f"{reply[1]}: {reply[2]}")
+        return reply[1]  # type: ignore[no-any-return]
+
+
+_WORKER = MeshWorker()
+atexit.register(_WORKER.stop)
+
+
+def mesh_worker() -> MeshWorker:
+    """The app's one meshing worker."""
+    return _WORKER
+
+
+def _mesh(
+    path: Path,
+    library: str,
+    include: list[int] | None,
+    cancelled: Cancelled | None,
+    report: LoadReport,
+) -> dict[str, Any]:
+    """Mesh in the worker; if it dies, say so and mesh with opencascade in a fresh one."""
+    kwargs: dict[str, Any] = {"path": str(path), "library": library, "include": include}
+    try:
+        return _WORKER.run(kwargs, cancelled)
+    except WorkerCrashed as exc:
+        if library == FALLBACK_LIBRARY:
+            raise InputError(
+                f"{path}: the geometry kernel crashed on this file ({exc}) even with "
+                f"{FALLBACK_LIBRARY}"
+            ) from exc
+        report.warn(
+            f"the {library} geometry library crashed ({exc}); meshed with "
+            f"{FALLBACK_LIBRARY} instead (slower)"
+        )
+        return _WORKER.run({**kwargs, "library": FALLBACK_LIBRARY}, cancelled)
+
+
+def _suspicious(m: dict[str, Any]) -> np.ndarray[Any, Any]:
+    """Rows of elements whose fast mesh looks wrong: a non-finite vertex, or a box flat in
+    two axes (a solid collapsed to a line or a point)."""
+    k = m["elem_id"].shape[0]
+    if k == 0:
+        return np.zeros(0, np.int64)
+    v = m["verts"][m["tris"][:, 0]]
+    te = m["tri_elem"]
+    lo = np.full((k, 3), np.inf)
+    hi = np.full((k, 3), -np.inf)
+    np.minimum.at(lo, te, v)
+    np.maximum.at(hi, te, v)
+    bad_vertex = np.zeros(k, bool)
+    np.logical_or.at(bad_vertex, te, ~np.isfinite(v).all(axis=1))
+    flat = ((hi - lo) < 1e-6).sum(axis=1) >= 2
+    return np.flatnonzero(bad_vertex | flat)
+
+
+def _drop_elements(m: dict[str, Any], rows: np.ndarray[Any, Any]) -> dict[str, Any]:
+    """`m` without the elements in `rows` (their triangles too; vertices are kept)."""
+    if rows.size == 0:
+        return m
+    keep = np.ones(m["elem_id"].shape[0], bool)
+    keep[rows] = False
+    new_row = np.cumsum(keep) - 1
+    tkeep = keep[m["tri_elem"]]
+    return {
+        **m,
+        "elem_id": m["elem_id"][keep],
+        "tris": m["tris"][tkeep],
+        "tri_elem": new_row[m["tri_elem"][tkeep]].astype(np.int32),
+        "tri_mat": m["tri_mat"][tkeep],
+    }
+
+
 def mesh_products(
-    path: Path, f: Any, options: ReadOptions, report: LoadReport
+    path: Path,
+    expected: dict[int, Any],
+    options: ReadOptions,
+    report: LoadReport,
+    cancelled: Cancelled | None = None,
 ) -> tuple[dict[str, Any], list[str], int]:
-    """Mesh with the fast library, re-mesh what it missed with opencascade.
+    """Mesh with the fast library, re-mesh what it missed or broke with opencascade.
 
     Returns the merged arrays (see :func:`twin_app.io.ifc_worker.mesh_file`), the lines of
     products no library meshed, and how many products the fallback meshed.
     """
-    from twin_app.io.ifc_worker import mesh_file
-
-    expected = expected_products(f)
-    fast = mesh_file(str(path), options.ifc_library)
+    library = options.ifc_library
+    fast = _mesh(path, library, None, cancelled, report)
+    fast = _drop_elements(fast, _suspicious(fast))
     got = set(fast["elem_id"].tolist())
     redo = sorted(i for i in expected if i not in got)
     parts = [fast]
     n_fallback = 0
-    if redo and options.ifc_library != FALLBACK_LIBRARY:
-        slow = mesh_file(str(path), FALLBACK_LIBRARY, include=redo)
+    used = str(fast["library"])
+    if redo and used != FALLBACK_LIBRARY:
+        slow = _mesh(path, FALLBACK_LIBRARY, redo, cancelled, report)
         parts.append(slow)
         n_fallback = int(slow["elem_id"].shape[0])
         got |= set(slow["elem_id"].tolist())
     merged = merge_meshes(parts)
-    missing = []
-    for i in sorted(set(expected) - got):
-        p = expected[i]
-        missing.append(
-            f"#{i} {p.is_a()} {p.Name or ''!s} ({p.GlobalId}): no geometry from "
-            f"{options.ifc_library}"
-            + ("" if options.ifc_library == FALLBACK_LIBRARY else f" or {FALLBACK_LIBRARY}")
-        )
+    libs = used if used == FALLBACK_LIBRARY else f"{used} or {FALLBACK_LIBRARY}"
+    missing = [
+        f"#{i} {expected[i].is_a()} {expected[i].Name or ''!s} ({expected[i].GlobalId}): "
+        f"no geometry from {libs}"
+        for i in sorted(set(expected) - got)
+    ]
     return merged, missing, n_fallback
 
 
@@ -373,10 +544,177 @@ def merge_meshes(parts: list[dict[str, Any]]) -> dict[str, Any]:
         ),
         "mat_rgb": np.concatenate([p["mat_rgb"] for p in parts]),
         "library": parts[0]["library"],
+        "pid": parts[0].get("pid"),
     }
 
 
-def read_ifc(path: Path, options: ReadOptions | None = None) -> SourceData:
+#: Bump when what the cache holds (or how it is made) changes.
+CACHE_FORMAT = 1
+#: Table columns of an IFC layer (see :mod:`twin_app.model.bim`), then our own.
+TABLE_COLUMNS = (
+    "id",
+    "name",
+    "ifc_class",
+    "storey",
+    "storey_index",
+    "storey_elevation_m",
+    "material",
+    "color",
+    "psets",
+    "predefined_type",
+    "step_id",
+)
+_STR_COLUMNS = (
+    "id",
+    "name",
+    "ifc_class",
+    "storey",
+    "material",
+    "color",
+    "psets",
+    "predefined_type",
+)
+
+
+def ifc_cache_dir() -> Path:
+    """``$TWIN_APP_CACHE/ifc`` or ``~/.cache/twin_app/ifc`` (the root other caches use)."""
+    root = os.environ.get("TWIN_APP_CACHE")
+    base = Path(root) if root else Path.home() / ".cache" / "twin_app"
+    return base / "ifc"
+
+
+def cache_key(path: Path, options: ReadOptions) -> str:
+    """SHA-256 of the file's bytes, the meshing settings and :data:`CACHE_FORMAT`."""
+    import ifcopenshell
+
+    from twin_app.io.ifc_worker import EXCLUDED_CLASSES, MESH_SETTINGS
+
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    settings = {
+        "format": CACHE_FORMAT,
+        "library": options.ifc_library,
+        "fallback": FALLBACK_LIBRARY,
+        "mesh": MESH_SETTINGS,
+        "excluded": EXCLUDED_CLASSES,
+        "ifcopenshell": ifcopenshell.version,
+    }
+    h.update(json.dumps(settings, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def _save_cache(file: Path, arrays: dict[str, Any], meta: dict[str, Any]) -> None:
+    import tempfile
+
+    file.parent.mkdir(parents=True, exist_ok=True)
+    # written aside and renamed: a reader sees the old entry, the new one, or none
+    fd, tmp = tempfile.mkstemp(prefix=f".{file.stem}.", suffix=".tmp", dir=file.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
+        Path(tmp).replace(file)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _load_cache(file: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    with np.load(file, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files if k != "meta"}
+        meta = json.loads(str(z["meta"]))
+    if int(meta.get("format", -1)) != CACHE_FORMAT:
+        raise ValueError(f"cache format {meta.get('format')} is not {CACHE_FORMAT}")
+    return arrays, meta
+
+
+def _build_model(
+    path: Path,
+    options: ReadOptions,
+    report: LoadReport,
+    progress: Progress,
+    cancelled: Cancelled | None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Mesh and describe the file, independent of where it is placed.
+
+    Returns (arrays, meta): arrays ``verts``, ``tris``, the cell arrays and the table columns
+    (``col_<name>``); meta the schema, storeys, the file's own georeference, class counts,
+    missing lines and meshing facts, as JSON-able values.
+    """
+    f = _open(path, report)
+    progress(0.1, f"meshing {path.name}")
+    expected = expected_products(f)
+    merged, missing, n_fallback = mesh_products(path, expected, options, report, cancelled)
+    progress(0.7, f"reading attributes of {path.name}")
+    elem_step = merged["elem_id"]
+    ents = [f.by_id(int(i)) for i in elem_step]
+    classes = np.array([e.is_a() for e in ents], dtype=object)
+    storeys = storeys_of(f)
+    storey_row = {sid: st.index for sid, st in storeys}
+    st_idx = np.array(_storey_rows(elem_step.tolist(), _parents(f), storey_row), np.int16)
+    code_of = {c: i for i, c in enumerate(IFC_CLASSES)}
+    class_code = np.array([code_of.get(c, -1) for c in classes], np.int16)
+    # colours: the triangle's material colour, else its class colour
+    k = elem_step.shape[0]
+    class_rgb = np.array([CLASS_RGB.get(c, DEFAULT_RGB) for c in classes], np.uint8).reshape(k, 3)
+    tri_elem = merged["tri_elem"].astype(np.int32)
+    tri_mat = merged["tri_mat"]
+    mat_rgb = np.clip(np.rint(merged["mat_rgb"] * 255.0), 0, 255).astype(np.uint8)
+    rgb = class_rgb[tri_elem]
+    has = tri_mat >= 0
+    rgb[has] = mat_rgb[tri_mat[has]]
+    # an element's colour: that of its first triangle
+    first_tri = np.full(k, max(tri_elem.shape[0] - 1, 0), np.int64)
+    np.minimum.at(first_tri, tri_elem, np.arange(tri_elem.shape[0]))
+    elem_rgb = rgb[first_tri] if tri_elem.shape[0] else class_rgb
+    storey_names = np.array([st.name for _, st in storeys] + [""], dtype=object)
+    storey_elev = np.array([st.elevation_m for _, st in storeys] + [np.nan], np.float64)
+    columns: dict[str, Any] = {
+        "id": [str(e.GlobalId) for e in ents],
+        "name": [str(e.Name or "") for e in ents],
+        "ifc_class": classes.tolist(),
+        "storey": storey_names[st_idx].tolist(),
+        "storey_index": st_idx.astype(np.int64),
+        "storey_elevation_m": storey_elev[st_idx],
+        "material": [_material_name(e) for e in ents],
+        "color": [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in elem_rgb.tolist()],
+        "psets": [_psets_json(e) for e in ents],
+        "predefined_type": [_predefined_type(e) for e in ents],
+        "step_id": elem_step.astype(np.int64),
+    }
+    arrays: dict[str, Any] = {
+        "verts": merged["verts"],
+        "tris": merged["tris"].astype(np.int64),
+        "element_index": tri_elem,
+        "ifc_class_code": class_code[tri_elem],
+        "storey_index": st_idx[tri_elem],
+        "rgb": rgb,
+    }
+    for name, col in columns.items():
+        arrays[f"col_{name}"] = np.array(col, dtype=str) if name in _STR_COLUMNS else col
+    georef, why = file_georef(f)
+    meta = {
+        "format": CACHE_FORMAT,
+        "schema": str(f.schema_identifier),
+        "storeys": [[st.name, st.elevation_m, st.global_id] for _, st in storeys],
+        "georef": dataclasses.asdict(georef),
+        "georef_problem": why,
+        "class_counts": {str(c): int(n) for c, n in pd.Series(classes).value_counts().items()},
+        "missing": missing,
+        "library": str(merged["library"]),
+        "fallback_elements": n_fallback,
+        "warnings": [w.split(": ", 1)[-1] for w in report.warnings],
+    }
+    return arrays, meta
+
+
+def read_ifc(
+    path: Path,
+    options: ReadOptions | None = None,
+    progress: Progress | None = None,
+    cancelled: Cancelled | None = None,
+) -> SourceData:
     """Read an IFC file into one :class:`SourceData` of kind ``ifc``.
 
     Parameters
@@ -385,7 +723,12 @@ def read_ifc(path: Path, options: ReadOptions | None = None) -> SourceData:
         The ``.ifc`` file.
     options
         ``at_lonlat``/``rotate_deg`` place a file (overriding its georeference);
-        ``ifc_library`` chooses the fast geometry library.
+        ``ifc_library`` chooses the fast geometry library; ``ifc_cache`` the disk cache.
+    progress
+        Called with (fraction 0..1, message).
+    cancelled
+        Polled while meshing; True kills the meshing process and raises
+        :class:`~twin_app.errors.CancelledError`.
 
     Returns
     -------
@@ -402,86 +745,95 @@ def read_ifc(path: Path, options: ReadOptions | None = None) -> SourceData:
     opts = options or ReadOptions()
     path = Path(path)
     report = LoadReport(path.name)
-    f = _open(path)
-    merged, missing, n_fallback = mesh_products(path, f, opts, report)
-    elem_step = merged["elem_id"]
-    if elem_step.size == 0:
+    cb = _callbacks(progress, cancelled)
+    cb(0.0, f"reading {path.name}")
+    arrays: dict[str, Any] | None = None
+    hit = False
+    cache_file = ifc_cache_dir() / f"{cache_key(path, opts)}.npz" if opts.ifc_cache else None
+    if cache_file is not None and cache_file.exists():
+        try:
+            arrays, meta = _load_cache(cache_file)
+            hit = True
+        except Exception as exc:  # any damage to the file: mesh again
+            report.warn(
+                f"mesh cache {cache_file.name} unreadable ({type(exc).__name__}); meshing again"
+            )
+            arrays = None
+    if arrays is None:
+        arrays, meta = _build_model(path, opts, report, cb, cancelled)
+        if cache_file is not None:
+            try:
+                _save_cache(cache_file, arrays, meta)
+            except OSError as exc:
+                log.warning("cannot write the IFC mesh cache %s: %s", cache_file, exc)
+    else:
+        for w in meta["warnings"]:
+            report.warn(w)
+    cb(0.9, f"placing {path.name}")
+    if arrays["col_id"].shape[0] == 0:
         raise InputError(f"{path}: no IFC product with geometry could be meshed")
-    ents = [f.by_id(int(i)) for i in elem_step]
-    classes = np.array([e.is_a() for e in ents], dtype=object)
-    storeys = storeys_of(f)
-    storey_row = {sid: st.index for sid, st in storeys}
-    up = _parents(f)
-    st_idx = np.array(_storey_rows(elem_step.tolist(), up, storey_row), np.int16)
-    code_of = {c: i for i, c in enumerate(IFC_CLASSES)}
-    class_code = np.array([code_of.get(c, -1) for c in classes], np.int16)
-    # colours: the triangle's material colour, else its class colour
-    k = elem_step.shape[0]
-    class_rgb = np.array([CLASS_RGB.get(c, DEFAULT_RGB) for c in classes], np.uint8).reshape(k, 3)
-    tri_elem = merged["tri_elem"]
-    tri_mat = merged["tri_mat"]
-    mat_rgb = np.clip(np.rint(merged["mat_rgb"] * 255.0), 0, 255).astype(np.uint8)
-    rgb = class_rgb[tri_elem]
-    has = tri_mat >= 0
-    rgb[has] = mat_rgb[tri_mat[has]]
-    # an element's colour: that of its first triangle
-    first_tri = np.full(k, tri_elem.shape[0] - 1, np.int64)
-    np.minimum.at(first_tri, tri_elem, np.arange(tri_elem.shape[0]))
-    elem_rgb = rgb[first_tri]
-    colors = np.array([f"#{r:02x}{g:02x}{b:02x}" for r, g, b in elem_rgb.tolist()], dtype=object)
-    storey_names = np.array([st.name for _, st in storeys] + [""], dtype=object)
-    storey_elev = np.array([st.elevation_m for _, st in storeys] + [np.nan], np.float64)
-    table = pd.DataFrame(
-        {
-            "id": np.array([str(e.GlobalId) for e in ents], dtype=object),
-            "name": np.array([str(e.Name or "") for e in ents], dtype=object),
-            "ifc_class": classes,
-            "storey": storey_names[st_idx],
-            "storey_index": st_idx.astype(np.int64),
-            "storey_elevation_m": storey_elev[st_idx],
-            "material": np.array([_material_name(e) for e in ents], dtype=object),
-            "color": colors,
-            "psets": np.array([_psets_json(e) for e in ents], dtype=object),
-            "predefined_type": np.array([_predefined_type(e) for e in ents], dtype=object),
-            "step_id": elem_step,
-        }
-    )
-    georef, why = georef_of(f, opts)
-    if why:
+    table = pd.DataFrame({c: arrays[f"col_{c}"] for c in TABLE_COLUMNS})
+    for c in _STR_COLUMNS:
+        table[c] = table[c].astype(object)
+    georef = Georef(**meta["georef"])
+    if opts.at_lonlat is not None:
+        lon, lat = (float(v) for v in opts.at_lonlat)
+        georef = Georef("user", "EPSG:4326", lon, lat, 0.0, float(opts.rotate_deg), 1.0)
+    elif meta["georef_problem"]:
         report.warn(
-            f"{why}; placed at the twin's origin, unrotated; place it with --at LON,LAT "
-            "--rotate DEG"
+            f"{meta['georef_problem']}; placed at the twin's origin, unrotated; place it with "
+            "--at LON,LAT --rotate DEG"
         )
-    points, crs = place_points(merged["verts"], georef)
-    class_counts = {str(c): int(n) for c, n in pd.Series(classes).value_counts().items()}
-    for line in missing[:3]:
-        report.warn(line)
-    if len(missing) > 3:
-        report.warn(f"{len(missing)} products in all have no geometry (see the layer's info)")
+    points, crs = place_points(arrays["verts"], georef)
+    missing = list(meta["missing"])
+    if not hit:
+        for line in missing[:3]:
+            report.warn(line)
+        if len(missing) > 3:
+            report.warn(f"{len(missing)} products in all have no geometry (see the layer's info)")
     info = IfcInfo(
-        schema=str(f.schema_identifier if hasattr(f, "schema_identifier") else f.schema),
-        storeys=tuple(st for _, st in storeys),
+        schema=meta["schema"],
+        storeys=tuple(
+            IfcStorey(i, str(n), float(e), str(g)) for i, (n, e, g) in enumerate(meta["storeys"])
+        ),
         georef=georef,
-        class_counts=class_counts,
+        class_counts=dict(meta["class_counts"]),
         missing=tuple(missing),
-        geometry_library=str(merged["library"]),
-        fallback_elements=n_fallback,
-        cache_hit=False,
+        geometry_library=meta["library"],
+        fallback_elements=int(meta["fallback_elements"]),
+        cache_hit=hit,
     )
-    cell = {
-        "element_index": tri_elem.astype(np.int32),
-        "ifc_class_code": class_code[tri_elem],
-        "storey_index": st_idx[tri_elem],
-        "rgb": rgb,
-    }
+    cell = {c: arrays[c] for c in ("element_index", "ifc_class_code", "storey_index", "rgb")}
     data = IfcData(
         ids=table["id"].to_numpy(object),
         table=table,
         points=points,
-        triangles=merged["tris"].astype(np.int64),
+        triangles=arrays["tris"],
         cell_data=cell,
         info=info,
         base_z=georef.z if georef.method in ("site", "map_conversion") else 0.0,
     )
-    counts = {"ifc_elements": k, "triangles": int(tri_elem.shape[0]), "missing": len(missing)}
+    counts = {
+        "ifc_elements": len(table),
+        "triangles": int(arrays["tris"].shape[0]),
+        "missing": len(missing),
+    }
+    cb(1.0, f"read {path.name}")
     return SourceData(path, None, "ifc", crs, report, counts=counts, ifc=data)
+
+
+def _callbacks(progress: Progress | None, cancelled: Cancelled | None) -> Progress:
+    """One progress function that also raises :class:`CancelledError` when asked to stop."""
+    from twin_app.io.source import read_callbacks
+
+    ctx_progress, ctx_cancelled = read_callbacks()
+    prog = progress or ctx_progress
+    canc = cancelled or ctx_cancelled
+
+    def step(frac: float, msg: str) -> None:
+        if canc is not None and canc():
+            raise CancelledError("loading cancelled")
+        if prog is not None:
+            prog(frac, msg)
+
+    return step

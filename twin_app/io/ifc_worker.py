@@ -20,13 +20,7 @@ EXCLUDED_CLASSES = ("IfcOpeningElement",)
 MESH_SETTINGS: dict[str, Any] = {"use-world-coords": True, "weld-vertices": True}
 
 
-def mesh_file(
-    path: str,
-    library: str,
-    include: list[int] | None = None,
-    progress_every: int = 0,
-    progress_queue: Any = None,
-) -> dict[str, Any]:
+def mesh_file(path: str, library: str, include: list[int] | None = None) -> dict[str, Any]:
     """Mesh the products of one IFC file with one geometry library.
 
     Parameters
@@ -37,8 +31,6 @@ def mesh_file(
         ``cgal-simple``, ``opencascade``, ``manifold`` ... (ifcopenshell 0.9 names).
     include
         Only these products (STEP ids); default every product but openings.
-    progress_every, progress_queue
-        Put ``(done, None)`` on the queue every `progress_every` elements (0: never).
 
     Returns
     -------
@@ -71,7 +63,6 @@ def mesh_file(
     mat_ids: list[bytes] = []
     n_mats: list[int] = []
     colours: list[tuple[float, float, float]] = []
-    done = 0
     if it.initialize():
         while True:
             shape = it.get()
@@ -89,9 +80,6 @@ def mesh_file(
                 for m in mats:
                     d = m.diffuse
                     colours.append((float(d.r()), float(d.g()), float(d.b())))
-            done += 1
-            if progress_queue is not None and progress_every and done % progress_every == 0:
-                progress_queue.put((done, None))
             if not it.next():
                 break
     return _pack(elem_ids, empty_ids, verts, faces, mat_ids, n_mats, colours, library)
@@ -138,3 +126,21 @@ def _pack(
         "library": library,
         "pid": os.getpid(),
     }
+
+
+def serve(conn: Any) -> None:
+    """The worker process's loop: ``(function name, kwargs)`` in, ``("ok", result)`` or
+    ``("error", type name, text)`` out, until ``None`` or the pipe closes."""
+    funcs = {"mesh_file": mesh_file}
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        name, kwargs = job
+        try:
+            conn.send(("ok", funcs[name](**kwargs)))
+        except Exception as exc:  # reported to the app as one line; the worker lives on
+            conn.send(("error", type(exc).__name__, " ".join(str(exc).split())[:300]))

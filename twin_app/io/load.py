@@ -15,7 +15,7 @@ from twin_app.geometry.extrude import extrude, orient_rings, polygon_arrays, roo
 from twin_app.geometry.lines import line_arrays, ribbons
 from twin_app.io.cityjson import CITYJSON_GROUND_TYPES
 from twin_app.io.registry import read_path
-from twin_app.io.source import CityObjects, ReadOptions, SourceData
+from twin_app.io.source import CityObjects, ReadOptions, SourceData, reading_with
 from twin_app.model.city import (
     AREAS,
     BUILDINGS,
@@ -381,6 +381,8 @@ def ifc_from_source(src: SourceData, frame: LocalFrame) -> FeatureSet:
                 "(or a click on the ground)"
             )
     table = data.table.copy()
+    # the generic "colour by type" of object layers (and ``twin render``) colours by class
+    table["type"] = table["ifc_class"]
     return FeatureSet(f"IFC ({src.label})", IFC, src.label, data.ids, table, mesh, meta=data.info)
 
 
@@ -404,6 +406,18 @@ def build_sets(src: SourceData, frame: LocalFrame) -> list[FeatureSet]:
         # its streets than by its parks and river.
         sets.append(ground_from_source(src, frame))
     return sets
+
+
+def _scaled(progress: Progress | None, lo: float, hi: float) -> Progress | None:
+    """`progress` with a reader's 0..1 mapped onto lo..hi of the whole load."""
+    if progress is None:
+        return None
+    p = progress
+
+    def scaled(frac: float, msg: str) -> None:
+        p(lo + (hi - lo) * frac, msg)
+
+    return scaled
 
 
 def load_city(
@@ -454,7 +468,8 @@ def load_city(
     for i, p in enumerate(paths):
         step(0.5 * i / n, f"reading {Path(p).name}")
         try:
-            sources.extend(read_path(p, opts))
+            with reading_with(_scaled(progress, 0.5 * i / n, 0.5 * (i + 1) / n), cancelled):
+                sources.extend(read_path(p, opts))
         except CancelledError:
             raise
         except TwinError as err:

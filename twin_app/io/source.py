@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,6 +16,29 @@ import pandas as pd
 if TYPE_CHECKING:
     import geopandas as gpd
     from pyproj import CRS
+
+_READ_CALLBACKS: ContextVar[
+    tuple[Callable[[float, str], None] | None, Callable[[], bool] | None]
+] = ContextVar("read_callbacks", default=(None, None))
+
+
+def read_callbacks() -> tuple[Callable[[float, str], None] | None, Callable[[], bool] | None]:
+    """The (progress, cancelled) callbacks of the load in progress (readers that mesh for a
+    while, IFC, report through them); (None, None) outside :func:`reading_with`."""
+    return _READ_CALLBACKS.get()
+
+
+@contextmanager
+def reading_with(
+    progress: Callable[[float, str], None] | None, cancelled: Callable[[], bool] | None
+) -> Iterator[None]:
+    """Make `progress`/`cancelled` the callbacks readers see (:func:`read_callbacks`)."""
+    token = _READ_CALLBACKS.set((progress, cancelled))
+    try:
+        yield
+    finally:
+        _READ_CALLBACKS.reset(token)
+
 
 #: Storey height used to turn levels into metres when no height is given.
 DEFAULT_STOREY_M = 3.0

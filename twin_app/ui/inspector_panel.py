@@ -47,7 +47,16 @@ _SPARK_PAD = 3.0
 
 
 #: IFC table columns shown in their own rows (or folded into others) by :func:`ifc_rows`.
-_IFC_OWN = ("id", "name", "ifc_class", "storey", "storey_index", "storey_elevation_m", "psets")
+_IFC_OWN = (
+    "id",
+    "type",
+    "name",
+    "ifc_class",
+    "storey",
+    "storey_index",
+    "storey_elevation_m",
+    "psets",
+)
 
 
 def ifc_rows(fs: FeatureSet, index: int) -> list[tuple[str, str]]:
