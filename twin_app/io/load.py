@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,11 +53,15 @@ class LoadResult:
     errors
         One line per file that could not be read (naming it and what to do); the other files
         loaded all the same.
+    file_options
+        The options of single files that were read with their own (resolved path ->
+        options; see :func:`load_city`), so a session saves them with the file.
     """
 
     city: CityModel
     sources: list[SourceData]
     errors: list[str] = field(default_factory=list)
+    file_options: dict[Path, ReadOptions] = field(default_factory=dict)
 
 
 def source_bounds(src: SourceData) -> tuple[float, float, float, float] | None:
@@ -426,6 +430,7 @@ def load_city(
     frame: LocalFrame | None = None,
     progress: Progress | None = None,
     cancelled: Cancelled | None = None,
+    file_options: Mapping[Path, ReadOptions] | None = None,
 ) -> LoadResult:
     """Read files and build the city in one local frame.
 
@@ -441,6 +446,9 @@ def load_city(
         Called with (fraction 0..1, message) between steps.
     cancelled
         Polled between steps; when it returns True a :class:`CancelledError` is raised.
+    file_options
+        Options of single files (resolved path -> options) that replace `options` for them:
+        a twin's manifest places its IFC file with ``at``/``rotate_deg``.
 
     Returns
     -------
@@ -469,7 +477,8 @@ def load_city(
         step(0.5 * i / n, f"reading {Path(p).name}")
         try:
             with reading_with(_scaled(progress, 0.5 * i / n, 0.5 * (i + 1) / n), cancelled):
-                sources.extend(read_path(p, opts))
+                own = file_options.get(Path(p).resolve()) if file_options else None
+                sources.extend(read_path(p, own or opts))
         except CancelledError:
             raise
         except TwinError as err:
@@ -497,4 +506,4 @@ def load_city(
         step(0.5 + 0.5 * i / max(len(sources), 1), f"building meshes for {src.label}")
         city.sets.extend(build_sets(src, frame))
     step(1.0, "done")
-    return LoadResult(city, sources, [str(e) for e in errors])
+    return LoadResult(city, sources, [str(e) for e in errors], dict(file_options or {}))

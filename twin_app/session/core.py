@@ -323,20 +323,26 @@ class Session(ScenarioVerbs, BimVerbs):
 
     # -- loading ------------------------------------------------------------------------------
     def _result_step(
-        self, result: LoadResult, options: ReadOptions | None
+        self,
+        result: LoadResult,
+        options: ReadOptions | None,
+        file_options: dict[Path, ReadOptions] | None = None,
     ) -> tuple[list[Layer], list[SourceRef], Callable[[], None], Callable[[], None]]:
         """New layers and source refs of a load, and the do/undo that add/remove them; the
-        load's warnings and the errors of the files it could not read go out as messages."""
+        load's warnings and the errors of the files it could not read go out as messages.
+        A file with its own options in `file_options` (resolved path) is saved with those."""
         if self.city is None:
             self.city = CityModel(result.city.frame)
         opts = options or ReadOptions()
+        own_options = {**result.file_options, **(file_options or {})}
         new_refs: list[SourceRef] = []
         seen: set[Path] = {s.path for s in self.sources}
         for src in result.sources:
             if src.path not in seen:
+                own = own_options.get(src.path.resolve(), opts)
                 new_refs.append(
                     SourceRef(
-                        src.path.resolve(), {k: v for k, v in vars(opts).items() if v is not None}
+                        src.path.resolve(), {k: v for k, v in vars(own).items() if v is not None}
                     )
                 )
                 seen.add(src.path)
@@ -398,10 +404,21 @@ class Session(ScenarioVerbs, BimVerbs):
         cancelled: Cancelled | None = None,
     ) -> LoadResult:
         """Read data files into this session's frame (or a new one) without changing the
-        session: safe on a worker thread. Add the result with :meth:`add_result`."""
+        session: safe on a worker thread. Add the result with :meth:`add_result`.
+
+        A file of a twin folder whose manifest places it (an IFC proposal's ``at`` and
+        ``rotate_deg``) is read where the manifest puts it, unless `options` place it.
+        """
         from twin_app.io.load import load_city
 
-        return load_city(paths, options, frame=self.frame, progress=progress, cancelled=cancelled)
+        return load_city(
+            paths,
+            options,
+            frame=self.frame,
+            progress=progress,
+            cancelled=cancelled,
+            file_options=manifest_placements(paths, options or ReadOptions()),
+        )
 
     # -- series files (recordings, replay files) ------------------------------------------------
     @staticmethod
@@ -503,7 +520,9 @@ class Session(ScenarioVerbs, BimVerbs):
         geo_do: Callable[[], None] = lambda: None  # noqa: E731
         geo_undo: Callable[[], None] = lambda: None  # noqa: E731
         if load.result is not None:
-            geo, _, geo_do, geo_undo = self._result_step(load.result, load.options)
+            geo, _, geo_do, geo_undo = self._result_step(
+                load.result, load.options, load.file_options
+            )
         series = list(load.layers)
         rules = load.alert_rules()
         folder = load.folder
@@ -899,6 +918,26 @@ class Session(ScenarioVerbs, BimVerbs):
             self.camera.set_pose(CameraPose.from_dict(data.camera.model_dump()))
         self.commands.clear()
         return warnings
+
+
+def manifest_placements(paths: list[Path], options: ReadOptions) -> dict[Path, ReadOptions]:
+    """Read options of the files whose twin manifest places them (``at``/``rotate_deg``), by
+    resolved path; none when `options` place the files themselves or no manifest is beside
+    them (a broken manifest places nothing: opening the files is what was asked)."""
+    from twin_app.io.manifest import find_manifest
+
+    if options.at_lonlat is not None:
+        return {}
+    out: dict[Path, ReadOptions] = {}
+    for folder in {Path(p).resolve().parent for p in paths}:
+        try:
+            manifest = find_manifest(folder / "x")
+        except TwinError:
+            continue
+        if manifest is not None:
+            out.update(manifest.file_options(options))
+    wanted = {Path(p).resolve() for p in paths}
+    return {p: o for p, o in out.items() if p in wanted}
 
 
 def far_sources(
