@@ -96,3 +96,25 @@ def test_search_finds_ifc_elements_by_class_and_storey(session: Session) -> None
     result = find_features(session.layers, "storey=First floor")
     assert sorted(h.index for h in result.hits) == [4, 5, 6, 7]
     assert find_features(session.layers, "storey_index=0").total == 4
+
+
+def test_opening_an_ifc_over_a_city_replaces_the_building_under_it() -> None:
+    from pyproj import CRS
+
+    from twin_app.io.load import LoadResult
+    from twin_app.model.city import CityModel
+    from twin_app.model.frame import LocalFrame
+
+    frame = LocalFrame.for_data(CRS.from_epsg(27700), (532000.0, 181000.0, 532100.0, 181100.0))
+    s = Session()
+    s.add_result(LoadResult(CityModel(frame, [city_blocks()]), []))
+    seen: list[str] = []
+    s.messages.connect(lambda level, text: seen.append(text))
+    s.add_result(LoadResult(CityModel(frame, [ifc_house(30.0, 0.0, "proposal.ifc")]), []))
+    blds = _buildings(s)
+    assert blds.hidden_features == frozenset({1})
+    assert any("replaces 1 building" in t for t in seen)
+    s.commands.undo()  # the open and its replacement are one step
+    assert blds.hidden_features == frozenset() and len(s.layers) == 1
+    s.commands.redo()
+    assert blds.hidden_features == frozenset({1}) and len(s.layers) == 2

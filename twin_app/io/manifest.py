@@ -17,8 +17,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from twin_app.errors import InputError, TwinError
-from twin_app.model.times import parse_time
 from twin_app.io.source import ReadOptions
+from twin_app.model.times import parse_time
 
 MANIFEST_NAME = "manifest.toml"
 #: The bundled sample twin, package data of ``twin_app`` (a folder in a wheel or a checkout).

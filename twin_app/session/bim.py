@@ -7,6 +7,7 @@ the city buildings an IFC building stands on. Each edit is one undoable command.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -127,11 +128,25 @@ class BimVerbs:
 
         On: those buildings are hidden in the view (``hidden_features`` of their layer) and
         their ``replaced_by`` table column names the IFC file; off: the buildings this IFC
-        file replaced come back. Returns how many buildings changed.
+        file replaced come back. Returns how many buildings changed. (Opening an IFC file
+        over a city does this by itself, in the open's undo step.)
         """
+        step = self.replacement(layer, on)
+        if step is None:
+            return 0
+        count, do, undo = step
+        verb = "Replace" if on else "Restore"
+        self.commands.push(Command(f"{verb} {count} building(s) under {layer.name}", do, undo))
+        return count
+
+    def replacement(
+        self, layer: IfcLayer, on: bool = True
+    ) -> tuple[int, Callable[[], None], Callable[[], None]] | None:
+        """How :meth:`replace_buildings_under` would change the buildings layers, without
+        changing them: (buildings changed, do, undo), or None when no building changes."""
         fs = layer.features
         if fs is None:
-            return 0
+            return None
         tag = Path(fs.source).name
         changes: list[tuple[BuildingLayer, frozenset[int], frozenset[int], Any, Any]] = []
         if on:
@@ -161,7 +176,7 @@ class BimVerbs:
                 hidden -= {int(r) for r in rows}
             changes.append((other, other.hidden_features, frozenset(hidden), before_col, col))
         if not changes:
-            return 0
+            return None
         count = sum(len(c[2] ^ c[1]) for c in changes)
 
         def do() -> None:
@@ -179,9 +194,7 @@ class BimVerbs:
                     other.features.table[REPLACED_BY] = before_col
                 other.hidden_features = old
 
-        verb = "Replace" if on else "Restore"
-        self.commands.push(Command(f"{verb} {count} building(s) under {layer.name}", do, undo))
-        return count
+        return count, do, undo
 
     def place_ifc(self, layer: IfcLayer, result: LoadResult, options: ReadOptions) -> None:
         """Put an IFC layer where a new read of its file (with ``at_lonlat``/``rotate_deg``

@@ -38,7 +38,7 @@ from twin_app.model.city import CityModel
 from twin_app.model.clock import Clock
 from twin_app.model.commands import Command, CommandStack
 from twin_app.model.frame import LocalFrame
-from twin_app.model.layers import Layer, TimeLayer, layer_for
+from twin_app.model.layers import IfcLayer, Layer, TimeLayer, layer_for
 from twin_app.model.sensors import LiveValueStore, MoverLayer, SensorLayer
 from twin_app.model.sun import Sun
 from twin_app.session.bim import BimVerbs
@@ -353,13 +353,32 @@ class Session(ScenarioVerbs, BimVerbs):
             self.messages.emit("error", e)
         new: list[Layer] = [layer_for(fs) for fs in result.city.sets]
         city = self.city
+        # An IFC building replaces the city buildings it stands on (found on the first do,
+        # redone and undone with the open)
+        replaced: list[tuple[int, Callable[[], None], Callable[[], None]]] = []
+        found = [False]
 
         def do() -> None:
             city.sets.extend(layer.features for layer in new if layer.features is not None)  # type: ignore[attr-defined]
             self.sources.extend(new_refs)
             self.layers.extend(new)
+            if not found[0]:
+                found[0] = True
+                for layer in new:
+                    step = self.replacement(layer) if isinstance(layer, IfcLayer) else None
+                    if step is not None:
+                        replaced.append(step)
+                        self.messages.emit(
+                            "info",
+                            f"{layer.name} replaces {step[0]} building(s) it stands on "
+                            "(hidden, marked in the replaced_by column)",
+                        )
+            for _, redo, _ in replaced:
+                redo()
 
         def undo() -> None:
+            for _, _, unreplace in reversed(replaced):
+                unreplace()
             for layer in new:
                 if layer in self.layers:
                     self.layers.remove(layer)
