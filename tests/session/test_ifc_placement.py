@@ -27,6 +27,11 @@ def test_placement_is_saved_and_restored(
     layer = _ifc(s)
     assert layer.features is not None and layer.features.meta.georef.method == "user"
     bounds = layer.features.mesh.bounds()
+    n = len(layer.storeys())
+    assert n >= 1
+    s.set_storey_visible(layer, n - 1, False)
+    s.set_explode(layer, 2.0)
+    s.set_show_spaces(layer, True)
     saved = s.save(tmp_path / "placed.twin.toml")
     text = saved.read_text()
     assert "at_lonlat = [" in text and "rotate_deg = 30.0" in text
@@ -38,6 +43,9 @@ def test_placement_is_saved_and_restored(
     assert layer2.features is not None
     np.testing.assert_allclose(layer2.features.mesh.bounds(), bounds, atol=1e-6)
     assert s2.sources[0].read_options().rotate_deg == 30.0
+    # the storey, explode and spaces view comes back too
+    assert layer2.hidden_storeys == frozenset({n - 1})
+    assert (layer2.explode, layer2.show_spaces, layer2.section_storey) == (2.0, True, None)
 
 
 def test_place_ifc_moves_the_layer_and_its_saved_options_undoably(

@@ -118,3 +118,30 @@ def test_opening_an_ifc_over_a_city_replaces_the_building_under_it() -> None:
     assert blds.hidden_features == frozenset() and len(s.layers) == 1
     s.commands.redo()
     assert blds.hidden_features == frozenset({1}) and len(s.layers) == 2
+
+
+def test_placing_a_replacing_building_moves_the_replacement() -> None:
+    """place_ifc: the block under the old place comes back, the shed under the new one goes."""
+    from pyproj import CRS
+
+    from twin_app.io.load import LoadResult
+    from twin_app.io.source import ReadOptions
+    from twin_app.model.city import CityModel
+    from twin_app.model.frame import LocalFrame
+
+    frame = LocalFrame.for_data(CRS.from_epsg(27700), (532000.0, 181000.0, 532100.0, 181100.0))
+    s = Session()
+    s.add_result(LoadResult(CityModel(frame, [city_blocks()]), []))
+    s.add_result(LoadResult(CityModel(frame, [ifc_house(30.0, 0.0, "proposal.ifc")]), []))
+    blds, layer = _buildings(s), _ifc(s)
+    assert blds.hidden_features == frozenset({1})
+    moved = ifc_house(-30.0, 0.0, "proposal.ifc")  # onto the west box
+    s.place_ifc(layer, LoadResult(CityModel(frame, [moved]), []), ReadOptions())
+    assert blds.hidden_features == frozenset({0})
+    assert blds.features is not None
+    assert blds.features.table[REPLACED_BY].tolist() == ["proposal.ifc", "", ""]
+    s.commands.undo()
+    assert blds.hidden_features == frozenset({1})
+    assert blds.features.table[REPLACED_BY].tolist() == ["", "proposal.ifc", ""]
+    s.commands.redo()
+    assert blds.hidden_features == frozenset({0})

@@ -144,6 +144,12 @@ class StyleEntry(_Strict):
     colormap: str = "viridis"
     clim: tuple[float, float] | None = None
     color: str = "#d9d4c7"
+    #: IFC layers only (None elsewhere): storeys hidden, section storey, explode gap (m),
+    #: spaces shown.
+    hidden_storeys: list[int] | None = None
+    section_storey: int | None = Field(None, ge=0)
+    explode: float | None = Field(None, ge=0.0, le=1000.0)
+    show_spaces: bool | None = None
 
     @field_validator("colormap")
     @classmethod

@@ -336,6 +336,31 @@ class IfcLayer(FeatureLayer):
     #: IFC_CLASSES code of IfcSpace.
     SPACE_CODE: ClassVar[int] = IFC_CLASSES.index("IfcSpace")
 
+    def style(self) -> dict[str, Any]:
+        """The styling fields and the storey, section, explode and spaces view."""
+        return {
+            **super().style(),
+            "hidden_storeys": sorted(int(i) for i in self.hidden_storeys),
+            "section_storey": self.section_storey,
+            "explode": float(self.explode),
+            "show_spaces": bool(self.show_spaces),
+        }
+
+    def apply_style(self, style: dict[str, Any]) -> None:
+        super().apply_style(style)
+        n = len(self.storeys())
+        if style.get("hidden_storeys") is not None:
+            self.hidden_storeys = frozenset(
+                int(i) for i in style["hidden_storeys"] if 0 <= int(i) < n
+            )
+        if "section_storey" in style:
+            s = style["section_storey"]
+            self.section_storey = int(s) if s is not None and 0 <= int(s) < n else None
+        if style.get("explode") is not None:
+            self.explode = max(float(style["explode"]), 0.0)
+        if style.get("show_spaces") is not None:
+            self.show_spaces = bool(style["show_spaces"])
+
     def info(self) -> IfcInfo | None:
         """The file's :class:`IfcInfo` (None when the set carries none)."""
         fs = self.features

@@ -232,10 +232,34 @@ class BimVerbs:
                 ref.options = dict(opts)
             layer.features = fs
 
-        self.commands.push(
-            Command(
-                f"Place {layer.name}",
-                lambda: swap(new, new_opts),
-                lambda: swap(old, old_opts),
-            )
-        )
+        # A building that replaced city buildings where it stood replaces those where it
+        # goes (found on the first do, redone and undone with the move).
+        replacing = self.replacement(layer, on=False) is not None
+        Step = tuple[int, Callable[[], None], Callable[[], None]]
+        release: list[Step] = []  # the buildings under the old place come back
+        take: list[Step] = []  # the buildings under the new place go
+        found = [False]
+
+        def do() -> None:
+            first = not found[0]
+            found[0] = True
+            if first and replacing:
+                step = self.replacement(layer, on=False)
+                release.extend([step] if step is not None else [])
+            for r in release:
+                r[1]()
+            swap(new, new_opts)
+            if first and replacing:
+                step = self.replacement(layer, on=True)
+                take.extend([step] if step is not None else [])
+            for t in take:
+                t[1]()
+
+        def undo() -> None:
+            for t in take:
+                t[2]()
+            swap(old, old_opts)
+            for r in release:
+                r[2]()
+
+        self.commands.push(Command(f"Place {layer.name}", do, undo))
