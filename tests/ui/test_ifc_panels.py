@@ -202,3 +202,41 @@ def test_place_on_map_click_sets_the_origin_and_rotation(
     assert layer.features is not None and layer.features.meta.georef.rotation_deg == 45.0
     assert w.session.commands.undo_text == f"Place {layer.name}"
     w.close()
+
+
+def test_an_ifc_file_dropped_on_the_window_opens_as_an_ifc_layer(
+    qtbot: QtBot, tmp_path: object, shared_file: object
+) -> None:
+    from PySide6.QtCore import QMimeData, QPointF, QSettings, QStandardPaths, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    from twin_app.ui.main_window import FILE_FILTER, QtMainWindow
+
+    assert "*.ifc" in FILE_FILTER.split(";;")[0]
+    path = shared_file("ifc/IfcOpenHouse_IFC4.ifc")  # type: ignore[operator]
+    QStandardPaths.setTestModeEnabled(True)
+    settings = QSettings(str(tmp_path) + "/settings.ini", QSettings.Format.IniFormat)  # type: ignore[operator]
+    w = QtMainWindow(Session(), settings)
+    w.ask_before_quit = False
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    centre = w.rect().center()
+    copy, left, none = (
+        Qt.DropAction.CopyAction,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    enter = QDragEnterEvent(centre, copy, mime, left, none)
+    QApplication.sendEvent(w, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(w, QDropEvent(QPointF(centre), copy, mime, left, none))
+    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 1, timeout=60_000)
+    layer = w.session.layers[0]
+    assert isinstance(layer, IfcLayer) and layer.storeys()
+    # its storeys hang under it in the Layers panel
+    assert len(w.layers_panel.storey_items(layer)) == len(layer.storeys())
+    w.close()
