@@ -64,6 +64,26 @@ def _check_read_options(options: dict[str, Any]) -> dict[str, Any]:
             ok = isinstance(value, int | float) and not isinstance(value, bool)
             if not ok or not math.isfinite(float(value)) or float(value) <= 0.0:
                 raise ValueError(f"read option {key!r} must be a positive number, not {value!r}")
+        elif key == "rotate_deg":
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            if not ok or not math.isfinite(float(value)):
+                raise ValueError(f"read option 'rotate_deg' must be a number, not {value!r}")
+        elif key == "ifc_cache":
+            if not isinstance(value, bool):
+                raise ValueError(f"read option 'ifc_cache' must be true or false, not {value!r}")
+        elif key == "at_lonlat":
+            ok = (
+                isinstance(value, list | tuple)
+                and len(value) == 2
+                and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+            )
+            if value is not None and (
+                not ok or not (-180.0 <= value[0] <= 180.0 and -90.0 <= value[1] <= 90.0)
+            ):
+                raise ValueError(
+                    f"read option 'at_lonlat' must be [longitude, latitude] in degrees, "
+                    f"not {value!r}"
+                )
         elif value is not None and not isinstance(value, str):
             raise ValueError(f"read option {key!r} must be text, not {value!r}")
     if options.get("as_kind") not in (None, "buildings", "roads", "areas"):
