@@ -492,6 +492,14 @@ def _mesh(
         return _WORKER.run({**kwargs, "library": FALLBACK_LIBRARY}, cancelled, meanwhile)
 
 
+def _mapped_with_openings(el: Any) -> bool:
+    """True for an element whose body is a mapped item and that has openings."""
+    if not getattr(el, "HasOpenings", None):
+        return False
+    reps = el.Representation.Representations if el.Representation else ()
+    return any(r.RepresentationType == "MappedRepresentation" for r in reps)
+
+
 def _suspicious(m: dict[str, Any]) -> np.ndarray[Any, Any]:
     """Rows of elements whose fast mesh looks wrong: a non-finite vertex, or a box flat in
     two axes (a solid collapsed to a line or a point)."""
@@ -561,11 +569,16 @@ def mesh_products(
     n_fallback = 0
     used = str(fast["library"])
     tried = [used]
+    # mapped items cut by openings crash manifold (duplex.ifc's cabinets): straight to the last
+    risky = {i for i in redo if _mapped_with_openings(expected[i])}
     for lib in FALLBACK_CHAIN:
         if not redo or lib in tried or used == FALLBACK_LIBRARY:
             continue
         tried.append(lib)
-        kwargs = {"path": str(path), "library": lib, "include": redo}
+        todo = redo if lib == FALLBACK_CHAIN[-1] else [i for i in redo if i not in risky]
+        if not todo:
+            continue
+        kwargs = {"path": str(path), "library": lib, "include": todo}
         try:
             part, _ = _WORKER.run(kwargs, cancelled)
         except WorkerCrashed as exc:
