@@ -167,3 +167,50 @@ def test_shared_ifc_files_count_right(name: str, own_cache: Path) -> None:
     on = fs.table[fs.table["storey_index"] >= 0]
     assert len(on) > 0.5 * len(fs.table)
     assert (on["storey_elevation_m"].to_numpy() == np.array(elev)[on["storey_index"]]).all()
+
+
+def test_session_loads_ifc_into_a_layer_coloured_by_class(own_cache: Path) -> None:
+    from twin_app.io.source import ReadOptions
+    from twin_app.session.core import Session
+
+    session = Session()
+    res = session.load_files([HOUSE], ReadOptions(at_lonlat=(8.4365, 49.1004), rotate_deg=10.0))
+    (layer,) = session.add_result(res)
+    assert layer.features is not None and layer.features.kind == IFC
+    assert "ifc_class" in layer.color_choices()  # the IfcLayer (issue 12, branch ifcapp)
+    assert layer.features.meta.georef.method == "user"
+    assert session.frame is not None
+    lon, lat = session.frame.to_lonlat(np.array([[0.0, 0.0]]))[0]
+    assert abs(lon - 8.4365) < 1e-3 and abs(lat - 49.1004) < 1e-3
+
+
+def test_cli_info_json_on_ifc(own_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from twin_app.cli import main
+
+    assert main(["info", str(HOUSE), "--json", "--at", "8.4,49.0", "--rotate", "15"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    ifc = out["ifc"]
+    assert ifc["schema"] == "IFC4"
+    assert ifc["by_class"] == dict(direct_counts(HOUSE))
+    assert sum(ifc["by_storey"].values()) == ifc["elements"]
+    assert ifc["georef"]["method"] == "user" and ifc["georef"]["rotation_deg"] == 15.0
+    assert ifc["location"]["lon"] == 8.4 and ifc["location"]["lat"] == 49.0
+    assert out["triangles"] > 500
+
+
+def test_placement_is_saved_with_the_session(own_cache: Path, tmp_path: Path) -> None:
+    from twin_app.io.session_file import read_session
+    from twin_app.io.source import ReadOptions
+    from twin_app.session.core import Session
+
+    session = Session()
+    opts = ReadOptions(at_lonlat=(8.4365, 49.1004), rotate_deg=10.0)
+    session.add_result(session.load_files([HOUSE], opts), opts)
+    path = session.save(tmp_path / "s.twin.toml")
+    again = Session()
+    again.restore(Session.load_session_file(read_session(path), path))
+    (layer,) = [x for x in again.layers if getattr(x, "features", None) is not None]
+    g = layer.features.meta.georef
+    assert (g.method, g.x, g.y, g.rotation_deg) == ("user", 8.4365, 49.1004, 10.0)

@@ -102,7 +102,7 @@ def _open(path: Path, report: LoadReport) -> Any:
     raw = path.read_bytes()
     # "#12=" at a line start: every entity instance; what ifcopenshell parsed of them
     declared = raw.count(b"\n#") + raw.startswith(b"#")
-    parsed = len(f.wrapped_data.entity_names()) if hasattr(f, "wrapped_data") else len(list(f))
+    parsed = len(f.entity_names())
     truncated = b"END-ISO-10303-21" not in raw[-256:]
     if not f.by_type("IfcProject"):
         why = "truncated" if truncated else "invalid STEP syntax"
@@ -112,8 +112,7 @@ def _open(path: Path, report: LoadReport) -> Any:
         )
     if truncated:
         report.warn(
-            f"the file is truncated (no END-ISO-10303-21 line); loading the {parsed} entities "
-            "read"
+            f"the file is truncated (no END-ISO-10303-21 line); loading the {parsed} entities read"
         )
     elif parsed < declared:
         report.warn(
@@ -222,6 +221,18 @@ def _material_name(el: Any) -> str:
     elif m.is_a("IfcMaterialProfileSet"):
         names = [p.Material.Name for p in (m.MaterialProfiles or ()) if p.Material]
     return ", ".join(dict.fromkeys(str(n) for n in names if n))
+
+
+def _attributes(el: Any) -> tuple[str, str, str, str, str, str]:
+    """(GlobalId, name, class, material, property sets as JSON, predefined type)."""
+    return (
+        str(el.GlobalId),
+        str(el.Name or ""),
+        str(el.is_a()),
+        _material_name(el),
+        _psets_json(el),
+        _predefined_type(el),
+    )
 
 
 def _psets_json(el: Any) -> str:
@@ -383,8 +394,16 @@ class MeshWorker:
         if proc is not None:
             proc.join(timeout=5)
 
-    def run(self, kwargs: dict[str, Any], cancelled: Cancelled | None = None) -> dict[str, Any]:
+    def run(
+        self,
+        kwargs: dict[str, Any],
+        cancelled: Cancelled | None = None,
+        meanwhile: Callable[[], Any] | None = None,
+    ) -> tuple[dict[str, Any], Any]:
         """Run :func:`twin_app.io.ifc_worker.mesh_file` (`kwargs`) in the worker.
+
+        `meanwhile` runs here while the worker meshes (the two use both cores); its result
+        comes back second.
 
         Raises
         ------
@@ -398,8 +417,11 @@ class MeshWorker:
                 self.stop()
                 self._start()
             conn = self._conn
+            side = None
             try:
                 conn.send(("mesh_file", kwargs))
+                if meanwhile is not None:
+                    side = meanwhile()
                 while not conn.poll(0.05):
                     if cancelled is not None and cancelled():
                         self.stop()
@@ -407,15 +429,18 @@ class MeshWorker:
                     if not self._proc.is_alive():
                         break
                 reply = conn.recv()
-            except (EOFError, OSError, BrokenPipeError) as exc:
+            except (EOFError, OSError) as exc:
                 if self._proc is not None:
                     self._proc.join(timeout=2)
                 code = self._proc.exitcode if self._proc is not None else None
                 self.stop()
                 raise WorkerCrashed(f"meshing process died (exit code {code})") from exc
+            except BaseException:
+                self.stop()  # the answer to this job would be read as the next job's
+                raise
         if reply[0] == "error":
             raise RuntimeError(f"{reply[1]}: {reply[2]}")
-        return reply[1]  # type: ignore[no-any-return]
+        return reply[1], side
 
 
 _WORKER = MeshWorker()
@@ -427,17 +452,32 @@ def mesh_worker() -> MeshWorker:
     return _WORKER
 
 
+def _once(fn: Callable[[], Any]) -> Callable[[], Any]:
+    """`fn` that runs once and then answers its first result."""
+    memo: list[Any] = []
+
+    def call() -> Any:
+        if not memo:
+            memo.append(fn())
+        return memo[0]
+
+    return call
+
+
 def _mesh(
     path: Path,
     library: str,
     include: list[int] | None,
     cancelled: Cancelled | None,
     report: LoadReport,
-) -> dict[str, Any]:
+    meanwhile: Callable[[], Any] | None = None,
+) -> tuple[dict[str, Any], Any]:
     """Mesh in the worker; if it dies, say so and mesh with opencascade in a fresh one."""
     kwargs: dict[str, Any] = {"path": str(path), "library": library, "include": include}
+    if meanwhile is not None:
+        meanwhile = _once(meanwhile)
     try:
-        return _WORKER.run(kwargs, cancelled)
+        return _WORKER.run(kwargs, cancelled, meanwhile)
     except WorkerCrashed as exc:
         if library == FALLBACK_LIBRARY:
             raise InputError(
@@ -448,7 +488,16 @@ def _mesh(
             f"the {library} geometry library crashed ({exc}); meshed with "
             f"{FALLBACK_LIBRARY} instead (slower)"
         )
-        return _WORKER.run({**kwargs, "library": FALLBACK_LIBRARY}, cancelled)
+        # `meanwhile` ran to its end (or raised) before the crash was noticed
+        return _WORKER.run({**kwargs, "library": FALLBACK_LIBRARY}, cancelled, meanwhile)
+
+
+def _mapped_with_openings(el: Any) -> bool:
+    """True for an element whose body is a mapped item and that has openings."""
+    if not getattr(el, "HasOpenings", None):
+        return False
+    reps = el.Representation.Representations if el.Representation else ()
+    return any(r.RepresentationType == "MappedRepresentation" for r in reps)
 
 
 def _suspicious(m: dict[str, Any]) -> np.ndarray[Any, Any]:
@@ -486,39 +535,69 @@ def _drop_elements(m: dict[str, Any], rows: np.ndarray[Any, Any]) -> dict[str, A
     }
 
 
+#: Libraries that re-mesh what the fast pass missed, in order: manifold's exact booleans are
+#: fast on the walls with openings and the clipped walls cgal-simple gives up on (0.1 s for
+#: the 11 of AC20-FZK-Haus against 1.4 s in opencascade) but it crashes on some mapped items
+#: with openings (duplex.ifc's cabinets); opencascade takes whatever is left.
+FALLBACK_CHAIN = ("manifold", FALLBACK_LIBRARY)
+
+
 def mesh_products(
     path: Path,
-    expected: dict[int, Any],
+    prepare: Callable[[], tuple[dict[int, Any], Any]],
     options: ReadOptions,
     report: LoadReport,
     cancelled: Cancelled | None = None,
-) -> tuple[dict[str, Any], list[str], int]:
-    """Mesh with the fast library, re-mesh what it missed or broke with opencascade.
+) -> tuple[dict[str, Any], list[str], int, Any]:
+    """Mesh with the fast library, re-mesh what it missed or broke with the fallbacks.
+
+    `prepare` runs here while the worker does the fast pass (the file is parsed twice, once
+    on each core): it returns the products that should have triangles (see
+    :func:`expected_products`) and anything else the caller wants back.
 
     Returns the merged arrays (see :func:`twin_app.io.ifc_worker.mesh_file`), the lines of
-    products no library meshed, and how many products the fallback meshed.
+    products no library meshed, how many products the fallbacks meshed, and the second item
+    of `prepare`'s result.
     """
     library = options.ifc_library
-    fast = _mesh(path, library, None, cancelled, report)
+    fast, prepared = _mesh(path, library, None, cancelled, report, prepare)
+    expected, side = prepared
     fast = _drop_elements(fast, _suspicious(fast))
     got = set(fast["elem_id"].tolist())
     redo = sorted(i for i in expected if i not in got)
     parts = [fast]
     n_fallback = 0
     used = str(fast["library"])
-    if redo and used != FALLBACK_LIBRARY:
-        slow = _mesh(path, FALLBACK_LIBRARY, redo, cancelled, report)
-        parts.append(slow)
-        n_fallback = int(slow["elem_id"].shape[0])
-        got |= set(slow["elem_id"].tolist())
+    tried = [used]
+    # mapped items cut by openings crash manifold (duplex.ifc's cabinets): straight to the last
+    risky = {i for i in redo if _mapped_with_openings(expected[i])}
+    for lib in FALLBACK_CHAIN:
+        if not redo or lib in tried or used == FALLBACK_LIBRARY:
+            continue
+        tried.append(lib)
+        todo = redo if lib == FALLBACK_CHAIN[-1] else [i for i in redo if i not in risky]
+        if not todo:
+            continue
+        kwargs = {"path": str(path), "library": lib, "include": todo}
+        try:
+            part, _ = _WORKER.run(kwargs, cancelled)
+        except WorkerCrashed as exc:
+            log.info("%s: %s crashed re-meshing %d products (%s)", path, lib, len(redo), exc)
+            continue
+        part = _drop_elements(part, _suspicious(part))
+        parts.append(part)
+        n_fallback += int(part["elem_id"].shape[0])
+        done = set(part["elem_id"].tolist())
+        got |= done
+        redo = [i for i in redo if i not in done]
     merged = merge_meshes(parts)
-    libs = used if used == FALLBACK_LIBRARY else f"{used} or {FALLBACK_LIBRARY}"
+    libs = " or ".join(tried)
     missing = [
         f"#{i} {expected[i].is_a()} {expected[i].Name or ''!s} ({expected[i].GlobalId}): "
         f"no geometry from {libs}"
         for i in sorted(set(expected) - got)
     ]
-    return merged, missing, n_fallback
+    return merged, missing, n_fallback, side
 
 
 def merge_meshes(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -549,7 +628,7 @@ def merge_meshes(parts: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 #: Bump when what the cache holds (or how it is made) changes.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 #: Table columns of an IFC layer (see :mod:`twin_app.model.bim`), then our own.
 TABLE_COLUMNS = (
     "id",
@@ -642,14 +721,22 @@ def _build_model(
     (``col_<name>``); meta the schema, storeys, the file's own georeference, class counts,
     missing lines and meshing facts, as JSON-able values.
     """
-    f = _open(path, report)
     progress(0.1, f"meshing {path.name}")
-    expected = expected_products(f)
-    merged, missing, n_fallback = mesh_products(path, expected, options, report, cancelled)
-    progress(0.7, f"reading attributes of {path.name}")
+    opened: list[Any] = []
+
+    def prepare() -> tuple[dict[int, Any], dict[int, tuple[str, ...]]]:
+        # parse and read attributes here while the worker meshes (the other core)
+        f = _open(path, report)
+        opened.append(f)
+        expected = expected_products(f)
+        return expected, {i: _attributes(e) for i, e in expected.items()}
+
+    merged, missing, n_fallback, attrs = mesh_products(path, prepare, options, report, cancelled)
+    f = opened[-1]
+    progress(0.8, f"assembling {path.name}")
     elem_step = merged["elem_id"]
-    ents = [f.by_id(int(i)) for i in elem_step]
-    classes = np.array([e.is_a() for e in ents], dtype=object)
+    rows = [attrs[i] if i in attrs else _attributes(f.by_id(i)) for i in elem_step.tolist()]
+    classes = np.array([r[2] for r in rows], dtype=object)
     storeys = storeys_of(f)
     storey_row = {sid: st.index for sid, st in storeys}
     st_idx = np.array(_storey_rows(elem_step.tolist(), _parents(f), storey_row), np.int16)
@@ -671,16 +758,16 @@ def _build_model(
     storey_names = np.array([st.name for _, st in storeys] + [""], dtype=object)
     storey_elev = np.array([st.elevation_m for _, st in storeys] + [np.nan], np.float64)
     columns: dict[str, Any] = {
-        "id": [str(e.GlobalId) for e in ents],
-        "name": [str(e.Name or "") for e in ents],
+        "id": [r[0] for r in rows],
+        "name": [r[1] for r in rows],
         "ifc_class": classes.tolist(),
         "storey": storey_names[st_idx].tolist(),
         "storey_index": st_idx.astype(np.int64),
         "storey_elevation_m": storey_elev[st_idx],
-        "material": [_material_name(e) for e in ents],
+        "material": [r[3] for r in rows],
         "color": [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in elem_rgb.tolist()],
-        "psets": [_psets_json(e) for e in ents],
-        "predefined_type": [_predefined_type(e) for e in ents],
+        "psets": [r[4] for r in rows],
+        "predefined_type": [r[5] for r in rows],
         "step_id": elem_step.astype(np.int64),
     }
     arrays: dict[str, Any] = {
