@@ -202,3 +202,20 @@ def test_replaced_building_disappears_from_the_view(scene: Scene, pixel_at: Any)
     )
     session.commands.undo()
     assert np.array_equal(pixel_at(scene, corner), roof_px)
+
+
+def test_section_and_underground_views_share_the_clipping_planes(scene: Scene) -> None:
+    layer, adapter = _setup(scene)
+    layer.section_storey = 0
+    assert adapter.actor is not None
+    mapper = adapter.actor.GetMapper()
+    assert mapper.GetClippingPlanes().GetNumberOfItems() == 1
+    scene.set_underground("cutaway")  # the section stays, the cutaway's plane joins it
+    assert mapper.GetClippingPlanes().GetNumberOfItems() == 2
+    layer.section_storey = None
+    assert mapper.GetClippingPlanes().GetNumberOfItems() == 1
+    scene.set_underground("translucent")  # faded like the other surface layers
+    assert adapter.actor.GetProperty().GetOpacity() < 0.5
+    assert mapper.GetClippingPlanes().GetNumberOfItems() == 0
+    scene.set_underground("off")
+    assert adapter.actor.GetProperty().GetOpacity() == 1.0

@@ -74,6 +74,7 @@ class Adapter(Generic[L]):
         GroundLayer,
         TerrainLayer,
         ObjectLayer,
+        IfcLayer,
         TrafficLayer,
         AirQualityLayer,
     )
@@ -105,6 +106,10 @@ class Adapter(Generic[L]):
 
     def restyle(self) -> None:
         """Apply colours to the existing actor."""
+
+    def clipping_changed(self) -> None:
+        """The scene set its clipping planes on the surface layers' mappers (the underground
+        cutaway): an adapter with cuts of its own adds them again."""
 
     def legend(self) -> tuple[str, Any] | None:
         """(kind, payload) for the scene legend: ("scalar", (title, lut)) or ("categories", [(label, hex)])."""
@@ -358,6 +363,8 @@ class IfcAdapter(Adapter[IfcLayer]):
     def __init__(self, layer: IfcLayer, scene: Scene) -> None:
         self.spaces: pv.PolyData | None = None
         self.space_actor: vtk.vtkActor | None = None
+        #: The section's cut (z <= the next storey's lowest point), None when off.
+        self.section_plane: vtk.vtkPlane | None = None
         self._masks: tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]] | None = None
         super().__init__(layer, scene)
         for name in self.view_fields:
@@ -412,18 +419,33 @@ class IfcAdapter(Adapter[IfcLayer]):
         self.actor.GetMapper().SetInputData(self.mesh)
         self.space_actor.GetMapper().SetInputData(self.spaces)
         mapper = self.actor.GetMapper()
-        # A new collection (not RemoveAllClippingPlanes): that does not mark the mapper
-        # modified, and the old cut stayed in the shader.
-        planes = vtk.vtkPlaneCollection()
+        self.section_plane = None
         cut = self.layer.section_z()
         if cut is not None:
             lift = max(int(self.layer.section_storey or 0), 0) * float(self.layer.explode)
-            plane = vtk.vtkPlane()
-            plane.SetOrigin(0.0, 0.0, cut + lift)
-            plane.SetNormal(0.0, 0.0, -1.0)  # keeps z <= cut
-            planes.AddItem(plane)
-        mapper.SetClippingPlanes(planes)
+            self.section_plane = vtk.vtkPlane()
+            self.section_plane.SetOrigin(0.0, 0.0, cut + lift)
+            self.section_plane.SetNormal(0.0, 0.0, -1.0)  # keeps z <= cut
+        self._set_planes()
         self._show()
+
+    def _set_planes(self) -> None:
+        """The section plane and the scene's cutaway plane on the elements' mapper; the
+        cutaway's on the spaces' too."""
+        # A new collection (not RemoveAllClippingPlanes): that does not mark the mapper
+        # modified, and the old cut stayed in the shader.
+        cutaway = self.scene.cut_plane if self.is_surface else None
+        for actor, own in ((self.actor, self.section_plane), (self.space_actor, None)):
+            if actor is None:
+                continue
+            planes = vtk.vtkPlaneCollection()
+            for plane in (own, cutaway):
+                if plane is not None:
+                    planes.AddItem(plane)
+            actor.GetMapper().SetClippingPlanes(planes)
+
+    def clipping_changed(self) -> None:
+        self._set_planes()
 
     def _show(self) -> None:
         assert self.actor is not None and self.space_actor is not None

@@ -387,6 +387,18 @@ class Scene:
     def _apply_cutaway(self, *_: object) -> None:
         for m in self._surface_mappers():
             m.RemoveAllClippingPlanes()
+        try:
+            self._cutaway_planes()
+        finally:
+            for a in self.adapters.values():
+                a.clipping_changed()  # adapters with cuts of their own (IFC sections) add them
+
+    @property
+    def cut_plane(self) -> vtk.vtkPlane | None:
+        """The underground cutaway's plane while it is on (None otherwise)."""
+        return self._cut_plane if getattr(self, "underground", "off") == "cutaway" else None
+
+    def _cutaway_planes(self) -> None:
         if getattr(self, "underground", "off") != "cutaway":
             return
         cam = self.plotter.camera
