@@ -418,7 +418,6 @@ class IfcAdapter(Adapter[IfcLayer]):
         self.index = index[elements] if index is not None else np.zeros(0, np.int32)
         self.actor.GetMapper().SetInputData(self.mesh)
         self.space_actor.GetMapper().SetInputData(self.spaces)
-        mapper = self.actor.GetMapper()
         self.section_plane = None
         cut = self.layer.section_z()
         if cut is not None:
