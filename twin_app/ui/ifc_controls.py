@@ -14,6 +14,8 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
+    QLabel,
     QPushButton,
     QWidget,
 )
@@ -44,7 +46,9 @@ class QtIfcControls(QGroupBox):
             "Section view: show this storey and those below it, cut above it"
         )
         self.section_combo.currentIndexChanged.connect(self._on_section)
-        form.addRow("Section", self.section_combo)
+        row = QHBoxLayout()
+        row.addWidget(self.section_combo, 1)
+        row.addWidget(QLabel("Explode"))
         self.explode_spin = QDoubleSpinBox()
         self.explode_spin.setRange(0.0, 50.0)
         self.explode_spin.setSingleStep(1.0)
@@ -52,17 +56,20 @@ class QtIfcControls(QGroupBox):
         self.explode_spin.setSuffix(" m")
         self.explode_spin.setToolTip("Exploded view: gap added between consecutive storeys")
         self.explode_spin.valueChanged.connect(self._on_explode)
-        form.addRow("Explode", self.explode_spin)
-        self.spaces_check = QCheckBox("Show spaces (translucent)")
-        self.spaces_check.setToolTip("Draw the IfcSpace volumes (rooms) see-through")
+        row.addWidget(self.explode_spin)
+        form.addRow("Section", row)
+        self.spaces_check = QCheckBox("Spaces")
+        self.spaces_check.setToolTip("Show the IfcSpace volumes (rooms), see-through")
         self.spaces_check.toggled.connect(self._on_spaces)
-        form.addRow(self.spaces_check)
-        self.replace_check = QCheckBox("Replace the buildings under it")
+        self.replace_check = QCheckBox("Replace buildings under it")
         self.replace_check.setToolTip(
             "Hide the city buildings this building stands on (marked in their table)"
         )
         self.replace_check.toggled.connect(self._on_replace)
-        form.addRow(self.replace_check)
+        checks = QHBoxLayout()
+        checks.addWidget(self.spaces_check)
+        checks.addWidget(self.replace_check, 1)
+        form.addRow(checks)
         self.place_button = QPushButton("Place on map…")
         self.place_button.setToolTip(
             "Click on the ground where the file's origin goes, then set its rotation"

@@ -101,6 +101,24 @@ def ifc_rows(fs: FeatureSet, index: int) -> list[tuple[str, str]]:
     return rows
 
 
+def _grouped(rows: list[tuple[str, str]]) -> list[tuple[str, str | None]]:
+    """Rows as shown: ``Pset › Property`` rows under one title row per property set (value
+    None), keyed by the property alone, so long set names do not push the values out."""
+    out: list[tuple[str, str | None]] = []
+    current = None
+    for key, value in rows:
+        pset, sep, prop = key.partition(" › ")
+        if not sep:
+            out.append((key, value))
+            current = None
+            continue
+        if pset != current:
+            out.append((pset, None))
+            current = pset
+        out.append((f"    {prop}", value))
+    return out
+
+
 def _reading(value: float) -> str:
     a = abs(value)
     if a >= 100:
@@ -343,8 +361,34 @@ class QtInspectorPanel(QWidget):
             self._rows = ifc_rows(fs, index)
         else:
             self._rows = [(str(col), format_value(table[col].iat[index])) for col in table.columns]
-        self.attributes.setRowCount(len(self._rows))
-        for row, (key, value) in enumerate(self._rows):
+        self.attributes.clearSpans()
+        grouped = isinstance(layer, IfcLayer)
+        shown_rows = _grouped(self._rows) if grouped else self._rows
+        header = self.attributes.horizontalHeader()
+        # Property set titles span both columns: the key column fits the keys, not them.
+        header.setSectionResizeMode(
+            0,
+            QHeaderView.ResizeMode.Interactive
+            if grouped
+            else QHeaderView.ResizeMode.ResizeToContents,
+        )
+        if grouped:
+            metrics = self.attributes.fontMetrics()
+            keys = [k for k, v in shown_rows if v is not None]
+            width = max((metrics.horizontalAdvance(k) for k in keys), default=60) + 16
+            # half the panel at most (the table itself may not be laid out yet)
+            self.attributes.setColumnWidth(0, min(width, max(self.width() // 2, 120)))
+        self.attributes.setRowCount(len(shown_rows))
+        for row, (key, value) in enumerate(shown_rows):
+            if value is None:  # a property set's title row, across both columns
+                title = QTableWidgetItem(key)
+                font = title.font()
+                font.setBold(True)
+                title.setFont(font)
+                self.attributes.setItem(row, 0, title)
+                self.attributes.setItem(row, 1, QTableWidgetItem(""))
+                self.attributes.setSpan(row, 0, 1, 2)
+                continue
             self.attributes.setItem(row, 0, QTableWidgetItem(key))
             shown = " ".join(value.split())
             if len(shown) > MAX_VALUE_CHARS:
