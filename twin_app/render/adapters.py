@@ -66,6 +66,9 @@ class Adapter(Generic[L]):
     #: Layer fields whose change only recolours the existing mesh.
     restyle_fields: ClassVar[tuple[str, ...]] = ("color_by", "colormap", "clim", "color")
 
+    #: The layer's lowest point may set the ground plane's height (see Scene.data_bounds).
+    defines_ground: ClassVar[bool] = True
+
     #: Layer types at or above the ground: faded or cut away by the underground view.
     SURFACE_LAYERS: tuple[type[Layer], ...] = (
         BuildingLayer,
@@ -359,6 +362,9 @@ class IfcAdapter(Adapter[IfcLayer]):
     )
     #: Opacity of the spaces relative to the layer's.
     SPACE_OPACITY = 0.3
+    #: An IFC file's site terrain and basements reach below the city's ground: they must not
+    #: pull the ground plane (and the street view's eye) down.
+    defines_ground: ClassVar[bool] = False
 
     def __init__(self, layer: IfcLayer, scene: Scene) -> None:
         self.spaces: pv.PolyData | None = None

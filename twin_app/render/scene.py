@@ -215,14 +215,18 @@ class Scene:
     def data_bounds(
         self, surface_only: bool = False
     ) -> tuple[float, float, float, float, float, float] | None:
-        """Bounds of every layer mesh (ground and overlays excluded; optionally surface layers only).
+        """Bounds of every layer mesh (ground and overlays excluded; optionally only the surface
+        layers that stand on the ground, which sets the ground's height: not IFC buildings,
+        whose terrain and basements reach below it).
 
         Points that are not finite (a mover off service has a NaN position) are left out.
         """
         boxes = [
             _finite_bounds(a.mesh)
             for a in self.adapters.values()
-            if a.mesh is not None and a.mesh.n_points and (a.is_surface or not surface_only)
+            if a.mesh is not None
+            and a.mesh.n_points
+            and ((a.is_surface and a.defines_ground) or not surface_only)
         ]
         boxes = [b for b in boxes if b is not None]
         if not boxes:
