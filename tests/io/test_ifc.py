@@ -214,3 +214,40 @@ def test_placement_is_saved_with_the_session(own_cache: Path, tmp_path: Path) ->
     (layer,) = [x for x in again.layers if getattr(x, "features", None) is not None]
     g = layer.features.meta.georef
     assert (g.method, g.x, g.y, g.rotation_deg) == ("user", 8.4365, 49.1004, 10.0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["AC20-FZK-Haus.ifc", "Office_A_20110811.ifc"])
+def test_fallback_meshes_match_opencascade_boxes(name: str) -> None:
+    """What the fast path re-meshed (manifold, opencascade) has opencascade's bounding box."""
+    import ifcopenshell
+
+    from twin_app.io.ifc import FALLBACK_LIBRARY, expected_products, mesh_products
+    from twin_app.io.ifc_worker import mesh_file
+    from twin_app.io.source import LoadReport, ReadOptions
+
+    path = IFC_DIR / name
+    if not path.exists():
+        pytest.skip("shared IFC files absent")
+    f = ifcopenshell.open(str(path))
+    expected = expected_products(f)
+    fast = mesh_file(str(path), "cgal-simple")
+    redo = sorted(set(expected) - set(fast["elem_id"].tolist()))
+    merged, missing, n_fallback, _ = mesh_products(
+        path, lambda: (expected, None), ReadOptions(), LoadReport(name)
+    )
+    assert not missing and n_fallback >= len(redo) > 0
+    ref = mesh_file(str(path), FALLBACK_LIBRARY, include=redo)
+
+    def boxes(m: dict[str, object]) -> dict[int, np.ndarray]:
+        out = {}
+        v = m["verts"]
+        for row, step in enumerate(m["elem_id"].tolist()):  # type: ignore[attr-defined]
+            tri = m["tris"][m["tri_elem"] == row]  # type: ignore[index]
+            p = v[np.unique(tri)]  # type: ignore[index]
+            out[step] = np.concatenate([p.min(axis=0), p.max(axis=0)])
+        return out
+
+    got, want = boxes(merged), boxes(ref)
+    for step in redo:
+        assert np.allclose(got[step], want[step], atol=0.01), (step, got[step], want[step])

@@ -394,6 +394,67 @@ class MeshWorker:
         if proc is not None:
             proc.join(timeout=5)
 
+    @property
+    def busy(self) -> bool:
+        """True while a job is in flight (submitted, not yet collected)."""
+        return self._lock.locked()
+
+    def ensure_started(self) -> None:
+        """Start the process if none is alive (it warms up while the caller works)."""
+        if self._proc is None or not self._proc.is_alive():
+            self.stop()
+            self._start()
+
+    def submit(self, kwargs: dict[str, Any]) -> None:
+        """Send a :func:`twin_app.io.ifc_worker.mesh_file` job; collect it with :meth:`result`.
+
+        The worker is held (its lock taken) until :meth:`result` returns or raises.
+        """
+        self._lock.acquire()
+        try:
+            self.ensure_started()
+            self._conn.send(("mesh_file", kwargs))
+        except (OSError, ValueError) as exc:
+            self.stop()
+            self._lock.release()
+            raise WorkerCrashed(f"meshing process unreachable ({exc})") from exc
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def result(self, cancelled: Cancelled | None = None) -> dict[str, Any]:
+        """The answer to the job :meth:`submit` sent.
+
+        Raises
+        ------
+        WorkerCrashed
+            The process died during the job.
+        CancelledError
+            `cancelled` returned True (the worker is killed).
+        """
+        try:
+            conn = self._conn
+            while not conn.poll(0.02):
+                if cancelled is not None and cancelled():
+                    raise CancelledError("IFC meshing cancelled")
+                if not self._proc.is_alive():
+                    break
+            reply = conn.recv()
+        except (EOFError, OSError) as exc:
+            if self._proc is not None:
+                self._proc.join(timeout=2)
+            code = self._proc.exitcode if self._proc is not None else None
+            self.stop()
+            raise WorkerCrashed(f"meshing process died (exit code {code})") from exc
+        except BaseException:
+            self.stop()  # the answer to this job would be read as the next job's
+            raise
+        finally:
+            self._lock.release()
+        if reply[0] == "error":
+            raise RuntimeError(f"{reply[1]}: {reply[2]}")
+        return reply[1]  # type: ignore[no-any-return]
+
     def run(
         self,
         kwargs: dict[str, Any],
@@ -403,52 +464,36 @@ class MeshWorker:
         """Run :func:`twin_app.io.ifc_worker.mesh_file` (`kwargs`) in the worker.
 
         `meanwhile` runs here while the worker meshes (the two use both cores); its result
-        comes back second.
-
-        Raises
-        ------
-        WorkerCrashed
-            The process died during the job.
-        CancelledError
-            `cancelled` returned True (the worker is killed).
+        comes back second. Raises as :meth:`result`.
         """
-        with self._lock:
-            if self._proc is None or not self._proc.is_alive():
-                self.stop()
-                self._start()
-            conn = self._conn
-            side = None
+        self.submit(kwargs)
+        side = None
+        if meanwhile is not None:
             try:
-                conn.send(("mesh_file", kwargs))
-                if meanwhile is not None:
-                    side = meanwhile()
-                while not conn.poll(0.05):
-                    if cancelled is not None and cancelled():
-                        self.stop()
-                        raise CancelledError("IFC meshing cancelled")
-                    if not self._proc.is_alive():
-                        break
-                reply = conn.recv()
-            except (EOFError, OSError) as exc:
-                if self._proc is not None:
-                    self._proc.join(timeout=2)
-                code = self._proc.exitcode if self._proc is not None else None
-                self.stop()
-                raise WorkerCrashed(f"meshing process died (exit code {code})") from exc
+                side = meanwhile()
             except BaseException:
-                self.stop()  # the answer to this job would be read as the next job's
+                self.result_discard()
                 raise
-        if reply[0] == "error":
-            raise RuntimeError(f"{reply[1]}: {reply[2]}")
-        return reply[1], side
+        return self.result(cancelled), side
+
+    def result_discard(self) -> None:
+        """Drop the job in flight (kill the worker) and free it."""
+        try:
+            self.stop()
+        finally:
+            self._lock.release()
 
 
 _WORKER = MeshWorker()
+#: A second process for the products the fast libraries get wrong (clipped solids, mapped
+#: items with openings): opencascade meshes them while the first does the fast pass.
+_SLOW_WORKER = MeshWorker()
 atexit.register(_WORKER.stop)
+atexit.register(_SLOW_WORKER.stop)
 
 
 def mesh_worker() -> MeshWorker:
-    """The app's one meshing worker."""
+    """The app's fast meshing worker."""
     return _WORKER
 
 
@@ -492,12 +537,16 @@ def _mesh(
         return _WORKER.run({**kwargs, "library": FALLBACK_LIBRARY}, cancelled, meanwhile)
 
 
-def _mapped_with_openings(el: Any) -> bool:
-    """True for an element whose body is a mapped item and that has openings."""
-    if not getattr(el, "HasOpenings", None):
-        return False
+def needs_exact_kernel(el: Any) -> bool:
+    """True for a product the fast libraries get wrong: a body clipped by half-spaces
+    (manifold ignores some clippings: AC20-FZK-Haus's eaves walls come out unclipped,
+    3 m too tall, and cgal-simple drops them) or a mapped item cut by openings (manifold
+    segfaults on duplex.ifc's cabinets)."""
     reps = el.Representation.Representations if el.Representation else ()
-    return any(r.RepresentationType == "MappedRepresentation" for r in reps)
+    types = {r.RepresentationType for r in reps if r.RepresentationIdentifier in BODY_IDENTIFIERS}
+    if "Clipping" in types:
+        return True
+    return "MappedRepresentation" in types and bool(getattr(el, "HasOpenings", None))
 
 
 def _suspicious(m: dict[str, Any]) -> np.ndarray[Any, Any]:
@@ -536,9 +585,9 @@ def _drop_elements(m: dict[str, Any], rows: np.ndarray[Any, Any]) -> dict[str, A
 
 
 #: Libraries that re-mesh what the fast pass missed, in order: manifold's exact booleans are
-#: fast on the walls with openings and the clipped walls cgal-simple gives up on (0.1 s for
-#: the 11 of AC20-FZK-Haus against 1.4 s in opencascade) but it crashes on some mapped items
-#: with openings (duplex.ifc's cabinets); opencascade takes whatever is left.
+#: fast on the walls with openings cgal-simple gives up on (0.1 s for AC20-FZK-Haus's against
+#: 1.4 s in opencascade); opencascade takes whatever is left (and what
+#: :func:`needs_exact_kernel` names, from the start).
 FALLBACK_CHAIN = ("manifold", FALLBACK_LIBRARY)
 
 
@@ -549,38 +598,92 @@ def mesh_products(
     report: LoadReport,
     cancelled: Cancelled | None = None,
 ) -> tuple[dict[str, Any], list[str], int, Any]:
-    """Mesh with the fast library, re-mesh what it missed or broke with the fallbacks.
+    """Mesh with the fast library; what it misses or gets wrong with the fallbacks.
 
-    `prepare` runs here while the worker does the fast pass (the file is parsed twice, once
+    The fast pass runs in one worker while `prepare` runs here (the file is parsed twice, once
     on each core): it returns the products that should have triangles (see
-    :func:`expected_products`) and anything else the caller wants back.
+    :func:`expected_products`) and anything else the caller wants back. The products
+    :func:`needs_exact_kernel` names then go to opencascade in the second worker while the
+    first re-meshes the rest of what the fast pass missed with manifold; opencascade takes
+    whatever is still missing.
 
     Returns the merged arrays (see :func:`twin_app.io.ifc_worker.mesh_file`), the lines of
     products no library meshed, how many products the fallbacks meshed, and the second item
     of `prepare`'s result.
     """
     library = options.ifc_library
-    fast, prepared = _mesh(path, library, None, cancelled, report, prepare)
+    exact: list[int] = []
+    sent: list[bool] = []
+
+    def prepare_and_send() -> tuple[dict[int, Any], Any]:
+        # once the products are known, the exact kernel starts on those that need it, in the
+        # second worker, while the first still runs the fast pass
+        expected, side = prepare()
+        if library != FALLBACK_LIBRARY:
+            exact.extend(sorted(i for i in expected if needs_exact_kernel(expected[i])))
+        if exact:
+            try:
+                _SLOW_WORKER.submit(
+                    {"path": str(path), "library": FALLBACK_LIBRARY, "include": exact}
+                )
+                sent.append(True)
+            except WorkerCrashed:
+                exact.clear()
+        return expected, side
+
+    _SLOW_WORKER.ensure_started()
+    try:
+        fast, prepared = _mesh(path, library, None, cancelled, report, prepare_and_send)
+    except BaseException:
+        if _SLOW_WORKER.busy:
+            _SLOW_WORKER.result_discard()
+        raise
     expected, side = prepared
-    fast = _drop_elements(fast, _suspicious(fast))
-    got = set(fast["elem_id"].tolist())
-    redo = sorted(i for i in expected if i not in got)
-    parts = [fast]
-    n_fallback = 0
     used = str(fast["library"])
     tried = [used]
-    # mapped items cut by openings crash manifold (duplex.ifc's cabinets): straight to the last
-    risky = {i for i in redo if _mapped_with_openings(expected[i])}
-    for lib in FALLBACK_CHAIN:
+    slow_sent = bool(sent)
+    exact_set = set(exact)
+    try:
+        return _fallbacks(
+            path, expected, side, fast, exact_set, slow_sent, used, tried, report, cancelled
+        )
+    finally:
+        if _SLOW_WORKER.busy:  # an error or a cancel left its job uncollected
+            _SLOW_WORKER.result_discard()
+
+
+def _fallbacks(
+    path: Path,
+    expected: dict[int, Any],
+    side: Any,
+    fast: dict[str, Any],
+    exact_set: set[int],
+    slow_sent: bool,
+    used: str,
+    tried: list[str],
+    report: LoadReport,
+    cancelled: Cancelled | None,
+) -> tuple[dict[str, Any], list[str], int, Any]:
+    """The fallback passes of :func:`mesh_products` after the fast one."""
+    if used == FALLBACK_LIBRARY:
+        # the fast pass crashed and opencascade meshed everything: the exact job is moot
+        if slow_sent:
+            _SLOW_WORKER.result_discard()
+        slow_sent = False
+        exact_set = set()
+    exact = sorted(exact_set)
+    parts: list[dict[str, Any]] = []
+    fast = _drop_elements(fast, np.union1d(_suspicious(fast), _rows_of(fast, exact_set)))
+    parts.append(fast)
+    got = set(fast["elem_id"].tolist())
+    redo = sorted(i for i in expected if i not in got and i not in exact_set)
+    n_fallback = 0
+    for lib in FALLBACK_CHAIN[:-1]:
         if not redo or lib in tried or used == FALLBACK_LIBRARY:
             continue
         tried.append(lib)
-        todo = redo if lib == FALLBACK_CHAIN[-1] else [i for i in redo if i not in risky]
-        if not todo:
-            continue
-        kwargs = {"path": str(path), "library": lib, "include": todo}
         try:
-            part, _ = _WORKER.run(kwargs, cancelled)
+            part, _ = _WORKER.run({"path": str(path), "library": lib, "include": redo}, cancelled)
         except WorkerCrashed as exc:
             log.info("%s: %s crashed re-meshing %d products (%s)", path, lib, len(redo), exc)
             continue
@@ -590,6 +693,29 @@ def mesh_products(
         done = set(part["elem_id"].tolist())
         got |= done
         redo = [i for i in redo if i not in done]
+    if slow_sent:
+        if FALLBACK_LIBRARY not in tried:
+            tried.append(FALLBACK_LIBRARY)
+        try:
+            part = _SLOW_WORKER.result(cancelled)
+            parts.append(part)
+            n_fallback += int(part["elem_id"].shape[0])
+            got |= set(part["elem_id"].tolist())
+        except WorkerCrashed as exc:
+            log.info("%s: %s crashed on %d products (%s)", path, FALLBACK_LIBRARY, len(exact), exc)
+        redo = sorted(set(redo) | (exact_set - got))
+    if redo and used != FALLBACK_LIBRARY:
+        if FALLBACK_LIBRARY not in tried:
+            tried.append(FALLBACK_LIBRARY)
+        try:
+            part, _ = _WORKER.run(
+                {"path": str(path), "library": FALLBACK_LIBRARY, "include": redo}, cancelled
+            )
+            parts.append(part)
+            n_fallback += int(part["elem_id"].shape[0])
+            got |= set(part["elem_id"].tolist())
+        except WorkerCrashed as exc:
+            report.warn(f"{FALLBACK_LIBRARY} crashed meshing {len(redo)} products ({exc})")
     merged = merge_meshes(parts)
     libs = " or ".join(tried)
     missing = [
@@ -598,6 +724,13 @@ def mesh_products(
         for i in sorted(set(expected) - got)
     ]
     return merged, missing, n_fallback, side
+
+
+def _rows_of(m: dict[str, Any], steps: set[int]) -> np.ndarray[Any, Any]:
+    """Rows of `m`'s elements whose STEP id is in `steps`."""
+    if not steps:
+        return np.zeros(0, np.int64)
+    return np.flatnonzero(np.isin(m["elem_id"], np.fromiter(steps, np.int64)))
 
 
 def merge_meshes(parts: list[dict[str, Any]]) -> dict[str, Any]:
