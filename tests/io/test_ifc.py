@@ -122,9 +122,7 @@ def test_kernel_crash_falls_back_to_opencascade_in_a_fresh_worker(own_cache: Pat
     (w,) = [w for w in src.report.warnings if "crashed" in w]
     assert "manifold" in w and "opencascade" in w
     assert src.ifc.info.geometry_library == "opencascade"
-    assert dict(src.ifc.info.class_counts) == {
-        c: n for c, n in direct_counts(IFC_DIR / "duplex.ifc").items()
-    }
+    assert dict(src.ifc.info.class_counts) == dict(direct_counts(IFC_DIR / "duplex.ifc"))
     assert mesh_worker().pid is not None  # a fresh worker is up for the next file
 
 
