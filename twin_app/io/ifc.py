@@ -6,9 +6,15 @@ are cut out of their walls) becomes triangles of ONE mesh with per-triangle elem
 storey and colour arrays; attributes and property sets go to the table (see
 :mod:`twin_app.model.bim`).
 
-Meshing uses the fast ``cgal-simple`` geometry library; products it returns without triangles
-(or not at all) are meshed again with ``opencascade``; what neither library meshes is reported
-in :attr:`IfcInfo.missing`.
+Meshing runs in worker processes kept warm for the app's lifetime (a geometry kernel crash
+kills a worker, never the app: one warning, then ``opencascade`` in a fresh worker). The fast
+``cgal-simple`` library meshes the whole file while this process parses it and reads the
+attributes; products it returns without triangles, or not at all, are re-meshed with
+``manifold``, and what is still missing with ``opencascade``. Products the fast libraries get
+wrong (:func:`needs_exact_kernel`: clipped bodies, mapped items with openings) go to
+``opencascade`` in a second worker from the start. What no library meshes is reported in
+:attr:`IfcInfo.missing`. Meshes are cached on disk by file hash and settings
+(:func:`ifc_cache_dir`).
 
 Placement (:class:`~twin_app.model.bim.Georef`): an ``IfcMapConversion`` (IFC4; the
 ``ePSet_MapConversion`` of IFC2X3) puts model x, y at
@@ -17,9 +23,11 @@ Placement (:class:`~twin_app.model.bim.Georef`): an ``IfcMapConversion`` (IFC4; 
 
 in its projected CRS, t = atan2(XAxisOrdinate, XAxisAbscissa), s = Scale per metre. Else the
 IfcSite reference point (RefLatitude, RefLongitude, RefElevation) with the rotation from the
-context's TrueNorth (t = -true north angle, true north counter-clockwise from model +y); the
-points are then in a transverse Mercator centred on the site (grid north = true north there).
-Else the user's ``--at LON,LAT --rotate DEG``, else nowhere (the twin's origin, with a warning).
+context's TrueNorth (t = -true north angle, true north counter-clockwise from model +y),
+x, y then being metres east/north in a transverse Mercator centred on the site (grid north =
+true north there), handed on as longitude/latitude.
+The user's ``--at LON,LAT --rotate DEG`` (``ReadOptions.at_lonlat``, ``rotate_deg``) overrides
+both; with none of them the model lands at the twin's origin, unrotated, with a warning.
 Reference: buildingSMART IFC4 ADD2 TC1, IfcMapConversion and IfcGeometricRepresentationContext.
 """
 
