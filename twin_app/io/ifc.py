@@ -545,16 +545,115 @@ def _mesh(
         return _WORKER.run({**kwargs, "library": FALLBACK_LIBRARY}, cancelled, meanwhile)
 
 
+def _has_clipping(el: Any) -> bool:
+    reps = el.Representation.Representations if el.Representation else ()
+    return any(
+        r.RepresentationType == "Clipping" and r.RepresentationIdentifier in BODY_IDENTIFIERS
+        for r in reps
+    )
+
+
 def needs_exact_kernel(el: Any) -> bool:
-    """True for a product the fast libraries get wrong: a body clipped by half-spaces
-    (manifold ignores some clippings: AC20-FZK-Haus's eaves walls come out unclipped,
-    3 m too tall, and cgal-simple drops them) or a mapped item cut by openings (manifold
-    segfaults on duplex.ifc's cabinets)."""
+    """True for a product the fast libraries cannot be trusted with: a mapped item cut by
+    openings (manifold segfaults on duplex.ifc's cabinets), or a clipped body whose clipping
+    :func:`clip_planes` cannot check."""
     reps = el.Representation.Representations if el.Representation else ()
     types = {r.RepresentationType for r in reps if r.RepresentationIdentifier in BODY_IDENTIFIERS}
-    if "Clipping" in types:
+    if "Clipping" in types and clip_planes(el) is None:
         return True
     return "MappedRepresentation" in types and bool(getattr(el, "HasOpenings", None))
+
+
+#: A clipping half-space in world metres: a point on its plane, the unit normal pointing to
+#: the side the clipping keeps, and for a polygonal bounded half-space (world -> boundary
+#: frame matrix, (k, 2) boundary polygon in that frame's x, y), else None.
+ClipPlane = tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], Any]
+
+
+def clip_planes(el: Any) -> list[ClipPlane] | None:
+    """The half-spaces a ``Clipping`` body is cut by, in world metres; [] for no clipping,
+    None when the body is clipped in a way this does not follow (not DIFFERENCE with plane
+    half-spaces, a bounding curve that is not a polyline).
+
+    IFC4 IfcHalfSpaceSolid: AgreementFlag TRUE means the plane's normal points away from the
+    half-space's material, so a DIFFERENCE keeps the normal's side; an
+    IfcPolygonalBoundedHalfSpace only cuts inside the prism of its boundary, its base plane
+    and boundary given in its own Position.
+    """
+    import ifcopenshell.util.placement as pl
+
+    if el.ObjectPlacement is None or el.Representation is None:
+        return None
+    unit = _unit_scale(el.file)
+
+    def axes(placement: Any) -> np.ndarray[Any, Any]:
+        a = np.array(pl.get_axis2placement(placement), np.float64)
+        a[:3, 3] *= unit
+        return a
+
+    obj = np.array(pl.get_local_placement(el.ObjectPlacement), np.float64)
+    obj[:3, 3] *= unit
+    out: list[ClipPlane] = []
+    for rep in el.Representation.Representations:
+        if rep.RepresentationIdentifier not in BODY_IDENTIFIERS:
+            continue
+        if rep.RepresentationType != "Clipping":
+            continue
+        for item in rep.Items:
+            x = item
+            while x.is_a("IfcBooleanClippingResult"):
+                hs = x.SecondOperand
+                if (
+                    x.Operator != "DIFFERENCE"
+                    or not hs.is_a("IfcHalfSpaceSolid")
+                    or hs.is_a("IfcBoxedHalfSpace")
+                    or not hs.BaseSurface.is_a("IfcPlane")
+                ):
+                    return None
+                frame = obj
+                boundary = None
+                if hs.is_a("IfcPolygonalBoundedHalfSpace"):
+                    frame = obj @ axes(hs.Position)
+                    curve = hs.PolygonalBoundary
+                    if not curve.is_a("IfcPolyline"):
+                        return None
+                    poly = np.array([q.Coordinates[:2] for q in curve.Points], np.float64) * unit
+                    boundary = (np.linalg.inv(frame), poly)
+                w = frame @ axes(hs.BaseSurface.Position)
+                n = w[:3, 2] / np.linalg.norm(w[:3, 2])
+                out.append((w[:3, 3].copy(), n if hs.AgreementFlag else -n, boundary))
+                x = x.FirstOperand
+    return out
+
+
+def clip_violated(verts: np.ndarray[Any, Any], planes: list[ClipPlane], tol: float = 2e-3) -> bool:
+    """True when a vertex lies more than `tol` metres in a region the clipping removed."""
+    from matplotlib.path import Path as PolygonPath
+
+    for p, n, boundary in planes:
+        bad = (verts - p) @ n < -tol
+        if not bad.any():
+            continue
+        if boundary is None:
+            return True
+        inv, poly = boundary
+        local = verts[bad] @ inv[:3, :3].T + inv[:3, 3]
+        if PolygonPath(poly).contains_points(local[:, :2], radius=-tol).any():
+            return True
+    return False
+
+
+def _clip_violators(m: dict[str, Any], clips: dict[int, list[ClipPlane]]) -> np.ndarray[Any, Any]:
+    """Rows of `m`'s clipped elements whose mesh reaches into what their clipping removed
+    (manifold leaves some half-spaces out: AC20-FZK-Haus's eaves walls came out 3 m tall)."""
+    rows = _rows_of(m, set(clips))
+    bad = []
+    for row in rows.tolist():
+        tris = m["tris"][m["tri_elem"] == row]
+        verts = m["verts"][np.unique(tris)]
+        if clip_violated(verts, clips[int(m["elem_id"][row])]):
+            bad.append(row)
+    return np.array(bad, np.int64)
 
 
 def _suspicious(m: dict[str, Any]) -> np.ndarray[Any, Any]:
@@ -622,6 +721,7 @@ def mesh_products(
     library = options.ifc_library
     exact: list[int] = []
     sent: list[bool] = []
+    clips: dict[int, list[ClipPlane]] = {}
 
     def prepare_and_send() -> tuple[dict[int, Any], Any]:
         # once the products are known, the exact kernel starts on those that need it, in the
@@ -629,6 +729,11 @@ def mesh_products(
         expected, side = prepare()
         if library != FALLBACK_LIBRARY:
             exact.extend(sorted(i for i in expected if needs_exact_kernel(expected[i])))
+            for i, e in expected.items():
+                if i not in exact and _has_clipping(e):
+                    planes = clip_planes(e)
+                    if planes:
+                        clips[i] = planes
         if exact:
             try:
                 _SLOW_WORKER.submit(
@@ -653,7 +758,7 @@ def mesh_products(
     exact_set = set(exact)
     try:
         return _fallbacks(
-            path, expected, side, fast, exact_set, slow_sent, used, tried, report, cancelled
+            path, expected, side, fast, exact_set, slow_sent, used, tried, report, cancelled, clips
         )
     finally:
         if _SLOW_WORKER.busy:  # an error or a cancel left its job uncollected
@@ -671,6 +776,7 @@ def _fallbacks(
     tried: list[str],
     report: LoadReport,
     cancelled: Cancelled | None,
+    clips: dict[int, list[ClipPlane]],
 ) -> tuple[dict[str, Any], list[str], int, Any]:
     """The fallback passes of :func:`mesh_products` after the fast one."""
     if used == FALLBACK_LIBRARY:
@@ -681,7 +787,10 @@ def _fallbacks(
         exact_set = set()
     exact = sorted(exact_set)
     parts: list[dict[str, Any]] = []
-    fast = _drop_elements(fast, np.union1d(_suspicious(fast), _rows_of(fast, exact_set)))
+    if used == FALLBACK_LIBRARY:
+        clips = {}
+    drop = np.union1d(_suspicious(fast), _rows_of(fast, exact_set))
+    fast = _drop_elements(fast, np.union1d(drop, _clip_violators(fast, clips)))
     parts.append(fast)
     got = set(fast["elem_id"].tolist())
     redo = sorted(i for i in expected if i not in got and i not in exact_set)
@@ -695,7 +804,7 @@ def _fallbacks(
         except WorkerCrashed as exc:
             log.info("%s: %s crashed re-meshing %d products (%s)", path, lib, len(redo), exc)
             continue
-        part = _drop_elements(part, _suspicious(part))
+        part = _drop_elements(part, np.union1d(_suspicious(part), _clip_violators(part, clips)))
         parts.append(part)
         n_fallback += int(part["elem_id"].shape[0])
         done = set(part["elem_id"].tolist())
@@ -769,7 +878,7 @@ def merge_meshes(parts: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 #: Bump when what the cache holds (or how it is made) changes.
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 #: Table columns of an IFC layer (see :mod:`twin_app.model.bim`), then our own.
 TABLE_COLUMNS = (
     "id",
