@@ -10,9 +10,11 @@ Meshing runs in worker processes kept warm for the app's lifetime (a geometry ke
 kills a worker, never the app: one warning, then ``opencascade`` in a fresh worker). The fast
 ``cgal-simple`` library meshes the whole file while this process parses it and reads the
 attributes; products it returns without triangles, or not at all, are re-meshed with
-``manifold``, and what is still missing with ``opencascade``. Products the fast libraries get
-wrong (:func:`needs_exact_kernel`: clipped bodies, mapped items with openings) go to
-``opencascade`` in a second worker from the start. What no library meshes is reported in
+``manifold``, and what is still missing with ``opencascade``. A clipped body's mesh must keep
+out of what its half-spaces removed (:func:`clip_violated`; manifold leaves some clippings
+out), else opencascade meshes it again. Products a fast library cannot be trusted with
+(:func:`needs_exact_kernel`: mapped items with openings crash manifold) go to ``opencascade``
+in a second worker from the start. What no library meshes is reported in
 :attr:`IfcInfo.missing`. Meshes are cached on disk by file hash and settings
 (:func:`ifc_cache_dir`).
 
