@@ -122,9 +122,7 @@ def test_kernel_crash_falls_back_to_opencascade_in_a_fresh_worker(own_cache: Pat
     (w,) = [w for w in src.report.warnings if "crashed" in w]
     assert "manifold" in w and "opencascade" in w
     assert src.ifc.info.geometry_library == "opencascade"
-    assert dict(src.ifc.info.class_counts) == {
-        c: n for c, n in direct_counts(IFC_DIR / "duplex.ifc").items()
-    }
+    assert dict(src.ifc.info.class_counts) == dict(direct_counts(IFC_DIR / "duplex.ifc"))
     assert mesh_worker().pid is not None  # a fresh worker is up for the next file
 
 
@@ -214,3 +212,66 @@ def test_placement_is_saved_with_the_session(own_cache: Path, tmp_path: Path) ->
     (layer,) = [x for x in again.layers if getattr(x, "features", None) is not None]
     g = layer.features.meta.georef
     assert (g.method, g.x, g.y, g.rotation_deg) == ("user", 8.4365, 49.1004, 10.0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["AC20-FZK-Haus.ifc", "Office_A_20110811.ifc"])
+def test_fallback_meshes_match_opencascade_boxes(name: str) -> None:
+    """What the fast path re-meshed (manifold, opencascade) has opencascade's bounding box."""
+    import ifcopenshell
+
+    from twin_app.io.ifc import FALLBACK_LIBRARY, expected_products, mesh_products
+    from twin_app.io.ifc_worker import mesh_file
+    from twin_app.io.source import LoadReport, ReadOptions
+
+    path = IFC_DIR / name
+    if not path.exists():
+        pytest.skip("shared IFC files absent")
+    f = ifcopenshell.open(str(path))
+    expected = expected_products(f)
+    fast = mesh_file(str(path), "cgal-simple")
+    redo = sorted(set(expected) - set(fast["elem_id"].tolist()))
+    merged, missing, n_fallback, _ = mesh_products(
+        path, lambda: (expected, None), ReadOptions(), LoadReport(name)
+    )
+    assert not missing and n_fallback >= len(redo) > 0
+    ref = mesh_file(str(path), FALLBACK_LIBRARY, include=redo)
+
+    def boxes(m: dict[str, object]) -> dict[int, np.ndarray]:
+        out = {}
+        v = m["verts"]
+        for row, step in enumerate(m["elem_id"].tolist()):  # type: ignore[attr-defined]
+            tri = m["tris"][m["tri_elem"] == row]  # type: ignore[index]
+            p = v[np.unique(tri)]  # type: ignore[index]
+            out[step] = np.concatenate([p.min(axis=0), p.max(axis=0)])
+        return out
+
+    got, want = boxes(merged), boxes(ref)
+    for step in redo:
+        assert np.allclose(got[step], want[step], atol=0.01), (step, got[step], want[step])
+
+
+@pytest.mark.slow
+def test_clip_check_catches_manifolds_unclipped_walls() -> None:
+    """manifold leaves AC20-FZK-Haus's eaves walls (#67536, #75347) unclipped; opencascade and
+    cgal clip them. The analytic half-space check says the same, with no reference mesh."""
+    import ifcopenshell
+
+    from twin_app.io.ifc import clip_planes, clip_violated
+    from twin_app.io.ifc_worker import mesh_file
+
+    path = IFC_DIR / "AC20-FZK-Haus.ifc"
+    if not path.exists():
+        pytest.skip("shared IFC files absent")
+    f = ifcopenshell.open(str(path))
+    ids = [60012, 67536, 67828, 75347]
+    verdict = {}
+    for lib in ("manifold", "opencascade"):
+        m = mesh_file(str(path), lib, include=ids)
+        for row, step in enumerate(m["elem_id"].tolist()):
+            verts = m["verts"][np.unique(m["tris"][m["tri_elem"] == row])]
+            planes = clip_planes(f.by_id(step))
+            assert planes
+            verdict[lib, step] = clip_violated(verts, planes)
+    assert [verdict["opencascade", i] for i in ids] == [False] * 4
+    assert [verdict["manifold", i] for i in ids] == [False, True, False, True]

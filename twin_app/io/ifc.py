@@ -6,9 +6,17 @@ are cut out of their walls) becomes triangles of ONE mesh with per-triangle elem
 storey and colour arrays; attributes and property sets go to the table (see
 :mod:`twin_app.model.bim`).
 
-Meshing uses the fast ``cgal-simple`` geometry library; products it returns without triangles
-(or not at all) are meshed again with ``opencascade``; what neither library meshes is reported
-in :attr:`IfcInfo.missing`.
+Meshing runs in worker processes kept warm for the app's lifetime (a geometry kernel crash
+kills a worker, never the app: one warning, then ``opencascade`` in a fresh worker). The fast
+``cgal-simple`` library meshes the whole file while this process parses it and reads the
+attributes; products it returns without triangles, or not at all, are re-meshed with
+``manifold``, and what is still missing with ``opencascade``. A clipped body's mesh must keep
+out of what its half-spaces removed (:func:`clip_violated`; manifold leaves some clippings
+out), else opencascade meshes it again. Products a fast library cannot be trusted with
+(:func:`needs_exact_kernel`: mapped items with openings crash manifold) go to ``opencascade``
+in a second worker from the start. What no library meshes is reported in
+:attr:`IfcInfo.missing`. Meshes are cached on disk by file hash and settings
+(:func:`ifc_cache_dir`).
 
 Placement (:class:`~twin_app.model.bim.Georef`): an ``IfcMapConversion`` (IFC4; the
 ``ePSet_MapConversion`` of IFC2X3) puts model x, y at
@@ -17,9 +25,11 @@ Placement (:class:`~twin_app.model.bim.Georef`): an ``IfcMapConversion`` (IFC4; 
 
 in its projected CRS, t = atan2(XAxisOrdinate, XAxisAbscissa), s = Scale per metre. Else the
 IfcSite reference point (RefLatitude, RefLongitude, RefElevation) with the rotation from the
-context's TrueNorth (t = -true north angle, true north counter-clockwise from model +y); the
-points are then in a transverse Mercator centred on the site (grid north = true north there).
-Else the user's ``--at LON,LAT --rotate DEG``, else nowhere (the twin's origin, with a warning).
+context's TrueNorth (t = -true north angle, true north counter-clockwise from model +y),
+x, y then being metres east/north in a transverse Mercator centred on the site (grid north =
+true north there), handed on as longitude/latitude.
+The user's ``--at LON,LAT --rotate DEG`` (``ReadOptions.at_lonlat``, ``rotate_deg``) overrides
+both; with none of them the model lands at the twin's origin, unrotated, with a warning.
 Reference: buildingSMART IFC4 ADD2 TC1, IfcMapConversion and IfcGeometricRepresentationContext.
 """
 
@@ -394,6 +404,67 @@ class MeshWorker:
         if proc is not None:
             proc.join(timeout=5)
 
+    @property
+    def busy(self) -> bool:
+        """True while a job is in flight (submitted, not yet collected)."""
+        return self._lock.locked()
+
+    def ensure_started(self) -> None:
+        """Start the process if none is alive (it warms up while the caller works)."""
+        if self._proc is None or not self._proc.is_alive():
+            self.stop()
+            self._start()
+
+    def submit(self, kwargs: dict[str, Any]) -> None:
+        """Send a :func:`twin_app.io.ifc_worker.mesh_file` job; collect it with :meth:`result`.
+
+        The worker is held (its lock taken) until :meth:`result` returns or raises.
+        """
+        self._lock.acquire()
+        try:
+            self.ensure_started()
+            self._conn.send(("mesh_file", kwargs))
+        except (OSError, ValueError) as exc:
+            self.stop()
+            self._lock.release()
+            raise WorkerCrashed(f"meshing process unreachable ({exc})") from exc
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def result(self, cancelled: Cancelled | None = None) -> dict[str, Any]:
+        """The answer to the job :meth:`submit` sent.
+
+        Raises
+        ------
+        WorkerCrashed
+            The process died during the job.
+        CancelledError
+            `cancelled` returned True (the worker is killed).
+        """
+        try:
+            conn = self._conn
+            while not conn.poll(0.02):
+                if cancelled is not None and cancelled():
+                    raise CancelledError("IFC meshing cancelled")
+                if not self._proc.is_alive():
+                    break
+            reply = conn.recv()
+        except (EOFError, OSError) as exc:
+            if self._proc is not None:
+                self._proc.join(timeout=2)
+            code = self._proc.exitcode if self._proc is not None else None
+            self.stop()
+            raise WorkerCrashed(f"meshing process died (exit code {code})") from exc
+        except BaseException:
+            self.stop()  # the answer to this job would be read as the next job's
+            raise
+        finally:
+            self._lock.release()
+        if reply[0] == "error":
+            raise RuntimeError(f"{reply[1]}: {reply[2]}")
+        return reply[1]  # type: ignore[no-any-return]
+
     def run(
         self,
         kwargs: dict[str, Any],
@@ -403,52 +474,36 @@ class MeshWorker:
         """Run :func:`twin_app.io.ifc_worker.mesh_file` (`kwargs`) in the worker.
 
         `meanwhile` runs here while the worker meshes (the two use both cores); its result
-        comes back second.
-
-        Raises
-        ------
-        WorkerCrashed
-            The process died during the job.
-        CancelledError
-            `cancelled` returned True (the worker is killed).
+        comes back second. Raises as :meth:`result`.
         """
-        with self._lock:
-            if self._proc is None or not self._proc.is_alive():
-                self.stop()
-                self._start()
-            conn = self._conn
-            side = None
+        self.submit(kwargs)
+        side = None
+        if meanwhile is not None:
             try:
-                conn.send(("mesh_file", kwargs))
-                if meanwhile is not None:
-                    side = meanwhile()
-                while not conn.poll(0.05):
-                    if cancelled is not None and cancelled():
-                        self.stop()
-                        raise CancelledError("IFC meshing cancelled")
-                    if not self._proc.is_alive():
-                        break
-                reply = conn.recv()
-            except (EOFError, OSError) as exc:
-                if self._proc is not None:
-                    self._proc.join(timeout=2)
-                code = self._proc.exitcode if self._proc is not None else None
-                self.stop()
-                raise WorkerCrashed(f"meshing process died (exit code {code})") from exc
+                side = meanwhile()
             except BaseException:
-                self.stop()  # the answer to this job would be read as the next job's
+                self.result_discard()
                 raise
-        if reply[0] == "error":
-            raise RuntimeError(f"{reply[1]}: {reply[2]}")
-        return reply[1], side
+        return self.result(cancelled), side
+
+    def result_discard(self) -> None:
+        """Drop the job in flight (kill the worker) and free it."""
+        try:
+            self.stop()
+        finally:
+            self._lock.release()
 
 
 _WORKER = MeshWorker()
+#: A second process for the products the fast libraries get wrong (clipped solids, mapped
+#: items with openings): opencascade meshes them while the first does the fast pass.
+_SLOW_WORKER = MeshWorker()
 atexit.register(_WORKER.stop)
+atexit.register(_SLOW_WORKER.stop)
 
 
 def mesh_worker() -> MeshWorker:
-    """The app's one meshing worker."""
+    """The app's fast meshing worker."""
     return _WORKER
 
 
@@ -492,12 +547,115 @@ def _mesh(
         return _WORKER.run({**kwargs, "library": FALLBACK_LIBRARY}, cancelled, meanwhile)
 
 
-def _mapped_with_openings(el: Any) -> bool:
-    """True for an element whose body is a mapped item and that has openings."""
-    if not getattr(el, "HasOpenings", None):
-        return False
+def _has_clipping(el: Any) -> bool:
     reps = el.Representation.Representations if el.Representation else ()
-    return any(r.RepresentationType == "MappedRepresentation" for r in reps)
+    return any(
+        r.RepresentationType == "Clipping" and r.RepresentationIdentifier in BODY_IDENTIFIERS
+        for r in reps
+    )
+
+
+def needs_exact_kernel(el: Any) -> bool:
+    """True for a product the fast libraries cannot be trusted with: a mapped item cut by
+    openings (manifold segfaults on duplex.ifc's cabinets), or a clipped body whose clipping
+    :func:`clip_planes` cannot check."""
+    reps = el.Representation.Representations if el.Representation else ()
+    types = {r.RepresentationType for r in reps if r.RepresentationIdentifier in BODY_IDENTIFIERS}
+    if "Clipping" in types and clip_planes(el) is None:
+        return True
+    return "MappedRepresentation" in types and bool(getattr(el, "HasOpenings", None))
+
+
+#: A clipping half-space in world metres: a point on its plane, the unit normal pointing to
+#: the side the clipping keeps, and for a polygonal bounded half-space (world -> boundary
+#: frame matrix, (k, 2) boundary polygon in that frame's x, y), else None.
+ClipPlane = tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], Any]
+
+
+def clip_planes(el: Any) -> list[ClipPlane] | None:
+    """The half-spaces a ``Clipping`` body is cut by, in world metres; [] for no clipping,
+    None when the body is clipped in a way this does not follow (not DIFFERENCE with plane
+    half-spaces, a bounding curve that is not a polyline).
+
+    IFC4 IfcHalfSpaceSolid: AgreementFlag TRUE means the plane's normal points away from the
+    half-space's material, so a DIFFERENCE keeps the normal's side; an
+    IfcPolygonalBoundedHalfSpace only cuts inside the prism of its boundary, its base plane
+    and boundary given in its own Position.
+    """
+    import ifcopenshell.util.placement as pl
+
+    if el.ObjectPlacement is None or el.Representation is None:
+        return None
+    unit = _unit_scale(el.file)
+
+    def axes(placement: Any) -> np.ndarray[Any, Any]:
+        a = np.array(pl.get_axis2placement(placement), np.float64)
+        a[:3, 3] *= unit
+        return a
+
+    obj = np.array(pl.get_local_placement(el.ObjectPlacement), np.float64)
+    obj[:3, 3] *= unit
+    out: list[ClipPlane] = []
+    for rep in el.Representation.Representations:
+        if rep.RepresentationIdentifier not in BODY_IDENTIFIERS:
+            continue
+        if rep.RepresentationType != "Clipping":
+            continue
+        for item in rep.Items:
+            x = item
+            while x.is_a("IfcBooleanClippingResult"):
+                hs = x.SecondOperand
+                if (
+                    x.Operator != "DIFFERENCE"
+                    or not hs.is_a("IfcHalfSpaceSolid")
+                    or hs.is_a("IfcBoxedHalfSpace")
+                    or not hs.BaseSurface.is_a("IfcPlane")
+                ):
+                    return None
+                frame = obj
+                boundary = None
+                if hs.is_a("IfcPolygonalBoundedHalfSpace"):
+                    frame = obj @ axes(hs.Position)
+                    curve = hs.PolygonalBoundary
+                    if not curve.is_a("IfcPolyline"):
+                        return None
+                    poly = np.array([q.Coordinates[:2] for q in curve.Points], np.float64) * unit
+                    boundary = (np.linalg.inv(frame), poly)
+                w = frame @ axes(hs.BaseSurface.Position)
+                n = w[:3, 2] / np.linalg.norm(w[:3, 2])
+                out.append((w[:3, 3].copy(), n if hs.AgreementFlag else -n, boundary))
+                x = x.FirstOperand
+    return out
+
+
+def clip_violated(verts: np.ndarray[Any, Any], planes: list[ClipPlane], tol: float = 2e-3) -> bool:
+    """True when a vertex lies more than `tol` metres in a region the clipping removed."""
+    from matplotlib.path import Path as PolygonPath
+
+    for p, n, boundary in planes:
+        bad = (verts - p) @ n < -tol
+        if not bad.any():
+            continue
+        if boundary is None:
+            return True
+        inv, poly = boundary
+        local = verts[bad] @ inv[:3, :3].T + inv[:3, 3]
+        if PolygonPath(poly).contains_points(local[:, :2], radius=-tol).any():
+            return True
+    return False
+
+
+def _clip_violators(m: dict[str, Any], clips: dict[int, list[ClipPlane]]) -> np.ndarray[Any, Any]:
+    """Rows of `m`'s clipped elements whose mesh reaches into what their clipping removed
+    (manifold leaves some half-spaces out: AC20-FZK-Haus's eaves walls came out 3 m tall)."""
+    rows = _rows_of(m, set(clips))
+    bad = []
+    for row in rows.tolist():
+        tris = m["tris"][m["tri_elem"] == row]
+        verts = m["verts"][np.unique(tris)]
+        if clip_violated(verts, clips[int(m["elem_id"][row])]):
+            bad.append(row)
+    return np.array(bad, np.int64)
 
 
 def _suspicious(m: dict[str, Any]) -> np.ndarray[Any, Any]:
@@ -536,9 +694,9 @@ def _drop_elements(m: dict[str, Any], rows: np.ndarray[Any, Any]) -> dict[str, A
 
 
 #: Libraries that re-mesh what the fast pass missed, in order: manifold's exact booleans are
-#: fast on the walls with openings and the clipped walls cgal-simple gives up on (0.1 s for
-#: the 11 of AC20-FZK-Haus against 1.4 s in opencascade) but it crashes on some mapped items
-#: with openings (duplex.ifc's cabinets); opencascade takes whatever is left.
+#: fast on the walls with openings cgal-simple gives up on (0.1 s for AC20-FZK-Haus's against
+#: 1.4 s in opencascade); opencascade takes whatever is left (and what
+#: :func:`needs_exact_kernel` names, from the start).
 FALLBACK_CHAIN = ("manifold", FALLBACK_LIBRARY)
 
 
@@ -549,47 +707,134 @@ def mesh_products(
     report: LoadReport,
     cancelled: Cancelled | None = None,
 ) -> tuple[dict[str, Any], list[str], int, Any]:
-    """Mesh with the fast library, re-mesh what it missed or broke with the fallbacks.
+    """Mesh with the fast library; what it misses or gets wrong with the fallbacks.
 
-    `prepare` runs here while the worker does the fast pass (the file is parsed twice, once
+    The fast pass runs in one worker while `prepare` runs here (the file is parsed twice, once
     on each core): it returns the products that should have triangles (see
-    :func:`expected_products`) and anything else the caller wants back.
+    :func:`expected_products`) and anything else the caller wants back. The products
+    :func:`needs_exact_kernel` names then go to opencascade in the second worker while the
+    first re-meshes the rest of what the fast pass missed with manifold; opencascade takes
+    whatever is still missing.
 
     Returns the merged arrays (see :func:`twin_app.io.ifc_worker.mesh_file`), the lines of
     products no library meshed, how many products the fallbacks meshed, and the second item
     of `prepare`'s result.
     """
     library = options.ifc_library
-    fast, prepared = _mesh(path, library, None, cancelled, report, prepare)
+    exact: list[int] = []
+    sent: list[bool] = []
+    clips: dict[int, list[ClipPlane]] = {}
+
+    def prepare_and_send() -> tuple[dict[int, Any], Any]:
+        # once the products are known, the exact kernel starts on those that need it, in the
+        # second worker, while the first still runs the fast pass
+        expected, side = prepare()
+        if library != FALLBACK_LIBRARY:
+            exact.extend(sorted(i for i in expected if needs_exact_kernel(expected[i])))
+            for i, e in expected.items():
+                if i not in exact and _has_clipping(e):
+                    planes = clip_planes(e)
+                    if planes:
+                        clips[i] = planes
+        if exact:
+            try:
+                _SLOW_WORKER.submit(
+                    {"path": str(path), "library": FALLBACK_LIBRARY, "include": exact}
+                )
+                sent.append(True)
+            except WorkerCrashed:
+                exact.clear()
+        return expected, side
+
+    _SLOW_WORKER.ensure_started()
+    try:
+        fast, prepared = _mesh(path, library, None, cancelled, report, prepare_and_send)
+    except BaseException:
+        if _SLOW_WORKER.busy:
+            _SLOW_WORKER.result_discard()
+        raise
     expected, side = prepared
-    fast = _drop_elements(fast, _suspicious(fast))
-    got = set(fast["elem_id"].tolist())
-    redo = sorted(i for i in expected if i not in got)
-    parts = [fast]
-    n_fallback = 0
     used = str(fast["library"])
     tried = [used]
-    # mapped items cut by openings crash manifold (duplex.ifc's cabinets): straight to the last
-    risky = {i for i in redo if _mapped_with_openings(expected[i])}
-    for lib in FALLBACK_CHAIN:
+    slow_sent = bool(sent)
+    exact_set = set(exact)
+    try:
+        return _fallbacks(
+            path, expected, side, fast, exact_set, slow_sent, used, tried, report, cancelled, clips
+        )
+    finally:
+        if _SLOW_WORKER.busy:  # an error or a cancel left its job uncollected
+            _SLOW_WORKER.result_discard()
+
+
+def _fallbacks(
+    path: Path,
+    expected: dict[int, Any],
+    side: Any,
+    fast: dict[str, Any],
+    exact_set: set[int],
+    slow_sent: bool,
+    used: str,
+    tried: list[str],
+    report: LoadReport,
+    cancelled: Cancelled | None,
+    clips: dict[int, list[ClipPlane]],
+) -> tuple[dict[str, Any], list[str], int, Any]:
+    """The fallback passes of :func:`mesh_products` after the fast one."""
+    if used == FALLBACK_LIBRARY:
+        # the fast pass crashed and opencascade meshed everything: the exact job is moot
+        if slow_sent:
+            _SLOW_WORKER.result_discard()
+        slow_sent = False
+        exact_set = set()
+    exact = sorted(exact_set)
+    parts: list[dict[str, Any]] = []
+    if used == FALLBACK_LIBRARY:
+        clips = {}
+    drop = np.union1d(_suspicious(fast), _rows_of(fast, exact_set))
+    fast = _drop_elements(fast, np.union1d(drop, _clip_violators(fast, clips)))
+    parts.append(fast)
+    got = set(fast["elem_id"].tolist())
+    redo = sorted(i for i in expected if i not in got and i not in exact_set)
+    n_fallback = 0
+    for lib in FALLBACK_CHAIN[:-1]:
         if not redo or lib in tried or used == FALLBACK_LIBRARY:
             continue
         tried.append(lib)
-        todo = redo if lib == FALLBACK_CHAIN[-1] else [i for i in redo if i not in risky]
-        if not todo:
-            continue
-        kwargs = {"path": str(path), "library": lib, "include": todo}
         try:
-            part, _ = _WORKER.run(kwargs, cancelled)
+            part, _ = _WORKER.run({"path": str(path), "library": lib, "include": redo}, cancelled)
         except WorkerCrashed as exc:
             log.info("%s: %s crashed re-meshing %d products (%s)", path, lib, len(redo), exc)
             continue
-        part = _drop_elements(part, _suspicious(part))
+        part = _drop_elements(part, np.union1d(_suspicious(part), _clip_violators(part, clips)))
         parts.append(part)
         n_fallback += int(part["elem_id"].shape[0])
         done = set(part["elem_id"].tolist())
         got |= done
         redo = [i for i in redo if i not in done]
+    if slow_sent:
+        if FALLBACK_LIBRARY not in tried:
+            tried.append(FALLBACK_LIBRARY)
+        try:
+            part = _SLOW_WORKER.result(cancelled)
+            parts.append(part)
+            n_fallback += int(part["elem_id"].shape[0])
+            got |= set(part["elem_id"].tolist())
+        except WorkerCrashed as exc:
+            log.info("%s: %s crashed on %d products (%s)", path, FALLBACK_LIBRARY, len(exact), exc)
+        redo = sorted(set(redo) | (exact_set - got))
+    if redo and used != FALLBACK_LIBRARY:
+        if FALLBACK_LIBRARY not in tried:
+            tried.append(FALLBACK_LIBRARY)
+        try:
+            part, _ = _WORKER.run(
+                {"path": str(path), "library": FALLBACK_LIBRARY, "include": redo}, cancelled
+            )
+            parts.append(part)
+            n_fallback += int(part["elem_id"].shape[0])
+            got |= set(part["elem_id"].tolist())
+        except WorkerCrashed as exc:
+            report.warn(f"{FALLBACK_LIBRARY} crashed meshing {len(redo)} products ({exc})")
     merged = merge_meshes(parts)
     libs = " or ".join(tried)
     missing = [
@@ -598,6 +843,13 @@ def mesh_products(
         for i in sorted(set(expected) - got)
     ]
     return merged, missing, n_fallback, side
+
+
+def _rows_of(m: dict[str, Any], steps: set[int]) -> np.ndarray[Any, Any]:
+    """Rows of `m`'s elements whose STEP id is in `steps`."""
+    if not steps:
+        return np.zeros(0, np.int64)
+    return np.flatnonzero(np.isin(m["elem_id"], np.fromiter(steps, np.int64)))
 
 
 def merge_meshes(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -628,7 +880,7 @@ def merge_meshes(parts: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 #: Bump when what the cache holds (or how it is made) changes.
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 #: Table columns of an IFC layer (see :mod:`twin_app.model.bim`), then our own.
 TABLE_COLUMNS = (
     "id",

@@ -131,6 +131,8 @@ def _pack(
 def serve(conn: Any) -> None:
     """The worker process's loop: ``(function name, kwargs)`` in, ``("ok", result)`` or
     ``("error", type name, text)`` out, until ``None`` or the pipe closes."""
+    import ifcopenshell.geom  # noqa: F401  (warm: a fresh worker is ready for its first job)
+
     funcs = {"mesh_file": mesh_file}
     while True:
         try:
