@@ -77,7 +77,7 @@ GROUND_COLORS = dict(GROUND_CLASSES)
 IFC_CLASS_COLORS: dict[str, str] = {
     "IfcWall": "#e9e4d8",
     "IfcWallStandardCase": "#e9e4d8",
-    "IfcCurtainWall": "#9fc3d9",
+    "IfcCurtainWall": "#7fb0d6",
     "IfcSlab": "#a6a29a",
     "IfcRoof": "#b5523b",
     "IfcWindow": "#6fa8dc",
@@ -91,8 +91,8 @@ IFC_CLASS_COLORS: dict[str, str] = {
     "IfcRamp": "#b9a37e",
     "IfcRampFlight": "#b9a37e",
     "IfcCovering": "#d2c4b0",
-    "IfcPlate": "#9fb7c4",
-    "IfcMember": "#8a7f70",
+    "IfcPlate": "#6fa3d6",
+    "IfcMember": "#9a6b3f",
     "IfcFooting": "#77736b",
     "IfcPile": "#77736b",
     "IfcBuildingElementProxy": "#b7a9c9",
@@ -102,7 +102,7 @@ IFC_CLASS_COLORS: dict[str, str] = {
     "IfcFlowSegment": "#7fb58f",
     "IfcFlowFitting": "#7fb58f",
     "IfcOpeningElement": "#dddddd",
-    "IfcSite": "#a7b49a",
+    "IfcSite": "#8fb573",
 }
 #: Colour of elements of a class without its own colour (``ifc_class_code`` -1).
 IFC_OTHER_COLOR = "#b0aaa0"
