@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -52,6 +53,34 @@ def _add_read_options(p: argparse.ArgumentParser) -> None:
         metavar="M",
         help="metres per storey for levels (default 3)",
     )
+    if not any("--at" in a.option_strings for a in p._actions):
+        p.add_argument(
+            "--at",
+            metavar="LON,LAT",
+            help="place an IFC file's origin here (WGS 84 degrees), overriding its georeference",
+        )
+    p.add_argument(
+        "--rotate",
+        type=float,
+        default=0.0,
+        metavar="DEG",
+        help="with --at: counter-clockwise angle from east to the IFC x axis (default 0)",
+    )
+
+
+_LONLAT = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?)\s*,\s*([-+]?\d+(?:\.\d*)?)\s*$")
+
+
+def _lonlat(text: str | None) -> tuple[float, float] | None:
+    """``--at LON,LAT`` in degrees as (lon, lat); None for no ``--at`` or a time (``render``
+    takes ``--at TIME`` too: a time never is two comma-separated numbers)."""
+    m = _LONLAT.match(text or "")
+    if m is None:
+        return None
+    lon, lat = float(m.group(1)), float(m.group(2))
+    if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+        raise TwinError(f"--at {text}: not a longitude,latitude in degrees")
+    return (lon, lat)
 
 
 def _read_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -64,6 +93,8 @@ def _read_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         crs=args.crs,
         default_height_m=args.default_height,
         storey_m=args.storey,
+        at_lonlat=_lonlat(getattr(args, "at", None)),
+        rotate_deg=args.rotate,
     )
 
 
@@ -100,9 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_render.add_argument(
         "--at",
         default=None,
-        metavar="TIME",
+        metavar="TIME|LON,LAT",
         help="clock time to show the sensor layers at, ISO 8601 (the twin's local time unless "
-        "it carries an offset), e.g. 2026-03-02T08:00",
+        "it carries an offset), e.g. 2026-03-02T08:00; or LON,LAT: where to place an IFC file",
     )
     p_render.add_argument("-o", "--output", type=Path, required=True, help="output PNG")
     p_render.add_argument(
@@ -317,7 +348,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     errors: list[str] = []
     session.messages.connect(lambda level, text: errors.append(text) if level == "error" else None)
     twins = open_paths(session, list(args.paths), opts)
-    if args.at is not None:
+    if args.at is not None and _lonlat(args.at) is None:
         _seek_to(session, args.at, twins[0].timezone if twins else "UTC")
     if args.color_by:
         for layer in session.layers:

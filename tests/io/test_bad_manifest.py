@@ -18,8 +18,12 @@ from twin_app.session import Session
 #: key -> (files copied beside the manifest, missing file)
 CASES = {
     "sources.0.path": ((), "london.osm.pbf"),
-    "series.0.path": (("london.osm.pbf",), "traffic_metr_la.parquet"),
-    "series.0.sensors": (("london.osm.pbf", "traffic_metr_la.parquet"), "metr_la_sensors.csv"),
+    "sources.1.path": (("london.osm.pbf",), "AC20-FZK-Haus.ifc"),
+    "series.0.path": (("london.osm.pbf", "AC20-FZK-Haus.ifc"), "traffic_metr_la.parquet"),
+    "series.0.sensors": (
+        ("london.osm.pbf", "AC20-FZK-Haus.ifc", "traffic_metr_la.parquet"),
+        "metr_la_sensors.csv",
+    ),
 }
 
 

@@ -17,9 +17,16 @@ from shapely.geometry import Polygon, box
 from twin_app.geometry.extrude import extrude, polygon_arrays
 from twin_app.model.camera import Camera, CameraPose
 from twin_app.model.city import BUILDINGS, FeatureSet
-from twin_app.model.layers import AreaLayer, BuildingLayer, FeatureLayer, GroundLayer, Layer
+from twin_app.model.layers import (
+    AreaLayer,
+    BuildingLayer,
+    FeatureLayer,
+    GroundLayer,
+    IfcLayer,
+    Layer,
+)
 from twin_app.model.sensors import AirQualityLayer, MoverLayer, PipeLayer, TrafficLayer
-from twin_app.render.adapters import FeatureAdapter, GroundAdapter
+from twin_app.render.adapters import FeatureAdapter, GroundAdapter, IfcAdapter
 from twin_app.render.colors import hex_to_rgb
 from twin_app.render.navigation import Navigator, pose_of
 from twin_app.render.plotter import offscreen_plotter
@@ -83,6 +90,7 @@ def test_registry_is_one_explicit_table_looked_up_along_the_mro() -> None:
     assert {
         FeatureLayer: FeatureAdapter,
         GroundLayer: GroundAdapter,
+        IfcLayer: IfcAdapter,
         TrafficLayer: TrafficAdapter,
         AirQualityLayer: AirQualityAdapter,
         PipeLayer: PipeAdapter,
@@ -90,6 +98,7 @@ def test_registry_is_one_explicit_table_looked_up_along_the_mro() -> None:
     } == ADAPTERS
     assert adapter_class(BuildingLayer) is FeatureAdapter  # through FeatureLayer
     assert adapter_class(GroundLayer) is GroundAdapter
+    assert adapter_class(IfcLayer) is IfcAdapter
 
     class Kiosks(AreaLayer):
         pass
@@ -322,7 +331,8 @@ def test_a_tick_restyles_without_rebuilding(session: Session, plotters: list[pv.
     layer.opacity = 0.5
     layer.color_by = "solid"
     assert not rebuilt and adapter.mesh is mesh
-    assert FeatureAdapter.rebuild_fields == ("features",)
+    # new features, or rows hidden (buildings an IFC proposal replaces): drawn again
+    assert FeatureAdapter.rebuild_fields == ("features", "hidden_features")
     assert "features" not in FeatureAdapter.restyle_fields
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from twin_app.errors import CancelledError
 from twin_app.io.manifest import SAMPLE_DIR
-from twin_app.model.layers import BuildingLayer, GroundLayer, RoadLayer
+from twin_app.model.layers import BuildingLayer, GroundLayer, IfcLayer, RoadLayer
 from twin_app.model.sensors import AirQualityLayer, MoverLayer, PipeLayer, TrafficLayer
 from twin_app.session import Session, TwinLoad, open_twin
 
@@ -40,7 +40,7 @@ def test_open_twin_builds_every_kind_without_touching_a_session(load: TwinLoad) 
         ]
         assert one.result is not None
         kinds = sorted(fs.kind for fs in one.result.city.sets)
-        assert kinds == ["buildings", "ground", "roads"]
+        assert kinds == ["buildings", "ground", "ifc", "roads"]
         assert len(one.rules) == 4 and {i for i, _ in one.rules} == {0, 1, 3}  # air: two rules
     assert load.manifest.name == "City of London"
     assert load.timezone == "Europe/London"
@@ -85,6 +85,7 @@ def test_add_twin_is_one_undoable_command() -> None:
         RoadLayer,
         BuildingLayer,
         GroundLayer,
+        IfcLayer,
         TrafficLayer,
         AirQualityLayer,
         MoverLayer,
@@ -94,7 +95,7 @@ def test_add_twin_is_one_undoable_command() -> None:
     assert len(session.alerts.rules) == 4  # three thresholds and a silence rule
     assert {r.layer_uid for r in session.alerts.rules} <= {layer.uid for layer in load.layers}
     assert session.twins == [SAMPLE_DIR.resolve()]
-    assert session.sources and session.city is not None and len(session.city.sets) == 3
+    assert session.sources and session.city is not None and len(session.city.sets) == 4
     assert session.commands.undo_text == "Open twin City of London"
     session.commands.undo()
     assert len(session.layers) == 0
@@ -150,9 +151,11 @@ def test_summary_lists_series_with_kinds_counts_and_time_ranges(load: TwinLoad) 
     s: dict[str, Any] = load.summary()
     assert s["kind"] == "twin" and s["name"] == "City of London"
     # The ground context of the extract: tests/io/test_ground_context.py counts it independently.
-    assert [g["counts"] for g in s["geometry"]] == [
-        {"buildings": 2149, "roads": 3075, "ground": 261}
-    ]
+    osm, ifc = (g["counts"] for g in s["geometry"])
+    assert osm == {"buildings": 2149, "roads": 3075, "ground": 261}
+    # the proposed building: the elements with geometry of AC20-FZK-Haus (tests/io/test_ifc.py
+    # counts them against ifcopenshell), none missing
+    assert (ifc["ifc_elements"], ifc["missing"]) == (90, 0)
     rows = {r["kind"]: r for r in s["series"]}
     assert (rows["traffic"]["count"], rows["traffic"]["unit"]) == (207, "sensors")
     assert (rows["air"]["count"], rows["air"]["unit"]) == (12, "stations")

@@ -35,6 +35,6 @@ def loaded(qtbot: Any, window: Any) -> Any:
     from twin_app.io.manifest import SAMPLE_DIR, read_manifest
 
     window.load_paths(read_manifest(SAMPLE_DIR).paths())
-    qtbot.waitUntil(lambda: not window.loading and len(window.session.layers) == 3, timeout=60_000)
+    qtbot.waitUntil(lambda: not window.loading and len(window.session.layers) == 4, timeout=60_000)
     window.view.scene.render()
     return window

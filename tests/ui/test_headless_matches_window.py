@@ -22,7 +22,7 @@ def test_offscreen_render_of_the_twin_matches_the_window(qtbot: Any, window: Any
 
     w = window
     w.open_twin(SAMPLE_DIR)
-    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 7, timeout=120_000)
+    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 8, timeout=120_000)
     at = pd.Timestamp("2026-03-02T08:30", tz="Europe/London").value
     w.session.clock.seek(at)
     w.view.preset("oblique")

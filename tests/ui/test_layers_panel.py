@@ -504,7 +504,7 @@ def test_a_tick_does_not_repaint_the_layer_tree(qtbot: QtBot, window: Any) -> No
 
     w = window
     w.open_twin(SAMPLE_DIR)
-    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 7, timeout=90_000)
+    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 8, timeout=90_000)
     panel: QtLayersPanel = w.layers_panel
     traffic = next(layer for layer in w.session.layers if isinstance(layer, TrafficLayer))
     panel.select_layer(traffic)  # the editor and legend show a layer that changes every tick

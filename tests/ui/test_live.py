@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.ui, pytest.mark.mqtt]
 @pytest.fixture
 def twin_window(qtbot: Any, window: Any) -> Any:
     window.open_twin(SAMPLE_DIR)
-    qtbot.waitUntil(lambda: not window.loading and len(window.session.layers) == 7, timeout=90_000)
+    qtbot.waitUntil(lambda: not window.loading and len(window.session.layers) == 8, timeout=90_000)
     return window
 
 

@@ -28,7 +28,7 @@ def test_sample_twin_loads_in_background_and_is_drawn(qtbot, window) -> None:  #
     # may load in a fraction of a second: the 100k test below proves it on a long load).
     assert len(ticks) >= 2
     kinds = sorted(type(layer).__name__ for layer in window.session.layers)
-    assert kinds == ["BuildingLayer", "GroundLayer", "RoadLayer"]
+    assert kinds == ["BuildingLayer", "GroundLayer", "IfcLayer", "RoadLayer"]
     after = window.view.grab_image()
     h = min(before.shape[0], after.shape[0])  # the status bar may have changed the view's height
     changed = np.abs(after[:h].astype(int) - before[:h].astype(int)).sum(axis=2) > 30

@@ -149,7 +149,7 @@ def test_about_credits_every_dataset_of_the_open_twin(qtbot: Any, window: Any) -
     empty = _about_text(qtbot, w)
     assert "CC BY 4.0" not in empty and "OpenStreetMap" not in empty
     w.open_any([SAMPLE_DIR])
-    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 7, timeout=90_000)
+    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 8, timeout=90_000)
     text = _about_text(qtbot, w)
     assert "© OpenStreetMap contributors" in text and "ODbL" in text
     assert "CC BY 4.0" in text  # Beijing air quality
@@ -183,12 +183,12 @@ def test_a_recording_opens_as_a_replay_series_of_the_twins_sensors(
 ) -> None:
     w = window
     w.open_any([SAMPLE_DIR])
-    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 7, timeout=90_000)
+    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 8, timeout=90_000)
     rec = tmp_path / "recording.parquet"
     traffic, ids, times, values = _record_traffic(w, rec)
     _choose_in_open_dialog(monkeypatch, [rec])
     _ctrl_o(qtbot, w)
-    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 8, timeout=30_000)
+    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 9, timeout=30_000)
     new = w.session.layers[-1]
     assert type(new) is type(traffic) and new.name == f"{traffic.name} (recording.parquet)"
     assert new.roads is traffic.roads
@@ -206,7 +206,7 @@ def test_a_recording_opens_as_a_replay_series_of_the_twins_sensors(
     assert any("recording.parquet" in t and "not-a-sensor" in t for t in texts)
     assert w.session.commands.undo_text == "Open recording.parquet"
     w.undo_action.trigger()
-    assert len(w.session.layers) == 7
+    assert len(w.session.layers) == 8
 
 
 def test_a_recording_without_a_matching_twin_says_what_to_do(
@@ -237,7 +237,7 @@ def test_a_csv_recording_dropped_on_the_window_opens_as_a_series(
 
     w = window
     w.open_any([SAMPLE_DIR])
-    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 7, timeout=90_000)
+    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 8, timeout=90_000)
     rec = tmp_path / "recording.csv"
     traffic, ids, times, values = _record_traffic(w, rec)
     mime = QMimeData()
@@ -252,7 +252,7 @@ def test_a_csv_recording_dropped_on_the_window_opens_as_a_series(
     QApplication.sendEvent(w, enter)
     assert enter.isAccepted()
     QApplication.sendEvent(w, QDropEvent(QPointF(centre), copy, mime, left, none))
-    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 8, timeout=30_000)
+    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 9, timeout=30_000)
     new = w.session.layers[-1]
     assert new.name == f"{traffic.name} (recording.csv)"
     col = [list(map(str, new.store.sensor_ids)).index(i) for i in ids]

@@ -163,7 +163,7 @@ def test_next_start_offers_the_newer_autosave_and_restores_it(
         # Restore: the unsaved state comes back, as unsaved changes to plan.twin.toml
         seen = click_message_button(qtbot, "Restore")
         w2.start([], default=None)
-        qtbot.waitUntil(lambda: not w2.loading and len(w2.session.layers) == 3, timeout=60_000)
+        qtbot.waitUntil(lambda: not w2.loading and len(w2.session.layers) == 4, timeout=60_000)
         assert len(seen) == 2
         assert _buildings(w2).opacity == pytest.approx(0.4)
         assert [b.name for b in w2.session.bookmarks] == ["Tower"]

@@ -99,9 +99,9 @@ def test_style_undo_redo_through_the_edit_menu(qtbot: Any, loaded: Any) -> None:
     w.redo_action.trigger()
     assert layer.color_by == "surface"
     w.session.remove_layer(layer)
-    assert len(w.session.layers) == 2
+    assert len(w.session.layers) == 3
     w.undo_action.trigger()
-    assert len(w.session.layers) == 3 and layer in w.session.layers
+    assert len(w.session.layers) == 4 and layer in w.session.layers
 
 
 def test_save_and_reopen_restores_the_view_exactly(qtbot: Any, loaded: Any, tmp_path: Path) -> None:
@@ -151,7 +151,7 @@ def test_autosave_writes_a_separate_file_when_dirty(qtbot: Any, loaded: Any) -> 
     assert path is not None and path.name == "autosave.twin.toml" and path.exists()
     from twin_app.io.session_file import read_session
 
-    assert len(read_session(path).layers) == 3
+    assert len(read_session(path).layers) == 4
     w.session.commands.mark_clean()
     assert w.autosave() is None  # nothing new to save
 
@@ -164,7 +164,7 @@ def test_a_twin_with_replay_series_round_trips_through_a_session(
 
     w = window
     w.open_twin(SAMPLE_DIR)
-    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 7, timeout=90_000)
+    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 8, timeout=90_000)
     # the window opened it through the session core: one step, the manifest's clock
     assert w.session.commands.undo_text == "Open twin City of London"
     assert w.session.clock.rate == 600 and w.session.clock.t_ns == w.session.clock.start_ns + (
@@ -178,12 +178,13 @@ def test_a_twin_with_replay_series_round_trips_through_a_session(
     path = tmp_path / "twin.twin.toml"
     assert w.save_session(path)
     w.open_session(path)
-    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 7, timeout=90_000)
+    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) == 8, timeout=90_000)
     names = sorted(type(layer).__name__ for layer in w.session.layers)
     assert names == [
         "AirQualityLayer",
         "BuildingLayer",
         "GroundLayer",
+        "IfcLayer",
         "MoverLayer",
         "PipeLayer",
         "RoadLayer",

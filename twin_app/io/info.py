@@ -52,12 +52,48 @@ def source_summary(src: SourceData) -> dict[str, Any]:
     }
     if src.layer is not None:
         out["layer"] = src.layer
+    if src.ifc is not None:
+        out["ifc"] = ifc_summary(src)
     return out
 
 
+def ifc_summary(src: SourceData) -> dict[str, Any]:
+    """The IFC facts of ``twin info``: schema, counts by class and storey, placement."""
+    import dataclasses
+
+    data = src.ifc
+    assert data is not None
+    info = data.info
+    by_storey = data.table["storey"].replace("", "(none)").value_counts(sort=False)
+    g = info.georef
+    location = None
+    if data.placed:
+        from pyproj import Transformer
+
+        tr = Transformer.from_crs(src.crs, "EPSG:4326", always_xy=True)
+        # the model origin: map coordinates to project, or already lon/lat
+        lon, lat = tr.transform(g.x, g.y) if g.method == "map_conversion" else (g.x, g.y)
+        location = {"lon": round(float(lon), 7), "lat": round(float(lat), 7), "z_m": g.z}
+    return {
+        "schema": info.schema,
+        "elements": len(data.table),
+        "by_class": dict(sorted(info.class_counts.items(), key=lambda kv: -kv[1])),
+        "by_storey": {str(k): int(v) for k, v in by_storey.items()},
+        "storeys": [{"name": st.name, "elevation_m": st.elevation_m} for st in info.storeys],
+        "georef": dataclasses.asdict(g),
+        "location": location,
+        "missing": list(info.missing),
+        "geometry_library": info.geometry_library,
+        "fallback_elements": info.fallback_elements,
+        "cache_hit": info.cache_hit,
+    }
+
+
 def _has_data(src: SourceData) -> bool:
-    return any(x is not None and len(x) for x in (src.buildings, src.roads, src.areas)) or (
-        src.objects is not None and src.objects.triangles.shape[0] > 0
+    return (
+        any(x is not None and len(x) for x in (src.buildings, src.roads, src.areas))
+        or (src.objects is not None and src.objects.triangles.shape[0] > 0)
+        or (src.ifc is not None and src.ifc.triangles.shape[0] > 0)
     )
 
 
@@ -137,6 +173,29 @@ def format_summary(s: dict[str, Any]) -> str:
         lines.append(
             f"  layer {layer['layer']!r}: {layer['kind']}, {lc}, {layer['triangles']:,} triangles"
         )
+    if s.get("ifc"):
+        lines.extend(_format_ifc(s["ifc"]))
     for w in s["warnings"]:
         lines.append(f"  warning    {w}")
     return "\n".join(lines)
+
+
+def _format_ifc(i: dict[str, Any]) -> list[str]:
+    g = i["georef"]
+    lines = [f"  schema     {i['schema']}, {i['elements']:,} elements"]
+    lines.append("  classes    " + ", ".join(f"{k} {v}" for k, v in i["by_class"].items()))
+    lines.append("  storeys    " + ", ".join(f"{k} {v}" for k, v in i["by_storey"].items()))
+    where = {
+        "map_conversion": f"map conversion to {g['crs']} E {g['x']:.2f} N {g['y']:.2f}",
+        "site": "IfcSite reference point",
+        "user": "placed by the user (--at)",
+    }.get(g["method"], "none (placed at the twin's origin)")
+    lines.append(f"  georef     {where}, rotation {g['rotation_deg']:.2f} deg")
+    if i["location"]:
+        loc = i["location"]
+        lines.append(f"  location   lon {loc['lon']:.6f}, lat {loc['lat']:.6f}, {loc['z_m']:.1f} m")
+    lines.append(
+        f"  meshing    {i['geometry_library']}, {i['fallback_elements']} by the fallback, "
+        f"{len(i['missing'])} missing{', from the cache' if i['cache_hit'] else ''}"
+    )
+    return lines

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,11 +15,12 @@ from twin_app.geometry.extrude import extrude, orient_rings, polygon_arrays, roo
 from twin_app.geometry.lines import line_arrays, ribbons
 from twin_app.io.cityjson import CITYJSON_GROUND_TYPES
 from twin_app.io.registry import read_path
-from twin_app.io.source import CityObjects, ReadOptions, SourceData
+from twin_app.io.source import CityObjects, ReadOptions, SourceData, reading_with
 from twin_app.model.city import (
     AREAS,
     BUILDINGS,
     GROUND,
+    IFC,
     OBJECTS,
     ROADS,
     TERRAIN,
@@ -52,11 +53,15 @@ class LoadResult:
     errors
         One line per file that could not be read (naming it and what to do); the other files
         loaded all the same.
+    file_options
+        The options of single files that were read with their own (resolved path ->
+        options; see :func:`load_city`), so a session saves them with the file.
     """
 
     city: CityModel
     sources: list[SourceData]
     errors: list[str] = field(default_factory=list)
+    file_options: dict[Path, ReadOptions] = field(default_factory=dict)
 
 
 def source_bounds(src: SourceData) -> tuple[float, float, float, float] | None:
@@ -67,6 +72,9 @@ def source_bounds(src: SourceData) -> tuple[float, float, float, float] | None:
             boxes.append(np.asarray(gdf.total_bounds, np.float64))
     if src.objects is not None and src.objects.vertices.shape[0]:
         v = src.objects.vertices
+        boxes.append(np.array([v[:, 0].min(), v[:, 1].min(), v[:, 0].max(), v[:, 1].max()]))
+    if src.ifc is not None and src.ifc.points.shape[0]:
+        v = src.ifc.points
         boxes.append(np.array([v[:, 0].min(), v[:, 1].min(), v[:, 0].max(), v[:, 1].max()]))
     if not boxes:
         return None
@@ -95,6 +103,9 @@ def choose_frame(sources: Sequence[SourceData]) -> LocalFrame:
     from pyproj import Transformer
 
     nonempty = [(s, b) for s in sources if (b := source_bounds(s)) is not None]
+    placed = [(s, b) for s, b in nonempty if s.ifc is None or s.ifc.placed]
+    # an IFC file that says nowhere where it lies goes to the origin of the others' frame
+    nonempty = placed or nonempty
     if not nonempty:
         labels = (
             ", ".join(f"{s.path}:{s.layer}" if s.layer else str(s.path) for s in sources)
@@ -342,9 +353,48 @@ def sets_from_cityjson(src: SourceData, frame: LocalFrame) -> list[FeatureSet]:
     return out
 
 
+#: An IFC building placed farther than this from the twin's origin gets a warning, metres.
+IFC_FAR_M = 50_000.0
+
+
+def ifc_from_source(src: SourceData, frame: LocalFrame) -> FeatureSet:
+    """The placed IFC mesh in the twin's frame (see :mod:`twin_app.io.ifc`).
+
+    A placed file is projected from its CRS into the frame. Its height: in a flat twin (frame
+    z0 = 0: footprints on a plane at z = 0) the model's z = 0 (the georeference height) sits
+    on that plane; in a twin with absolute heights (CityJSON, z0 != 0) the georeference
+    height is kept. An unplaced file lies at the frame origin, unrotated.
+    """
+    data = src.ifc
+    assert data is not None
+    p = data.points
+    if data.placed:
+        z = p[:, 2] + (data.base_z if frame.origin[2] != 0.0 else 0.0)
+        local = frame.to_local(p[:, 0], p[:, 1], src=src.crs, z=z)
+    else:
+        local = np.ascontiguousarray(p, np.float64)
+    mesh = TriMesh(local, data.triangles, dict(data.cell_data))
+    mesh.cell_data["Normals"] = mesh.face_normals()
+    if data.placed and local.shape[0]:
+        centre = 0.5 * (local[:, :2].min(axis=0) + local[:, :2].max(axis=0))
+        dist = float(np.hypot(*centre))
+        if dist > IFC_FAR_M:
+            src.report.warn(
+                f"its georeference ({data.info.georef.method}) puts the building "
+                f"{dist / 1000:.0f} km from the twin's centre; place it with --at LON,LAT "
+                "(or a click on the ground)"
+            )
+    table = data.table.copy()
+    # the generic "colour by type" of object layers (and ``twin render``) colours by class
+    table["type"] = table["ifc_class"]
+    return FeatureSet(f"IFC ({src.label})", IFC, src.label, data.ids, table, mesh, meta=data.info)
+
+
 def build_sets(src: SourceData, frame: LocalFrame) -> list[FeatureSet]:
     """All feature sets of one source in `frame`."""
     sets: list[FeatureSet] = []
+    if src.ifc is not None:
+        sets.append(ifc_from_source(src, frame))
     if src.objects is not None:
         sets.extend(sets_from_cityjson(src, frame))
     if src.areas is not None and len(src.areas):
@@ -362,12 +412,25 @@ def build_sets(src: SourceData, frame: LocalFrame) -> list[FeatureSet]:
     return sets
 
 
+def _scaled(progress: Progress | None, lo: float, hi: float) -> Progress | None:
+    """`progress` with a reader's 0..1 mapped onto lo..hi of the whole load."""
+    if progress is None:
+        return None
+    p = progress
+
+    def scaled(frac: float, msg: str) -> None:
+        p(lo + (hi - lo) * frac, msg)
+
+    return scaled
+
+
 def load_city(
     paths: Sequence[Path | str],
     options: ReadOptions | None = None,
     frame: LocalFrame | None = None,
     progress: Progress | None = None,
     cancelled: Cancelled | None = None,
+    file_options: Mapping[Path, ReadOptions] | None = None,
 ) -> LoadResult:
     """Read files and build the city in one local frame.
 
@@ -383,6 +446,9 @@ def load_city(
         Called with (fraction 0..1, message) between steps.
     cancelled
         Polled between steps; when it returns True a :class:`CancelledError` is raised.
+    file_options
+        Options of single files (resolved path -> options) that replace `options` for them:
+        a twin's manifest places its IFC file with ``at``/``rotate_deg``.
 
     Returns
     -------
@@ -410,7 +476,9 @@ def load_city(
     for i, p in enumerate(paths):
         step(0.5 * i / n, f"reading {Path(p).name}")
         try:
-            sources.extend(read_path(p, opts))
+            with reading_with(_scaled(progress, 0.5 * i / n, 0.5 * (i + 1) / n), cancelled):
+                own = file_options.get(Path(p).resolve()) if file_options else None
+                sources.extend(read_path(p, own or opts))
         except CancelledError:
             raise
         except TwinError as err:
@@ -438,4 +506,4 @@ def load_city(
         step(0.5 + 0.5 * i / max(len(sources), 1), f"building meshes for {src.label}")
         city.sets.extend(build_sets(src, frame))
     step(1.0, "done")
-    return LoadResult(city, sources, [str(e) for e in errors])
+    return LoadResult(city, sources, [str(e) for e in errors], dict(file_options or {}))

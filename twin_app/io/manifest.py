@@ -14,9 +14,10 @@ import zoneinfo
 from importlib import resources
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from twin_app.errors import InputError, TwinError
+from twin_app.io.source import ReadOptions
 from twin_app.model.times import parse_time
 
 MANIFEST_NAME = "manifest.toml"
@@ -37,6 +38,18 @@ class ManifestSource(BaseModel):
     licence: str
     attribution: str
     licence_url: str = ""
+    #: Where the file's origin goes, ``[lon, lat]`` in degrees (an IFC file whose own
+    #: georeference is elsewhere, or missing): read with ``ReadOptions.at_lonlat``.
+    at: tuple[float, float] | None = None
+    #: With ``at``: counter-clockwise angle from true east to the file's x axis, degrees.
+    rotate_deg: float | None = Field(None, allow_inf_nan=False)
+
+    @field_validator("at")
+    @classmethod
+    def _lonlat(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and not (-180.0 <= v[0] <= 180.0 and -90.0 <= v[1] <= 90.0):
+            raise ValueError(f"at must be [lon, lat] in degrees, not {list(v)}")
+        return v
 
 
 class SeriesAlert(BaseModel):
@@ -142,6 +155,21 @@ class Manifest(BaseModel):
             for s in self.sources
             if s.kind not in ("series", "feed", "mapping")
         ]
+
+    def file_options(self, base: ReadOptions) -> dict[Path, ReadOptions]:
+        """Read options of the geometry files placed by the manifest (``at``,
+        ``rotate_deg``), by resolved path: `base` with the placement."""
+        import dataclasses
+
+        out: dict[Path, ReadOptions] = {}
+        for s in self.sources:
+            if s.at is not None or s.rotate_deg is not None:
+                out[(self.folder / s.path).resolve()] = dataclasses.replace(
+                    base,
+                    at_lonlat=s.at if s.at is not None else base.at_lonlat,
+                    rotate_deg=s.rotate_deg if s.rotate_deg is not None else base.rotate_deg,
+                )
+        return out
 
     @property
     def replay_start_ns(self) -> int:

@@ -37,14 +37,23 @@ def _read_vector(path: Path, options: ReadOptions) -> list[SourceData]:
     return read_vector(path, options)
 
 
+def _read_ifc(path: Path, options: ReadOptions) -> list[SourceData]:
+    from twin_app.io.ifc import read_ifc
+
+    return [read_ifc(path, options)]
+
+
 #: (pattern on the lower-cased file name, reader); first match wins.
 READERS: list[tuple[str, Reader]] = [
     (r".*\.city\.json$", _read_cityjson),
     (r".*\.osm\.pbf$|.*\.osm$|.*\.pbf$", _read_osm),
+    (r".*\.ifc$", _read_ifc),
     (r".*(" + "|".join(re.escape(s) for s in VECTOR_SUFFIXES) + r")$", _read_vector),
 ]
 
-SUPPORTED = "CityJSON (.city.json/.json), OSM (.osm.pbf/.osm), " + ", ".join(VECTOR_SUFFIXES)
+SUPPORTED = "CityJSON (.city.json/.json), OSM (.osm.pbf/.osm), IFC (.ifc), " + ", ".join(
+    VECTOR_SUFFIXES
+)
 
 
 def _sniff_json(path: Path) -> Reader:

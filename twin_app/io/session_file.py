@@ -49,6 +49,21 @@ def _check_crs(text: str) -> str:
     return text
 
 
+def _check_lonlat(value: Any) -> tuple[float, float]:
+    """``[lon, lat]`` in degrees (where an IFC file without georeference was placed)."""
+    import math
+
+    try:
+        lon, lat = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"read option 'at_lonlat' must be [lon, lat] in degrees, not {value!r}"
+        ) from None
+    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        raise ValueError(f"read option 'at_lonlat' must be [lon, lat] in degrees, not {value!r}")
+    return (lon, lat)
+
+
 def _check_read_options(options: dict[str, Any]) -> dict[str, Any]:
     """The read options as ReadOptions takes them; an unknown or mistyped one is a ValueError."""
     import dataclasses
@@ -64,6 +79,18 @@ def _check_read_options(options: dict[str, Any]) -> dict[str, Any]:
             ok = isinstance(value, int | float) and not isinstance(value, bool)
             if not ok or not math.isfinite(float(value)) or float(value) <= 0.0:
                 raise ValueError(f"read option {key!r} must be a positive number, not {value!r}")
+        elif key == "rotate_deg":
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            if not ok or not math.isfinite(float(value)):
+                raise ValueError(
+                    f"read option 'rotate_deg' must be a number of degrees, not {value!r}"
+                )
+        elif key == "at_lonlat":
+            if value is not None:
+                options[key] = _check_lonlat(value)
+        elif key == "ifc_cache":
+            if not isinstance(value, bool):
+                raise ValueError(f"read option 'ifc_cache' must be true or false, not {value!r}")
         elif value is not None and not isinstance(value, str):
             raise ValueError(f"read option {key!r} must be text, not {value!r}")
     if options.get("as_kind") not in (None, "buildings", "roads", "areas"):
@@ -117,6 +144,12 @@ class StyleEntry(_Strict):
     colormap: str = "viridis"
     clim: tuple[float, float] | None = None
     color: str = "#d9d4c7"
+    #: IFC layers only (None elsewhere): storeys hidden, section storey, explode gap (m),
+    #: spaces shown.
+    hidden_storeys: list[int] | None = None
+    section_storey: int | None = Field(None, ge=0)
+    explode: float | None = Field(None, ge=0.0, le=1000.0)
+    show_spaces: bool | None = None
 
     @field_validator("colormap")
     @classmethod

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,6 +16,29 @@ import pandas as pd
 if TYPE_CHECKING:
     import geopandas as gpd
     from pyproj import CRS
+
+_READ_CALLBACKS: ContextVar[
+    tuple[Callable[[float, str], None] | None, Callable[[], bool] | None]
+] = ContextVar("read_callbacks", default=(None, None))
+
+
+def read_callbacks() -> tuple[Callable[[float, str], None] | None, Callable[[], bool] | None]:
+    """The (progress, cancelled) callbacks of the load in progress (readers that mesh for a
+    while, IFC, report through them); (None, None) outside :func:`reading_with`."""
+    return _READ_CALLBACKS.get()
+
+
+@contextmanager
+def reading_with(
+    progress: Callable[[float, str], None] | None, cancelled: Callable[[], bool] | None
+) -> Iterator[None]:
+    """Make `progress`/`cancelled` the callbacks readers see (:func:`read_callbacks`)."""
+    token = _READ_CALLBACKS.set((progress, cancelled))
+    try:
+        yield
+    finally:
+        _READ_CALLBACKS.reset(token)
+
 
 #: Storey height used to turn levels into metres when no height is given.
 DEFAULT_STOREY_M = 3.0
@@ -40,6 +66,16 @@ class ReadOptions:
         Height of buildings without a usable height attribute.
     storey_m
         Metres per storey when height comes from levels.
+    at_lonlat
+        Place a file without usable georeference (IFC) with its origin at this
+        (longitude, latitude) in degrees; it also overrides the file's own georeference.
+    rotate_deg
+        With `at_lonlat`: counter-clockwise angle from true east to the file's x axis, degrees.
+    ifc_library
+        Geometry library of the fast IFC meshing pass (``cgal-simple``; ``manifold`` or
+        ``opencascade`` for tests and comparisons).
+    ifc_cache
+        Keep and reuse IFC meshes in the disk cache.
     """
 
     layer: str | None = None
@@ -48,6 +84,10 @@ class ReadOptions:
     crs: str | None = None
     default_height_m: float = DEFAULT_HEIGHT_M
     storey_m: float = DEFAULT_STOREY_M
+    at_lonlat: tuple[float, float] | None = None
+    rotate_deg: float = 0.0
+    ifc_library: str = "cgal-simple"
+    ifc_cache: bool = True
 
 
 @dataclass
@@ -127,6 +167,47 @@ class CityObjects:
 
 
 @dataclass(eq=False)
+class IfcData:
+    """One IFC file's elements as one triangle mesh, placed on the Earth.
+
+    Attributes
+    ----------
+    ids
+        (k,) GlobalId of every element with triangles (row i of `table`).
+    table
+        The element attributes (columns as in :mod:`twin_app.model.bim`).
+    points
+        (n, 3) float64 vertices: x, y in the source's CRS (the map CRS, or a transverse
+        Mercator centred on the site or the user's point), z in metres above the georeference
+        height datum (the site's or map conversion's height plus the model z). For an unplaced
+        file (``info.georef.method == "none"``) the model coordinates in metres.
+    triangles
+        (m, 3) int64 indices into `points`.
+    cell_data
+        ``element_index`` (int32), ``ifc_class_code`` (int16), ``storey_index`` (int16), ``rgb``
+        (uint8, (m, 3)).
+    info
+        An :class:`twin_app.model.bim.IfcInfo`.
+    base_z
+        Height of the model's z = 0 (the georeference height), metres; flat twins put it on
+        their ground.
+    """
+
+    ids: np.ndarray[Any, np.dtype[np.object_]]
+    table: pd.DataFrame
+    points: np.ndarray[Any, np.dtype[np.float64]]
+    triangles: np.ndarray[Any, np.dtype[np.int64]]
+    cell_data: dict[str, np.ndarray[Any, Any]]
+    info: Any
+    base_z: float = 0.0
+
+    @property
+    def placed(self) -> bool:
+        """True when the file (or the user) says where it lies on the Earth."""
+        return bool(self.info.georef.method != "none")
+
+
+@dataclass(eq=False)
 class SourceData:
     """One readable unit: a file, or one layer of a multi-layer file.
 
@@ -148,6 +229,8 @@ class SourceData:
         (the ground class), tags, polygon or line geometry; else None.
     objects
         Triangulated CityJSON objects, else None.
+    ifc
+        The meshed elements of an IFC file, else None.
     counts
         What was found, e.g. ``{"buildings": 844, "building_parts": 1653, "TINRelief": 1}``.
     report
@@ -168,6 +251,8 @@ class SourceData:
     #: Footprints as ragged arrays in `crs` plus the buildings-table row of each feature, when
     #: the reader had them without shapely (the mesh is built from these, faster).
     footprint_arrays: Any = None
+    #: The elements of an IFC file (kind ``ifc``), else None.
+    ifc: IfcData | None = None
 
     @property
     def label(self) -> str:

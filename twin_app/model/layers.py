@@ -16,8 +16,18 @@ import numpy as np
 from psygnal import SignalGroup, evented
 
 from twin_app.errors import TwinError
-from twin_app.model.city import AREAS, BUILDINGS, GROUND, OBJECTS, ROADS, TERRAIN, FeatureSet
-from twin_app.model.style import HEIGHT_COLORMAP, ClassScale
+from twin_app.model.bim import IFC_CLASSES, IfcInfo, IfcStorey
+from twin_app.model.city import (
+    AREAS,
+    BUILDINGS,
+    GROUND,
+    IFC,
+    OBJECTS,
+    ROADS,
+    TERRAIN,
+    FeatureSet,
+)
+from twin_app.model.style import HEIGHT_COLORMAP, ClassScale, ifc_class_categories
 
 _ids = itertools.count(1)
 
@@ -25,6 +35,9 @@ _ids = itertools.count(1)
 COLOR_SOLID = "solid"
 COLOR_SURFACE = "surface"
 COLOR_TYPE = "type"
+#: IFC layers: colour by IFC class (a fixed palette) or by the file's material colours.
+COLOR_IFC_CLASS = "ifc_class"
+COLOR_MATERIAL = "material"
 
 
 @evented
@@ -108,10 +121,23 @@ class FeatureLayer(Layer):
     """A layer drawing one :class:`FeatureSet` as one mesh."""
 
     features: FeatureSet | None = None
+    #: Rows not drawn (buildings an IFC proposal replaces); picking and search skip nothing
+    #: else, the table keeps them.
+    hidden_features: frozenset[int] = frozenset()
 
     def feature_set(self) -> FeatureSet | None:
         """The drawn features."""
         return self.features
+
+    def drawn_triangles(self) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """Per triangle of the mesh: False for triangles of :attr:`hidden_features`."""
+        fs = self.features
+        if fs is None:
+            return np.zeros(0, bool)
+        if not self.hidden_features or not fs.mesh.n_triangles:
+            return np.ones(fs.mesh.n_triangles, bool)
+        idx = np.asarray(fs.mesh.cell_data[fs.index_array], np.int64)
+        return ~np.isin(idx, np.fromiter(self.hidden_features, np.int64))
 
     def numeric_columns(self) -> list[str]:
         """Numeric columns of the feature table (colour-by candidates)."""
@@ -278,6 +304,152 @@ class TimeLayer(Layer, ABC):
         """Local position (x, y, z metres) of element `i` of a per-element field."""
 
 
+@evented
+@dataclass(eq=False)
+class IfcLayer(FeatureLayer):
+    """The elements of one IFC file (kind ``ifc``, see :mod:`twin_app.model.bim`).
+
+    Attributes
+    ----------
+    hidden_storeys
+        Storey indices (positions in :attr:`IfcInfo.storeys`) not drawn.
+    section_storey
+        Show this storey and those below it only, cut at the lowest point of the storeys above
+        (a section view into the building); None = off.
+    explode
+        Vertical gap in metres added between consecutive storeys (storey ``i`` is lifted by
+        ``i * explode``); 0 = off.
+    show_spaces
+        Draw the IfcSpace volumes (translucent); hidden by default.
+    color_by
+        ``ifc_class`` (fixed class palette), ``material`` (the file's colours, ``rgb`` cell
+        array) or ``solid``.
+    """
+
+    color_by: str = COLOR_IFC_CLASS
+    hidden_storeys: frozenset[int] = frozenset()
+    section_storey: int | None = None
+    explode: float = 0.0
+    show_spaces: bool = False
+    kind: ClassVar[str] = IFC
+
+    #: IFC_CLASSES code of IfcSpace.
+    SPACE_CODE: ClassVar[int] = IFC_CLASSES.index("IfcSpace")
+
+    def style(self) -> dict[str, Any]:
+        """The styling fields and the storey, section, explode and spaces view."""
+        return {
+            **super().style(),
+            "hidden_storeys": sorted(int(i) for i in self.hidden_storeys),
+            "section_storey": self.section_storey,
+            "explode": float(self.explode),
+            "show_spaces": bool(self.show_spaces),
+        }
+
+    def apply_style(self, style: dict[str, Any]) -> None:
+        super().apply_style(style)
+        n = len(self.storeys())
+        if style.get("hidden_storeys") is not None:
+            self.hidden_storeys = frozenset(
+                int(i) for i in style["hidden_storeys"] if 0 <= int(i) < n
+            )
+        if "section_storey" in style:
+            s = style["section_storey"]
+            self.section_storey = int(s) if s is not None and 0 <= int(s) < n else None
+        if style.get("explode") is not None:
+            self.explode = max(float(style["explode"]), 0.0)
+        if style.get("show_spaces") is not None:
+            self.show_spaces = bool(style["show_spaces"])
+
+    def info(self) -> IfcInfo | None:
+        """The file's :class:`IfcInfo` (None when the set carries none)."""
+        fs = self.features
+        meta = fs.meta if fs is not None else None
+        return meta if isinstance(meta, IfcInfo) else None
+
+    def storeys(self) -> tuple[IfcStorey, ...]:
+        """Building storeys, lowest first."""
+        info = self.info()
+        return info.storeys if info is not None else ()
+
+    def color_choices(self) -> list[str]:
+        extra = [COLOR_MATERIAL] if self._cells("rgb") is not None else []
+        return [COLOR_IFC_CLASS, *extra, COLOR_SOLID]
+
+    def class_legend(self) -> list[tuple[str, str]]:
+        """(class, colour) of the classes present (spaces only when shown)."""
+        codes = self._cells("ifc_class_code")
+        if codes is None:
+            return []
+        cats = ifc_class_categories(codes)
+        if not self.show_spaces:
+            cats = [c for c in cats if c[0] != "IfcSpace"]
+        return cats
+
+    def _cells(self, name: str) -> np.ndarray[Any, Any] | None:
+        fs = self.features
+        if fs is None:
+            return None
+        return fs.mesh.cell_data.get(name)
+
+    def _cell_storey(self) -> np.ndarray[Any, Any]:
+        s = self._cells("storey_index")
+        assert self.features is not None
+        n = self.features.mesh.n_triangles
+        return np.full(n, -1, np.int64) if s is None else np.asarray(s, np.int64)
+
+    def is_space(self) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """Per triangle: True for IfcSpace triangles."""
+        codes = self._cells("ifc_class_code")
+        assert self.features is not None
+        if codes is None:
+            return np.zeros(self.features.mesh.n_triangles, bool)
+        out: np.ndarray[Any, np.dtype[np.bool_]] = np.asarray(codes) == self.SPACE_CODE
+        return out
+
+    def point_z_offset(self) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """Per point: the explode lift ``max(storey, 0) * explode`` (m) of its triangle's storey."""
+        fs = self.features
+        assert fs is not None
+        out = np.zeros(fs.mesh.n_points)
+        if self.explode and fs.mesh.n_triangles:
+            lift = np.maximum(self._cell_storey(), 0) * float(self.explode)
+            out[fs.mesh.triangles.ravel()] = np.repeat(lift, 3)
+        return out
+
+    def section_z(self) -> float | None:
+        """Local z (m, before explode) where the section cuts: the lowest point of the storeys
+        above :attr:`section_storey` (None when off or nothing lies above)."""
+        fs = self.features
+        if self.section_storey is None or fs is None or not fs.mesh.n_triangles:
+            return None
+        above = self._cell_storey() > int(self.section_storey)
+        if not above.any():
+            return None
+        return float(fs.mesh.points[fs.mesh.triangles[above].ravel(), 2].min())
+
+    def cell_masks(self) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """(elements, spaces): per triangle, drawn as an opaque element / as a translucent
+        space, from the hidden storeys, the section, :attr:`show_spaces` and the layer's
+        hidden rows. Triangles wholly above the section cut go too (elements without a
+        storey)."""
+        fs = self.features
+        assert fs is not None
+        storey = self._cell_storey()
+        keep = np.ones(fs.mesh.n_triangles, bool)
+        if self.hidden_storeys:
+            keep &= ~np.isin(storey, np.fromiter(self.hidden_storeys, np.int64))
+        if self.section_storey is not None:
+            keep &= storey <= int(self.section_storey)
+            cut = self.section_z()
+            if cut is not None and fs.mesh.n_triangles:
+                low = fs.mesh.points[fs.mesh.triangles, 2].min(axis=1)
+                keep &= low < cut - 1e-3
+        keep &= self.drawn_triangles()
+        space = self.is_space()
+        return keep & ~space, keep & space & bool(self.show_spaces)
+
+
 LAYER_FOR_KIND: dict[str, type[FeatureLayer]] = {
     BUILDINGS: BuildingLayer,
     ROADS: RoadLayer,
@@ -285,6 +457,7 @@ LAYER_FOR_KIND: dict[str, type[FeatureLayer]] = {
     TERRAIN: TerrainLayer,
     OBJECTS: ObjectLayer,
     GROUND: GroundLayer,
+    IFC: IfcLayer,
 }
 
 

@@ -21,7 +21,8 @@ A condition ``column OP value``, e.g. ``height_m>50``, ``highway=primary``, ``la
 
 - ``OP`` is one of ``=`` (or ``==``), ``!=``, ``>``, ``<``, ``>=``, ``<=``; spaces around it are
   allowed and quotes around the value are removed.
-- The column name is matched case-insensitively against each layer's table; ``id`` always names
+- The column name is matched case-insensitively against each layer's table (underscores
+  optional: ``IfcClass`` finds ``ifc_class``); ``id`` always names
   the feature's source id. Layers without the column are skipped. If no layer has the column,
   the whole query is searched as plain text.
 - On a numeric column the value is read as a number; ``=`` allows a relative difference of
@@ -283,6 +284,11 @@ def _resolve_column(fs: FeatureSet, name: str) -> tuple[str, pd.Series[Any]] | N
             return str(col), fs.table[col]
     if wanted == "id":
         return "id", pd.Series(fs.ids, dtype=object)
+    # ``IfcClass`` names ``ifc_class``: underscores are optional when nothing matched exactly
+    bare = wanted.replace("_", "")
+    for col in fs.table.columns:
+        if str(col).casefold().replace("_", "") == bare:
+            return str(col), fs.table[col]
     return None
 
 

@@ -72,6 +72,60 @@ GROUND_CLASSES: tuple[tuple[str, str], ...] = (
 )
 #: Ground class -> colour.
 GROUND_COLORS = dict(GROUND_CLASSES)
+#: Fixed colours of IFC classes (BIM layers coloured by class): warm light walls, grey slabs,
+#: red-brown roofs, glass-blue windows, wood doors; the rest muted so the shell reads first.
+IFC_CLASS_COLORS: dict[str, str] = {
+    "IfcWall": "#e9e4d8",
+    "IfcWallStandardCase": "#e9e4d8",
+    "IfcCurtainWall": "#7fb0d6",
+    "IfcSlab": "#a6a29a",
+    "IfcRoof": "#b5523b",
+    "IfcWindow": "#6fa8dc",
+    "IfcDoor": "#a0703f",
+    "IfcSpace": "#f2c14e",
+    "IfcColumn": "#8d8d8d",
+    "IfcBeam": "#7f7468",
+    "IfcStair": "#c49a6c",
+    "IfcStairFlight": "#c49a6c",
+    "IfcRailing": "#5f6b73",
+    "IfcRamp": "#b9a37e",
+    "IfcRampFlight": "#b9a37e",
+    "IfcCovering": "#d2c4b0",
+    "IfcPlate": "#6fa3d6",
+    "IfcMember": "#9a6b3f",
+    "IfcFooting": "#77736b",
+    "IfcPile": "#77736b",
+    "IfcBuildingElementProxy": "#b7a9c9",
+    "IfcFurnishingElement": "#c98f6b",
+    "IfcFurniture": "#c98f6b",
+    "IfcFlowTerminal": "#7fb58f",
+    "IfcFlowSegment": "#7fb58f",
+    "IfcFlowFitting": "#7fb58f",
+    "IfcOpeningElement": "#dddddd",
+    "IfcSite": "#8fb573",
+}
+#: Colour of elements of a class without its own colour (``ifc_class_code`` -1).
+IFC_OTHER_COLOR = "#b0aaa0"
+
+
+def ifc_class_palette() -> RGB8:
+    """(len(IFC_CLASSES) + 1, 3) uint8 colours indexed by ``ifc_class_code + 1`` (row 0: other)."""
+    from twin_app.model.bim import IFC_CLASSES
+
+    return palette_rgb([IFC_OTHER_COLOR, *(IFC_CLASS_COLORS[c] for c in IFC_CLASSES)])
+
+
+def ifc_class_categories(codes: Any) -> list[tuple[str, str]]:
+    """(class, colour) of the ``ifc_class_code`` values present, in code order (other last)."""
+    from twin_app.model.bim import IFC_CLASSES
+
+    present = np.unique(np.asarray(codes, np.int64)).tolist() if len(codes) else []
+    out = [(IFC_CLASSES[c], IFC_CLASS_COLORS[IFC_CLASSES[c]]) for c in present if c >= 0]
+    if -1 in present:
+        out.append(("other", IFC_OTHER_COLOR))
+    return out
+
+
 #: Colour of "unknown" values (NaN) in numeric colouring of feature columns.
 NAN_COLOR = "#d9d6cf"
 #: Colour of elements without data in the time-driven layers (a road without a sensor ...).

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from twin_app.model.layers import FeatureLayer, GroundLayer, Layer
+from twin_app.model.layers import FeatureLayer, GroundLayer, IfcLayer, Layer
 from twin_app.model.sensors import AirQualityLayer, MoverLayer, PipeLayer, TrafficLayer
-from twin_app.render.adapters import Adapter, FeatureAdapter, GroundAdapter
+from twin_app.render.adapters import Adapter, FeatureAdapter, GroundAdapter, IfcAdapter
 from twin_app.render.sensor_adapters import (
     AirQualityAdapter,
     MoverAdapter,
@@ -22,6 +22,7 @@ from twin_app.render.sensor_adapters import (
 ADAPTERS: dict[type[Layer], type[Adapter[Any]]] = {
     FeatureLayer: FeatureAdapter,
     GroundLayer: GroundAdapter,
+    IfcLayer: IfcAdapter,
     TrafficLayer: TrafficAdapter,
     AirQualityLayer: AirQualityAdapter,
     PipeLayer: PipeAdapter,

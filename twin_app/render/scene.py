@@ -215,14 +215,18 @@ class Scene:
     def data_bounds(
         self, surface_only: bool = False
     ) -> tuple[float, float, float, float, float, float] | None:
-        """Bounds of every layer mesh (ground and overlays excluded; optionally surface layers only).
+        """Bounds of every layer mesh (ground and overlays excluded; optionally only the surface
+        layers that stand on the ground, which sets the ground's height: not IFC buildings,
+        whose terrain and basements reach below it).
 
         Points that are not finite (a mover off service has a NaN position) are left out.
         """
         boxes = [
             _finite_bounds(a.mesh)
             for a in self.adapters.values()
-            if a.mesh is not None and a.mesh.n_points and (a.is_surface or not surface_only)
+            if a.mesh is not None
+            and a.mesh.n_points
+            and ((a.is_surface and a.defines_ground) or not surface_only)
         ]
         boxes = [b for b in boxes if b is not None]
         if not boxes:
@@ -309,13 +313,20 @@ class Scene:
             self.request_render()
             return 0
         mask = np.isin(adapter.index, idx)
-        tris = fs.mesh.triangles[mask]
+        drawn = adapter.mesh
+        if drawn is not None and drawn.n_cells == len(adapter.index) and drawn.n_cells:
+            # the drawn triangles (a subset of the file's, or lifted storeys), as the index
+            tris = np.asarray(drawn.regular_faces)[mask]
+            points = np.asarray(drawn.points)
+        else:
+            tris = fs.mesh.triangles[mask]
+            points = fs.mesh.points
         if tris.size == 0:
             self.request_render()
             return 0
         used, inverse = np.unique(tris.ravel(), return_inverse=True)
         poly = pv.PolyData.from_regular_faces(
-            fs.mesh.points[used].astype(np.float32), inverse.reshape(-1, 3)
+            points[used].astype(np.float32), inverse.reshape(-1, 3)
         )
         mapper = vtk.vtkPolyDataMapper()
         mapper.SetInputData(poly)
@@ -380,6 +391,18 @@ class Scene:
     def _apply_cutaway(self, *_: object) -> None:
         for m in self._surface_mappers():
             m.RemoveAllClippingPlanes()
+        try:
+            self._cutaway_planes()
+        finally:
+            for a in self.adapters.values():
+                a.clipping_changed()  # adapters with cuts of their own (IFC sections) add them
+
+    @property
+    def cut_plane(self) -> vtk.vtkPlane | None:
+        """The underground cutaway's plane while it is on (None otherwise)."""
+        return self._cut_plane if getattr(self, "underground", "off") == "cutaway" else None
+
+    def _cutaway_planes(self) -> None:
         if getattr(self, "underground", "off") != "cutaway":
             return
         cam = self.plotter.camera

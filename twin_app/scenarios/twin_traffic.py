@@ -915,7 +915,9 @@ def traffic_model_for_twin(
     if folder.name == "manifest.toml":
         folder = folder.parent
     params = _resolved_params(folder, params)
-    paths = read_manifest(folder).paths()
+    # BIM files (an IFC proposal) hold no roads and no city buildings: the traffic model, its
+    # cache key and its calibration stay those of the city geometry
+    paths = [p for p in read_manifest(folder).paths() if p.suffix.lower() != ".ifc"]
     return traffic_model_for_paths(paths, params, cache, cache_dir, source=folder.name)
 
 

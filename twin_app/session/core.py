@@ -38,9 +38,10 @@ from twin_app.model.city import CityModel
 from twin_app.model.clock import Clock
 from twin_app.model.commands import Command, CommandStack
 from twin_app.model.frame import LocalFrame
-from twin_app.model.layers import Layer, TimeLayer, layer_for
+from twin_app.model.layers import IfcLayer, Layer, TimeLayer, layer_for
 from twin_app.model.sensors import LiveValueStore, MoverLayer, SensorLayer
 from twin_app.model.sun import Sun
+from twin_app.session.bim import BimVerbs
 from twin_app.session.live import Live
 from twin_app.session.scenario import ScenarioVerbs
 
@@ -104,7 +105,7 @@ class Selection:
         return not self.indices
 
 
-class Session(ScenarioVerbs):
+class Session(ScenarioVerbs, BimVerbs):
     """What the user has open.
 
     Attributes
@@ -129,6 +130,9 @@ class Session(ScenarioVerbs):
         (verbs in :class:`~twin_app.session.scenario.ScenarioVerbs`: ``new_scenario``,
         ``open_scenario``, ``save_scenario``, ``add_intervention``, ``close_roads_at``,
         ``run_scenario``, ``show_result`` ...).
+    IFC verbs
+        From :class:`~twin_app.session.bim.BimVerbs`: ``set_storey_visible``, ``set_section``,
+        ``set_explode``, ``set_show_spaces``, ``set_ifc_view``, ``replace_buildings_under``.
     sun
         The evented :class:`~twin_app.model.sun.Sun` over the twin's place at the clock's
         time (NREL SPA through ``twin_app.engines.sun``); the render Scene lights and casts
@@ -319,20 +323,26 @@ class Session(ScenarioVerbs):
 
     # -- loading ------------------------------------------------------------------------------
     def _result_step(
-        self, result: LoadResult, options: ReadOptions | None
+        self,
+        result: LoadResult,
+        options: ReadOptions | None,
+        file_options: dict[Path, ReadOptions] | None = None,
     ) -> tuple[list[Layer], list[SourceRef], Callable[[], None], Callable[[], None]]:
         """New layers and source refs of a load, and the do/undo that add/remove them; the
-        load's warnings and the errors of the files it could not read go out as messages."""
+        load's warnings and the errors of the files it could not read go out as messages.
+        A file with its own options in `file_options` (resolved path) is saved with those."""
         if self.city is None:
             self.city = CityModel(result.city.frame)
         opts = options or ReadOptions()
+        own_options = {**result.file_options, **(file_options or {})}
         new_refs: list[SourceRef] = []
         seen: set[Path] = {s.path for s in self.sources}
         for src in result.sources:
             if src.path not in seen:
+                own = own_options.get(src.path.resolve(), opts)
                 new_refs.append(
                     SourceRef(
-                        src.path.resolve(), {k: v for k, v in vars(opts).items() if v is not None}
+                        src.path.resolve(), {k: v for k, v in vars(own).items() if v is not None}
                     )
                 )
                 seen.add(src.path)
@@ -343,13 +353,32 @@ class Session(ScenarioVerbs):
             self.messages.emit("error", e)
         new: list[Layer] = [layer_for(fs) for fs in result.city.sets]
         city = self.city
+        # An IFC building replaces the city buildings it stands on (found on the first do,
+        # redone and undone with the open)
+        replaced: list[tuple[int, Callable[[], None], Callable[[], None]]] = []
+        found = [False]
 
         def do() -> None:
             city.sets.extend(layer.features for layer in new if layer.features is not None)  # type: ignore[attr-defined]
             self.sources.extend(new_refs)
             self.layers.extend(new)
+            if not found[0]:
+                found[0] = True
+                for layer in new:
+                    step = self.replacement(layer) if isinstance(layer, IfcLayer) else None
+                    if step is not None:
+                        replaced.append(step)
+                        self.messages.emit(
+                            "info",
+                            f"{layer.name} replaces {step[0]} building(s) it stands on "
+                            "(hidden, marked in the replaced_by column)",
+                        )
+            for _, redo, _ in replaced:
+                redo()
 
         def undo() -> None:
+            for _, _, unreplace in reversed(replaced):
+                unreplace()
             for layer in new:
                 if layer in self.layers:
                     self.layers.remove(layer)
@@ -394,10 +423,21 @@ class Session(ScenarioVerbs):
         cancelled: Cancelled | None = None,
     ) -> LoadResult:
         """Read data files into this session's frame (or a new one) without changing the
-        session: safe on a worker thread. Add the result with :meth:`add_result`."""
+        session: safe on a worker thread. Add the result with :meth:`add_result`.
+
+        A file of a twin folder whose manifest places it (an IFC proposal's ``at`` and
+        ``rotate_deg``) is read where the manifest puts it, unless `options` place it.
+        """
         from twin_app.io.load import load_city
 
-        return load_city(paths, options, frame=self.frame, progress=progress, cancelled=cancelled)
+        return load_city(
+            paths,
+            options,
+            frame=self.frame,
+            progress=progress,
+            cancelled=cancelled,
+            file_options=manifest_placements(paths, options or ReadOptions()),
+        )
 
     # -- series files (recordings, replay files) ------------------------------------------------
     @staticmethod
@@ -499,7 +539,9 @@ class Session(ScenarioVerbs):
         geo_do: Callable[[], None] = lambda: None  # noqa: E731
         geo_undo: Callable[[], None] = lambda: None  # noqa: E731
         if load.result is not None:
-            geo, _, geo_do, geo_undo = self._result_step(load.result, load.options)
+            geo, _, geo_do, geo_undo = self._result_step(
+                load.result, load.options, load.file_options
+            )
         series = list(load.layers)
         rules = load.alert_rules()
         folder = load.folder
@@ -895,6 +937,26 @@ class Session(ScenarioVerbs):
             self.camera.set_pose(CameraPose.from_dict(data.camera.model_dump()))
         self.commands.clear()
         return warnings
+
+
+def manifest_placements(paths: list[Path], options: ReadOptions) -> dict[Path, ReadOptions]:
+    """Read options of the files whose twin manifest places them (``at``/``rotate_deg``), by
+    resolved path; none when `options` place the files themselves or no manifest is beside
+    them (a broken manifest places nothing: opening the files is what was asked)."""
+    from twin_app.io.manifest import find_manifest
+
+    if options.at_lonlat is not None:
+        return {}
+    out: dict[Path, ReadOptions] = {}
+    for folder in {Path(p).resolve().parent for p in paths}:
+        try:
+            manifest = find_manifest(folder / "x")
+        except TwinError:
+            continue
+        if manifest is not None:
+            out.update(manifest.file_options(options))
+    wanted = {Path(p).resolve() for p in paths}
+    return {p: o for p, o in out.items() if p in wanted}
 
 
 def far_sources(

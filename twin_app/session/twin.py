@@ -48,6 +48,9 @@ class TwinLoad:
         session file restores its sources first).
     options
         Read options of the geometry.
+    file_options
+        Options of single geometry files that differ (an IFC file the manifest places), by
+        resolved path.
     layers
         One time-driven layer per manifest series, in manifest order.
     rules
@@ -63,6 +66,7 @@ class TwinLoad:
     manifest: Manifest
     result: LoadResult | None
     options: ReadOptions = field(default_factory=ReadOptions)
+    file_options: dict[Path, ReadOptions] = field(default_factory=dict)
     layers: list[Layer] = field(default_factory=list)
     rules: list[tuple[int, SeriesAlert]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -235,6 +239,7 @@ def open_twin(
     _check_kinds(manifest)
     check_files(manifest)
     opts = options or ReadOptions()
+    file_options = manifest.file_options(opts)
 
     def step(frac: float, msg: str) -> None:
         if cancelled is not None and cancelled():
@@ -251,7 +256,12 @@ def open_twin(
             step(share * frac, msg)
 
         result = load_city(
-            manifest.paths(), opts, frame=frame, progress=geometry_step, cancelled=cancelled
+            manifest.paths(),
+            opts,
+            frame=frame,
+            progress=geometry_step,
+            cancelled=cancelled,
+            file_options=file_options,
         )
         sets = list(result.city.sets)
         frame = result.city.frame
@@ -267,6 +277,7 @@ def open_twin(
         manifest=manifest,
         result=result,
         options=opts,
+        file_options=file_options,
         start_ns=manifest.start_ns,
         rate=manifest.clock.rate,
     )

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from twin_app.model.camera import pose_for_bounds
 from twin_app.model.city import FeatureSet
-from twin_app.model.layers import Layer
+from twin_app.model.layers import IfcLayer, Layer
 from twin_app.model.search import format_value
 from twin_app.session import Selection, Session
 
@@ -44,6 +44,79 @@ MAX_VALUE_CHARS = 80
 #: Size of the sensor sparkline, logical pixels.
 SPARKLINE_SIZE = (180, 36)
 _SPARK_PAD = 3.0
+
+
+#: IFC table columns shown in their own rows (or folded into others) by :func:`ifc_rows`.
+_IFC_OWN = (
+    "id",
+    "type",
+    "name",
+    "ifc_class",
+    "storey",
+    "storey_index",
+    "storey_elevation_m",
+    "psets",
+)
+
+
+def ifc_rows(fs: FeatureSet, index: int) -> list[tuple[str, str]]:
+    """(key, value) rows of an IFC element: class, name, storey (with its elevation),
+    GlobalId, the other table columns, then every property as ``Pset › Property``."""
+    import json
+
+    t = fs.table
+    row = t.iloc[index]
+
+    def get(col: str) -> str:
+        return format_value(row[col]) if col in t.columns else ""
+
+    storey = get("storey")
+    elev = row["storey_elevation_m"] if "storey_elevation_m" in t.columns else None
+    if storey and elev is not None and np.isfinite(float(elev)):
+        storey = f"{storey} ({float(elev):+.2f} m)"
+    rows = [
+        ("Class", get("ifc_class")),
+        ("Name", get("name")),
+        ("Storey", storey or "none"),
+        ("GlobalId", str(fs.ids[index])),
+    ]
+    rows += [
+        (str(c), format_value(row[c]))
+        for c in t.columns
+        if c not in _IFC_OWN and format_value(row[c]) != ""
+    ]
+    text = row["psets"] if "psets" in t.columns else None
+    psets: Any = {}
+    if isinstance(text, str) and text:
+        try:
+            psets = json.loads(text)
+        except ValueError:
+            rows.append(("psets", text))
+    if isinstance(psets, dict):
+        for pset, props in psets.items():
+            if isinstance(props, dict):
+                rows += [(f"{pset} › {k}", format_value(v)) for k, v in props.items()]
+            else:
+                rows.append((str(pset), format_value(props)))
+    return rows
+
+
+def _grouped(rows: list[tuple[str, str]]) -> list[tuple[str, str | None]]:
+    """Rows as shown: ``Pset › Property`` rows under one title row per property set (value
+    None), keyed by the property alone, so long set names do not push the values out."""
+    out: list[tuple[str, str | None]] = []
+    current = None
+    for key, value in rows:
+        pset, sep, prop = key.partition(" › ")
+        if not sep:
+            out.append((key, value))
+            current = None
+            continue
+        if pset != current:
+            out.append((pset, None))
+            current = pset
+        out.append((f"    {prop}", value))
+    return out
 
 
 def _reading(value: float) -> str:
@@ -284,9 +357,38 @@ class QtInspectorPanel(QWidget):
             f"{self.lonlat[0]:.6f}, {self.lonlat[1]:.6f}" if self.lonlat else "unknown"
         )
         self.fly_button.setEnabled(fs.feature_bounds([index]) is not None)
-        self._rows = [(str(col), format_value(table[col].iat[index])) for col in table.columns]
-        self.attributes.setRowCount(len(self._rows))
-        for row, (key, value) in enumerate(self._rows):
+        if isinstance(layer, IfcLayer):
+            self._rows = ifc_rows(fs, index)
+        else:
+            self._rows = [(str(col), format_value(table[col].iat[index])) for col in table.columns]
+        self.attributes.clearSpans()
+        grouped = isinstance(layer, IfcLayer)
+        shown_rows = _grouped(self._rows) if grouped else self._rows
+        header = self.attributes.horizontalHeader()
+        # Property set titles span both columns: the key column fits the keys, not them.
+        header.setSectionResizeMode(
+            0,
+            QHeaderView.ResizeMode.Interactive
+            if grouped
+            else QHeaderView.ResizeMode.ResizeToContents,
+        )
+        if grouped:
+            metrics = self.attributes.fontMetrics()
+            keys = [k for k, v in shown_rows if v is not None]
+            width = max((metrics.horizontalAdvance(k) for k in keys), default=60) + 16
+            # half the panel at most (the table itself may not be laid out yet)
+            self.attributes.setColumnWidth(0, min(width, max(self.width() // 2, 120)))
+        self.attributes.setRowCount(len(shown_rows))
+        for row, (key, value) in enumerate(shown_rows):
+            if value is None:  # a property set's title row, across both columns
+                title = QTableWidgetItem(key)
+                font = title.font()
+                font.setBold(True)
+                title.setFont(font)
+                self.attributes.setItem(row, 0, title)
+                self.attributes.setItem(row, 1, QTableWidgetItem(""))
+                self.attributes.setSpan(row, 0, 1, 2)
+                continue
             self.attributes.setItem(row, 0, QTableWidgetItem(key))
             shown = " ".join(value.split())
             if len(shown) > MAX_VALUE_CHARS:

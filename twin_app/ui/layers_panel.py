@@ -42,11 +42,14 @@ from PySide6.QtWidgets import (
 
 from twin_app.model.city import FeatureSet
 from twin_app.model.layers import (
+    COLOR_IFC_CLASS,
+    COLOR_MATERIAL,
     COLOR_SOLID,
     COLOR_SURFACE,
     COLOR_TYPE,
     FeatureLayer,
     GroundLayer,
+    IfcLayer,
     Layer,
     TimeLayer,
 )
@@ -74,14 +77,21 @@ COLOR_BY_LABELS = {
     COLOR_SOLID: "Single colour",
     COLOR_SURFACE: "Surface (ground, wall, roof)",
     COLOR_TYPE: "Object type",
+    COLOR_IFC_CLASS: "IFC class",
+    COLOR_MATERIAL: "Material (from the file)",
 }
 
 #: Layer fields the panel shows: a row's text, icon and tooltip, and the style editor and legend
 #: of the selected layer. The panel listens to these alone; a clock tick writes values,
 #: positions and the like, never these, so a tick repaints nothing here.
 ROW_FIELDS = ("name", "color_by", "colormap", "clim", "color", "features", "description")
+#: IFC layer fields shown by the storey rows and the IFC controls.
+IFC_FIELDS = ("hidden_storeys", "section_storey", "explode", "show_spaces")
+#: Item data role of a storey row: the storey's index (layer rows have none). Its
+#: ``UserRole`` is the layer's uid, like the layer row it hangs under.
+STOREY_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 #: ``visible`` (the row's check box) and ``opacity`` (the editor's slider) have their own updates.
-SHOWN_FIELDS = ("visible", "opacity", *ROW_FIELDS)
+SHOWN_FIELDS = ("visible", "opacity", *ROW_FIELDS, *IFC_FIELDS)
 
 _ROW_ICON = QSize(24, 16)
 _COMBO_ICON = QSize(64, 12)
@@ -90,7 +100,13 @@ _LEGEND_BAR = QSize(180, 14)
 
 def is_numeric(layer: Layer) -> bool:
     """True when the layer is coloured by a numeric column."""
-    return layer.color_by not in (COLOR_SOLID, COLOR_SURFACE, COLOR_TYPE)
+    return layer.color_by not in (
+        COLOR_SOLID,
+        COLOR_SURFACE,
+        COLOR_TYPE,
+        COLOR_IFC_CLASS,
+        COLOR_MATERIAL,
+    )
 
 
 def categories(layer: Layer) -> list[tuple[str, str]]:
@@ -98,6 +114,8 @@ def categories(layer: Layer) -> list[tuple[str, str]]:
     (congestion, AQI), as the render adapter uses."""
     if isinstance(layer, TimeLayer):
         return layer.class_legend()
+    if isinstance(layer, IfcLayer):
+        return layer.class_legend() if layer.color_by == COLOR_IFC_CLASS else []
     fs = _features(layer)
     if fs is None:
         return []
@@ -182,7 +200,7 @@ def layer_icon(layer: Layer) -> QIcon:
         return QIcon(swatch_pixmap([c for _, c in layer.class_legend()][:4], _ROW_ICON))
     if is_numeric(layer):
         return QIcon(gradient_pixmap(layer.colormap, _ROW_ICON))
-    if layer.color_by in (COLOR_SURFACE, COLOR_TYPE):
+    if layer.color_by in (COLOR_SURFACE, COLOR_TYPE, COLOR_IFC_CLASS):
         cats = [c for _, c in categories(layer)][:4]
         return QIcon(swatch_pixmap(cats or list(SURFACE_PALETTE), _ROW_ICON))
     # A square, left-aligned on a transparent icon as wide as the others (names line up).
@@ -401,6 +419,12 @@ class QtLayersPanel(QWidget):
         form.addRow(self._clim_label, self._clim_stack)
         layout.addWidget(self.editor)
 
+        from twin_app.ui.ifc_controls import QtIfcControls
+
+        self.ifc_controls = QtIfcControls(self.session)
+        self.ifc_controls.hide()
+        layout.addWidget(self.ifc_controls)
+
         self.legend = QGroupBox("Legend")
         legend = QVBoxLayout(self.legend)
         self.legend_title = QLabel()
@@ -505,9 +529,44 @@ class QtLayersPanel(QWidget):
     def _item(self, layer: Layer) -> QListWidgetItem | None:
         for row in range(self.layer_list.count()):
             item = self.layer_list.item(row)
-            if item.data(Qt.ItemDataRole.UserRole) == layer.uid:
+            if item.data(Qt.ItemDataRole.UserRole) == layer.uid and item.data(STOREY_ROLE) is None:
                 return item
         return None
+
+    def storey_items(self, layer: Layer) -> list[QListWidgetItem]:
+        """The storey rows under an IFC layer's row, lowest storey last (as drawn: top first)."""
+        return [
+            item
+            for item in (self.layer_list.item(r) for r in range(self.layer_list.count()))
+            if item.data(Qt.ItemDataRole.UserRole) == layer.uid
+            and item.data(STOREY_ROLE) is not None
+        ]
+
+    def _sync_storeys(self, layer: IfcLayer) -> None:
+        """Storey rows under an IFC layer's row: top storey first, each with its check box."""
+        for item in self.storey_items(layer):
+            self.layer_list.takeItem(self.layer_list.row(item))
+        row_item = self._item(layer)
+        if row_item is None:
+            return
+        at = self.layer_list.row(row_item) + 1
+        for storey in reversed(layer.storeys()):
+            item = QListWidgetItem(f"    {storey.name}  ({storey.elevation_m:+.2f} m)")
+            item.setData(Qt.ItemDataRole.UserRole, layer.uid)
+            item.setData(STOREY_ROLE, storey.index)
+            item.setFlags(
+                Qt.ItemFlag.ItemIsEnabled
+                | Qt.ItemFlag.ItemIsSelectable
+                | Qt.ItemFlag.ItemIsUserCheckable
+            )
+            item.setToolTip(f"Storey {storey.index} of {layer.name}: uncheck to hide it")
+            item.setCheckState(
+                Qt.CheckState.Unchecked
+                if storey.index in layer.hidden_storeys
+                else Qt.CheckState.Checked
+            )
+            self.layer_list.insertItem(at, item)
+            at += 1
 
     def _layer_at(self, item: QListWidgetItem | None) -> Layer | None:
         if item is None:
@@ -525,7 +584,11 @@ class QtLayersPanel(QWidget):
         previous_row = self.layer_list.currentRow()
         with QSignalBlocker(self.layer_list):
             for row in reversed(range(self.layer_list.count())):
-                if self.layer_list.item(row).data(Qt.ItemDataRole.UserRole) not in uids:
+                old = self.layer_list.item(row)
+                if (
+                    old.data(Qt.ItemDataRole.UserRole) not in uids
+                    or old.data(STOREY_ROLE) is not None  # put back under their layer below
+                ):
                     self.layer_list.takeItem(row)
             for uid in set(self._connected) - uids:
                 self._unbind(self._connected.pop(uid))
@@ -549,6 +612,9 @@ class QtLayersPanel(QWidget):
                     self.layer_list.insertItem(
                         row, self.layer_list.takeItem(self.layer_list.row(item))
                     )
+            for layer in wanted:
+                if isinstance(layer, IfcLayer):
+                    self._sync_storeys(layer)
             item = self._item(previous) if previous is not None else None
             if item is not None:
                 self.layer_list.setCurrentItem(item)
@@ -575,11 +641,26 @@ class QtLayersPanel(QWidget):
                     item.setCheckState(
                         Qt.CheckState.Checked if layer.visible else Qt.CheckState.Unchecked
                     )
+                elif field == "hidden_storeys" and isinstance(layer, IfcLayer):
+                    for storey_item in self.storey_items(layer):
+                        hidden = int(storey_item.data(STOREY_ROLE)) in layer.hidden_storeys
+                        storey_item.setCheckState(
+                            Qt.CheckState.Unchecked if hidden else Qt.CheckState.Checked
+                        )
+                elif field in IFC_FIELDS:
+                    pass
+                elif field == "features" and isinstance(layer, IfcLayer):
+                    self._update_item(item, layer)
+                    self._sync_storeys(layer)
                 elif field != "opacity":
                     self._update_item(item, layer)
         if layer is self._current:
             if field == "opacity":
                 self._show_opacity(layer)
+            elif field in IFC_FIELDS and isinstance(layer, IfcLayer):
+                self.ifc_controls.show_layer(layer)
+                if field == "show_spaces":
+                    self._refresh_legend()
             elif field != "visible":
                 self._refresh_editor()
 
@@ -605,6 +686,9 @@ class QtLayersPanel(QWidget):
         self.remove_action.setEnabled(layer is not None)
         self.editor.setEnabled(layer is not None)
         self.legend.setEnabled(layer is not None)
+        self.ifc_controls.setVisible(isinstance(layer, IfcLayer))
+        if isinstance(layer, IfcLayer):
+            self.ifc_controls.show_layer(layer)
         if layer is None:
             self.editor.setTitle("Style")
             self._refresh_legend()
@@ -720,6 +804,11 @@ class QtLayersPanel(QWidget):
         if layer is None:
             return
         visible = item.checkState() == Qt.CheckState.Checked
+        storey = item.data(STOREY_ROLE)
+        if storey is not None:
+            if isinstance(layer, IfcLayer) and visible == (int(storey) in layer.hidden_storeys):
+                self.session.set_storey_visible(layer, int(storey), visible)
+            return
         if visible != layer.visible:
             self.session.set_style(layer, visible=visible)
 
@@ -727,11 +816,16 @@ class QtLayersPanel(QWidget):
         self, _parent: QModelIndex, start: int, _end: int, _dest: QModelIndex, row: int
     ) -> None:
         # A drag and drop already moved the row (single selection: one row); make the session
-        # agree with one undoable move. `row` is the insertion point before the move.
+        # agree with one undoable move. `row` is the insertion point before the move. Storey
+        # rows are not layers: the new place counts layer rows only.
         new_row = row if row <= start else row - 1
-        layer = self._layer_at(self.layer_list.item(new_row))
+        moved = self.layer_list.item(new_row)
+        layer = self._layer_at(moved)
         if layer is not None:
-            self.session.move_layer(layer, len(self.session.layers) - 1 - new_row)
+            above = sum(
+                1 for r in range(new_row) if self.layer_list.item(r).data(STOREY_ROLE) is None
+            )
+            self.session.move_layer(layer, len(self.session.layers) - 1 - above)
         self._sync_rows()
 
     def _move_current(self, step: int) -> None:

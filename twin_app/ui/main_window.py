@@ -10,6 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
@@ -45,7 +46,8 @@ from twin_app.ui.view3d import QtView3D
 log = logging.getLogger(__name__)
 
 FILE_FILTER = (
-    "City data (*.city.json *.json *.osm.pbf *.osm *.gpkg *.geojson *.shp *.fgb *.parquet *.geoparquet);;"
+    "City data (*.city.json *.json *.osm.pbf *.osm *.ifc *.gpkg *.geojson *.shp *.fgb *.parquet *.geoparquet);;"
+    "BIM (IFC) buildings (*.ifc);;"
     "Recordings and series (*.parquet *.pq *.csv *.csv.gz);;"
     "All files (*)"
 )
@@ -167,6 +169,7 @@ class QtMainWindow(QMainWindow):
         self.compare_view: Any = None
         self.compare_dock: QDockWidget | None = None
         self.view.active_layer = self._active_layer
+        self.layers_panel.ifc_controls.place_requested.connect(self.place_ifc_layer)
         self.resizeDocks(
             [self.timeline_dock, self.messages_dock], [80, 120], Qt.Orientation.Vertical
         )
@@ -873,6 +876,83 @@ class QtMainWindow(QMainWindow):
             self._set_status(f"loaded {n:,} features in {k} layer{'s' if k != 1 else ''}")
 
         self._start_worker(work, done, f"loading {', '.join(p.name for p in paths)}…")
+
+    # -- placing IFC buildings ------------------------------------------------------------
+    def place_ifc_layer(self, layer: Any) -> None:
+        """Start "Place on map…" for an IFC layer: the next click on the 3D view picks the
+        ground point where the file's origin goes, then :meth:`ask_rotation` asks for its
+        rotation and :meth:`finish_place_ifc` reads the file there in the background."""
+        nav = self.view.navigator
+        previous = nav.on_click
+        self._set_status(f"Place {layer.name}: click on the ground where its origin goes")
+
+        def on_click(x: int, y: int, _extend: bool) -> None:
+            nav.on_click = previous
+            frame = self.session.frame
+            point = self.view.picker.world_point(x, y)
+            if frame is None or point is None:
+                self._report("warning", f"{layer.name}: not placed (no ground under the click)")
+                return
+            ll = frame.to_lonlat(np.array([point[:2]]))[0]
+            rotate = self.ask_rotation(layer)
+            if rotate is not None:
+                self.finish_place_ifc(layer, (float(ll[0]), float(ll[1])), rotate)
+
+        nav.on_click = on_click
+
+    def ask_rotation(self, layer: Any) -> float | None:
+        """Ask for the counter-clockwise rotation (degrees from east) of a placed IFC file;
+        None when cancelled."""
+        from PySide6.QtWidgets import QInputDialog
+
+        current = 0.0
+        fs = layer.features
+        if fs is not None and getattr(fs.meta, "georef", None) is not None:
+            current = float(fs.meta.georef.rotation_deg) if fs.meta.georef.method == "user" else 0.0
+        value, ok = QInputDialog.getDouble(
+            self,
+            f"Place {layer.name}",
+            "Rotation of the building's x axis from east, counter-clockwise (degrees):",
+            current,
+            -360.0,
+            360.0,
+            1,
+        )
+        return float(value) if ok else None
+
+    def finish_place_ifc(self, layer: Any, lonlat: tuple[float, float], rotate_deg: float) -> None:
+        """Read the layer's IFC file again with its origin at `lonlat` (degrees) turned by
+        `rotate_deg`, in a worker; the layer moves there as one undo step."""
+        import dataclasses
+
+        if self._worker is not None:
+            self._report("warning", "a load is already running; wait or cancel it")
+            return
+        fs = layer.features
+        ref = next(
+            (
+                r
+                for r in self.session.sources
+                if fs is not None and r.path.name == Path(fs.source).name
+            ),
+            None,
+        )
+        if fs is None or ref is None:
+            self._report("error", f"{layer.name}: its file is not among the session's sources")
+            return
+        opts = dataclasses.replace(ref.read_options(), at_lonlat=lonlat, rotate_deg=rotate_deg)
+        session, path = self.session, ref.path
+
+        def work(progress: Any, cancelled: Any) -> Any:
+            return session.load_files([path], opts, progress, cancelled)
+
+        def done(result: Any) -> None:
+            self.session.place_ifc(layer, result, opts)
+            self._set_status(
+                f"placed {layer.name} at {lonlat[0]:.6f}, {lonlat[1]:.6f}, {rotate_deg:g}°"
+            )
+
+        self._start_worker(work, done, f"placing {path.name}…")
 
     def open_series(self, paths: list[Path]) -> None:
         """Open recordings (long-format CSV/Parquet) as replay series of the open twin's
