@@ -233,28 +233,55 @@ def _material_name(el: Any) -> str:
     return ", ".join(dict.fromkeys(str(n) for n in names if n))
 
 
-def _attributes(el: Any) -> tuple[str, str, str, str, str, str]:
+def _attributes(el: Any, memo: dict[int, Any] | None = None) -> tuple[str, str, str, str, str, str]:
     """(GlobalId, name, class, material, property sets as JSON, predefined type)."""
     return (
         str(el.GlobalId),
         str(el.Name or ""),
         str(el.is_a()),
         _material_name(el),
-        _psets_json(el),
+        _psets_json(el, {} if memo is None else memo),
         _predefined_type(el),
     )
 
 
-def _psets_json(el: Any) -> str:
-    import ifcopenshell.util.element
-
+def _psets_json(el: Any, memo: dict[int, Any]) -> str:
+    """``ifcopenshell.util.element.get_psets(el)`` (type's sets, then the occurrence's over
+    them) as JSON, each property set definition read once per file (`memo`): types and
+    shared sets are read for hundreds of elements otherwise."""
     try:
-        psets = ifcopenshell.util.element.get_psets(el)
+        psets = _psets(el, memo)
     except Exception:  # a broken property set relation: no property sets rather than no element
         return "{}"
-    for props in psets.values():
-        props.pop("id", None)
     return json.dumps(psets, default=str, ensure_ascii=False)
+
+
+def _psets(el: Any, memo: dict[int, Any]) -> dict[str, dict[str, Any]]:
+    import ifcopenshell.util.element as ue
+
+    out: dict[str, dict[str, Any]] = {}
+    el_type = ue.get_type(el)
+    if el_type is not None:
+        key = el_type.id()
+        if key not in memo:
+            memo[key] = ue.get_psets(el_type, should_inherit=False)
+        for name, props in memo[key].items():
+            out[name] = {k: v for k, v in props.items() if k != "id"}
+    for rel in getattr(el, "IsDefinedBy", None) or ():
+        if not rel.is_a("IfcRelDefinesByProperties"):
+            continue
+        definition = rel.RelatingPropertyDefinition
+        defs = (
+            definition.wrappedValue
+            if definition.is_a("IfcPropertySetDefinitionSet")
+            else (definition,)
+        )
+        for d in defs:
+            if d.id() not in memo:
+                memo[d.id()] = ue.get_property_definition(d)
+            props = memo[d.id()]
+            out.setdefault(d.Name, {}).update({k: v for k, v in props.items() if k != "id"})
+    return out
 
 
 def _predefined_type(el: Any) -> str:
@@ -981,7 +1008,8 @@ def _build_model(
         f = _open(path, report)
         opened.append(f)
         expected = expected_products(f)
-        return expected, {i: _attributes(e) for i, e in expected.items()}
+        memo: dict[int, Any] = {}
+        return expected, {i: _attributes(e, memo) for i, e in expected.items()}
 
     merged, missing, n_fallback, attrs = mesh_products(path, prepare, options, report, cancelled)
     f = opened[-1]
