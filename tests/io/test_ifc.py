@@ -232,7 +232,7 @@ def test_fallback_meshes_match_opencascade_boxes(name: str) -> None:
     fast = mesh_file(str(path), "cgal-simple")
     redo = sorted(set(expected) - set(fast["elem_id"].tolist()))
     merged, missing, n_fallback, _ = mesh_products(
-        path, lambda: (expected, None), ReadOptions(), LoadReport(name)
+        path, lambda: expected, lambda _: None, ReadOptions(), LoadReport(name)
     )
     assert not missing and n_fallback >= len(redo) > 0
     ref = mesh_file(str(path), FALLBACK_LIBRARY, include=redo)

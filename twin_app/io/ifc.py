@@ -729,23 +729,24 @@ FALLBACK_CHAIN = ("manifold", FALLBACK_LIBRARY)
 
 def mesh_products(
     path: Path,
-    prepare: Callable[[], tuple[dict[int, Any], Any]],
+    discover: Callable[[], dict[int, Any]],
+    describe: Callable[[dict[int, Any]], Any],
     options: ReadOptions,
     report: LoadReport,
     cancelled: Cancelled | None = None,
 ) -> tuple[dict[str, Any], list[str], int, Any]:
     """Mesh with the fast library; what it misses or gets wrong with the fallbacks.
 
-    The fast pass runs in one worker while `prepare` runs here (the file is parsed twice, once
-    on each core): it returns the products that should have triangles (see
-    :func:`expected_products`) and anything else the caller wants back. The products
+    The fast pass runs in one worker while `discover` and `describe` run here (the file is
+    parsed twice, once on each core): `discover` returns the products that should have
+    triangles (see :func:`expected_products`), `describe` anything the caller wants of them. The products
     :func:`needs_exact_kernel` names then go to opencascade in the second worker while the
     first re-meshes the rest of what the fast pass missed with manifold; opencascade takes
     whatever is still missing.
 
     Returns the merged arrays (see :func:`twin_app.io.ifc_worker.mesh_file`), the lines of
-    products no library meshed, how many products the fallbacks meshed, and the second item
-    of `prepare`'s result.
+    products no library meshed, how many products the fallbacks meshed, and what `describe`
+    returned.
     """
     library = options.ifc_library
     exact: list[int] = []
@@ -754,8 +755,8 @@ def mesh_products(
 
     def prepare_and_send() -> tuple[dict[int, Any], Any]:
         # once the products are known, the exact kernel starts on those that need it, in the
-        # second worker, while the first still runs the fast pass
-        expected, side = prepare()
+        # second worker, while the first still runs the fast pass and `describe` runs here
+        expected = discover()
         if library != FALLBACK_LIBRARY:
             exact.extend(sorted(i for i in expected if needs_exact_kernel(expected[i])))
             for i, e in expected.items():
@@ -771,7 +772,7 @@ def mesh_products(
                 sent.append(True)
             except WorkerCrashed:
                 exact.clear()
-        return expected, side
+        return expected, describe(expected)
 
     _SLOW_WORKER.ensure_started()
     try:
@@ -1003,15 +1004,19 @@ def _build_model(
     progress(0.1, f"meshing {path.name}")
     opened: list[Any] = []
 
-    def prepare() -> tuple[dict[int, Any], dict[int, tuple[str, ...]]]:
-        # parse and read attributes here while the worker meshes (the other core)
+    def discover() -> dict[int, Any]:
+        # parse here while the worker meshes (the other core)
         f = _open(path, report)
         opened.append(f)
-        expected = expected_products(f)
-        memo: dict[int, Any] = {}
-        return expected, {i: _attributes(e, memo) for i, e in expected.items()}
+        return expected_products(f)
 
-    merged, missing, n_fallback, attrs = mesh_products(path, prepare, options, report, cancelled)
+    def describe(expected: dict[int, Any]) -> dict[int, tuple[str, ...]]:
+        memo: dict[int, Any] = {}
+        return {i: _attributes(e, memo) for i, e in expected.items()}
+
+    merged, missing, n_fallback, attrs = mesh_products(
+        path, discover, describe, options, report, cancelled
+    )
     f = opened[-1]
     progress(0.8, f"assembling {path.name}")
     elem_step = merged["elem_id"]
