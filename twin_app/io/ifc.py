@@ -13,8 +13,9 @@ attributes; products it returns without triangles, or not at all, are re-meshed 
 ``manifold``, and what is still missing with ``opencascade``. A clipped body's mesh must keep
 out of what its half-spaces removed (:func:`clip_violated`; manifold leaves some clippings
 out), else opencascade meshes it again. Products a fast library cannot be trusted with
-(:func:`needs_exact_kernel`: mapped items with openings crash manifold) go to ``opencascade``
-in a second worker from the start. What no library meshes is reported in
+(:func:`needs_exact_kernel`: mapped items with openings crash manifold) and clipped solids
+without openings (cheap for opencascade) go to ``opencascade`` in a second worker from the
+start. What no library meshes is reported in
 :attr:`IfcInfo.missing`. Meshes are cached on disk by file hash and settings
 (:func:`ifc_cache_dir`).
 
@@ -761,6 +762,11 @@ def mesh_products(
             exact.extend(sorted(i for i in expected if needs_exact_kernel(expected[i])))
             for i, e in expected.items():
                 if i not in exact and _has_clipping(e):
+                    if not getattr(e, "HasOpenings", None):
+                        # a clipped solid without openings costs opencascade little (one
+                        # boolean), whereas manifold often leaves its clipping out
+                        exact.append(i)
+                        continue
                     planes = clip_planes(e)
                     if planes:
                         clips[i] = planes
