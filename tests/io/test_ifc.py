@@ -232,7 +232,7 @@ def test_fallback_meshes_match_opencascade_boxes(name: str) -> None:
     fast = mesh_file(str(path), "cgal-simple")
     redo = sorted(set(expected) - set(fast["elem_id"].tolist()))
     merged, missing, n_fallback, _ = mesh_products(
-        path, lambda: (expected, None), ReadOptions(), LoadReport(name)
+        path, lambda: expected, lambda _: None, ReadOptions(), LoadReport(name)
     )
     assert not missing and n_fallback >= len(redo) > 0
     ref = mesh_file(str(path), FALLBACK_LIBRARY, include=redo)
@@ -275,3 +275,29 @@ def test_clip_check_catches_manifolds_unclipped_walls() -> None:
             verdict[lib, step] = clip_violated(verts, planes)
     assert [verdict["opencascade", i] for i in ids] == [False] * 4
     assert [verdict["manifold", i] for i in ids] == [False, True, False, True]
+
+
+@pytest.mark.parametrize("name", ["IfcOpenHouse_IFC4.ifc", "AC20-FZK-Haus.ifc"])
+def test_psets_column_is_ifcopenshells_get_psets(name: str, own_cache: Path) -> None:
+    import json
+
+    import ifcopenshell
+    import ifcopenshell.util.element as ue
+
+    from twin_app.io.registry import read_path
+
+    path = IFC_DIR / name
+    if not path.exists():
+        pytest.skip("shared IFC files absent")
+    (src,) = read_path(path)
+    assert src.ifc is not None
+    f = ifcopenshell.open(str(path))
+    n_with = 0
+    for gid, text in zip(src.ifc.table["id"], src.ifc.table["psets"], strict=True):
+        want = ue.get_psets(f.by_guid(gid))
+        for props in want.values():
+            props.pop("id", None)
+        assert json.loads(text) == json.loads(json.dumps(want, default=str))
+        n_with += bool(want)
+    if name.startswith("AC20"):
+        assert n_with > 50

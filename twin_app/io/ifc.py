@@ -13,8 +13,9 @@ attributes; products it returns without triangles, or not at all, are re-meshed 
 ``manifold``, and what is still missing with ``opencascade``. A clipped body's mesh must keep
 out of what its half-spaces removed (:func:`clip_violated`; manifold leaves some clippings
 out), else opencascade meshes it again. Products a fast library cannot be trusted with
-(:func:`needs_exact_kernel`: mapped items with openings crash manifold) go to ``opencascade``
-in a second worker from the start. What no library meshes is reported in
+(:func:`needs_exact_kernel`: mapped items with openings crash manifold) and clipped solids
+without openings (cheap for opencascade) go to ``opencascade`` in a second worker from the
+start. What no library meshes is reported in
 :attr:`IfcInfo.missing`. Meshes are cached on disk by file hash and settings
 (:func:`ifc_cache_dir`).
 
@@ -233,28 +234,55 @@ def _material_name(el: Any) -> str:
     return ", ".join(dict.fromkeys(str(n) for n in names if n))
 
 
-def _attributes(el: Any) -> tuple[str, str, str, str, str, str]:
+def _attributes(el: Any, memo: dict[int, Any] | None = None) -> tuple[str, str, str, str, str, str]:
     """(GlobalId, name, class, material, property sets as JSON, predefined type)."""
     return (
         str(el.GlobalId),
         str(el.Name or ""),
         str(el.is_a()),
         _material_name(el),
-        _psets_json(el),
+        _psets_json(el, {} if memo is None else memo),
         _predefined_type(el),
     )
 
 
-def _psets_json(el: Any) -> str:
-    import ifcopenshell.util.element
-
+def _psets_json(el: Any, memo: dict[int, Any]) -> str:
+    """``ifcopenshell.util.element.get_psets(el)`` (type's sets, then the occurrence's over
+    them) as JSON, each property set definition read once per file (`memo`): types and
+    shared sets are read for hundreds of elements otherwise."""
     try:
-        psets = ifcopenshell.util.element.get_psets(el)
+        psets = _psets(el, memo)
     except Exception:  # a broken property set relation: no property sets rather than no element
         return "{}"
-    for props in psets.values():
-        props.pop("id", None)
     return json.dumps(psets, default=str, ensure_ascii=False)
+
+
+def _psets(el: Any, memo: dict[int, Any]) -> dict[str, dict[str, Any]]:
+    import ifcopenshell.util.element as ue
+
+    out: dict[str, dict[str, Any]] = {}
+    el_type = ue.get_type(el)
+    if el_type is not None:
+        key = el_type.id()
+        if key not in memo:
+            memo[key] = ue.get_psets(el_type, should_inherit=False)
+        for name, props in memo[key].items():
+            out[name] = {k: v for k, v in props.items() if k != "id"}
+    for rel in getattr(el, "IsDefinedBy", None) or ():
+        if not rel.is_a("IfcRelDefinesByProperties"):
+            continue
+        definition = rel.RelatingPropertyDefinition
+        defs = (
+            definition.wrappedValue
+            if definition.is_a("IfcPropertySetDefinitionSet")
+            else (definition,)
+        )
+        for d in defs:
+            if d.id() not in memo:
+                memo[d.id()] = ue.get_property_definition(d)
+            props = memo[d.id()]
+            out.setdefault(d.Name, {}).update({k: v for k, v in props.items() if k != "id"})
+    return out
 
 
 def _predefined_type(el: Any) -> str:
@@ -702,23 +730,24 @@ FALLBACK_CHAIN = ("manifold", FALLBACK_LIBRARY)
 
 def mesh_products(
     path: Path,
-    prepare: Callable[[], tuple[dict[int, Any], Any]],
+    discover: Callable[[], dict[int, Any]],
+    describe: Callable[[dict[int, Any]], Any],
     options: ReadOptions,
     report: LoadReport,
     cancelled: Cancelled | None = None,
 ) -> tuple[dict[str, Any], list[str], int, Any]:
     """Mesh with the fast library; what it misses or gets wrong with the fallbacks.
 
-    The fast pass runs in one worker while `prepare` runs here (the file is parsed twice, once
-    on each core): it returns the products that should have triangles (see
-    :func:`expected_products`) and anything else the caller wants back. The products
+    The fast pass runs in one worker while `discover` and `describe` run here (the file is
+    parsed twice, once on each core): `discover` returns the products that should have
+    triangles (see :func:`expected_products`), `describe` anything the caller wants of them. The products
     :func:`needs_exact_kernel` names then go to opencascade in the second worker while the
     first re-meshes the rest of what the fast pass missed with manifold; opencascade takes
     whatever is still missing.
 
     Returns the merged arrays (see :func:`twin_app.io.ifc_worker.mesh_file`), the lines of
-    products no library meshed, how many products the fallbacks meshed, and the second item
-    of `prepare`'s result.
+    products no library meshed, how many products the fallbacks meshed, and what `describe`
+    returned.
     """
     library = options.ifc_library
     exact: list[int] = []
@@ -727,12 +756,17 @@ def mesh_products(
 
     def prepare_and_send() -> tuple[dict[int, Any], Any]:
         # once the products are known, the exact kernel starts on those that need it, in the
-        # second worker, while the first still runs the fast pass
-        expected, side = prepare()
+        # second worker, while the first still runs the fast pass and `describe` runs here
+        expected = discover()
         if library != FALLBACK_LIBRARY:
             exact.extend(sorted(i for i in expected if needs_exact_kernel(expected[i])))
             for i, e in expected.items():
                 if i not in exact and _has_clipping(e):
+                    if not getattr(e, "HasOpenings", None):
+                        # a clipped solid without openings costs opencascade little (one
+                        # boolean), whereas manifold often leaves its clipping out
+                        exact.append(i)
+                        continue
                     planes = clip_planes(e)
                     if planes:
                         clips[i] = planes
@@ -744,7 +778,7 @@ def mesh_products(
                 sent.append(True)
             except WorkerCrashed:
                 exact.clear()
-        return expected, side
+        return expected, describe(expected)
 
     _SLOW_WORKER.ensure_started()
     try:
@@ -976,14 +1010,19 @@ def _build_model(
     progress(0.1, f"meshing {path.name}")
     opened: list[Any] = []
 
-    def prepare() -> tuple[dict[int, Any], dict[int, tuple[str, ...]]]:
-        # parse and read attributes here while the worker meshes (the other core)
+    def discover() -> dict[int, Any]:
+        # parse here while the worker meshes (the other core)
         f = _open(path, report)
         opened.append(f)
-        expected = expected_products(f)
-        return expected, {i: _attributes(e) for i, e in expected.items()}
+        return expected_products(f)
 
-    merged, missing, n_fallback, attrs = mesh_products(path, prepare, options, report, cancelled)
+    def describe(expected: dict[int, Any]) -> dict[int, tuple[str, ...]]:
+        memo: dict[int, Any] = {}
+        return {i: _attributes(e, memo) for i, e in expected.items()}
+
+    merged, missing, n_fallback, attrs = mesh_products(
+        path, discover, describe, options, report, cancelled
+    )
     f = opened[-1]
     progress(0.8, f"assembling {path.name}")
     elem_step = merged["elem_id"]
