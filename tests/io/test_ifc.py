@@ -301,3 +301,36 @@ def test_psets_column_is_ifcopenshells_get_psets(name: str, own_cache: Path) -> 
         n_with += bool(want)
     if name.startswith("AC20"):
         assert n_with > 50
+
+
+def test_a_script_without_a_main_guard_meshes_in_the_worker(tmp_path: Path) -> None:
+    # multiprocessing's spawn re-ran the parent's main script in the worker, so a script
+    # without an `if __name__ == "__main__"` guard (or one read from stdin) loaded no IFC
+    # layer and said nothing; the worker is now its own `python -m` process.
+    import os
+    import subprocess
+    import sys
+
+    if not HOUSE.is_file():
+        pytest.skip(f"{HOUSE} not available")
+    script = tmp_path / "no_guard.py"
+    script.write_text(
+        "from pathlib import Path\n"
+        "from twin_app.io.load import load_city\n"
+        f"res = load_city([Path({str(HOUSE)!r})])\n"
+        "print('IFC', [fs.n_features for fs in res.city.of_kind('ifc')], res.errors)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, TWIN_APP_CACHE=str(tmp_path / "cache"), PYTHONPATH=str(root))
+    for args in ([str(script)], ["-"]):
+        out = subprocess.run(
+            [sys.executable, *args],
+            input=script.read_text() if args == ["-"] else None,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=120,
+        )
+        assert out.returncode == 0, out.stderr[-800:]
+        assert "IFC [35] []" in out.stdout, out.stdout + out.stderr[-800:]

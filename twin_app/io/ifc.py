@@ -37,6 +37,7 @@ Reference: buildingSMART IFC4 ADD2 TC1, IfcMapConversion and IfcGeometricReprese
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -392,6 +393,41 @@ class WorkerCrashed(RuntimeError):
     """The meshing worker process died (a geometry kernel crashed)."""
 
 
+class _Process:
+    """A worker subprocess seen through the few :class:`multiprocessing.Process` calls used."""
+
+    def __init__(self, popen: Any) -> None:
+        self._popen = popen
+
+    @property
+    def pid(self) -> int:
+        """Its process id."""
+        return int(self._popen.pid)
+
+    @property
+    def exitcode(self) -> int | None:
+        """Exit code (negative: killed by that signal), None while running."""
+        code = self._popen.poll()
+        return None if code is None else int(code)
+
+    def is_alive(self) -> bool:
+        """True while it runs."""
+        return self._popen.poll() is None
+
+    def kill(self) -> None:
+        """Kill it."""
+        self._popen.kill()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for it to end, at most `timeout` seconds."""
+        import subprocess
+
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._popen.wait(timeout)
+        if self._popen.stdout is not None and self._popen.poll() is not None:
+            self._popen.stdout.close()
+
+
 class MeshWorker:
     """One warm meshing process (spawned once, reused for every file, restarted after a crash).
 
@@ -410,16 +446,40 @@ class MeshWorker:
         return int(self._proc.pid) if self._proc is not None and self._proc.is_alive() else None
 
     def _start(self) -> None:
-        import multiprocessing as mp
+        # A plain ``python -m twin_app.io.ifc_worker`` process, not multiprocessing's spawn:
+        # spawn re-runs the parent's main script in the child, which fails in any script
+        # without an ``if __name__ == "__main__"`` guard (and from stdin), and the file then
+        # loaded nothing. The worker listens on a loopback port it prints on its first line;
+        # a random key authenticates the connection.
+        import secrets
+        import subprocess
+        import sys
+        from multiprocessing.connection import Client
 
-        from twin_app.io.ifc_worker import serve
+        import twin_app
 
-        ctx = mp.get_context("spawn")
-        parent, child = ctx.Pipe()
-        proc = ctx.Process(target=serve, args=(child,), daemon=True, name="twin-ifc-mesher")
-        proc.start()
-        child.close()  # so a dead worker reads as end-of-file here
-        self._proc, self._conn = proc, parent
+        key = secrets.token_bytes(32)
+        root = str(Path(twin_app.__file__).resolve().parents[1])
+        env = dict(os.environ, TWIN_IFC_WORKER_KEY=key.hex())
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+        popen = subprocess.Popen(
+            [sys.executable, "-m", "twin_app.io.ifc_worker"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        proc = _Process(popen)
+        assert popen.stdout is not None
+        line = popen.stdout.readline()  # end of file when the worker dies before listening
+        try:
+            conn = Client(("127.0.0.1", int(line)), authkey=key)
+        except (ValueError, OSError) as exc:
+            proc.kill()
+            proc.join(timeout=5)
+            raise WorkerCrashed(
+                f"meshing process did not start (exit code {proc.exitcode})"
+            ) from exc
+        self._proc, self._conn = proc, conn
 
     def stop(self) -> None:
         """Kill the worker (the next job starts a fresh one)."""

@@ -146,3 +146,19 @@ def serve(conn: Any) -> None:
             conn.send(("ok", funcs[name](**kwargs)))
         except Exception as exc:  # reported to the app as one line; the worker lives on
             conn.send(("error", type(exc).__name__, " ".join(str(exc).split())[:300]))
+
+
+def main() -> None:
+    """Entry of ``python -m twin_app.io.ifc_worker``: listen on a loopback port, print it, serve
+    the one connection that brings the key from ``TWIN_IFC_WORKER_KEY``."""
+    from multiprocessing.connection import Listener
+
+    key = bytes.fromhex(os.environ.pop("TWIN_IFC_WORKER_KEY"))
+    with Listener(("127.0.0.1", 0), authkey=key) as listener:
+        print(listener.address[1], flush=True)
+        conn = listener.accept()
+    serve(conn)
+
+
+if __name__ == "__main__":
+    main()

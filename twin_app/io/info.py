@@ -64,7 +64,10 @@ def ifc_summary(src: SourceData) -> dict[str, Any]:
     data = src.ifc
     assert data is not None
     info = data.info
-    by_storey = data.table["storey"].replace("", "(none)").value_counts(sort=False)
+    counts = data.table["storey"].replace("", "(none)").value_counts(sort=False)
+    # lowest storey first, as the building stands; elements on no storey last
+    order = [st.name for st in info.storeys if st.name in counts.index]
+    by_storey = counts.reindex(order + [k for k in counts.index if k not in order])
     g = info.georef
     location = None
     if data.placed:
