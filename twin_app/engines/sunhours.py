@@ -224,7 +224,7 @@ def sun_hours(
     if stats is not None:
         stats["rays"] = float(rays)
         stats["steps"] = float(dirs.shape[0])
-    return counts * step_h
+    return np.asarray(counts * step_h, dtype=np.float64)
 
 
 # -- receptors -----------------------------------------------------------------------------
