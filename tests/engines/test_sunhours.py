@@ -195,6 +195,17 @@ def test_massing_edits() -> None:
         sh.set_height(base, [1], -3.0)
 
 
+def test_a_date_is_the_local_solar_day_far_from_greenwich() -> None:
+    # Beijing: the sun rises about 22:00 UTC the day before; the whole day is still counted
+    lat, lon = 39.9042, 116.4074
+    occ = ground_plane(empty())
+    date = dt.date(2025, 6, 21)
+    rise, sset, _ = rise_set_transit(lat, lon, date)
+    daylight = (sset - rise).total_seconds() / 3600.0
+    h = sh.sun_hours(occ, [[0.0, 0.0, 0.0]], lat, lon, date, step_min=5.0)
+    assert h[0] == pytest.approx(daylight, abs=5.0 / 60.0 + 0.1)
+
+
 def test_bad_time_range() -> None:
     with pytest.raises(EngineError):
         sh.time_span(("2025-03-20T12:00", "2025-03-20T10:00"))

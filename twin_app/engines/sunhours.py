@@ -76,10 +76,16 @@ def _ns(t: Any) -> int:
     return int(ts.value)
 
 
-def time_span(when: TimeSpan) -> tuple[int, int]:
-    """``(start, end)`` UTC ns of a date (its UTC day) or of a ``(start, end)`` pair."""
+def time_span(when: TimeSpan, lon_deg: float = 0.0) -> tuple[int, int]:
+    """``(start, end)`` UTC ns of a date or of a ``(start, end)`` pair.
+
+    A date is its local mean solar day at longitude `lon_deg`: midnight to midnight of
+    ``UTC + lon_deg / 15`` hours, so the whole daylight of that date falls inside it anywhere
+    on Earth.
+    """
     if isinstance(when, dt.date) and not isinstance(when, dt.datetime):
         start = _ns(dt.datetime(when.year, when.month, when.day))
+        start -= round(lon_deg / 360.0 * NS_PER_DAY)
         return start, start + NS_PER_DAY
     if isinstance(when, tuple) and len(when) == 2:
         start, end = _ns(when[0]), _ns(when[1])
@@ -104,7 +110,7 @@ def sun_samples(
     """
     if not (math.isfinite(step_min) and step_min > 0):
         raise EngineError(f"sun hours: step {step_min} min must be positive")
-    start, end = time_span(when)
+    start, end = time_span(when, lon_deg)
     step_ns = round(step_min * NS_PER_MIN)
     n = max(1, round((end - start) / step_ns))
     t = start + step_ns // 2 + step_ns * np.arange(n, dtype=np.int64)
@@ -203,8 +209,9 @@ def sun_hours(
     lat_deg, lon_deg
         The place (WGS 84 degrees), e.g. the twin's frame origin.
     when
-        A :class:`datetime.date` (its UTC day) or a ``(start, end)`` pair of UTC times (ns ints,
-        datetimes, or strings pandas parses).
+        A :class:`datetime.date` (its local mean solar day at `lon_deg`, see :func:`time_span`)
+        or a ``(start, end)`` pair of UTC times (ns ints, datetimes (naive ones read as UTC), or
+        strings pandas parses).
     normals
         Optional (n, 3) outward unit normals for facade receptors.
     step_min
@@ -369,8 +376,9 @@ def facade_receptors(mesh: TriMesh, spacing_m: float = 3.0, max_split: int = 64)
 
 
 def solar_noon(lat_deg: float, lon_deg: float, date: dt.date) -> tuple[int, FloatArray]:
-    """UTC ns of the highest sun on a UTC date (to the minute) and the direction toward it."""
-    start, _ = time_span(date)
+    """UTC ns of the highest sun on a date (its local mean solar day, to the minute) and the
+    direction toward it."""
+    start, _ = time_span(date, lon_deg)
     t = start + NS_PER_MIN * np.arange(1440, dtype=np.int64)
     az, el = sun_positions(lon_deg, lat_deg, t)
     i = int(np.argmax(el))
