@@ -211,3 +211,16 @@ def test_bad_time_range() -> None:
         sh.time_span(("2025-03-20T12:00", "2025-03-20T10:00"))
     t, d, step_h = sh.sun_samples(LAT, LON, ("2025-03-20T10:00", "2025-03-20T12:00"), 30.0)
     assert len(t) == 4 and step_h == 0.5 and (d[:, 2] > 0).all()
+
+
+def test_vectorised_sun_positions_match_the_scalar_spa() -> None:
+    from twin_app.engines.sun import sun_direction, sun_directions, sun_positions
+
+    t = np.array([1_742_470_000, 1_742_490_000, 1_750_500_000], dtype=np.int64) * 10**9
+    az, el = sun_positions(LON, LAT, t)
+    d = sun_directions(az, el)
+    for i, ti in enumerate(t):
+        p = sun_position(LON, LAT, int(ti))
+        assert az[i] == pytest.approx(p.azimuth_deg, abs=1e-9)
+        assert el[i] == pytest.approx(p.elevation_deg, abs=1e-9)
+        assert np.allclose(d[i], sun_direction(p.azimuth_deg, p.elevation_deg))
