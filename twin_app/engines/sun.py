@@ -24,10 +24,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from twin_app.errors import EngineError
+
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 
 @dataclass(frozen=True)
@@ -127,3 +130,54 @@ def sun_direction(azimuth_deg: float, elevation_deg: float) -> tuple[float, floa
     az, el = math.radians(azimuth_deg), math.radians(elevation_deg)
     d = np.array([math.cos(el) * math.sin(az), math.cos(el) * math.cos(az), math.sin(el)])
     return (float(d[0]), float(d[1]), float(d[2]))
+
+
+def sun_positions(
+    lon_deg: float,
+    lat_deg: float,
+    t_ns: np.ndarray[Any, Any],
+    altitude_m: float = 0.0,
+    delta_t_s: float | None = 67.0,
+) -> tuple[FloatArray, FloatArray]:
+    """Sun azimuth and apparent elevation at many UTC times in one pvlib call.
+
+    The vectorised form of :func:`sun_position` (same algorithm, defaults and checks).
+
+    Parameters
+    ----------
+    lon_deg, lat_deg
+        Place, degrees (WGS 84).
+    t_ns
+        (k,) times, UTC nanoseconds since 1970.
+    altitude_m, delta_t_s
+        As for :func:`sun_position`.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (k,) azimuth (degrees clockwise from north) and (k,) apparent elevation (degrees).
+    """
+    sun_position(lon_deg, lat_deg, 0, altitude_m)  # validates the place
+    import pandas as pd
+    from pvlib.solarposition import spa_python
+
+    times = pd.DatetimeIndex(pd.to_datetime(np.asarray(t_ns, dtype=np.int64), unit="ns", utc=True))
+    pos = spa_python(
+        times,
+        latitude=float(lat_deg),
+        longitude=float(lon_deg),
+        altitude=float(altitude_m),
+        delta_t=delta_t_s,
+        how="numpy",
+    )
+    return (
+        pos["azimuth"].to_numpy(dtype=np.float64),
+        pos["apparent_elevation"].to_numpy(dtype=np.float64),
+    )
+
+
+def sun_directions(azimuth_deg: FloatArray, elevation_deg: FloatArray) -> FloatArray:
+    """(k, 3) unit vectors towards the sun (x east, y north, z up); see :func:`sun_direction`."""
+    az = np.radians(np.asarray(azimuth_deg, dtype=np.float64))
+    el = np.radians(np.asarray(elevation_deg, dtype=np.float64))
+    return np.column_stack([np.cos(el) * np.sin(az), np.cos(el) * np.cos(az), np.sin(el)])
