@@ -342,13 +342,13 @@ def test_bounds_skip_points_that_are_not_finite(plotters: list[pv.Plotter]) -> N
     nan = np.nan
     pts = np.array([[0.0, 0.0, 0.0], [nan, nan, nan], [10.0, 5.0, 2.0], [nan, 3.0, 1.0]])
     scene.adapters[1] = SimpleNamespace(  # type: ignore[assignment]
-        mesh=pv.PolyData(pts), is_surface=True
+        mesh=pv.PolyData(pts), is_surface=True, defines_ground=True
     )
     assert scene.data_bounds() == (0.0, 10.0, 0.0, 5.0, 0.0, 2.0)
     vb = scene.view_bounds()
     assert vb is not None and np.isfinite(vb).all()
     scene.adapters[1] = SimpleNamespace(  # type: ignore[assignment]
-        mesh=pv.PolyData(np.full((2, 3), nan)), is_surface=True
+        mesh=pv.PolyData(np.full((2, 3), nan)), is_surface=True, defines_ground=True
     )
     assert scene.data_bounds() is None and scene.view_bounds() is None
 
