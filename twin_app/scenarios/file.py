@@ -42,6 +42,23 @@ A scenario file names the networks a scenario runs on and the interventions it m
     [[interventions]]
     kind = "set_demand"                 # junctions = [...] (empty: all), factor = 1.2
 
+    [sun]                               # optional; massing interventions imply it
+    date = 2026-03-21                   # the day studied (default the spring equinox, BRE 209)
+    step_min = 10.0                     # sampling step of the day, minutes
+    cell_m = 2.0                        # ground raster cell, metres
+    bounds = [xmin, ymin, xmax, ymax]   # study area, twin's local metres (default: around
+    buffer_m = 150.0                    # the changed buildings, buffered by buffer_m)
+    facade_spacing_m = 3.0              # facade receptor spacing, metres
+
+    [[interventions]]
+    kind = "add_building"               # footprint = [[x, y], ...] (local metres) or
+                                        # lonlat = [[lon, lat], ...]; height_m = 60 or
+                                        # floors = 20 (storey_m = 3); id = "new/tower"
+    [[interventions]]
+    kind = "remove_building"            # buildings = ["way/123", ...]
+    [[interventions]]
+    kind = "set_height"                 # buildings = [...], height_m = 30
+
 Paths are relative to the scenario file; a loaded :class:`Scenario` holds them as absolute
 paths, and :func:`save_scenario` writes them relative to the file it writes, so a saved
 scenario still names the same files. Every bad file gives a one-line
@@ -52,6 +69,7 @@ checked against the networks when the scenario runs (:mod:`twin_app.scenarios.ru
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
 import tomllib
@@ -82,6 +100,12 @@ DEFAULT_LENGTH_UNIT_KM = 1.609344
 #: Names of the road and the water interventions.
 ROAD_KINDS = ("close_road", "set_capacity", "set_speed", "add_link")
 WATER_KINDS = ("close_pipe", "leak", "pump_outage", "set_demand")
+#: Names of the massing (buildings) interventions.
+MASSING_KINDS = ("add_building", "remove_building", "set_height")
+#: Every intervention kind.
+ALL_KINDS = ROAD_KINDS + WATER_KINDS + MASSING_KINDS
+#: The default study date: the spring equinox, the date BRE 209 judges open spaces on.
+DEFAULT_SUN_DATE = dt.date(2026, 3, 21)
 
 
 def _abs(path: str | Path, base: Path) -> Path:
@@ -300,6 +324,127 @@ class SetDemand(_Strict):
     factor: float = Field(ge=0.0, le=1000.0)
 
 
+class SunSection(_Strict):
+    """``[sun]``: a sun-hours study of one day (:mod:`twin_app.engines.sunhours`).
+
+    ``bounds`` (xmin, ymin, xmax, ymax in the twin's local metres) limit the study area;
+    without them the study covers the bounding box of the buildings the interventions change,
+    buffered by ``buffer_m``, or the whole twin when nothing changes.
+    """
+
+    date: dt.date = DEFAULT_SUN_DATE
+    step_min: float = Field(10.0, gt=0.0, le=120.0)
+    cell_m: float = Field(2.0, gt=0.0, le=100.0)
+    bounds: tuple[float, float, float, float] | None = None
+    buffer_m: float = Field(150.0, ge=0.0)
+    facade_spacing_m: float = Field(3.0, gt=0.0, le=100.0)
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date(cls, v: Any) -> Any:
+        # a TOML date is a date; a datetime (or its text) is not a day
+        if isinstance(v, dt.datetime):
+            raise ValueError("give a date (2026-03-21), not a date and time")
+        if isinstance(v, str):
+            try:
+                return dt.date.fromisoformat(v)
+            except ValueError:
+                raise ValueError("give a date as YYYY-MM-DD") from None
+        return v
+
+    @field_validator("bounds", mode="after")
+    @classmethod
+    def _bounds(
+        cls, v: tuple[float, float, float, float] | None
+    ) -> tuple[float, float, float, float] | None:
+        if v is not None and not (v[0] < v[2] and v[1] < v[3]):
+            raise ValueError(
+                "bounds must be [xmin, ymin, xmax, ymax] with xmin < xmax, ymin < ymax"
+            )
+        return v
+
+
+Ring = tuple[tuple[float, float], ...]
+
+
+def _check_ring(ring: Ring | None) -> Ring | None:
+    """At least 3 distinct corners and a simple (not self-intersecting) ring."""
+    if ring is None:
+        return None
+    import shapely
+
+    pts = list(ring)
+    if len(pts) > 1 and pts[0] == pts[-1]:
+        pts = pts[:-1]  # a closed ring: the last corner repeats the first
+    if len(set(pts)) < 3:
+        raise ValueError("a footprint needs at least 3 distinct corners")
+    poly = shapely.Polygon(pts)
+    if not poly.is_valid:
+        raise ValueError(f"the footprint is not a simple polygon ({shapely.is_valid_reason(poly)})")
+    if poly.area <= 0.0:
+        raise ValueError("the footprint has no area")
+    return tuple(pts)
+
+
+class AddBuilding(_Strict):
+    """A new LoD1 building: a footprint extruded from the ground to ``height_m``.
+
+    The footprint is ``footprint`` (the twin's local metres, x east, y north) or ``lonlat``
+    (WGS 84 degrees); the height ``height_m`` or ``floors * storey_m``. ``id`` names it
+    (default ``new/K``, K its position among the scenario's added buildings).
+    """
+
+    kind: Literal["add_building"] = "add_building"
+    footprint: Ring | None = None
+    lonlat: Ring | None = None
+    height_m: float | None = Field(None, gt=0.0, le=2000.0)
+    floors: int | None = Field(None, ge=1, le=500)
+    storey_m: float = Field(3.0, gt=0.0, le=20.0)
+    id: IdText | None = None
+
+    @field_validator("footprint", mode="after")
+    @classmethod
+    def _footprint(cls, v: Ring | None) -> Ring | None:
+        return _check_ring(v)
+
+    @field_validator("lonlat", mode="after")
+    @classmethod
+    def _lonlat(cls, v: Ring | None) -> Ring | None:
+        if v is not None and not all(-180 <= x <= 180 and -90 <= y <= 90 for x, y in v):
+            raise ValueError("lonlat corners must be [lon, lat] in degrees")
+        return _check_ring(v)
+
+    @model_validator(mode="after")
+    def _one(self) -> AddBuilding:
+        if (self.footprint is None) == (self.lonlat is None):
+            raise ValueError("give exactly one of footprint or lonlat")
+        if (self.height_m is None) == (self.floors is None):
+            raise ValueError("give exactly one of height_m or floors")
+        return self
+
+    @property
+    def height(self) -> float:
+        """The building's height, metres."""
+        return (
+            self.height_m if self.height_m is not None else float(self.floors or 0) * self.storey_m
+        )
+
+
+class RemoveBuilding(_Strict):
+    """Demolish buildings of the twin (their ids, e.g. ``way/123``)."""
+
+    kind: Literal["remove_building"] = "remove_building"
+    buildings: Ids = Field(min_length=1)
+
+
+class SetHeight(_Strict):
+    """Re-extrude buildings of the twin (or added ones, by their ``id``) to ``height_m``."""
+
+    kind: Literal["set_height"] = "set_height"
+    buildings: Ids = Field(min_length=1)
+    height_m: float = Field(gt=0.0, le=2000.0)
+
+
 Intervention = Annotated[
     CloseRoad
     | SetCapacity
@@ -308,7 +453,10 @@ Intervention = Annotated[
     | ClosePipe
     | LeakSpec
     | PumpOutageSpec
-    | SetDemand,
+    | SetDemand
+    | AddBuilding
+    | RemoveBuilding
+    | SetHeight,
     Field(discriminator="kind"),
 ]
 
@@ -327,6 +475,7 @@ class Scenario(_Strict):
     twin: Path | None = None
     traffic: TrafficSection | None = None
     water: WaterSection | None = None
+    sun: SunSection | None = None
     interventions: tuple[Intervention, ...] = ()
     file: Path | None = Field(None, exclude=True, repr=False)
 
@@ -356,6 +505,15 @@ class Scenario(_Strict):
         """``(index in interventions, intervention)`` of the water kinds."""
         return [(i, v) for i, v in enumerate(self.interventions) if v.kind in WATER_KINDS]
 
+    def massing_interventions(self) -> list[tuple[int, Any]]:
+        """``(index in interventions, intervention)`` of the massing kinds."""
+        return [(i, v) for i, v in enumerate(self.interventions) if v.kind in MASSING_KINDS]
+
+    @property
+    def has_sun(self) -> bool:
+        """A ``[sun]`` section or a massing intervention."""
+        return self.sun is not None or bool(self.massing_interventions())
+
     @property
     def has_traffic(self) -> bool:
         """A ``[traffic]`` section or a road intervention."""
@@ -374,7 +532,7 @@ def _loc_text(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif prev is not None and isinstance(prev, int) and part in ROAD_KINDS + WATER_KINDS:
+        elif prev is not None and isinstance(prev, int) and part in ALL_KINDS:
             pass  # the union member pydantic tried: not a key of the file
         else:
             out += ("." if out else "") + ("schema" if part == "schema_version" else part)
@@ -396,12 +554,9 @@ def _what(err: Mapping[str, Any]) -> str:
             f"{SCHEMA_VERSION}"
         )
     if kind == "union_tag_not_found":
-        return f"'kind' missing; one of {', '.join(ROAD_KINDS + WATER_KINDS)}"
+        return f"'kind' missing; one of {', '.join(ALL_KINDS)}"
     if kind == "union_tag_invalid":
-        return (
-            f"unknown kind {err.get('ctx', {}).get('tag', '')!r}; one of "
-            f"{', '.join(ROAD_KINDS + WATER_KINDS)}"
-        )
+        return f"unknown kind {err.get('ctx', {}).get('tag', '')!r}; one of {', '.join(ALL_KINDS)}"
     if kind == "too_short":
         return "must not be empty"
     msg = str(err.get("msg", "invalid"))
