@@ -13,6 +13,12 @@ junctions), ``way/123@r`` those against it, so closing a two-way road names both
 Water changes are composed into a :class:`twin_app.engines.water.WaterChanges` that the
 engine applies to its private copy of the network (the ``.inp`` file is never edited); their
 ids are checked against the network when the scenario runs.
+
+Massing interventions take a :class:`~twin_app.scenarios.model.MassingModel` (the twin's
+buildings as one LoD1 mesh) and rebuild its mesh with
+:func:`twin_app.engines.sunhours.add_buildings`, :func:`~twin_app.engines.sunhours.remove_buildings`
+and :func:`~twin_app.engines.sunhours.set_height`; buildings are named by their twin ids
+(``way/123``) or, for added ones, by the ``id`` the scenario gave them.
 """
 
 from __future__ import annotations
@@ -28,16 +34,19 @@ from twin_app.engines.water import DemandChange, Leak, PumpOutage, WaterChanges
 from twin_app.errors import InputError
 from twin_app.io.tntp import TntpNetwork
 from twin_app.scenarios.file import (
+    AddBuilding,
     AddLink,
     ClosePipe,
     CloseRoad,
     LeakSpec,
     PumpOutageSpec,
+    RemoveBuilding,
     SetCapacity,
     SetDemand,
+    SetHeight,
     SetSpeed,
 )
-from twin_app.scenarios.model import TrafficModel, WaterModel
+from twin_app.scenarios.model import MassingModel, TrafficModel, WaterModel
 
 
 class UnknownElementError(InputError):
@@ -248,6 +257,69 @@ def set_demand(model: WaterModel, params: SetDemand) -> WaterModel:
     )
 
 
+def _buildings(model: MassingModel, names: Sequence[str], key: str) -> np.ndarray:
+    """Building indices of ids that still have a mesh (UnknownElementError naming `key`)."""
+    index = model.building_index()
+    present = np.zeros(model.n_buildings, dtype=bool)
+    bidx = np.asarray(model.mesh.cell_data["building_index"], dtype=np.int64)
+    present[bidx[(bidx >= 0) & (bidx < model.n_buildings)]] = True
+    out = []
+    for name in names:
+        i = index.get(name)
+        if i is None or not present[i]:
+            valid = [str(v) for v in model.building_ids[present]]
+            what = "building" if i is None else "building (already removed)"
+            raise UnknownElementError(suggest(name, valid, what), key)
+        out.append(i)
+    return np.asarray(out, dtype=np.int64)
+
+
+def _changed(model: MassingModel, idx: Any) -> tuple[int, ...]:
+    return tuple(sorted(set(model.changed) | {int(i) for i in np.ravel(idx)}))
+
+
+def add_building(model: MassingModel, params: AddBuilding) -> MassingModel:
+    """A new prism from the ground (``ground_z``) to ``ground_z + height``; its index is the
+    next free one and its id ``params.id`` or ``new/K`` (K counts the added buildings)."""
+    from twin_app.engines.sunhours import add_buildings
+
+    if params.lonlat is not None:
+        ll = np.asarray(params.lonlat, dtype=np.float64)
+        ring = model.frame.lonlat_to_local(ll[:, 0], ll[:, 1])[:, :2]
+    else:
+        ring = np.asarray(params.footprint, dtype=np.float64)
+    n = model.n_buildings
+    added = sum(1 for i in model.changed if str(model.building_ids[i]).startswith("new/"))
+    name = params.id if params.id is not None else f"new/{added}"
+    if name in model.building_index():
+        raise UnknownElementError(f"id {name!r} already names a building of the twin", "id")
+    mesh = add_buildings(model.mesh, [ring], params.height, model.ground_z, index=[n])
+    ids = np.append(model.building_ids, np.asarray([name], dtype=object))
+    return dataclasses.replace(model, mesh=mesh, building_ids=ids, changed=_changed(model, [n]))
+
+
+def remove_building(model: MassingModel, params: RemoveBuilding) -> MassingModel:
+    """The buildings named are demolished (their triangles dropped; ids and indices kept)."""
+    from twin_app.engines.sunhours import remove_buildings
+
+    idx = _buildings(model, params.buildings, "buildings")
+    mesh = remove_buildings(model.mesh, idx)
+    return dataclasses.replace(
+        model, mesh=mesh, building_ids=model.building_ids.copy(), changed=_changed(model, idx)
+    )
+
+
+def set_height(model: MassingModel, params: SetHeight) -> MassingModel:
+    """The buildings named re-extruded to ``height_m`` above their lowest point."""
+    from twin_app.engines.sunhours import set_height as set_mesh_height
+
+    idx = _buildings(model, params.buildings, "buildings")
+    mesh = set_mesh_height(model.mesh, idx, params.height_m)
+    return dataclasses.replace(
+        model, mesh=mesh, building_ids=model.building_ids.copy(), changed=_changed(model, idx)
+    )
+
+
 #: Intervention kind -> pure function (traffic kinds take a TrafficModel, water a WaterModel).
 TRAFFIC_INTERVENTIONS: dict[str, Callable[[TrafficModel, Any], TrafficModel]] = {
     "close_road": close_road,
@@ -260,4 +332,9 @@ WATER_INTERVENTIONS: dict[str, Callable[[WaterModel, Any], WaterModel]] = {
     "leak": leak,
     "pump_outage": pump_outage,
     "set_demand": set_demand,
+}
+MASSING_INTERVENTIONS: dict[str, Callable[[MassingModel, Any], MassingModel]] = {
+    "add_building": add_building,
+    "remove_building": remove_building,
+    "set_height": set_height,
 }

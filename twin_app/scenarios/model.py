@@ -166,3 +166,55 @@ class ScenarioResult:
             if k.name == name:
                 return k
         raise KeyError(name)
+
+
+@dataclass(frozen=True, eq=False)
+class MassingModel:
+    """The twin's buildings as one LoD1 mesh, for massing interventions and sun studies.
+
+    Attributes
+    ----------
+    mesh
+        The buildings' :class:`~twin_app.model.mesh.TriMesh` (local metres) with the cell
+        arrays ``building_index`` (row of ``building_ids``) and ``surface``; its arrays are
+        read-only, interventions return new meshes.
+    building_ids
+        (n,) the id each building index is named by (``way/123`` for the twin's OSM
+        buildings, the scenario's ``id`` or ``new/K`` for added ones). A removed building keeps
+        its id and index but has no triangles left.
+    lat_deg, lon_deg
+        The place of the sun studies: the twin's buildings' centre, WGS 84 degrees.
+    frame
+        The twin's :class:`~twin_app.model.frame.LocalFrame` (lon/lat footprints go through it).
+    ground_z
+        Height of the ground receptors: the lowest point of the baseline mesh, metres.
+    changed
+        Building indices the interventions so far added, removed or changed.
+    description
+        Where the buildings came from.
+    """
+
+    mesh: Any
+    building_ids: ObjArray
+    lat_deg: float
+    lon_deg: float
+    frame: Any
+    ground_z: float = 0.0
+    changed: tuple[int, ...] = ()
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        self.building_ids.flags.writeable = False
+        self.mesh.points.flags.writeable = False
+        self.mesh.triangles.flags.writeable = False
+        for arr in self.mesh.cell_data.values():
+            np.asarray(arr).flags.writeable = False
+
+    @property
+    def n_buildings(self) -> int:
+        """Number of building indices (removed ones included)."""
+        return int(self.building_ids.shape[0])
+
+    def building_index(self) -> dict[str, int]:
+        """Map of building id -> building index."""
+        return {str(k): i for i, k in enumerate(self.building_ids)}

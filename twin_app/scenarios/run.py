@@ -20,6 +20,16 @@ min_pressure_baseline, min_pressure_scenario, min_pressure_delta`` (m, lowest ov
 and ``demand_served_baseline, demand_served_scenario`` (m³ delivered over the run,
 ``sum_k q_k (t_{k+1} - t_k)`` as in :func:`twin_app.engines.water.kpis_of`).
 
+Sun (:mod:`twin_app.scenarios.massing`, when the scenario has a ``[sun]`` section or a massing
+intervention): the twin's buildings as one LoD1 mesh, the massing interventions applied, and
+one day's sun-hours study of each over the study area; KPIs ``sun_hours_lost_public_m2h`` (m2
+h), ``buildings_losing_1h_sun`` and ``shadow_area_noon_m2`` (m2)
+(:func:`twin_app.scenarios.massing.sun_kpis`). ``extra`` keeps ``sun_hours_baseline`` and
+``sun_hours_scenario`` (ground rasters, row 0 north, NaN under roofs), ``sun_transform``
+(their affine), ``sun_bounds``, ``sun_baseline`` / ``sun_scenario``
+(:class:`~twin_app.scenarios.massing.SunStudy`) and ``massing_baseline`` /
+``massing_scenario`` (:class:`~twin_app.scenarios.model.MassingModel`, their meshes).
+
 The same file gives the same numbers: both engines are deterministic and nothing depends on
 the clock or on dictionary order.
 """
@@ -49,7 +59,24 @@ from twin_app.scenarios.interventions import (
     UnknownElementError,
     suggest,
 )
-from twin_app.scenarios.model import Kpi, ScenarioResult, TrafficModel, WaterModel
+from twin_app.scenarios.massing import (
+    SUN_KPIS,
+    Bounds,
+    SunStudy,
+    apply_massing,
+    baseline_massing_model,
+    study_bounds,
+    sun_key,
+    sun_kpis,
+    sun_study,
+)
+from twin_app.scenarios.model import (
+    Kpi,
+    MassingModel,
+    ScenarioResult,
+    TrafficModel,
+    WaterModel,
+)
 
 #: ``progress(fraction 0..1, message)``, as in :mod:`twin_app.io.load`.
 Progress = Callable[[float, str], None]
@@ -472,6 +499,21 @@ class Baselines:
         model = baseline_water_model(scenario)
         return model, simulate_model(model, scenario, cancelled), False
 
+    def massing(self, scenario: Scenario) -> MassingModel:
+        """The twin's buildings (read headless; kept in-process by file, see
+        :func:`twin_app.scenarios.massing.massing_model_for_twin`)."""
+        return baseline_massing_model(scenario)
+
+    def sun(self, scenario: Scenario, bounds: Bounds) -> tuple[SunStudy, bool]:
+        """The baseline sun study over `bounds`; the flag is True when it was cached."""
+        return sun_study(self.massing(scenario), _sun_section(scenario), bounds), False
+
+
+def _sun_section(scenario: Scenario) -> Any:
+    from twin_app.scenarios.file import SunSection
+
+    return scenario.sun or SunSection()
+
 
 def _traffic_key(scenario: Scenario) -> str:
     t = scenario.traffic
@@ -495,12 +537,26 @@ class BaselineCache(Baselines):
         self._lock = threading.Lock()
         self._traffic: dict[str, tuple[TrafficModel, AssignmentResult]] = {}
         self._water: dict[str, tuple[WaterModel, Any]] = {}
+        self._sun: dict[str, SunStudy] = {}
 
     def clear(self) -> None:
         """Forget every baseline (the twin changed)."""
         with self._lock:
             self._traffic.clear()
             self._water.clear()
+            self._sun.clear()
+
+    def sun(self, scenario: Scenario, bounds: Bounds) -> tuple[SunStudy, bool]:
+        """The baseline sun study over `bounds`, cached by twin, ``[sun]`` settings and area."""
+        key = sun_key(scenario, bounds)
+        with self._lock:
+            hit = self._sun.get(key)
+        if hit is not None:
+            return hit, True
+        study = sun_study(self.massing(scenario), _sun_section(scenario), bounds)
+        with self._lock:
+            self._sun[key] = study
+        return study, False
 
     def cached_traffic(self, scenario: Scenario) -> tuple[TrafficModel, AssignmentResult] | None:
         """The cached baseline traffic model and equilibrium, or None."""
@@ -579,12 +635,18 @@ def run_scenario(
     t0 = time.perf_counter()
     source = baselines if baselines is not None else Baselines()
     parts = [
-        p for p, on in (("traffic", scenario.has_traffic), ("water", scenario.has_water)) if on
+        p
+        for p, on in (
+            ("traffic", scenario.has_traffic),
+            ("water", scenario.has_water),
+            ("sun", scenario.has_sun),
+        )
+        if on
     ]
     if not parts:
         raise InputError(
-            f"{scenario.label}: nothing to run: add a [traffic] or [water] section or an "
-            "intervention"
+            f"{scenario.label}: nothing to run: add a [traffic], [water] or [sun] section or "
+            "an intervention"
         )
     share = 1.0 / len(parts)
     kpis: list[Kpi] = []
@@ -655,6 +717,32 @@ def run_scenario(
         pipes = pipes_table(wbase, wscen)
         warnings += list(dict.fromkeys(wscen.warnings))
         extra.update(water_baseline=wbase, water_scenario=wscen)
+        done += share
+    if scenario.has_sun:
+        if cancelled is not None and cancelled():
+            raise Cancelled("scenario run cancelled")
+        report(done, 0.0, "sun: baseline")(0.0)
+        mbase = source.massing(scenario)
+        mscen = apply_massing(scenario, mbase)
+        bounds = study_bounds(scenario, mbase, mscen)
+        sbase, scached = source.sun(scenario, bounds)
+        extra["sun_baseline_cached"] = scached
+        if cancelled is not None and cancelled():
+            raise Cancelled("scenario run cancelled")
+        report(done, share * 0.5, "sun: scenario")(1.0)
+        sscen = sun_study(mscen, _sun_section(scenario), bounds) if mscen.changed else sbase
+        sk = sun_kpis(sbase, sscen, mscen.changed)
+        kpis += [Kpi(n, sk[n][0], sk[n][1], unit) for n, unit in SUN_KPIS.items()]
+        extra.update(
+            sun_hours_baseline=sbase.ground_hours,
+            sun_hours_scenario=sscen.ground_hours,
+            sun_transform=sbase.transform,
+            sun_bounds=bounds,
+            sun_baseline=sbase,
+            sun_scenario=sscen,
+            massing_baseline=mbase,
+            massing_scenario=mscen,
+        )
     if progress is not None:
         progress(1.0, "done")
     return ScenarioResult(
