@@ -180,3 +180,17 @@ def test_lonlat_and_local_footprints_agree() -> None:
     a = add_building(base, AddBuilding(footprint=SQUARE, height_m=30.0))  # type: ignore[arg-type]
     b = add_building(base, AddBuilding(lonlat=ll.tolist(), height_m=30.0))  # type: ignore[arg-type]
     assert np.allclose(a.mesh.bounds(), b.mesh.bounds(), atol=1e-6)
+
+
+def test_export_writes_the_sun_rasters(tmp_path: Path) -> None:
+    from twin_app.scenarios.report import export_tables
+
+    base = massing_model_for_twin(SAMPLE_DIR)
+    s = _scenario([{"kind": "set_height", "buildings": [str(base.building_ids[3])],
+                    "height_m": 40.0}], buffer_m=40.0, cell_m=4.0)  # fmt: skip
+    r = run_scenario(s)
+    (path,) = export_tables(r, tmp_path / "out")
+    with np.load(path) as z:
+        assert np.array_equal(z["baseline"], r.extra["sun_hours_baseline"], equal_nan=True)
+        assert np.array_equal(z["scenario"], r.extra["sun_hours_scenario"], equal_nan=True)
+        assert tuple(z["transform"]) == tuple(r.extra["sun_transform"])

@@ -39,11 +39,14 @@ def result_json(result: ScenarioResult) -> dict[str, Any]:
 
 
 def export_tables(result: ScenarioResult, folder: Path | str) -> list[Path]:
-    """Write ``links.csv`` (traffic) and ``nodes.csv`` (water) atomically into ``folder``.
+    """Write ``links.csv`` (traffic), ``nodes.csv`` (water) and ``sun_hours.npz`` (sun)
+    atomically into ``folder``.
 
     Columns are exactly :data:`~twin_app.scenarios.run.LINK_COLUMNS` and
-    :data:`~twin_app.scenarios.run.NODE_COLUMNS`; a table the scenario has no part for is not
-    written. Returns the files written.
+    :data:`~twin_app.scenarios.run.NODE_COLUMNS`; ``sun_hours.npz`` holds the ground rasters
+    ``baseline`` and ``scenario`` (hours, row 0 north, NaN under roofs) and their affine
+    ``transform`` (local metres). A part the scenario does not have is not written. Returns
+    the files written.
     """
     from twin_app.io.atomic import atomic_write_text
 
@@ -57,5 +60,28 @@ def export_tables(result: ScenarioResult, folder: Path | str) -> list[Path]:
             continue
         path = out / name
         atomic_write_text(path, table.loc[:, list(columns)].to_csv(index=False))
+        written.append(path)
+    if "sun_hours_baseline" in result.extra:
+        import io
+
+        import numpy as np
+
+        buf = io.BytesIO()
+        np.savez_compressed(
+            buf,
+            baseline=result.extra["sun_hours_baseline"],
+            scenario=result.extra["sun_hours_scenario"],
+            transform=np.asarray(result.extra["sun_transform"], dtype=np.float64),
+        )
+        path = out / "sun_hours.npz"
+        tmp = out / ".sun_hours.npz.part"
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(buf.getvalue())
+            tmp.replace(path)
+        except OSError as exc:
+            from twin_app.errors import SessionFileError
+
+            raise SessionFileError(f"{path}: cannot write ({exc.strerror or exc})") from exc
         written.append(path)
     return written
