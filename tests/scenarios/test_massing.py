@@ -194,3 +194,23 @@ def test_export_writes_the_sun_rasters(tmp_path: Path) -> None:
         assert np.array_equal(z["baseline"], r.extra["sun_hours_baseline"], equal_nan=True)
         assert np.array_equal(z["scenario"], r.extra["sun_hours_scenario"], equal_nan=True)
         assert tuple(z["transform"]) == tuple(r.extra["sun_transform"])
+
+
+def test_massing_scenario_saves_and_reads_back(tmp_path: Path) -> None:
+    from twin_app.scenarios.file import save_scenario
+
+    s = scenario_from_dict(
+        {
+            "schema": 1,
+            "name": "t",
+            "twin": str(SAMPLE_DIR),
+            "sun": {"date": "2026-06-21", "bounds": [0, 0, 100, 50]},
+            "interventions": [
+                {"kind": "add_building", "lonlat": [[-0.1, 51.5], [-0.099, 51.5],
+                                                    [-0.099, 51.501]], "floors": 4},
+                {"kind": "set_height", "buildings": ["way/1"], "height_m": 12.5},
+            ],
+        }
+    )  # fmt: skip
+    saved = save_scenario(s, tmp_path / "m.toml")
+    assert load_scenario(tmp_path / "m.toml") == saved == s
