@@ -620,10 +620,12 @@ def run_scenario(
     Returns
     -------
     ScenarioResult
-        KPIs (traffic first, then water), the links table, the nodes and pipes tables; the
-        engine results are in ``extra`` (``traffic_baseline``, ``traffic_scenario``,
+        KPIs (traffic, then water, then sun), the links table, the nodes and pipes tables;
+        the engine results are in ``extra`` (``traffic_baseline``, ``traffic_scenario``,
         ``traffic_model_baseline``, ``traffic_model_scenario``, ``water_baseline``,
-        ``water_scenario``).
+        ``water_scenario``; for sun ``sun_hours_baseline``, ``sun_hours_scenario``,
+        ``sun_transform``, ``sun_bounds``, ``sun_baseline``, ``sun_scenario``,
+        ``massing_baseline``, ``massing_scenario``, ``sun_baseline_cached``).
 
     Raises
     ------
