@@ -376,6 +376,7 @@ def run_sweep(
         base = assign_model(model, scenario)
         base_kpis = {k: float(v[0]) for k, v in traffic_kpis(model, base).items()}
         ctx = RoadContext(scenario, model, base, base_kpis)
+        closure_s = 0.5 * base.elapsed_s  # a warm re-solve: about half a cold one
         table = select(road_elements(model, base), where)
         func: Callable[..., dict[str, Any]] = road_task
         jobs = [(i, tuple(p)) for i, p in zip(table["id"], table["positions"], strict=True)]
@@ -392,6 +393,7 @@ def run_sweep(
         ctx = PipeContext(scenario, inp.name, inp.read_text(encoding="utf-8", errors="replace"),
                           wmodel.changes, base_kpis)  # fmt: skip
         table = select(pipe_elements(inp, wbase), where)
+        closure_s = wbase.run_time_s
         already = set(wmodel.changes.closed_links)
         table = table.loc[~table["id"].isin(already)]
         func = pipe_task
@@ -421,7 +423,7 @@ def run_sweep(
             tick(n + 1, str(job[0]))
     else:
         rows, n_workers, t_tasks = _run_dask(
-            ctx, func, jobs, scheduler, workers, tick, cancelled, scenario.label, client
+            ctx, func, jobs, scheduler, workers, tick, cancelled, scenario.label, client, closure_s
         )
     tasks_s = time.perf_counter() - t_tasks
     base_values = {k: float(v) for k, v in base_kpis.items()}
@@ -436,8 +438,16 @@ def run_sweep(
     )
 
 
-#: Tasks per worker a sweep is cut into (each task runs several closures in a row).
-TASKS_PER_WORKER = 8
+#: Seconds of work one Dask task of a sweep aims at (several closures in a row).
+TASK_S = 0.25
+
+
+def chunk_size(n_jobs: int, n_workers: int, closure_s: float) -> int:
+    """Closures per task: about :data:`TASK_S` of work (`closure_s` each, estimated from the
+    baseline run), at most an equal share per worker, at least one."""
+    share = max(1, math.ceil(n_jobs / max(n_workers, 1)))
+    by_time = max(1, int(TASK_S / max(closure_s, 1e-6)))
+    return min(share, by_time)
 
 
 def run_chunk(
@@ -457,6 +467,7 @@ def _run_dask(
     cancelled: Callable[[], bool] | None,
     label: str,
     given: Any = None,
+    closure_s: float = 0.0,
 ) -> tuple[list[dict[str, Any]], int, float]:
     """Submit one task per job, gather as they complete; cancel and close cleanly.
 
@@ -474,8 +485,9 @@ def _run_dask(
         shared = client.scatter(ctx, broadcast=True)
         t_tasks = time.perf_counter()
         # A warm re-solve takes milliseconds, the scheduler's round trip a few: several
-        # closures per task, about TASKS_PER_WORKER tasks a worker so that the load balances.
-        size = max(1, math.ceil(len(jobs) / (max(n_workers, 1) * TASKS_PER_WORKER)))
+        # closures per task, about TASK_S of work each (so cancel answers within that),
+        # never fewer tasks than workers.
+        size = chunk_size(len(jobs), n_workers, closure_s)
         chunks = [tuple(jobs[i : i + size]) for i in range(0, len(jobs), size)]
         futures = [client.submit(run_chunk, func, shared, c, pure=False) for c in chunks]
         rows: list[dict[str, Any]] = []
