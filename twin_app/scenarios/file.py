@@ -59,6 +59,18 @@ A scenario file names the networks a scenario runs on and the interventions it m
     [[interventions]]
     kind = "set_height"                 # buildings = [...], height_m = 30
 
+    [radio]                             # optional; station interventions imply it
+    threshold_dbm = -100.0              # (see twin_app.scenarios.radio for every key)
+    [[radio.stations]]                  # id, xy or lonlat, height_m or on_roof = "way/1", ...
+
+    [[interventions]]
+    kind = "add_station"                # the keys of a [[radio.stations]] entry
+    [[interventions]]
+    kind = "remove_station"             # stations = ["s1", ...]
+    [[interventions]]
+    kind = "set_station"                # stations = [...], tx_power_dbm / height_m /
+                                        # downtilt_deg / azimuths_deg
+
 Paths are relative to the scenario file; a loaded :class:`Scenario` holds them as absolute
 paths, and :func:`save_scenario` writes them relative to the file it writes, so a saved
 scenario still names the same files. Every bad file gives a one-line
@@ -89,6 +101,13 @@ from pydantic import (
 )
 
 from twin_app.errors import InputError
+from twin_app.scenarios.radio import (
+    RADIO_KINDS,
+    AddStation,
+    RadioSection,
+    RemoveStation,
+    SetStation,
+)
 
 #: The schema version this code reads and writes.
 SCHEMA_VERSION: Literal[1] = 1
@@ -103,7 +122,7 @@ WATER_KINDS = ("close_pipe", "leak", "pump_outage", "set_demand")
 #: Names of the massing (buildings) interventions.
 MASSING_KINDS = ("add_building", "remove_building", "set_height")
 #: Every intervention kind.
-ALL_KINDS = ROAD_KINDS + WATER_KINDS + MASSING_KINDS
+ALL_KINDS = ROAD_KINDS + WATER_KINDS + MASSING_KINDS + RADIO_KINDS
 #: The default study date: the spring equinox, the date BRE 209 judges open spaces on.
 DEFAULT_SUN_DATE = dt.date(2026, 3, 21)
 
@@ -456,7 +475,10 @@ Intervention = Annotated[
     | SetDemand
     | AddBuilding
     | RemoveBuilding
-    | SetHeight,
+    | SetHeight
+    | AddStation
+    | RemoveStation
+    | SetStation,
     Field(discriminator="kind"),
 ]
 
@@ -476,6 +498,7 @@ class Scenario(_Strict):
     traffic: TrafficSection | None = None
     water: WaterSection | None = None
     sun: SunSection | None = None
+    radio: RadioSection | None = None
     interventions: tuple[Intervention, ...] = ()
     file: Path | None = Field(None, exclude=True, repr=False)
 
@@ -513,6 +536,15 @@ class Scenario(_Strict):
     def has_sun(self) -> bool:
         """A ``[sun]`` section or a massing intervention."""
         return self.sun is not None or bool(self.massing_interventions())
+
+    def radio_interventions(self) -> list[tuple[int, Any]]:
+        """``(index in interventions, intervention)`` of the station kinds."""
+        return [(i, v) for i, v in enumerate(self.interventions) if v.kind in RADIO_KINDS]
+
+    @property
+    def has_radio(self) -> bool:
+        """A ``[radio]`` section or a station intervention."""
+        return self.radio is not None or bool(self.radio_interventions())
 
     @property
     def has_traffic(self) -> bool:

@@ -77,6 +77,16 @@ from twin_app.scenarios.model import (
     TrafficModel,
     WaterModel,
 )
+from twin_app.scenarios.radio import (
+    RADIO_KPIS,
+    RadioStudy,
+    radio_bounds,
+    radio_key,
+    radio_kpis,
+    radio_section,
+    radio_study,
+    scenario_stations,
+)
 
 #: ``progress(fraction 0..1, message)``, as in :mod:`twin_app.io.load`.
 Progress = Callable[[float, str], None]
@@ -508,6 +518,18 @@ class Baselines:
         """The baseline sun study over `bounds`; the flag is True when it was cached."""
         return sun_study(self.massing(scenario), _sun_section(scenario), bounds), False
 
+    def radio(self, scenario: Scenario, bounds: Bounds) -> tuple[RadioStudy, bool]:
+        """The baseline coverage study (the ``[radio]`` stations on the twin's buildings) over
+        `bounds`; the flag is True when it was cached."""
+        return _radio_baseline(self.massing(scenario), scenario, bounds), False
+
+
+def _radio_baseline(model: MassingModel, scenario: Scenario, bounds: Bounds) -> RadioStudy:
+    from twin_app.scenarios.radio import base_stations
+
+    sec = radio_section(scenario)
+    return radio_study(model, base_stations(sec.stations, model, scenario.label), sec, bounds)
+
 
 def _sun_section(scenario: Scenario) -> Any:
     from twin_app.scenarios.file import SunSection
@@ -538,6 +560,7 @@ class BaselineCache(Baselines):
         self._traffic: dict[str, tuple[TrafficModel, AssignmentResult]] = {}
         self._water: dict[str, tuple[WaterModel, Any]] = {}
         self._sun: dict[str, SunStudy] = {}
+        self._radio: dict[str, RadioStudy] = {}
 
     def clear(self) -> None:
         """Forget every baseline (the twin changed)."""
@@ -545,6 +568,7 @@ class BaselineCache(Baselines):
             self._traffic.clear()
             self._water.clear()
             self._sun.clear()
+            self._radio.clear()
 
     def sun(self, scenario: Scenario, bounds: Bounds) -> tuple[SunStudy, bool]:
         """The baseline sun study over `bounds`, cached by twin, ``[sun]`` settings and area."""
@@ -556,6 +580,18 @@ class BaselineCache(Baselines):
         study = sun_study(self.massing(scenario), _sun_section(scenario), bounds)
         with self._lock:
             self._sun[key] = study
+        return study, False
+
+    def radio(self, scenario: Scenario, bounds: Bounds) -> tuple[RadioStudy, bool]:
+        """The baseline coverage study over `bounds`, cached by twin, ``[radio]`` and area."""
+        key = radio_key(scenario, bounds)
+        with self._lock:
+            hit = self._radio.get(key)
+        if hit is not None:
+            return hit, True
+        study = _radio_baseline(self.massing(scenario), scenario, bounds)
+        with self._lock:
+            self._radio[key] = study
         return study, False
 
     def cached_traffic(self, scenario: Scenario) -> tuple[TrafficModel, AssignmentResult] | None:
@@ -620,12 +656,18 @@ def run_scenario(
     Returns
     -------
     ScenarioResult
-        KPIs (traffic, then water, then sun), the links table, the nodes and pipes tables;
+        KPIs (traffic, then water, then sun, then radio), the links table, the nodes and pipes tables;
         the engine results are in ``extra`` (``traffic_baseline``, ``traffic_scenario``,
         ``traffic_model_baseline``, ``traffic_model_scenario``, ``water_baseline``,
         ``water_scenario``; for sun ``sun_hours_baseline``, ``sun_hours_scenario``,
         ``sun_transform``, ``sun_bounds``, ``sun_baseline``, ``sun_scenario``,
-        ``massing_baseline``, ``massing_scenario``, ``sun_baseline_cached``).
+        ``massing_baseline``, ``massing_scenario``, ``sun_baseline_cached``; for radio
+        ``radio_baseline`` / ``radio_scenario`` (street RSRP rasters, dBm, row 0 north, NaN
+        under roofs), ``radio_transform``, ``radio_bounds``, ``radio_buildings_baseline`` /
+        ``radio_buildings_scenario`` (worst floor's best-server RSRP per building, rows of
+        ``radio_building_ids_baseline`` / ``radio_building_ids_scenario``),
+        ``radio_study_baseline`` / ``radio_study_scenario``
+        (:class:`~twin_app.scenarios.radio.RadioStudy`) and ``radio_baseline_cached``).
 
     Raises
     ------
@@ -642,12 +684,14 @@ def run_scenario(
             ("traffic", scenario.has_traffic),
             ("water", scenario.has_water),
             ("sun", scenario.has_sun),
+            ("radio", scenario.has_radio),
         )
         if on
     ]
     if not parts:
         raise InputError(
-            f"{scenario.label}: nothing to run: add a [traffic], [water] or [sun] section or "
+            f"{scenario.label}: nothing to run: add a [traffic], [water], [sun] or [radio] "
+            "section or "
             "an intervention"
         )
     share = 1.0 / len(parts)
@@ -744,6 +788,41 @@ def run_scenario(
             sun_scenario=sscen,
             massing_baseline=mbase,
             massing_scenario=mscen,
+        )
+        done += share
+    if scenario.has_radio:
+        if cancelled is not None and cancelled():
+            raise Cancelled("scenario run cancelled")
+        report(done, 0.0, "radio: baseline")(0.0)
+        rmbase = source.massing(scenario)
+        rmscen = apply_massing(scenario, rmbase)
+        rbounds = radio_bounds(scenario, rmbase)
+        rbase, rcached = source.radio(scenario, rbounds)
+        extra["radio_baseline_cached"] = rcached
+        if cancelled is not None and cancelled():
+            raise Cancelled("scenario run cancelled")
+        report(done, share * 0.5, "radio: scenario")(1.0)
+        stations, added = scenario_stations(scenario, rmscen)
+        rsec = radio_section(scenario)
+        rscen = (
+            radio_study(rmscen, stations, rsec, rbounds)
+            if scenario.radio_interventions() or rmscen.changed
+            else rbase
+        )
+        rk = radio_kpis(rbase, rscen, added, rsec)
+        units = dict(RADIO_KPIS, capex=rsec.currency)
+        kpis += [Kpi(n, rk[n][0], rk[n][1], units[n]) for n in RADIO_KPIS]
+        extra.update(
+            radio_baseline=rbase.street_rsrp,
+            radio_scenario=rscen.street_rsrp,
+            radio_transform=rbase.transform,
+            radio_bounds=rbounds,
+            radio_buildings_baseline=rbase.building_rsrp,
+            radio_buildings_scenario=rscen.building_rsrp,
+            radio_building_ids_baseline=rmbase.building_ids,
+            radio_building_ids_scenario=rmscen.building_ids,
+            radio_study_baseline=rbase,
+            radio_study_scenario=rscen,
         )
     if progress is not None:
         progress(1.0, "done")
