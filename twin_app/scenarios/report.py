@@ -39,13 +39,17 @@ def result_json(result: ScenarioResult) -> dict[str, Any]:
 
 
 def export_tables(result: ScenarioResult, folder: Path | str) -> list[Path]:
-    """Write ``links.csv`` (traffic), ``nodes.csv`` (water) and ``sun_hours.npz`` (sun)
-    atomically into ``folder``.
+    """Write ``links.csv`` (traffic), ``nodes.csv`` (water), ``sun_hours.npz`` (sun) and
+    ``radio.npz`` (radio) atomically into ``folder``.
 
     Columns are exactly :data:`~twin_app.scenarios.run.LINK_COLUMNS` and
     :data:`~twin_app.scenarios.run.NODE_COLUMNS`; ``sun_hours.npz`` holds the ground rasters
     ``baseline`` and ``scenario`` (hours, row 0 north, NaN under roofs) and their affine
-    ``transform`` (local metres). A part the scenario does not have is not written. Returns
+    ``transform`` (local metres); ``radio.npz`` the street RSRP rasters ``baseline`` and
+    ``scenario`` (dBm, row 0 north, NaN under roofs, -inf where no station reaches), their
+    ``transform``, and per building the worst floor's RSRP ``buildings_baseline`` /
+    ``buildings_scenario`` with their ids ``building_ids_baseline`` / ``building_ids_scenario``
+    (NaN outside the area). A part the scenario does not have is not written. Returns
     the files written.
     """
     from twin_app.io.atomic import atomic_write_text
@@ -62,26 +66,55 @@ def export_tables(result: ScenarioResult, folder: Path | str) -> list[Path]:
         atomic_write_text(path, table.loc[:, list(columns)].to_csv(index=False))
         written.append(path)
     if "sun_hours_baseline" in result.extra:
-        import io
-
+        written.append(
+            _write_npz(
+                out / "sun_hours.npz",
+                baseline=result.extra["sun_hours_baseline"],
+                scenario=result.extra["sun_hours_scenario"],
+                transform=result.extra["sun_transform"],
+            )
+        )
+    if "radio_baseline" in result.extra:
         import numpy as np
 
-        buf = io.BytesIO()
-        np.savez_compressed(
-            buf,
-            baseline=result.extra["sun_hours_baseline"],
-            scenario=result.extra["sun_hours_scenario"],
-            transform=np.asarray(result.extra["sun_transform"], dtype=np.float64),
+        written.append(
+            _write_npz(
+                out / "radio.npz",
+                baseline=result.extra["radio_baseline"],
+                scenario=result.extra["radio_scenario"],
+                transform=result.extra["radio_transform"],
+                buildings_baseline=result.extra["radio_buildings_baseline"],
+                buildings_scenario=result.extra["radio_buildings_scenario"],
+                building_ids_baseline=np.asarray(
+                    result.extra["radio_building_ids_baseline"], dtype=str
+                ),
+                building_ids_scenario=np.asarray(
+                    result.extra["radio_building_ids_scenario"], dtype=str
+                ),
+            )
         )
-        path = out / "sun_hours.npz"
-        tmp = out / ".sun_hours.npz.part"
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(buf.getvalue())
-            tmp.replace(path)
-        except OSError as exc:
-            from twin_app.errors import SessionFileError
-
-            raise SessionFileError(f"{path}: cannot write ({exc.strerror or exc})") from exc
-        written.append(path)
     return written
+
+
+def _write_npz(path: Path, **arrays: Any) -> Path:
+    """Write `arrays` compressed to `path` atomically (a part file, then a rename)."""
+    import io
+
+    import numpy as np
+
+    buf = io.BytesIO()
+    data: dict[str, Any] = {
+        k: np.asarray(v, dtype=np.float64) if k == "transform" else np.asarray(v)
+        for k, v in arrays.items()
+    }
+    np.savez_compressed(buf, **data)
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(buf.getvalue())
+        tmp.replace(path)
+    except OSError as exc:
+        from twin_app.errors import SessionFileError
+
+        raise SessionFileError(f"{path}: cannot write ({exc.strerror or exc})") from exc
+    return path

@@ -797,12 +797,12 @@ def run_scenario(
         rmbase = source.massing(scenario)
         rmscen = apply_massing(scenario, rmbase)
         rbounds = radio_bounds(scenario, rmbase)
+        stations, added = scenario_stations(scenario, rmscen)  # bad ids fail before a study
         rbase, rcached = source.radio(scenario, rbounds)
         extra["radio_baseline_cached"] = rcached
         if cancelled is not None and cancelled():
             raise Cancelled("scenario run cancelled")
         report(done, share * 0.5, "radio: scenario")(1.0)
-        stations, added = scenario_stations(scenario, rmscen)
         rsec = radio_section(scenario)
         rscen = (
             radio_study(rmscen, stations, rsec, rbounds)
