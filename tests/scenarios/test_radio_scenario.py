@@ -78,6 +78,9 @@ def test_unknown_stations_and_roofs_are_named() -> None:
     s = _scenario([{"kind": "add_station", "id": "east", "xy": [0, 0], "height_m": 20}])
     with pytest.raises(InputError, match=r"interventions\[0\]\.id.*already taken"):
         run_scenario(s)
+    s = scenario_from_dict({"schema": 1, "name": "t", "radio": {}})
+    with pytest.raises(InputError, match=r"key 'twin': a \[radio\] study"):
+        run_scenario(s)
     s = _scenario([], stations=[{"id": "x", "on_roof": "way/0"}])
     with pytest.raises(InputError, match=r"radio\.stations\.x\.on_roof.*'way/0'"):
         run_scenario(s)

@@ -30,6 +30,13 @@ h), ``buildings_losing_1h_sun`` and ``shadow_area_noon_m2`` (m2)
 (:class:`~twin_app.scenarios.massing.SunStudy`) and ``massing_baseline`` /
 ``massing_scenario`` (:class:`~twin_app.scenarios.model.MassingModel`, their meshes).
 
+Radio (:mod:`twin_app.scenarios.radio`, when the scenario has a ``[radio]`` section or a
+station intervention): the stations placed on the same building mesh (massing interventions
+applied, so they change line of sight), best-server RSRP at street level and on every floor of
+the buildings in the area, for the baseline stations and the scenario's; KPIs
+``area_covered_pct``, ``buildings_covered_pct`` (%), ``stations_needed_for_target`` (NaN
+without ``plan = true``) and ``capex`` (in the section's currency).
+
 The same file gives the same numbers: both engines are deterministic and nothing depends on
 the clock or on dictionary order.
 """
@@ -794,6 +801,11 @@ def run_scenario(
         if cancelled is not None and cancelled():
             raise Cancelled("scenario run cancelled")
         report(done, 0.0, "radio: baseline")(0.0)
+        if scenario.twin is None:
+            raise InputError(
+                f"{scenario.label}: key 'twin': a [radio] study or a station intervention needs "
+                "the twin folder whose buildings the stations stand on"
+            )
         rmbase = source.massing(scenario)
         rmscen = apply_massing(scenario, rmbase)
         rbounds = radio_bounds(scenario, rmbase)
