@@ -39,8 +39,8 @@ def result_json(result: ScenarioResult) -> dict[str, Any]:
 
 
 def export_tables(result: ScenarioResult, folder: Path | str) -> list[Path]:
-    """Write ``links.csv`` (traffic), ``nodes.csv`` (water) and ``sun_hours.npz`` (sun)
-    atomically into ``folder``.
+    """Write ``links.csv`` (traffic), ``nodes.csv`` (water), ``sun_hours.npz`` (sun) and
+    ``air.npz`` (air: concentration rasters, ug/m3, same keys) atomically into ``folder``.
 
     Columns are exactly :data:`~twin_app.scenarios.run.LINK_COLUMNS` and
     :data:`~twin_app.scenarios.run.NODE_COLUMNS`; ``sun_hours.npz`` holds the ground rasters
@@ -61,27 +61,36 @@ def export_tables(result: ScenarioResult, folder: Path | str) -> list[Path]:
         path = out / name
         atomic_write_text(path, table.loc[:, list(columns)].to_csv(index=False))
         written.append(path)
-    if "sun_hours_baseline" in result.extra:
-        import io
-
-        import numpy as np
-
-        buf = io.BytesIO()
-        np.savez_compressed(
-            buf,
-            baseline=result.extra["sun_hours_baseline"],
-            scenario=result.extra["sun_hours_scenario"],
-            transform=np.asarray(result.extra["sun_transform"], dtype=np.float64),
-        )
-        path = out / "sun_hours.npz"
-        tmp = out / ".sun_hours.npz.part"
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(buf.getvalue())
-            tmp.replace(path)
-        except OSError as exc:
-            from twin_app.errors import SessionFileError
-
-            raise SessionFileError(f"{path}: cannot write ({exc.strerror or exc})") from exc
-        written.append(path)
+    for name, base, scen, tr in (
+        ("sun_hours.npz", "sun_hours_baseline", "sun_hours_scenario", "sun_transform"),
+        ("air.npz", "air_baseline", "air_scenario", "air_transform"),
+    ):
+        if base in result.extra:
+            written.append(_write_npz(out / name, result.extra[base], result.extra[scen],
+                                      result.extra[tr]))  # fmt: skip
     return written
+
+
+def _write_npz(path: Path, baseline: Any, scenario: Any, transform: Any) -> Path:
+    """``baseline``, ``scenario`` rasters and their ``transform`` into `path`, atomically."""
+    import io
+
+    import numpy as np
+
+    buf = io.BytesIO()
+    np.savez_compressed(
+        buf,
+        baseline=baseline,
+        scenario=scenario,
+        transform=np.asarray(transform, dtype=np.float64),
+    )
+    tmp = path.parent / f".{path.name}.part"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(buf.getvalue())
+        tmp.replace(path)
+    except OSError as exc:
+        from twin_app.errors import SessionFileError
+
+        raise SessionFileError(f"{path}: cannot write ({exc.strerror or exc})") from exc
+    return path

@@ -52,6 +52,18 @@ from twin_app.engines.traffic import AssignmentResult
 from twin_app.engines.water import KPI_UNITS as WATER_UNITS
 from twin_app.errors import Cancelled, InputError
 from twin_app.io.tntp import TntpDemand, TntpNetwork
+from twin_app.scenarios.air import (
+    AIR_KPIS,
+    AirTwin,
+    air_bounds,
+    air_key,
+    air_run,
+    apply_air,
+    baseline_air_twin,
+    link_factors,
+    road_lines,
+    section_sources,
+)
 from twin_app.scenarios.file import DEFAULT_LENGTH_UNIT_KM, DEFAULT_TIME_UNIT_H, Scenario
 from twin_app.scenarios.interventions import (
     TRAFFIC_INTERVENTIONS,
@@ -508,6 +520,46 @@ class Baselines:
         """The baseline sun study over `bounds`; the flag is True when it was cached."""
         return sun_study(self.massing(scenario), _sun_section(scenario), bounds), False
 
+    def air_twin(self, scenario: Scenario) -> AirTwin:
+        """The twin's buildings for an air run (kept in-process by file)."""
+        return baseline_air_twin(scenario)
+
+    def air(self, scenario: Scenario, traffic: tuple[TrafficModel, Any] | None) -> tuple[Any, bool]:
+        """The baseline air run (:class:`~twin_app.engines.air.AirResult`); flag: cached."""
+        return _air_baseline(self.air_twin(scenario), scenario, traffic), False
+
+
+def _air_lines(
+    scenario: Scenario, traffic: tuple[TrafficModel, Any] | None, factor: Any = None
+) -> Any:
+    air = scenario.air
+    if air is None or not air.traffic_emissions or traffic is None:
+        return None
+    import numpy as np
+
+    model, res = traffic
+    f = np.ones(len(model.link_ids)) if factor is None else factor
+    return road_lines(model, np.asarray(res.flow, np.float64), air.pollutant, f)
+
+
+def _air_section(scenario: Scenario) -> Any:
+    from twin_app.scenarios.file import AirSection
+
+    return scenario.air or AirSection()
+
+
+def _air_baseline(
+    twin: AirTwin, scenario: Scenario, traffic: tuple[TrafficModel, Any] | None
+) -> Any:
+    air = _air_section(scenario)
+    return air_run(
+        air,
+        twin,
+        section_sources(air, twin.frame),
+        _air_lines(scenario, traffic),
+        air_bounds(air, twin),
+    )
+
 
 def _sun_section(scenario: Scenario) -> Any:
     from twin_app.scenarios.file import SunSection
@@ -538,6 +590,7 @@ class BaselineCache(Baselines):
         self._traffic: dict[str, tuple[TrafficModel, AssignmentResult]] = {}
         self._water: dict[str, tuple[WaterModel, Any]] = {}
         self._sun: dict[str, SunStudy] = {}
+        self._air: dict[str, Any] = {}
 
     def clear(self) -> None:
         """Forget every baseline (the twin changed)."""
@@ -545,6 +598,19 @@ class BaselineCache(Baselines):
             self._traffic.clear()
             self._water.clear()
             self._sun.clear()
+            self._air.clear()
+
+    def air(self, scenario: Scenario, traffic: tuple[TrafficModel, Any] | None) -> tuple[Any, bool]:
+        """The baseline air run, cached by twin, ``[air]`` and ``[traffic]`` settings."""
+        key = air_key(scenario)
+        with self._lock:
+            hit = self._air.get(key)
+        if hit is not None:
+            return hit, True
+        result = _air_baseline(self.air_twin(scenario), scenario, traffic)
+        with self._lock:
+            self._air[key] = result
+        return result, False
 
     def sun(self, scenario: Scenario, bounds: Bounds) -> tuple[SunStudy, bool]:
         """The baseline sun study over `bounds`, cached by twin, ``[sun]`` settings and area."""
@@ -642,12 +708,13 @@ def run_scenario(
             ("traffic", scenario.has_traffic),
             ("water", scenario.has_water),
             ("sun", scenario.has_sun),
+            ("air", scenario.has_air),
         )
         if on
     ]
     if not parts:
         raise InputError(
-            f"{scenario.label}: nothing to run: add a [traffic], [water] or [sun] section or "
+            f"{scenario.label}: nothing to run: add a [traffic], [water], [sun] or [air] section or "
             "an intervention"
         )
     share = 1.0 / len(parts)
@@ -744,6 +811,40 @@ def run_scenario(
             sun_scenario=sscen,
             massing_baseline=mbase,
             massing_scenario=mscen,
+        )
+        done += share
+    if scenario.has_air:
+        if cancelled is not None and cancelled():
+            raise Cancelled("scenario run cancelled")
+        report(done, 0.0, "air: baseline")(0.0)
+        atwin = source.air_twin(scenario)
+        asec = _air_section(scenario)
+        tb = ts = None
+        if "traffic_model_baseline" in extra:
+            tb = (extra["traffic_model_baseline"], extra["traffic_baseline"])
+            ts = (extra["traffic_model_scenario"], extra["traffic_scenario"])
+        abase, acached = source.air(scenario, tb)
+        extra["air_baseline_cached"] = acached
+        report(done, share * 0.5, "air: scenario")(1.0)
+        asrc = apply_air(scenario, section_sources(asec, atwin.frame), atwin.frame)
+        factor = link_factors(scenario, ts[0], asrc) if ts is not None else None
+        if asrc.link_factor and ts is None:
+            raise InputError(f"{scenario.label}: cut_traffic needs [air] traffic_emissions = true")
+        ascen = (
+            air_run(asec, atwin, asrc, _air_lines(scenario, ts, factor), air_bounds(asec, atwin))
+            if scenario.air_interventions() or scenario.road_interventions()
+            else abase
+        )
+        kpis += [
+            Kpi(n, float(abase.kpis[n]), float(ascen.kpis[n]), unit) for n, unit in AIR_KPIS.items()
+        ]
+        extra.update(
+            air_baseline=abase.concentration_ug_m3,
+            air_scenario=ascen.concentration_ug_m3,
+            air_transform=abase.transform,
+            air_bounds=air_bounds(asec, atwin),
+            air_result_baseline=abase,
+            air_result_scenario=ascen,
         )
     if progress is not None:
         progress(1.0, "done")
