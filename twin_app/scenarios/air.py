@@ -279,7 +279,7 @@ def met_of(air: AirSection, twin: AirTwin) -> Any:
     """The :class:`twin_app.engines.air.Met` of the section (``stability = "auto"`` resolved)."""
     from twin_app.engines import air as engine
 
-    stab = air.stability
+    stab: str = air.stability
     if stab == "auto":
         from twin_app.engines.sun import sun_position
 
