@@ -187,3 +187,53 @@ def test_example_closure_runs_from_the_cli(
     assert near.any()
     assert np.count_nonzero(scen[near] > 15.0) <= np.count_nonzero(base[near] > 15.0)
     assert scen[near].mean() < base[near].mean()
+
+
+def test_lonlat_and_local_sources_agree() -> None:
+    frame = air_twin(SAMPLE_DIR).frame
+    lon, lat = frame.to_lonlat(np.array([[120.0, -40.0]]))[0]
+    sc = _scenario(
+        [],
+        sources=[
+            {"id": "a", "xy": [120.0, -40.0], "q_g_s": 1.0},
+            {"id": "b", "lonlat": [float(lon), float(lat)], "q_g_s": 1.0},
+        ],
+    )
+    src = section_sources(sc.air, frame)
+    np.testing.assert_allclose(src.xy[0], src.xy[1], atol=1e-3)
+
+
+def test_cut_traffic_lowers_the_air_along_the_road_only_by_emissions() -> None:
+    link = "way/4255394"
+    # the A40 (way/4255394) runs north-south near x = 660 m, y = 250..400 m
+    sc = _scenario(
+        [{"kind": "cut_traffic", "links": [link], "factor": 0.0}],
+        traffic_emissions=True,
+        bounds=[400.0, 100.0, 900.0, 600.0],
+    )
+    r = run_scenario(sc, baselines=BaselineCache())
+    k = {x.name: x for x in r.kpis}
+    # traffic is not re-solved: its KPIs are the baseline's
+    assert k["vkt_km"].scenario == k["vkt_km"].baseline
+    base, scen = r.extra["air_baseline"], r.extra["air_scenario"]
+    assert np.all(scen <= base + 1e-12) and scen.sum() < base.sum()
+    bad = _scenario([{"kind": "cut_traffic", "links": ["way/1"], "factor": 0.5}],
+                    traffic_emissions=True)  # fmt: skip
+    with pytest.raises(InputError, match=r"interventions\[0\]\.links.*'way/1'"):
+        run_scenario(bad, baselines=BaselineCache())
+
+
+def test_road_lines_follow_the_links() -> None:
+    from twin_app.scenarios.air import road_lines
+    from twin_app.scenarios.twin_traffic import traffic_model_for_twin
+
+    model = traffic_model_for_twin(SAMPLE_DIR)
+    rows = model.links_named("way/4255394")
+    flow = np.zeros(len(model.link_ids))
+    flow[rows] = 1000.0
+    lines = road_lines(model, flow, "pm25", np.ones(len(model.link_ids)))
+    emitting = lines.q_g_s_m > 0
+    # the 145 m one-way road (OSM), chord by chord between its nodes
+    assert lines.length_m[emitting].sum() == pytest.approx(145.5, abs=1.0)
+    # zone connectors do not emit: every line is a road link
+    assert len(lines) == int(np.count_nonzero(model.segment_row >= 0))

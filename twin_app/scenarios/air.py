@@ -11,6 +11,9 @@ Sources
   (the model's demand period is the morning peak hour, so flows are veh/h). The baseline uses
   the baseline flows, the scenario the scenario flows, so a ``close_road`` changes the air too;
   ``cut_traffic`` scales the emissions of its links by ``factor`` without re-solving traffic.
+  Only links built from a road of the twin (``segment_row >= 0``) emit: zone connectors are
+  bookkeeping, not streets, and links a scenario adds (``add_link``) or TNTP networks (no node
+  positions) have no geometry.
 
 Residents (``population_over_limit``)
 -------------------------------------
@@ -263,10 +266,19 @@ def road_lines(
 
     net = model.network
     n = min(len(flow_veh_h), len(net.init_node))
-    a = model.node_xy[np.asarray(net.init_node[:n], np.int64) - 1]
-    b = model.node_xy[np.asarray(net.term_node[:n], np.int64) - 1]
+    # node numbers are 0-based indices into node_xy
+    a = model.node_xy[np.asarray(net.init_node[:n], np.int64)]
+    b = model.node_xy[np.asarray(net.term_node[:n], np.int64)]
     q = air.road_emission_g_s_m(np.asarray(flow_veh_h[:n], np.float64), pollutant) * factor[:n]
-    ok = np.hypot(*(b - a).T) > 0
+    seg = np.asarray(model.segment_row[:n], np.int64)
+    if seg.shape[0] < n:  # links a scenario added have no road row
+        seg = np.concatenate([seg, np.full(n - seg.shape[0], -1, np.int64)])
+    ok = (
+        (seg >= 0)
+        & np.isfinite(a).all(axis=1)
+        & np.isfinite(b).all(axis=1)
+        & (np.hypot(*(b - a).T) > 0)
+    )
     return air.LineSources(a[ok], b[ok], q[ok])
 
 
