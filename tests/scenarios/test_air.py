@@ -237,3 +237,13 @@ def test_road_lines_follow_the_links() -> None:
     assert lines.length_m[emitting].sum() == pytest.approx(145.5, abs=1.0)
     # zone connectors do not emit: every line is a road link
     assert len(lines) == int(np.count_nonzero(model.segment_row >= 0))
+
+
+def test_air_kinds_imply_the_section_and_its_default_roads() -> None:
+    add = {"kind": "add_source", "id": "s", "xy": [0, 0], "q_g_s": 5.0}
+    sc = scenario_from_dict({"schema": 1, "name": "t", "interventions": [add]})
+    assert sc.has_air and sc.has_traffic  # traffic_emissions defaults to true
+    off = scenario_from_dict(
+        {"schema": 1, "name": "t", "air": {"traffic_emissions": False}, "interventions": [add]}
+    )
+    assert off.has_air and not off.has_traffic

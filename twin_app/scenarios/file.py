@@ -667,7 +667,7 @@ class Scenario(_Strict):
         return (
             self.traffic is not None
             or bool(self.road_interventions())
-            or (self.air is not None and self.air.traffic_emissions)
+            or (self.has_air and (self.air is None or self.air.traffic_emissions))
         )
 
     @property

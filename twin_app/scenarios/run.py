@@ -532,8 +532,8 @@ class Baselines:
 def _air_lines(
     scenario: Scenario, traffic: tuple[TrafficModel, Any] | None, factor: Any = None
 ) -> Any:
-    air = scenario.air
-    if air is None or not air.traffic_emissions or traffic is None:
+    air = _air_section(scenario)
+    if not air.traffic_emissions or traffic is None:
         return None
     import numpy as np
 
