@@ -30,6 +30,13 @@ h), ``buildings_losing_1h_sun`` and ``shadow_area_noon_m2`` (m2)
 (:class:`~twin_app.scenarios.massing.SunStudy`) and ``massing_baseline`` /
 ``massing_scenario`` (:class:`~twin_app.scenarios.model.MassingModel`, their meshes).
 
+Air (:mod:`twin_app.scenarios.air`, when the scenario has an ``[air]`` section or an air
+intervention): a Gaussian plume run of the baseline (stacks of ``[[air.sources]]``, roads from
+the baseline flows) and of the scenario (source kinds applied, roads from the scenario flows
+scaled by ``cut_traffic``); KPIs ``area_over_limit_m2``, ``population_over_limit``,
+``max_concentration_ug_m3`` and ``mean_concentration_ug_m3``
+(:func:`twin_app.engines.air.kpis_of`).
+
 The same file gives the same numbers: both engines are deterministic and nothing depends on
 the clock or on dictionary order.
 """
@@ -686,12 +693,15 @@ def run_scenario(
     Returns
     -------
     ScenarioResult
-        KPIs (traffic, then water, then sun), the links table, the nodes and pipes tables;
+        KPIs (traffic, then water, then sun, then air), the links table, the nodes and pipes tables;
         the engine results are in ``extra`` (``traffic_baseline``, ``traffic_scenario``,
         ``traffic_model_baseline``, ``traffic_model_scenario``, ``water_baseline``,
         ``water_scenario``; for sun ``sun_hours_baseline``, ``sun_hours_scenario``,
         ``sun_transform``, ``sun_bounds``, ``sun_baseline``, ``sun_scenario``,
-        ``massing_baseline``, ``massing_scenario``, ``sun_baseline_cached``).
+        ``massing_baseline``, ``massing_scenario``, ``sun_baseline_cached``; for air
+        ``air_baseline``, ``air_scenario`` (ug/m3 rasters, row 0 north), ``air_transform``,
+        ``air_bounds``, ``air_result_baseline`` / ``air_result_scenario``
+        (:class:`~twin_app.engines.air.AirResult`) and ``air_baseline_cached``).
 
     Raises
     ------
