@@ -203,8 +203,8 @@ def _add_scenario_parser(sub: Any) -> None:
         "--export",
         type=Path,
         metavar="DIR",
-        help="write links.csv (traffic), nodes.csv (water), sun_hours.npz (sun) and radio.npz "
-        "(radio) into DIR",
+        help="write links.csv (traffic), nodes.csv (water), sun_hours.npz (sun), air.npz (air) "
+        "and radio.npz (radio) into DIR",
     )
     p_sweep = scen_sub.add_parser(
         "sweep",

@@ -59,6 +59,34 @@ A scenario file names the networks a scenario runs on and the interventions it m
     [[interventions]]
     kind = "set_height"                 # buildings = [...], height_m = 30
 
+    [air]                               # optional; air interventions imply it
+    pollutant = "pm25"                  # pm25 | pm10 | no2
+    wind_speed_ms = 3.0                 # at 10 m
+    wind_from_deg = 225.0               # direction the wind blows from, clockwise from north
+    stability = "D"                     # Pasquill class A..F (A-B, B-C, C-D), or "auto":
+    at = 2026-03-21T12:00:00Z           # from the sun's elevation at `at` and
+    cloud_oktas = 4                     # the cloud cover (0..8)
+    terrain = "urban"                   # urban | rural Briggs coefficients
+    cell_m = 10.0                       # raster cell, metres
+    background_ug_m3 = 0.0              # added everywhere
+    limit_ug_m3 = 15.0                  # default: the WHO 2021 24-hour guideline
+    bounds = [xmin, ymin, xmax, ymax]   # default: the twin's buildings' extent
+    traffic_emissions = true            # roads as line sources from the assignment's flows
+    [[air.sources]]                     # stacks: id, xy = [x, y] or lonlat = [lon, lat],
+    id = "chp"                          # q_g_s, height_m (effective release height)
+    xy = [0.0, 0.0]
+    q_g_s = 1.0
+    height_m = 30.0
+
+    [[interventions]]
+    kind = "add_source"                 # id, xy or lonlat, q_g_s, height_m
+    [[interventions]]
+    kind = "remove_source"              # sources = ["chp"]
+    [[interventions]]
+    kind = "set_source"                 # sources = [...], q_g_s and/or height_m
+    [[interventions]]
+    kind = "cut_traffic"                # links = [...], factor = 0.5 (emissions only)
+
     [radio]                             # optional; station interventions imply it
     threshold_dbm = -100.0              # (see twin_app.scenarios.radio for every key)
     [[radio.stations]]                  # id, xy or lonlat, height_m or on_roof = "way/1", ...
@@ -121,8 +149,10 @@ ROAD_KINDS = ("close_road", "set_capacity", "set_speed", "add_link")
 WATER_KINDS = ("close_pipe", "leak", "pump_outage", "set_demand")
 #: Names of the massing (buildings) interventions.
 MASSING_KINDS = ("add_building", "remove_building", "set_height")
+#: Names of the air-quality interventions (:mod:`twin_app.scenarios.air`).
+AIR_KINDS = ("add_source", "remove_source", "set_source", "cut_traffic")
 #: Every intervention kind.
-ALL_KINDS = ROAD_KINDS + WATER_KINDS + MASSING_KINDS + RADIO_KINDS
+ALL_KINDS = ROAD_KINDS + WATER_KINDS + MASSING_KINDS + AIR_KINDS + RADIO_KINDS
 #: The default study date: the spring equinox, the date BRE 209 judges open spaces on.
 DEFAULT_SUN_DATE = dt.date(2026, 3, 21)
 
@@ -464,6 +494,109 @@ class SetHeight(_Strict):
     height_m: float = Field(gt=0.0, le=2000.0)
 
 
+class AirSource(_Strict):
+    """A point source (stack): ``xy`` (local metres) or ``lonlat``, rate and release height.
+
+    ``height_m`` is the effective release height (stack height plus plume rise), metres.
+    """
+
+    id: IdText
+    xy: tuple[float, float] | None = None
+    lonlat: tuple[float, float] | None = None
+    q_g_s: float = Field(ge=0.0, le=1e6)
+    height_m: float = Field(0.0, ge=0.0, le=2000.0)
+
+    @model_validator(mode="after")
+    def _where(self) -> AirSource:
+        if (self.xy is None) == (self.lonlat is None):
+            raise ValueError("give exactly one of xy or lonlat")
+        if self.lonlat is not None and not (
+            -180 <= self.lonlat[0] <= 180 and -90 <= self.lonlat[1] <= 90
+        ):
+            raise ValueError("lonlat must be [lon, lat] in degrees")
+        return self
+
+
+class AirSection(_Strict):
+    """``[air]``: a steady Gaussian plume run (:mod:`twin_app.engines.air`).
+
+    ``stability = "auto"`` takes the Pasquill class from the wind, the sun's elevation at
+    ``at`` (UTC) over the twin and ``cloud_oktas``; it needs ``at``.
+    """
+
+    pollutant: Literal["pm25", "pm10", "no2"] = "pm25"
+    wind_speed_ms: float = Field(3.0, ge=0.0, le=60.0)
+    wind_from_deg: float = Field(225.0, ge=0.0, le=360.0)
+    stability: Literal["A", "A-B", "B", "B-C", "C", "C-D", "D", "E", "F", "auto"] = "D"
+    at: dt.datetime | None = None
+    cloud_oktas: float = Field(4.0, ge=0.0, le=8.0)
+    terrain: Literal["urban", "rural"] = "urban"
+    cell_m: float = Field(10.0, gt=0.0, le=1000.0)
+    background_ug_m3: float = Field(0.0, ge=0.0)
+    limit_ug_m3: float | None = Field(None, gt=0.0)
+    bounds: tuple[float, float, float, float] | None = None
+    traffic_emissions: bool = True
+    sources: tuple[AirSource, ...] = ()
+
+    @field_validator("bounds", mode="after")
+    @classmethod
+    def _bounds(
+        cls, v: tuple[float, float, float, float] | None
+    ) -> tuple[float, float, float, float] | None:
+        if v is not None and not (v[0] < v[2] and v[1] < v[3]):
+            raise ValueError(
+                "bounds must be [xmin, ymin, xmax, ymax] with xmin < xmax, ymin < ymax"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _auto(self) -> AirSection:
+        if self.stability == "auto" and self.at is None:
+            raise ValueError("stability = 'auto' needs `at` (a UTC date and time)")
+        if self.at is not None and self.at.tzinfo is None:
+            object.__setattr__(self, "at", self.at.replace(tzinfo=dt.UTC))
+        ids = [s.id for s in self.sources]
+        if len(set(ids)) != len(ids):
+            raise ValueError("sources ids must be unique")
+        return self
+
+
+class AddSource(AirSource):
+    """A new point source (stack); see :class:`AirSource`."""
+
+    kind: Literal["add_source"] = "add_source"
+
+
+class RemoveSource(_Strict):
+    """Remove point sources by id."""
+
+    kind: Literal["remove_source"] = "remove_source"
+    sources: Ids = Field(min_length=1)
+
+
+class SetSource(_Strict):
+    """Change the emission rate and/or release height of point sources."""
+
+    kind: Literal["set_source"] = "set_source"
+    sources: Ids = Field(min_length=1)
+    q_g_s: float | None = Field(None, ge=0.0, le=1e6)
+    height_m: float | None = Field(None, ge=0.0, le=2000.0)
+
+    @model_validator(mode="after")
+    def _some(self) -> SetSource:
+        if self.q_g_s is None and self.height_m is None:
+            raise ValueError("give q_g_s and/or height_m")
+        return self
+
+
+class CutTraffic(_Strict):
+    """Scale the road emissions of links by ``factor`` (the traffic is not re-solved)."""
+
+    kind: Literal["cut_traffic"] = "cut_traffic"
+    links: Ids = Field(min_length=1)
+    factor: float = Field(ge=0.0, le=100.0)
+
+
 Intervention = Annotated[
     CloseRoad
     | SetCapacity
@@ -476,6 +609,10 @@ Intervention = Annotated[
     | AddBuilding
     | RemoveBuilding
     | SetHeight
+    | AddSource
+    | RemoveSource
+    | SetSource
+    | CutTraffic
     | AddStation
     | RemoveStation
     | SetStation,
@@ -498,6 +635,7 @@ class Scenario(_Strict):
     traffic: TrafficSection | None = None
     water: WaterSection | None = None
     sun: SunSection | None = None
+    air: AirSection | None = None
     radio: RadioSection | None = None
     interventions: tuple[Intervention, ...] = ()
     file: Path | None = Field(None, exclude=True, repr=False)
@@ -537,6 +675,15 @@ class Scenario(_Strict):
         """A ``[sun]`` section or a massing intervention."""
         return self.sun is not None or bool(self.massing_interventions())
 
+    def air_interventions(self) -> list[tuple[int, Any]]:
+        """``(index in interventions, intervention)`` of the air kinds."""
+        return [(i, v) for i, v in enumerate(self.interventions) if v.kind in AIR_KINDS]
+
+    @property
+    def has_air(self) -> bool:
+        """An ``[air]`` section or an air intervention."""
+        return self.air is not None or bool(self.air_interventions())
+
     def radio_interventions(self) -> list[tuple[int, Any]]:
         """``(index in interventions, intervention)`` of the station kinds."""
         return [(i, v) for i, v in enumerate(self.interventions) if v.kind in RADIO_KINDS]
@@ -548,8 +695,12 @@ class Scenario(_Strict):
 
     @property
     def has_traffic(self) -> bool:
-        """A ``[traffic]`` section or a road intervention."""
-        return self.traffic is not None or bool(self.road_interventions())
+        """A ``[traffic]`` section, a road intervention or ``[air] traffic_emissions``."""
+        return (
+            self.traffic is not None
+            or bool(self.road_interventions())
+            or (self.has_air and (self.air is None or self.air.traffic_emissions))
+        )
 
     @property
     def has_water(self) -> bool:

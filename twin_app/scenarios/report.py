@@ -39,17 +39,19 @@ def result_json(result: ScenarioResult) -> dict[str, Any]:
 
 
 def export_tables(result: ScenarioResult, folder: Path | str) -> list[Path]:
-    """Write ``links.csv`` (traffic), ``nodes.csv`` (water), ``sun_hours.npz`` (sun) and
-    ``radio.npz`` (radio) atomically into ``folder``.
+    """Write ``links.csv`` (traffic), ``nodes.csv`` (water), ``sun_hours.npz`` (sun),
+    ``air.npz`` (air) and ``radio.npz`` (radio) atomically into ``folder``.
 
     Columns are exactly :data:`~twin_app.scenarios.run.LINK_COLUMNS` and
     :data:`~twin_app.scenarios.run.NODE_COLUMNS`; ``sun_hours.npz`` holds the ground rasters
     ``baseline`` and ``scenario`` (hours, row 0 north, NaN under roofs) and their affine
-    ``transform`` (local metres); ``radio.npz`` the street RSRP rasters ``baseline`` and
-    ``scenario`` (dBm, row 0 north, NaN under roofs, -inf where no station reaches), their
-    ``transform``, and per building the worst floor's RSRP ``buildings_baseline`` /
-    ``buildings_scenario`` with their ids ``building_ids_baseline`` / ``building_ids_scenario``
-    (NaN outside the area). A part the scenario does not have is not written. Returns
+    ``transform`` (local metres); ``air.npz`` the concentration rasters ``baseline`` and
+    ``scenario`` (ug/m3, row 0 north) and their ``transform``; ``radio.npz`` the street RSRP
+    rasters ``baseline`` and ``scenario`` (dBm, row 0 north, NaN under roofs, -inf where no
+    station reaches), their ``transform``, and per building the worst floor's RSRP
+    ``buildings_baseline`` / ``buildings_scenario`` with their ids ``building_ids_baseline`` /
+    ``building_ids_scenario`` (NaN outside the area). A part the scenario does not have is not
+    written. Returns
     the files written.
     """
     from twin_app.io.atomic import atomic_write_text
@@ -72,6 +74,15 @@ def export_tables(result: ScenarioResult, folder: Path | str) -> list[Path]:
                 baseline=result.extra["sun_hours_baseline"],
                 scenario=result.extra["sun_hours_scenario"],
                 transform=result.extra["sun_transform"],
+            )
+        )
+    if "air_baseline" in result.extra:
+        written.append(
+            _write_npz(
+                out / "air.npz",
+                baseline=result.extra["air_baseline"],
+                scenario=result.extra["air_scenario"],
+                transform=result.extra["air_transform"],
             )
         )
     if "radio_baseline" in result.extra:

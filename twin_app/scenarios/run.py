@@ -30,6 +30,13 @@ h), ``buildings_losing_1h_sun`` and ``shadow_area_noon_m2`` (m2)
 (:class:`~twin_app.scenarios.massing.SunStudy`) and ``massing_baseline`` /
 ``massing_scenario`` (:class:`~twin_app.scenarios.model.MassingModel`, their meshes).
 
+Air (:mod:`twin_app.scenarios.air`, when the scenario has an ``[air]`` section or an air
+intervention): a Gaussian plume run of the baseline (stacks of ``[[air.sources]]``, roads from
+the baseline flows) and of the scenario (source kinds applied, roads from the scenario flows
+scaled by ``cut_traffic``); KPIs ``area_over_limit_m2``, ``population_over_limit``,
+``max_concentration_ug_m3`` and ``mean_concentration_ug_m3``
+(:func:`twin_app.engines.air.kpis_of`).
+
 Radio (:mod:`twin_app.scenarios.radio`, when the scenario has a ``[radio]`` section or a
 station intervention): the stations placed on the same building mesh (massing interventions
 applied, so they change line of sight), best-server RSRP at street level and on every floor of
@@ -59,6 +66,18 @@ from twin_app.engines.traffic import AssignmentResult
 from twin_app.engines.water import KPI_UNITS as WATER_UNITS
 from twin_app.errors import Cancelled, InputError
 from twin_app.io.tntp import TntpDemand, TntpNetwork
+from twin_app.scenarios.air import (
+    AIR_KPIS,
+    AirTwin,
+    air_bounds,
+    air_key,
+    air_run,
+    apply_air,
+    baseline_air_twin,
+    link_factors,
+    road_lines,
+    section_sources,
+)
 from twin_app.scenarios.file import DEFAULT_LENGTH_UNIT_KM, DEFAULT_TIME_UNIT_H, Scenario
 from twin_app.scenarios.interventions import (
     TRAFFIC_INTERVENTIONS,
@@ -525,10 +544,50 @@ class Baselines:
         """The baseline sun study over `bounds`; the flag is True when it was cached."""
         return sun_study(self.massing(scenario), _sun_section(scenario), bounds), False
 
+    def air_twin(self, scenario: Scenario) -> AirTwin:
+        """The twin's buildings for an air run (kept in-process by file)."""
+        return baseline_air_twin(scenario)
+
+    def air(self, scenario: Scenario, traffic: tuple[TrafficModel, Any] | None) -> tuple[Any, bool]:
+        """The baseline air run (:class:`~twin_app.engines.air.AirResult`); flag: cached."""
+        return _air_baseline(self.air_twin(scenario), scenario, traffic), False
+
     def radio(self, scenario: Scenario, bounds: Bounds) -> tuple[RadioStudy, bool]:
         """The baseline coverage study (the ``[radio]`` stations on the twin's buildings) over
         `bounds`; the flag is True when it was cached."""
         return _radio_baseline(self.massing(scenario), scenario, bounds), False
+
+
+def _air_lines(
+    scenario: Scenario, traffic: tuple[TrafficModel, Any] | None, factor: Any = None
+) -> Any:
+    air = _air_section(scenario)
+    if not air.traffic_emissions or traffic is None:
+        return None
+    import numpy as np
+
+    model, res = traffic
+    f = np.ones(len(model.link_ids)) if factor is None else factor
+    return road_lines(model, np.asarray(res.flow, np.float64), air.pollutant, f)
+
+
+def _air_section(scenario: Scenario) -> Any:
+    from twin_app.scenarios.file import AirSection
+
+    return scenario.air or AirSection()
+
+
+def _air_baseline(
+    twin: AirTwin, scenario: Scenario, traffic: tuple[TrafficModel, Any] | None
+) -> Any:
+    air = _air_section(scenario)
+    return air_run(
+        air,
+        twin,
+        section_sources(air, twin.frame),
+        _air_lines(scenario, traffic),
+        air_bounds(air, twin),
+    )
 
 
 def _radio_baseline(model: MassingModel, scenario: Scenario, bounds: Bounds) -> RadioStudy:
@@ -567,6 +626,7 @@ class BaselineCache(Baselines):
         self._traffic: dict[str, tuple[TrafficModel, AssignmentResult]] = {}
         self._water: dict[str, tuple[WaterModel, Any]] = {}
         self._sun: dict[str, SunStudy] = {}
+        self._air: dict[str, Any] = {}
         self._radio: dict[str, RadioStudy] = {}
 
     def clear(self) -> None:
@@ -575,7 +635,20 @@ class BaselineCache(Baselines):
             self._traffic.clear()
             self._water.clear()
             self._sun.clear()
+            self._air.clear()
             self._radio.clear()
+
+    def air(self, scenario: Scenario, traffic: tuple[TrafficModel, Any] | None) -> tuple[Any, bool]:
+        """The baseline air run, cached by twin, ``[air]`` and ``[traffic]`` settings."""
+        key = air_key(scenario)
+        with self._lock:
+            hit = self._air.get(key)
+        if hit is not None:
+            return hit, True
+        result = _air_baseline(self.air_twin(scenario), scenario, traffic)
+        with self._lock:
+            self._air[key] = result
+        return result, False
 
     def sun(self, scenario: Scenario, bounds: Bounds) -> tuple[SunStudy, bool]:
         """The baseline sun study over `bounds`, cached by twin, ``[sun]`` settings and area."""
@@ -663,12 +736,16 @@ def run_scenario(
     Returns
     -------
     ScenarioResult
-        KPIs (traffic, then water, then sun, then radio), the links table, the nodes and pipes tables;
+        KPIs (traffic, water, sun, then air, radio), the links table, the nodes
+        and pipes tables;
         the engine results are in ``extra`` (``traffic_baseline``, ``traffic_scenario``,
         ``traffic_model_baseline``, ``traffic_model_scenario``, ``water_baseline``,
         ``water_scenario``; for sun ``sun_hours_baseline``, ``sun_hours_scenario``,
         ``sun_transform``, ``sun_bounds``, ``sun_baseline``, ``sun_scenario``,
-        ``massing_baseline``, ``massing_scenario``, ``sun_baseline_cached``; for radio
+        ``massing_baseline``, ``massing_scenario``, ``sun_baseline_cached``; for air
+        ``air_baseline``, ``air_scenario`` (ug/m3 rasters, row 0 north), ``air_transform``,
+        ``air_bounds``, ``air_result_baseline`` / ``air_result_scenario``
+        (:class:`~twin_app.engines.air.AirResult`) and ``air_baseline_cached``; for radio
         ``radio_baseline`` / ``radio_scenario`` (street RSRP rasters, dBm, row 0 north, NaN
         under roofs), ``radio_transform``, ``radio_bounds``, ``radio_buildings_baseline`` /
         ``radio_buildings_scenario`` (worst floor's best-server RSRP per building, rows of
@@ -691,15 +768,15 @@ def run_scenario(
             ("traffic", scenario.has_traffic),
             ("water", scenario.has_water),
             ("sun", scenario.has_sun),
+            ("air", scenario.has_air),
             ("radio", scenario.has_radio),
         )
         if on
     ]
     if not parts:
         raise InputError(
-            f"{scenario.label}: nothing to run: add a [traffic], [water], [sun] or [radio] "
-            "section or "
-            "an intervention"
+            f"{scenario.label}: nothing to run: add a [traffic], [water], [sun], [air] or "
+            "[radio] section or an intervention"
         )
     share = 1.0 / len(parts)
     kpis: list[Kpi] = []
@@ -797,6 +874,40 @@ def run_scenario(
             massing_scenario=mscen,
         )
         done += share
+    if scenario.has_air:
+        if cancelled is not None and cancelled():
+            raise Cancelled("scenario run cancelled")
+        report(done, 0.0, "air: baseline")(0.0)
+        atwin = source.air_twin(scenario)
+        asec = _air_section(scenario)
+        tb = ts = None
+        if "traffic_model_baseline" in extra:
+            tb = (extra["traffic_model_baseline"], extra["traffic_baseline"])
+            ts = (extra["traffic_model_scenario"], extra["traffic_scenario"])
+        abase, acached = source.air(scenario, tb)
+        extra["air_baseline_cached"] = acached
+        report(done, share * 0.5, "air: scenario")(1.0)
+        asrc = apply_air(scenario, section_sources(asec, atwin.frame), atwin.frame)
+        factor = link_factors(scenario, ts[0], asrc) if ts is not None else None
+        if asrc.link_factor and ts is None:
+            raise InputError(f"{scenario.label}: cut_traffic needs [air] traffic_emissions = true")
+        ascen = (
+            air_run(asec, atwin, asrc, _air_lines(scenario, ts, factor), air_bounds(asec, atwin))
+            if scenario.air_interventions() or scenario.road_interventions()
+            else abase
+        )
+        kpis += [
+            Kpi(n, float(abase.kpis[n]), float(ascen.kpis[n]), unit) for n, unit in AIR_KPIS.items()
+        ]
+        extra.update(
+            air_baseline=abase.concentration_ug_m3,
+            air_scenario=ascen.concentration_ug_m3,
+            air_transform=abase.transform,
+            air_bounds=air_bounds(asec, atwin),
+            air_result_baseline=abase,
+            air_result_scenario=ascen,
+        )
+        done += share
     if scenario.has_radio:
         if cancelled is not None and cancelled():
             raise Cancelled("scenario run cancelled")
@@ -836,6 +947,7 @@ def run_scenario(
             radio_study_baseline=rbase,
             radio_study_scenario=rscen,
         )
+        done += share
     if progress is not None:
         progress(1.0, "done")
     return ScenarioResult(
