@@ -508,6 +508,14 @@ class Baselines:
         """The baseline sun study over `bounds`; the flag is True when it was cached."""
         return sun_study(self.massing(scenario), _sun_section(scenario), bounds), False
 
+    def patrol_tour(self, scenario: Scenario) -> tuple[Any, Any, bool]:
+        """The twin's patrol streets and their postman tour; the flag is True when cached
+        (:mod:`twin_app.scenarios.patrol`)."""
+        from twin_app.scenarios.patrol import baseline_street_network, street_tour
+
+        net = baseline_street_network(scenario)
+        return net, street_tour(net), False
+
 
 def _sun_section(scenario: Scenario) -> Any:
     from twin_app.scenarios.file import SunSection
@@ -538,6 +546,7 @@ class BaselineCache(Baselines):
         self._traffic: dict[str, tuple[TrafficModel, AssignmentResult]] = {}
         self._water: dict[str, tuple[WaterModel, Any]] = {}
         self._sun: dict[str, SunStudy] = {}
+        self._tour: dict[str, tuple[Any, Any]] = {}
 
     def clear(self) -> None:
         """Forget every baseline (the twin changed)."""
@@ -545,6 +554,21 @@ class BaselineCache(Baselines):
             self._traffic.clear()
             self._water.clear()
             self._sun.clear()
+            self._tour.clear()
+
+    def patrol_tour(self, scenario: Scenario) -> tuple[Any, Any, bool]:
+        """The patrol streets and postman tour, cached by twin and ``[patrol]`` streets."""
+        from twin_app.scenarios.patrol import tour_key
+
+        key = tour_key(scenario)
+        with self._lock:
+            hit = self._tour.get(key)
+        if hit is not None:
+            return hit[0], hit[1], True
+        net, tour, _ = super().patrol_tour(scenario)
+        with self._lock:
+            self._tour[key] = (net, tour)
+        return net, tour, False
 
     def sun(self, scenario: Scenario, bounds: Bounds) -> tuple[SunStudy, bool]:
         """The baseline sun study over `bounds`, cached by twin, ``[sun]`` settings and area."""
@@ -642,12 +666,14 @@ def run_scenario(
             ("traffic", scenario.has_traffic),
             ("water", scenario.has_water),
             ("sun", scenario.has_sun),
+            ("patrol", scenario.has_patrol),
         )
         if on
     ]
     if not parts:
         raise InputError(
-            f"{scenario.label}: nothing to run: add a [traffic], [water] or [sun] section or "
+            f"{scenario.label}: nothing to run: add a [traffic], [water], [sun] or [patrol] "
+            "section or "
             "an intervention"
         )
     share = 1.0 / len(parts)
@@ -745,6 +771,12 @@ def run_scenario(
             massing_baseline=mbase,
             massing_scenario=mscen,
         )
+        done += share
+    if scenario.has_patrol:
+        if cancelled is not None and cancelled():
+            raise Cancelled("scenario run cancelled")
+        report(done, 0.0, "patrol: baseline")(0.0)
+        _run_patrol(scenario, source, kpis, extra)
     if progress is not None:
         progress(1.0, "done")
     return ScenarioResult(
@@ -756,6 +788,39 @@ def run_scenario(
         warnings=tuple(warnings),
         elapsed_s=time.perf_counter() - t0,
         extra=extra,
+    )
+
+
+def _run_patrol(
+    scenario: Scenario, source: Baselines, kpis: list[Kpi], extra: dict[str, Any]
+) -> None:
+    """Patrol KPIs and extras of the baseline fleet and the scenario's (see
+    :mod:`twin_app.scenarios.patrol`)."""
+    from twin_app.scenarios import patrol as sp
+
+    net, tour, cached = source.patrol_tour(scenario)
+    fbase = sp.baseline_fleet(scenario)
+    fscen = sp.apply_patrol(scenario, fbase)
+    pbase = sp.patrol_plan(scenario, net, tour, fbase)
+    reuse = pbase.kpis["robots_needed_for_target"] if sp.same_robot(fbase, fscen) else None
+    pscen = pbase if fscen == fbase else sp.patrol_plan(scenario, net, tour, fscen, reuse)
+    cost, currency = sp.capex(scenario, fscen)
+    for name, unit in sp.PATROL_KPIS.items():
+        if name == "capex":
+            kpis.append(Kpi(name, 0.0, cost, currency))
+        else:
+            kpis.append(Kpi(name, pbase.kpis[name], pscen.kpis[name], unit))
+    horizon = (scenario.patrol or sp.PatrolSection()).horizon_h
+    extra.update(
+        patrol_tour_cached=cached,
+        patrol_streets=net,
+        patrol_tour=tour,
+        patrol_routes_baseline=sp.routes_extra(net, pbase),
+        patrol_routes_scenario=sp.routes_extra(net, pscen),
+        patrol_positions_baseline=sp.positions_extra(net, pbase, horizon),
+        patrol_positions_scenario=sp.positions_extra(net, pscen, horizon),
+        patrol_baseline=pbase,
+        patrol_scenario=pscen,
     )
 
 
