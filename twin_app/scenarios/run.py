@@ -810,7 +810,7 @@ def _run_patrol(
             kpis.append(Kpi(name, 0.0, cost, currency))
         else:
             kpis.append(Kpi(name, pbase.kpis[name], pscen.kpis[name], unit))
-    horizon = (scenario.patrol or sp.PatrolSection()).horizon_h
+    horizon = scenario.patrol.horizon_h if scenario.patrol is not None else 24.0
     extra.update(
         patrol_tour_cached=cached,
         patrol_streets=net,
