@@ -165,3 +165,14 @@ def test_hand_drawn_route_takes_a_post_of_the_fleet() -> None:
     too_many = _scenario([{"kind": "patrol_route", "links": [way]}] * 3)
     with pytest.raises(InputError, match="3 hand-drawn routes need 6 robots"):
         run_scenario(too_many)
+
+
+def test_robots_without_a_post_are_warned_and_files_read_back(tmp_path: Path) -> None:
+    from twin_app.scenarios.file import save_scenario
+
+    s = _scenario([{"kind": "add_robots", "count": 1}], robots=1)
+    r = run_scenario(s)
+    assert any("baseline: 1 robots cannot keep a post manned" in w for w in r.warnings)
+    assert any("scenario" in w for w in r.warnings) is False  # 2 robots: one full post
+    assert save_scenario(s, tmp_path / "p.toml") == s
+    assert load_scenario(tmp_path / "p.toml") == s

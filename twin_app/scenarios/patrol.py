@@ -394,6 +394,26 @@ def patrol_plan(
     return PatrolPlan(routes, per_slot, kpis, dep, fleet)
 
 
+def plan_warnings(plan: PatrolPlan, name: str) -> list[str]:
+    """Robots left without a post, and posts not manned around the clock."""
+    from twin_app.engines.patrol import robots_per_post
+
+    used = plan.robots_per_slot * len(plan.routes)
+    out = []
+    if plan.fleet.robots > used:
+        out.append(
+            f"patrol {name}: {plan.fleet.robots - used} of {plan.fleet.robots} robots have no "
+            f"post ({plan.robots_per_slot} robots a post)"
+        )
+    m = robots_per_post(plan.fleet.engine_fleet())
+    if plan.robots_per_slot < m:
+        out.append(
+            f"patrol {name}: {plan.fleet.robots} robots cannot keep a post manned around the "
+            f"clock ({m} needed)"
+        )
+    return out
+
+
 def same_robot(a: PatrolFleet, b: PatrolFleet) -> bool:
     """Whether ``robots_needed_for_target`` of `a` holds for `b` (same robot and depots)."""
     return (a.speed_m_s, a.run_h, a.charge_h, a.depots) == (

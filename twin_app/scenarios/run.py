@@ -30,6 +30,17 @@ h), ``buildings_losing_1h_sun`` and ``shadow_area_noon_m2`` (m2)
 (:class:`~twin_app.scenarios.massing.SunStudy`) and ``massing_baseline`` /
 ``massing_scenario`` (:class:`~twin_app.scenarios.model.MassingModel`, their meshes).
 
+Patrol (:mod:`twin_app.scenarios.patrol`, when the scenario has a ``[patrol]`` section or a
+patrol intervention): the twin's streets, their postman tour (once per baseline,
+:meth:`Baselines.patrol_tour`), the baseline fleet's and the scenario fleet's routes; KPIs
+``street_coverage_pct`` (%), ``worst_revisit_min``, ``mean_response_min`` (min),
+``robots_needed_for_target`` (robots) and ``capex`` (the ``[patrol] currency``). ``extra``
+keeps ``patrol_routes_baseline`` / ``patrol_routes_scenario`` (per route ``edges``, ``xy``,
+``length_m``), ``patrol_positions_baseline`` / ``patrol_positions_scenario`` (``times_s``
+every minute over the horizon, ``xy`` (t, post, 2), ``running`` (t, post)),
+``patrol_baseline`` / ``patrol_scenario`` (:class:`~twin_app.scenarios.patrol.PatrolPlan`),
+``patrol_streets``, ``patrol_tour`` and ``patrol_tour_cached``.
+
 The same file gives the same numbers: both engines are deterministic and nothing depends on
 the clock or on dictionary order.
 """
@@ -644,12 +655,13 @@ def run_scenario(
     Returns
     -------
     ScenarioResult
-        KPIs (traffic, then water, then sun), the links table, the nodes and pipes tables;
+        KPIs (traffic, then water, then sun, then patrol), the links table, the nodes and pipes tables;
         the engine results are in ``extra`` (``traffic_baseline``, ``traffic_scenario``,
         ``traffic_model_baseline``, ``traffic_model_scenario``, ``water_baseline``,
         ``water_scenario``; for sun ``sun_hours_baseline``, ``sun_hours_scenario``,
         ``sun_transform``, ``sun_bounds``, ``sun_baseline``, ``sun_scenario``,
-        ``massing_baseline``, ``massing_scenario``, ``sun_baseline_cached``).
+        ``massing_baseline``, ``massing_scenario``, ``sun_baseline_cached``; for patrol see
+        the module docstring).
 
     Raises
     ------
@@ -776,7 +788,7 @@ def run_scenario(
         if cancelled is not None and cancelled():
             raise Cancelled("scenario run cancelled")
         report(done, 0.0, "patrol: baseline")(0.0)
-        _run_patrol(scenario, source, kpis, extra)
+        warnings += _run_patrol(scenario, source, kpis, extra)
     if progress is not None:
         progress(1.0, "done")
     return ScenarioResult(
@@ -793,9 +805,9 @@ def run_scenario(
 
 def _run_patrol(
     scenario: Scenario, source: Baselines, kpis: list[Kpi], extra: dict[str, Any]
-) -> None:
+) -> list[str]:
     """Patrol KPIs and extras of the baseline fleet and the scenario's (see
-    :mod:`twin_app.scenarios.patrol`)."""
+    :mod:`twin_app.scenarios.patrol`); returns the warnings."""
     from twin_app.scenarios import patrol as sp
 
     net, tour, cached = source.patrol_tour(scenario)
@@ -822,6 +834,8 @@ def _run_patrol(
         patrol_baseline=pbase,
         patrol_scenario=pscen,
     )
+    plans = [(pbase, "baseline")] + ([(pscen, "scenario")] if pscen is not pbase else [])
+    return [w for plan, name in plans for w in sp.plan_warnings(plan, name)]
 
 
 def kpi_dict(result: ScenarioResult) -> dict[str, dict[str, float | str | None]]:
