@@ -170,7 +170,7 @@ def test_hand_drawn_route_takes_a_post_of_the_fleet() -> None:
 def test_robots_without_a_post_are_warned_and_files_read_back(tmp_path: Path) -> None:
     from twin_app.scenarios.file import save_scenario
 
-    s = _scenario([{"kind": "add_robots", "count": 1}], robots=1)
+    s = _scenario([{"kind": "add_robots", "count": 1}], robots=1, depots=[[-0.1, 51.51]])
     r = run_scenario(s)
     assert any("baseline: 1 robots cannot keep a post manned" in w for w in r.warnings)
     assert any("scenario" in w for w in r.warnings) is False  # 2 robots: one full post
