@@ -315,6 +315,25 @@ def _hand_route(net: StreetNetwork, links: tuple[str, ...], depot: int) -> Any:
     return route_from_edges(net.graph, edges, depot)
 
 
+def hand_routes(
+    scenario: Scenario, net: StreetNetwork, fleet: PatrolFleet, depot: int
+) -> list[Any]:
+    """The fleet's hand-drawn routes from and to `depot`.
+
+    Raises
+    ------
+    InputError
+        A road is not among the patrolled streets (naming the route, in file order).
+    """
+    routes = []
+    for i, links in enumerate(fleet.hand_routes):
+        try:
+            routes.append(_hand_route(net, links, depot))
+        except ValueError as exc:
+            raise InputError(f"{scenario.label}: patrol_route {i + 1}: {exc}") from None
+    return routes
+
+
 @dataclass(frozen=True, eq=False)
 class PatrolPlan:
     """A fleet's routes and KPIs.
@@ -356,12 +375,7 @@ def patrol_plan(
     ef = fleet.engine_fleet()
     m = pe.robots_per_post(ef)
     dep = depot_nodes(net, fleet)
-    routes = []
-    for i, links in enumerate(fleet.hand_routes):
-        try:
-            routes.append(_hand_route(net, links, int(dep[0])))
-        except ValueError as exc:
-            raise InputError(f"{scenario.label}: patrol_route {i + 1}: {exc}") from None
+    routes = hand_routes(scenario, net, fleet, int(dep[0]))
     tour_robots = fleet.robots - m * len(routes)
     if tour_robots < 0:
         raise InputError(

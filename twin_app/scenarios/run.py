@@ -813,6 +813,8 @@ def _run_patrol(
     net, tour, cached = source.patrol_tour(scenario)
     fbase = sp.baseline_fleet(scenario)
     fscen = sp.apply_patrol(scenario, fbase)
+    # a misspelt road fails before the baseline is simulated
+    sp.hand_routes(scenario, net, fscen, int(sp.depot_nodes(net, fscen)[0]))
     pbase = sp.patrol_plan(scenario, net, tour, fbase)
     reuse = pbase.kpis["robots_needed_for_target"] if sp.same_robot(fbase, fscen) else None
     pscen = pbase if fscen == fbase else sp.patrol_plan(scenario, net, tour, fscen, reuse)
