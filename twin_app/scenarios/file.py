@@ -87,6 +87,30 @@ A scenario file names the networks a scenario runs on and the interventions it m
     [[interventions]]
     kind = "cut_traffic"                # links = [...], factor = 0.5 (emissions only)
 
+    [patrol]                            # optional; patrol interventions imply it
+    robots = 10                         # robots in the baseline fleet (charging ones included)
+    depots = [[lon, lat], ...]          # default: the street node nearest the streets' centre
+    speed_m_s = 1.2                     # patrol speed
+    run_h = 8.0                         # hours of patrol per charge
+    charge_h = 6.0                      # hours to recharge
+    target_revisit_min = 60.0           # revisit target of robots_needed_for_target
+    within_min = 60.0                   # street_coverage_pct: revisited within this (default: target)
+    horizon_h = 24.0                    # simulated period
+    streets = ["residential", ...]      # road classes patrolled (default: all but motorways, steps,
+                                        # unbuilt roads)
+    bounds = [xmin, ymin, xmax, ymax]   # only streets inside (twin's local metres)
+    robot_unit_cost = 300000.0          # capex per robot added (whitepaper: 200,000-400,000 RMB)
+    currency = "RMB"
+
+    [[interventions]]
+    kind = "add_robots"                 # count = 10, depot = [lon, lat] (optional)
+    [[interventions]]
+    kind = "remove_robots"              # count = 2
+    [[interventions]]
+    kind = "set_fleet"                  # speed_m_s, run_h, charge_h (any of them)
+    [[interventions]]
+    kind = "patrol_route"               # links = ["way/123", "way/456#2", ...]: one post
+
     [radio]                             # optional; station interventions imply it
     threshold_dbm = -100.0              # (see twin_app.scenarios.radio for every key)
     [[radio.stations]]                  # id, xy or lonlat, height_m or on_roof = "way/1", ...
@@ -130,11 +154,14 @@ from pydantic import (
 
 from twin_app.errors import InputError
 from twin_app.scenarios.radio import (
+    DEFAULT_CURRENCY,
     RADIO_KINDS,
     AddStation,
+    Bounds,
     RadioSection,
     RemoveStation,
     SetStation,
+    check_bounds,
 )
 
 #: The schema version this code reads and writes.
@@ -151,8 +178,13 @@ WATER_KINDS = ("close_pipe", "leak", "pump_outage", "set_demand")
 MASSING_KINDS = ("add_building", "remove_building", "set_height")
 #: Names of the air-quality interventions (:mod:`twin_app.scenarios.air`).
 AIR_KINDS = ("add_source", "remove_source", "set_source", "cut_traffic")
-#: Every intervention kind.
-ALL_KINDS = ROAD_KINDS + WATER_KINDS + MASSING_KINDS + AIR_KINDS + RADIO_KINDS
+#: Names of the patrol (robot fleet) interventions.
+PATROL_KINDS = ("add_robots", "remove_robots", "set_fleet", "patrol_route")
+#: Every intervention kind, in the KPI order of the parts (air, patrol, radio after sun).
+ALL_KINDS = ROAD_KINDS + WATER_KINDS + MASSING_KINDS + AIR_KINDS + PATROL_KINDS + RADIO_KINDS
+#: Default price of one street patrol robot package: the midpoint of the 200,000-400,000 RMB
+#: the 5G smart-city whitepaper the project follows gives (issue 9, "Costs").
+DEFAULT_ROBOT_UNIT_COST = 300_000.0
 #: The default study date: the spring equinox, the date BRE 209 judges open spaces on.
 DEFAULT_SUN_DATE = dt.date(2026, 3, 21)
 
@@ -403,14 +435,8 @@ class SunSection(_Strict):
 
     @field_validator("bounds", mode="after")
     @classmethod
-    def _bounds(
-        cls, v: tuple[float, float, float, float] | None
-    ) -> tuple[float, float, float, float] | None:
-        if v is not None and not (v[0] < v[2] and v[1] < v[3]):
-            raise ValueError(
-                "bounds must be [xmin, ymin, xmax, ymax] with xmin < xmax, ymin < ymax"
-            )
-        return v
+    def _bounds(cls, v: Bounds | None) -> Bounds | None:
+        return check_bounds(v)
 
 
 Ring = tuple[tuple[float, float], ...]
@@ -540,14 +566,8 @@ class AirSection(_Strict):
 
     @field_validator("bounds", mode="after")
     @classmethod
-    def _bounds(
-        cls, v: tuple[float, float, float, float] | None
-    ) -> tuple[float, float, float, float] | None:
-        if v is not None and not (v[0] < v[2] and v[1] < v[3]):
-            raise ValueError(
-                "bounds must be [xmin, ymin, xmax, ymax] with xmin < xmax, ymin < ymax"
-            )
-        return v
+    def _bounds(cls, v: Bounds | None) -> Bounds | None:
+        return check_bounds(v)
 
     @model_validator(mode="after")
     def _auto(self) -> AirSection:
@@ -597,6 +617,102 @@ class CutTraffic(_Strict):
     factor: float = Field(ge=0.0, le=100.0)
 
 
+LonLat = tuple[float, float]
+
+
+def _check_lonlat(v: LonLat | None) -> LonLat | None:
+    if v is not None and not (-180 <= v[0] <= 180 and -90 <= v[1] <= 90):
+        raise ValueError("a depot must be [lon, lat] in degrees")
+    return v
+
+
+class PatrolSection(_Strict):
+    """``[patrol]``: a fleet of street patrol robots (:mod:`twin_app.engines.patrol`).
+
+    ``robots`` counts every robot, charging ones included; a patrol post takes
+    ``ceil((run_h + charge_h) / run_h)`` robots to stay manned around the clock, so the street
+    network's postman tour is split into ``robots // that`` routes. ``robot_unit_cost``
+    defaults to 300,000 RMB, the midpoint of the 200,000-400,000 RMB per street patrol robot
+    package of the 5G smart-city whitepaper the project follows.
+    """
+
+    robots: int = Field(10, ge=1, le=10_000)
+    depots: tuple[LonLat, ...] | None = None
+    speed_m_s: float = Field(1.2, gt=0.0, le=50.0)
+    run_h: float = Field(8.0, gt=0.0, le=1000.0)
+    charge_h: float = Field(6.0, ge=0.0, le=1000.0)
+    target_revisit_min: float = Field(60.0, gt=0.0)
+    within_min: float | None = Field(None, gt=0.0)
+    horizon_h: float = Field(24.0, gt=0.0, le=24.0 * 31)
+    streets: tuple[IdText, ...] | None = None
+    bounds: tuple[float, float, float, float] | None = None
+    robot_unit_cost: float = Field(DEFAULT_ROBOT_UNIT_COST, ge=0.0)
+    currency: str = Field(DEFAULT_CURRENCY, min_length=1, max_length=16)
+
+    @field_validator("depots", mode="after")
+    @classmethod
+    def _depots(cls, v: tuple[LonLat, ...] | None) -> tuple[LonLat, ...] | None:
+        if v is not None:
+            if not v:
+                raise ValueError("give at least one depot, or leave depots out")
+            for d in v:
+                _check_lonlat(d)
+        return v
+
+    @field_validator("bounds", mode="after")
+    @classmethod
+    def _bounds(cls, v: Bounds | None) -> Bounds | None:
+        return check_bounds(v)
+
+    @property
+    def coverage_min(self) -> float:
+        """``within_min``, or the revisit target without it."""
+        return self.within_min if self.within_min is not None else self.target_revisit_min
+
+
+class AddRobots(_Strict):
+    """Buy ``count`` more robots (kept at ``depot``, [lon, lat], when given)."""
+
+    kind: Literal["add_robots"] = "add_robots"
+    count: int = Field(ge=1, le=10_000)
+    depot: LonLat | None = None
+
+    @field_validator("depot", mode="after")
+    @classmethod
+    def _depot(cls, v: LonLat | None) -> LonLat | None:
+        return _check_lonlat(v)
+
+
+class RemoveRobots(_Strict):
+    """Take ``count`` robots out of the fleet."""
+
+    kind: Literal["remove_robots"] = "remove_robots"
+    count: int = Field(ge=1, le=10_000)
+
+
+class SetFleet(_Strict):
+    """Change what a robot can do: patrol speed, hours per charge, hours to recharge."""
+
+    kind: Literal["set_fleet"] = "set_fleet"
+    speed_m_s: float | None = Field(None, gt=0.0, le=50.0)
+    run_h: float | None = Field(None, gt=0.0, le=1000.0)
+    charge_h: float | None = Field(None, ge=0.0, le=1000.0)
+
+    @model_validator(mode="after")
+    def _some(self) -> SetFleet:
+        if self.speed_m_s is None and self.run_h is None and self.charge_h is None:
+            raise ValueError("give at least one of speed_m_s, run_h or charge_h")
+        return self
+
+
+class PatrolRoute(_Strict):
+    """A route drawn by hand through roads (``way/123``: all its edges; ``way/123#2``: one),
+    in driving order; one patrol post, manned by robots of the fleet."""
+
+    kind: Literal["patrol_route"] = "patrol_route"
+    links: Ids = Field(min_length=1)
+
+
 Intervention = Annotated[
     CloseRoad
     | SetCapacity
@@ -613,6 +729,10 @@ Intervention = Annotated[
     | RemoveSource
     | SetSource
     | CutTraffic
+    | AddRobots
+    | RemoveRobots
+    | SetFleet
+    | PatrolRoute
     | AddStation
     | RemoveStation
     | SetStation,
@@ -636,6 +756,7 @@ class Scenario(_Strict):
     water: WaterSection | None = None
     sun: SunSection | None = None
     air: AirSection | None = None
+    patrol: PatrolSection | None = None
     radio: RadioSection | None = None
     interventions: tuple[Intervention, ...] = ()
     file: Path | None = Field(None, exclude=True, repr=False)
@@ -683,6 +804,15 @@ class Scenario(_Strict):
     def has_air(self) -> bool:
         """An ``[air]`` section or an air intervention."""
         return self.air is not None or bool(self.air_interventions())
+
+    def patrol_interventions(self) -> list[tuple[int, Any]]:
+        """``(index in interventions, intervention)`` of the patrol kinds."""
+        return [(i, v) for i, v in enumerate(self.interventions) if v.kind in PATROL_KINDS]
+
+    @property
+    def has_patrol(self) -> bool:
+        """A ``[patrol]`` section or a patrol intervention."""
+        return self.patrol is not None or bool(self.patrol_interventions())
 
     def radio_interventions(self) -> list[tuple[int, Any]]:
         """``(index in interventions, intervention)`` of the station kinds."""

@@ -135,7 +135,7 @@ class ScenarioResult:
     name
         The scenario's name.
     kpis
-        KPIs in a stable order (traffic, water, sun, air, radio).
+        KPIs in a stable order (traffic, water, sun, then air, patrol, radio).
     links
         Traffic links: ``id, from, to, flow_baseline, flow_scenario, flow_delta, vc_baseline,
         vc_scenario, time_baseline, time_scenario`` (+ ``segment_row``), or None.

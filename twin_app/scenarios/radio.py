@@ -66,7 +66,8 @@ class _Strict(BaseModel):
     )
 
 
-def _check_bounds(v: Bounds | None) -> Bounds | None:
+def check_bounds(v: Bounds | None) -> Bounds | None:
+    """A study area's ``bounds`` as validated by every scenario section that has one."""
     if v is not None and not (v[0] < v[2] and v[1] < v[3]):
         raise ValueError("bounds must be [xmin, ymin, xmax, ymax] with xmin < xmax, ymin < ymax")
     return v
@@ -168,7 +169,7 @@ class RadioSection(_Strict):
     @field_validator("bounds", mode="after")
     @classmethod
     def _bounds(cls, v: Bounds | None) -> Bounds | None:
-        return _check_bounds(v)
+        return check_bounds(v)
 
     @model_validator(mode="after")
     def _unique(self) -> RadioSection:

@@ -37,6 +37,17 @@ scaled by ``cut_traffic``); KPIs ``area_over_limit_m2``, ``population_over_limit
 ``max_concentration_ug_m3`` and ``mean_concentration_ug_m3``
 (:func:`twin_app.engines.air.kpis_of`).
 
+Patrol (:mod:`twin_app.scenarios.patrol`, when the scenario has a ``[patrol]`` section or a
+patrol intervention): the twin's streets, their postman tour (once per baseline,
+:meth:`Baselines.patrol_tour`), the baseline fleet's and the scenario fleet's routes; KPIs
+``street_coverage_pct`` (%), ``worst_revisit_min``, ``mean_response_min`` (min),
+``robots_needed_for_target`` (robots) and ``capex`` (the ``[patrol] currency``). ``extra``
+keeps ``patrol_routes_baseline`` / ``patrol_routes_scenario`` (per route ``edges``, ``xy``,
+``length_m``), ``patrol_positions_baseline`` / ``patrol_positions_scenario`` (``times_s``
+every minute over the horizon, ``xy`` (t, post, 2), ``running`` (t, post)),
+``patrol_baseline`` / ``patrol_scenario`` (:class:`~twin_app.scenarios.patrol.PatrolPlan`),
+``patrol_streets``, ``patrol_tour`` and ``patrol_tour_cached``.
+
 Radio (:mod:`twin_app.scenarios.radio`, when the scenario has a ``[radio]`` section or a
 station intervention): the stations placed on the same building mesh (massing interventions
 applied, so they change line of sight), best-server RSRP at street level and on every floor of
@@ -552,6 +563,14 @@ class Baselines:
         """The baseline air run (:class:`~twin_app.engines.air.AirResult`); flag: cached."""
         return _air_baseline(self.air_twin(scenario), scenario, traffic), False
 
+    def patrol_tour(self, scenario: Scenario) -> tuple[Any, Any, bool]:
+        """The twin's patrol streets and their postman tour; the flag is True when cached
+        (:mod:`twin_app.scenarios.patrol`)."""
+        from twin_app.scenarios.patrol import baseline_street_network, street_tour
+
+        net = baseline_street_network(scenario)
+        return net, street_tour(net), False
+
     def radio(self, scenario: Scenario, bounds: Bounds) -> tuple[RadioStudy, bool]:
         """The baseline coverage study (the ``[radio]`` stations on the twin's buildings) over
         `bounds`; the flag is True when it was cached."""
@@ -627,6 +646,7 @@ class BaselineCache(Baselines):
         self._water: dict[str, tuple[WaterModel, Any]] = {}
         self._sun: dict[str, SunStudy] = {}
         self._air: dict[str, Any] = {}
+        self._tour: dict[str, tuple[Any, Any]] = {}
         self._radio: dict[str, RadioStudy] = {}
 
     def clear(self) -> None:
@@ -636,7 +656,20 @@ class BaselineCache(Baselines):
             self._water.clear()
             self._sun.clear()
             self._air.clear()
+            self._tour.clear()
             self._radio.clear()
+
+    def sun(self, scenario: Scenario, bounds: Bounds) -> tuple[SunStudy, bool]:
+        """The baseline sun study over `bounds`, cached by twin, ``[sun]`` settings and area."""
+        key = sun_key(scenario, bounds)
+        with self._lock:
+            hit = self._sun.get(key)
+        if hit is not None:
+            return hit, True
+        study = sun_study(self.massing(scenario), _sun_section(scenario), bounds)
+        with self._lock:
+            self._sun[key] = study
+        return study, False
 
     def air(self, scenario: Scenario, traffic: tuple[TrafficModel, Any] | None) -> tuple[Any, bool]:
         """The baseline air run, cached by twin, ``[air]`` and ``[traffic]`` settings."""
@@ -650,17 +683,19 @@ class BaselineCache(Baselines):
             self._air[key] = result
         return result, False
 
-    def sun(self, scenario: Scenario, bounds: Bounds) -> tuple[SunStudy, bool]:
-        """The baseline sun study over `bounds`, cached by twin, ``[sun]`` settings and area."""
-        key = sun_key(scenario, bounds)
+    def patrol_tour(self, scenario: Scenario) -> tuple[Any, Any, bool]:
+        """The patrol streets and postman tour, cached by twin and ``[patrol]`` streets."""
+        from twin_app.scenarios.patrol import tour_key
+
+        key = tour_key(scenario)
         with self._lock:
-            hit = self._sun.get(key)
+            hit = self._tour.get(key)
         if hit is not None:
-            return hit, True
-        study = sun_study(self.massing(scenario), _sun_section(scenario), bounds)
+            return hit[0], hit[1], True
+        net, tour, _ = super().patrol_tour(scenario)
         with self._lock:
-            self._sun[key] = study
-        return study, False
+            self._tour[key] = (net, tour)
+        return net, tour, False
 
     def radio(self, scenario: Scenario, bounds: Bounds) -> tuple[RadioStudy, bool]:
         """The baseline coverage study over `bounds`, cached by twin, ``[radio]`` and area."""
@@ -736,7 +771,7 @@ def run_scenario(
     Returns
     -------
     ScenarioResult
-        KPIs (traffic, water, sun, then air, radio), the links table, the nodes
+        KPIs (traffic, water, sun, then air, patrol, radio), the links table, the nodes
         and pipes tables;
         the engine results are in ``extra`` (``traffic_baseline``, ``traffic_scenario``,
         ``traffic_model_baseline``, ``traffic_model_scenario``, ``water_baseline``,
@@ -745,7 +780,8 @@ def run_scenario(
         ``massing_baseline``, ``massing_scenario``, ``sun_baseline_cached``; for air
         ``air_baseline``, ``air_scenario`` (ug/m3 rasters, row 0 north), ``air_transform``,
         ``air_bounds``, ``air_result_baseline`` / ``air_result_scenario``
-        (:class:`~twin_app.engines.air.AirResult`) and ``air_baseline_cached``; for radio
+        (:class:`~twin_app.engines.air.AirResult`) and ``air_baseline_cached``; for patrol
+        see the module docstring; for radio
         ``radio_baseline`` / ``radio_scenario`` (street RSRP rasters, dBm, row 0 north, NaN
         under roofs), ``radio_transform``, ``radio_bounds``, ``radio_buildings_baseline`` /
         ``radio_buildings_scenario`` (worst floor's best-server RSRP per building, rows of
@@ -769,14 +805,15 @@ def run_scenario(
             ("water", scenario.has_water),
             ("sun", scenario.has_sun),
             ("air", scenario.has_air),
+            ("patrol", scenario.has_patrol),
             ("radio", scenario.has_radio),
         )
         if on
     ]
     if not parts:
         raise InputError(
-            f"{scenario.label}: nothing to run: add a [traffic], [water], [sun], [air] or "
-            "[radio] section or an intervention"
+            f"{scenario.label}: nothing to run: add a [traffic], [water], [sun], [air], "
+            "[patrol] or [radio] section or an intervention"
         )
     share = 1.0 / len(parts)
     kpis: list[Kpi] = []
@@ -908,6 +945,12 @@ def run_scenario(
             air_result_scenario=ascen,
         )
         done += share
+    if scenario.has_patrol:
+        if cancelled is not None and cancelled():
+            raise Cancelled("scenario run cancelled")
+        report(done, 0.0, "patrol: baseline")(0.0)
+        warnings += _run_patrol(scenario, source, kpis, extra)
+        done += share
     if scenario.has_radio:
         if cancelled is not None and cancelled():
             raise Cancelled("scenario run cancelled")
@@ -960,6 +1003,43 @@ def run_scenario(
         elapsed_s=time.perf_counter() - t0,
         extra=extra,
     )
+
+
+def _run_patrol(
+    scenario: Scenario, source: Baselines, kpis: list[Kpi], extra: dict[str, Any]
+) -> list[str]:
+    """Patrol KPIs and extras of the baseline fleet and the scenario's (see
+    :mod:`twin_app.scenarios.patrol`); returns the warnings."""
+    from twin_app.scenarios import patrol as sp
+
+    net, tour, cached = source.patrol_tour(scenario)
+    fbase = sp.baseline_fleet(scenario)
+    fscen = sp.apply_patrol(scenario, fbase)
+    # a misspelt road fails before the baseline is simulated
+    sp.hand_routes(scenario, net, fscen, int(sp.depot_nodes(net, fscen)[0]))
+    pbase = sp.patrol_plan(scenario, net, tour, fbase)
+    reuse = pbase.kpis["robots_needed_for_target"] if sp.same_robot(fbase, fscen) else None
+    pscen = pbase if fscen == fbase else sp.patrol_plan(scenario, net, tour, fscen, reuse)
+    cost, currency = sp.capex(scenario, fscen)
+    for name, unit in sp.PATROL_KPIS.items():
+        if name == "capex":
+            kpis.append(Kpi(name, 0.0, cost, currency))
+        else:
+            kpis.append(Kpi(name, pbase.kpis[name], pscen.kpis[name], unit))
+    horizon = scenario.patrol.horizon_h if scenario.patrol is not None else 24.0
+    extra.update(
+        patrol_tour_cached=cached,
+        patrol_streets=net,
+        patrol_tour=tour,
+        patrol_routes_baseline=sp.routes_extra(net, pbase),
+        patrol_routes_scenario=sp.routes_extra(net, pscen),
+        patrol_positions_baseline=sp.positions_extra(net, pbase, horizon),
+        patrol_positions_scenario=sp.positions_extra(net, pscen, horizon),
+        patrol_baseline=pbase,
+        patrol_scenario=pscen,
+    )
+    plans = [(pbase, "baseline")] + ([(pscen, "scenario")] if pscen is not pbase else [])
+    return [w for plan, name in plans for w in sp.plan_warnings(plan, name)]
 
 
 def kpi_dict(result: ScenarioResult) -> dict[str, dict[str, float | str | None]]:
