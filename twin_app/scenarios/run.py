@@ -833,7 +833,9 @@ def run_scenario(
         return step
 
     done = 0.0
+    starts: list[tuple[str, int]] = []  # (part, index of its first KPI)
     if scenario.has_traffic:
+        starts.append(("traffic", len(kpis)))
         base_model, base, cached = source.traffic(
             scenario, report(done, share * 0.6, "traffic: baseline"), cancelled
         )
@@ -869,6 +871,7 @@ def run_scenario(
         )
         done += share
     if scenario.has_water:
+        starts.append(("water", len(kpis)))
         report(done, 0.0, "water: baseline")(0.0)
         wbase_model, wbase, wcached = source.water(scenario, cancelled)
         extra["water_baseline_cached"] = wcached
@@ -886,6 +889,7 @@ def run_scenario(
         extra.update(water_baseline=wbase, water_scenario=wscen)
         done += share
     if scenario.has_sun:
+        starts.append(("sun", len(kpis)))
         if cancelled is not None and cancelled():
             raise Cancelled("scenario run cancelled")
         report(done, 0.0, "sun: baseline")(0.0)
@@ -912,6 +916,7 @@ def run_scenario(
         )
         done += share
     if scenario.has_air:
+        starts.append(("air", len(kpis)))
         if cancelled is not None and cancelled():
             raise Cancelled("scenario run cancelled")
         report(done, 0.0, "air: baseline")(0.0)
@@ -946,12 +951,14 @@ def run_scenario(
         )
         done += share
     if scenario.has_patrol:
+        starts.append(("patrol", len(kpis)))
         if cancelled is not None and cancelled():
             raise Cancelled("scenario run cancelled")
         report(done, 0.0, "patrol: baseline")(0.0)
         warnings += _run_patrol(scenario, source, kpis, extra)
         done += share
     if scenario.has_radio:
+        starts.append(("radio", len(kpis)))
         if cancelled is not None and cancelled():
             raise Cancelled("scenario run cancelled")
         report(done, 0.0, "radio: baseline")(0.0)
@@ -995,7 +1002,7 @@ def run_scenario(
         progress(1.0, "done")
     return ScenarioResult(
         name=scenario.name,
-        kpis=tuple(kpis),
+        kpis=tuple(_unique_names(kpis, starts)),
         links=links,
         nodes=nodes,
         pipes=pipes,
@@ -1003,6 +1010,23 @@ def run_scenario(
         elapsed_s=time.perf_counter() - t0,
         extra=extra,
     )
+
+
+def _unique_names(kpis: list[Kpi], starts: list[tuple[str, int]]) -> list[Kpi]:
+    """KPIs named alike by two parts (``capex`` of patrol and of radio) with the part's name in
+    front (``patrol_capex``, ``radio_capex``), so ``--json`` and the tables keep both; a name
+    only one part uses is left as it is."""
+    from collections import Counter
+
+    count = Counter(k.name for k in kpis)
+    if all(n == 1 for n in count.values()):
+        return kpis
+    ends = [*starts[1:], ("", len(kpis))]
+    return [
+        dataclasses.replace(k, name=f"{part}_{k.name}") if count[k.name] > 1 else k
+        for (part, a), (_, b) in zip(starts, ends, strict=True)
+        for k in kpis[a:b]
+    ]
 
 
 def _run_patrol(
