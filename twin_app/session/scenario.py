@@ -63,10 +63,29 @@ WORSE_WHEN_HIGHER = frozenset(
         "junctions_below_service_pressure",
         "demand_not_served_m3",
         "customers_affected",
+        "sun_hours_lost_public_m2h",
+        "buildings_losing_1h_sun",
+        "shadow_area_noon_m2",
+        "area_over_limit_m2",
+        "population_over_limit",
+        "max_concentration_ug_m3",
+        "mean_concentration_ug_m3",
+        "worst_revisit_min",
+        "mean_response_min",
+        "robots_needed_for_target",
+        "stations_needed_for_target",
     }
 )
 #: KPIs where a rise is good.
-BETTER_WHEN_HIGHER = frozenset({"mean_speed_kmh", "min_pressure_m"})
+BETTER_WHEN_HIGHER = frozenset(
+    {
+        "mean_speed_kmh",
+        "min_pressure_m",
+        "street_coverage_pct",
+        "area_covered_pct",
+        "buildings_covered_pct",
+    }
+)
 #: Changes smaller than this (relative to the baseline's magnitude) are shown as no change.
 NEUTRAL_REL = 1e-9
 
