@@ -43,6 +43,7 @@ import numpy as np
 from twin_app.errors import InputError
 from twin_app.scenarios.file import AirSection, Scenario
 from twin_app.scenarios.model import FloatArray, TrafficModel
+from twin_app.scenarios.twin_city import twin_city, twin_folder
 
 Bounds = tuple[float, float, float, float]
 
@@ -113,20 +114,14 @@ def residential_share(tags: Any) -> FloatArray:
 
 def air_twin(twin_dir: Path | str) -> AirTwin:
     """The twin's buildings as residential floor area at their centroids (cached in-process)."""
-    from twin_app.io.load import load_city
-    from twin_app.scenarios.massing import _twin_paths
     from twin_app.scenarios.twin_traffic import building_masses_from_set
 
-    folder = Path(twin_dir)
-    if folder.name == "manifest.toml":
-        folder = folder.parent
-    paths = _twin_paths(folder)
-    key = "|".join(f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in paths)
+    folder = twin_folder(twin_dir)
+    key, city = twin_city(folder)
     with _LOCK:
         hit = _CACHE.get(key)
     if hit is not None:
         return hit
-    city = load_city(paths).city
     blds = [s for s in city.sets if s.kind == "buildings" and s.mesh.n_triangles]
     if not blds:
         raise InputError(f"{folder}: the twin has no buildings for an [air] run")

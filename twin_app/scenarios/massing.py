@@ -32,6 +32,7 @@ from twin_app.errors import InputError
 from twin_app.scenarios.file import Scenario, SunSection
 from twin_app.scenarios.interventions import MASSING_INTERVENTIONS, UnknownElementError
 from twin_app.scenarios.model import FloatArray, MassingModel
+from twin_app.scenarios.twin_city import twin_city, twin_folder
 
 Bounds = tuple[float, float, float, float]
 
@@ -46,12 +47,6 @@ _CACHE: dict[str, MassingModel] = {}
 _LOCK = threading.Lock()
 
 
-def _twin_paths(twin_dir: Path) -> list[Path]:
-    from twin_app.io.manifest import read_manifest
-
-    return [p for p in read_manifest(twin_dir).paths() if p.suffix.lower() != ".ifc"]
-
-
 def massing_model_for_twin(twin_dir: Path | str) -> MassingModel:
     """The buildings of a twin folder as a :class:`MassingModel` (cached in-process).
 
@@ -60,25 +55,19 @@ def massing_model_for_twin(twin_dir: Path | str) -> MassingModel:
     InputError
         The twin has no buildings.
     """
-    from twin_app.io.load import load_city
-
-    folder = Path(twin_dir)
-    if folder.name == "manifest.toml":
-        folder = folder.parent
-    paths = _twin_paths(folder)
-    key = "|".join(f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in paths)
+    folder = twin_folder(twin_dir)
+    key, city = twin_city(folder)
     with _LOCK:
         hit = _CACHE.get(key)
     if hit is not None:
         return hit
-    result = load_city(paths)
-    blds = [s for s in result.city.sets if s.kind == "buildings" and s.mesh.n_triangles]
+    blds = [s for s in city.sets if s.kind == "buildings" and s.mesh.n_triangles]
     if not blds:
         raise InputError(f"{folder}: the twin has no buildings for a massing scenario")
     fs = max(blds, key=lambda s: s.n_features)
     mesh = fs.mesh
     xmin, xmax, ymin, ymax, zmin, _ = mesh.bounds()
-    frame = result.city.frame
+    frame = city.frame
     lon, lat = frame.to_lonlat(np.array([[0.5 * (xmin + xmax), 0.5 * (ymin + ymax)]]))[0]
     model = MassingModel(
         mesh=type(mesh)(

@@ -49,6 +49,7 @@ from twin_app.scenarios.file import (
     Scenario,
     SetFleet,
 )
+from twin_app.scenarios.twin_city import twin_city, twin_folder
 
 #: The patrol KPIs in the order they are shown, with their units (capex: the currency).
 PATROL_KPIS = {
@@ -181,12 +182,6 @@ def apply_patrol(scenario: Scenario, fleet: PatrolFleet) -> PatrolFleet:
     return fleet
 
 
-def _twin_paths(twin_dir: Path) -> list[Path]:
-    from twin_app.io.manifest import read_manifest
-
-    return [p for p in read_manifest(twin_dir).paths() if p.suffix.lower() != ".ifc"]
-
-
 def _exclude(streets: tuple[str, ...] | None, classes: Any) -> tuple[str, ...]:
     from twin_app.engines.patrol import NON_PATROL_CLASSES
 
@@ -233,20 +228,15 @@ def street_network_for_twin(
     """
     from twin_app.engines.patrol import street_graph_from_road_set
     from twin_app.errors import EngineError
-    from twin_app.io.load import load_city
 
-    folder = Path(twin_dir)
-    if folder.name == "manifest.toml":
-        folder = folder.parent
-    paths = _twin_paths(folder)
-    key = "|".join(f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in paths)
+    folder = twin_folder(twin_dir)
+    key, city = twin_city(folder)
     key += f"|{streets}|{bounds}"
     with _LOCK:
         hit = _CACHE.get(key)
     if hit is not None:
         return hit
-    result = load_city(paths)
-    roads = [s for s in result.city.sets if s.kind == "roads" and s.lines is not None]
+    roads = [s for s in city.sets if s.kind == "roads" and s.lines is not None]
     if not roads:
         raise InputError(f"{folder}: the twin has no roads for a patrol scenario")
     fs = roads[0]
@@ -257,7 +247,7 @@ def street_network_for_twin(
         raise InputError(f"{folder}: [patrol] streets {list(streets or [])}: {exc}") from None
     if bounds is not None:
         graph = _clip(graph, bounds)
-    net = StreetNetwork(graph, result.city.frame, f"{fs.name} of {folder.name}")
+    net = StreetNetwork(graph, city.frame, f"{fs.name} of {folder.name}")
     with _LOCK:
         _CACHE[key] = net
     return net
