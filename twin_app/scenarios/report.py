@@ -67,24 +67,20 @@ def export_tables(result: ScenarioResult, folder: Path | str) -> list[Path]:
         path = out / name
         atomic_write_text(path, table.loc[:, list(columns)].to_csv(index=False))
         written.append(path)
-    if "sun_hours_baseline" in result.extra:
-        written.append(
-            _write_npz(
-                out / "sun_hours.npz",
-                baseline=result.extra["sun_hours_baseline"],
-                scenario=result.extra["sun_hours_scenario"],
-                transform=result.extra["sun_transform"],
+    # the rasters of the study parts: file, then the extra keys of baseline, scenario, transform
+    for name, base, scen, transform in (
+        ("sun_hours.npz", "sun_hours_baseline", "sun_hours_scenario", "sun_transform"),
+        ("air.npz", "air_baseline", "air_scenario", "air_transform"),
+    ):
+        if base in result.extra:
+            written.append(
+                _write_npz(
+                    out / name,
+                    baseline=result.extra[base],
+                    scenario=result.extra[scen],
+                    transform=result.extra[transform],
+                )
             )
-        )
-    if "air_baseline" in result.extra:
-        written.append(
-            _write_npz(
-                out / "air.npz",
-                baseline=result.extra["air_baseline"],
-                scenario=result.extra["air_scenario"],
-                transform=result.extra["air_transform"],
-            )
-        )
     if "radio_baseline" in result.extra:
         import numpy as np
 
