@@ -157,6 +157,9 @@ class CompareSide:
         self.layers: EventedList[Layer] = EventedList()
         #: base layer uid -> result layer of this side.
         self.results: dict[int, FeatureLayer] = {}
+        #: key -> layers only this side draws (study rasters, movers, stations), drawn above
+        #: the session's layers in key order of insertion.
+        self.extras: dict[str, list[Layer]] = {}
         self._links: list[tuple[SignalInstance, Callable[..., Any]]] = []
         session.selection_changed.connect(self._on_session_selection)
         self.sync()
@@ -247,7 +250,24 @@ class CompareSide:
                 out.append(result)
             elif not any(_shadows(layer, fs) for fs in changed):
                 out.append(layer)
+        for layers in self.extras.values():
+            out.extend(layers)
         return out
+
+    def set_extras(self, key: str, layers: list[Layer]) -> None:
+        """Draw `layers` on this side only, under `key` (a second call with the same key
+        replaces them; an empty list removes them)."""
+        if layers:
+            self.extras[key] = list(layers)
+        else:
+            self.extras.pop(key, None)
+        self.sync()
+
+    def substitute(self, base: Layer, layer: FeatureLayer) -> None:
+        """Draw `layer` in place of the session's `base` on this side (the scenario's
+        buildings in place of the twin's); :meth:`drop` shows `base` again."""
+        self.results[base.uid] = layer
+        self.sync()
 
     def sync(self) -> None:
         """Bring :attr:`layers` in line with :meth:`wanted` by removals, insertions and moves
@@ -514,7 +534,16 @@ class Comparison:
             note = self._show_pipes(result, pipes)
             if note:
                 notes.append(note)
+        from twin_app.session.studies import show_studies
+
+        notes += show_studies(self, result)
         return notes
+
+    def set_extras(self, key: str, baseline: list[Layer], scenario: list[Layer]) -> None:
+        """Draw layers on one side only: `baseline` on the baseline side, `scenario` on the
+        scenario side, under `key` (a later call with the same key replaces them)."""
+        self.baseline.set_extras(key, baseline)
+        self.scenario.set_extras(key, scenario)
 
     def _show_pipes(self, result: ScenarioResult, pipes: Layer) -> str:
         fs = pipes.feature_set()
