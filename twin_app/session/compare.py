@@ -32,7 +32,7 @@ from twin_app.model.camera import Camera
 from twin_app.model.city import FeatureSet
 from twin_app.model.clock import Clock
 from twin_app.model.frame import LocalFrame
-from twin_app.model.layers import COLOR_SOLID, FeatureLayer, Layer
+from twin_app.model.layers import COLOR_SOLID, FeatureLayer, Layer, TimeLayer
 from twin_app.model.style import ClassScale, ColorScale, column_clim, column_scale
 from twin_app.model.sun import Sun
 from twin_app.scenarios.model import ScenarioResult
@@ -645,6 +645,12 @@ class Comparison:
     def _on_time(self, t_ns: int) -> None:
         for result in self._results.values():
             self._write(result, self._step(result, int(t_ns)))
+        # Side-only time layers (patrol robots) are not the session's: it does not move them.
+        for side in self.sides:
+            for layers in side.extras.values():
+                for layer in layers:
+                    if isinstance(layer, TimeLayer):
+                        layer.update(int(t_ns))
 
     def close(self) -> None:
         """Disconnect everything from the session."""
