@@ -53,16 +53,16 @@ I64 = np.ndarray[Any, np.dtype[np.int64]]
 CHANGED_COLOR = "#ff7f0e"
 #: Ghosts of removed buildings.
 REMOVED_COLOR = "#d62728"
-#: Patrol robots (near black: apart from every route colour of the category palette).
-ROBOT_COLOR = "#1b1b1b"
+#: Patrol robots (a magenta none of the first route colours of the category palette is).
+ROBOT_COLOR = "#e4007c"
 #: Robot glyph length, m. A street robot is about 1 m long; at city scale (hundreds of metres
 #: in view) that is sub-pixel, so the glyph is drawn at a few metres, like a map symbol.
-ROBOT_GLYPH_M = 9.0
+ROBOT_GLYPH_M = 14.0
 #: Trail behind each robot, s (at 1.2 m/s about 360 m), and its points.
 ROBOT_TRAIL_S = 300.0
 ROBOT_TRAIL_POINTS = 11
 #: Robot glyphs ride this far above the street (the cone is centred on the position).
-ROBOT_LIFT_M = 3.0
+ROBOT_LIFT_M = 4.0
 #: Route ribbons: width and height above the ground (over the road ribbons).
 ROUTE_WIDTH_M = 5.0
 ROUTE_Z_M = 1.2
