@@ -116,6 +116,7 @@ def test_the_tower_stands_on_the_scenario_side_only(
     assert stand_in.features is not None
     assert list(stand_in.features.ids) == list(base_layer.features.ids)
     assert base_layer in cmp.baseline.layers and base_layer not in cmp.scenario.layers
+    assert "new/charterhouse_tower" not in set(base_layer.features.ids)  # baseline: no tower
     # ... and the tower in a layer of its own, in the highlight colour, 60 m tall.
     (changed,) = _extras(cmp.scenario, "massing")
     assert isinstance(changed, BuildingLayer) and changed.color == CHANGED_COLOR
@@ -234,3 +235,42 @@ def test_stations_and_indoor_rsrp_land_on_the_right_rows(
     assert (np.abs(patch_r - pink).sum(axis=1) < 120).any(), patch_r
     patch_l = left[r - 2 : r + 3, c - 2 : c + 3].reshape(-1, 3).astype(int)
     assert not (np.abs(patch_l - pink).sum(axis=1) < 120).any()
+
+
+def test_removed_and_raised_buildings_keep_their_rows(
+    session: Session, view: tuple[Comparison, CompareView]
+) -> None:
+    from twin_app.scenarios.file import RemoveBuilding, SetHeight
+    from twin_app.scenarios.interventions import remove_building, set_height
+    from twin_app.scenarios.massing import massing_model_for_twin
+    from twin_app.session.study_scene import REMOVED_COLOR, show_massing
+
+    cmp, _ = view
+    base = massing_model_for_twin(SAMPLE_DIR)
+    gone, raised = "way/191292105", "way/516268543"
+    scen = remove_building(base, RemoveBuilding(kind="remove_building", buildings=[gone]))
+    scen = set_height(scen, SetHeight(kind="set_height", buildings=[raised], height_m=120.0))
+    assert show_massing(cmp, base, scen) == []
+    layer = buildings_layer(session)
+    assert layer is not None and layer.features is not None
+    stand_in = cmp.scenario.results[layer.uid]
+    fs = stand_in.features
+    assert fs is not None and list(fs.ids) == list(layer.features.ids)
+    rows = {str(k): i for i, k in enumerate(fs.ids)}
+    drawn = np.unique(np.asarray(fs.mesh.cell_data[fs.index_array]))
+    # both keep their rows; neither is drawn by the stand-in (one is gone, one is highlighted)
+    assert rows[gone] not in drawn and rows[raised] not in drawn
+    assert drawn.size == layer.features.n_features - 2
+    changed, removed = _extras(cmp.scenario, "massing")
+    assert changed.features is not None and removed.features is not None
+    assert list(changed.features.ids) == [raised]
+    assert changed.features.table["height_m"].iloc[0] == pytest.approx(120.0, abs=0.01)
+    assert list(removed.features.ids) == [gone] and removed.color == REMOVED_COLOR
+    assert removed.features.mesh.n_triangles > 0 and removed.opacity < 1.0
+    # hiding the session's buildings hides the stand-in too
+    layer.visible = False
+    try:
+        assert stand_in.visible is False
+    finally:
+        layer.visible = True
+    assert stand_in.visible is True

@@ -265,9 +265,22 @@ class CompareSide:
 
     def substitute(self, base: Layer, layer: FeatureLayer) -> None:
         """Draw `layer` in place of the session's `base` on this side (the scenario's
-        buildings in place of the twin's); :meth:`drop` shows `base` again."""
+        buildings in place of the twin's); :meth:`drop` shows `base` again. Its visibility
+        and opacity follow the base layer's from then on."""
         self.results[base.uid] = layer
+        self._follow(base, layer)
         self.sync()
+
+    def _follow(self, base: Layer, layer: Layer) -> None:
+        """Hiding or fading `base` (the Layers panel) hides or fades `layer` too."""
+        for name in ("visible", "opacity"):
+            signal: SignalInstance = getattr(base.events, name)
+
+            def follow(value: Any, *_: Any, _name: str = name) -> None:
+                setattr(layer, _name, value)
+
+            signal.connect(follow)
+            self._links.append((signal, follow))
 
     def sync(self) -> None:
         """Bring :attr:`layers` in line with :meth:`wanted` by removals, insertions and moves
@@ -308,14 +321,7 @@ class CompareSide:
             color=base.color,
             color_by=COLOR_SOLID,
         )
-        for name in ("visible", "opacity"):
-            signal: SignalInstance = getattr(base.events, name)
-
-            def follow(value: Any, *_: Any, _name: str = name) -> None:
-                setattr(result, _name, value)
-
-            signal.connect(follow)
-            self._links.append((signal, follow))
+        self._follow(base, result)
         self.results[base.uid] = result
         self.sync()
         return result
