@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from twin_app.model.city import BUILDINGS, FeatureSet, Polylines, index_array_name
-from twin_app.model.layers import COLOR_SOLID, COLOR_TYPE, BuildingLayer, FeatureLayer, Layer
+from twin_app.model.layers import COLOR_SOLID, BuildingLayer, FeatureLayer, Layer
 from twin_app.model.mesh import TriMesh, concat_meshes
 from twin_app.scenarios.model import MassingModel, ScenarioResult
 
@@ -58,13 +58,19 @@ ROBOT_COLOR = "#e4007c"
 #: Robot glyph length, m. A street robot is about 1 m long; at city scale (hundreds of metres
 #: in view) that is sub-pixel, so the glyph is drawn at a few metres, like a map symbol.
 ROBOT_GLYPH_M = 14.0
-#: Trail behind each robot, s (at 1.2 m/s about 360 m), and its points.
-ROBOT_TRAIL_S = 300.0
-ROBOT_TRAIL_POINTS = 11
+#: Trail behind each robot, s (at 1.2 m/s about 290 m), and its points (one every 15 s).
+ROBOT_TRAIL_S = 240.0
+ROBOT_TRAIL_POINTS = 17
+#: Time step of the replayed positions, s. The result keeps one a minute (72 m at walking
+#: pace: a glyph interpolated between two would cut corners across blocks), so the positions
+#: are sampled again from the plan's routes (one vectorised engine call per side).
+REPLAY_STEP_S = 10.0
 #: Robot glyphs ride this far above the street (the cone is centred on the position).
 ROBOT_LIFT_M = 4.0
-#: Route ribbons: width and height above the ground (over the road ribbons).
+#: Route ribbons: width and height above the ground (over the road ribbons), and their
+#: colours: a warm map by route number, apart from the road classes' greens, blues and purples.
 ROUTE_WIDTH_M = 5.0
+ROUTE_COLORMAP = "autumn"
 ROUTE_Z_M = 1.2
 #: Stations: mast radius, sector wedge radius and half-width.
 STATION_COLOR = "#6a3d9a"
@@ -298,18 +304,58 @@ def route_layer(routes: list[dict[str, Any]], name: str) -> FeatureLayer | None:
     mesh = ribbons(
         lines, np.full(k, ROUTE_WIDTH_M), np.arange(k), z_m=ROUTE_Z_M, index_name=index_name
     )
+    # Routes sharing a street would z-fight in stripes: each route 10 cm above the previous.
+    route_of_pt = np.zeros(mesh.n_points, np.int64)
+    route_of_pt[mesh.triangles.ravel()] = np.repeat(
+        np.asarray(mesh.cell_data[index_name], np.int64), 3
+    )
+    pts = mesh.points.copy()
+    pts[:, 2] += 0.1 * route_of_pt
+    mesh = TriMesh(pts, mesh.triangles, dict(mesh.cell_data))
     # Labels that sort in route order (route 01 .. route 12): the legend lists them so.
     width = len(str(k))
     labels = [f"route {i + 1:0{width}d}" for i in range(k)]
     table = pd.DataFrame(
         {
             "id": labels,
-            "type": labels,
+            "route": np.arange(1, k + 1, dtype=np.float64),
             "length_m": [float(r["length_m"]) for r in routes if np.size(r["xy"]) >= 4],
         }
     )
     fs = FeatureSet(name, "objects", "scenario", table["id"].to_numpy(object), table, mesh)
-    return FeatureLayer(name=name, features=fs, color_by=COLOR_TYPE, opacity=0.9)
+    return FeatureLayer(
+        name=name,
+        features=fs,
+        color_by="route",
+        colormap=ROUTE_COLORMAP,
+        clim=(1.0, float(max(k, 2))),
+    )
+
+
+def replay_positions(extra: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """The patrol slots' positions of one side (``key``: ``baseline`` or ``scenario``) every
+    :data:`REPLAY_STEP_S` over the result's horizon, from its plan and streets
+    (:func:`twin_app.engines.patrol.robot_positions`); the result's own minute positions
+    when the plan is not there."""
+    pos: dict[str, Any] | None = extra.get(f"patrol_positions_{key}")
+    net = extra.get("patrol_streets")
+    plan = extra.get(f"patrol_{key}")
+    if pos is None or net is None or plan is None or not plan.routes:
+        return pos
+    if getattr(net.graph, "node_xy", None) is None:
+        return pos
+    from twin_app.engines.patrol import robot_positions
+
+    t_end = float(np.asarray(pos["times_s"], np.float64)[-1])
+    t = np.arange(0.0, t_end + 0.5, REPLAY_STEP_S)
+    _, _, running, xy = robot_positions(
+        net.graph,
+        plan.routes,
+        plan.fleet.engine_fleet(),
+        t,
+        robots_per_slot=plan.robots_per_slot,
+    )
+    return {"times_s": t, "xy": xy, "running": running}
 
 
 def show_patrol(cmp: Comparison, extra: dict[str, Any]) -> list[str]:
@@ -321,7 +367,7 @@ def show_patrol(cmp: Comparison, extra: dict[str, Any]) -> list[str]:
     out: dict[str, list[Layer]] = {}
     end = anchor
     for key, side in (("baseline", cmp.baseline), ("scenario", cmp.scenario)):
-        positions = extra.get(f"patrol_positions_{key}")
+        positions = replay_positions(extra, key)
         layers: list[Layer] = []
         routes = route_layer(
             extra.get(f"patrol_routes_{key}") or [], f"Patrol routes ({side.name})"
@@ -341,7 +387,7 @@ def show_patrol(cmp: Comparison, extra: dict[str, Any]) -> list[str]:
                 altitude_m=np.full(n, ROBOT_LIFT_M),
                 trail_s=ROBOT_TRAIL_S,
                 trail_points=ROBOT_TRAIL_POINTS,
-                # fixes are a minute apart: a longer gap is a slot with no robot running
+                # fixes are 10 s (or a minute) apart: a longer gap is a slot with no robot
                 max_gap_s=90.0,
                 color=ROBOT_COLOR,
                 glyph_size_m=ROBOT_GLYPH_M,
