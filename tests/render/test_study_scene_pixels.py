@@ -274,3 +274,28 @@ def test_removed_and_raised_buildings_keep_their_rows(
     finally:
         layer.visible = True
     assert stand_in.visible is True
+
+
+def test_the_next_result_clears_what_it_does_not_have(
+    session: Session,
+    tower: ScenarioResult,
+    radio: ScenarioResult,
+    patrol: ScenarioResult,
+    view: tuple[Comparison, CompareView],
+) -> None:
+    cmp, _ = view
+    layer = buildings_layer(session)
+    assert layer is not None
+    cmp.show_result(tower)
+    assert cmp.scenario.results[layer.uid].features.mesh is not layer.features.mesh  # type: ignore[union-attr]
+    cmp.show_result(radio)  # the radio file changes no building: the tower goes
+    shown = cmp.scenario.results[layer.uid]
+    assert shown.features is not None and "rsrp_dbm" in shown.features.table
+    assert layer.features is not None and shown.features.mesh is layer.features.mesh
+    assert _extras(cmp.scenario, "massing") == []
+    cmp.show_result(patrol)
+    assert layer in cmp.scenario.layers and layer.uid not in cmp.scenario.results
+    assert _extras(cmp.scenario, "radio_stations") == []
+    assert mover_layers(cmp.scenario)
+    cmp.show_result(tower)
+    assert mover_layers(cmp.scenario) == [] and _extras(cmp.scenario, "massing")

@@ -95,12 +95,41 @@ def show_scene(cmp: Comparison, result: ScenarioResult) -> list[str]:
     """
     extra = result.extra or {}
     notes: list[str] = []
+    # A comparison is reused for the next run: what this result does not have goes.
+    clear_stale(cmp, extra)
     notes += show_massing(cmp, extra.get("massing_baseline"), extra.get("massing_scenario"))
     if "patrol_positions_scenario" in extra:
         notes += show_patrol(cmp, extra)
     if "radio_study_scenario" in extra:
         notes += show_radio(cmp, extra)
     return notes
+
+
+def clear_stale(cmp: Comparison, extra: dict[str, Any]) -> None:
+    """Remove the layers an earlier result showed that this one (`extra`) has no part for:
+    the indoor RSRP and stations, the scenario's buildings, the patrol robots."""
+    layer = buildings_layer(cmp.session)
+    shown = cmp.scenario.results.get(layer.uid) if layer is not None else None
+    if "radio_study_scenario" not in extra:
+        cmp.set_extras("radio_stations", [], [])
+        fs = shown.features if shown is not None else None
+        if layer is not None and fs is not None and "rsrp_dbm" in fs.table:
+            cmp.drop_result(layer)
+    scen = extra.get("massing_scenario")
+    if scen is None or not scen.changed:
+        cmp.set_extras("massing", [], [])
+        shown = cmp.scenario.results.get(layer.uid) if layer is not None else None
+        # a stand-in of ours draws a mesh of its own (a result layer shares the base's)
+        if (
+            layer is not None
+            and layer.features is not None
+            and shown is not None
+            and shown.features is not None
+            and shown.features.mesh is not layer.features.mesh
+        ):
+            cmp.scenario.drop(layer)
+    if "patrol_positions_scenario" not in extra:
+        cmp.set_extras("patrol", [], [])
 
 
 # -- helpers ----------------------------------------------------------------------------------
