@@ -33,6 +33,11 @@ from twin_app.session.study_scene import (
     patrol_anchor_ns,
 )
 
+# The fixtures run the sample twin's scenarios for real (the tower's day of sun hours, the 5G
+# study, a patrol plan) and open the sample twin: about 40 s of set-up on a shared machine,
+# each test under 1.5 s after it.
+pytestmark = pytest.mark.slow
+
 W, H = 400, 300
 NS = 1_000_000_000
 HIDE = {"TrafficLayer", "AirQualityLayer", "MoverLayer", "PipeLayer", "IfcLayer"}
