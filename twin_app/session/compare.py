@@ -582,6 +582,9 @@ class Comparison:
         self.show = show
         for result in self._results.values():
             self._apply_show(result)
+        from twin_app.session.study_rasters import apply_show
+
+        apply_show(self)
 
     def _step(self, result: _Result, t_ns: int) -> int:
         if result.times_ns is None:
