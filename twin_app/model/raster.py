@@ -42,13 +42,27 @@ class RasterError(TwinError, ValueError):
     """A raster whose values or transform do not make a grid."""
 
 
-def _check_transform(transform: Any, name: str) -> Transform:
+def gdal_transform(transform: Any, name: str = "raster") -> Transform:
+    """A north-up raster transform in GDAL order ``(x0, dx, 0, y0, 0, -dy)``.
+
+    Accepts GDAL's order and the ``affine``/rasterio order ``(dx, 0, x0, 0, -dy, y0)`` (the
+    sun and air engines report that one, the radio study GDAL's): with ``dx > 0`` and
+    ``dy > 0`` the two never look alike (GDAL has zeros at 2 and 4, affine at 1 and 3).
+
+    Raises
+    ------
+    RasterError
+        For anything else (rotated, south-up, zero-sized cells).
+    """
     t = tuple(float(v) for v in transform)
-    if len(t) != 6 or t[2] != 0.0 or t[4] != 0.0 or not t[1] > 0.0 or not t[5] < 0.0:
-        raise RasterError(
-            f"raster {name!r}: transform {t} is not north-up (x0, dx > 0, 0, y0, 0, -dy < 0)"
-        )
-    return (t[0], t[1], t[2], t[3], t[4], t[5])
+    if len(t) == 6 and t[2] == 0.0 and t[4] == 0.0 and t[1] > 0.0 and t[5] < 0.0:
+        return (t[0], t[1], 0.0, t[3], 0.0, t[5])
+    if len(t) == 6 and t[1] == 0.0 and t[3] == 0.0 and t[0] > 0.0 and t[4] < 0.0:
+        return (t[2], t[0], 0.0, t[5], 0.0, t[4])
+    raise RasterError(
+        f"raster {name!r}: transform {t} is not north-up: use (x0, dx, 0, y0, 0, -dy) or "
+        "the affine (dx, 0, x0, 0, -dy, y0)"
+    )
 
 
 @evented
@@ -63,7 +77,8 @@ class RasterLayer(Layer):
         transparent. ``-inf`` / ``+inf`` take the low / high end of the scale (RSRP ``-inf``:
         no station reaches, the "no coverage" class).
     transform
-        GDAL-style ``(x0, dx, 0, y0, 0, -dy)``, local metres.
+        GDAL-style ``(x0, dx, 0, y0, 0, -dy)``, local metres (an affine-order transform is
+        turned into this one on construction, :func:`gdal_transform`).
     z
         Height of the grid above the twin's ground level, metres (the adapter lifts the quad
         a little over it so that it does not fight with the ground and the roads).
@@ -100,7 +115,7 @@ class RasterLayer(Layer):
         if v.ndim != 2:
             raise RasterError(f"raster {self.name!r}: values must be (ny, nx), not {v.shape}")
         self.values = np.array(v, np.float64)  # own copy: set_values writes into it
-        self.transform = _check_transform(self.transform, self.name)
+        self.transform = gdal_transform(self.transform, self.name)
 
     # -- geometry --------------------------------------------------------------------------
     @property

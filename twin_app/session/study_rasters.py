@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from twin_app.model.raster import RasterLayer
+from twin_app.model.raster import RasterLayer, gdal_transform
 from twin_app.model.style import ClassScale, ColorScale
 from twin_app.scenarios.model import ScenarioResult
 
@@ -112,7 +112,7 @@ def show_rasters(cmp: Comparison, result: ScenarioResult) -> list[str]:
         if b.shape != s.shape or b.ndim != 2:
             notes.append(f"{study.title}: baseline {b.shape} and scenario {s.shape} grids differ")
             continue
-        transform = tuple(float(v) for v in extra[study.transform])
+        transform = gdal_transform(extra[study.transform], study.title)
         old = shown.get(study.key)
         if old is not None and old.left.shape == b.shape and old.left.transform == transform:
             old.baseline, old.scenario, old.delta = b, s, raster_delta(b, s)
@@ -121,7 +121,7 @@ def show_rasters(cmp: Comparison, result: ScenarioResult) -> list[str]:
                 RasterLayer(
                     name=f"{study.title} ({side.name})",
                     values=np.full(b.shape, np.nan),
-                    transform=transform,  # type: ignore[arg-type]
+                    transform=transform,
                     color_by=study.column,
                 )
                 for side in cmp.sides
