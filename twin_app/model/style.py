@@ -496,7 +496,9 @@ RSRP_CHANGE = ColorScale("RSRP change", "dB")
 #: coverage threshold the radio study's KPIs use by default; below -140 dBm (the bottom of
 #: the range a 3GPP UE reports, TS 38.133) and where no station reaches (-inf) there is
 #: "no coverage", drawn dark grey so that it reads as a hole, not as a weak signal. The
-#: sequential yellow-green-blue classes share no colour with the AQI or congestion classes.
+#: classes are ColorBrewer's BrBG steps split at the threshold: sand and tan below it (not
+#: covered), light to dark teal above; no blue (the building heights own the blues) and
+#: every class away from the AQI and congestion colours.
 RSRP_CLASSES = ClassScale(
     bounds=(-140.0, -110.0, -100.0, -90.0, -80.0),
     names=(
@@ -507,7 +509,7 @@ RSRP_CLASSES = ClassScale(
         "-90 to -80 dBm",
         ">= -80 dBm",
     ),
-    colors=("#3a3a3a", "#edf8b1", "#c7e9b4", "#7fcdbb", "#2c7fb8", "#253494"),
+    colors=("#3a3a3a", "#f6e8c3", "#dfc27d", "#c7eae5", "#5ab4ac", "#01665e"),
     upper_inclusive=False,
     title="5G RSRP (dBm)",
 )
