@@ -43,7 +43,7 @@ def _file_run(name: str, patch: dict[str, dict[str, Any]]) -> ScenarioResult:
 
 @pytest.fixture(scope="module")
 def runs() -> dict[str, ScenarioResult]:
-    sun = _file_run("add_tower.toml", {"sun": {"step_min": 30.0, "cell_m": 4.0}})
+    sun = _file_run("add_tower.toml", {"sun": {"step_min": 60.0, "cell_m": 4.0, "buffer_m": 80.0}})
     radio = _file_run("add_5g_station.toml", {"radio": {"spacing_m": 20.0, "indoor": False}})
     air = run_scenario(
         scenario_from_dict(
