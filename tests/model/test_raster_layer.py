@@ -37,7 +37,7 @@ def test_affine_order_transforms_become_gdal_order() -> None:
     affine = (10.0, 0.0, 100.0, 0.0, -10.0, 50.0)  # what the sun and air engines report
     assert gdal_transform(affine) == T
     assert gdal_transform(T) == T
-    layer = RasterLayer(name="r", values=grid(), transform=affine)  # type: ignore[arg-type]
+    layer = RasterLayer(name="r", values=grid(), transform=affine)
     assert layer.transform == T and layer.value_at(135.0, 25.0) == 11.0
     with pytest.raises(RasterError, match="north-up"):
         gdal_transform((100.0, 10.0, 0.0, 50.0, 0.0, 10.0))  # south-up

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import pyvista as pv
 
 from twin_app.io.manifest import SAMPLE_DIR
 from twin_app.model.camera import CameraPose
