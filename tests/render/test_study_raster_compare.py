@@ -18,7 +18,7 @@ from twin_app.io.manifest import SAMPLE_DIR
 from twin_app.model.camera import CameraPose
 from twin_app.model.raster import RasterLayer
 from twin_app.model.style import RSRP_CLASSES
-from twin_app.render.compare import CompareView
+from twin_app.render.compare import CompareView, SwipeView
 from twin_app.render.plotter import offscreen_plotter
 from twin_app.render.raster_adapter import RasterAdapter
 from twin_app.render.scene import Scene
@@ -216,3 +216,10 @@ def test_radio_coverage_and_air_classes_replace_the_sun(
     cmp.set_show("delta")
     assert aright.color_by == "concentration_delta_ug_m3"
     assert np.nanmax(aright.values) > 1.0 and np.nanmin(aright.values) >= 0.0
+    # the swipe's scenario half gives the study rasters their legends too
+    plotter = offscreen_plotter(W, H, aa="off")
+    swipe = SwipeView(plotter, cmp)
+    titles = {p.title for v in swipe.viewers for p in v.scene.legends}
+    assert {left.name, right.name, aright.name} <= titles
+    swipe.close()
+    plotter.close()

@@ -116,6 +116,8 @@ def show_rasters(cmp: Comparison, result: ScenarioResult) -> list[str]:
         old = shown.get(study.key)
         if old is not None and old.left.shape == b.shape and old.left.transform == transform:
             old.baseline, old.scenario, old.delta = b, s, raster_delta(b, s)
+            for layer, side in zip((old.left, old.right), cmp.sides, strict=True):
+                layer.name = f"{study.title} ({side.name})"  # a new result may rename a side
         else:
             left, right = (
                 RasterLayer(
