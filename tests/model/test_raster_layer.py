@@ -76,6 +76,9 @@ def test_changes_are_diverging_and_unchanged_cells_can_be_transparent() -> None:
     assert rgba[0, 0, 2] > rgba[0, 0, 0] + 60  # less sun: blue
     assert rgba[0, 2, 0] > rgba[0, 2, 2] + 60  # more: red
     assert rgba[0, 1, 3] == 0 and rgba[0, 0, 3] == rgba[0, 2, 3] == 255
+    # a change under 2 % of the range is as good as none; 3 % shows
+    faint = raster_rgba(np.array([[0.05, 0.09, -3.0]]), scale, (-3.0, 3.0), transparent_zero=True)
+    assert faint[0, 0, 3] == 0 and faint[0, 1, 3] == 255
     for col in ("concentration_delta_ug_m3", "rsrp_delta_db"):
         s = column_scale(col)
         assert isinstance(s, ColorScale) and s.diverging

@@ -37,6 +37,10 @@ F64 = np.ndarray[Any, np.dtype[np.float64]]
 RGBA8 = np.ndarray[Any, np.dtype[np.uint8]]
 Transform = tuple[float, float, float, float, float, float]
 
+#: With ``transparent_zero``, changes smaller than this fraction of the colour range's larger
+#: end (``max(|lo|, |hi|)``) are transparent too.
+ZERO_FRACTION = 0.02
+
 
 class RasterError(TwinError, ValueError):
     """A raster whose values or transform do not make a grid."""
@@ -91,8 +95,9 @@ class RasterLayer(Layer):
     pollutant, standard
         For ``concentration_ug_m3``: whose AQI categories colour the values.
     transparent_zero
-        Cells exactly 0 are transparent (a change raster shows where something changed and
-        leaves the city visible elsewhere).
+        Cells of 0, and of changes under :data:`ZERO_FRACTION` of the colour range, are
+        transparent (a change raster shows where something changed and leaves the city
+        visible elsewhere).
     """
 
     values: F64 = field(default_factory=lambda: np.zeros((0, 0)))
@@ -227,8 +232,8 @@ def raster_rgba(
     class, ``+inf`` the highest). Colour scales: `colormap` (empty: the scale's own, or
     viridis without a scale) sampled at `n` entries over `clim`, entry
     ``floor((v - lo) / (hi - lo) * (n - 1))`` clipped to the table (infinities take the ends),
-    as :func:`twin_app.model.style.map_colors`. NaN (and 0 with `transparent_zero`) get
-    alpha 0, every other texel alpha 255 (the layer's opacity is the actor's).
+    as :func:`twin_app.model.style.map_colors`. NaN (and, with `transparent_zero`, values
+    within :data:`ZERO_FRACTION` of ``max(|lo|, |hi|)`` of zero) get alpha 0, every other texel alpha 255 (the layer's opacity is the actor's).
 
     Parameters
     ----------
@@ -252,6 +257,11 @@ def raster_rgba(
         out[..., :3] = table[idx]
     alpha = ~nan
     if transparent_zero:
-        alpha &= v != 0.0
+        # A change too small to tell from zero on the map (a plume's far tail) would tint
+        # the whole study area in the neutral grey: it is left out with the zeros.
+        lo, hi = float(clim[0]), float(clim[1])
+        tiny = ZERO_FRACTION * max(abs(lo), abs(hi))
+        with np.errstate(invalid="ignore"):
+            alpha &= np.abs(v) > tiny if tiny > 0 else v != 0.0
     out[..., 3] = np.where(alpha, 255, 0).astype(np.uint8)
     return out
