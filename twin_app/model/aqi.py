@@ -855,3 +855,52 @@ def tables(standard: str | None = None) -> list[dict[str, Any]]:
                 }
             )
     return out
+
+
+def concentration_scale(
+    pollutant: str = "pm25",
+    standard: str = "us_epa",
+    unit: str = "ug/m3",
+    averaging: str | None = None,
+) -> ClassScale:
+    """The AQI categories of a standard as a class scale over *concentrations* of one pollutant.
+
+    A concentration raster (a plume run) is coloured by the category its value falls into: the
+    class bounds are the concentrations at which the index reaches the category bounds
+    :data:`CATEGORY_UPPER_BOUNDS` (the ``conc_hi`` of the breakpoint rows ending at AQI 50,
+    100, 150, 200 and 300), converted to `unit`. EPA tables truncate concentrations to their
+    precision before the look-up, so a value below ``conc_hi + resolution`` still belongs to
+    the lower category (PM2.5 9.05 ug/m3 is "Good"); HJ 633 rows share their end points and
+    an end point belongs to the lower category. Colours and names are those of
+    :func:`category_scale`.
+
+    Parameters
+    ----------
+    pollutant, standard, averaging
+        As for :func:`breakpoint_table` (default averaging: the standard's daily index).
+    unit
+        Unit of the values to classify (``"ug/m3"``, ``"mg/m3"``, ``"ppb"``, ``"ppm"``).
+    """
+    table = breakpoint_table(pollutant, standard, averaging)
+    std = table.standard
+    rows = np.isin(table.index_hi, CATEGORY_UPPER_BOUNDS)
+    conc = table.conc_hi[rows]
+    step = float(table.resolution) if table.resolution else 0.0
+    bounds = conc + step
+    out_unit = normalize_unit(unit)
+    if out_unit != table.unit:
+        bounds = np.asarray(convert_units(table.pollutant, bounds, table.unit, out_unit))
+    cats = category_scale(std)
+    fmt = "{:.4g}"
+    names = [
+        f"{name} (< {fmt.format(b)})" if step else f"{name} (<= {fmt.format(b)})"
+        for name, b in zip(cats.names, bounds, strict=False)
+    ]
+    names.append(cats.names[-1])
+    return ClassScale(
+        bounds=tuple(float(b) for b in bounds),
+        names=tuple(names),
+        colors=cats.colors,
+        upper_inclusive=not step,
+        title=f"{table.pollutant.upper()} ({out_unit}), AQI {STANDARD_TITLES[std]}",
+    )

@@ -493,12 +493,56 @@ COLUMN_SCALES: dict[str, ColorScale | ClassScale] = {
     "rsrp_dbm_delta": RSRP_CHANGE,
 }
 
+# -- study rasters on the ground (sun hours, air, 5G coverage; issue 9) ----------------------
+#: Sun hours: dark where the ground stays in shade, bright yellow in full sun.
+SUN_HOURS = ColorScale("Sun hours", "h", colormap="inferno", diverging=False)
+SUN_HOURS_CHANGE = ColorScale("Sun hours change", "h")
+CONCENTRATION_CHANGE = ColorScale("Concentration change", "ug/m3")
+RSRP_CHANGE = ColorScale("RSRP change", "dB")
+#: 5G street coverage by reference signal received power (RSRP, dBm). -100 dBm is the
+#: coverage threshold the radio study's KPIs use by default; below -140 dBm (the bottom of
+#: the range a 3GPP UE reports, TS 38.133) and where no station reaches (-inf) there is
+#: "no coverage", drawn dark grey so that it reads as a hole, not as a weak signal. The
+#: classes are ColorBrewer's BrBG steps split at the threshold: sand and tan below it (not
+#: covered), light to dark teal above; no blue (the building heights own the blues) and
+#: every class away from the AQI and congestion colours.
+RSRP_CLASSES = ClassScale(
+    bounds=(-140.0, -110.0, -100.0, -90.0, -80.0),
+    names=(
+        "no coverage",
+        "< -110 dBm",
+        "-110 to -100 dBm",
+        "-100 to -90 dBm",
+        "-90 to -80 dBm",
+        ">= -80 dBm",
+    ),
+    colors=("#3a3a3a", "#f6e8c3", "#dfc27d", "#c7eae5", "#5ab4ac", "#01665e"),
+    upper_inclusive=False,
+    title="5G RSRP (dBm)",
+)
+COLUMN_SCALES.update(
+    {
+        "sun_hours_h": SUN_HOURS,
+        "sun_hours_delta_h": SUN_HOURS_CHANGE,
+        "concentration_delta_ug_m3": CONCENTRATION_CHANGE,
+        "rsrp_dbm": RSRP_CLASSES,
+        "rsrp_delta_db": RSRP_CHANGE,
+    }
+)
+#: Concentration columns coloured by the AQI categories of PM2.5 (US EPA) unless a raster
+#: layer names its pollutant and standard (:func:`twin_app.model.aqi.concentration_scale`).
+CONCENTRATION_COLUMN = "concentration_ug_m3"
+
 
 def column_scale(column: str) -> ColorScale | ClassScale | None:
     """The scale a feature column is coloured on, or None for a plain column (the layer's
     colour map over :func:`auto_clim`). A change column not in :data:`COLUMN_SCALES`
     (``<name>_delta``) is diverging all the same."""
     name = str(column)
+    if name == CONCENTRATION_COLUMN:
+        from twin_app.model.aqi import concentration_scale
+
+        return concentration_scale()
     scale = COLUMN_SCALES.get(name)
     if scale is None and name.endswith("_delta"):
         return ColorScale(f"{name[: -len('_delta')]} change")

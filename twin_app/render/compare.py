@@ -238,7 +238,10 @@ class SwipeView:
         return (self.baseline, self.scenario)
 
     def _is_result(self, layer: Layer) -> bool:
-        return any(layer is r for r in self.comparison.scenario.results.values())
+        side = self.comparison.scenario  # its result layers and extras (study rasters ...)
+        return any(layer is r for r in side.results.values()) or any(
+            layer is x for xs in side.extras.values() for x in xs
+        )
 
     def _make_divider(self) -> vtk.vtkActor2D:
         pts = vtk.vtkPoints()

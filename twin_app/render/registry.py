@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from twin_app.model.layers import FeatureLayer, GroundLayer, IfcLayer, Layer
+from twin_app.model.raster import RasterLayer
 from twin_app.model.sensors import AirQualityLayer, MoverLayer, PipeLayer, TrafficLayer
 from twin_app.render.adapters import Adapter, FeatureAdapter, GroundAdapter, IfcAdapter
+from twin_app.render.raster_adapter import RasterAdapter
 from twin_app.render.sensor_adapters import (
     AirQualityAdapter,
     MoverAdapter,
@@ -27,6 +29,7 @@ ADAPTERS: dict[type[Layer], type[Adapter[Any]]] = {
     AirQualityLayer: AirQualityAdapter,
     PipeLayer: PipeAdapter,
     MoverLayer: MoverAdapter,
+    RasterLayer: RasterAdapter,
 }
 
 

@@ -401,8 +401,11 @@ class Comparison:
         return (self.baseline, self.scenario)
 
     def is_result(self, layer: Layer) -> bool:
-        """True for a result layer of either side (what the comparison compares)."""
-        return any(layer is r for side in self.sides for r in side.results.values())
+        """True for a result layer or an extra (study raster, ...) of either side: what the
+        comparison compares (the compare views give these a legend)."""
+        return any(layer is r for side in self.sides for r in side.results.values()) or any(
+            layer is x for side in self.sides for xs in side.extras.values() for x in xs
+        )
 
     @property
     def camera(self) -> Camera:
@@ -588,6 +591,9 @@ class Comparison:
         self.show = show
         for result in self._results.values():
             self._apply_show(result)
+        from twin_app.session.study_rasters import apply_show
+
+        apply_show(self)
 
     def _step(self, result: _Result, t_ns: int) -> int:
         if result.times_ns is None:
