@@ -469,11 +469,6 @@ PRESSURE = ColorScale("Pressure", "m", colormap="viridis", diverging=False)
 VC_RATIO = ColorScale("Volume / capacity", "", colormap="YlOrRd", diverging=False, fixed=(0.0, 1.5))
 VC_CHANGE = ColorScale("Volume / capacity change")
 SPEED_RATIO_CHANGE = ColorScale("Speed / free flow change")
-#: 5G RSRP (reference signal received power): a sequential map over fixed limits, so that one
-#: colour is one power in every scenario (-100 dBm, a common planning edge, sits near the
-#: middle); its change in dB.
-RSRP = ColorScale("RSRP", "dBm", colormap="viridis", diverging=False, fixed=(-130.0, -70.0))
-RSRP_CHANGE = ColorScale("RSRP change", "dB")
 
 #: Column name -> how it is coloured. ``speed_ratio`` (free-flow time over congested time,
 #: i.e. speed over free-flow speed, per road segment from an assignment) is drawn on the
@@ -489,8 +484,6 @@ COLUMN_SCALES: dict[str, ColorScale | ClassScale] = {
     "vc_ratio_delta": VC_CHANGE,
     "speed_ratio": CONGESTION,
     "speed_ratio_delta": SPEED_RATIO_CHANGE,
-    "rsrp_dbm": RSRP,
-    "rsrp_dbm_delta": RSRP_CHANGE,
 }
 
 # -- study rasters on the ground (sun hours, air, 5G coverage; issue 9) ----------------------
@@ -527,6 +520,7 @@ COLUMN_SCALES.update(
         "concentration_delta_ug_m3": CONCENTRATION_CHANGE,
         "rsrp_dbm": RSRP_CLASSES,
         "rsrp_delta_db": RSRP_CHANGE,
+        "rsrp_dbm_delta": RSRP_CHANGE,
     }
 )
 #: Concentration columns coloured by the AQI categories of PM2.5 (US EPA) unless a raster

@@ -80,7 +80,7 @@ SECTOR_RADIUS_M = 45.0
 SECTOR_HALF_DEG = 30.0
 #: RSRP shown for a building no station reaches (-inf in the study): below any receiver's
 #: sensitivity, so it takes the bottom colour instead of "no data".
-RSRP_FLOOR_DBM = -140.0
+RSRP_FLOOR_DBM = -150.0  # below the "no coverage" class bound (-140 dBm)
 
 _DAY_NS = 86_400 * 1_000_000_000
 
