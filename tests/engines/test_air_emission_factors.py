@@ -75,6 +75,6 @@ def test_vehicle_km_times_factor_is_grams_per_second() -> None:
 def test_tier1_mix_errors() -> None:
     with pytest.raises(EngineError, match="unknown vehicle category 'tram'"):
         air.tier1_exhaust_g_km({"tram": 1.0})
-    with pytest.raises(EngineError, match="add up to 0.9"):
+    with pytest.raises(EngineError, match=r"add up to 0\.9"):
         air.tier1_exhaust_g_km({"pc_petrol": 0.5, "pc_diesel": 0.4})
     assert air.tier1_exhaust_g_km({"bus_cng": 1.0})["no2"] == 6.93
