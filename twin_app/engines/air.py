@@ -118,7 +118,8 @@ References
   contribution 79, NOAA, 1973.
 - F. Pasquill, *The estimation of the dispersion of windborne material*, Meteorol. Mag. 90
   (1961) 33-49; D. B. Turner, *A diffusion model for an urban area*, J. Appl. Meteor. 3 (1964)
-  83-91; D. B. Turner, *Workbook of Atmospheric Dispersion Estimates*, PHS 999-AP-26, 1970.
+  83-91; D. B. Turner, *Workbook of Atmospheric Dispersion Estimates*, PHS 999-AP-26, 1970
+  (chapter 3, Problem 1: 3 g/s ground source, class D, 7 m/s, 3 km: 1.1e-5 g/m3, a test case).
 - U.S. EPA, *User's guide for the Industrial Source Complex (ISC3) dispersion models*,
   EPA-454/B-95-003a, 1995 (1 m/s minimum wind speed).
 - WHO, *WHO global air quality guidelines*, 2021.
