@@ -25,6 +25,11 @@ Reported:
   Before (up to commit 9098bc3) the ratio was rays_per_s (all 2.2M rays, coherent, unbounded,
   best of 2) over the naive rate on 20,000 rays spread one by one over the set (incoherent),
   timed once: 21-70 with the load.
+  Measured (shared 2-core machine, load average 6-9 from other jobs; three runs): naive
+  255-265k rays/s (3.8-3.9 us a ray; with numpy rows instead of lists it was 75-108k), ours
+  6.3-7.8M rays/s (best of 1 and 2 threads), ray_naive_ratio 23.7-30.3; Embree alone (the
+  floor) 7.6-9.0M rays/s on one thread, so even a wrapper of zero cost on one thread would stay
+  under 35; >= 50 needs the second core free (or more cores) on top of that.
 - ray_peer_ratio: same_rays_per_s over peer_rays_per_s, the numba uniform-grid backend
   (``Occluder(backend="grid")``, what runs without embreex; no other batched ray library is a
   dependency) on the same rays, best of 10, after a compile call; peer_build_s.
