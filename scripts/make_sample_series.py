@@ -48,6 +48,14 @@ def main() -> None:
     stations.assign(source=BEIJING_STATIONS_SOURCE).to_csv(
         OUT / "beijing_stations.csv", index=False
     )
+    # Their wind (wd: compass point it blows from, WSPM: m/s), the same hours, rows and columns
+    # cut unchanged from the station files (local Beijing time, as there).
+    wind = []
+    for f in sorted((SHARED / "airquality" / "beijing_prsa").glob("PRSA_Data_*.csv.gz")):
+        df = pd.read_csv(f, usecols=["No", "year", "month", "day", "hour", "wd", "WSPM", "station"])
+        local = pd.to_datetime(df[["year", "month", "day", "hour"]])
+        wind.append(df[(local >= "2016-12-19 00:00") & (local <= "2016-12-22 00:00")])
+    pd.concat(wind).to_csv(OUT / "wind_beijing_prsa.csv", index=False)
     # Liverpool route 14 buses, Monday 26 January 2026, 15:55-18:19 UTC.
     buses = load_liverpool_bus(SHARED / "trajectories" / "liverpool_bus_route14_outbound.csv")
     write_long(

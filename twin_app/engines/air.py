@@ -88,9 +88,13 @@ Road traffic emissions
 ``q = flow / 3600 * EF / 1000`` g/s per metre with ``EF`` the fleet-average emission factor in
 g/km per vehicle (:class:`EmissionFactors`): the light- and heavy-vehicle factors weighted by the
 heavy share. Particles are exhaust plus tyre, brake and road-surface wear; the wear factors
-follow the EMEP/EEA 2019 guidebook, chapter 1.A.3.b.vi-vii, Tier 2 (:func:`non_exhaust_g_km`);
-the exhaust factors (:data:`EXHAUST_G_KM`) are assumed fleet values, to be replaced by the
-guidebook's Tier 2 cells or a local inventory (:func:`fleet_emission_factors`).
+follow the EMEP/EEA 2019 guidebook, chapter 1.A.3.b.vi-vii, Tier 2 (:func:`non_exhaust_g_km`).
+The exhaust factors (:data:`EXHAUST_G_KM`) are the EMEP/EEA 2023 guidebook's chapter
+1.A.3.b.i-iv Tier 1 factors (Tables 3-5 and 3-6, g/kg fuel, times Table 3-15's fuel per km:
+:data:`EMEP_2023_TIER1_G_KM`) of an assumed light mix (:data:`LIGHT_FLEET_SHARES`: 50 % petrol
+cars, 35 % diesel cars, 15 % diesel vans) and of diesel heavy-duty vehicles; the chapter's Tier 2
+NOx cells by Euro class (Tables 3-17 to 3-23) are in :data:`EMEP_2023_TIER2_NOX_G_KM` for a
+fleet whose Euro mix is known (:func:`fleet_emission_factors` takes any exhaust factors).
 
 KPIs
 ----
@@ -114,10 +118,15 @@ References
   contribution 79, NOAA, 1973.
 - F. Pasquill, *The estimation of the dispersion of windborne material*, Meteorol. Mag. 90
   (1961) 33-49; D. B. Turner, *A diffusion model for an urban area*, J. Appl. Meteor. 3 (1964)
-  83-91; D. B. Turner, *Workbook of Atmospheric Dispersion Estimates*, PHS 999-AP-26, 1970.
+  83-91; D. B. Turner, *Workbook of Atmospheric Dispersion Estimates*, PHS 999-AP-26, 1970
+  (chapter 3, Problem 1: 3 g/s ground source, class D, 7 m/s, 3 km: 1.1e-5 g/m3, a test case).
 - U.S. EPA, *User's guide for the Industrial Source Complex (ISC3) dispersion models*,
   EPA-454/B-95-003a, 1995 (1 m/s minimum wind speed).
 - WHO, *WHO global air quality guidelines*, 2021.
+- EMEP/EEA, *Air pollutant emission inventory guidebook 2023*, chapter 1.A.3.b.i-iv (Road
+  transport: passenger cars, light commercial trucks, heavy-duty vehicles including buses and
+  motorcycles), update 2025, Tables 3-5, 3-6, 3-15 (Tier 1) and 3-17 to 3-23 (Tier 2 NOx);
+  chapter 1.A.3.b.vi-vii (tyre, brake and road wear), 2019, Tier 2.
 """
 
 from __future__ import annotations
@@ -697,13 +706,71 @@ def non_exhaust_g_km(
     return np.asarray(out, dtype=np.float64)
 
 
-#: Exhaust factors, g/km per vehicle, **assumed** for an urban fleet of mostly Euro 5/6 cars
-#: and vans and Euro V/VI lorries and buses (NOx as NO2 mass). They are of the order of the
-#: EMEP/EEA 2019 Tier 2 urban factors (chapter 1.A.3.b.i-iv) but are not single table cells:
-#: replace them with the guidebook's or a local inventory's values for the twin's fleet.
+#: Exhaust factors, g/km per vehicle: EMEP/EEA air pollutant emission inventory guidebook 2023,
+#: chapter 1.A.3.b.i-iv (Road transport, update 2025), Tier 1: the pollutant per kg of fuel
+#: (Tables 3-5 and 3-6, g/kg fuel) times the typical fuel use per km (Table 3-15, g/km), as
+#: transcribed, already multiplied out to g/km, by a public research specification that states it
+#: checked these cells against the guidebook PDF ("Physics and numerics specification: pollutant
+#: dispersion around ZAGREB-1", 2026, section 7.2); the PDF itself could not be opened here.
+#: NOx is NO2-equivalent mass; exhaust PM counts wholly as PM2.5 (= PM10), as the guidebook says.
+#: Tier 1 describes an average European fleet (all Euro classes), not a new one.
+EMEP_2023_TIER1_G_KM: dict[str, dict[str, float]] = {
+    # category: {pollutant: g/km}; fuel g/km (Table 3-15) in brackets
+    "pc_petrol": {"nox": 0.246, "pm": 0.0012},  # passenger car, petrol (61.9)
+    "pc_diesel": {"nox": 0.668, "pm": 0.0443},  # passenger car, diesel (56.8)
+    "pc_lpg": {"nox": 0.318, "pm": 0.0017},  # passenger car, LPG (58.1)
+    "lcv_diesel": {"nox": 1.065, "pm": 0.0964},  # light commercial vehicle, diesel (79.0)
+    "hdv_diesel": {"nox": 5.63, "pm": 0.119},  # heavy-duty vehicle incl. buses, diesel (216.8)
+    "bus_cng": {"nox": 6.93, "pm": 0.0081},  # urban bus, CNG (405.5)
+    "l_petrol": {"nox": 0.200, "pm": 0.0141},  # mopeds and motorcycles, petrol (27.7)
+}
+
+#: Tier 2 hot NOx factors by Euro class, g/km, same chapter and edition, Tables 3-17 (petrol
+#: passenger cars, medium), 3-19 (diesel passenger cars, medium), 3-21 (diesel LCV N1-II/III)
+#: and 3-23 (rigid lorry 12-14 t; urban diesel bus 15-18 t), transcribed from the same
+#: specification (section 7.2). Euro 6 a/b/c pairs with VI A-C, Euro 6 d with VI D-E.
+EMEP_2023_TIER2_NOX_G_KM: dict[str, dict[str, float]] = {
+    "pc_petrol": {"euro3": 0.105, "euro4": 0.064, "euro5": 0.047, "euro6abc": 0.032, "euro6d": 0.032},
+    "pc_diesel": {"euro3": 0.786, "euro4": 0.599, "euro5": 0.562, "euro6abc": 0.507, "euro6d": 0.074},
+    "lcv_diesel": {"euro3": 1.037, "euro4": 0.839, "euro5": 1.374, "euro6abc": 1.108, "euro6d": 0.142},
+    "hdv_rigid": {"euro3": 4.128, "euro4": 2.855, "euro5": 2.041, "euro6abc": 0.264, "euro6d": 0.198},
+    "bus_diesel": {"euro3": 9.175, "euro4": 5.748, "euro5": 6.170, "euro6abc": 1.343, "euro6d": 1.263},
+}  # fmt: skip
+
+#: Shares of the light-vehicle kilometres by category, **assumed** (not from the guidebook): a
+#: city fleet of petrol and diesel cars and diesel vans. Heavy vehicles are all ``hdv_diesel``
+#: (the guidebook's Tier 1 heavy-duty category includes buses).
+LIGHT_FLEET_SHARES: dict[str, float] = {"pc_petrol": 0.50, "pc_diesel": 0.35, "lcv_diesel": 0.15}
+
+
+def tier1_exhaust_g_km(shares: Mapping[str, float]) -> dict[str, float]:
+    """Exhaust factors of a vehicle mix from :data:`EMEP_2023_TIER1_G_KM`, g/km per vehicle.
+
+    ``EF_p = sum_c share_c * EF_{c,p}`` over the categories ``c`` of `shares` (which must add
+    up to 1); NOx is returned under ``no2`` and PM under both ``pm25`` and ``pm10``.
+
+    Raises
+    ------
+    EngineError
+        An unknown category or shares that do not add up to 1.
+    """
+    bad = [c for c in shares if c not in EMEP_2023_TIER1_G_KM]
+    if bad:
+        known = ", ".join(EMEP_2023_TIER1_G_KM)
+        raise EngineError(f"air: unknown vehicle category {bad[0]!r} (known: {known})")
+    total = float(sum(shares.values()))
+    if not math.isclose(total, 1.0, abs_tol=1e-9):
+        raise EngineError(f"air: vehicle category shares add up to {total:g}, not 1")
+    nox = sum(float(w) * EMEP_2023_TIER1_G_KM[c]["nox"] for c, w in shares.items())
+    pm = sum(float(w) * EMEP_2023_TIER1_G_KM[c]["pm"] for c, w in shares.items())
+    return {"no2": nox, "pm25": pm, "pm10": pm}
+
+
+#: Exhaust factors of the default fleet, g/km per vehicle: :func:`tier1_exhaust_g_km` of
+#: :data:`LIGHT_FLEET_SHARES` (light) and of ``hdv_diesel`` (heavy).
 EXHAUST_G_KM: dict[str, dict[str, float]] = {
-    "light": {"no2": 0.35, "pm25": 0.002, "pm10": 0.002},
-    "heavy": {"no2": 3.0, "pm25": 0.03, "pm10": 0.03},
+    "light": tier1_exhaust_g_km(LIGHT_FLEET_SHARES),
+    "heavy": tier1_exhaust_g_km({"hdv_diesel": 1.0}),
 }
 
 
@@ -729,13 +796,19 @@ def fleet_emission_factors(
     for pol in WEAR_FRACTIONS:
         light[pol] = light.get(pol, 0.0) + float(non_exhaust_g_km(pol, speed_kmh))
         heavy[pol] = heavy.get(pol, 0.0) + float(non_exhaust_g_km(pol, speed_kmh, heavy=True))
+    shares = ", ".join(f"{c} {w:g}" for c, w in LIGHT_FLEET_SHARES.items())
     return EmissionFactors(
         light,
         heavy,
         heavy_share,
         source=(
-            "exhaust: assumed Euro 5/6 urban fleet (EXHAUST_G_KM); wear: EMEP/EEA 2019 "
-            f"1.A.3.b.vi-vii Tier 2 at {speed_kmh:g} km/h"
+            "exhaust: EMEP/EEA 2023 1.A.3.b.i-iv Tier 1 (Tables 3-5, 3-6 x 3-15)"
+            + (
+                f", light = {shares} (assumed mix), heavy = hdv_diesel"
+                if exhaust is None
+                else " replaced by the caller's factors"
+            )
+            + f"; wear: EMEP/EEA 2019 1.A.3.b.vi-vii Tier 2 at {speed_kmh:g} km/h"
         ),
     )
 

@@ -25,10 +25,11 @@ and :data:`DEFAULT_RESIDENTIAL_SHARE` for ``building=yes`` or no tag (an assumpt
 untagged mixed-use city blocks, not a measured value). Residents are floor area /
 :data:`twin_app.engines.air.M2_PER_RESIDENT`.
 
-Weather: ``wind_speed_ms`` and ``wind_from_deg`` as given (the twin's Beijing PRSA series has
-no wind columns, so there is no replay); ``stability = "auto"`` is
-:func:`twin_app.engines.air.stability_class` of the wind, the sun's elevation at ``at`` over
-the twin's centre and ``cloud_oktas``.
+Weather: ``wind = "replay"`` takes the wind speed and direction at ``at`` from the twin's
+replayed weather (:func:`twin_app.scenarios.air_wind.replay_wind`: the sample twin's Beijing
+PRSA ``wd`` and ``WSPM`` columns); otherwise ``wind_speed_ms`` and ``wind_from_deg`` as given.
+``stability = "auto"`` is :func:`twin_app.engines.air.stability_class` of that wind speed, the
+sun's elevation at ``at`` over the twin's centre and ``cloud_oktas``.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ class AirTwin:
     residential_m2: FloatArray
     frame: Any
     extent: Bounds
+    folder: Path | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,6 +147,7 @@ def air_twin(twin_dir: Path | str) -> AirTwin:
         residential_m2=masses.floor_m2 * share,
         frame=city.frame,
         extent=(float(xmin), float(ymin), float(xmax), float(ymax)),
+        folder=folder,
     )
     with _LOCK:
         _CACHE[key] = twin
@@ -283,9 +286,19 @@ def air_bounds(air: AirSection, twin: AirTwin) -> Bounds:
 
 
 def met_of(air: AirSection, twin: AirTwin) -> Any:
-    """The :class:`twin_app.engines.air.Met` of the section (``stability = "auto"`` resolved)."""
+    """The :class:`twin_app.engines.air.Met` of the section (``wind = "replay"`` and
+    ``stability = "auto"`` resolved)."""
     from twin_app.engines import air as engine
 
+    speed, from_deg = air.wind_speed_ms, air.wind_from_deg
+    if air.wind == "replay":
+        from twin_app.scenarios.air_wind import replay_wind
+
+        if twin.folder is None:
+            raise InputError("[air] wind = 'replay' needs the twin folder")
+        assert air.at is not None  # the section checks it
+        w = replay_wind(twin.folder, air.at, air.wind_station)
+        speed, from_deg = w.speed_ms, w.from_deg
     stab: str = air.stability
     if stab == "auto":
         from twin_app.engines.sun import sun_position
@@ -296,8 +309,8 @@ def met_of(air: AirSection, twin: AirTwin) -> Any:
         assert air.at is not None  # the section checks it
         t_ns = int(air.at.timestamp() * 1e9)
         elev = sun_position(float(lon), float(lat), t_ns).elevation_deg
-        stab = engine.stability_class(air.wind_speed_ms, float(elev), air.cloud_oktas)
-    return engine.Met(air.wind_speed_ms, air.wind_from_deg, stab, air.terrain)
+        stab = engine.stability_class(speed, float(elev), air.cloud_oktas)
+    return engine.Met(speed, from_deg % 360.0, stab, air.terrain)
 
 
 def residential_raster(twin: AirTwin, grid: Any) -> FloatArray:

@@ -547,10 +547,15 @@ class AirSection(_Strict):
     """``[air]``: a steady Gaussian plume run (:mod:`twin_app.engines.air`).
 
     ``stability = "auto"`` takes the Pasquill class from the wind, the sun's elevation at
-    ``at`` (UTC) over the twin and ``cloud_oktas``; it needs ``at``.
+    ``at`` (UTC) over the twin and ``cloud_oktas``; it needs ``at``. ``wind = "replay"`` takes
+    the wind speed and direction at ``at`` from the twin's replayed weather
+    (:mod:`twin_app.scenarios.air_wind`, station ``wind_station`` or the manifest's); it needs
+    ``at``, and ``wind_speed_ms`` / ``wind_from_deg`` are then not used.
     """
 
     pollutant: Literal["pm25", "pm10", "no2"] = "pm25"
+    wind: Literal["user", "replay"] = "user"
+    wind_station: str | None = None
     wind_speed_ms: float = Field(3.0, ge=0.0, le=60.0)
     wind_from_deg: float = Field(225.0, ge=0.0, le=360.0)
     stability: Literal["A", "A-B", "B", "B-C", "C", "C-D", "D", "E", "F", "auto"] = "D"
@@ -573,6 +578,8 @@ class AirSection(_Strict):
     def _auto(self) -> AirSection:
         if self.stability == "auto" and self.at is None:
             raise ValueError("stability = 'auto' needs `at` (a UTC date and time)")
+        if self.wind == "replay" and self.at is None:
+            raise ValueError("wind = 'replay' needs `at` (a UTC date and time)")
         if self.at is not None and self.at.tzinfo is None:
             object.__setattr__(self, "at", self.at.replace(tzinfo=dt.UTC))
         ids = [s.id for s in self.sources]
