@@ -176,3 +176,31 @@ def test_robots_at_a_clicked_depot(session: Session) -> None:
     np.testing.assert_allclose(back, (-380.0, 1160.0), atol=1e-6)
     with pytest.raises(ScenarioError, match="1 to 10000"):
         session.add_robots_at((0.0, 0.0, 0.0), count=0)
+
+
+def test_an_ifc_model_proposed_as_a_building(session: Session) -> None:
+    import shapely
+
+    from twin_app.model.bim import IFC_CLASSES
+
+    session.new_scenario("IFC proposal")
+    ifc = next(x for x in session.layers if x.kind == "ifc")
+    mesh = ifc.feature_set().mesh  # type: ignore[union-attr]
+    code = np.asarray(mesh.cell_data["ifc_class_code"])
+    site = code == IFC_CLASSES.index("IfcSite")
+    body = mesh.points[np.unique(mesh.triangles[~site & (code != IFC_CLASSES.index("IfcSpace"))])]
+    spec = session.add_building_from_ifc(ifc)
+    assert spec.height_m == pytest.approx(body[:, 2].max(), abs=1e-3)
+    frame = session.frame
+    assert frame is not None
+    ring = frame.lonlat_to_local(*np.asarray(spec.lonlat).T)[:, :2]
+    poly = shapely.Polygon(ring)
+    assert poly.is_valid and poly.area > 50.0  # a family house, not a sliver
+    # every wall, slab and roof corner is inside the footprint (its hull: a tight fit)
+    assert shapely.contains_xy(poly.buffer(1e-6), body[:, 0], body[:, 1]).all()
+    assert np.isin(np.round(ring, 6), np.round(body[:, :2], 6)).all()
+    base = baseline_massing_model(session.scenario)
+    assert apply_massing(session.scenario, base).n_buildings == base.n_buildings + 1
+    roads = next(x for x in session.layers if x.kind == "roads")
+    with pytest.raises(ScenarioError, match="not an IFC model"):
+        session.add_building_from_ifc(roads)

@@ -206,6 +206,24 @@ def test_draw_a_building_and_place_stations_with_the_mouse(qtbot: Any, window: A
     xy = frame.lonlat_to_local(np.array([mast.lonlat[0]]), np.array([mast.lonlat[1]]))[0, :2]
     np.testing.assert_allclose(xy, (cx, cy), atol=2 * m_per_px)
 
+    # Selected buildings: demolish, or a new height
+    w.session.select_features(blds, [int(row)])
+    qtbot.mouseClick(panel.demolish_button, Qt.MouseButton.LeftButton)
+    assert w.session.scenario.interventions[-1] == sf.RemoveBuilding(buildings=(roof.on_roof,))
+    panel.set_height_selected(52.0)  # what "Set height…" does with the height asked
+    assert w.session.scenario.interventions[-1] == sf.SetHeight(
+        buildings=(roof.on_roof,), height_m=52.0
+    )
+    w.session.select(type(w.session.selection)())
+    qtbot.mouseClick(panel.demolish_button, Qt.MouseButton.LeftButton)
+    assert "select buildings on the map first" in panel.status.text()
+
+    # The sample's IFC house proposed as a building, from the Scenario menu
+    w.scenario_ifc_action.trigger()
+    prop = w.session.scenario.interventions[-1]
+    assert prop.kind == "add_building" and prop.height_m > 5.0
+    assert "AC20-FZK-Haus.ifc) as a building" in panel.status.text()
+
     # Esc in station mode: nothing placed
     n = len(w.session.scenario.interventions)
     qtbot.mouseClick(panel.station_button, Qt.MouseButton.LeftButton)

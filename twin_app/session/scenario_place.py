@@ -229,6 +229,40 @@ class PlaceVerbs:
         self.add_intervention(spec)
         return spec
 
+    def add_building_from_ifc(self, layer: Layer, building_id: str | None = None) -> AddBuilding:
+        """Propose an IFC model, as placed in the twin, as a new LoD1 building.
+
+        The footprint is the convex hull of the model's plan (every element but ``IfcSite``
+        and ``IfcSpace``, x, y in the session's local metres), the height the top of its
+        bounding box above the ground (z = 0 of the twin's frame). A concave plan is filled
+        out to its hull: an LoD1 stand-in for the sun, air and radio studies, not the model.
+
+        Raises
+        ------
+        ScenarioError
+            Not an IFC layer, or no element geometry in it.
+        """
+        import shapely
+
+        from twin_app.model.bim import IFC_CLASSES
+
+        fs = layer.feature_set()
+        if layer.kind != "ifc" or fs is None or fs.mesh is None or fs.mesh.n_triangles == 0:
+            raise _fail(f"{layer.name}: not an IFC model with geometry")
+        mesh = fs.mesh
+        code = np.asarray(mesh.cell_data.get("ifc_class_code", np.full(mesh.n_triangles, -1)))
+        skip = [IFC_CLASSES.index(c) for c in ("IfcSite", "IfcSpace") if c in IFC_CLASSES]
+        keep = ~np.isin(code, skip)
+        if not keep.any():
+            raise _fail(f"{layer.name}: the IFC model has no building elements")
+        pts = mesh.points[np.unique(mesh.triangles[keep])]
+        hull = shapely.MultiPoint(pts[:, :2]).convex_hull
+        top = float(pts[:, 2].max())
+        if not isinstance(hull, shapely.Polygon) or hull.area <= 0 or top <= 0:
+            raise _fail(f"{layer.name}: the IFC model has no plan area or height above ground")
+        ring = np.asarray(hull.exterior.coords)[:-1]
+        return self.add_building_at(ring, height_m=round(top, 3), building_id=building_id)
+
     # -- stations and depots ------------------------------------------------------------------
     def add_station_at(
         self,

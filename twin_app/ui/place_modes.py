@@ -304,6 +304,28 @@ class QtPlaceTool(QObject):
             else f"added station {spec.id}, a {spec.height_m:g} m ground mast"
         )
 
+    def add_ifc_building(self) -> Any:
+        """Propose an IFC model as a new building (:meth:`Session.add_building_from_ifc`): the
+        one selected on the map, else the topmost IFC layer. Returns the spec, or None."""
+        session = self.session
+        picked = session.find_layer(session.selection.layer_uid)
+        layer = (
+            picked
+            if picked is not None and picked.kind == "ifc"
+            else next((x for x in reversed(session.layers) if x.kind == "ifc"), None)
+        )
+        if layer is None:
+            self._warn("open an IFC model first (File > Open), then place it on the map")
+            return None
+        try:
+            spec = session.add_building_from_ifc(layer)
+        except TwinError as exc:
+            self._warn(str(exc))
+            return None
+        self.placed.emit(spec)
+        self.status.emit(f"added {layer.name} as a building, {spec.height:g} m high")
+        return spec
+
     def _warn(self, text: str) -> None:
         self.session.messages.emit("warning", text)
         self.status.emit(text)
@@ -348,7 +370,7 @@ def install_place_modes(window: Any) -> QtPlaceTool:
     actions: dict[str, QAction] = {}
     for mode, text, tip in (
         ("building", "&Draw building", "Click a new building's corners on the ground"),
-        ("station", "Place 5G &station", "Click a roof or the ground to place a base station"),
+        ("station", "Place 5G s&tation", "Click a roof or the ground to place a base station"),
     ):
         a = QAction(text, window)
         a.setCheckable(True)
@@ -358,7 +380,12 @@ def install_place_modes(window: Any) -> QtPlaceTool:
         buttons[mode].toggled.connect(a.setChecked)
         actions[mode] = a
         window.addAction(a)
-    window.scenario_menu.insertActions(window.scenario_run_action, list(actions.values()))
+    ifc = QAction("Add &IFC model as a building", window)
+    ifc.setStatusTip("Propose the IFC model as a new building: its plan's hull and height")
+    ifc.triggered.connect(tool.add_ifc_building)
+    window.addAction(ifc)
+    window.scenario_ifc_action = ifc
+    window.scenario_menu.insertActions(window.scenario_run_action, [*actions.values(), ifc])
 
     def follow(mode: str) -> None:
         for m in ("building", "station"):

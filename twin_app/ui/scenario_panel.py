@@ -169,9 +169,15 @@ class QtScenarioPanel(QWidget):
         self.station_button = QPushButton("Place station")
         self.station_button.setCheckable(True)
         self.station_button.setToolTip("Click a roof or the ground to place a 5G base station")
+        self.demolish_button = QPushButton("Demolish selected")
+        self.demolish_button.setToolTip("Remove the buildings selected on the map")
+        self.demolish_button.clicked.connect(self.demolish_selected)
+        self.height_button = QPushButton("Set height…")
+        self.height_button.setToolTip("Give the buildings selected on the map a new height")
+        self.height_button.clicked.connect(self._on_set_height)
         places = QHBoxLayout()
-        places.addWidget(self.draw_button)
-        places.addWidget(self.station_button)
+        for w in (self.draw_button, self.station_button, self.demolish_button, self.height_button):
+            places.addWidget(w)
         #: The last isolation found (valves proposed for a pipe break) and the row it is for.
         self.isolation: Any = None
         self._showing = False
@@ -334,6 +340,29 @@ class QtScenarioPanel(QWidget):
             return
         if spec is not None:
             self.status.setText(f"added {describe(spec)}")
+
+    # -- selected buildings ---------------------------------------------------------------------
+    def demolish_selected(self) -> None:
+        """Remove the buildings selected on the map (one ``remove_building``)."""
+        spec = self._try(lambda: self.session.remove_buildings_at(self.session.selection))
+        if spec is not None:
+            self.status.setText(f"added {describe(spec)}")
+
+    def set_height_selected(self, height_m: float) -> None:
+        """Give the buildings selected on the map a new height (one ``set_height``)."""
+        sel = self.session.selection
+        spec = self._try(lambda: self.session.set_height_at(sel, height_m))
+        if spec is not None:
+            self.status.setText(f"added {describe(spec)}")
+
+    def _on_set_height(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        height, ok = QInputDialog.getDouble(
+            self, "Set height", "Height of the selected buildings (m):", 30.0, 1.0, 2000.0, 1
+        )
+        if ok:
+            self.set_height_selected(float(height))
 
     # -- files --------------------------------------------------------------------------------
     def _on_open(self) -> None:
