@@ -153,6 +153,7 @@ class QtPlaceTool(QObject):
         for w in (self.view.interactor, self.view):
             w.installEventFilter(self)
         self.view.interactor.setCursor(Qt.CursorShape.CrossCursor)
+        self.view.interactor.setFocus()  # Esc, Enter and Backspace work before the first click
         self.mode = mode
         self.mode_changed.emit(mode)
         self.status.emit(
