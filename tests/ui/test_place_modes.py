@@ -97,8 +97,22 @@ def _pixel(w: Any, xyz: Any) -> QPoint:
     return QPoint(round(x / ratio), round((height - 1 - y) / ratio))
 
 
+def _single_click(qtbot: Any, view: Any, pos: QPoint) -> None:
+    """A click that cannot pair with the one before into a double click (QTest's event clock
+    runs only as far as its delays say)."""
+    from PySide6.QtWidgets import QApplication
+
+    delay = QApplication.doubleClickInterval() + 50
+    qtbot.mouseMove(view, pos)
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=pos, delay=delay)
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=pos, delay=10)
+
+
 def _look_down(w: Any, x: float, y: float, up_m: float = 300.0) -> None:
-    w.session.camera.set_pose(CameraPose((x, y, up_m), (x, y, 0.0), (0.0, 1.0, 0.0)))
+    """Look straight down with (x, y) right of the middle: the legends fill the view's left
+    side, and a click on a legend is the legend's (a VTK widget takes it)."""
+    off = 0.19 * up_m
+    w.session.camera.set_pose(CameraPose((x - off, y, up_m), (x - off, y, 0.0), (0.0, 1.0, 0.0)))
     w.view.scene.render()
 
 
@@ -120,7 +134,7 @@ def test_draw_a_building_and_place_stations_with_the_mouse(qtbot: Any, window: A
     assert tool.mode == "building" and w.scenario_draw_action.isChecked()
     before = w.session.scenario.interventions
     for p in corners[:2]:
-        qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=p)
+        _single_click(qtbot, view, p)
     assert len(tool.corners) == 2
     qtbot.keyClick(view, Qt.Key.Key_Return)
     assert tool.dialog is None and "at least 3 corners" in panel.status.text()
@@ -135,7 +149,7 @@ def test_draw_a_building_and_place_stations_with_the_mouse(qtbot: Any, window: A
     w.scenario_draw_action.trigger()  # from the Scenario menu this time
     assert tool.mode == "building" and panel.draw_button.isChecked()
     for p in corners[:3]:
-        qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=p)
+        _single_click(qtbot, view, p)
     qtbot.mouseMove(view, corners[3])
     qtbot.wait(120)  # hover read-outs are rate limited to 20 a second
     qtbot.mouseMove(view, corners[3] + QPoint(1, 0))
@@ -150,6 +164,7 @@ def test_draw_a_building_and_place_stations_with_the_mouse(qtbot: Any, window: A
     qtbot.keyClick(view, Qt.Key.Key_Backspace)
     assert len(tool.corners) == 3
     qtbot.mouseDClick(view, Qt.MouseButton.LeftButton, pos=corners[3])  # last corner, finish
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=corners[3])  # the button goes up
     qtbot.waitUntil(lambda: tool.dialog is not None and tool.dialog.isVisible(), timeout=3_000)
     dialog = tool.dialog
     dialog.height_spin.setValue(45.0)
@@ -166,6 +181,18 @@ def test_draw_a_building_and_place_stations_with_the_mouse(qtbot: Any, window: A
     np.testing.assert_allclose(got, SQUARE, atol=1.5 * m_per_px)
     assert w.session.commands.undo_text == "Add add_building"
     assert panel.list.item(panel.list.count() - 1).text().startswith("add_building:")
+
+    # A robot depot where clicked (from the Scenario menu)
+    w.scenario_depot_action.trigger()
+    assert tool.mode == "depot"
+    centre = _pixel(w, (cx, cy, 0.0))
+    _single_click(qtbot, view, centre)
+    qtbot.waitUntil(lambda: tool.mode == "", timeout=3_000)
+    depot = w.session.scenario.interventions[-1]
+    assert depot.kind == "add_robots" and depot.count == 2
+    xy = frame.lonlat_to_local(np.array([depot.depot[0]]), np.array([depot.depot[1]]))[0, :2]
+    np.testing.assert_allclose(xy, (cx, cy), atol=2 * m_per_px)
+    assert not w.scenario_depot_action.isChecked()
 
     # A station on a roof: the camera straight above a building's centroid
     blds = next(x for x in w.session.layers if x.kind == "buildings")
@@ -184,7 +211,7 @@ def test_draw_a_building_and_place_stations_with_the_mouse(qtbot: Any, window: A
         pytest.fail("no tall building with its centroid on its roof")
     qtbot.mouseClick(panel.station_button, Qt.MouseButton.LeftButton)
     assert tool.mode == "station"
-    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=p)
+    _single_click(qtbot, view, p)
     qtbot.waitUntil(lambda: tool.mode == "", timeout=3_000)
     roof = w.session.scenario.interventions[-1]
     assert roof.kind == "add_station" and roof.on_roof == str(fs.ids[row])
@@ -198,7 +225,7 @@ def test_draw_a_building_and_place_stations_with_the_mouse(qtbot: Any, window: A
     hit = w.view.picker.pick(p.x() * ratio, (view.height() - 1 - p.y()) * ratio)
     assert hit is None or hit.layer_uid != blds.uid
     w.scenario_station_action.trigger()
-    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=p)
+    _single_click(qtbot, view, p)
     qtbot.waitUntil(lambda: tool.mode == "", timeout=3_000)
     mast = w.session.scenario.interventions[-1]
     assert mast.kind == "add_station" and mast.on_roof is None and mast.height_m == 25.0
@@ -231,5 +258,5 @@ def test_draw_a_building_and_place_stations_with_the_mouse(qtbot: Any, window: A
     qtbot.keyClick(w.focusWidget(), Qt.Key.Key_Escape)
     assert tool.mode == "" and len(w.session.scenario.interventions) == n
     # navigation is back: a click selects again
-    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=p)
+    _single_click(qtbot, view, p)
     assert w.view.navigator.on_click == w.view.viewer.click

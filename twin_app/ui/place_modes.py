@@ -9,6 +9,8 @@ instead of selecting; dragging still orbits and pans, the wheel still zooms.
   the height (metres) or the floors; Backspace takes the last corner back; Esc cancels.
 - **Place station**: one click on a roof puts a station on that building (its mast above the
   roof), on the ground a ground mast; the mode then ends. Esc cancels.
+- **Place robot depot**: one click on the ground buys :data:`DEPOT_ROBOTS` patrol robots kept
+  there (``add_robots`` with a ``depot``); the count can be edited in the list afterwards.
 
 The geometry and its checks are the session's (:meth:`Session.add_building_at`,
 :meth:`Session.add_station_at`); this module only turns clicks into world points.
@@ -40,8 +42,11 @@ if TYPE_CHECKING:
     from twin_app.session import Session
     from twin_app.ui.view3d import QtView3D
 
-#: The modes: "" (none), "building", "station".
-MODES = ("", "building", "station")
+#: The modes: "" (none), "building", "station", "depot".
+MODES = ("", "building", "station", "depot")
+#: Robots bought with a depot placed by clicking: one patrol post manned around the clock
+#: (8 h per charge, 6 h to recharge: ceil(14 / 8) = 2 robots; issue 9, "Patrols").
+DEPOT_ROBOTS = 2
 #: Keys a drawing mode owns while it is on.
 MODE_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape, Qt.Key.Key_Backspace)
 #: Default new building: 30 m, or 10 floors.
@@ -124,6 +129,7 @@ class QtPlaceTool(QObject):
         #: The height dialog while it is open (non-blocking).
         self.dialog: QtBuildingHeightDialog | None = None
         self._saved: tuple[Any, Any, Any] | None = None
+        self._finish_pending = False
 
     # -- modes ---------------------------------------------------------------------------------
     @property
@@ -161,6 +167,8 @@ class QtPlaceTool(QObject):
             "Backspace takes a corner back, Esc cancels"
             if mode == "building"
             else "click a roof (rooftop station) or the ground (ground mast); Esc cancels"
+            if mode == "station"
+            else "click the ground where the robots are kept; Esc cancels"
         )
 
     def stop(self, quiet: bool = False) -> None:
@@ -176,6 +184,7 @@ class QtPlaceTool(QObject):
         self.view.interactor.unsetCursor()
         self.corners.clear()
         self._cursor = None
+        self._finish_pending = False
         if self._sketch is not None:
             self._sketch.clear()
         if self.dialog is not None:
@@ -211,14 +220,30 @@ class QtPlaceTool(QObject):
             self._redraw()
         elif self.mode == "station":
             self._place_station(x, y)
+        elif self.mode == "depot":
+            self._place_depot(x, y)
 
     def _double_click(self, x: int, y: int) -> None:
+        if self.mode in ("station", "depot"):
+            self._click(x, y)  # a click soon after the last one, at the same place
+            return
         if self.mode == "building" and self.dialog is None:
             # The first click of a double click added this corner already; a double click
             # that arrives alone (some platforms, synthetic events) adds it here.
             p = self._ground(x, y)
             if p is not None and (not self.corners or self.corners[-1] != p):
                 self.corners.append(p)
+            # The double click arrives on its second press: a dialog opened now would take
+            # the release, and VTK, which counts pointers down, would then read the next
+            # clicks as a two-finger gesture and drop their releases. Finish on the release.
+            self._finish_pending = True
+            from PySide6.QtCore import QTimer
+
+            QTimer.singleShot(400, self._finish_if_pending)  # no release came: finish anyway
+
+    def _finish_if_pending(self) -> None:
+        if self._finish_pending:
+            self._finish_pending = False
             self.finish()
 
     def _hover(self, x: int, y: int) -> None:
@@ -305,6 +330,20 @@ class QtPlaceTool(QObject):
             else f"added station {spec.id}, a {spec.height_m:g} m ground mast"
         )
 
+    def _place_depot(self, x: int, y: int) -> None:
+        g = self._ground(x, y)
+        if g is None:
+            self.status.emit("click the ground (below the horizon)")
+            return
+        try:
+            spec = self.session.add_robots_at((g[0], g[1], 0.0), count=DEPOT_ROBOTS)
+        except TwinError as exc:
+            self._warn(str(exc))
+            return
+        self.stop()
+        self.placed.emit(spec)
+        self.status.emit(f"added {spec.count} patrol robots kept at the clicked depot")
+
     def add_ifc_building(self) -> Any:
         """Propose an IFC model as a new building (:meth:`Session.add_building_from_ifc`): the
         one selected on the map, else the topmost IFC layer. Returns the spec, or None."""
@@ -334,6 +373,12 @@ class QtPlaceTool(QObject):
     # -- keys ----------------------------------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
+        if kind == QEvent.Type.MouseButtonRelease and self._finish_pending:
+            from PySide6.QtCore import QTimer
+
+            self._finish_pending = False
+            QTimer.singleShot(0, self.finish)  # after VTK has seen the release
+            return False
         if (
             self.mode
             and kind in (QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride)
@@ -372,13 +417,15 @@ def install_place_modes(window: Any) -> QtPlaceTool:
     for mode, text, tip in (
         ("building", "&Draw building", "Click a new building's corners on the ground"),
         ("station", "Place 5G s&tation", "Click a roof or the ground to place a base station"),
+        ("depot", "Place robot de&pot", "Click the ground to keep new patrol robots there"),
     ):
         a = QAction(text, window)
         a.setCheckable(True)
         a.setStatusTip(tip)
         a.setToolTip(tip)
         a.toggled.connect(lambda on, m=mode: _toggle(tool, m, on))
-        buttons[mode].toggled.connect(a.setChecked)
+        if mode in buttons:
+            buttons[mode].toggled.connect(a.setChecked)
         actions[mode] = a
         window.addAction(a)
     ifc = QAction("Add &IFC model as a building", window)
@@ -389,8 +436,10 @@ def install_place_modes(window: Any) -> QtPlaceTool:
     window.scenario_menu.insertActions(window.scenario_run_action, [*actions.values(), ifc])
 
     def follow(mode: str) -> None:
-        for m in ("building", "station"):
-            for w in (actions[m], buttons[m]):
+        for m in actions:
+            for w in (actions[m], buttons.get(m)):
+                if w is None:
+                    continue
                 w.blockSignals(True)
                 w.setChecked(m == mode)
                 w.blockSignals(False)
@@ -399,12 +448,14 @@ def install_place_modes(window: Any) -> QtPlaceTool:
     tool.status.connect(panel.status.setText)
     window.scenario_draw_action = actions["building"]
     window.scenario_station_action = actions["station"]
+    window.scenario_depot_action = actions["depot"]
     return tool
 
 
 __all__ = [
     "DEFAULT_FLOORS",
     "DEFAULT_HEIGHT_M",
+    "DEPOT_ROBOTS",
     "QtBuildingHeightDialog",
     "QtPlaceTool",
     "install_place_modes",
