@@ -260,3 +260,20 @@ def test_draw_a_building_and_place_stations_with_the_mouse(qtbot: Any, window: A
     # navigation is back: a click selects again
     _single_click(qtbot, view, p)
     assert w.view.navigator.on_click == w.view.viewer.click
+
+
+def test_add_menu_groups_every_kind_by_study(qtbot: Any) -> None:
+    from twin_app.session import Session
+    from twin_app.ui.scenario_panel import QtScenarioPanel, describe
+
+    panel = QtScenarioPanel(Session())
+    qtbot.addWidget(panel)
+    menu = panel.add_button.menu()
+    groups = {a.text(): [b.text() for b in a.menu().actions()] for a in menu.actions()}
+    assert list(groups) == ["Traffic", "Water", "Buildings && sun", "Air", "Patrol", "5G"]
+    assert groups["Buildings && sun"] == ["add building", "remove building", "set height"]
+    assert groups["5G"] == ["add station", "remove station", "set station"]
+    assert sorted(panel.add_actions) == sorted(sf.ALL_KINDS)
+    # the list names a drawn footprint by its corner count, not 4 pairs of 15-digit degrees
+    assert describe(EXAMPLES[1]) == ("add_building: lonlat=3 corners, floors=7, storey_m=3.5")
+    assert describe(EXAMPLES[2]) == "remove_building: way/123, relation/4"
