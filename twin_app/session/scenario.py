@@ -37,6 +37,7 @@ from psygnal import Signal, SignalGroup, evented
 from twin_app.errors import TwinError
 from twin_app.model.commands import Command, CommandStack
 from twin_app.scenarios.run import BaselineCache
+from twin_app.session.scenario_place import PlaceVerbs
 
 if TYPE_CHECKING:
     from psygnal.containers import EventedList
@@ -192,7 +193,7 @@ def run_with_baseline(
 
 
 # -- the session's verbs ------------------------------------------------------------------------
-class ScenarioVerbs:
+class ScenarioVerbs(PlaceVerbs):
     """The scenario verbs of a :class:`~twin_app.session.core.Session` (a mixin: the session
     keeps its layers, twins, command stack and messages; this adds the scenario).
 

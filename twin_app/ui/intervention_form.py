@@ -1,16 +1,20 @@
 """A small form that edits one intervention of a scenario (its fields as text boxes).
 
 The fields come from the intervention's pydantic model (:mod:`twin_app.scenarios.file`): id
-lists are typed comma-separated, numbers as numbers, an empty box leaves an optional field
-out. OK validates the whole intervention; a bad value keeps the form open with the message.
+lists and number tuples (``xy``, ``azimuths_deg``) are typed comma-separated, footprints as
+corners separated by semicolons (``x, y; x, y; x, y``), numbers as numbers, a choice of fixed
+words (``scenario = UMa | UMi``) from a drop-down; an empty box leaves an optional field out.
+OK validates the whole intervention; a bad value keeps the form open with the message.
 """
 
 from __future__ import annotations
 
-from typing import Any, get_args
+import types
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -30,17 +34,64 @@ KIND_TEXT = {
     "leak": "A pipe break or leak (pipe or junction, area in m²)",
     "pump_outage": "Pumps off (start_h to end_h)",
     "set_demand": "Scale water demand (junctions, empty: all)",
+    "add_building": (
+        "Add a building: footprint (x, y; x, y; … local metres) or lonlat (lon, lat; …), "
+        "and height_m or floors"
+    ),
+    "remove_building": "Demolish buildings (ids, e.g. way/123)",
+    "set_height": "Change building heights (ids, height_m)",
+    "add_source": "Add a point source (stack): xy or lonlat, q_g_s, height_m",
+    "remove_source": "Remove point sources (ids)",
+    "set_source": "Change point sources' q_g_s and/or height_m",
+    "cut_traffic": "Scale the road emissions of links (factor; traffic not re-solved)",
+    "add_robots": "Buy patrol robots (count; depot = lon, lat, optional)",
+    "remove_robots": "Take patrol robots out of the fleet (count)",
+    "set_fleet": "Change robots' speed_m_s, run_h or charge_h",
+    "patrol_route": "A patrol route drawn through roads (way ids, in driving order)",
+    "add_station": ("Add a 5G base station: xy or lonlat, and height_m or on_roof (a building id)"),
+    "remove_station": "Take base stations off the air (ids)",
+    "set_station": "Change stations' tx_power_dbm, height_m, downtilt_deg or azimuths_deg",
 }
 
 
-def _is_ids(annotation: Any) -> bool:
-    return "tuple" in str(annotation)
+def _bare(annotation: Any) -> tuple[Any, bool]:
+    """The annotation without ``Annotated`` and ``None`` (and whether None was allowed)."""
+    optional = False
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin is Union or origin is types.UnionType:
+            args = [a for a in get_args(annotation) if a is not type(None)]
+            optional = optional or len(args) < len(get_args(annotation))
+            if len(args) != 1:
+                return annotation, optional
+            annotation = args[0]
+        else:
+            return annotation, optional
+
+
+def field_shape(annotation: Any) -> tuple[str, tuple[str, ...]]:
+    """How a field is typed in the form: ``("choice", words)`` for a Literal, ``("ring", ())``
+    for a tuple of (x, y) pairs, ``("list", ())`` for a tuple of scalars, else
+    ``("text", ())``."""
+    bare, _ = _bare(annotation)
+    if get_origin(bare) is Literal:
+        return "choice", tuple(str(a) for a in get_args(bare))
+    if get_origin(bare) is tuple:
+        inner = [a for a in get_args(bare) if a is not Ellipsis]
+        if inner and get_origin(_bare(inner[0])[0]) is tuple:
+            return "ring", ()
+        return "list", ()
+    return "text", ()
 
 
 def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, tuple | list):
+        if value and isinstance(value[0], tuple | list):
+            return "; ".join(", ".join(str(v) for v in p) for p in value)
         return ", ".join(str(v) for v in value)
     return str(value)
 
@@ -60,14 +111,30 @@ class QtInterventionForm(QDialog):
         layout.addWidget(QLabel(KIND_TEXT.get(kind, kind)))
         form = QFormLayout()
         self.edits: dict[str, QLineEdit] = {}
+        #: Fields with a fixed set of words (drop-downs; "" leaves an optional one out).
+        self.choices: dict[str, QComboBox] = {}
         for name, info in cls.model_fields.items():
             if name == "kind":
                 continue
-            edit = QLineEdit()
             current = getattr(spec, name) if spec is not None else info.default
-            if current is not None and not str(current).startswith("PydanticUndefined"):
+            if str(current).startswith("PydanticUndefined"):
+                current = None
+            shape, words = field_shape(info.annotation)
+            if shape == "choice":
+                combo = QComboBox()
+                if not info.is_required() and info.default is None:
+                    combo.addItem("")
+                combo.addItems(list(words))
+                combo.setCurrentText("" if current is None else str(current))
+                form.addRow(info.alias or name, combo)
+                self.choices[name] = combo
+                continue
+            edit = QLineEdit()
+            if current is not None:
                 edit.setText(_text(current))
-            edit.setPlaceholderText("required" if info.is_required() else "optional")
+            hint = {"ring": "x, y; x, y; x, y", "list": "a, b, …"}.get(shape, "")
+            need = "required" if info.is_required() else "optional"
+            edit.setPlaceholderText(f"{need}: {hint}" if hint else need)
             form.addRow(info.alias or name, edit)
             self.edits[name] = edit
         layout.addLayout(form)
@@ -87,11 +154,25 @@ class QtInterventionForm(QDialog):
         out: dict[str, Any] = {}
         for name, edit in self.edits.items():
             text = edit.text().strip()
-            ann = self.cls.model_fields[name].annotation
-            if _is_ids(ann) or any(_is_ids(a) for a in get_args(ann)):
+            info = self.cls.model_fields[name]
+            shape, _ = field_shape(info.annotation)
+            if not text:
+                if shape != "text" and info.is_required():
+                    out[name] = ()  # "must not be empty" rather than "missing"
+                continue
+            if shape == "ring":
+                out[name] = tuple(
+                    tuple(v.strip() for v in corner.split(","))
+                    for corner in text.split(";")
+                    if corner.strip()
+                )
+            elif shape == "list":
                 out[name] = tuple(p.strip() for p in text.split(",") if p.strip())
-            elif text:
+            else:
                 out[name] = text
+        for name, combo in self.choices.items():
+            if combo.currentText():
+                out[name] = combo.currentText()
         return out
 
     def accept(self) -> None:

@@ -89,6 +89,9 @@ class QtMainWindow(QMainWindow):
         self._build_docks()
         self._build_actions()
         self._build_menus()
+        from twin_app.ui.place_modes import install_place_modes
+
+        self.place_tool = install_place_modes(self)  # Draw building / Place station
         self._build_toolbar()
         self._build_status_bar()
         self._connect()

@@ -41,17 +41,17 @@ from twin_app.session import Selection, Session
 SCENARIO_FILTER = "Scenario files (*.toml);;All files (*)"
 GOOD = QColor("#1b7f3b")
 BAD = QColor("#b3261e")
-#: Kinds offered by "Add", in menu order.
-ADD_KINDS = (
-    "close_road",
-    "set_capacity",
-    "set_speed",
-    "close_pipe",
-    "leak",
-    "pump_outage",
-    "set_demand",
-    "add_link",
-)
+#: Kinds offered by "Add", grouped by study (one submenu each), in menu order.
+ADD_GROUPS: dict[str, tuple[str, ...]] = {
+    "Traffic": ("close_road", "set_capacity", "set_speed", "add_link"),
+    "Water": ("close_pipe", "leak", "pump_outage", "set_demand"),
+    "Buildings && sun": ("add_building", "remove_building", "set_height"),
+    "Air": ("add_source", "remove_source", "set_source", "cut_traffic"),
+    "Patrol": ("add_robots", "remove_robots", "set_fleet", "patrol_route"),
+    "5G": ("add_station", "remove_station", "set_station"),
+}
+#: Every kind offered by "Add", in menu order.
+ADD_KINDS = tuple(k for kinds in ADD_GROUPS.values() for k in kinds)
 
 
 def _number(v: float) -> str:
@@ -62,10 +62,21 @@ def _number(v: float) -> str:
     return f"{v:,.2f}" if abs(v) < 100 else f"{v:,.0f}"
 
 
+def _short(v: Any) -> str:
+    """A field's value for the list: footprints as a corner count, numbers to 6 digits."""
+    if isinstance(v, tuple | list):
+        if v and isinstance(v[0], tuple | list):
+            return f"{len(v)} corners"
+        return "(" + ", ".join(_short(x) for x in v) + ")"
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
 def describe(spec: Any) -> str:
     """One line for the list: the kind and what it acts on."""
     kind = spec.kind
-    for key in ("links", "pipes", "pumps", "junctions"):
+    for key in ("links", "pipes", "pumps", "junctions", "buildings", "sources", "stations"):
         ids = getattr(spec, key, None)
         if ids is not None:
             shown = ", ".join(ids[:3]) + (f" (+{len(ids) - 3})" if len(ids) > 3 else "")
@@ -74,12 +85,12 @@ def describe(spec: Any) -> str:
                 for k, v in spec.model_dump().items()
                 if k not in ("kind", key) and v is not None
             }
-            extra = ", ".join(f"{k}={v}" for k, v in rest.items())
+            extra = ", ".join(f"{k}={_short(v)}" for k, v in rest.items())
             return f"{kind}: {shown or 'all'}" + (f" ({extra})" if extra else "")
     items = {
         k: v for k, v in spec.model_dump(by_alias=True).items() if k != "kind" and v is not None
     }
-    return f"{kind}: " + ", ".join(f"{k}={v}" for k, v in items.items())
+    return f"{kind}: " + ", ".join(f"{k}={_short(v)}" for k, v in items.items())
 
 
 class QtScenarioPanel(QWidget):
@@ -127,9 +138,14 @@ class QtScenarioPanel(QWidget):
         self.add_button.setText("Add")
         self.add_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.add_button)
-        for kind in ADD_KINDS:
-            action = menu.addAction(kind.replace("_", " "))
-            action.triggered.connect(self._adder(kind))
+        #: "Add" menu action of each kind (in its study's submenu).
+        self.add_actions: dict[str, Any] = {}
+        for group, kinds in ADD_GROUPS.items():
+            sub = menu.addMenu(group)
+            for kind in kinds:
+                action = sub.addAction(kind.replace("_", " "))
+                action.triggered.connect(self._adder(kind))
+                self.add_actions[kind] = action
         self.add_button.setMenu(menu)
         self.edit_button = QPushButton("Edit…")
         self.edit_button.clicked.connect(lambda: self.edit(self.list.currentRow()))
@@ -143,6 +159,25 @@ class QtScenarioPanel(QWidget):
         edits = QHBoxLayout()
         for w in (self.add_button, self.edit_button, self.remove_button, self.pick_button):
             edits.addWidget(w)
+        # Place modes (twin_app.ui.place_modes: the window wires them to its 3D view).
+        self.draw_button = QPushButton("Draw building")
+        self.draw_button.setCheckable(True)
+        self.draw_button.setToolTip(
+            "Click a new building's corners on the ground; Enter or double-click finishes, "
+            "Backspace removes the last corner, Esc cancels"
+        )
+        self.station_button = QPushButton("Place station")
+        self.station_button.setCheckable(True)
+        self.station_button.setToolTip("Click a roof or the ground to place a 5G base station")
+        self.demolish_button = QPushButton("Demolish selected")
+        self.demolish_button.setToolTip("Remove the buildings selected on the map")
+        self.demolish_button.clicked.connect(self.demolish_selected)
+        self.height_button = QPushButton("Set height…")
+        self.height_button.setToolTip("Give the buildings selected on the map a new height")
+        self.height_button.clicked.connect(self._on_set_height)
+        places = QHBoxLayout()
+        for w in (self.draw_button, self.station_button, self.demolish_button, self.height_button):
+            places.addWidget(w)
         #: The last isolation found (valves proposed for a pipe break) and the row it is for.
         self.isolation: Any = None
         self._showing = False
@@ -203,6 +238,7 @@ class QtScenarioPanel(QWidget):
         layout.addWidget(QLabel("Interventions"))
         layout.addWidget(self.list, 1)
         layout.addLayout(edits)
+        layout.addLayout(places)
         layout.addLayout(water)
         layout.addLayout(run)
         layout.addWidget(self.status)
@@ -304,6 +340,29 @@ class QtScenarioPanel(QWidget):
             return
         if spec is not None:
             self.status.setText(f"added {describe(spec)}")
+
+    # -- selected buildings ---------------------------------------------------------------------
+    def demolish_selected(self) -> None:
+        """Remove the buildings selected on the map (one ``remove_building``)."""
+        spec = self._try(lambda: self.session.remove_buildings_at(self.session.selection))
+        if spec is not None:
+            self.status.setText(f"added {describe(spec)}")
+
+    def set_height_selected(self, height_m: float) -> None:
+        """Give the buildings selected on the map a new height (one ``set_height``)."""
+        sel = self.session.selection
+        spec = self._try(lambda: self.session.set_height_at(sel, height_m))
+        if spec is not None:
+            self.status.setText(f"added {describe(spec)}")
+
+    def _on_set_height(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        height, ok = QInputDialog.getDouble(
+            self, "Set height", "Height of the selected buildings (m):", 30.0, 1.0, 2000.0, 1
+        )
+        if ok:
+            self.set_height_selected(float(height))
 
     # -- files --------------------------------------------------------------------------------
     def _on_open(self) -> None:
@@ -538,16 +597,11 @@ class QtScenarioPanel(QWidget):
 
 
 def _spec_class(kind: str) -> Any:
+    """The pydantic class of an intervention kind (every member of the file's union)."""
+    from typing import get_args
+
     from twin_app.scenarios import file
 
-    classes = {
-        "close_road": file.CloseRoad,
-        "set_capacity": file.SetCapacity,
-        "set_speed": file.SetSpeed,
-        "add_link": file.AddLink,
-        "close_pipe": file.ClosePipe,
-        "leak": file.LeakSpec,
-        "pump_outage": file.PumpOutageSpec,
-        "set_demand": file.SetDemand,
-    }
+    union = get_args(file.Intervention)[0]
+    classes = {c.model_fields["kind"].default: c for c in get_args(union)}
     return classes[kind]
