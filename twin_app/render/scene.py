@@ -93,6 +93,9 @@ class Scene:
         #: scene shows only its result layers': the baseline's panels show the shared ones.
         self.legend_filter: Callable[[Layer], bool] | None = None
         self.underground = "off"
+        #: While True the overlays keep their layout (a tiled snapshot lays them out once for
+        #: the whole picture and renders it tile by tile: see twin_app.render.snapshot).
+        self.layout_frozen = False
         self._highlight: vtk.vtkActor | None = None
         self._highlighted: tuple[int, np.ndarray[Any, Any]] = (0, np.zeros(0, np.int64))
         self._cut_plane = vtk.vtkPlane()
@@ -116,6 +119,8 @@ class Scene:
         self.sun = sun
 
     def _on_start_render(self, *_: object) -> None:
+        if self.layout_frozen:
+            return
         self._layout_legends()
         if self.shadows:
             self._update_shadow()
