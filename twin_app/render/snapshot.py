@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyvista as pv
 import vtk
 
 from twin_app.render.plotter import AA, offscreen_plotter
@@ -196,10 +195,12 @@ def _frozen(scene: Scene) -> Iterator[None]:
 def _actors_2d(renderer: vtk.vtkRenderer) -> list[vtk.vtkActor2D]:
     """The 2D actors placed in pixels (not those whose mapper maps normalised coordinates)."""
     out = []
-    actors = renderer.GetActors2D()
-    actors.InitTraversal()
-    for _ in range(actors.GetNumberOfItems()):
-        a = actors.GetNextActor2D()
+    props = renderer.GetViewProps()
+    props.InitTraversal()
+    for _ in range(props.GetNumberOfItems()):
+        a = props.GetNextProp()
+        if not isinstance(a, vtk.vtkActor2D):
+            continue
         mapper = a.GetMapper()
         if isinstance(mapper, vtk.vtkPolyDataMapper2D) and mapper.GetTransformCoordinate():
             continue
@@ -368,8 +369,6 @@ def snapshot(
 def save_png(img: U8, path: Path | str) -> Path:
     """Write an (h, w, 3) uint8 picture as a PNG (folders made; a part file, then a rename,
     so a reader never sees half a picture)."""
-    import os
-
     import imageio.v3 as iio
 
     out = Path(path)
@@ -377,7 +376,7 @@ def save_png(img: U8, path: Path | str) -> Path:
     tmp = out.with_name(f".{out.name}.part")
     try:
         iio.imwrite(tmp, img, extension=".png")
-        os.replace(tmp, out)
+        tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)
     return out
