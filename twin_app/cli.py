@@ -155,7 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--aa",
         choices=["auto", "off", "msaa", "ssaa"],
         default="ssaa",
-        help="anti-aliasing (default ssaa: best for still images)",
+        help="anti-aliasing (default ssaa: best for still images; pictures over 4K are "
+        "rendered without it)",
+    )
+    p_render.add_argument("--title", default="", help="draw this title at the top centre")
+    p_render.add_argument(
+        "--attribution",
+        action="store_true",
+        help="draw the data attribution (from the twins' manifests) at the bottom right",
     )
     _add_read_options(p_render)
     p_feed = sub.add_parser(
@@ -338,8 +345,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     the clock to ``--at``, draw it through the viewer binding on an offscreen plotter (as the
     window would), save a PNG."""
     from twin_app.model.layers import BuildingLayer
-    from twin_app.render.plotter import offscreen_plotter
-    from twin_app.render.viewer import Viewer
+    from twin_app.render.snapshot import SSAA_MAX_PIXELS, snapshot
     from twin_app.session import Session
     from twin_app.session.opening import open_paths
 
@@ -361,15 +367,18 @@ def cmd_render(args: argparse.Namespace) -> int:
                     )
                 layer.color_by = args.color_by
     w, h = args.size
-    plotter = offscreen_plotter(w, h, aa=args.aa)
-    try:
-        viewer = Viewer(session, plotter)
-        viewer.preset(args.view, azimuth_deg=args.azimuth)
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        viewer.scene.screenshot(str(args.output))
-        viewer.close()
-    finally:
-        plotter.close()
+    # Up to 16384 a side: in tiles where the GL's framebuffer is smaller (render/snapshot.py).
+    aa = args.aa if args.aa != "ssaa" or w * h <= SSAA_MAX_PIXELS else "off"
+    snapshot(
+        session,
+        (w, h),
+        title=args.title,
+        attribution=None if args.attribution else "",
+        path=args.output,
+        view=args.view,
+        azimuth_deg=args.azimuth,
+        aa=aa,
+    )
     shown = session.clock.t_ns
     when = f" at {_local_text(shown, twins[0].timezone if twins else 'UTC')}" if twins else ""
     print(f"wrote {args.output} ({w}x{h}){when}")

@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 import vtk
 
-from twin_app.render.plotter import AA, offscreen_plotter
+from twin_app.render import plotter as plotters
+from twin_app.render.plotter import AA
 from twin_app.render.scene import Scene
 from twin_app.render.viewer import Viewer, ViewSource
 
@@ -337,7 +338,7 @@ def snapshot(
     if aa == "ssaa":
         limit = int(limit / SSAA_FACTOR)
     first = (min(w, limit), min(h, limit))
-    plotter = offscreen_plotter(*first, aa=aa)
+    plotter = plotters.offscreen_plotter(*first, aa=aa)
     caption: Caption | None = None
     try:
         viewer = Viewer(source, plotter)
