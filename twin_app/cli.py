@@ -213,6 +213,14 @@ def _add_scenario_parser(sub: Any) -> None:
         help="write links.csv (traffic), nodes.csv (water), sun_hours.npz (sun), air.npz (air) "
         "and radio.npz (radio) into DIR",
     )
+    p_run.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="REPORT.html",
+        help="write the report: one self-contained HTML file with the KPI table, charts and "
+        "renders of baseline, scenario and their difference",
+    )
     p_sweep = scen_sub.add_parser(
         "sweep",
         help="close each selected road (or pipe) in turn on the scenario and rank the closures "
@@ -266,7 +274,15 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     from twin_app.scenarios.report import export_tables, format_kpis, result_json
     from twin_app.scenarios.run import run_scenario
 
-    result = run_scenario(scenario, progress=_terminal_progress)
+    session = None
+    if args.output is not None:  # the report draws the twin: run in a session that has it
+        from twin_app.render.report import report_session
+
+        session = report_session(args.file)
+        session.messages.connect(_print_message)
+        result = session.run_scenario(progress=_terminal_progress)
+    else:
+        result = run_scenario(scenario, progress=_terminal_progress)
     for line in result.warnings:
         print(f"twin: warning: {line}", file=sys.stderr)
     if args.json:
@@ -276,6 +292,12 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     if args.export is not None:
         for path in export_tables(result, args.export):
             print(f"wrote {path}", file=sys.stderr if args.json else sys.stdout)
+    if session is not None:
+        from twin_app.io.atomic import atomic_write_text
+        from twin_app.render.report import scenario_report
+
+        atomic_write_text(args.output, scenario_report(session, result))
+        print(f"wrote {args.output}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 

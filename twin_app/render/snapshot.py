@@ -142,8 +142,9 @@ class Caption:
         self.title.SetVisibility(bool(title))
         self.attribution.SetVisibility(bool(attribution))
 
-    def layout(self, width: int, height: int) -> None:
-        """Place and size both texts for a `width` x `height` picture."""
+    def layout(self, width: int, height: int) -> float:
+        """Place and size both texts for a `width` x `height` picture; returns the height of
+        the band the title takes at the top (0 without a title), margins included."""
         scale = max(0.75, height / 1080.0)
         margin = MARGIN_PX * scale
         title_pt = round(TITLE_PT * scale)
@@ -156,6 +157,11 @@ class Caption:
         # Right of the scale bar (about a quarter of the width from the left).
         self.attribution.SetInput(_wrap(self.attribution_text, 0.68 * width, attr_pt))
         self.attribution.SetPosition(width - margin, margin * 0.5)
+        if not self.title_text:
+            return 0.0
+        bb = [0.0, 0.0, 0.0, 0.0]
+        self.title.GetBoundingBox(self.renderer, bb)
+        return float(bb[3] - bb[2]) + margin
 
     def remove(self) -> None:
         """Take both texts off the renderer."""
@@ -352,7 +358,8 @@ def snapshot(
             viewer.preset(view, azimuth_deg=azimuth_deg)
         text = attribution_line(source) if attribution is None else attribution
         caption = Caption(plotter.renderer, title, text, dark=dark)
-        caption.layout(w, h)
+        scene.legend_top_px = caption.layout(w, h)  # legends start below the title
+        scene.relayout_legends()
         o = scene.overlays
         line_scale = max(1.0, h / 1080.0)
         o.bar.GetProperty().SetLineWidth(2.0 * line_scale)
