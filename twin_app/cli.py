@@ -367,6 +367,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     the clock to ``--at``, draw it through the viewer binding on an offscreen plotter (as the
     window would), save a PNG."""
     from twin_app.model.layers import BuildingLayer
+    from twin_app.render.plotter import AA
     from twin_app.render.snapshot import SSAA_MAX_PIXELS, snapshot
     from twin_app.session import Session
     from twin_app.session.opening import open_paths
@@ -390,7 +391,7 @@ def cmd_render(args: argparse.Namespace) -> int:
                 layer.color_by = args.color_by
     w, h = args.size
     # Up to 16384 a side: in tiles where the GL's framebuffer is smaller (render/snapshot.py).
-    aa = args.aa if args.aa != "ssaa" or w * h <= SSAA_MAX_PIXELS else "off"
+    aa: AA = args.aa if args.aa != "ssaa" or w * h <= SSAA_MAX_PIXELS else "off"
     snapshot(
         session,
         (w, h),
