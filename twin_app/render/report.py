@@ -124,9 +124,16 @@ def _figure(width_in: float = 8.0, height_in: float = 3.4) -> Any:
 
 def kpi_chart(rows: Sequence[Any]) -> str:
     """Horizontal bars: each KPI's change relative to its baseline, percent; green for
-    better, red for worse, grey for no direction. KPIs with a zero baseline are left out
-    (the table gives their change)."""
-    shown = [r for r in rows if np.isfinite(r.delta) and np.isfinite(r.baseline) and r.baseline]
+    better, red for worse, grey for no change. KPIs without a direction (a solver's
+    ``relative_gap``) and with a zero baseline are left out (the table gives them)."""
+    from twin_app.session.scenario import BETTER_WHEN_HIGHER, WORSE_WHEN_HIGHER
+
+    judged = WORSE_WHEN_HIGHER | BETTER_WHEN_HIGHER
+    shown = [
+        r
+        for r in rows
+        if r.name in judged and np.isfinite(r.delta) and np.isfinite(r.baseline) and r.baseline
+    ]
     fig = _figure(8.0, max(1.6, 0.42 * len(shown) + 0.9))
     ax = fig.subplots()
     if not shown:
@@ -238,7 +245,7 @@ def compare_renders(
         box = _changed_bounds(cmp) if close_up else None
         if box is not None:
             try:
-                cmp.camera.set_pose(pose_for_bounds(box, elevation_deg=50.0, margin=1.2))
+                cmp.camera.set_pose(pose_for_bounds(box, elevation_deg=50.0, margin=3.0))
             except CameraError:
                 box = None
         if box is not None:
