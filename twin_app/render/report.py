@@ -176,9 +176,12 @@ def histogram_chart(values: np.ndarray[Any, Any], xlabel: str, what: str) -> str
 
 
 # -- renders --------------------------------------------------------------------------------
-def _changed_bounds(cmp: Any) -> tuple[float, float, float, float, float, float] | None:
+def _changed_bounds(
+    cmp: Any, viewer: Any
+) -> tuple[float, float, float, float, float, float] | None:
     """Box of the features whose shown change is at least :data:`CLOSE_UP_FRACTION` of the
-    largest (the scenario side's result layers), or None."""
+    largest (the scenario side's result layers); else of what only the scenario side draws
+    (`viewer`: its Viewer); None if neither."""
     boxes = []
     for layer in cmp.scenario.results.values():
         fs = layer.feature_set()
@@ -193,6 +196,11 @@ def _changed_bounds(cmp: Any) -> tuple[float, float, float, float, float, float]
         c = c[np.isfinite(c).all(axis=1)]
         if len(c):
             boxes.append(np.r_[c.min(axis=0), c.max(axis=0)])
+    if not boxes:  # no coloured change: what only the scenario draws (a study's rasters)
+        for layer in (x for layers in cmp.scenario.extras.values() for x in layers):
+            b = viewer.layer_bounds(layer)
+            if b is not None and np.isfinite(b).all():
+                boxes.append(np.array([b[0], b[2], b[4], b[1], b[3], b[5]]))
     if not boxes:
         return None
     lo = np.min([b[:3] for b in boxes], axis=0)
@@ -242,7 +250,7 @@ def compare_renders(
         shot(view.scenario, f"Scenario: {cmp.name}")
         cmp.set_show("delta")
         shot(view.scenario, "Change (scenario − baseline)")
-        box = _changed_bounds(cmp) if close_up else None
+        box = _changed_bounds(cmp, view.scenario) if close_up else None
         if box is not None:
             try:
                 cmp.camera.set_pose(pose_for_bounds(box, elevation_deg=50.0, margin=3.0))
