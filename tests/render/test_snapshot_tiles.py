@@ -103,8 +103,8 @@ def test_8k_picture_in_tiles_has_its_size_legend_and_attribution(session: Sessio
     beside = np.abs(img[2157].astype(int) - img[2158].astype(int)).max(axis=1)
     assert (across > 24).sum() <= (beside > 24).sum() + 12
     # The legends are laid out at the picture's scale (4320 / 900 = 4.8 times their 1080p
-    # size): a light panel some 1000 px wide in the top-left corner holding dark letters.
-    panel = img[60:400, 60:900]
+    # size), below the title's band: a light panel some 1000 px wide holding dark letters.
+    panel = img[300:560, 60:900]
     assert (panel.min(axis=2) > 230).mean() > 0.5 and _dark(panel).sum() > 2000
     # the attribution's letters at the bottom right, 13 pt x 4 = 52 px high
     corner = img[h - 110 : h, w - 1400 : w]
