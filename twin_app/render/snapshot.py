@@ -35,6 +35,9 @@ from twin_app.render.viewer import Viewer, ViewSource
 
 #: Largest framebuffer side assumed when the GL cannot be asked (any GL 3.2 offers 4096).
 FALLBACK_MAX_SIDE = 4096
+#: Largest tile side used even where the GL allows more: one 16384 x 9216 window takes
+#: several GB of framebuffers and copies on software GL; tiles of 8192 keep it to a fraction.
+TILE_SIDE = 8192
 #: vtkSSAAPass renders sqrt(5) times larger in each direction.
 SSAA_FACTOR = math.sqrt(5.0)
 #: Pictures up to this many pixels get supersampling by default (``aa="auto"``); larger ones
@@ -229,7 +232,7 @@ def render_picture(scene: Scene, width: int, height: int, max_side: int | None =
     plotter = scene.plotter
     ren = plotter.renderer
     rw = plotter.ren_win
-    limit = int(max_side or max_render_size())
+    limit = int(max_side or min(max_render_size(), TILE_SIDE))
     rw.SetSize(int(width), int(height))
     if width <= limit and height <= limit:
         return scene.screenshot()
@@ -340,7 +343,7 @@ def snapshot(
 
         raise TwinError(f"screenshot size {w}x{h} out of range 16..16384")
     aa = aa or default_aa(w, h)
-    limit = int(max_side or max_render_size())
+    limit = int(max_side or min(max_render_size(), TILE_SIDE))
     if aa == "ssaa":
         limit = int(limit / SSAA_FACTOR)
     first = (min(w, limit), min(h, limit))
