@@ -1,6 +1,6 @@
 """Screenshots at any size up to 16384 pixels a side: title, legends and data attribution
 laid out for the picture's own size, the 3D scene rendered in tiles where the picture is
-larger than the GL's largest framebuffer.
+larger than the GL's largest framebuffer (or :data:`TILE_SIDE`, whichever is smaller).
 
 Tiles and the picture are one projection: a tile ``th`` pixels high whose centre sits
 ``(dx, dy)`` pixels off the picture's centre is drawn with the view angle shrunk to
@@ -311,8 +311,9 @@ def snapshot(
         What to draw (:class:`~twin_app.render.viewer.ViewSource`): its layers, and the pose
         of its Camera (the app's view: the same eye, the picture's own aspect).
     size
-        (width, height) in pixels, each up to 16384; larger than the GL's framebuffer
-        (:func:`max_render_size`) is rendered in tiles (module docstring).
+        (width, height) in pixels, each up to 16384; a side larger than the GL's framebuffer
+        (:func:`max_render_size`) or :data:`TILE_SIDE` is rendered in tiles (module
+        docstring).
     title
         Drawn at the top centre (empty: none).
     attribution
@@ -330,7 +331,8 @@ def snapshot(
     dark, shadows
         The scene's dark theme and sun shadows.
     max_side
-        Largest tile side (default: the GL's :func:`max_render_size`).
+        Largest tile side (default: the GL's :func:`max_render_size`, at most
+        :data:`TILE_SIDE`).
 
     Returns
     -------
