@@ -104,8 +104,12 @@ def data_uri(png: bytes) -> str:
 def _svg(fig: Any) -> str:
     """A matplotlib figure as an inline ``<svg>`` element (no XML prolog, no DOCTYPE, no
     metadata: nothing that names an outside address but the SVG namespace)."""
+    import matplotlib as mpl
+
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    # text stays text (small, sharp, searchable); the same ids for the same chart
+    with mpl.rc_context({"svg.fonttype": "none", "svg.hashsalt": "twin_app"}):
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buf.getvalue()
     text = text[text.index("<svg") :]
     # Inline SVG in HTML needs no namespace declarations (the parser knows svg and xlink:).
@@ -114,11 +118,8 @@ def _svg(fig: Any) -> str:
 
 
 def _figure(width_in: float = 8.0, height_in: float = 3.4) -> Any:
-    import matplotlib as mpl
     from matplotlib.figure import Figure
 
-    mpl.rcParams["svg.fonttype"] = "none"  # text stays text: small, sharp, searchable
-    mpl.rcParams["svg.hashsalt"] = "twin_app"  # the same ids for the same chart
     return Figure(figsize=(width_in, height_in))
 
 
