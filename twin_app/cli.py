@@ -155,7 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--aa",
         choices=["auto", "off", "msaa", "ssaa"],
         default="ssaa",
-        help="anti-aliasing (default ssaa: best for still images)",
+        help="anti-aliasing (default ssaa: best for still images; pictures over 4K are "
+        "rendered without it)",
+    )
+    p_render.add_argument("--title", default="", help="draw this title at the top centre")
+    p_render.add_argument(
+        "--attribution",
+        action="store_true",
+        help="draw the data attribution (from the twins' manifests) at the bottom right",
     )
     _add_read_options(p_render)
     p_feed = sub.add_parser(
@@ -205,6 +212,14 @@ def _add_scenario_parser(sub: Any) -> None:
         metavar="DIR",
         help="write links.csv (traffic), nodes.csv (water), sun_hours.npz (sun), air.npz (air) "
         "and radio.npz (radio) into DIR",
+    )
+    p_run.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="REPORT.html",
+        help="write the report: one self-contained HTML file with the KPI table, charts and "
+        "renders of baseline, scenario and their difference",
     )
     p_sweep = scen_sub.add_parser(
         "sweep",
@@ -259,7 +274,15 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     from twin_app.scenarios.report import export_tables, format_kpis, result_json
     from twin_app.scenarios.run import run_scenario
 
-    result = run_scenario(scenario, progress=_terminal_progress)
+    session = None
+    if args.output is not None:  # the report draws the twin: run in a session that has it
+        from twin_app.render.report import report_session
+
+        session = report_session(args.file)
+        session.messages.connect(_print_message)
+        result = session.run_scenario(progress=_terminal_progress)
+    else:
+        result = run_scenario(scenario, progress=_terminal_progress)
     for line in result.warnings:
         print(f"twin: warning: {line}", file=sys.stderr)
     if args.json:
@@ -269,6 +292,12 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     if args.export is not None:
         for path in export_tables(result, args.export):
             print(f"wrote {path}", file=sys.stderr if args.json else sys.stdout)
+    if session is not None:
+        from twin_app.io.atomic import atomic_write_text
+        from twin_app.render.report import scenario_report
+
+        atomic_write_text(args.output, scenario_report(session, result))
+        print(f"wrote {args.output}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
@@ -338,8 +367,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     the clock to ``--at``, draw it through the viewer binding on an offscreen plotter (as the
     window would), save a PNG."""
     from twin_app.model.layers import BuildingLayer
-    from twin_app.render.plotter import offscreen_plotter
-    from twin_app.render.viewer import Viewer
+    from twin_app.render.plotter import AA
+    from twin_app.render.snapshot import SSAA_MAX_PIXELS, snapshot
     from twin_app.session import Session
     from twin_app.session.opening import open_paths
 
@@ -361,15 +390,18 @@ def cmd_render(args: argparse.Namespace) -> int:
                     )
                 layer.color_by = args.color_by
     w, h = args.size
-    plotter = offscreen_plotter(w, h, aa=args.aa)
-    try:
-        viewer = Viewer(session, plotter)
-        viewer.preset(args.view, azimuth_deg=args.azimuth)
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        viewer.scene.screenshot(str(args.output))
-        viewer.close()
-    finally:
-        plotter.close()
+    # Up to 16384 a side: in tiles where the GL's framebuffer is smaller (render/snapshot.py).
+    aa: AA = args.aa if args.aa != "ssaa" or w * h <= SSAA_MAX_PIXELS else "off"
+    snapshot(
+        session,
+        (w, h),
+        title=args.title,
+        attribution=None if args.attribution else "",
+        path=args.output,
+        view=args.view,
+        azimuth_deg=args.azimuth,
+        aa=aa,
+    )
     shown = session.clock.t_ns
     when = f" at {_local_text(shown, twins[0].timezone if twins else 'UTC')}" if twins else ""
     print(f"wrote {args.output} ({w}x{h}){when}")

@@ -108,6 +108,8 @@ class MapOverlays:
         self.ground_z = 0.0
         self.north_angle_deg = 0.0
         self._state: tuple[float, ...] = ()
+        #: While True the overlays keep their layout (a tiled snapshot: see Scene.layout_frozen).
+        self.frozen = False
         for a in (self.bar, self.arrow, self.bar_text, self.north_text):
             renderer.AddViewProp(a)
         self._tag = renderer.AddObserver("StartEvent", self._update)
@@ -146,6 +148,8 @@ class MapOverlays:
         return (float(c[0]), float(c[1]), float(c[2]))
 
     def _update(self, *_: object) -> None:
+        if self.frozen:
+            return
         r = self.renderer
         w, h = r.GetSize()
         if w <= 0 or h <= 0:

@@ -93,6 +93,11 @@ class Scene:
         #: scene shows only its result layers': the baseline's panels show the shared ones.
         self.legend_filter: Callable[[Layer], bool] | None = None
         self.underground = "off"
+        #: While True the overlays keep their layout (a tiled snapshot lays them out once for
+        #: the whole picture and renders it tile by tile: see twin_app.render.snapshot).
+        self.layout_frozen = False
+        #: Pixels kept free above the legend panels (a snapshot's title band).
+        self.legend_top_px = 0.0
         self._highlight: vtk.vtkActor | None = None
         self._highlighted: tuple[int, np.ndarray[Any, Any]] = (0, np.zeros(0, np.int64))
         self._cut_plane = vtk.vtkPlane()
@@ -116,6 +121,8 @@ class Scene:
         self.sun = sun
 
     def _on_start_render(self, *_: object) -> None:
+        if self.layout_frozen:
+            return
         self._layout_legends()
         if self.shadows:
             self._update_shadow()
@@ -475,14 +482,14 @@ class Scene:
         self._legend_layout = key
         scale = max(0.75, h / 900.0)
         gap = self.LEGEND_MARGIN * scale
-        x, top = gap, h - gap
+        x, top = gap, h - gap - self.legend_top_px
         col_w = 0.0
         bottom = self.LEGEND_BOTTOM * scale
         for panel in self.legends:
             pw, ph = panel.place(x, top, scale)
             if top - ph < bottom and top < h - gap:  # no room left: start a new column
                 x += col_w + gap
-                top, col_w = h - gap, 0.0
+                top, col_w = h - gap - self.legend_top_px, 0.0
                 pw, ph = panel.place(x, top, scale)
             panel.set_visible(x + pw <= w and top - ph >= 0)
             col_w = max(col_w, pw)

@@ -234,6 +234,12 @@ class QtMainWindow(QMainWindow):
         self.export_action = self._action(
             "&Export image…", self._on_export, "Ctrl+E", "screenshot", "Save the 3D view as a PNG"
         )
+        self.screenshot_action = self._action(
+            "Save scree&nshot…",
+            self._on_screenshot,
+            "Ctrl+Shift+E",
+            tip="Save the 3D view as a PNG up to 7680 x 4320 with title, legends and attribution",
+        )
         self.quit_action = self._action("&Quit", self.close, K.Quit)
         self.undo_action = self._action("&Undo", self.session.commands.undo, K.Undo, "undo")
         self.redo_action = self._action("&Redo", self.session.commands.redo, K.Redo, "redo")
@@ -369,6 +375,7 @@ class QtMainWindow(QMainWindow):
         f.addSeparator()
         for a in (self.save_action, self.save_as_action, self.export_action):
             f.addAction(a)
+        f.addAction(self.screenshot_action)
         f.addSeparator()
         f.addAction(self.quit_action)
         e = mb.addMenu("&Edit")
@@ -776,6 +783,13 @@ class QtMainWindow(QMainWindow):
         )
         if path:
             self.view.scene.screenshot(path)
+            self._report("info", f"wrote {path}")
+
+    def _on_screenshot(self) -> None:
+        from twin_app.ui.screenshot_dialog import save_screenshot
+
+        path = save_screenshot(self, self.session, self.view.scene)
+        if path is not None:
             self._report("info", f"wrote {path}")
 
     def _add_recent(self, path: Path) -> None:
