@@ -44,6 +44,7 @@ from twin_app.model.sun import Sun
 from twin_app.session.bim import BimVerbs
 from twin_app.session.live import Live
 from twin_app.session.scenario import ScenarioVerbs
+from twin_app.session.story import StoryVerbs
 
 if TYPE_CHECKING:
     from twin_app.io.load import Cancelled, Progress
@@ -105,7 +106,7 @@ class Selection:
         return not self.indices
 
 
-class Session(ScenarioVerbs, BimVerbs):
+class Session(ScenarioVerbs, BimVerbs, StoryVerbs):
     """What the user has open.
 
     Attributes
@@ -175,6 +176,7 @@ class Session(ScenarioVerbs, BimVerbs):
         self.clock.events.t_ns.connect(self._on_time)
         self.layers.events.removed.connect(self._on_layer_removed)
         self._init_scenario()
+        self._init_story()
 
     # -- time --------------------------------------------------------------------------------
     def time_layers(self) -> list[TimeLayer]:
