@@ -146,6 +146,8 @@ class Beat:
             return self.pose
         rest = self.duration_s - self.fly_s
         frac = 1.0 if rest <= 0.0 else min(max((tau - self.fly_s) / rest, 0.0), 1.0)
+        if frac == 0.0:
+            return self.pose
         return orbit(self.pose, self.pose.focal_point, self.orbit_deg * frac, 0.0)
 
     @property
@@ -778,8 +780,6 @@ class StoryVerbs:
         messages: Signal
         twins: list[Path]
 
-        def time_layers(self) -> list[Any]: ...
-
     def _init_story(self) -> None:
         self.story_state = StoryState()
         self._story_player: StoryPlayer | None = None
@@ -914,7 +914,8 @@ class StoryVerbs:
                 continue
             layers[layer.name] = LayerStyleSpec(**{k: getattr(layer, k) for k in STORY_STYLE_KEYS})
         clock = self.clock
-        timed = bool(self.time_layers()) and clock.t_ns != 0
+        # a clock with a range shows a replay: its time belongs to the view
+        timed = clock.end_ns > clock.start_ns
         return Step(
             caption=caption,
             duration_s=duration_s,
