@@ -78,7 +78,7 @@ def _story(**top: object) -> Story:
                 "rate": 0,
                 "layers": {"Buildings": {"visible": False}},
             },
-        ],  # fmt: skip
+        ],
         **top,
     }
     return story_from_dict(data)

@@ -87,7 +87,14 @@ class CaptionOverlay:
         self.actor.SetVisibility(False)
         self.renderer.AddViewProp(self.actor)
         ren_win.AddRenderer(self.renderer)
+        # a window resized (full screen, a docked view) lays the caption out again
+        self.renderer.AddObserver("StartEvent", self._on_start)
+        self._size: tuple[int, int] = (0, 0)
         self.text = ""
+
+    def _on_start(self, *_: object) -> None:
+        if tuple(self.ren_win.GetSize()) != self._size:
+            self.layout()
 
     def set_text(self, text: str) -> None:
         """Show `text` (wrapped to lines of about :data:`CAPTION_CHARS`); "" hides it."""
@@ -100,6 +107,7 @@ class CaptionOverlay:
     def layout(self) -> None:
         """Size and place the text for the window's current size."""
         w, h = self.ren_win.GetSize()
+        self._size = (int(w), int(h))
         self.actor.GetTextProperty().SetFontSize(max(8, round(CAPTION_SCALE * h)))
         self.actor.SetPosition(w / 2.0, 0.055 * h)
 
@@ -316,8 +324,11 @@ class _Encoder:
             macro_block_size=1,
             pix_fmt_out="yuv420p",
             ffmpeg_log_level="error",
-            # frames come bottom row first (OpenGL); one thread: the same bytes every run
-            output_params=["-vf", "vflip", "-threads", "1", "-preset", "veryfast"],
+            # frames come bottom row first (OpenGL). x264's threads are deterministic (unless
+            # told --non-deterministic): the same frames give the same bytes
+            # superfast: a third of veryfast's CPU for a bit more size (the encoder shares the
+            # cores with a software GL's rendering)
+            output_params=["-vf", "vflip", "-preset", "superfast"],
         )
         self.gen.send(None)
         self.q: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUE_FRAMES)
@@ -364,6 +375,7 @@ def export_video(
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
     frames: StoryFrames | None = None,
+    span: tuple[float, float] | None = None,
 ) -> VideoInfo:
     """Render a story into an MP4 (H.264), frame ``k`` at story time ``k / fps``.
 
@@ -386,6 +398,8 @@ def export_video(
         Asked after each frame; True stops the export (the partial file is removed).
     frames
         A :class:`StoryFrames` to draw with (default: one made and closed here).
+    span
+        Film only story times ``start <= t <= end`` (frame ``k`` at ``start + k / fps``).
 
     Raises
     ------
@@ -401,7 +415,11 @@ def export_video(
         raise VideoError(f"{player.story.label}: the story has no steps to film")
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    n = frame_count(player.duration_s, fps)
+    t0, t1 = span if span is not None else (0.0, player.duration_s)
+    t0, t1 = max(0.0, float(t0)), min(float(t1), player.duration_s)
+    if t1 < t0:
+        raise VideoError(f"video span {t0:g}..{t1:g} s is empty")
+    n = frame_count(t1 - t0, fps)
     own = frames is None
     drawer = frames if frames is not None else StoryFrames(session, w, h, aa=aa)
     if drawer.player is not player:
@@ -413,7 +431,7 @@ def export_video(
     done = False
     try:
         for k in range(n):
-            player.seek(k / fps)
+            player.seek(t0 + k / fps)
             encoder.put(drawer.grab().tobytes())
             if progress is not None:
                 progress((k + 1) / n, f"frame {k + 1}/{n}")

@@ -89,6 +89,10 @@ class QtMainWindow(QMainWindow):
         self._build_docks()
         self._build_actions()
         self._build_menus()
+        from twin_app.ui.story_presenter import StoryPresenter
+
+        #: The Story menu, presenter keys and caption (issue 11).
+        self.story = StoryPresenter(self)
         self._build_toolbar()
         self._build_status_bar()
         self._connect()
