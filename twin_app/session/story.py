@@ -621,13 +621,21 @@ def _twin_timezone(session: Session) -> str:
 SCENARIO_TOUR_S = 10.0
 
 
-def changes_pose(session: Session, share: float = 0.25) -> CameraPose | None:
-    """A pose framing where the shown comparison changed most: the features of its scenario
-    side's result layers whose change is at least `share` of the largest (None: no change
-    shown)."""
+#: Half the width of the area a scenario's fly-around frames at least, metres.
+CHANGES_MIN_HALF_M = 150.0
+
+
+def changes_pose(session: Session, share: float = 0.5) -> CameraPose | None:
+    """A pose framing where the shown comparison changed most.
+
+    The features of its scenario side's result layers whose change is at least `share` of the
+    largest are taken; the box spans the middle 60 % of them on each axis (a re-routing
+    reaches across a district: its far ends would shrink the place that matters to a speck),
+    at least :data:`CHANGES_MIN_HALF_M` either side of their median. None: no change shown.
+    """
     import numpy as np
 
-    from twin_app.model.camera import finite_bounds, pose_for_bounds
+    from twin_app.model.camera import pose_for_bounds
     from twin_app.model.layers import FeatureLayer
 
     cmp = session.scenario_state.comparison
@@ -643,8 +651,15 @@ def changes_pose(session: Session, share: float = 0.25) -> CameraPose | None:
         if not v.size or float(v.max()) <= 0.0:
             continue
         points.append(layer.features.feature_centroids()[v >= share * float(v.max())])
-    box = finite_bounds(np.concatenate(points)) if points else None
-    return None if box is None else pose_for_bounds(box, azimuth_deg=20.0, elevation_deg=45.0)
+    p = np.concatenate(points) if points else np.zeros((0, 3))
+    p = p[np.isfinite(p).all(axis=1)]
+    if not len(p):
+        return None
+    lo, mid, hi = np.percentile(p, [20.0, 50.0, 80.0], axis=0)
+    half = np.maximum((hi - lo) / 2.0, CHANGES_MIN_HALF_M)
+    half[2] = max((hi[2] - lo[2]) / 2.0, 1.0)
+    box = tuple(float(x) for pair in zip(mid - half, mid + half, strict=True) for x in pair)
+    return pose_for_bounds(box, azimuth_deg=20.0, elevation_deg=45.0)  # type: ignore[arg-type]
 
 
 def scenario_story(path: Path, session: Session, result: ScenarioResult) -> Story:
