@@ -102,6 +102,7 @@ def test_video_decodes_to_every_frame_at_its_size(two_runs: Any) -> None:
 def test_same_story_gives_the_same_frames(two_runs: Any) -> None:
     a, b, ha, hb = two_runs
     assert ha == hb  # the rendered frames, bit for bit
+    assert a.read_bytes() == b.read_bytes()  # and the files (x264 without --non-deterministic)
     for fa, fb in zip(_decode(a), _decode(b), strict=True):
         np.testing.assert_array_equal(fa, fb)
 
