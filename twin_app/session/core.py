@@ -131,6 +131,10 @@ class Session(ScenarioVerbs, BimVerbs, StoryVerbs):
         (verbs in :class:`~twin_app.session.scenario.ScenarioVerbs`: ``new_scenario``,
         ``open_scenario``, ``save_scenario``, ``add_intervention``, ``close_roads_at``,
         ``run_scenario``, ``show_result`` ...).
+    story_state
+        The story being authored or presented (verbs in
+        :class:`~twin_app.session.story.StoryVerbs`: ``open_story``, ``record_step``,
+        ``save_story``, ``next_step`` ...; ``story_player`` plays it).
     IFC verbs
         From :class:`~twin_app.session.bim.BimVerbs`: ``set_storey_visible``, ``set_section``,
         ``set_explode``, ``set_show_spaces``, ``set_ifc_view``, ``replace_buildings_under``.
