@@ -263,8 +263,14 @@ def test_playing_by_time_steps_signals_steps_and_stops_at_the_end(session: Sessi
     assert captions == ["one", "two", "three"]
     assert ended == [True] and not player.playing
     assert player.t_s == 12.0
-    player.previous()
-    assert player.index == 1 and player.t_s == 4.0
+    player.previous()  # paused: where step two's flight lands
+    assert player.index == 1 and player.t_s == 6.0
+    assert session.camera.pose == B
+    player.play()
+    player.previous()  # playing: its start, so that its flight plays
+    assert player.index == 0 and player.t_s == 0.0
+    player.next()
+    assert player.t_s == 4.0 and session.camera.pose == A
     player.next()
     player.next()
     assert player.t_s == 12.0
@@ -328,10 +334,10 @@ def test_story_verbs_play_the_current_story(session: Session) -> None:
     session.story_state.story = _story()
     session.next_step()
     assert session.story_player.index == 0
-    session.next_step()
-    assert session.camera.pose == A  # the start of a fly: where the last step ended
-    session.seek_story(6.0)
-    assert session.camera.pose == B
+    session.next_step()  # paused: the step's view, where its flight lands
+    assert session.story_player.t_s == 6.0 and session.camera.pose == B
+    session.seek_story(4.0)
+    assert session.camera.pose == A  # the flight's start: where step one ended
     session.stop_story()
     assert session.camera.pose == A and session.layers[0].opacity == 1.0
 

@@ -89,3 +89,35 @@ def test_page_keys_move_through_the_steps(qtbot: Any, window: Any, tmp_path: Pat
     qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=5000)
     assert window.menuBar().isVisible()
     assert not window.story.presenting
+
+
+def test_story_panel_records_edits_reorders_and_previews(qtbot: Any, window: Any) -> None:
+    from PySide6.QtCore import Qt
+
+    from twin_app.model.camera import CameraPose
+
+    session = window.session
+    session.layers.append(_layer())
+    window.story.show_panel()
+    panel = window.story.panel
+    a = CameraPose((0.0, -300.0, 200.0), (0.0, 0.0, 0.0))
+    b = CameraPose((300.0, -100.0, 150.0), (0.0, 0.0, 0.0))
+    session.camera.set_pose(a)
+    qtbot.mouseClick(panel.record_button, Qt.MouseButton.LeftButton)
+    session.camera.set_pose(b)
+    qtbot.mouseClick(panel.record_button, Qt.MouseButton.LeftButton)
+    assert panel.steps.count() == 2 and panel.steps.currentRow() == 1
+    panel.caption.setText("From the east")
+    panel.caption.editingFinished.emit()
+    assert session.story.steps[1].caption == "From the east"
+    assert "From the east" in panel.steps.item(1).text()
+    qtbot.mouseClick(panel.up_button, Qt.MouseButton.LeftButton)
+    assert [s.caption for s in session.story.steps] == ["From the east", ""]
+    assert panel.steps.currentRow() == 0
+    # preview: activating a step shows its start
+    session.camera.set_pose(CameraPose((1.0, 2.0, 500.0), (0.0, 0.0, 0.0)))
+    panel.steps.itemActivated.emit(panel.steps.item(1))
+    assert session.camera.pose == a
+    session.commands.undo()  # the move
+    assert [s.caption for s in session.story.steps] == ["", "From the east"]
+    assert "From the east" in panel.steps.item(1).text()

@@ -523,12 +523,15 @@ class StoryPlayer:
             self.play()
 
     def go_to_step(self, index: int) -> None:
-        """Show the start of step `index` (clamped to the story)."""
+        """Go to step `index` (clamped to the story): playing, to its start, so that its
+        flight plays; paused, to the end of its flight, so that the step's view shows (a
+        presenter stepping through a paused story sees each step, not where the last one
+        left off)."""
         beats = self.timeline.beats
         if not beats:
             return
-        i = min(max(int(index), 0), len(beats) - 1)
-        self.seek(beats[i].start_s)
+        beat = beats[min(max(int(index), 0), len(beats) - 1)]
+        self.seek(beat.start_s if self.playing else beat.start_s + beat.fly_s)
 
     def next(self) -> None:
         """The next step (a presenter's Page Down); at the last step, its end."""

@@ -50,6 +50,13 @@ class StoryPresenter(QObject):
         self.timer = QTimer(self)
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self._tick)
+        from twin_app.ui.story_panel import QtStoryPanel
+
+        self.panel = QtStoryPanel(self.session, window._report)
+        self.dock = window._dock(
+            "Story", self.panel, Qt.DockWidgetArea.RightDockWidgetArea, "story"
+        )
+        self.dock.hide()
         self._build_actions()
         self.menu = self._build_menu()
         self.session.story_player_changed.connect(self._bind)
@@ -67,6 +74,9 @@ class StoryPresenter(QObject):
     def _build_actions(self) -> None:
         K = Qt.Key
         self.open_action = self._action("&Open story…", self._on_open)
+        self.panel_action = self._action(
+            "Story &panel", self.show_panel, (), "Record, edit, reorder and preview the steps"
+        )
         self.save_action = self._action("&Save story", self._on_save)
         self.save_as_action = self._action("Save story &as…", self._on_save_as)
         self.play_action = self._action(
@@ -99,6 +109,7 @@ class StoryPresenter(QObject):
         else:
             bar.addMenu(m)
         for item in (
+            self.panel_action,
             self.open_action,
             self.save_action,
             self.save_as_action,
@@ -171,6 +182,11 @@ class StoryPresenter(QObject):
     def _tick(self) -> None:
         if self._player is not None:
             self._player.advance(self._elapsed.restart() / 1000.0)
+
+    def show_panel(self) -> None:
+        """Show the Story panel."""
+        self.dock.show()
+        self.dock.raise_()
 
     # -- verbs -----------------------------------------------------------------------------------
     def _guard(self, fn: Any, *args: Any) -> Any:
