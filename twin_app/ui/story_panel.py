@@ -54,8 +54,8 @@ class QtStoryPanel(QWidget):
         buttons = QHBoxLayout()
         self.record_button = self._button("Record", self.record, "Add the current view as a step")
         self.remove_button = self._button("Remove", self.remove, "Remove the selected step")
-        self.up_button = self._button("Up", lambda: self.move(-1), "Move the step earlier")
-        self.down_button = self._button("Down", lambda: self.move(1), "Move the step later")
+        self.up_button = self._button("Up", lambda: self.move_step(-1), "Move the step earlier")
+        self.down_button = self._button("Down", lambda: self.move_step(1), "Move the step later")
         for b in (self.record_button, self.remove_button, self.up_button, self.down_button):
             buttons.addWidget(b)
         edit = QHBoxLayout()
@@ -137,7 +137,7 @@ class QtStoryPanel(QWidget):
         if row >= 0:
             self._guard(self.session.remove_step, row)
 
-    def move(self, by: int) -> None:
+    def move_step(self, by: int) -> None:
         """Move the selected step `by` places."""
         row = self.steps.currentRow()
         to = row + by
