@@ -108,7 +108,9 @@ class CaptionOverlay:
         """Size and place the text for the window's current size."""
         w, h = self.ren_win.GetSize()
         self._size = (int(w), int(h))
-        self.actor.GetTextProperty().SetFontSize(max(8, round(CAPTION_SCALE * h)))
+        # by the height of a 16:9 picture as wide as the window: a narrow view (one side of a
+        # comparison) gets smaller type, so a line of CAPTION_CHARS still fits across
+        self.actor.GetTextProperty().SetFontSize(max(8, round(CAPTION_SCALE * min(h, w * 9 / 16))))
         self.actor.SetPosition(w / 2.0, 0.055 * h)
 
     def close(self) -> None:

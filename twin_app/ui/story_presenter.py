@@ -46,6 +46,8 @@ class StoryPresenter(QObject):
         self._hidden: list[Any] = []
         self.caption = CaptionOverlay(window.view.interactor.ren_win)
         self._player: StoryPlayer | None = None
+        #: The caption over the compare view while a scenario step is presented: (view, overlay).
+        self._cmp_caption: tuple[Any, CaptionOverlay] | None = None
         self._elapsed = QElapsedTimer()
         self.timer = QTimer(self)
         self.timer.setInterval(TICK_MS)
@@ -156,10 +158,36 @@ class StoryPresenter(QObject):
     def _on_caption(self, text: str) -> None:
         self.caption.set_text(text)
         self.window.view.scene.request_render()
+        if self._cmp_caption is not None:
+            view, overlay = self._cmp_caption
+            overlay.set_text(text)
+            view.scene.request_render()
+
+    def _caption_on_compare(self) -> None:
+        """Presenting a scenario step, the caption goes over the compare view's last view (the
+        scenario's, or the swipe's one picture)."""
+        self._drop_compare_caption()
+        view = self.window.compare_view
+        if not self.presenting or view is None or not view.views:
+            return
+        target = view.views[-1]
+        overlay = CaptionOverlay(target.interactor.ren_win)
+        overlay.set_text(self.caption.text)
+        self._cmp_caption = (target, overlay)
+        target.scene.request_render()
+
+    def _drop_compare_caption(self) -> None:
+        if self._cmp_caption is not None:
+            view, overlay = self._cmp_caption
+            self._cmp_caption = None
+            if view in (self.window.compare_view.views if self.window.compare_view else []):
+                overlay.close()
+                view.scene.request_render()
 
     def _on_compare(self, state: CompareState | None) -> None:
         w = self.window
         if state is None:
+            self._drop_compare_caption()
             if w.compare_dock is not None and w.compare_dock.isVisible():
                 w.show_compare(False)
             w.view.setVisible(True)
@@ -169,8 +197,9 @@ class StoryPresenter(QObject):
         if view is not None:
             view.set_mode("swipe" if state.mode == "swipe" else "side")
             view.set_split(state.split)
-        if self.presenting:  # the comparison takes the screen
+        if self.presenting:  # the comparison takes the screen, with the caption
             w.view.setVisible(False)
+            self._caption_on_compare()
 
     def _on_playing(self, playing: bool) -> None:
         if playing:
@@ -335,6 +364,7 @@ class StoryPresenter(QObject):
             return
         w = self.window
         self.presenting = False
+        self._drop_compare_caption()
         self.next_action.setShortcuts([QKeySequence(Qt.Key.Key_PageDown)])
         self.previous_action.setShortcuts([QKeySequence(Qt.Key.Key_PageUp)])
         self.end_action.setShortcuts([])
