@@ -544,6 +544,11 @@ class StoryPlayer:
         """The previous step (Page Up)."""
         self.go_to_step(max(self.index - 1, 0))
 
+    def refresh(self) -> None:
+        """Show the current time again from scratch (scenario results arrived, layers changed)."""
+        self.index = -1
+        self.seek(self.t_s)
+
     def restore(self) -> None:
         """Put back the camera, styles and clock the session had when the story started, and
         drop the comparison the story showed."""
@@ -814,7 +819,7 @@ class StoryVerbs:
     @property
     def story_player(self) -> StoryPlayer:
         """The player of the current story (made again, over the same baseline, when the story
-        changed; at the step it was showing)."""
+        changed; standing at the step the old one stood at, the view left as it is)."""
         old = self._story_player
         story = self.story
         if old is not None and old.story is story:
@@ -825,10 +830,11 @@ class StoryVerbs:
             player.results = {p: r for p, r in old.results.items() if p in player.scenario_files()}
             player._shown_result = old._shown_result
             player.compare = old.compare
-            was = old.index
             old.pause()
-            if was >= 0 and player.timeline.beats:
-                player.go_to_step(min(was, len(player.timeline.beats) - 1))
+            # where the old one stood, without moving the view (an edit, a recorded step)
+            n = len(player.timeline.beats)
+            player.index = min(old.index, n - 1)
+            player.t_s = min(old.t_s, player.duration_s)
         self._story_player = player
         self.story_player_changed.emit(player)
         return player

@@ -62,6 +62,8 @@ class StoryPresenter(QObject):
         self._build_actions()
         self.menu = self._build_menu()
         self.session.story_player_changed.connect(self._bind)
+        # an edit makes a new player of the new story: the keys and the timer follow it
+        self.session.story_state.events.story.connect(lambda *_: self.session.story_player)
 
     # -- actions and menu --------------------------------------------------------------------
     def _action(self, text: str, slot: Any, keys: tuple[Any, ...] = (), tip: str = "") -> QAction:
@@ -266,7 +268,10 @@ class StoryPresenter(QObject):
         def done(results: Any) -> None:
             current = self.player
             current.results.update(results)
-            current.go_to_step(max(current.index, 0))
+            if current.index < 0:
+                current.go_to_step(0)
+            else:
+                current.refresh()  # the step shown gets its comparison
 
         self.window._start_worker(work, done, f"running the scenarios of {story.name}…")
 
