@@ -121,3 +121,17 @@ def test_story_panel_records_edits_reorders_and_previews(qtbot: Any, window: Any
     session.commands.undo()  # the move
     assert [s.caption for s in session.story.steps] == ["", "From the east"]
     assert "From the east" in panel.steps.item(1).text()
+
+
+def test_export_video_from_the_window(qtbot: Any, window: Any, tmp_path: Path) -> None:
+    import imageio_ffmpeg
+
+    window.session.layers.append(_layer())
+    path = tmp_path / "keys.toml"
+    path.write_text(STORY.replace("duration_s = 3", "duration_s = 0.2"))
+    window.story.open_story(path)
+    info = window.story.export_video(tmp_path / "out.mp4", size=(160, 90))
+    assert info is not None and info.frames == 19
+    gen = imageio_ffmpeg.read_frames(str(tmp_path / "out.mp4"))
+    assert tuple(next(gen)["size"]) == (160, 90)
+    assert sum(1 for _ in gen) == 19
