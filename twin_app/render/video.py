@@ -394,7 +394,8 @@ def export_video(
         Anti-aliasing of the offscreen window.
     quality
         ffmpeg quality 1..10 (imageio-ffmpeg's scale; 10 is best): the default 5.5 is x264's
-        CRF 22, about its own default (1080p at 30 fps: some 15-25 Mbit/s of a moving city).
+        CRF 22, about its own default (the sample tour's Barbican flight at 1080p and 30 fps:
+        16.5 MB for 4 s).
     progress
         Told ``(fraction, "frame k/n")`` after each frame.
     cancelled
