@@ -366,6 +366,14 @@ class _Encoder:
             raise VideoError(f"ffmpeg stopped: {self.error}")
 
 
+def check_size(size: tuple[int, int]) -> tuple[int, int]:
+    """(width, height) as ints, or :class:`VideoError`: H.264's 4:2:0 wants both even."""
+    w, h = (int(size[0]), int(size[1]))
+    if w % 2 or h % 2 or w < 16 or h < 16:
+        raise VideoError(f"video size {w}x{h}: width and height must be even and at least 16")
+    return w, h
+
+
 def export_video(
     session: Session,
     player: StoryPlayer,
@@ -412,9 +420,7 @@ def export_video(
     Cancelled
         `cancelled` answered true.
     """
-    w, h = (int(size[0]), int(size[1]))
-    if w % 2 or h % 2 or w < 16 or h < 16:
-        raise VideoError(f"video size {w}x{h}: width and height must be even and at least 16")
+    w, h = check_size(size)
     if not player.timeline.beats:
         raise VideoError(f"{player.story.label}: the story has no steps to film")
     out = Path(output)
@@ -472,6 +478,8 @@ def export_file(
     tenth opening and running, the rest filming."""
     from twin_app.session.story import open_for_video
 
+    check_size(size)
+
     def part(lo: float, hi: float) -> Progress | None:
         if progress is None:
             return None
@@ -496,6 +504,7 @@ __all__ = [
     "StoryFrames",
     "VideoError",
     "VideoInfo",
+    "check_size",
     "export_file",
     "export_video",
     "frame_count",

@@ -714,6 +714,8 @@ def open_for_video(
     from twin_app.session.opening import open_paths
 
     p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: no such story or scenario file")
     session = Session()
     if is_story_file(p):
         story = load_story(p)
