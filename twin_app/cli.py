@@ -203,7 +203,15 @@ def cmd_video(args: argparse.Namespace) -> int:
 
     if not 1.0 <= args.fps <= 240.0:
         raise TwinError(f"--fps {args.fps:g}: choose 1 to 240 frames per second")
-    info = export_file(args.file, args.output, args.size, args.fps, args.aa, _terminal_progress)
+
+    def bar(fraction: float, text: str) -> None:  # on a terminal: [#####-----]  45.0% frame k/n
+        if sys.stderr.isatty():
+            full = round(30 * fraction)
+            end = "\n" if fraction >= 1.0 else ""
+            line = f"\r[{'#' * full}{'-' * (30 - full)}] {100 * fraction:5.1f}% {text[:40]:<40}"
+            print(line, end=end, file=sys.stderr, flush=True)
+
+    info = export_file(args.file, args.output, args.size, args.fps, args.aa, bar)
     w, h = info.size
     print(f"wrote {info.path} ({info.frames} frames, {w}x{h} at {info.fps:g} fps, "
           f"{info.frames_per_s:.1f} frames/s)")  # fmt: skip
