@@ -347,3 +347,14 @@ def test_step_defaults() -> None:
     assert step.fly_s == 1.0  # a short step flies all of its length
     assert Step(duration_s=5.0).fly_s == 2.0
     assert Step(duration_s=5.0, transition="cut").fly_s == 0.0
+
+
+def test_clearing_the_session_drops_the_player_keeps_the_story(session: Session) -> None:
+    session.story_state.story = _story()
+    old = session.story_player
+    old.seek(5.0)
+    session.clear()
+    assert session.story == _story()
+    session.bookmarks.append(Bookmark("Home", A))  # what opens next has its bookmarks
+    player = session.story_player
+    assert player is not old and player.index == -1

@@ -644,6 +644,7 @@ class Session(ScenarioVerbs, BimVerbs, StoryVerbs):
         self.alerts.alerts.clear()
         self.alerts.reset()
         self.reset_scenario()
+        self.drop_story_player()
         self.commands.clear()
 
     @property

@@ -841,6 +841,14 @@ class StoryVerbs:
         self.story_player_changed.emit(player)
         return player
 
+    def drop_story_player(self) -> None:
+        """Forget the player (the session was cleared: its baseline's layers are gone); the
+        story stays, played afresh over what opens next."""
+        if self._story_player is not None:
+            self._story_player.pause()
+            self._story_player = None
+            self.story_player_changed.emit(None)
+
     def stop_story(self) -> None:
         """Stop presenting: the session shows what it showed before the story started."""
         if self._story_player is not None:
