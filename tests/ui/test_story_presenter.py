@@ -135,3 +135,14 @@ def test_export_video_from_the_window(qtbot: Any, window: Any, tmp_path: Path) -
     gen = imageio_ffmpeg.read_frames(str(tmp_path / "out.mp4"))
     assert tuple(next(gen)["size"]) == (160, 90)
     assert sum(1 for _ in gen) == 19
+
+
+def test_a_story_that_does_not_fit_is_a_message(qtbot: Any, window: Any, tmp_path: Path) -> None:
+    told: list[str] = []
+    window.session.messages.connect(lambda level, text: told.append(f"{level}: {text}"))
+    path = tmp_path / "bad.toml"
+    path.write_text('schema = 1\nname = "b"\n[[steps]]\nduration_s = 1\ncamera = "Nowhere"\n')
+    window.story.open_story(path)  # the file is fine; the session has no such bookmark
+    assert len(told) == 1  # once, not once per place that asked for the player
+    assert told[0].startswith("error: ") and "no bookmark 'Nowhere'" in told[0]
+    assert window.session.story.name == "b"

@@ -63,7 +63,7 @@ class StoryPresenter(QObject):
         self.menu = self._build_menu()
         self.session.story_player_changed.connect(self._bind)
         # an edit makes a new player of the new story: the keys and the timer follow it
-        self.session.story_state.events.story.connect(lambda *_: self.session.story_player)
+        self.session.story_state.events.story.connect(self._on_story)
 
     # -- actions and menu --------------------------------------------------------------------
     def _action(self, text: str, slot: Any, keys: tuple[Any, ...] = (), tip: str = "") -> QAction:
@@ -139,6 +139,11 @@ class StoryPresenter(QObject):
     def player(self) -> StoryPlayer:
         """The session's player of the current story."""
         return self.session.story_player
+
+    def _on_story(self, *_: Any) -> None:
+        # a story that does not fit the session (a bookmark it lacks) is told, not raised
+        # into the edit that changed it
+        self._guard(lambda: self.session.story_player)
 
     def _bind(self, player: StoryPlayer | None) -> None:
         old = self._player
@@ -250,7 +255,10 @@ class StoryPresenter(QObject):
         story = self._guard(self.session.open_story, path)
         if story is None:
             return
-        player = self.player
+        # the story change made and bound its player (_on_story), or told why it could not
+        player = self._player
+        if player is None or player.story is not story:
+            return
         self.window._set_status(f"story {story.name}: {len(story.steps)} steps")
         if not player.scenario_files():
             player.go_to_step(0)
