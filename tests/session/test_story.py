@@ -358,3 +358,26 @@ def test_clearing_the_session_drops_the_player_keeps_the_story(session: Session)
     session.bookmarks.append(Bookmark("Home", A))  # what opens next has its bookmarks
     player = session.story_player
     assert player is not old and player.index == -1
+
+
+def test_recording_while_a_scenario_is_compared_records_its_file(
+    session: Session, tmp_path: Path
+) -> None:
+    from tests.compare_fixtures import road_set
+    from twin_app.model.layers import RoadLayer
+    from twin_app.session.compare import Comparison
+
+    roads = RoadLayer(name="Roads", features=road_set())
+    session.layers.append(roads)
+    cmp = Comparison(session, "Closure")
+    cmp.set_result(roads, "flow_veh_h", np.array([5.0, 5, 5]), np.array([8.0, 2, 5]))
+    st = session.scenario_state
+    st.comparison = cmp
+    st.path = tmp_path / "closure.toml"
+    session.record_step("plain")
+    session.record_step("swiped", compare="swipe")
+    plain, swiped = session.story.steps
+    assert plain.scenario is None
+    assert swiped.scenario == tmp_path / "closure.toml"
+    assert swiped.compare_mode == "swipe" and swiped.show == "delta"
+    cmp.close()

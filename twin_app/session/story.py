@@ -804,6 +804,7 @@ class StoryVerbs:
         commands: CommandStack
         messages: Signal
         twins: list[Path]
+        scenario_state: Any
 
     def _init_story(self) -> None:
         self.story_state = StoryState()
@@ -926,10 +927,18 @@ class StoryVerbs:
         return j
 
     def current_step(
-        self, caption: str = "", duration_s: float = RECORD_S, transition: str = "fly"
+        self,
+        caption: str = "",
+        duration_s: float = RECORD_S,
+        transition: str = "fly",
+        compare: str | None = None,
     ) -> Step:
         """The view as a step: the camera pose, every layer's visibility, opacity, colouring
         and colour map, and the clock's time and rate (0 when paused) when a replay is open.
+
+        With `compare` (``"side_by_side"`` or ``"swipe"``: how the front end shows the
+        comparison) and a comparison shown of a scenario saved to a file, the step shows that
+        scenario the same way (change or values as now).
 
         Raises
         ------
@@ -950,6 +959,10 @@ class StoryVerbs:
         clock = self.clock
         # a clock with a range shows a replay: its time belongs to the view
         timed = clock.end_ns > clock.start_ns
+        shown: dict[str, Any] = {}
+        st = self.scenario_state
+        if compare is not None and st.comparison is not None and st.path is not None:
+            shown = {"scenario": st.path, "compare": compare, "show": st.comparison.show}
         return Step(
             caption=caption,
             duration_s=duration_s,
@@ -958,14 +971,19 @@ class StoryVerbs:
             time=format_iso_ns(clock.t_ns) if timed else None,
             rate=(clock.rate if clock.playing else 0.0) if timed else None,
             layers=layers,
+            **shown,
         )
 
     def record_step(
-        self, caption: str = "", duration_s: float = RECORD_S, index: int | None = None
+        self,
+        caption: str = "",
+        duration_s: float = RECORD_S,
+        index: int | None = None,
+        compare: str | None = None,
     ) -> int:
-        """Add the current view (:meth:`current_step`) as a step at `index` (default: the end);
-        one undoable command. Returns the new step's index."""
-        step = self.current_step(caption, duration_s)
+        """Add the current view (:meth:`current_step`, with `compare`) as a step at `index`
+        (default: the end); one undoable command. Returns the new step's index."""
+        step = self.current_step(caption, duration_s, compare=compare)
         steps = list(self.story.steps)
         at = len(steps) if index is None else min(max(int(index), 0), len(steps))
         steps.insert(at, step)

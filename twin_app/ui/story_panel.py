@@ -34,11 +34,21 @@ class QtStoryPanel(QWidget):
         The session whose story is shown.
     report
         ``report(level, text)``: where refused edits are told (the window's messages).
+    compare
+        ``compare() -> "side_by_side" | "swipe" | None``: how the window shows a comparison
+        now (a recorded step shows it the same way).
     """
 
-    def __init__(self, session: Session, report: Any = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        report: Any = None,
+        parent: QWidget | None = None,
+        compare: Any = None,
+    ) -> None:
         super().__init__(parent)
         self.session = session
+        self._compare = compare or (lambda: None)
         self._report = report or (lambda level, text: None)
         self.steps = QListWidget()
         self.steps.itemActivated.connect(self._preview)
@@ -126,7 +136,12 @@ class QtStoryPanel(QWidget):
     def record(self) -> None:
         """Add the current view after the selected step (at the end when none is)."""
         row = self.steps.currentRow()
-        at = self._guard(self.session.record_step, "", index=row + 1 if row >= 0 else None)
+        at = self._guard(
+            self.session.record_step,
+            "",
+            index=row + 1 if row >= 0 else None,
+            compare=self._compare(),
+        )
         if at is not None:
             self.steps.setCurrentRow(at)
             self.caption.setFocus()

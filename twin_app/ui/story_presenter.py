@@ -54,7 +54,7 @@ class StoryPresenter(QObject):
         self.timer.timeout.connect(self._tick)
         from twin_app.ui.story_panel import QtStoryPanel
 
-        self.panel = QtStoryPanel(self.session, window._report)
+        self.panel = QtStoryPanel(self.session, window._report, compare=self.compare_shown)
         self.dock = window._dock(
             "Story", self.panel, Qt.DockWidgetArea.RightDockWidgetArea, "story"
         )
@@ -225,9 +225,9 @@ class StoryPresenter(QObject):
         self.dock.raise_()
 
     # -- verbs -----------------------------------------------------------------------------------
-    def _guard(self, fn: Any, *args: Any) -> Any:
+    def _guard(self, fn: Any, *args: Any, **kw: Any) -> Any:
         try:
-            return fn(*args)
+            return fn(*args, **kw)
         except TwinError as exc:
             self.window._report("error", str(exc))
             return None
@@ -306,9 +306,16 @@ class StoryPresenter(QObject):
     def _on_record(self) -> None:
         caption, ok = QInputDialog.getText(self.window, "Record step", "Caption:")
         if ok:
-            i = self._guard(self.session.record_step, caption)
+            i = self._guard(self.session.record_step, caption, compare=self.compare_shown())
             if i is not None:
                 self.window._set_status(f"recorded step {i + 1}")
+
+    def compare_shown(self) -> str | None:
+        """How the compare view shows a comparison now (None: it is not shown)."""
+        w = self.window
+        if w.compare_view is None or w.compare_dock is None or not w.compare_dock.isVisible():
+            return None
+        return "swipe" if w.compare_view.mode == "swipe" else "side_by_side"
 
     def _on_export_video(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self.window, "Export video", "", "MP4 (*.mp4)")
