@@ -1,4 +1,4 @@
-"""The ``twin`` command: open, info, render, feed publish/record, scenario run/sweep.
+"""The ``twin`` command: open, info, render, feed publish/record, scenario run/sweep, video.
 
 Errors a user can fix print as one line (``twin: error: ...``) and exit with status 2.
 """
@@ -186,7 +186,43 @@ def build_parser() -> argparse.ArgumentParser:
         feed_sub.add_parser("record", help=RECORD_HELP, description=RECORD_DESCRIPTION)
     )
     _add_scenario_parser(sub)
+    _add_video_parser(sub)
     return parser
+
+
+def _add_video_parser(sub: Any) -> None:
+    p_video = sub.add_parser(
+        "video",
+        help="film a story (or a scenario's comparison) offscreen into an MP4, frame-exact",
+    )
+    p_video.add_argument("file", type=Path, help="a story .toml (or a scenario .toml)")
+    p_video.add_argument("-o", "--output", type=Path, required=True, help="output .mp4")
+    p_video.add_argument(
+        "--size", type=_size, default=(1920, 1080), help="WxH pixels, even (default 1920x1080)"
+    )
+    p_video.add_argument("--fps", type=float, default=30.0, help="frames per second (30)")
+    p_video.add_argument("--aa", choices=["auto", "off", "msaa", "ssaa"], default="auto")
+
+
+def cmd_video(args: argparse.Namespace) -> int:
+    """``twin video``: see :func:`twin_app.render.video.export_file`."""
+    from twin_app.render.video import export_file
+
+    if not 1.0 <= args.fps <= 240.0:
+        raise TwinError(f"--fps {args.fps:g}: choose 1 to 240 frames per second")
+
+    def bar(fraction: float, text: str) -> None:  # on a terminal: [#####-----]  45.0% frame k/n
+        if sys.stderr.isatty():
+            full = round(30 * fraction)
+            end = "\n" if fraction >= 1.0 else ""
+            line = f"\r[{'#' * full}{'-' * (30 - full)}] {100 * fraction:5.1f}% {text[:40]:<40}"
+            print(line, end=end, file=sys.stderr, flush=True)
+
+    info = export_file(args.file, args.output, args.size, args.fps, args.aa, bar)
+    w, h = info.size
+    print(f"wrote {info.path} ({info.frames} frames, {w}x{h} at {info.fps:g} fps, "
+          f"{info.frames_per_s:.1f} frames/s)")  # fmt: skip
+    return 0
 
 
 def _add_scenario_parser(sub: Any) -> None:
@@ -466,6 +502,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_feed(args)
         if args.command == "scenario":
             return cmd_scenario(args)
+        if args.command == "video":
+            return cmd_video(args)
         return cmd_open(args)
     except TwinError as err:
         print(f"twin: error: {err}", file=sys.stderr)

@@ -44,6 +44,7 @@ from twin_app.model.sun import Sun
 from twin_app.session.bim import BimVerbs
 from twin_app.session.live import Live
 from twin_app.session.scenario import ScenarioVerbs
+from twin_app.session.story import StoryVerbs
 
 if TYPE_CHECKING:
     from twin_app.io.load import Cancelled, Progress
@@ -105,7 +106,7 @@ class Selection:
         return not self.indices
 
 
-class Session(ScenarioVerbs, BimVerbs):
+class Session(ScenarioVerbs, BimVerbs, StoryVerbs):
     """What the user has open.
 
     Attributes
@@ -130,6 +131,10 @@ class Session(ScenarioVerbs, BimVerbs):
         (verbs in :class:`~twin_app.session.scenario.ScenarioVerbs`: ``new_scenario``,
         ``open_scenario``, ``save_scenario``, ``add_intervention``, ``close_roads_at``,
         ``run_scenario``, ``show_result`` ...).
+    story_state
+        The story being authored or presented (verbs in
+        :class:`~twin_app.session.story.StoryVerbs`: ``open_story``, ``record_step``,
+        ``save_story``, ``next_step`` ...; ``story_player`` plays it).
     IFC verbs
         From :class:`~twin_app.session.bim.BimVerbs`: ``set_storey_visible``, ``set_section``,
         ``set_explode``, ``set_show_spaces``, ``set_ifc_view``, ``replace_buildings_under``.
@@ -175,6 +180,7 @@ class Session(ScenarioVerbs, BimVerbs):
         self.clock.events.t_ns.connect(self._on_time)
         self.layers.events.removed.connect(self._on_layer_removed)
         self._init_scenario()
+        self._init_story()
 
     # -- time --------------------------------------------------------------------------------
     def time_layers(self) -> list[TimeLayer]:
@@ -638,6 +644,7 @@ class Session(ScenarioVerbs, BimVerbs):
         self.alerts.alerts.clear()
         self.alerts.reset()
         self.reset_scenario()
+        self.drop_story_player()
         self.commands.clear()
 
     @property

@@ -92,6 +92,10 @@ class QtMainWindow(QMainWindow):
         from twin_app.ui.place_modes import install_place_modes
 
         self.place_tool = install_place_modes(self)  # Draw building / Place station
+        from twin_app.ui.story_presenter import StoryPresenter
+
+        #: The Story menu, presenter keys and caption (issue 11).
+        self.story = StoryPresenter(self)
         self._build_toolbar()
         self._build_status_bar()
         self._connect()
