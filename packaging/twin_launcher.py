@@ -25,6 +25,8 @@ def prepare_frozen_environment() -> None:
     # numba keeps cache=True machine code next to the source file unless told otherwise; the
     # bundle may be read-only or shared by several users. Read at numba's import, so set first.
     os.environ.setdefault("NUMBA_CACHE_DIR", str(_user_cache_dir() / "numba"))
+    # twin_app's modules are bundled as source (see the spec): keep their bytecode per user
+    sys.pycache_prefix = str(_user_cache_dir() / "pycache")
     # qtpy (under pyvistaqt) would otherwise probe for PyQt5/PyQt6 first
     os.environ.setdefault("QT_API", "pyside6")
 
