@@ -32,8 +32,8 @@ run: setup
 	fi
 
 lint: setup-test
-	$(BIN)/ruff check twin_app tests benchmarks
-	$(BIN)/ruff format --check twin_app tests benchmarks
+	$(BIN)/ruff check twin_app tests benchmarks packaging
+	$(BIN)/ruff format --check twin_app tests benchmarks packaging
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
