@@ -26,7 +26,9 @@ def prepare_frozen_environment() -> None:
     # bundle may be read-only or shared by several users. Read at numba's import, so set first.
     os.environ.setdefault("NUMBA_CACHE_DIR", str(_user_cache_dir() / "numba"))
     # twin_app's modules are bundled as source (see the spec): keep their bytecode per user
+    # (PyInstaller turns bytecode writing off; the bundle's own modules are all precompiled)
     sys.pycache_prefix = str(_user_cache_dir() / "pycache")
+    sys.dont_write_bytecode = False
     # qtpy (under pyvistaqt) would otherwise probe for PyQt5/PyQt6 first
     os.environ.setdefault("QT_API", "pyside6")
 
