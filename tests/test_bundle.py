@@ -123,7 +123,9 @@ def test_bundle_opens_the_sample_twin_in_the_window(outside: tuple[Path, dict[st
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
     img = _image(shot)
     _assert_drawn(img)
-    # the bundle may be read-only: nothing (numba's cache, bytecode) is written into it
+    # the bundle may be read-only: nothing (numba's cache, bytecode) is written into it, and
+    # numba's cache follows NUMBA_CACHE_DIR, not its fallback for unknown sources
     assert _files_written_into(BUNDLE, started) == []
+    assert not (Path(env["XDG_CACHE_HOME"]) / "numba").exists()
     log = Path(env["XDG_DATA_HOME"]).rglob("twin_app.log")
     assert all("Traceback" not in p.read_text() for p in log)
