@@ -50,9 +50,12 @@ def run_app(
     threading.Thread(target=session.prepare_engines, name="prepare-engines", daemon=True).start()
     window = QtMainWindow(session)
     window.show()
-    # With no paths, an autosave newer than its session is offered before the sample twin.
     errors: list[str] = []
-    session.messages.connect(lambda level, text: errors.append(text) if level == "error" else None)
+    if screenshot is not None:
+        session.messages.connect(
+            lambda level, text: errors.append(text) if level == "error" else None
+        )
+    # With no paths, an autosave newer than its session is offered before the sample twin.
     window.start([Path(p) for p in paths], options, default=SAMPLE_DIR)
     if screenshot is not None:
         _screenshot_when_loaded(app, window, screenshot, errors)
