@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-pure setup setup-test lint bench clean
+.PHONY: run test test-pure setup setup-test lint bench bundle test-bundle clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,8 @@ run: setup
 	fi
 
 lint: setup-test
-	$(BIN)/ruff check twin_app tests benchmarks
-	$(BIN)/ruff format --check twin_app tests benchmarks
+	$(BIN)/ruff check twin_app tests benchmarks packaging
+	$(BIN)/ruff format --check twin_app tests benchmarks packaging
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
@@ -44,6 +44,18 @@ test: lint
 test-pure: setup-test
 	TWIN_PURE=1 $(BIN)/pytest -q -p no:pytest-qt -p no:xvfb tests/model tests/geometry tests/io \
 		tests/feeds tests/engines $(wildcard tests/scenarios tests/session)
+
+# a onedir PyInstaller bundle in dist/twin_app/ (packaging/README.md); pyinstaller comes from
+# the `package` extra, installed here only
+bundle: setup
+	$(BIN)/python -c "import PyInstaller" 2>/dev/null || $(BIN)/pip install -q -e '.[test,package]'
+	$(BIN)/pyinstaller --noconfirm --clean --distpath dist --workpath build/pyinstaller \
+		packaging/twin_app.spec
+	@du -sh dist/twin_app
+
+# the bundle starts, opens the sample twin in the window and renders it offscreen
+test-bundle: bundle setup-test
+	$(BIN)/pytest -q -m bundle tests/test_bundle.py
 
 bench: setup
 	$(BIN)/python benchmarks/bench_city.py

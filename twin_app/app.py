@@ -6,6 +6,7 @@ import logging
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from twin_app.io.manifest import SAMPLE_DIR
 from twin_app.io.source import ReadOptions
@@ -20,11 +21,15 @@ def _log_file() -> Path:
     return folder / "twin_app.log"
 
 
-def run_app(paths: list[str], options: ReadOptions | None = None) -> int:
+def run_app(
+    paths: list[str], options: ReadOptions | None = None, screenshot: Path | None = None
+) -> int:
     """Open the main window on `paths` (default: the bundled sample twin) and run the event loop.
 
     Tracebacks go to the log file (``twin_app.log`` in the application data folder); the user
-    sees one-line messages in the window.
+    sees one-line messages in the window. With `screenshot`, the 3D view is saved there as a PNG
+    once the load has finished and the application quits: exit status 0, or 2 when the load
+    reported an error or the image could not be written.
     """
     from PySide6.QtWidgets import QApplication
 
@@ -45,6 +50,34 @@ def run_app(paths: list[str], options: ReadOptions | None = None) -> int:
     threading.Thread(target=session.prepare_engines, name="prepare-engines", daemon=True).start()
     window = QtMainWindow(session)
     window.show()
+    errors: list[str] = []
+    if screenshot is not None:
+        session.messages.connect(
+            lambda level, text: errors.append(text) if level == "error" else None
+        )
     # With no paths, an autosave newer than its session is offered before the sample twin.
     window.start([Path(p) for p in paths], options, default=SAMPLE_DIR)
+    if screenshot is not None:
+        _screenshot_when_loaded(app, window, screenshot, errors)
     return int(app.exec())
+
+
+def _screenshot_when_loaded(app: Any, window: Any, path: Path, errors: list[str]) -> None:
+    """Poll until the window's load has finished, let it draw, save the 3D view to `path` and
+    leave the event loop (``exit``, not ``quit``: no closing questions, no autosave)."""
+    from PySide6.QtCore import QTimer
+
+    def save() -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        window.view.scene.screenshot(str(path))
+        print(f"wrote {path}", flush=True)
+        app.exit(2 if errors or not path.is_file() else 0)
+
+    def poll() -> None:
+        if not window.loading:
+            timer.stop()
+            QTimer.singleShot(500, save)  # the layers added on load draw on the next frames
+
+    timer = QTimer(window)
+    timer.timeout.connect(poll)
+    timer.start(100)

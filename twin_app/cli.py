@@ -106,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_open = sub.add_parser("open", help="open the desktop app (default: the bundled sample twin)")
     p_open.add_argument("paths", nargs="*", type=Path, help="city files or a .twin.toml session")
+    p_open.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="PNG",
+        help="once the files are loaded, save the 3D view as a PNG and quit (checks, docs)",
+    )
     _add_read_options(p_open)
 
     p_info = sub.add_parser(
@@ -478,7 +484,8 @@ def cmd_open(args: argparse.Namespace) -> int:
     """``twin open``: start the desktop application."""
     from twin_app.app import run_app
 
-    return run_app([str(p) for p in args.paths], _read_options(args))
+    paths = [str(p) for p in args.paths]
+    return run_app(paths, _read_options(args), screenshot=args.screenshot)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
