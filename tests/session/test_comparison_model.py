@@ -10,7 +10,13 @@ from tests.compare_fixtures import building_set, road_set
 from twin_app.model.layers import BuildingLayer, RoadLayer
 from twin_app.model.style import DELTA_COLORMAP, FLOW_CHANGE, column_clim
 from twin_app.session import Selection, Session
-from twin_app.session.compare import CompareError, Comparison, delta_column, per_feature
+from twin_app.session.compare import (
+    CompareError,
+    Comparison,
+    delta_column,
+    directional_sum,
+    per_feature,
+)
 
 
 def test_per_feature_absmax_keeps_the_sign_of_the_larger_direction() -> None:
@@ -270,3 +276,19 @@ def test_every_change_column_is_diverging() -> None:
     assert column_scale("height_m") is None
     # a ratio with a meaning at 1 keeps one range in every scenario
     assert column_clim("vc_ratio", [0.1, 3.0]) == (0.0, 1.5)
+
+
+def test_directional_sum_counts_each_piece_of_a_way_once() -> None:
+    import pandas as pd
+
+    # way/1 split in three pieces forward and two against, on row 0; way/2 on row 2
+    links = pd.DataFrame(
+        {
+            "id": ["way/1#1", "way/1#2", "way/1#3", "way/1#1@r", "way/1#2@r", "way/2"],
+            "flow": [300.0, 320.0, 310.0, 100.0, 90.0, 50.0],
+            "segment_row": [0, 0, 0, 0, 0, 2],
+        }
+    )
+    got = directional_sum(links, "flow", 3)
+    np.testing.assert_array_equal(got[[0, 2]], [420.0, 50.0])
+    assert np.isnan(got[1])

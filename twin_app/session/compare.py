@@ -119,6 +119,42 @@ def per_feature(values: Any, rows: Any, n: int, how: How = "absmax") -> F64:
     return out
 
 
+def directional_sum(links: Any, column: str, n: int) -> F64:
+    """A road segment's flow from its links: the two directions summed, each direction's
+    flow the largest of its pieces.
+
+    The twin's traffic network splits a way at its junctions into links ``way/1#1``,
+    ``way/1#2`` ... (``#k@r`` against the digitised direction) that all lie on the way's
+    one drawn segment; summing them would count one vehicle once per piece. A direction is
+    a link id with its ``#k`` piece number removed (``way/1``, ``way/1@r``; a TNTP link
+    ``3-4`` is its own direction).
+
+    Parameters
+    ----------
+    links
+        The result's links table (``id``, ``segment_row`` and `column`).
+    column
+        The per-link value column (veh per demand period).
+    n
+        Number of feature rows of the drawn roads.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n,) float64, NaN where no link lies.
+    """
+    import pandas as pd
+
+    rows = links["segment_row"].to_numpy(np.int64)
+    direction = links["id"].astype(str).str.replace(r"#\d+", "", regex=True)
+    key = pd.Series(direction.to_numpy()) + "|" + pd.Series(rows).astype(str)
+    codes, uniques = pd.factorize(key)
+    per_direction = per_feature(links[column].to_numpy(np.float64), codes, len(uniques), "max")
+    direction_row = np.full(len(uniques), -1, np.int64)
+    direction_row[codes] = rows
+    return per_feature(per_direction, direction_row, n, "sum")
+
+
 def _shadows(layer: Layer, fs: FeatureSet) -> bool:
     """True when `layer` draws over the features of `fs` (a traffic replay over the roads):
     on a side showing a result for `fs` it would hide the result."""
@@ -502,7 +538,8 @@ class Comparison:
         """Show a scenario run's per-link and per-node tables on the session's layers.
 
         Roads (``result.links`` with ``segment_row``): ``flow``: a segment's flow is the sum
-        over the links on it (both directions), its change the larger change of the two
+        of its two directions (:func:`directional_sum`: a direction split at junctions into
+        pieces counts its busiest piece once), its change the larger change of the links
         (:func:`per_feature` ``absmax``: closing one direction of a two-way road moves
         traffic to the other, and a sum would show no change); ``vc``: the larger volume /
         capacity of the two. Pipes (``result.nodes``, for a layer with ``link_nodes`` and a
@@ -535,8 +572,8 @@ class Comparison:
                     self.set_result(
                         roads,
                         "flow_veh_h",
-                        agg("flow_baseline", "sum"),
-                        agg("flow_scenario", "sum"),
+                        directional_sum(links, "flow_baseline", n),
+                        directional_sum(links, "flow_scenario", n),
                         delta=agg("flow_delta", "absmax"),
                     )
         if pipes is not None:
