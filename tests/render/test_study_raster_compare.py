@@ -131,7 +131,10 @@ def test_sun_hours_both_sides_and_the_tower_shade_on_pixels(
     cmp, cv = view
     res = runs["sun"]
     b, s = res.extra["sun_hours_baseline"], res.extra["sun_hours_scenario"]
-    assert cmp.show_result(res) == []
+    # an empty session: the scenario's buildings have no building layer to stand in for
+    assert [
+        n for n in cmp.show_result(res) if not n.startswith(("massing:", "radio: no building"))
+    ] == []
     left, right = _layers(cmp, "sun_raster")
     assert "air_raster" not in cmp.baseline.extras and "radio_raster" not in cmp.scenario.extras
     np.testing.assert_array_equal(left.values, b)
@@ -179,7 +182,9 @@ def test_radio_coverage_and_air_classes_replace_the_sun(
     cmp, cv = view
     cmp.show_result(runs["sun"])
     merged = dataclasses.replace(runs["radio"], extra={**runs["radio"].extra, **runs["air"].extra})
-    assert cmp.show_result(merged) == []
+    assert [
+        n for n in cmp.show_result(merged) if not n.startswith(("massing:", "radio: no building"))
+    ] == []
     # a second result replaces the layers under the same keys: no sun raster any more
     assert "sun_raster" not in cmp.baseline.extras and "sun_raster" not in cmp.scenario.extras
     assert not any(x.name.startswith("Sun hours") for x in cmp.scenario.layers)
