@@ -25,11 +25,13 @@ from twin_app.model.layers import (
     IfcLayer,
     Layer,
 )
+from twin_app.model.raster import RasterLayer
 from twin_app.model.sensors import AirQualityLayer, MoverLayer, PipeLayer, TrafficLayer
 from twin_app.render.adapters import FeatureAdapter, GroundAdapter, IfcAdapter
 from twin_app.render.colors import hex_to_rgb
 from twin_app.render.navigation import Navigator, pose_of
 from twin_app.render.plotter import offscreen_plotter
+from twin_app.render.raster_adapter import RasterAdapter
 from twin_app.render.registry import ADAPTERS, adapter_class
 from twin_app.render.scene import GROUND, Scene
 from twin_app.render.sensor_adapters import (
@@ -95,6 +97,7 @@ def test_registry_is_one_explicit_table_looked_up_along_the_mro() -> None:
         AirQualityLayer: AirQualityAdapter,
         PipeLayer: PipeAdapter,
         MoverLayer: MoverAdapter,
+        RasterLayer: RasterAdapter,
     } == ADAPTERS
     assert adapter_class(BuildingLayer) is FeatureAdapter  # through FeatureLayer
     assert adapter_class(GroundLayer) is GroundAdapter
