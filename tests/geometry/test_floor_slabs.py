@@ -6,7 +6,7 @@ import numpy as np
 import shapely
 
 from twin_app.geometry.extrude import extrude, polygon_arrays
-from twin_app.geometry.floors import CAP_M, GAP_M, OUTSET_M, floor_slabs
+from twin_app.geometry.floors import CAP_M, GAP_M, OUTSET_M, STAGGER_M, floor_slabs
 from twin_app.model.mesh import SURFACE_ROOF, SURFACE_WALL
 
 
@@ -34,13 +34,14 @@ def test_every_floor_is_its_buildings_walls_in_its_band_pushed_out() -> None:
         zk = z[row == k]
         ceiling = top[k] + CAP_M if k in (2, 3) else top[k] - GAP_M
         assert zk.min() == bottom[k] and np.isclose(zk.max(), ceiling)
-    # the slabs stand OUTSET_M outside the walls, at the corners too (x of building 0)
+    # the slabs stand OUTSET_M (and 3 floors' stagger) outside the walls, at the corners too
+    d = OUTSET_M + 3 * STAGGER_M
     x = slabs.points[slabs.triangles[row == 1]][:, :, 0]
-    assert np.isclose(x.min(), -OUTSET_M, atol=1e-9)
-    assert np.isclose(x.max(), 20.0 + OUTSET_M, atol=1e-9)
+    assert np.isclose(x.min(), -d, atol=1e-9)
+    assert np.isclose(x.max(), 20.0 + d, atol=1e-9)
     y = slabs.points[slabs.triangles[row == 1]][:, :, 1]
-    assert np.isin(np.round(x, 9), [-OUTSET_M, 20.0 + OUTSET_M]).all()
-    assert np.isin(np.round(y, 9), [-OUTSET_M, 10.0 + OUTSET_M]).all()
+    assert np.isin(np.round(x, 9), np.round([-d, 20.0 + d], 9)).all()
+    assert np.isin(np.round(y, 9), np.round([-d, 10.0 + d], 9)).all()
     # outward winding kept: every wall normal points away from its building's centre
     p = slabs.points[slabs.triangles]
     n = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])

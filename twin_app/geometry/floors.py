@@ -15,6 +15,11 @@ from twin_app.model.mesh import SURFACE_ROOF, SURFACE_WALL, FloatArray, IntArray
 
 #: Slabs stand this far outside their building's walls, m.
 OUTSET_M = 0.3
+#: Buildings with different floor counts stand a little further out (this much per floor,
+#: modulo :data:`STAGGER_CYCLE` floors): OpenStreetMap maps many stepped blocks as nested
+#: buildings sharing facades, whose slabs would otherwise lie on one plane and z-fight.
+STAGGER_M = 0.03
+STAGGER_CYCLE = 8
 #: Gap under each floor's ceiling (but the top floor's), m: the floor lines.
 GAP_M = 0.35
 #: The top floor's roof is lifted this far above the building's, m.
@@ -87,11 +92,13 @@ def floor_slabs(
         (f,) building index of each floor.
     bottom_m, top_m
         (f,) the floor's bottom and ceiling heights (local z, m). A floor whose ceiling is its
-        building's highest is the top floor: its roof is drawn, :data:`CAP_M` above.
+        building's highest is the top floor. Each roof (a lower wing's too) is drawn
+        :data:`CAP_M` above itself on the floor whose band it closes.
     index_name
         The cell array that gets each triangle's floor row (0..f-1).
     outset_m, gap_m, cap_m
-        See :data:`OUTSET_M`, :data:`GAP_M`, :data:`CAP_M`.
+        See :data:`OUTSET_M` (plus :data:`STAGGER_M` per floor of the building, modulo
+        :data:`STAGGER_CYCLE`), :data:`GAP_M`, :data:`CAP_M`.
 
     Returns
     -------
@@ -118,7 +125,15 @@ def floor_slabs(
     f_of = np.repeat(np.arange(n_f), nt)
     local = np.arange(f_of.size) - np.repeat(np.cumsum(nt) - nt, nt)
     t = order[starts[building][f_of] + local]
-    keep = (surf[t] != SURFACE_ROOF) | is_top[f_of]
+    # a roof belongs to the floor whose band it closes (a lower wing's roof too: without it
+    # one would look into the wing's slabs from above)
+    roof = surf[t] == SURFACE_ROOF
+    zr = mesh.points[mesh.triangles[t]][:, :, 2].max(axis=1)
+    keep = (
+        ~roof
+        | ((zr > bottom[f_of] + 1e-6) & (zr <= top[f_of] + 1e-6))
+        | (is_top[f_of] & (zr > top[f_of]))
+    )
     t, f_of = t[keep], f_of[keep]
     v = mesh.triangles[t]  # (m, 3)
     p = mesh.points[v]  # (m, 3, 3)
@@ -127,10 +142,14 @@ def floor_slabs(
     ceiling = np.where(is_top[f_of], top[f_of] + cap_m, top[f_of] - gap_m)[:, None]
     z = np.clip(p[:, :, 2], lo, hi)
     z = np.where(z >= hi - 1e-6, ceiling, z)
+    on_roof = (surf[t] == SURFACE_ROOF)[:, None]
+    z = np.where(on_roof, np.minimum(p[:, :, 2], hi) + cap_m, z)
     flat = np.ptp(z, axis=1) < 1e-6
     ok = (surf[t] == SURFACE_ROOF) | ~flat  # a wall squashed flat lies below the band
     normals = wall_normals_xy(mesh)
-    xy = p[:, :, :2] + outset_m * normals[v]
+    n_of_b = np.bincount(building, minlength=nb)
+    out = outset_m + STAGGER_M * (n_of_b[building[f_of]] % STAGGER_CYCLE)
+    xy = p[:, :, :2] + out[:, None, None] * normals[v]
     pts = np.concatenate([xy, z[:, :, None]], axis=2)[ok].reshape(-1, 3)
     m = int(ok.sum())
     tris = np.arange(3 * m, dtype=np.int64).reshape(m, 3)
