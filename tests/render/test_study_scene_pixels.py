@@ -4,7 +4,7 @@ the sample twin open, rendered offscreen.
 
 The references are structural and visual: the tower's triangles are on the scenario side
 only and its pixels differ between the sides; the robots move with the clock and leave
-trails; the stations are drawn; the per-building RSRP lands on the rows of the right ids.
+trails; the stations are drawn; the per-floor RSRP names the right buildings.
 """
 
 from __future__ import annotations
@@ -210,21 +210,24 @@ def test_stations_and_indoor_rsrp_land_on_the_right_rows(
     assert isinstance(added, FeatureLayer) and added.features is not None
     assert list(added.features.ids) == ["new_southwest"]
     assert added.features.mesh.n_triangles > 0
-    # RSRP per building: row i of the layer carries the value of the building with its id.
+    # Indoor RSRP per floor: the floors replace the building layer's one colour per building;
+    # a building's worst floor is its per-building value, under its own id.
     layer = buildings_layer(session)
     assert layer is not None and layer.features is not None
+    assert layer.uid not in cmp.scenario.results
     ids = np.asarray(radio.extra["radio_building_ids_scenario"]).astype(str)
     vals = np.asarray(radio.extra["radio_buildings_scenario"], np.float64)
-    got = cmp.scenario.results[layer.uid].features
-    assert got is not None
-    col = got.table["rsrp_dbm"].to_numpy(np.float64)
+    (floors,) = _extras(cmp.scenario, "radio_floors")
+    got = floors.features
+    assert isinstance(floors, FeatureLayer) and got is not None
     finite = np.flatnonzero(np.isfinite(vals))
     assert finite.size > 50
-    rows = {str(k): i for i, k in enumerate(layer.features.ids)}
+    col = got.table["rsrp_dbm"].to_numpy(np.float64)
+    worst = got.table.assign(v=col).groupby("building")["v"].min()
     for j in finite[:: max(1, finite.size // 40)]:
-        assert col[rows[ids[j]]] == pytest.approx(vals[j])
+        assert worst[ids[j]] == pytest.approx(max(vals[j], -150.0))
     delta = got.table["rsrp_dbm_delta"].to_numpy(np.float64)
-    assert np.nanmax(delta) > 3.0  # the new site improves some buildings
+    assert np.nanmax(delta) > 3.0  # the new site improves some floors
     # Pixels: the added station's mast top is drawn in the highlight colour on the scenario
     # side; the baseline side has no station there.
     st = [s for s in radio.extra["radio_study_scenario"].stations if s.name == "new_southwest"]
@@ -294,13 +297,13 @@ def test_the_next_result_clears_what_it_does_not_have(
     cmp.show_result(tower)
     assert cmp.scenario.results[layer.uid].features.mesh is not layer.features.mesh  # type: ignore[union-attr]
     cmp.show_result(radio)  # the radio file changes no building: the tower goes
-    shown = cmp.scenario.results[layer.uid]
-    assert shown.features is not None and "rsrp_dbm" in shown.features.table
-    assert layer.features is not None and shown.features.mesh is layer.features.mesh
+    assert layer in cmp.scenario.layers and layer.uid not in cmp.scenario.results
     assert _extras(cmp.scenario, "massing") == []
+    assert _extras(cmp.scenario, "radio_floors")
     cmp.show_result(patrol)
     assert layer in cmp.scenario.layers and layer.uid not in cmp.scenario.results
     assert _extras(cmp.scenario, "radio_stations") == []
+    assert _extras(cmp.scenario, "radio_floors") == []
     assert mover_layers(cmp.scenario)
     cmp.show_result(tower)
     assert mover_layers(cmp.scenario) == [] and _extras(cmp.scenario, "massing")

@@ -13,6 +13,9 @@ whole twin's buildings' bounding box. Street receptors stand 1.5 m above the gro
 ``spacing_m`` metres (those under roofs left out of the area KPI); indoor receptors (``indoor =
 true``) sit at each building's roof centroid on every floor (3 m storeys, floors from the
 height) with the O2I model ``o2i_model`` (TR 38.901 Table 7.4.3-2, ``"low"`` or ``"high"``).
+Every floor's value is kept (:class:`RadioFloors`: building, floor, its bottom and ceiling
+heights and a slab mesh of the floors, :func:`twin_app.geometry.floors.floor_slabs`) for the
+compare view's per-floor colours; the building's worst floor decides its coverage.
 
 KPIs (:data:`RADIO_KPIS`): ``area_covered_pct``, ``buildings_covered_pct`` (a building is
 covered when every floor's best-server RSRP reaches ``threshold_dbm``), and
@@ -45,6 +48,9 @@ if TYPE_CHECKING:
     from twin_app.scenarios.model import FloatArray, MassingModel
 
 Bounds = tuple[float, float, float, float]
+
+#: Storey height of the indoor receptors, m.
+FLOOR_HEIGHT_M = 3.0
 
 #: Names of the station interventions.
 RADIO_KINDS = ("add_station", "remove_station", "set_station")
@@ -319,6 +325,40 @@ def radio_bounds(scenario: Scenario, model: MassingModel) -> Bounds:
 
 
 @dataclass(frozen=True, eq=False)
+class RadioFloors:
+    """Indoor best-server RSRP of every floor of the buildings in a study's area.
+
+    Attributes
+    ----------
+    building
+        (f,) building index of each floor (row of the model's ``building_ids``).
+    floor
+        (f,) floor number, 0 = ground floor.
+    bottom_m, top_m
+        (f,) the floor's bottom and ceiling, local z, m (:data:`FLOOR_HEIGHT_M` storeys from
+        the ground; the top floor reaches the roof).
+    rsrp_dbm
+        (f,) best-server RSRP at the floor's receptor (1.5 m above its floor at the roof
+        centroid), dBm; -inf where no station reaches.
+    mesh
+        The floors as slabs (:func:`twin_app.geometry.floors.floor_slabs`), cell array
+        ``feature_index`` = the floor's row.
+    """
+
+    building: Any
+    floor: Any
+    bottom_m: FloatArray
+    top_m: FloatArray
+    rsrp_dbm: FloatArray
+    mesh: Any
+
+    @property
+    def n_floors(self) -> int:
+        """Number of floors."""
+        return int(np.asarray(self.building).size)
+
+
+@dataclass(frozen=True, eq=False)
 class RadioStudy:
     """Best-server coverage of one set of stations on one massing model.
 
@@ -342,6 +382,8 @@ class RadioStudy:
         The greedy :class:`~twin_app.engines.radio.Placement` (``plan = true``) or None.
     elapsed_s
         Wall time.
+    floors
+        Every floor's RSRP (:class:`RadioFloors`), None without indoor receptors.
     """
 
     bounds: Bounds
@@ -352,6 +394,7 @@ class RadioStudy:
     stations: tuple[Any, ...]
     placement: Any
     elapsed_s: float
+    floors: RadioFloors | None = None
 
 
 def radio_study(
@@ -384,9 +427,11 @@ def radio_study(
     rows = np.flatnonzero(inside)
     nb = model.n_buildings
     brsrp = np.full(nb, np.nan)
+    floors = None
     if sec.indoor and rows.size:
-        ipts, ib, _ = rd.building_receptors(
-            xy[rows], np.maximum(height[rows], 1.5), ground_z_m=model.ground_z
+        hb = np.maximum(height[rows], 1.5)
+        ipts, ib, fl = rd.building_receptors(
+            xy[rows], hb, ground_z_m=model.ground_z, floor_height_m=FLOOR_HEIGHT_M
         )
         ind = rd.coverage(
             stations, ipts, occ, indoor=True, o2i_model=sec.o2i_model, ground_z_m=model.ground_z
@@ -394,6 +439,7 @@ def radio_study(
         worst = np.full(rows.size, np.inf)
         np.minimum.at(worst, ib, ind.rsrp_dbm)
         brsrp[rows] = worst
+        floors = _floors(model, rows, hb, ib, fl, ind.rsrp_dbm)
         k = rd.coverage_kpis(street, outdoor, ind, ib, rows.size, threshold_dbm=sec.threshold_dbm)
     else:
         cov = street.covered(sec.threshold_dbm)[outdoor]
@@ -429,7 +475,24 @@ def radio_study(
         stations=tuple(stations),
         placement=placement,
         elapsed_s=time.perf_counter() - t0,
+        floors=floors,
     )
+
+
+def _floors(
+    model: MassingModel, rows: Any, heights: FloatArray, ib: Any, floor: Any, rsrp: FloatArray
+) -> RadioFloors:
+    """The receptors' floors (`ib` indexes `rows`) with their bands and slab mesh."""
+    from twin_app.geometry.floors import floor_slabs
+
+    ib = np.asarray(ib, np.int64)
+    floor = np.asarray(floor, np.int64)
+    n_floors = np.bincount(ib, minlength=rows.size)
+    bottom = model.ground_z + floor * FLOOR_HEIGHT_M
+    top = np.where(floor == n_floors[ib] - 1, model.ground_z + heights[ib], bottom + FLOOR_HEIGHT_M)
+    building = np.asarray(rows, np.int64)[ib]
+    mesh = floor_slabs(model.mesh, building, bottom, top)
+    return RadioFloors(building, floor, bottom, top, np.asarray(rsrp, np.float64), mesh)
 
 
 def radio_kpis(

@@ -54,6 +54,8 @@ applied, so they change line of sight), best-server RSRP at street level and on 
 the buildings in the area, for the baseline stations and the scenario's; KPIs
 ``area_covered_pct``, ``buildings_covered_pct`` (%), ``stations_needed_for_target`` (NaN
 without ``plan = true``) and ``capex`` (in the section's currency).
+``extra`` keeps every floor's RSRP (``radio_floors_baseline`` / ``radio_floors_scenario``,
+:class:`~twin_app.scenarios.radio.RadioFloors`) beside each building's worst floor.
 
 The same file gives the same numbers: both engines are deterministic and nothing depends on
 the clock or on dictionary order.
@@ -786,6 +788,9 @@ def run_scenario(
         under roofs), ``radio_transform``, ``radio_bounds``, ``radio_buildings_baseline`` /
         ``radio_buildings_scenario`` (worst floor's best-server RSRP per building, rows of
         ``radio_building_ids_baseline`` / ``radio_building_ids_scenario``),
+        ``radio_floors_baseline`` / ``radio_floors_scenario``
+        (:class:`~twin_app.scenarios.radio.RadioFloors`: every floor's RSRP, its building,
+        floor number, bottom and ceiling and a slab mesh; None without indoor receptors),
         ``radio_study_baseline`` / ``radio_study_scenario``
         (:class:`~twin_app.scenarios.radio.RadioStudy`) and ``radio_baseline_cached``).
 
@@ -994,6 +999,8 @@ def run_scenario(
             radio_buildings_scenario=rscen.building_rsrp,
             radio_building_ids_baseline=rmbase.building_ids,
             radio_building_ids_scenario=rmscen.building_ids,
+            radio_floors_baseline=rbase.floors,
+            radio_floors_scenario=rscen.floors,
             radio_study_baseline=rbase,
             radio_study_scenario=rscen,
         )

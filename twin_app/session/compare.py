@@ -631,6 +631,9 @@ class Comparison:
         from twin_app.session.study_rasters import apply_show
 
         apply_show(self)
+        from twin_app.session.radio_floors import apply_show as floors_show
+
+        floors_show(self)
 
     def _step(self, result: _Result, t_ns: int) -> int:
         if result.times_ns is None:

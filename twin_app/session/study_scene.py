@@ -23,8 +23,9 @@ ribbon mesh per side, one colour per route.
 
 Radio (``radio_study_*``): the stations as one glyph mesh per side (a mast from the ground to
 the antenna and a flat 60-degree wedge per sector along its azimuth), the stations the
-scenario added or changed in :data:`ADDED_STATION_COLOR` on the scenario side; and each
-building's worst-floor RSRP as the ``rsrp_dbm`` result of the building layer
+scenario added or changed in :data:`ADDED_STATION_COLOR` on the scenario side; and every
+floor's RSRP as slabs (:mod:`twin_app.session.radio_floors`), or, for a study without indoor
+floors, each building's worst-floor RSRP as the ``rsrp_dbm`` result of the building layer
 (:meth:`~twin_app.session.compare.Comparison.set_result`), mapped to the layer's rows by id.
 """
 
@@ -112,6 +113,7 @@ def clear_stale(cmp: Comparison, extra: dict[str, Any]) -> None:
     shown = cmp.scenario.results.get(layer.uid) if layer is not None else None
     if "radio_study_scenario" not in extra:
         cmp.set_extras("radio_stations", [], [])
+        cmp.set_extras("radio_floors", [], [])
         fs = shown.features if shown is not None else None
         if layer is not None and fs is not None and "rsrp_dbm" in fs.table:
             cmp.drop_result(layer)
@@ -533,7 +535,7 @@ def building_rsrp(layer: FeatureLayer, ids: Any, values: Any) -> F64:
 
 def show_radio(cmp: Comparison, extra: dict[str, Any]) -> list[str]:
     """Stations on each side (added and changed ones highlighted on the scenario side) and the
-    buildings' indoor RSRP as a result of the building layer."""
+    indoor RSRP per floor (slabs), else per building (a result of the building layer)."""
     notes: list[str] = []
     base = extra.get("radio_study_baseline")
     scen = extra.get("radio_study_scenario")
@@ -551,6 +553,15 @@ def show_radio(cmp: Comparison, extra: dict[str, Any]) -> list[str]:
         [x for x in (k_layer, n_layer) if x is not None],
     )
     layer = buildings_layer(cmp.session)
+    from twin_app.session.radio_floors import show_floors
+
+    if show_floors(cmp, extra):
+        # the floors replace the building's one worst-floor colour
+        shown = cmp.scenario.results.get(layer.uid) if layer is not None else None
+        fs = shown.features if shown is not None else None
+        if layer is not None and fs is not None and "rsrp_dbm" in fs.table:
+            cmp.drop_result(layer)
+        return notes
     vb = extra.get("radio_buildings_baseline")
     vs = extra.get("radio_buildings_scenario")
     if layer is None or vb is None or vs is None:
