@@ -220,7 +220,7 @@ def freshness(
     the clock time ``t`` (in replay the data's own gaps, live the wall clock against the last
     message); its limit is ``max(factor x period, min_stale_s)`` with the period from
     :func:`sampling_period_s`. The live feed is stale while it is not connected (broker down,
-    reconnecting) or silent for longer than the slowest layer's limit.
+    reconnecting) or silent for longer than ``session.live.silent_after_s`` (wall seconds).
     """
     t = int(session.clock.t_ns)
     out: list[Freshness] = []
@@ -242,7 +242,7 @@ def freshness(
     if feed is not None:
         state = str(feed.state.value)
         silent = session.live.silent_s
-        limit = max([min_stale_s, *limits]) if limits else min_stale_s
+        limit = max(session.live.silent_after_s, min_stale_s)
         name = f"Live feed {feed.broker}"
         if state != "connected":
             out.append(Freshness(name, math.inf, limit, f"broker {state}"))

@@ -383,6 +383,11 @@ class QtMainWindow(QMainWindow):
         v.addAction(self.shadows_action)
         v.addAction(self.ssao_action)
         v.addSeparator()
+        self.wall_action = v.addAction("&Wall mode", self.show_wall)
+        self.wall_action.setShortcut(QKeySequence(Qt.Key.Key_F11))
+        self.wall_action.setToolTip("Full screen for a video wall: tiles, charts, alerts, tour")
+        self.wall: Any = None
+        v.addSeparator()
         for a in self.theme_actions.values():
             v.addAction(a)
         v.addSeparator()
@@ -1222,6 +1227,27 @@ class QtMainWindow(QMainWindow):
     def _on_comparison(self, comparison: Any, *_: Any) -> None:
         if self.compare_view is not None and self.compare_view.comparison is not comparison:
             self.compare_view.show_comparison(comparison)
+
+    # -- wall mode ------------------------------------------------------------------------------------
+    def show_wall(self) -> None:
+        """Wall mode on the screen this window is on: the same session (this window keeps
+        ticking it); Esc or F11 come back here."""
+        from twin_app.ui.wall import QtWallWindow
+
+        if self.wall is not None:
+            return
+        tz = str(getattr(self.alerts_panel.tz, "key", "UTC"))
+        self.wall = QtWallWindow(self.session, drive_clock=False, timezone=tz)
+        screens = QApplication.screens()
+        screen = self.screen()
+        self.wall.closed.connect(self._on_wall_closed)
+        self.wall.show_on(screens.index(screen) if screen in screens else 0)
+        self.wall.start_tour()
+        self.hide()
+
+    def _on_wall_closed(self) -> None:
+        self.wall = None
+        self.show()
 
     # -- twins with replay series ------------------------------------------------------------------
     def open_twin(self, path: Path | str) -> None:
