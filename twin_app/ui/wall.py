@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QElapsedTimer, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QFont, QGuiApplication, QKeySequence, QResizeEvent, QShortcut
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLayout, QVBoxLayout, QWidget
 
 from twin_app.errors import InputError, TwinError
 from twin_app.session import Session
@@ -165,6 +165,9 @@ class QtWallWindow(QWidget):
         body.addWidget(self.view, 62)
         body.addLayout(self.side, 38)
         self._root = root = QVBoxLayout(self)
+        # The wall takes the size it is given: the type follows the height (a minimum from
+        # the previous, bigger type would stop it shrinking).
+        root.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
         root.addLayout(top)
         root.addLayout(body, 1)
         # -- timers ------------------------------------------------------------------------------
@@ -206,6 +209,8 @@ class QtWallWindow(QWidget):
         if not 0 <= screen < len(screens):
             raise InputError(f"screen {screen}: there are {len(screens)} (0 to {len(screens) - 1})")
         geo = screens[screen].geometry()
+        # type first: a layout sized for a bigger wall's type would not let the window shrink
+        self.set_unit_px(max(10, round((size[1] if size else geo.height()) / HEIGHT_PER_UNIT)))
         if size is None:
             self.setGeometry(geo)
             self.show()
@@ -215,6 +220,8 @@ class QtWallWindow(QWidget):
         else:
             self.setGeometry(QRect(geo.x(), geo.y(), size[0], size[1]))
             self.show()
+        self.raise_()
+        self.activateWindow()  # Esc and F11 are window shortcuts: the wall takes the keyboard
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
