@@ -19,7 +19,7 @@ from twin_app.io.manifest import SAMPLE_DIR
 from twin_app.model.camera import CameraPose
 from twin_app.model.sensors import TrafficLayer
 from twin_app.session import Session
-from twin_app.session.wall import format_value
+from twin_app.session.wall import format_value, sampling_period_s
 
 pytestmark = pytest.mark.ui
 
@@ -174,6 +174,15 @@ def _publisher(url: str, ids: list[str], stop: threading.Event) -> threading.Thr
     return th
 
 
+def _fresh(w: Any) -> bool:
+    """Neither the traffic layer nor the live feed is stale (banner and list agree)."""
+    text = w.banner.text()
+    names = [f.name for f in w.stale]
+    return not any(n.startswith(("Traffic", "Live feed")) for n in names) and not any(
+        k in text for k in ("Traffic", "Live feed")
+    )
+
+
 @pytest.mark.mqtt
 def test_stale_banner_when_the_feed_stops_and_the_broker_restarts(
     qtbot: Any, sample: Session, make_wall: Any, mosquitto: Any
@@ -189,29 +198,35 @@ def test_stale_banner_when_the_feed_stops_and_the_broker_restarts(
         assert sample.live.connect(mosquitto.url)
         th = _publisher(mosquitto.url, ids, stop)
         # live samples flow: the traffic layer's data and the feed are fresh
-        qtbot.waitUntil(lambda: not w.banner.isVisible() and w.stale == [], timeout=20_000)
-        assert "LIVE" in w.mode_label.text()
-        # the feed stops: the banner says so, naming the feed and the layer
+        w.refresh()
+        assert "Traffic" in w.banner.text()  # before the first message: the replayed data is old
+        # live samples flow: the traffic layer's data and the feed are fresh (the air layer,
+        # which nothing feeds live, stays stale: that is true)
+        qtbot.waitUntil(lambda: "LIVE" in w.mode_label.text() and _fresh(w), timeout=20_000)
+        # the layer's period is learnt from its newest 20 intervals: wait until they are live
+        store = traffic.store
+        qtbot.waitUntil(lambda: sampling_period_s(store.times) < 1.0, timeout=20_000)
+        speed = next(t for t in w.tiles if t.title.text() == "Mean traffic speed")
+        assert not speed.badge.isVisible() and not w.ticker.stale.isVisible()
+        # the feed stops: the banner says so, naming the layer and then the feed
         stop.set()
         th.join(5)
-        qtbot.waitUntil(lambda: w.banner.isVisible(), timeout=10_000)
-        text = w.banner.text()
-        assert text.startswith("STALE") and "Traffic" in text
+        qtbot.waitUntil(lambda: "Traffic" in w.banner.text(), timeout=10_000)
+        assert w.banner.isVisible() and w.banner.text().startswith("STALE")
         qtbot.waitUntil(lambda: "Live feed" in w.banner.text(), timeout=10_000)
         assert w.ticker.stale.isVisible() and "no message" in w.ticker.stale.text()
-        speed = next(t for t in w.tiles if t.title.text() == "Mean traffic speed")
         assert speed.badge.isVisible()
         # it comes back: the banner goes without anyone touching the wall
         stop = threading.Event()
         th = _publisher(mosquitto.url, ids, stop)
-        qtbot.waitUntil(lambda: not w.banner.isVisible(), timeout=20_000)
+        qtbot.waitUntil(lambda: _fresh(w), timeout=20_000)
         assert not speed.badge.isVisible() and not w.ticker.stale.isVisible()
         # the broker goes down: stale ("broker reconnecting"); it restarts on the same port and
         # the feed reconnects by itself
         mosquitto.stop()
         qtbot.waitUntil(lambda: "reconnecting" in w.banner.text(), timeout=15_000)
         mosquitto.start()
-        qtbot.waitUntil(lambda: not w.banner.isVisible(), timeout=30_000)
+        qtbot.waitUntil(lambda: _fresh(w), timeout=30_000)
         assert sample.live.feed is not None and sample.live.feed.state.value == "connected"
     finally:
         stop.set()
