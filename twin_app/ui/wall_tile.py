@@ -66,7 +66,7 @@ class QtKpiTile(QFrame):
         if kpi is None:
             text = ("", "", "", "")
         else:
-            unit = f" {kpi.unit}" if kpi.unit else ""
+            unit = f" {kpi.unit}" if kpi.unit and kpi.unit != "1" else ""  # 1: a ratio
             colour = STALE_COLOUR if stale else GOOD_COLOURS[kpi.good]
             text = (kpi.name, f"{kpi.text()}{unit}", kpi.detail, colour)
         if text != self._text:  # setting the same text repaints all the same: skip it
