@@ -74,6 +74,7 @@ class QtAlertTicker(QWidget):
             b.setObjectName("wallAlertRow")
             b.setFlat(True)
             b.setStyleSheet("text-align: left;")
+            b.setToolTip("Click to acknowledge this rule's open alerts")
             b.clicked.connect(lambda _=False, k=k: self.acknowledge_group(k))
             b.hide()
             layout.addWidget(b)
@@ -141,9 +142,11 @@ class QtAlertTicker(QWidget):
             text = f"● {g.rule}{more}   {a.element_id}{value}   {when}"
             if k == ROWS - 1 and len(self.groups) > ROWS:
                 text = f"… and {len(self.groups) - ROWS + 1} more rules open"
-            b.setText(text)
-            b.setStyleSheet(f"text-align: left; color: {SEVERITY_COLOURS[g.severity]};")
-            b.setToolTip("Click to acknowledge this rule's open alerts")
+            if b.text() != text:
+                b.setText(text)
+            style = f"text-align: left; color: {SEVERITY_COLOURS[g.severity]};"
+            if b.styleSheet() != style:  # re-polishing is not free: only on a new colour
+                b.setStyleSheet(style)
             b.show()
 
     def acknowledge_group(self, k: int) -> None:

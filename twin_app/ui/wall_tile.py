@@ -69,11 +69,13 @@ class QtKpiTile(QFrame):
             unit = f" {kpi.unit}" if kpi.unit and kpi.unit != "1" else ""  # 1: a ratio
             colour = STALE_COLOUR if stale else GOOD_COLOURS[kpi.good]
             text = (kpi.name, f"{kpi.text()}{unit}", kpi.detail, colour)
-        if text != self._text:  # setting the same text repaints all the same: skip it
+        old = self._text
+        if text != old:  # setting the same text repaints all the same: skip it
             self.title.setText(text[0])
             self.value.setText(text[1])
             self.detail.setText(text[2])
-            self.value.setStyleSheet(f"color: {text[3]};" if text[3] else "")
+            if text[3] != old[3]:  # a style sheet re-polishes the label: only on a new colour
+                self.value.setStyleSheet(f"color: {text[3]};" if text[3] else "")
             self._text = text
         if stale != self.stale:
             self.stale = stale
