@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLayout, QVBoxLa
 
 from twin_app.errors import InputError, TwinError
 from twin_app.session import Session
+from twin_app.session.heap import trim_heap, tune_malloc
 from twin_app.session.wall import (
     STALE_FACTOR,
     Freshness,
@@ -46,6 +47,8 @@ TILES = 8
 HEIGHT_PER_UNIT = 54
 #: Refreshes of tiles, clock, charts and banner per second.
 REFRESH_HZ = 2
+#: Seconds between handing free heap memory back to the system.
+TRIM_S = 60
 #: Charts shown when none are chosen: the first live KPIs after the alert count.
 DEFAULT_CHARTS = 3
 
@@ -182,6 +185,12 @@ class QtWallWindow(QWidget):
         self.refresh_timer.setInterval(1000 // REFRESH_HZ)
         self.refresh_timer.timeout.connect(self.refresh)
         self.refresh_timer.start()
+        # Days on a wall: freed memory must go back to the system (see session/heap.py).
+        tune_malloc()
+        self.trim_timer = QTimer(self)
+        self.trim_timer.setInterval(TRIM_S * 1000)
+        self.trim_timer.timeout.connect(trim_heap)
+        self.trim_timer.start()
         self.tour: Tour | None = None
         self.tour_timer = QTimer(self)
         self.tour_timer.setInterval(250)
@@ -400,7 +409,7 @@ class QtWallWindow(QWidget):
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._closed:
             self._closed = True
-            for timer in (self.tick_timer, self.refresh_timer, self.tour_timer):
+            for timer in (self.tick_timer, self.refresh_timer, self.tour_timer, self.trim_timer):
                 timer.stop()
             self.ticker.close_ticker()
             self.view.close_view()
