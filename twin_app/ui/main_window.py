@@ -104,6 +104,12 @@ class QtMainWindow(QMainWindow):
         self.tick_timer.setInterval(40)  # 25 ticks a second; rendering coalesces behind it
         self.tick_timer.timeout.connect(self.tick)
         self.tick_timer.start()
+        from twin_app.session.heap import trim_heap
+
+        self.trim_timer = QTimer(self)  # hand free heap pages back (see session/heap.py)
+        self.trim_timer.setInterval(60_000)
+        self.trim_timer.timeout.connect(trim_heap)
+        self.trim_timer.start()
         self.apply_theme(str(self.settings.value("theme", "light")))
         self._restore_layout()
 
@@ -1329,6 +1335,7 @@ class QtMainWindow(QMainWindow):
             self._worker.cancel()
         self.scenario_panel.cancel()
         self.tick_timer.stop()
+        self.trim_timer.stop()
         self.disconnect_live()
         if not decided:
             self.autosave()
