@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -34,8 +36,15 @@ print(round(grown), round(rss_mb() - before))
 
 
 def test_freed_fragmented_blocks_are_given_back() -> None:
+    root = str(Path(__file__).resolve().parents[2])  # this checkout's twin_app
+    env = {**os.environ, "PYTHONPATH": root}
     out = subprocess.run(
-        [sys.executable, "-c", CHECK], capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-c", CHECK],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env=env,
     )
     grown, left = (float(v) for v in out.stdout.split())
     assert grown > 50.0
