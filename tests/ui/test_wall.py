@@ -86,6 +86,19 @@ def test_frameless_at_the_requested_size_on_screen_0(
         assert a.width() > 0 and a.height() > 0
         for b in parts[i + 1 :]:
             assert not a.intersects(b), (a, b)
+    # the charts update in place: the same curves, no new items, the samples in the curve
+    assert w.charts is not None
+    curves = list(w.charts.curves)
+    items = [len(p.getPlotItem().items) for p in w.charts.plots]
+    t0 = sample.clock.t_ns
+    for k in range(5):
+        sample.clock.seek(t0 + k * 300 * 10**9)
+        w.refresh()
+    assert w.charts.curves == curves
+    assert [len(p.getPlotItem().items) for p in w.charts.plots] == items
+    x, y = curves[0].getData()
+    assert len(x) >= 5 and np.isfinite(y[-5:]).all()
+    sample.clock.seek(t0)
     w.grab().save(str(tmp_path / "wall_3840x2160.png"))
     assert (tmp_path / "wall_3840x2160.png").stat().st_size > 100_000
     # a smaller wall has smaller type, and full screen fills screen 0
@@ -148,6 +161,36 @@ def test_the_tour_moves_to_the_next_bookmark_after_the_interval(
     finally:
         for k in range(len(poses)):
             sample.remove_bookmark(f"tour {k}")
+
+
+def test_ticker_groups_open_alerts_by_rule_and_acknowledges_a_group(
+    qtbot: Any, sample: Session, make_wall: Any
+) -> None:
+    c = sample.clock
+    t0 = c.t_ns
+    for k in range(1, 13):  # an hour of the morning peak in 5-minute steps: congestion alerts
+        c.seek(t0 + k * 300 * 10**9)
+    try:
+        w = make_wall(sample)
+        w.show_on(0, (1280, 720))
+        w.refresh()
+        alerts = list(sample.alerts.alerts)
+        open_ = [a for a in alerts if a.active and not a.acknowledged]
+        rules = {a.rule for a in open_}
+        assert len(open_) > len(rules) >= 1  # several elements under one rule: grouped
+        assert w.ticker.header.text() == f"Alerts: {len(open_)} open of {len(alerts)}"
+        rows = [b for b in w.ticker.rows if b.isVisible()]
+        assert len(rows) == len(rules)
+        g = w.ticker.groups[0]
+        assert f"{g.rule} ×{len(g.rows)}" in rows[0].text()
+        qtbot.mouseClick(rows[0], Qt.MouseButton.LeftButton)
+        assert all(sample.alerts.alerts[i].acknowledged for i in g.rows)
+        assert w.ticker.header.text().startswith(f"Alerts: {len(open_) - len(g.rows)} open")
+        w.refresh()
+        assert w.tiles[0].value.text() == str(len(open_) - len(g.rows))
+    finally:
+        sample.alerts.alerts.clear()
+        c.seek(t0)
 
 
 def _publisher(url: str, ids: list[str], stop: threading.Event) -> threading.Thread:
