@@ -156,6 +156,8 @@ def child(args: argparse.Namespace) -> None:
         return float(np.polyfit(warm[:, 0] / 3600, warm[:, col], 1)[0]) if len(warm) > 2 else 0.0
 
     objs = st["objects"]
+    if args.samples:
+        np.savetxt(args.samples, s, fmt="%.2f", delimiter=",", header="t_s,rss_mb,handles")
     print(
         "RESULT "
         + json.dumps(
@@ -269,6 +271,7 @@ def main() -> None:
     ap.add_argument("--publish-s", type=float, default=5.0)
     ap.add_argument("--outage-every-min", type=float, default=5.0)
     ap.add_argument("--outage-s", type=float, default=30.0)
+    ap.add_argument("--samples", help="also write the samples (t_s, rss_mb, handles) to this CSV")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--broker", help=argparse.SUPPRESS)
@@ -299,7 +302,7 @@ def main() -> None:
     passthrough = [
         f"--{k.replace('_', '-')}={v}"
         for k, v in vars(args).items()
-        if k not in ("json", "child", "broker")
+        if k not in ("json", "child", "broker") and v is not None
     ]
     cmd = [sys.executable, __file__, "--child", f"--broker={url}", *passthrough]
     if not os.environ.get("DISPLAY"):
