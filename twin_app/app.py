@@ -46,6 +46,9 @@ def run_app(
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.getLogger("twin_app").addHandler(handler)
     session = Session()
+    from twin_app.session.heap import tune_malloc
+
+    tune_malloc()  # freed render-sized buffers go back to the system (issue 11's growth)
     # compile the traffic solver while the planner looks around (cached on disk after once)
     threading.Thread(target=session.prepare_engines, name="prepare-engines", daemon=True).start()
     window = QtMainWindow(session)

@@ -193,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_scenario_parser(sub)
     _add_video_parser(sub)
+    _add_wall_parser(sub)
     return parser
 
 
@@ -229,6 +230,40 @@ def cmd_video(args: argparse.Namespace) -> int:
     print(f"wrote {info.path} ({info.frames} frames, {w}x{h} at {info.fps:g} fps, "
           f"{info.frames_per_s:.1f} frames/s)")  # fmt: skip
     return 0
+
+
+def _add_wall_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "wall",
+        help="command-center wall: full screen, no chrome; 3D view, KPI tiles, charts, alerts, "
+        "clock, a tour through the bookmarks; replay on a loop or live",
+    )
+    p.add_argument("target", type=Path, help="a session (.twin.toml), twin folder or scenario")
+    p.add_argument("--screen", type=int, default=0, help="screen number (default 0)")
+    p.add_argument("--size", type=_size, help="WIDTHxHEIGHT instead of full screen")
+    p.add_argument("--tour-s", type=float, default=30.0, help="seconds per tour stop (0: off)")
+    p.add_argument("--replay-rate", type=float, default=100.0, help="replay speed (x real time)")
+    p.add_argument("--live", metavar="HOST:PORT", help="subscribe to this MQTT broker")
+    p.add_argument("--mapping", type=Path, help="SensorThings datastream map for --live")
+    p.add_argument(
+        "--chart", action="append", default=[], metavar="NAME",
+        help="chart this KPI (a tile's name) or sensor id (repeat; default the first KPIs)",
+    )  # fmt: skip
+    p.add_argument(
+        "--stale-factor", type=float, default=3.0,
+        help="data older than this many sampling periods is shown STALE (default 3)",
+    )  # fmt: skip
+
+
+def cmd_wall(args: argparse.Namespace) -> int:
+    """``twin wall``: the wall window until Esc or F11."""
+    from twin_app.ui.wall import run_wall
+
+    return run_wall(
+        args.target, screen=args.screen, size=args.size, tour_s=args.tour_s,
+        replay_rate=args.replay_rate, live=args.live, mapping=args.mapping, charts=args.chart,
+        stale_factor=args.stale_factor,
+    )  # fmt: skip
 
 
 def _add_scenario_parser(sub: Any) -> None:
@@ -511,6 +546,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_scenario(args)
         if args.command == "video":
             return cmd_video(args)
+        if args.command == "wall":
+            return cmd_wall(args)
         return cmd_open(args)
     except TwinError as err:
         print(f"twin: error: {err}", file=sys.stderr)

@@ -111,6 +111,12 @@ class QtMainWindow(QMainWindow):
         self.tick_timer.setInterval(40)  # 25 ticks a second; rendering coalesces behind it
         self.tick_timer.timeout.connect(self.tick)
         self.tick_timer.start()
+        from twin_app.session.heap import trim_heap
+
+        self.trim_timer = QTimer(self)  # hand free heap pages back (see session/heap.py)
+        self.trim_timer.setInterval(60_000)
+        self.trim_timer.timeout.connect(trim_heap)
+        self.trim_timer.start()
         self.apply_theme(str(self.settings.value("theme", "light")))
         self._restore_layout()
 
@@ -396,6 +402,11 @@ class QtMainWindow(QMainWindow):
         v.addAction(self.underground_action)
         v.addAction(self.shadows_action)
         v.addAction(self.ssao_action)
+        v.addSeparator()
+        self.wall_action = v.addAction("&Wall mode", self.show_wall)
+        self.wall_action.setShortcut(QKeySequence(Qt.Key.Key_F11))
+        self.wall_action.setToolTip("Full screen for a video wall: tiles, charts, alerts, tour")
+        self.wall: Any = None
         v.addSeparator()
         for a in self.theme_actions.values():
             v.addAction(a)
@@ -1244,6 +1255,27 @@ class QtMainWindow(QMainWindow):
         if self.compare_view is not None and self.compare_view.comparison is not comparison:
             self.compare_view.show_comparison(comparison)
 
+    # -- wall mode ------------------------------------------------------------------------------------
+    def show_wall(self) -> None:
+        """Wall mode on the screen this window is on: the same session (this window keeps
+        ticking it); Esc or F11 come back here."""
+        from twin_app.ui.wall import QtWallWindow
+
+        if self.wall is not None:
+            return
+        tz = str(getattr(self.alerts_panel.tz, "key", "UTC"))
+        self.wall = QtWallWindow(self.session, drive_clock=False, timezone=tz)
+        screens = QApplication.screens()
+        screen = self.screen()
+        self.wall.closed.connect(self._on_wall_closed)
+        self.wall.show_on(screens.index(screen) if screen in screens else 0)
+        self.wall.start_tour()
+        self.hide()
+
+    def _on_wall_closed(self) -> None:
+        self.wall = None
+        self.show()
+
     # -- twins with replay series ------------------------------------------------------------------
     def open_twin(self, path: Path | str) -> None:
         """Open a twin folder (or its manifest) in the background: geometry, replay series and
@@ -1324,6 +1356,7 @@ class QtMainWindow(QMainWindow):
             self._worker.cancel()
         self.scenario_panel.cancel()
         self.tick_timer.stop()
+        self.trim_timer.stop()
         self.disconnect_live()
         if not decided:
             self.autosave()

@@ -1,0 +1,563 @@
+"""Wall mode: a frameless full-screen window for a command-center video wall.
+
+The 3D view (the same viewer binding as the main window, on the session's camera), KPI tiles,
+charts of chosen KPIs and sensors over a rolling window, an alert ticker (grouped, with
+acknowledge), a clock, a STALE banner when a feed's data is old, and an automatic tour through
+the bookmarks on a loop. Every number comes from :mod:`twin_app.session.wall`; this module only
+lays it out and drives the timers. Type scales with the window height so it reads across a room.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import QElapsedTimer, QRect, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QFont, QGuiApplication, QKeySequence, QResizeEvent, QShortcut
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLayout, QVBoxLayout, QWidget
+
+from twin_app.errors import InputError, TwinError
+from twin_app.session import Session
+from twin_app.session.heap import trim_heap, tune_malloc
+from twin_app.session.wall import (
+    STALE_FACTOR,
+    Freshness,
+    Tour,
+    WallKpi,
+    freshness,
+    live_kpis,
+    orbit_items,
+    scenario_kpis,
+    tour_items,
+    wall_target_kind,
+)
+from twin_app.ui.view3d import QtView3D
+from twin_app.ui.wall_charts import QtWallCharts
+from twin_app.ui.wall_ticker import QtAlertTicker
+from twin_app.ui.wall_tile import QtKpiTile
+
+#: Tiles in the grid (two columns).
+TILES = 8
+#: Window height (px) per type unit: 2160 px gives 40 px type units, readable across a room.
+HEIGHT_PER_UNIT = 54
+#: Refreshes of tiles, clock, charts and banner per second.
+REFRESH_HZ = 2
+#: Seconds between handing free heap memory back to the system.
+TRIM_S = 60
+#: Charts shown when none are chosen: the first live KPIs after the alert count.
+DEFAULT_CHARTS = 3
+
+STYLE = """
+QWidget#wall { background: #0b0e12; color: #eeeeee; }
+QLabel { color: #eeeeee; }
+QFrame#wallTile { background: #161b22; border: 1px solid #2a3240; border-radius: 6px; }
+QLabel#wallStale { background: #c62828; color: white; padding: 2px 8px; border-radius: 4px; }
+QLabel#wallCaption { color: #9ecbff; }
+QPushButton { color: #eeeeee; background: #1f2630; border: 1px solid #3a4454; padding: 4px; }
+"""
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``3840x2160`` -> (3840, 2160).
+
+    Raises
+    ------
+    InputError
+        Not two positive integers joined by ``x``.
+    """
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise InputError(f"size {text!r}: give WIDTHxHEIGHT in pixels, like 3840x2160") from None
+    if w <= 0 or h <= 0:
+        raise InputError(f"size {text!r}: width and height must be positive")
+    return w, h
+
+
+class QtWallWindow(QWidget):
+    """The wall: frameless, full screen on one screen (or a fixed size), no chrome.
+
+    Parameters
+    ----------
+    session
+        The session shown (the main window's own when opened from its View menu).
+    drive_clock
+        Tick the session (live samples, clock) from this window's timer; False when another
+        window already does (the main window).
+    tour_s
+        Wall seconds at each tour stop (0: no tour).
+    charts
+        KPI names (as the tiles name them) or sensor ids to chart; default the first live KPIs.
+    stale_factor
+        Data older than this many of its sampling periods is shown STALE.
+    timezone
+        IANA zone of the clock and chart axes (the twin's).
+    title
+        Shown at the top left (the twin's name).
+
+    Signals
+    -------
+    closed()
+        The wall was left (Esc, F11 or closed).
+    """
+
+    closed = Signal()
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        drive_clock: bool = True,
+        tour_s: float = 30.0,
+        charts: Sequence[str] = (),
+        stale_factor: float = STALE_FACTOR,
+        timezone: str = "UTC",
+        title: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent, Qt.WindowType.Window | Qt.WindowType.FramelessWindowHint)
+        self.setObjectName("wall")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setStyleSheet(STYLE)
+        self.setWindowTitle(f"{title or 'twin_app'} — wall")
+        self.session = session
+        self.drive_clock = drive_clock
+        self.stale_factor = float(stale_factor)
+        self.tz = ZoneInfo(timezone)
+        self.scenario_rows: tuple[Any, ...] = ()
+        self.status_text = ""
+        self.stale: list[Freshness] = []
+        self._chart_names = list(charts)
+        self._unit_px = 0
+        # -- widgets, made once ---------------------------------------------------------------
+        self.view = QtView3D(session, self)
+        self.title = QLabel(title)
+        self.caption = QLabel()
+        self.caption.setObjectName("wallCaption")
+        self.banner = QLabel()
+        self.banner.setObjectName("wallStale")
+        self.banner.hide()
+        self.clock_label = QLabel()
+        self.clock_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.mode_label = QLabel()
+        self.mode_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.tiles = [QtKpiTile() for _ in range(TILES)]
+        self.ticker = QtAlertTicker(session)
+        self.charts: QtWallCharts | None = None
+        top = QHBoxLayout()
+        top.addWidget(self.title)
+        top.addSpacing(24)
+        top.addWidget(self.caption, 1)
+        top.addWidget(self.banner)
+        top.addSpacing(24)
+        top.addWidget(self.mode_label)
+        top.addSpacing(24)
+        top.addWidget(self.clock_label)
+        grid = QGridLayout()
+        for k, tile in enumerate(self.tiles):
+            grid.addWidget(tile, k // 2, k % 2)
+        self.side = QVBoxLayout()
+        self.side.addLayout(grid, 3)
+        self.side.addWidget(self.ticker, 2)
+        body = QHBoxLayout()
+        body.addWidget(self.view, 62)
+        body.addLayout(self.side, 38)
+        self._root = root = QVBoxLayout(self)
+        # The wall takes the size it is given: the type follows the height (a minimum from
+        # the previous, bigger type would stop it shrinking).
+        root.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+        root.addLayout(top)
+        root.addLayout(body, 1)
+        # -- timers ------------------------------------------------------------------------------
+        self._tick_clock = QElapsedTimer()
+        self._tick_clock.start()
+        self.tick_timer = QTimer(self)
+        self.tick_timer.setInterval(40)
+        self.tick_timer.timeout.connect(self.tick)
+        if drive_clock:
+            self.tick_timer.start()
+        self.refresh_timer = QTimer(self)
+        self.refresh_timer.setInterval(1000 // REFRESH_HZ)
+        self.refresh_timer.timeout.connect(self.refresh)
+        self.refresh_timer.start()
+        # Days on a wall: freed memory must go back to the system (see session/heap.py).
+        tune_malloc()
+        self.trim_timer = QTimer(self)
+        self.trim_timer.setInterval(TRIM_S * 1000)
+        self.trim_timer.timeout.connect(trim_heap)
+        self.trim_timer.start()
+        self.tour: Tour | None = None
+        self.tour_timer = QTimer(self)
+        self.tour_timer.setInterval(250)
+        self.tour_timer.timeout.connect(self.step_tour)
+        if tour_s > 0:
+            self.tour = Tour(session.camera, self.tour_stops, tour_s)
+            self.tour_timer.start()
+        self._orbit: list[Any] = []
+        for key in (Qt.Key.Key_Escape, Qt.Key.Key_F11):
+            QShortcut(QKeySequence(key), self, self.close)
+        self.ticker.set_timezone(timezone)
+        self._closed = False
+
+    # -- placement ---------------------------------------------------------------------------------
+    def show_on(self, screen: int = 0, size: tuple[int, int] | None = None) -> None:
+        """Show on screen `screen` (an index into ``QGuiApplication.screens()``): full screen,
+        or `size` pixels at the screen's top left corner.
+
+        Raises
+        ------
+        InputError
+            No such screen.
+        """
+        screens = QGuiApplication.screens()
+        if not 0 <= screen < len(screens):
+            raise InputError(f"screen {screen}: there are {len(screens)} (0 to {len(screens) - 1})")
+        geo = screens[screen].geometry()
+        # type first: a layout sized for a bigger wall's type would not let the window shrink
+        self.set_unit_px(max(10, round((size[1] if size else geo.height()) / HEIGHT_PER_UNIT)))
+        if size is None:
+            self.setGeometry(geo)
+            self.show()
+            if self.windowHandle() is not None:
+                self.windowHandle().setScreen(screens[screen])
+            self.showFullScreen()
+        else:
+            self.setGeometry(QRect(geo.x(), geo.y(), size[0], size[1]))
+            self.show()
+        self.raise_()
+        self.activateWindow()  # Esc and F11 are window shortcuts: the wall takes the keyboard
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        unit = max(10, round(self.height() / HEIGHT_PER_UNIT))
+        if unit != self._unit_px:
+            self.set_unit_px(unit)
+
+    def set_unit_px(self, unit: int) -> None:
+        """Scale all type to a unit of `unit` pixels (title 1.1, clock 1.3 units ...)."""
+        self._unit_px = unit
+        for lab, k, bold in (
+            (self.title, 1.1, True),
+            (self.caption, 0.9, False),
+            (self.banner, 0.9, True),
+            (self.mode_label, 0.8, False),
+            (self.clock_label, 1.3, True),
+        ):
+            f = QFont(lab.font())
+            f.setPixelSize(round(k * unit))
+            f.setBold(bold)
+            lab.setFont(f)
+        for tile in self.tiles:
+            tile.set_unit_px(unit)
+        self.ticker.set_unit_px(unit)
+        if self.charts is not None:
+            self.charts.set_unit_px(unit)
+        m = max(4, unit // 3)
+        lay = self._root
+        lay.setContentsMargins(m, m // 2, m, m)
+        lay.setSpacing(m // 2)
+
+    @property
+    def unit_px(self) -> int:
+        """The type unit in pixels (window height / :data:`HEIGHT_PER_UNIT`)."""
+        return self._unit_px
+
+    # -- time ----------------------------------------------------------------------------------------
+    def tick(self) -> None:
+        """Advance the session by the wall time since the last tick (only when driving it)."""
+        self.session.tick(self._tick_clock.restart() / 1000.0)
+
+    def tour_stops(self) -> list[Any]:
+        """The tour's stops: the session's (:func:`~twin_app.session.wall.tour_items`), or
+        four views around the city when it has none."""
+        stops = tour_items(self.session)
+        if stops:
+            return stops
+        if not self._orbit and self.session.camera.pose is not None:
+            self._orbit = orbit_items(self.session.camera.pose)
+        return list(self._orbit)
+
+    def start_tour(self) -> None:
+        """Fly to the first stop now (the interval runs from here)."""
+        if self.tour is not None:
+            stop = self.tour.next()
+            self.caption.setText(stop.name if stop is not None else "")
+
+    def step_tour(self) -> None:
+        """Move the tour on when its interval has passed (the tour timer calls this)."""
+        if self.tour is None:
+            return
+        stop = self.tour.step()
+        if stop is not None:
+            self.caption.setText(stop.name)
+
+    # -- refresh -------------------------------------------------------------------------------------
+    def kpis(self) -> list[WallKpi]:
+        """The tiles' KPIs: the scenario's when one was run, else the live ones."""
+        if self.scenario_rows:
+            return scenario_kpis(self.scenario_rows)
+        return live_kpis(self.session)
+
+    def show_scenario(self, rows: Sequence[Any]) -> None:
+        """Show a scenario's KPI rows (:class:`~twin_app.session.scenario.KpiRow`) on the tiles."""
+        self.scenario_rows = tuple(rows)
+        self.refresh()
+
+    def _ensure_charts(self, live: list[WallKpi]) -> None:
+        if self.charts is not None:
+            return
+        names = self._chart_names or [k.name for k in live[1:]][:DEFAULT_CHARTS]
+        if not names:
+            return
+        t = self.session.clock.t_ns
+        off = dt.datetime.fromtimestamp(max(t, 0) / 1e9, tz=self.tz).utcoffset()
+        offset_s = off.total_seconds() if off is not None else 0.0
+        self.charts = QtWallCharts(names, utc_offset_s=offset_s)
+        self.side.insertWidget(1, self.charts, 3)
+        if self._unit_px:
+            self.charts.set_unit_px(self._unit_px)
+
+    def chart_values(self, live: list[WallKpi]) -> dict[str, float]:
+        """The charted values now: live KPIs by name, sensors by id (their layer's value)."""
+        from twin_app.model.sensors import SensorLayer
+
+        values = {k.name: k.value for k in live}
+        if self.charts is None:
+            return values
+        t = int(self.session.clock.t_ns)
+        for name in self.charts.names:
+            if name in values:
+                continue
+            for layer in self.session.time_layers():
+                if not isinstance(layer, SensorLayer) or layer.store is None:
+                    continue
+                index_of = getattr(layer.store, "index_of", None)
+                col = int(index_of([name])[0]) if index_of is not None else -1
+                if col >= 0:
+                    values[name] = float(layer.sensor_values(t)[col])
+                    break
+        return values
+
+    def refresh(self) -> None:
+        """Tiles, charts, ticker, banner and clock, from the session now."""
+        s = self.session
+        live = live_kpis(s)
+        kpis = scenario_kpis(self.scenario_rows) if self.scenario_rows else live
+        self.stale = [f for f in freshness(s, self.stale_factor) if f.stale]
+        stale_names = {f.name for f in self.stale}
+        for k, tile in enumerate(self.tiles):
+            kpi = kpis[k] if k < len(kpis) else None
+            tile.setVisible(kpi is not None)
+            tile.show_kpi(kpi, stale=kpi is not None and self._kpi_stale(kpi, stale_names))
+        self._ensure_charts(live)
+        if self.charts is not None and s.clock.t_ns > 0:
+            self.charts.push(s.clock.t_ns / 1e9, self.chart_values(live))
+        banner = (
+            "STALE: " + "; ".join(f"{f.name}: {f.note}" for f in self.stale) if self.stale else ""
+        )
+        if banner != self.banner.text():
+            self.banner.setText(banner)
+        self.banner.setVisible(bool(banner))
+        feed = [f for f in self.stale if f.name.startswith("Live feed")]
+        self.ticker.set_stale(f"STALE: {feed[0].note}" if feed else "")
+        self.ticker.refresh()
+        self._show_clock()
+
+    def _kpi_stale(self, kpi: WallKpi, stale_names: set[str]) -> bool:
+        if self.scenario_rows or not stale_names:
+            return False
+        if kpi.name == "Open alerts":
+            return any(n.startswith("Live feed") for n in stale_names)
+        words = {"speed": "Traffic", "AQI": "Air", "pressure": "Water", "running": ""}
+        for key, layer_word in words.items():
+            if key in kpi.name:
+                return any(
+                    (layer_word and n.startswith(layer_word)) or n.startswith("Live feed")
+                    for n in stale_names
+                )
+        return False
+
+    def _show_clock(self) -> None:
+        c = self.session.clock
+        if c.t_ns > 0:
+            t = dt.datetime.fromtimestamp(c.t_ns / 1e9, tz=dt.UTC).astimezone(self.tz)
+            text = t.strftime("%a %d %b  %H:%M:%S")
+        else:
+            text = time.strftime("%H:%M:%S")
+        if text != self.clock_label.text():
+            self.clock_label.setText(text)
+        if c.live:
+            mode = f"LIVE  {self.session.live.status}"
+        else:
+            mode = f"REPLAY ×{c.rate:g}" + ("" if c.playing else " (paused)")
+        if self.status_text:
+            mode = f"{self.status_text}   {mode}"
+        if mode != self.mode_label.text():
+            self.mode_label.setText(mode)
+
+    def set_status(self, text: str) -> None:
+        """A short note next to the clock (loading, running the scenario ...)."""
+        self.status_text = text
+        self._show_clock()
+
+    # -- leaving -------------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._closed:
+            self._closed = True
+            for timer in (self.tick_timer, self.refresh_timer, self.tour_timer, self.trim_timer):
+                timer.stop()
+            self.ticker.close_ticker()
+            self.view.close_view()
+            self.closed.emit()
+        super().closeEvent(event)
+
+
+# -- opening what the wall shows ------------------------------------------------------------------
+class WallLoader:
+    """Opens a session file, twin or scenario into a wall's session on worker threads, then
+    (for a scenario) runs it through the session core and shows its KPIs on the tiles.
+
+    Parameters
+    ----------
+    wall
+        The wall whose session receives the layers.
+    on_ready
+        Called on the GUI thread once the layers are in (before a scenario run finishes).
+    """
+
+    def __init__(self, wall: QtWallWindow, on_ready: Any = None) -> None:
+        self.wall = wall
+        self.on_ready = on_ready
+        self.task: Any = None
+        self.error: str = ""
+        self.timezone = "UTC"
+
+    @property
+    def busy(self) -> bool:
+        """True while loading or running."""
+        return self.task is not None
+
+    def start(self, path: Path) -> None:
+        """Open `path` (session, twin or scenario) in the background."""
+        from twin_app.ui.background import BackgroundTask
+
+        kind = wall_target_kind(path)
+        session = self.wall.session
+        scenario: Any = None
+        if kind == "scenario":
+            from twin_app.scenarios.file import load_scenario
+
+            scenario = load_scenario(path)
+            if scenario.twin is None:
+                raise InputError(f"{path}: the scenario names no twin (twin = ...) to show")
+
+        def work(progress: Any, cancelled: Any) -> Any:
+            if kind == "session":
+                data = Session.read_session_file(path)
+                return Session.load_session_file(data, path, progress, cancelled)
+            return session.open_twin(scenario.twin if scenario is not None else path)
+
+        def done(result: Any, error: BaseException | None) -> None:
+            self.task = None
+            if error is not None:
+                self._fail(error)
+                return
+            if kind == "session":
+                session.restore(result)
+                twins = result.twins
+            else:
+                session.add_twin(result, describe=False)
+                twins = [result]
+            if twins:
+                self.timezone = twins[0].timezone
+                self.wall.tz = ZoneInfo(self.timezone)
+                self.wall.ticker.set_timezone(self.timezone)
+                if not self.wall.title.text():
+                    self.wall.title.setText(twins[0].manifest.name)
+            self.wall.set_status("")
+            if self.on_ready is not None:
+                self.on_ready()
+            if scenario is not None:
+                self._run(path)
+
+        self.wall.set_status(f"opening {Path(path).name}…")
+        self.task = BackgroundTask(work, done).start()
+
+    def _run(self, path: Path) -> None:
+        from twin_app.ui.background import BackgroundTask
+
+        session = self.wall.session
+        scenario = session.open_scenario(path)
+
+        def done(result: Any, error: BaseException | None) -> None:
+            self.task = None
+            if error is not None:
+                self._fail(error)
+                return
+            session.show_result(result)
+            self.wall.show_scenario(session.scenario_state.kpis)
+            self.wall.caption.setText(scenario.name)
+            self.wall.set_status("")
+
+        self.wall.set_status(f"running {scenario.name}…")
+        self.task = BackgroundTask(
+            lambda progress, cancelled: session.run_scenario(progress, cancelled, scenario), done
+        ).start()
+
+    def _fail(self, error: BaseException) -> None:
+        text = str(error) if isinstance(error, TwinError) else f"{type(error).__name__}: {error}"
+        self.error = text
+        self.wall.session.messages.emit("error", text)
+        self.wall.set_status(f"error: {text[:80]}")
+
+
+def run_wall(
+    target: Path,
+    *,
+    screen: int = 0,
+    size: tuple[int, int] | None = None,
+    tour_s: float = 30.0,
+    replay_rate: float = 100.0,
+    live: str | None = None,
+    mapping: Path | None = None,
+    charts: Sequence[str] = (),
+    stale_factor: float = STALE_FACTOR,
+) -> int:
+    """``twin wall``: open `target` on a wall window and run the event loop until it is left.
+
+    Replay loops over the data at `replay_rate`; with `live` (``host:port``) the session
+    subscribes to that MQTT broker (and keeps retrying through outages).
+    """
+    from PySide6.QtWidgets import QApplication
+
+    kind = wall_target_kind(target)  # a bad path fails here, before any window
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication([])
+    app.setApplicationName("twin_app")
+    session = Session()
+    wall = QtWallWindow(session, tour_s=tour_s, charts=charts, stale_factor=stale_factor)
+
+    def ready() -> None:
+        c = session.clock
+        c.loop = True
+        if not math.isclose(c.rate, replay_rate):
+            c.set_rate(replay_rate)
+        if live:
+            session.live.connect(live, mapping)
+        elif not c.playing:
+            c.play()
+        wall.start_tour()
+
+    loader = WallLoader(wall, ready)
+    wall.show_on(screen, size)
+    loader.start(target)
+    wall.closed.connect(app.quit)
+    del kind
+    code = int(app.exec())
+    session.live.disconnect()
+    return code if not loader.error else 2
