@@ -75,7 +75,13 @@ def child(args: argparse.Namespace) -> None:
     app = QApplication([])
     session = Session()
     session.live.silent_after_s = max(3.0 * args.publish_s, 5.0)
-    wall = QtWallWindow(session, tour_s=args.tour_s)
+    size = tuple(int(v) for v in args.size.lower().split("x"))
+    wall = QtWallWindow(session, tour_s=0.0 if args.no_tour else args.tour_s)
+    # Switches for bisecting a growth: each turns one part of the wall off.
+    if args.no_charts:
+        wall._ensure_charts = lambda live: None  # type: ignore[method-assign]
+    if args.no_3d:
+        wall.view.hide()
     st: dict[str, Any] = {
         "t0": None, "samples": [], "ticks": 0, "loops": 0, "last_t": 0, "stale": 0,
         "reconnects": 0, "was_down": False, "tour": 0, "used": 0, "objects": [],
@@ -92,7 +98,8 @@ def child(args: argparse.Namespace) -> None:
             st["loops"] += 1
 
     def counted_refresh() -> None:
-        refresh()
+        if not args.no_refresh:
+            refresh()
         feed = session.live.feed
         state = str(feed.state.value) if feed is not None else ""
         if state and state != "connected":
@@ -120,7 +127,8 @@ def child(args: argparse.Namespace) -> None:
 
     def ready() -> None:
         c = session.clock
-        session.live.connect(args.broker)
+        if not args.no_live:
+            session.live.connect(args.broker)
         c.live = False  # replay at x100 while the live samples flow into the stores
         start = c.t_ns
         c.loop_start_ns, c.loop_end_ns = start, start + int(args.loop_hours * 3600e9)
@@ -144,7 +152,7 @@ def child(args: argparse.Namespace) -> None:
         QTimer.singleShot(int(args.sample_s * 1000), sample)
 
     loader = WallLoader(wall, ready)
-    wall.show_on(0, SIZE)
+    wall.show_on(0, size)  # type: ignore[arg-type]
     loader.start(SAMPLE_DIR)
     app.exec()
     s = np.array(st["samples"], float)
@@ -163,7 +171,7 @@ def child(args: argparse.Namespace) -> None:
         + json.dumps(
             {
                 "soak_minutes": round(float(s[-1, 0]) / 60, 2),
-                "size": f"{SIZE[0]}x{SIZE[1]}",
+                "size": args.size,
                 "rate": args.rate,
                 "rss_start_mb": round(float(warm[0, 1]), 1),
                 "rss_end_mb": round(float(s[-1, 1]), 1),
@@ -271,6 +279,12 @@ def main() -> None:
     ap.add_argument("--publish-s", type=float, default=5.0)
     ap.add_argument("--outage-every-min", type=float, default=5.0)
     ap.add_argument("--outage-s", type=float, default=30.0)
+    ap.add_argument("--size", default=f"{SIZE[0]}x{SIZE[1]}", help="wall size WxH, pixels")
+    ap.add_argument("--no-charts", action="store_true", help="bisecting: no charts")
+    ap.add_argument("--no-3d", action="store_true", help="bisecting: the 3D view hidden")
+    ap.add_argument("--no-tour", action="store_true", help="bisecting: no tour")
+    ap.add_argument("--no-live", action="store_true", help="bisecting: no MQTT subscription")
+    ap.add_argument("--no-refresh", action="store_true", help="bisecting: no tiles/clock/...")
     ap.add_argument("--samples", help="also write the samples (t_s, rss_mb, handles) to this CSV")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -300,15 +314,15 @@ def main() -> None:
     out_thread = threading.Thread(target=outages, daemon=True)
     out_thread.start()
     passthrough = [
-        f"--{k.replace('_', '-')}={v}"
+        f"--{k.replace('_', '-')}" + ("" if v is True else f"={v}")
         for k, v in vars(args).items()
-        if k not in ("json", "child", "broker") and v is not None
+        if k not in ("json", "child", "broker") and v is not None and v is not False
     ]
     cmd = [sys.executable, __file__, "--child", f"--broker={url}", *passthrough]
     if not os.environ.get("DISPLAY"):
         if shutil.which("xvfb-run") is None:
             raise SystemExit("bench_wall needs an X display or xvfb-run (apt-get install xvfb)")
-        cmd = ["xvfb-run", "-a", "-s", f"-screen 0 {SIZE[0]}x{SIZE[1]}x24", *cmd]
+        cmd = ["xvfb-run", "-a", "-s", f"-screen 0 {args.size}x24", *cmd]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)

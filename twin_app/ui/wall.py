@@ -49,6 +49,8 @@ HEIGHT_PER_UNIT = 54
 REFRESH_HZ = 2
 #: Seconds between handing free heap memory back to the system.
 TRIM_S = 60
+#: Share of the window's width the tiles, charts and ticker take (the 3D view the rest).
+SIDE_SHARE = 0.38
 #: Charts shown when none are chosen: the first live KPIs after the alert count.
 DEFAULT_CHARTS = 3
 
@@ -164,9 +166,15 @@ class QtWallWindow(QWidget):
         self.side = QVBoxLayout()
         self.side.addLayout(grid, 3)
         self.side.addWidget(self.ticker, 2)
+        # The side panel's width is set from the window's (resizeEvent), not from its texts: a
+        # longer tile value or alert line must not resize the 3D view, as every resize makes
+        # the renderer allocate new frame buffers (a 4K wall's heap grew with each; issue 11).
+        self.side_panel = QWidget()
+        self.side_panel.setLayout(self.side)
+        self.side.setContentsMargins(0, 0, 0, 0)
         body = QHBoxLayout()
-        body.addWidget(self.view, 62)
-        body.addLayout(self.side, 38)
+        body.addWidget(self.view, 1)
+        body.addWidget(self.side_panel, 0)
         self._root = root = QVBoxLayout(self)
         # The wall takes the size it is given: the type follows the height (a minimum from
         # the previous, bigger type would stop it shrinking).
@@ -233,6 +241,7 @@ class QtWallWindow(QWidget):
         self.activateWindow()  # Esc and F11 are window shortcuts: the wall takes the keyboard
 
     def resizeEvent(self, event: QResizeEvent) -> None:
+        self.side_panel.setFixedWidth(round(SIDE_SHARE * event.size().width()))
         super().resizeEvent(event)
         unit = max(10, round(self.height() / HEIGHT_PER_UNIT))
         if unit != self._unit_px:
