@@ -88,6 +88,8 @@ def child(args: argparse.Namespace) -> None:
         wall._ensure_charts = lambda live: None  # type: ignore[method-assign]
     if args.no_3d:
         wall.view.hide()
+    if args.trim_s:
+        wall.trim_timer.setInterval(int(args.trim_s * 1000))
     st: dict[str, Any] = {
         "t0": None, "samples": [], "ticks": 0, "loops": 0, "last_t": 0, "stale": 0,
         "reconnects": 0, "was_down": False, "tour": 0, "used": 0, "objects": [],
@@ -291,6 +293,7 @@ def main() -> None:
     ap.add_argument("--no-tour", action="store_true", help="bisecting: no tour")
     ap.add_argument("--no-live", action="store_true", help="bisecting: no MQTT subscription")
     ap.add_argument("--no-refresh", action="store_true", help="bisecting: no tiles/clock/...")
+    ap.add_argument("--trim-s", type=float, help="seconds between heap trims (the wall's own)")
     ap.add_argument("--samples", help="also write the samples (t_s, rss_mb, handles) to this CSV")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
