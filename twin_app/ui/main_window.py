@@ -172,6 +172,9 @@ class QtMainWindow(QMainWindow):
         )
         self.tabifyDockWidget(self.inspector_dock, self.scenario_dock)
         self.inspector_dock.raise_()
+        from twin_app.ui.dock_tabs import watch_tab_bars
+
+        watch_tab_bars(self)  # Qt leaves a stale second tab bar of a tabified pair in view
         #: The compare view and its dock, made when first shown (two 3D views).
         self.compare_view: Any = None
         self.compare_dock: QDockWidget | None = None
