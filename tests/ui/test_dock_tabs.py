@@ -56,3 +56,17 @@ def test_one_tab_bar_per_tabified_pair(qtbot: Any, tmp_path: Path) -> None:
     qtbot.wait(50)
     bars = [b for b in w.findChildren(QTabBar) if b.isVisible() and b.tabText(0) == "Inspector"]
     assert [b.tabText(b.currentIndex()) for b in bars] == ["Inspector"]
+
+
+def test_the_compare_view_keeps_the_window_on_a_1080_line_screen(qtbot: Any, window: Any) -> None:
+    """The Layers and Scenario panels' own minimum heights with the compare view's made the
+    window 1,344 px tall on a 1,000 px one: the status bar and messages fell off the screen."""
+    w = window
+    w.resize(1600, 1000)
+    w.show_scenario_panel()
+    qtbot.wait(50)
+    w.compare_action.trigger()
+    qtbot.wait(100)
+    assert w.compare_dock.isVisible()
+    assert w.minimumSizeHint().height() <= 1000
+    assert w.height() <= 1000
