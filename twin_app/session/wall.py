@@ -43,9 +43,9 @@ if TYPE_CHECKING:
     from twin_app.io.story_file import Story
     from twin_app.model.camera import Camera
     from twin_app.scenarios.model import ScenarioResult
-    from twin_app.session.story import StoryPlayer
     from twin_app.session.core import Session
     from twin_app.session.scenario import KpiRow
+    from twin_app.session.story import StoryPlayer
 
 #: Data older than this many sampling periods is shown as stale.
 STALE_FACTOR = 3.0
