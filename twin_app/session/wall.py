@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from psygnal import Signal
 
-from twin_app.errors import InputError
+from twin_app.errors import InputError, TwinError
 from twin_app.model.camera import CameraPose
 from twin_app.model.sensors import (
     AirQualityLayer,
@@ -539,7 +539,11 @@ class WallProgram:
             self.story_index = k
             clock = self.session.clock
             self._clock = (float(clock.rate), bool(clock.playing))
-            player = StoryPlayer(self.session, story)
+            try:
+                player = StoryPlayer(self.session, story)
+            except TwinError as exc:  # a bookmark the session lacks: told, the loop goes on
+                self.session.messages.emit("warning", f"wall: {story.label}: {exc}")
+                continue
             player.results.update(self.results)
             self.player = player
             self.phase = "story"
