@@ -565,8 +565,9 @@ class WallProgram:
             clock.set_rate(rate)
         if playing and not clock.playing:
             clock.play()
-        if self.base_result is not None and self.session.scenario_state.result is not (
-            self.base_result
+        st = self.session.scenario_state
+        if self.base_result is not None and (
+            st.comparison is None or st.result is not self.base_result
         ):
             self.session.show_result(self.base_result)
         self.player = None

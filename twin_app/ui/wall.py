@@ -58,6 +58,8 @@ DEFAULT_CHARTS = 3
 #: Tour timer interval at the stops, ms; while a story plays its frames come every STORY_MS.
 TOUR_MS = 250
 STORY_MS = 40
+#: Longest wall time one tour step moves a story by, seconds.
+MAX_STEP_S = 0.2
 
 STYLE = """
 QWidget#wall { background: #0b0e12; color: #eeeeee; }
@@ -323,7 +325,8 @@ class QtWallWindow(QWidget):
     def step_tour(self) -> None:
         """Move the tour (stops, then stories) on by the wall time since the last call (the
         tour timer calls this)."""
-        self.program.step(self._tour_clock.restart() / 1000.0)
+        # a stalled GUI (a scenario shown) slows a story down rather than skipping its steps
+        self.program.step(min(self._tour_clock.restart() / 1000.0, MAX_STEP_S))
 
     # -- stories -------------------------------------------------------------------------------
     def add_stories(self, stories: Sequence[Any]) -> None:
