@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PySide6.QtGui import QFontInfo
 
 from twin_app.io.story_file import load_story
 from twin_app.model.camera import CameraPose
@@ -58,7 +59,7 @@ def test_the_tour_plays_a_story_then_returns_to_the_bookmarks(qtbot: Any, tmp_pa
         step1 = (10.0, -300.0, 200.0)
         qtbot.waitUntil(lambda: w.story_caption.text() == "Step one: the river", timeout=5000)
         assert w.story_caption.isVisible()
-        assert w.story_caption.font().pixelSize() == round(1.2 * w.unit_px)
+        assert QFontInfo(w.story_caption.font()).pixelSize() == round(1.2 * w.unit_px)
         assert session.camera.pose is not None and session.camera.pose.position == step1
         qtbot.waitUntil(lambda: w.story_caption.text() == "Step two: the towers", timeout=5000)
         step2 = (400.0, 0.0, 250.0)

@@ -58,6 +58,8 @@ DEFAULT_CHARTS = 3
 #: Tour timer interval at the stops, ms; while a story plays its frames come every STORY_MS.
 TOUR_MS = 250
 STORY_MS = 40
+#: A story's caption under the picture, in type units.
+STORY_CAPTION_UNITS = 1.2
 #: Longest wall time one tour step moves a story by, seconds.
 MAX_STEP_S = 0.2
 
@@ -273,7 +275,6 @@ class QtWallWindow(QWidget):
         for lab, k, bold in (
             (self.title, 1.1, True),
             (self.caption, 0.9, False),
-            (self.story_caption, 1.2, False),
             (self.banner, 0.9, True),
             (self.mode_label, 0.8, False),
             (self.clock_label, 1.3, True),
@@ -282,6 +283,9 @@ class QtWallWindow(QWidget):
             f.setPixelSize(round(k * unit))
             f.setBold(bold)
             lab.setFont(f)
+        # its own sheet: an application style sheet (the main window's theme) would win over
+        # a font set in code on a label shown later
+        self.story_caption.setStyleSheet(f"font-size: {round(STORY_CAPTION_UNITS * unit)}px;")
         for tile in self.tiles:
             tile.set_unit_px(unit)
         self.ticker.set_unit_px(unit)
@@ -389,8 +393,9 @@ class QtWallWindow(QWidget):
         self.show_scenario(self.session.scenario_state.kpis if base else ())
 
     def _on_story_caption(self, text: str) -> None:
-        self.story_caption.setText(text)
-        self.story_caption.setVisible(bool(text))
+        lab = self.story_caption
+        lab.setText(text)
+        lab.setVisible(bool(text))
 
     def _on_story_compare(self, state: Any) -> None:
         if state is None:
