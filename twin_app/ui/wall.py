@@ -433,6 +433,16 @@ class QtWallWindow(QWidget):
         self.view.hide()
         cv.show()
 
+    def show_session_scenario(self) -> None:
+        """Show the scenario the session shows (its last result) as the wall's own: the
+        compare view and its KPI tiles, shown again after each story."""
+        st = self.session.scenario_state
+        if st.result is None or st.comparison is None:
+            return
+        self.program.base_result = st.result
+        self.show_scenario(st.kpis)
+        self.show_compare(st.comparison)
+
     def _on_comparison(self, comparison: Any, *_: Any) -> None:
         cv = self.compare_view
         if cv is not None and cv.isVisible() and cv.comparison is not comparison:
@@ -646,9 +656,7 @@ class WallLoader:
                 self._fail(error)
                 return
             session.show_result(result)
-            self.wall.program.base_result = result
-            self.wall.show_scenario(session.scenario_state.kpis)
-            self.wall.show_compare(session.scenario_state.comparison)
+            self.wall.show_session_scenario()
             self.wall.caption.setText(scenario.name)
             self.wall.set_status("")
             self.wall.prepare_stories()
