@@ -9,7 +9,7 @@ from twin_app.io.manifest import SAMPLE_DIR
 from twin_app.io.story_file import load_story
 from twin_app.model.camera import CameraPose
 from twin_app.session import Session
-from twin_app.session.wall import Tour, WallProgram, tour_items, twin_stories
+from twin_app.session.wall import Tour, WallProgram, tour_items, twin_stories, wall_stories
 
 STORY = """schema = 1
 name = "{name}"
@@ -104,3 +104,12 @@ def test_the_sample_twin_ships_its_stories() -> None:
     assert [p.name for p in twin_stories(SAMPLE_DIR)] == ["tour.toml"]
     assert twin_stories(SAMPLE_DIR / "manifest.toml") == twin_stories(SAMPLE_DIR)
     assert twin_stories(SAMPLE_DIR / "scenarios") == []
+
+
+def test_the_wall_plays_the_stories_asked_for_then_the_twins_own(tmp_path: Path) -> None:
+    mine = _story(tmp_path, "mine")
+    names = [s.name for s in wall_stories(SAMPLE_DIR, [mine, mine])]
+    assert names == ["mine", "A tour of the City of London"]  # each file once
+    assert [s.name for s in wall_stories(SAMPLE_DIR, [mine], shipped=False)] == ["mine"]
+    scenario = SAMPLE_DIR / "scenarios" / "close_road.toml"
+    assert wall_stories(scenario) == []  # only a twin target brings its stories

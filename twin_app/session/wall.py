@@ -14,7 +14,8 @@ loop, a test or another front end gets the same numbers:
 - :class:`Tour` and :func:`tour_items`: the automatic tour through bookmarks on a loop.
 - :class:`WallProgram`: the wall's loop: a round of the tour's stops, then each story played in
   full (:class:`~twin_app.session.story.StoryPlayer`), then the stops again.
-- :func:`twin_stories`: the stories a twin ships (its ``stories/`` folder).
+- :func:`twin_stories`, :func:`wall_stories`: the stories a twin ships (its ``stories/``
+  folder) and the ones the wall plays.
 """
 
 from __future__ import annotations
@@ -419,6 +420,25 @@ def twin_stories(twin: Path | str) -> list[Path]:
         p = p.parent
     folder = p / "stories"
     return sorted(folder.glob("*.toml")) if folder.is_dir() else []
+
+
+def wall_stories(
+    target: Path | str, extra: Sequence[Path | str] = (), shipped: bool = True
+) -> list[Story]:
+    """The stories ``twin wall`` plays: `extra` (``--story``), then, with `shipped` and a twin
+    as the target, the twin's own (:func:`twin_stories`); each file once.
+
+    Raises
+    ------
+    InputError
+        A story file is bad (one line naming the file and the key).
+    """
+    from twin_app.io.story_file import load_story
+
+    files = [Path(f) for f in extra]
+    if shipped and wall_target_kind(target) == "twin":
+        files += twin_stories(target)
+    return [load_story(f) for f in dict.fromkeys(f.resolve() for f in files)]
 
 
 class WallProgram:

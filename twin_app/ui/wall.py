@@ -696,12 +696,10 @@ def run_wall(
     """
     from PySide6.QtWidgets import QApplication
 
-    from twin_app.io.story_file import load_story
-    from twin_app.session.wall import twin_stories as shipped
+    from twin_app.session.wall import wall_stories
 
     kind = wall_target_kind(target)  # a bad path fails here, before any window
-    files = list(stories) + (shipped(target) if twin_stories and kind == "twin" else [])
-    loaded = [load_story(f) for f in dict.fromkeys(Path(f).resolve() for f in files)]
+    loaded = wall_stories(target, stories, twin_stories)  # so does a bad story
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication([])
     app.setApplicationName("twin_app")
