@@ -61,7 +61,7 @@ STORY_MS = 40
 #: A story's caption under the picture, in type units.
 STORY_CAPTION_UNITS = 1.2
 #: Longest wall time one tour step moves a story by, seconds.
-MAX_STEP_S = 0.2
+MAX_STEP_S = 0.5
 
 STYLE = """
 QWidget#wall { background: #0b0e12; color: #eeeeee; }
