@@ -326,8 +326,7 @@ class TourItem:
 def tour_items(session: Session) -> list[TourItem]:
     """The stops of the wall's tour, in order: the session's camera bookmarks.
 
-    The one place that decides what the tour visits: stories join the loop here (each step's
-    camera as a stop) once the session holds them.
+    Stories are not stops: :class:`WallProgram` plays them in full between rounds of these.
     """
     return [TourItem(b.name, b.pose) for b in session.bookmarks]
 
