@@ -1288,6 +1288,7 @@ class QtMainWindow(QMainWindow):
         screen = self.screen()
         self.wall.closed.connect(self._on_wall_closed)
         self.wall.show_on(screens.index(screen) if screen in screens else 0)
+        self.wall.show_session_scenario()  # a scenario shown here: its comparison there
         self.wall.start_tour()
         self.hide()
 
