@@ -21,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QElapsedTimer, QRect, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QFont, QGuiApplication, QKeySequence, QResizeEvent, QShortcut
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLayout, QVBoxLayout, QWidget
 
 from twin_app.errors import InputError, TwinError
@@ -43,7 +43,7 @@ from twin_app.session.wall import (
 from twin_app.ui.view3d import QtView3D
 from twin_app.ui.wall_charts import QtWallCharts
 from twin_app.ui.wall_ticker import QtAlertTicker
-from twin_app.ui.wall_tile import QtKpiTile
+from twin_app.ui.wall_tile import QtKpiTile, set_type
 
 #: Tiles in the grid (two columns).
 TILES = 8
@@ -279,10 +279,7 @@ class QtWallWindow(QWidget):
             (self.mode_label, 0.8, False),
             (self.clock_label, 1.3, True),
         ):
-            f = QFont(lab.font())
-            f.setPixelSize(round(k * unit))
-            f.setBold(bold)
-            lab.setFont(f)
+            set_type(lab, round(k * unit), bold)
         # its own sheet: an application style sheet (the main window's theme) would win over
         # a font set in code on a label shown later
         self.story_caption.setStyleSheet(f"font-size: {round(STORY_CAPTION_UNITS * unit)}px;")
