@@ -36,3 +36,21 @@ def test_wall_on_something_it_cannot_show_says_so_in_one_line(
     (tmp_path / "data.csv").write_text("x")
     assert main(["wall", str(tmp_path / "data.csv")]) == 2
     assert "not a session (*.twin.toml), a twin folder" in capsys.readouterr().err
+
+
+def test_wall_stories_arguments_and_a_bad_story_before_any_window(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from twin_app.io.manifest import SAMPLE_DIR
+
+    args = build_parser().parse_args(
+        ["wall", "twin", "--story", "a.toml", "--story", "b.toml", "--no-stories"]
+    )
+    assert (args.story, args.no_stories) == ([Path("a.toml"), Path("b.toml")], True)
+    defaults = build_parser().parse_args(["wall", "twin"])
+    assert (defaults.story, defaults.no_stories) == ([], False)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("schema = 1\nname = 'x'\n[[steps]]\nduration_s = -1\n")
+    assert main(["wall", str(SAMPLE_DIR), "--story", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("twin: error: ") and "bad.toml" in err and "\n" not in err

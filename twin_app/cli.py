@@ -236,7 +236,7 @@ def _add_wall_parser(sub: Any) -> None:
     p = sub.add_parser(
         "wall",
         help="command-center wall: full screen, no chrome; 3D view, KPI tiles, charts, alerts, "
-        "clock, a tour through the bookmarks; replay on a loop or live",
+        "clock, a tour through the bookmarks and stories; replay on a loop or live",
     )
     p.add_argument("target", type=Path, help="a session (.twin.toml), twin folder or scenario")
     p.add_argument("--screen", type=int, default=0, help="screen number (default 0)")
@@ -253,6 +253,14 @@ def _add_wall_parser(sub: Any) -> None:
         "--stale-factor", type=float, default=3.0,
         help="data older than this many sampling periods is shown STALE (default 3)",
     )  # fmt: skip
+    p.add_argument(
+        "--story", action="append", default=[], type=Path, metavar="FILE",
+        help="play this story in the tour after each round of bookmarks (repeat)",
+    )  # fmt: skip
+    p.add_argument(
+        "--no-stories", action="store_true",
+        help="leave out the stories a twin ships in its stories/ folder",
+    )  # fmt: skip
 
 
 def cmd_wall(args: argparse.Namespace) -> int:
@@ -262,7 +270,7 @@ def cmd_wall(args: argparse.Namespace) -> int:
     return run_wall(
         args.target, screen=args.screen, size=args.size, tour_s=args.tour_s,
         replay_rate=args.replay_rate, live=args.live, mapping=args.mapping, charts=args.chart,
-        stale_factor=args.stale_factor,
+        stale_factor=args.stale_factor, stories=args.story, twin_stories=not args.no_stories,
     )  # fmt: skip
 
 

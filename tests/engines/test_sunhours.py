@@ -153,10 +153,11 @@ def test_adding_a_building_only_removes_sun_and_results_repeat() -> None:
     assert (fs <= fb).all()
     lost = sh.sun_hours_lost_public_m2h(hb, hs, gb.public, gs.public, 16.0)
     assert lost > 0.0
-    mb, ms = fac.per_building(fb, 26), fac.per_building(fs, 26)
-    n = sh.buildings_losing_1h_sun(mb, ms)
+    n = sh.buildings_losing_1h_sun(fac, fb, fac, fs)
     assert 0 <= n <= 25
-    assert sh.buildings_losing_1h_sun(mb, mb) == 0
+    assert sh.buildings_losing_1h_sun(fac, fb, fac, fb) == 0
+    drop = fb - fs
+    assert n == np.unique(fac.building_index[drop >= 1.0 - 1e-9]).size
     assert sh.sun_hours_lost_public_m2h(hb, hb, gb.public, gb.public, 16.0) == 0.0
 
 
@@ -165,9 +166,15 @@ def test_kpi_definitions_on_hand_values() -> None:
     hs = np.array([4.0, 3.5, 0.0, 0.0])
     pub = np.array([True, True, True, False])
     assert sh.sun_hours_lost_public_m2h(hb, hs, pub, pub, 4.0) == pytest.approx((1 + 2) * 4.0)
-    mb = np.array([6.0, 5.0, 3.0, np.nan])
-    ms = np.array([5.0, 4.5, 1.0, 2.0])
-    assert sh.buildings_losing_1h_sun(mb, ms) == 2
+    # four wall patches of three buildings; building 2's second patch exists only in the
+    # scenario's mesh (its wall moved), so it is not compared
+    xyz = np.array([[0.0, 0, 1], [5, 0, 1], [9, 0, 1], [9, 0, 4]])
+    base = sh.FacadeReceptors(xyz[:3], np.zeros((3, 3)), np.ones(3), np.array([0, 1, 2]))
+    scen = sh.FacadeReceptors(xyz[[0, 1, 3]], np.zeros((3, 3)), np.ones(3), np.array([0, 1, 2]))
+    hb, hs = np.array([6.0, 5.0, 3.0]), np.array([5.0, 4.5, 0.0])
+    assert sh.buildings_losing_1h_sun(base, hb, scen, hs) == 1  # building 0 (1 h); 1 lost 0.5
+    assert sh.buildings_losing_1h_sun(base, hb, scen, hs, exclude=[0]) == 0
+    assert sh.buildings_losing_1h_sun(base, hb, scen, hs, threshold_h=0.5) == 2
 
 
 def test_massing_edits() -> None:

@@ -337,3 +337,32 @@ def test_shadow_lies_on_the_ground_layer_too(
     assert lit_before.sum() > shaded.sum() + 40  # measured while shadows are on
     scene.set_shadows(False)
     assert np.abs(pixel_at(scene, spot) - green).max() <= 2
+
+
+def test_a_long_legend_title_is_shortened_to_fit_a_narrow_view(two_buildings: FeatureSet) -> None:
+    """A compare side half a 640x360 video frame wide kept no change legend: the result
+    layer's long name made the panel wider than the view, and it was hidden."""
+    name = "Roads (london.osm.pbf) (Close St Martin's Le Grand (A40) for works)"
+    plotter = offscreen_plotter(320, 360, aa="off")
+    try:
+        scene = Scene(plotter)
+        scene.add_layer(BuildingLayer(name=name, features=two_buildings, colormap="viridis"))
+        scene.set_view("oblique")
+        scene.screenshot()
+        (panel,) = scene.legends
+        assert panel.visible
+        x0, _, x1, _ = panel.box
+        assert 0 <= x0 < x1 <= 320
+        text = panel.title_text.GetInput()
+        assert text.endswith(panel.subtitle) and "..." in text
+        assert name.startswith(text.split("...")[0]) and len(text.split("...")[0]) >= 8
+    finally:
+        plotter.close()
+    wide = offscreen_plotter(1600, 900, aa="off")
+    try:  # room enough: the whole name
+        scene = Scene(wide)
+        scene.add_layer(BuildingLayer(name=name, features=two_buildings, colormap="viridis"))
+        scene.screenshot()
+        assert scene.legends[0].title_text.GetInput().startswith(name)
+    finally:
+        wide.close()

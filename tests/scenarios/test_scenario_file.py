@@ -180,6 +180,11 @@ def test_numbers_as_ids_are_text(tmp_path: Path) -> None:
             'schema = 1\nname = "x"\n[[interventions]]\nkind = "demolish"\n',
             "key 'interventions[0]': unknown kind 'demolish'; one of close_road",
         ),
+        (  # a typo: the kind it is closest to comes first, then the full list
+            'schema = 1\nname = "x"\n[[interventions]]\nkind = "add_buildng"\n',
+            "key 'interventions[0]': unknown kind 'add_buildng'; did you mean 'add_building'? "
+            "one of close_road",
+        ),
         (
             'schema = 1\nname = "x"\n[[interventions]]\nlinks = ["1-2"]\n',
             "key 'interventions[0]': 'kind' missing",

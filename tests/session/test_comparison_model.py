@@ -292,3 +292,30 @@ def test_directional_sum_counts_each_piece_of_a_way_once() -> None:
     got = directional_sum(links, "flow", 3)
     np.testing.assert_array_equal(got[[0, 2]], [420.0, 50.0])
     assert np.isnan(got[1])
+
+
+def test_a_study_raster_hides_the_sensors_aqi_surface_on_both_sides() -> None:
+    """Two colour maps on the ground cannot be read together: the AQI surface's reds would
+    turn a sun-hours loss (blue) red."""
+    from twin_app.model.raster import RasterLayer
+    from twin_app.model.sensors import AirQualityLayer
+
+    session = Session()
+    air = AirQualityLayer(name="Air")
+    roads = RoadLayer(name="Roads", features=road_set())
+    session.layers.extend([roads, air])
+    cmp = Comparison(session, "Tower")
+    try:
+        assert air in cmp.baseline.layers and air in cmp.scenario.layers
+        sun = [RasterLayer(name=f"Sun {i}", values=np.zeros((2, 2))) for i in range(2)]
+        cmp.set_extras("sun_raster", [sun[0]], [sun[1]])
+        for side, raster in zip(cmp.sides, sun, strict=True):
+            assert air not in side.layers and roads in side.layers and raster in side.layers
+        air.show_surface = False  # pins only: nothing to hide
+        cmp.set_extras("other", [], [])
+        assert air in cmp.baseline.layers
+        air.show_surface = True
+        cmp.set_extras("sun_raster", [], [])  # the study gone: the surface is back
+        assert air in cmp.baseline.layers and air in cmp.scenario.layers
+    finally:
+        cmp.close()

@@ -181,6 +181,21 @@ def test_shipped_pipe_closure_and_pipes_picked_on_the_map(session: Session) -> N
     assert spec == shut
 
 
+def test_another_scenarios_result_replaces_the_comparison(session: Session) -> None:
+    """Opening and running another scenario must not leave the last one's layers on show."""
+    roads, pipes = _layer(session, "roads"), _layer(session, "pipes")
+    session.open_scenario(SCENARIOS / "close_road.toml")
+    first = session.show_result(session.run_scenario())
+    assert roads.uid in first.scenario.results
+    opened = session.open_scenario(SCENARIOS / "close_pipe.toml")
+    second = session.show_result(session.run_scenario())
+    assert second is session.scenario_state.comparison and second.name == opened.name
+    assert roads.uid not in second.scenario.results  # no traffic solved: no flow change
+    assert second.scenario.results[pipes.uid].name.endswith(f"({opened.name})")
+    again = session.show_result(session.run_scenario())  # same scenario: recoloured in place
+    assert again is second
+
+
 def test_sweep_ranks_closures_like_single_runs(session: Session) -> None:
     session.new_scenario("Sweep")
     result = session.run_sweep("road", "flow_baseline > 3000", scheduler="none")

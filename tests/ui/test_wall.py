@@ -110,7 +110,7 @@ def test_frameless_at_the_requested_size_on_screen_0(
     qtbot.waitUntil(lambda: w.size() == geo.size(), timeout=20_000)
 
 
-def test_tiles_show_the_scenario_kpis(qtbot: Any, make_wall: Any) -> None:
+def test_tiles_show_the_scenario_kpis(qtbot: Any, make_wall: Any, tmp_path: Path) -> None:
     """`twin wall SCENARIO`: the twin opens and the scenario runs through the session core on
     a worker thread; the tiles show its KPI table."""
     from twin_app.ui.wall import WallLoader
@@ -133,6 +133,48 @@ def test_tiles_show_the_scenario_kpis(qtbot: Any, make_wall: Any) -> None:
     tstt = next(r for r in rows if r.name == "tstt_veh_h")
     assert tstt.delta > 0  # closing a road costs time: the change is real, not a copy
     assert w.caption.text() == session.scenario_state.result.name  # type: ignore[union-attr]
+    # the 3D area is the compare view: baseline and scenario side by side, on one camera
+    cv = w.compare_view
+    assert cv is not None and cv.isVisible() and not w.view.isVisible()
+    assert cv.comparison is session.scenario_state.comparison and cv.mode == "side"
+    assert len(cv.views) == 2 and all(v.isVisible() for v in cv.views)
+    left, right = cv.views
+    assert left.width() > 200 and right.width() > 200
+    assert left.mapTo(w, left.rect().topRight()).x() <= right.mapTo(w, right.rect().topLeft()).x()
+    w.grab().save(str(tmp_path / "wall_scenario.png"))
+    # a story in the tour: a plain step, then a step showing the scenario, then the target again
+    from twin_app.io.story_file import load_story
+    from twin_app.session.story import scenario_files
+
+    (tmp_path / "s.toml").write_text(
+        'schema = 1\nname = "With a scenario"\n'
+        '[[steps]]\ncaption = "Plain"\nduration_s = 0.8\ntransition = "cut"\n'
+        '[[steps]]\ncaption = "Closed"\nduration_s = 0.8\ntransition = "cut"\n'
+        f'scenario = "{SCENARIO}"\ncompare = "side_by_side"\n'
+    )
+    story = load_story(tmp_path / "s.toml")
+    w.program.results[scenario_files(story)[0]] = session.scenario_state.result
+    ended: list[Any] = []
+    seen: list[tuple[str, bool, bool, int, bool]] = []
+
+    def look(text: str) -> None:  # after the wall has shown the step
+        rows = w.scenario_rows == session.scenario_state.kpis and bool(w.scenario_rows)
+        seen.append((text, w.view.isVisibleTo(w), cv.isVisibleTo(w), len(cv.views), rows))
+
+    w.program.story_started.connect(lambda p: p.caption_changed.connect(look))
+    w.program.story_ended.connect(  # after the wall's own slot: the target shown again
+        lambda p: ended.append(
+            (cv.isVisibleTo(w), cv.comparison is session.scenario_state.comparison,
+             session.scenario_state.result is w.program.base_result,
+             w.scenario_rows == session.scenario_state.kpis)
+        )
+    )  # fmt: skip
+    w.add_stories([story])
+    qtbot.waitUntil(lambda: bool(ended), timeout=20_000)
+    # the plain step: the 3D view and live tiles; the scenario step: two views and its KPIs
+    assert seen[:2] == [("Plain", True, False, 0, False), ("Closed", False, True, 2, True)]
+    assert ended[0] == (True, True, True, True)  # the target's comparison and KPIs again
+    w.program.stories.clear()
 
 
 def test_the_tour_moves_to_the_next_bookmark_after_the_interval(

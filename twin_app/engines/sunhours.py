@@ -30,8 +30,8 @@ KPIs (baseline against scenario, same receptors)
     ``sum over cells outdoor in both runs of max(0, H_base - H_scen) * cell_area`` (m2 h): the
     sun lost on public ground, gains elsewhere not netted off.
 ``buildings_losing_1h_sun``
-    Number of buildings present in both runs whose area-weighted mean facade sun hours drop
-    by at least 1 h.
+    Number of buildings present in both runs with a facade receptor (a wall patch, matched by
+    position) whose sun hours drop by at least 1 h.
 ``shadow_area_noon_m2``
     Outdoor ground area (m2) in the shadow of the buildings at solar noon (the time of the
     highest sun on the date, found to the minute), ``cells shaded * cell_area``.
@@ -418,13 +418,59 @@ def sun_hours_lost_public_m2h(
 
 
 def buildings_losing_1h_sun(
-    mean_base: FloatArray, mean_scen: FloatArray, threshold_h: float = 1.0
+    base: FacadeReceptors,
+    hours_base: FloatArray,
+    scen: FacadeReceptors,
+    hours_scen: FloatArray,
+    threshold_h: float = 1.0,
+    exclude: Any = (),
 ) -> int:
-    """``buildings_losing_1h_sun``: buildings whose mean facade sun hours drop by at least
-    `threshold_h` (per-building arrays indexed by ``building_index``; NaN = absent, not counted)."""
-    n = min(len(mean_base), len(mean_scen))
-    drop = np.asarray(mean_base)[:n] - np.asarray(mean_scen)[:n]
-    return int(np.count_nonzero(np.nan_to_num(drop, nan=-np.inf) >= threshold_h - 1e-9))
+    """``buildings_losing_1h_sun``: buildings with some part of a wall that loses at least
+    `threshold_h` hours of sun.
+
+    A planner asks whether a window loses sun (the BRE guide's test is per window, not per
+    building average), so a building counts when any facade receptor present in both runs
+    receives ``H_base - H_scen >= threshold_h``. Receptors are matched by building index and
+    position (to the millimetre): walls a scenario leaves alone keep their receptors, whatever
+    it adds or removes elsewhere in the mesh.
+
+    Parameters
+    ----------
+    base, scen
+        Facade receptors of the baseline and scenario meshes.
+    hours_base, hours_scen
+        (p,) sun hours of each receptor, h.
+    threshold_h
+        Loss that counts, h.
+    exclude
+        Building indices not counted (buildings the scenario itself added, removed or
+        re-heighted: their walls are not the same walls).
+
+    Returns
+    -------
+    int
+    """
+    import pandas as pd
+
+    def table(fac: FacadeReceptors, hours: FloatArray) -> pd.DataFrame:
+        key = np.round(np.asarray(fac.xyz, np.float64) * 1000.0).astype(np.int64)
+        return pd.DataFrame(
+            {
+                "b": np.asarray(fac.building_index, np.int64),
+                "x": key[:, 0],
+                "y": key[:, 1],
+                "z": key[:, 2],
+                "h": np.asarray(hours, np.float64),
+            }
+        )
+
+    both = table(base, hours_base).merge(
+        table(scen, hours_scen), on=["b", "x", "y", "z"], suffixes=("_b", "_s")
+    )
+    drop = (both["h_b"] - both["h_s"]).to_numpy(np.float64)
+    b = both["b"].to_numpy(np.int64)
+    hit = np.unique(b[(b >= 0) & (np.nan_to_num(drop, nan=-np.inf) >= threshold_h - 1e-9)])
+    return int(np.setdiff1d(hit, np.asarray(list(exclude), np.int64)).size)
 
 
 # -- massing ------------------------------------------------------------------------------

@@ -415,6 +415,21 @@ class LegendPanel:
         self.box = (x0, top - h, x0 + w, top)
         return w, h
 
+    def fit(self, x0: float, top: float, scale: float, room: float) -> tuple[float, float]:
+        """:meth:`place`, shortening the layer name (``Roads (london.osm.pbf) (Close...``)
+        until the panel is at most `room` pixels wide: the quantity and unit stay, and a
+        compare side half a small video frame wide still gets its change legend."""
+        name = self.title
+        sub = f"  ·  {self.subtitle}" if self.subtitle else ""
+        self.title_text.SetInput(name + sub)
+        w, h = self.place(x0, top, scale)
+        while w > room and len(name) > 8:
+            keep = max(8, min(len(name) - 1, int(len(name) * room / w) - 3))
+            name = name[:keep]
+            self.title_text.SetInput(name.rstrip() + "..." + sub)
+            w, h = self.place(x0, top, scale)
+        return w, h
+
     def set_visible(self, on: bool) -> None:
         """Show or hide the whole panel."""
         self.visible = bool(on)

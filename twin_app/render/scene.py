@@ -486,11 +486,11 @@ class Scene:
         col_w = 0.0
         bottom = self.LEGEND_BOTTOM * scale
         for panel in self.legends:
-            pw, ph = panel.place(x, top, scale)
+            pw, ph = panel.fit(x, top, scale, w - x - gap)
             if top - ph < bottom and top < h - gap:  # no room left: start a new column
                 x += col_w + gap
                 top, col_w = h - gap - self.legend_top_px, 0.0
-                pw, ph = panel.place(x, top, scale)
+                pw, ph = panel.fit(x, top, scale, w - x - gap)
             panel.set_visible(x + pw <= w and top - ph >= 0)
             col_w = max(col_w, pw)
             top -= ph + gap

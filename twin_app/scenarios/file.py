@@ -876,7 +876,12 @@ def _what(err: Mapping[str, Any]) -> str:
     if kind == "union_tag_not_found":
         return f"'kind' missing; one of {', '.join(ALL_KINDS)}"
     if kind == "union_tag_invalid":
-        return f"unknown kind {err.get('ctx', {}).get('tag', '')!r}; one of {', '.join(ALL_KINDS)}"
+        import difflib
+
+        tag = str(err.get("ctx", {}).get("tag", ""))
+        near = difflib.get_close_matches(tag, ALL_KINDS, n=1, cutoff=0.75)
+        hint = f"did you mean {near[0]!r}? " if near else ""
+        return f"unknown kind {tag!r}; {hint}one of {', '.join(ALL_KINDS)}"
     if kind == "too_short":
         return "must not be empty"
     msg = str(err.get("msg", "invalid"))

@@ -231,11 +231,9 @@ def sun_kpis(
     lost = sh.sun_hours_lost_public_m2h(
         hb, hs, base.ground.public, scen.ground.public, base.ground.cell_area_m2
     )
-    mb = base.building_mean_h.copy()
-    ms = scen.building_mean_h.copy()
-    idx = np.asarray([i for i in changed if i < mb.shape[0]], dtype=np.int64)
-    mb[idx] = np.nan
-    losing = sh.buildings_losing_1h_sun(mb, ms)
+    losing = sh.buildings_losing_1h_sun(
+        base.facades, base.facade_hours, scen.facades, scen.facade_hours, exclude=changed
+    )
     return {
         "sun_hours_lost_public_m2h": (0.0, lost),
         "buildings_losing_1h_sun": (0.0, float(losing)),

@@ -4,9 +4,10 @@ Streets (:func:`street_network_for_twin`): the twin's first road layer read head
 files of its manifest, as :mod:`twin_app.scenarios.massing` does for the buildings), turned
 into the patrol street graph by :func:`twin_app.engines.patrol.street_graph_from_road_set`
 (``[patrol] streets``: the road classes patrolled, default every class but
-:data:`~twin_app.engines.patrol.NON_PATROL_CLASSES`), optionally cut to ``[patrol] bounds``
-(edges with both ends inside, largest connected component); kept in-process by files and
-settings.
+:data:`~twin_app.engines.patrol.NON_PATROL_CLASSES`), cut to ``[patrol] bounds``, else to the
+bounding box of the twin's buildings (an OSM extract keeps whole ways, some running far out of
+the twin's area), edges with both ends inside, largest connected component; kept in-process
+by files and settings.
 
 Fleet (:class:`PatrolFleet`, a frozen snapshot): robots, depots, speed, run and charge hours and
 hand-drawn routes. The patrol interventions are pure ``fleet -> fleet`` functions
@@ -245,7 +246,15 @@ def street_network_for_twin(
         graph, _ = street_graph_from_road_set(fs, exclude=_exclude(streets, classes))
     except EngineError as exc:
         raise InputError(f"{folder}: [patrol] streets {list(streets or [])}: {exc}") from None
-    if bounds is not None:
+    if bounds is None:
+        # An OSM extract keeps whole ways, some running far out of the area (across the
+        # river); the twin's streets are those within its buildings' extent.
+        blds = [s for s in city.sets if s.kind == "buildings" and s.mesh.n_triangles]
+        if blds:
+            lo = np.min([s.mesh.points[:, :2].min(axis=0) for s in blds], axis=0)
+            hi = np.max([s.mesh.points[:, :2].max(axis=0) for s in blds], axis=0)
+            graph = _clip(graph, (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])))
+    else:
         graph = _clip(graph, bounds)
     net = StreetNetwork(graph, city.frame, f"{fs.name} of {folder.name}")
     with _LOCK:

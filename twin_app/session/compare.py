@@ -280,10 +280,15 @@ class CompareSide:
             for layer in self.session.layers
             if layer.uid in self.results and (fs := layer.feature_set()) is not None
         ]
+        # A study raster (sun, air, 5G) on the ground: the sensors' AQI surface would lie over
+        # it in its own reds and purples, and lost sun hours would read as gained.
+        rasters = any(x.kind == "raster" for xs in self.extras.values() for x in xs)
         for layer in self.session.layers:
             result = self.results.get(layer.uid)
             if result is not None:
                 out.append(result)
+            elif rasters and layer.kind == "air" and getattr(layer, "show_surface", False):
+                continue
             elif not any(_shadows(layer, fs) for fs in changed):
                 out.append(layer)
         for layers in self.extras.values():

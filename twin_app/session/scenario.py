@@ -471,14 +471,21 @@ class ScenarioVerbs(PlaceVerbs):
 
         st = self.scenario_state
         cmp: Comparison | None = st.comparison
+        if cmp is not None and cmp.name != result.name:
+            # Another scenario: its result layers are named for the old one and the views'
+            # title too; start afresh (a re-run of the same scenario recolours in place).
+            self.close_comparison()
+            cmp = None
         if cmp is None:
             cmp = Comparison(self, result.name)  # type: ignore[arg-type]
-        else:
-            cmp.name = cmp.scenario.name = result.name
         roads = next(
             (x for x in self.layers if x.kind == "roads" and isinstance(x, FeatureLayer)), None
         )
         pipes = next((x for x in self.layers if isinstance(x, PipeLayer)), None)
+        # A study this run did not solve shows nothing: not a result of an earlier run.
+        for base, solved in ((roads, result.links), (pipes, result.nodes)):
+            if base is not None and solved is None:
+                cmp.drop_result(base)
         notes = cmp.show_result(
             result,
             roads if result.links is not None else None,

@@ -11,8 +11,11 @@ loop, a test or another front end gets the same numbers:
   own sampling period; past ``factor`` periods the wall says STALE.
 - :class:`RollingSeries`: fixed-size ring buffers for the charts (no growth, no allocation per
   sample).
-- :class:`Tour` and :func:`tour_items`: the automatic tour through bookmarks on a loop (the hook
-  where stories join the loop).
+- :class:`Tour` and :func:`tour_items`: the automatic tour through bookmarks on a loop.
+- :class:`WallProgram`: the wall's loop: a round of the tour's stops, then each story played in
+  full (:class:`~twin_app.session.story.StoryPlayer`), then the stops again.
+- :func:`twin_stories`, :func:`wall_stories`: the stories a twin ships (its ``stories/``
+  folder) and the ones the wall plays.
 """
 
 from __future__ import annotations
@@ -22,11 +25,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+from psygnal import Signal
 
-from twin_app.errors import InputError
+from twin_app.errors import InputError, TwinError
 from twin_app.model.camera import CameraPose
 from twin_app.model.sensors import (
     AirQualityLayer,
@@ -37,9 +41,12 @@ from twin_app.model.sensors import (
 )
 
 if TYPE_CHECKING:
+    from twin_app.io.story_file import Story
     from twin_app.model.camera import Camera
+    from twin_app.scenarios.model import ScenarioResult
     from twin_app.session.core import Session
     from twin_app.session.scenario import KpiRow
+    from twin_app.session.story import StoryPlayer
 
 #: Data older than this many sampling periods is shown as stale.
 STALE_FACTOR = 3.0
@@ -319,8 +326,7 @@ class TourItem:
 def tour_items(session: Session) -> list[TourItem]:
     """The stops of the wall's tour, in order: the session's camera bookmarks.
 
-    The one place that decides what the tour visits: stories join the loop here (each step's
-    camera as a stop) once the session holds them.
+    Stories are not stops: :class:`WallProgram` plays them in full between rounds of these.
     """
     return [TourItem(b.name, b.pose) for b in session.bookmarks]
 
@@ -376,10 +382,19 @@ class Tour:
         self.current: TourItem | None = None
         self._since = now()
 
+    def due(self) -> bool:
+        """True when the interval at the current stop has passed."""
+        return self.now() - self._since >= self.interval_s
+
     def step(self) -> TourItem | None:
         """Move to the next stop when the interval has passed; returns the stop flown to."""
-        if self.now() - self._since < self.interval_s:
+        if not self.due():
             return None
+        return self.next()
+
+    def restart(self) -> TourItem | None:
+        """Fly to the first stop now (the loop starts again there)."""
+        self.index = -1
         return self.next()
 
     def next(self) -> TourItem | None:
@@ -393,3 +408,191 @@ class Tour:
         self.current = stops[self.index]
         self.camera.fly_to(self.current.pose, self.fly_s)
         return self.current
+
+
+# -- the wall's program: stops, then stories, on a loop ---------------------------------------
+def twin_stories(twin: Path | str) -> list[Path]:
+    """The story files a twin ships: ``stories/*.toml`` of its folder, by name (none when
+    `twin` is not a folder or has no ``stories/`` folder)."""
+    p = Path(twin)
+    if p.is_file():
+        p = p.parent
+    folder = p / "stories"
+    return sorted(folder.glob("*.toml")) if folder.is_dir() else []
+
+
+def wall_stories(
+    target: Path | str, extra: Sequence[Path | str] = (), shipped: bool = True
+) -> list[Story]:
+    """The stories ``twin wall`` plays: `extra` (``--story``), then, with `shipped` and a twin
+    as the target, the twin's own (:func:`twin_stories`); each file once.
+
+    Raises
+    ------
+    InputError
+        A story file is bad (one line naming the file and the key).
+    """
+    from twin_app.io.story_file import load_story
+
+    files = [Path(f) for f in extra]
+    if shipped and wall_target_kind(target) == "twin":
+        files += twin_stories(target)
+    return [load_story(f) for f in dict.fromkeys(f.resolve() for f in files)]
+
+
+class WallProgram:
+    """The wall's loop: one round of the tour's stops, then each story played in full, then
+    the stops again.
+
+    Driven by :meth:`step` from the front end's timer with the wall seconds since the last
+    call (a test passes its own): at a stop the :class:`Tour` moves on after its interval;
+    after the round's last stop has had its interval the stories play one after the other,
+    each through a :class:`~twin_app.session.story.StoryPlayer` moved by
+    :meth:`~twin_app.session.story.StoryPlayer.advance`. At a story's end the player restores
+    what the session showed before it (camera, styles, clock time) and the clock's rate and
+    play are put back; a scenario result the wall showed before (``twin wall SCENARIO``) is
+    shown again. A story whose scenarios have not been run yet (:attr:`results`, filled by the
+    front end on a worker thread) waits for a later round.
+
+    Parameters
+    ----------
+    session
+        The session shown.
+    tour
+        The stops (None: stories only).
+    stories
+        The stories, in order.
+
+    Attributes
+    ----------
+    phase
+        ``"stops"`` or ``"story"``.
+    player
+        The story's player while one plays (None at the stops).
+    results
+        Scenario results by scenario file, shared by every story.
+
+    Signals
+    -------
+    stop_changed(object)
+        A tour stop (:class:`TourItem`) was flown to.
+    story_started(object)
+        A story's :class:`~twin_app.session.story.StoryPlayer` is about to play (its first
+        step follows).
+    story_ended(object)
+        That player's story has ended (the session is back as it was).
+    """
+
+    stop_changed = Signal(object)
+    story_started = Signal(object)
+    story_ended = Signal(object)
+
+    def __init__(self, session: Session, tour: Tour | None, stories: Sequence[Story] = ()) -> None:
+        self.session = session
+        self.tour = tour
+        self.stories = list(stories)
+        self.results: dict[Path, ScenarioResult] = {}
+        self.phase: Literal["stops", "story"] = "stops"
+        self.player: StoryPlayer | None = None
+        self.story_index = -1
+        self.base_result: ScenarioResult | None = None
+        self._visited = 0
+        self._clock: tuple[float, bool] = (1.0, False)
+
+    def ready(self, story: Story) -> bool:
+        """True when every scenario the story shows has its result in :attr:`results`."""
+        from twin_app.session.story import scenario_files
+
+        return all(p in self.results for p in scenario_files(story))
+
+    def start(self) -> None:
+        """Begin the loop: the first stop (or the first story when there are no stops)."""
+        if not self._restart_stops():
+            self._next_story()
+
+    def step(self, dt_s: float) -> None:
+        """Move the program on by `dt_s` wall seconds."""
+        if self.phase == "story":
+            player = self.player
+            if player is None:
+                self._next_story()
+                return
+            player.advance(dt_s)
+            if not player.playing:
+                self._end_story()
+                self._next_story()
+            return
+        tour = self.tour
+        if tour is None or not tour.due():
+            if tour is None or tour.current is None:
+                self._next_story()
+            return
+        if self._visited >= len(tour.items()):
+            self._next_story()  # a story, or the first stop again
+            return
+        stop = tour.next()
+        self._visited += 1
+        if stop is not None:
+            self.stop_changed.emit(stop)
+
+    def _restart_stops(self) -> bool:
+        self.phase = "stops"
+        self.story_index = -1
+        if self.tour is None:
+            return False
+        stop = self.tour.restart()
+        self._visited = 1 if stop is not None else 0
+        if stop is not None:
+            self.stop_changed.emit(stop)
+        return stop is not None
+
+    def _next_story(self) -> bool:
+        """Play the next ready story of this round; back to the stops after the last.
+        Returns True when a story started."""
+        from twin_app.session.story import StoryPlayer
+
+        for k in range(self.story_index + 1, len(self.stories)):
+            story = self.stories[k]
+            if not story.steps or not self.ready(story):
+                continue
+            self.story_index = k
+            clock = self.session.clock
+            self._clock = (float(clock.rate), bool(clock.playing))
+            try:
+                player = StoryPlayer(self.session, story)
+            except TwinError as exc:  # a bookmark the session lacks: told, the loop goes on
+                self.session.messages.emit("warning", f"wall: {story.label}: {exc}")
+                continue
+            player.results.update(self.results)
+            self.player = player
+            self.phase = "story"
+            self.story_started.emit(player)  # before it plays: listeners see its first step
+            player.play()
+            return True
+        self.player = None
+        self._restart_stops()
+        return False
+
+    def _end_story(self) -> None:
+        player = self.player
+        if player is None:
+            return
+        player.restore()
+        clock = self.session.clock
+        rate, playing = self._clock
+        if clock.rate != rate:
+            clock.set_rate(rate)
+        if playing and not clock.playing:
+            clock.play()
+        st = self.session.scenario_state
+        if self.base_result is not None and (
+            st.comparison is None or st.result is not self.base_result
+        ):
+            self.session.show_result(self.base_result)
+        self.player = None
+        self.story_ended.emit(player)
+
+    def stop(self) -> None:
+        """End a story that plays (the session back as it was); the loop stops moving."""
+        self._end_story()
+        self.phase = "stops"

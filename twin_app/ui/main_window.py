@@ -25,12 +25,14 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QToolBar,
     QWidget,
@@ -44,6 +46,19 @@ from twin_app.ui.resources import icon, stylesheet
 from twin_app.ui.view3d import QtView3D
 
 log = logging.getLogger(__name__)
+
+
+def _scrolled(panel: QWidget) -> QScrollArea:
+    """`panel` in a scroll area: the Layers (448 px) and Scenario (465 px) panels' own
+    minimum heights with the compare view's made the window taller than a 1080-line screen,
+    its status bar off the bottom; scrolled, a dock can be shorter than its panel."""
+    scroll = QScrollArea()
+    scroll.setWidget(panel)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return scroll
+
 
 FILE_FILTER = (
     "City data (*.city.json *.json *.osm.pbf *.osm *.ifc *.gpkg *.geojson *.shp *.fgb *.parquet *.geoparquet);;"
@@ -145,7 +160,7 @@ class QtMainWindow(QMainWindow):
         split.addWidget(self.selection_table)
         split.setSizes([560, 240])
         self.layers_dock = self._dock(
-            "Layers", self.layers_panel, Qt.DockWidgetArea.LeftDockWidgetArea, "layers"
+            "Layers", _scrolled(self.layers_panel), Qt.DockWidgetArea.LeftDockWidgetArea, "layers"
         )
         self.bookmarks_dock = self._dock(
             "Bookmarks", self.bookmarks_panel, Qt.DockWidgetArea.LeftDockWidgetArea, "bookmarks"
@@ -174,10 +189,14 @@ class QtMainWindow(QMainWindow):
 
         self.scenario_panel = QtScenarioPanel(self.session)
         self.scenario_dock = self._dock(
-            "Scenario", self.scenario_panel, Qt.DockWidgetArea.RightDockWidgetArea, "scenario"
-        )
+            "Scenario", _scrolled(self.scenario_panel), Qt.DockWidgetArea.RightDockWidgetArea,
+            "scenario",
+        )  # fmt: skip
         self.tabifyDockWidget(self.inspector_dock, self.scenario_dock)
         self.inspector_dock.raise_()
+        from twin_app.ui.dock_tabs import watch_tab_bars
+
+        watch_tab_bars(self)  # Qt leaves a stale second tab bar of a tabified pair in view
         #: The compare view and its dock, made when first shown (two 3D views).
         self.compare_view: Any = None
         self.compare_dock: QDockWidget | None = None
@@ -1269,6 +1288,7 @@ class QtMainWindow(QMainWindow):
         screen = self.screen()
         self.wall.closed.connect(self._on_wall_closed)
         self.wall.show_on(screens.index(screen) if screen in screens else 0)
+        self.wall.show_session_scenario()  # a scenario shown here: its comparison there
         self.wall.start_tour()
         self.hide()
 

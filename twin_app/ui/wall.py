@@ -3,8 +3,11 @@
 The 3D view (the same viewer binding as the main window, on the session's camera), KPI tiles,
 charts of chosen KPIs and sensors over a rolling window, an alert ticker (grouped, with
 acknowledge), a clock, a STALE banner when a feed's data is old, and an automatic tour through
-the bookmarks on a loop. Every number comes from :mod:`twin_app.session.wall`; this module only
-lays it out and drives the timers. Type scales with the window height so it reads across a room.
+the bookmarks and the stories on a loop (:class:`~twin_app.session.wall.WallProgram`; a story's
+caption is drawn large under the picture). Where a scenario is shown (``twin wall SCENARIO``, a
+story's scenario step) the 3D area is the compare view, baseline and scenario side by side, with
+the scenario's KPIs on the tiles. Every number comes from :mod:`twin_app.session.wall`; this
+module only lays it out and drives the timers. Type scales with the window height so it reads across a room.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QElapsedTimer, QRect, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QFont, QGuiApplication, QKeySequence, QResizeEvent, QShortcut
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLayout, QVBoxLayout, QWidget
 
 from twin_app.errors import InputError, TwinError
@@ -29,6 +32,7 @@ from twin_app.session.wall import (
     Freshness,
     Tour,
     WallKpi,
+    WallProgram,
     freshness,
     live_kpis,
     orbit_items,
@@ -39,7 +43,7 @@ from twin_app.session.wall import (
 from twin_app.ui.view3d import QtView3D
 from twin_app.ui.wall_charts import QtWallCharts
 from twin_app.ui.wall_ticker import QtAlertTicker
-from twin_app.ui.wall_tile import QtKpiTile
+from twin_app.ui.wall_tile import QtKpiTile, set_type
 
 #: Tiles in the grid (two columns).
 TILES = 8
@@ -53,6 +57,13 @@ TRIM_S = 60
 SIDE_SHARE = 0.38
 #: Charts shown when none are chosen: the first live KPIs after the alert count.
 DEFAULT_CHARTS = 3
+#: Tour timer interval at the stops, ms; while a story plays its frames come every STORY_MS.
+TOUR_MS = 250
+STORY_MS = 40
+#: A story's caption under the picture, in type units.
+STORY_CAPTION_UNITS = 1.2
+#: Longest wall time one tour step moves a story by, seconds.
+MAX_STEP_S = 0.5
 
 STYLE = """
 QWidget#wall { background: #0b0e12; color: #eeeeee; }
@@ -60,6 +71,7 @@ QLabel { color: #eeeeee; }
 QFrame#wallTile { background: #161b22; border: 1px solid #2a3240; border-radius: 6px; }
 QLabel#wallStale { background: #c62828; color: white; padding: 2px 8px; border-radius: 4px; }
 QLabel#wallCaption { color: #9ecbff; }
+QLabel#wallStoryCaption { color: #ffffff; background: #161b22; padding: 6px 12px; }
 QPushButton { color: #eeeeee; background: #1f2630; border: 1px solid #3a4454; padding: 4px; }
 """
 
@@ -148,6 +160,13 @@ class QtWallWindow(QWidget):
         self.clock_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.mode_label = QLabel()
         self.mode_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.story_caption = QLabel()
+        self.story_caption.setObjectName("wallStoryCaption")
+        self.story_caption.setWordWrap(True)
+        self.story_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.story_caption.hide()
+        #: The compare view (two 3D views), made when a scenario is first shown.
+        self.compare_view: Any = None
         self.tiles = [QtKpiTile() for _ in range(TILES)]
         self.ticker = QtAlertTicker(session)
         self.charts: QtWallCharts | None = None
@@ -172,8 +191,11 @@ class QtWallWindow(QWidget):
         self.side_panel = QWidget()
         self.side_panel.setLayout(self.side)
         self.side.setContentsMargins(0, 0, 0, 0)
+        self.picture = QVBoxLayout()
+        self.picture.addWidget(self.view, 1)
+        self.picture.addWidget(self.story_caption)
         body = QHBoxLayout()
-        body.addWidget(self.view, 1)
+        body.addLayout(self.picture, 1)
         body.addWidget(self.side_panel, 0)
         self._root = root = QVBoxLayout(self)
         # The wall takes the size it is given: the type follows the height (a minimum from
@@ -201,11 +223,20 @@ class QtWallWindow(QWidget):
         self.trim_timer.start()
         self.tour: Tour | None = None
         self.tour_timer = QTimer(self)
-        self.tour_timer.setInterval(250)
+        self.tour_timer.setInterval(TOUR_MS)
         self.tour_timer.timeout.connect(self.step_tour)
+        self._tour_clock = QElapsedTimer()
         if tour_s > 0:
             self.tour = Tour(session.camera, self.tour_stops, tour_s)
+        self.program = WallProgram(session, self.tour)
+        self.program.stop_changed.connect(self._on_stop)
+        self.program.story_started.connect(self._on_story_started)
+        self.program.story_ended.connect(self._on_story_ended)
+        self._prep_task: Any = None
+        self._tour_clock.start()
+        if self.tour is not None:
             self.tour_timer.start()
+        session.scenario_state.events.comparison.connect(self._on_comparison)
         self._orbit: list[Any] = []
         for key in (Qt.Key.Key_Escape, Qt.Key.Key_F11):
             QShortcut(QKeySequence(key), self, self.close)
@@ -257,10 +288,10 @@ class QtWallWindow(QWidget):
             (self.mode_label, 0.8, False),
             (self.clock_label, 1.3, True),
         ):
-            f = QFont(lab.font())
-            f.setPixelSize(round(k * unit))
-            f.setBold(bold)
-            lab.setFont(f)
+            set_type(lab, round(k * unit), bold)
+        # its own sheet: an application style sheet (the main window's theme) would win over
+        # a font set in code on a label shown later
+        self.story_caption.setStyleSheet(f"font-size: {round(STORY_CAPTION_UNITS * unit)}px;")
         for tile in self.tiles:
             tile.set_unit_px(unit)
         self.ticker.set_unit_px(unit)
@@ -292,18 +323,136 @@ class QtWallWindow(QWidget):
         return list(self._orbit)
 
     def start_tour(self) -> None:
-        """Fly to the first stop now (the interval runs from here)."""
-        if self.tour is not None:
-            stop = self.tour.next()
-            self.caption.setText(stop.name if stop is not None else "")
+        """Fly to the first stop now, or play the first story when there are no stops (the
+        interval runs from here)."""
+        if self.tour is None and not self.program.stories:
+            return
+        self._tour_clock.start()
+        self.program.start()
+        if not self.tour_timer.isActive():
+            self.tour_timer.start()
 
     def step_tour(self) -> None:
-        """Move the tour on when its interval has passed (the tour timer calls this)."""
-        if self.tour is None:
+        """Move the tour (stops, then stories) on by the wall time since the last call (the
+        tour timer calls this)."""
+        # a stalled GUI (a scenario shown) slows a story down rather than skipping its steps
+        self.program.step(min(self._tour_clock.restart() / 1000.0, MAX_STEP_S))
+
+    # -- stories -------------------------------------------------------------------------------
+    def add_stories(self, stories: Sequence[Any]) -> None:
+        """Add stories (:class:`~twin_app.io.story_file.Story`) to the tour's loop: each plays
+        in full after a round of the stops. Their scenarios are run by :meth:`prepare_stories`."""
+        self.program.stories.extend(stories)
+        if self.tour is None and self.program.stories and self.isVisible():
+            self.start_tour()
+
+    def prepare_stories(self) -> None:
+        """Run the scenarios the stories show on a worker thread (once); a story joins the
+        loop when its scenarios are in."""
+        from twin_app.session.story import run_scenarios, scenario_files
+
+        program = self.program
+        todo = [s for s in program.stories if any(p not in program.results
+                                                  for p in scenario_files(s))]  # fmt: skip
+        if not todo or self._prep_task is not None:
             return
-        stop = self.tour.step()
-        if stop is not None:
-            self.caption.setText(stop.name)
+        from twin_app.ui.background import BackgroundTask
+
+        session = self.session
+
+        def work(progress: Any, cancelled: Any) -> Any:
+            out: dict[Any, Any] = {}
+            for story in todo:
+                out.update(run_scenarios(session, story, None, cancelled,
+                                         set(program.results) | set(out)))  # fmt: skip
+            return out
+
+        def done(result: Any, error: BaseException | None) -> None:
+            self._prep_task = None
+            if error is not None:
+                text = str(error) if isinstance(error, TwinError) else repr(error)
+                session.messages.emit("warning", f"wall: the stories' scenarios: {text}")
+                return
+            program.results.update(result)
+
+        self._prep_task = BackgroundTask(work, done).start()
+
+    def _on_stop(self, stop: Any) -> None:
+        self.caption.setText(stop.name)
+
+    def _on_story_started(self, player: Any) -> None:
+        self.caption.setText(player.story.name)
+        self.show_compare(None)
+        self.scenario_rows = ()
+        player.caption_changed.connect(self._on_story_caption)
+        player.compare_changed.connect(self._on_story_compare)
+        self.tour_timer.setInterval(STORY_MS)
+
+    def _on_story_ended(self, player: Any) -> None:
+        player.caption_changed.disconnect(self._on_story_caption)
+        player.compare_changed.disconnect(self._on_story_compare)
+        self.tour_timer.setInterval(TOUR_MS)
+        self.story_caption.hide()
+        self.story_caption.setText("")
+        base = self.program.base_result is not None
+        self.show_compare(self.session.scenario_state.comparison if base else None)
+        self.show_scenario(self.session.scenario_state.kpis if base else ())
+
+    def _on_story_caption(self, text: str) -> None:
+        lab = self.story_caption
+        lab.setText(text)
+        lab.setVisible(bool(text))
+
+    def _on_story_compare(self, state: Any) -> None:
+        if state is None:
+            self.show_compare(None)
+            self.show_scenario(())
+            return
+        self.show_compare(
+            self.session.scenario_state.comparison,
+            "swipe" if state.mode == "swipe" else "side",
+            state.split,
+        )
+        self.show_scenario(self.session.scenario_state.kpis)
+
+    # -- compare view --------------------------------------------------------------------------
+    def show_compare(self, comparison: Any, mode: str = "side", split: float = 0.5) -> None:
+        """Show a :class:`~twin_app.session.compare.Comparison` in the 3D area, baseline and
+        scenario side by side (or swiped); None: the plain 3D view again."""
+        if comparison is None:
+            if self.compare_view is not None and self.compare_view.isVisible():
+                self.compare_view.hide()
+                self.compare_view.show_comparison(None)  # its two views are released
+            self.view.show()
+            return
+        if self.compare_view is None:
+            from twin_app.ui.compare_view import QtCompareView
+
+            self.compare_view = QtCompareView(self)
+            self.compare_view.toolbar.hide()  # no one clicks a wall
+            self.picture.insertWidget(0, self.compare_view, 1)
+        cv = self.compare_view
+        if cv.comparison is not comparison:
+            cv.show_comparison(comparison)
+        cv.set_mode(mode)
+        cv.set_split(split)
+        self.view.hide()
+        cv.show()
+
+    def show_session_scenario(self) -> None:
+        """Show the scenario the session shows (its last result) as the wall's own: the
+        compare view and its KPI tiles, shown again after each story."""
+        st = self.session.scenario_state
+        if st.result is None or st.comparison is None:
+            return
+        self.program.base_result = st.result
+        self.show_scenario(st.kpis)
+        self.show_compare(st.comparison)
+
+    def _on_comparison(self, comparison: Any, *_: Any) -> None:
+        cv = self.compare_view
+        if cv is not None and cv.isVisible() and cv.comparison is not comparison:
+            self.show_compare(comparison, cv.mode, cv.split)
 
     # -- refresh -------------------------------------------------------------------------------------
     def kpis(self) -> list[WallKpi]:
@@ -420,7 +569,11 @@ class QtWallWindow(QWidget):
             self._closed = True
             for timer in (self.tick_timer, self.refresh_timer, self.tour_timer, self.trim_timer):
                 timer.stop()
+            self.session.scenario_state.events.comparison.disconnect(self._on_comparison)
+            self.program.stop()
             self.ticker.close_ticker()
+            if self.compare_view is not None:
+                self.compare_view.close_views()
             self.view.close_view()
             self.closed.emit()
         super().closeEvent(event)
@@ -509,9 +662,10 @@ class WallLoader:
                 self._fail(error)
                 return
             session.show_result(result)
-            self.wall.show_scenario(session.scenario_state.kpis)
+            self.wall.show_session_scenario()
             self.wall.caption.setText(scenario.name)
             self.wall.set_status("")
+            self.wall.prepare_stories()
 
         self.wall.set_status(f"running {scenario.name}…")
         self.task = BackgroundTask(
@@ -536,20 +690,28 @@ def run_wall(
     mapping: Path | None = None,
     charts: Sequence[str] = (),
     stale_factor: float = STALE_FACTOR,
+    stories: Sequence[Path] = (),
+    twin_stories: bool = True,
 ) -> int:
     """``twin wall``: open `target` on a wall window and run the event loop until it is left.
 
     Replay loops over the data at `replay_rate`; with `live` (``host:port``) the session
-    subscribes to that MQTT broker (and keeps retrying through outages).
+    subscribes to that MQTT broker (and keeps retrying through outages). The tour plays the
+    `stories` after each round of stops, and, with `twin_stories`, the stories a twin target
+    ships in its ``stories/`` folder.
     """
     from PySide6.QtWidgets import QApplication
 
+    from twin_app.session.wall import wall_stories
+
     kind = wall_target_kind(target)  # a bad path fails here, before any window
+    loaded = wall_stories(target, stories, twin_stories)  # so does a bad story
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication([])
     app.setApplicationName("twin_app")
     session = Session()
     wall = QtWallWindow(session, tour_s=tour_s, charts=charts, stale_factor=stale_factor)
+    wall.add_stories(loaded)
 
     def ready() -> None:
         c = session.clock
@@ -561,12 +723,13 @@ def run_wall(
         elif not c.playing:
             c.play()
         wall.start_tour()
+        if kind != "scenario":  # a scenario target runs its stories' scenarios after its own
+            wall.prepare_stories()
 
     loader = WallLoader(wall, ready)
     wall.show_on(screen, size)
     loader.start(target)
     wall.closed.connect(app.quit)
-    del kind
     code = int(app.exec())
     session.live.disconnect()
     return code if not loader.error else 2

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from twin_app.model.alerts import SEVERITIES, Alert
 from twin_app.session import Session
 from twin_app.ui.alerts_panel import SEVERITY_COLOURS
 from twin_app.ui.timeline import local_time_text
+from twin_app.ui.wall_tile import set_type
 
 #: Rows the ticker shows (groups beyond are summed up in the last line).
 ROWS = 6
@@ -56,6 +56,7 @@ class QtAlertTicker(QWidget):
         super().__init__(parent)
         self.session = session
         self.tz = ZoneInfo("UTC")
+        self._row_font = ""
         self.header = QLabel("Alerts")
         self.stale = QLabel()
         self.stale.setObjectName("wallStale")
@@ -109,10 +110,8 @@ class QtAlertTicker(QWidget):
             (self.ack_all, 0.7, False),
             *((b, 0.7, False) for b in self.rows),
         ):
-            f = QFont(w.font())
-            f.setPixelSize(max(8, round(k * unit_px)))
-            f.setBold(bold)
-            w.setFont(f)
+            set_type(w, max(8, round(k * unit_px)), bold, " text-align: left;" if k == 0.7 else "")
+        self._row_font = f"font-size: {max(8, round(0.7 * unit_px))}px; font-weight: normal;"
 
     def set_stale(self, text: str) -> None:
         """Show a STALE line above the alerts (empty text hides it)."""
@@ -144,7 +143,7 @@ class QtAlertTicker(QWidget):
                 text = f"… and {len(self.groups) - ROWS + 1} more rules open"
             if b.text() != text:
                 b.setText(text)
-            style = f"text-align: left; color: {SEVERITY_COLOURS[g.severity]};"
+            style = f"{self._row_font} text-align: left; color: {SEVERITY_COLOURS[g.severity]};"
             if b.styleSheet() != style:  # re-polishing is not free: only on a new colour
                 b.setStyleSheet(style)
             b.show()

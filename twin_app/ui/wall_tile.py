@@ -13,6 +13,20 @@ GOOD_COLOURS = {True: "#3fbf5f", False: "#ff5c4d", None: "#f2f2f2"}
 STALE_COLOUR = "#8a8a8a"
 
 
+def set_type(widget: QWidget, px: int, bold: bool, extra: str = "") -> None:
+    """Size a widget's type to `px` pixels, in code and in its own style sheet.
+
+    An application style sheet (the main window's theme: ``QWidget { font-size: 10pt }``)
+    wins over a font set in code; the widget's own sheet wins over the application's.
+    """
+    f = QFont(widget.font())
+    f.setPixelSize(px)
+    f.setBold(bold)
+    widget.setFont(f)
+    weight = "bold" if bold else "normal"
+    widget.setStyleSheet(f"font-size: {px}px; font-weight: {weight};{extra}")
+
+
 class QtKpiTile(QFrame):
     """A tile that shows one :class:`~twin_app.session.wall.WallKpi`.
 
@@ -42,6 +56,7 @@ class QtKpiTile(QFrame):
         self.kpi: WallKpi | None = None
         self.stale = False
         self._text = ("", "", "", "")
+        self._value_font = ""
 
     def set_unit_px(self, unit_px: int) -> None:
         """Scale the type: title 0.7, value 1.9, detail 0.6 type units (pixels)."""
@@ -51,14 +66,22 @@ class QtKpiTile(QFrame):
             (self.detail, 0.6, False),
             (self.badge, 0.7, True),
         ):
-            f = QFont(lab.font())
-            f.setPixelSize(max(8, round(k * unit_px)))
-            f.setBold(bold)
-            lab.setFont(f)
+            if lab is not self.value:
+                set_type(lab, max(8, round(k * unit_px)), bold)
+        # the value's sheet also carries its colour (see show_kpi)
+        self._value_font = f"font-size: {max(8, round(1.9 * unit_px))}px; font-weight: bold;"
+        f = QFont(self.value.font())
+        f.setPixelSize(max(8, round(1.9 * unit_px)))
+        f.setBold(True)
+        self.value.setFont(f)
+        self.value.setStyleSheet(self._value_sheet(self._text[3]))
         m = max(2, unit_px // 3)
         lay = self._layout
         lay.setContentsMargins(m, m // 2, m, m // 2)
         lay.setSpacing(max(1, unit_px // 8))
+
+    def _value_sheet(self, colour: str) -> str:
+        return self._value_font + (f" color: {colour};" if colour else "")
 
     def show_kpi(self, kpi: WallKpi | None, stale: bool = False) -> None:
         """Show a KPI (None: an empty tile); `stale` greys the value and shows the badge."""
@@ -75,7 +98,7 @@ class QtKpiTile(QFrame):
             self.value.setText(text[1])
             self.detail.setText(text[2])
             if text[3] != old[3]:  # a style sheet re-polishes the label: only on a new colour
-                self.value.setStyleSheet(f"color: {text[3]};" if text[3] else "")
+                self.value.setStyleSheet(self._value_sheet(text[3]))
             self._text = text
         if stale != self.stale:
             self.stale = stale
