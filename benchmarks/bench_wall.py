@@ -78,6 +78,45 @@ def child(args: argparse.Namespace) -> None:
     def handles() -> int:
         return len(os.listdir("/proc/self/fd"))
 
+    def breakdown() -> dict[str, float]:
+        """Resident MB by mapping kind (/proc/self/smaps) and glibc's heap in use / free."""
+        out: dict[str, float] = {}
+        kind = "anon"
+        with open("/proc/self/smaps") as f:
+            for line in f:
+                head = line.split(None, 6)
+                if "-" in head[0] and len(head) >= 5 and ":" not in head[0]:
+                    name = head[5].strip() if len(head) > 5 else ""
+                    kind = (
+                        "anon" if not name else name if name.startswith("[") else
+                        "file:" + os.path.basename(name).split(".so")[0]
+                    )  # fmt: skip
+                elif head[0] == "Rss:":
+                    out[kind] = out.get(kind, 0.0) + int(head[1]) / 1024.0
+        big = {k: round(v, 1) for k, v in out.items() if v >= 5 or not k.startswith("file:")}
+        info = mallinfo()
+        if info is not None:
+            big["malloc_in_use"] = round(info[0] / 2**20, 1)
+            big["malloc_free"] = round(info[1] / 2**20, 1)
+            big["malloc_mmapped"] = round(info[2] / 2**20, 1)
+        return big
+
+    def mallinfo() -> tuple[int, int, int] | None:
+        import ctypes
+
+        class MallInfo2(ctypes.Structure):
+            _fields_ = [(n, ctypes.c_size_t) for n in (
+                "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+                "uordblks", "fordblks", "keepcost")]  # fmt: skip
+
+        try:
+            fn = ctypes.CDLL("libc.so.6").mallinfo2
+        except (OSError, AttributeError):
+            return None
+        fn.restype = MallInfo2
+        m = fn()
+        return int(m.uordblks), int(m.fordblks), int(m.hblkhd)
+
     app = QApplication([])
     session = Session()
     session.live.silent_after_s = max(3.0 * args.publish_s, 5.0)
@@ -151,6 +190,8 @@ def child(args: argparse.Namespace) -> None:
     def sample() -> None:
         t = time.monotonic() - st["t0"]
         st["samples"].append((t, rss_mb(), handles()))
+        if args.smaps:
+            st.setdefault("breakdown", []).append((round(t), breakdown()))
         if len(st["samples"]) % 12 == 1:
             gc.collect()
             st["objects"].append((t, len(gc.get_objects())))
@@ -173,7 +214,12 @@ def child(args: argparse.Namespace) -> None:
 
     objs = st["objects"]
     if args.samples:
-        np.savetxt(args.samples, s, fmt="%.2f", delimiter=",", header="t_s,rss_mb,handles")
+        header, table = "t_s,rss_mb,handles", s
+        if st.get("breakdown"):
+            cols = ("malloc_in_use", "malloc_free", "malloc_mmapped", "[heap]", "anon")
+            extra = np.array([[b.get(c, np.nan) for c in cols] for _, b in st["breakdown"]])
+            header, table = header + "," + ",".join(cols), np.hstack([s, extra])
+        np.savetxt(args.samples, table, fmt="%.2f", delimiter=",", header=header)
     print(
         "RESULT "
         + json.dumps(
@@ -195,6 +241,8 @@ def child(args: argparse.Namespace) -> None:
                 "ticks": st["ticks"],
                 "tour_moves": st["tour"],
                 "load_error": loader.error or None,
+                "breakdown_first_last": [st["breakdown"][k] for k in (0, len(st["breakdown"]) // 2, -1)]
+                if st.get("breakdown") else None,
             }
         ),
         flush=True,
@@ -294,6 +342,9 @@ def main() -> None:
     ap.add_argument("--no-live", action="store_true", help="bisecting: no MQTT subscription")
     ap.add_argument("--no-refresh", action="store_true", help="bisecting: no tiles/clock/...")
     ap.add_argument("--trim-s", type=float, help="seconds between heap trims (the wall's own)")
+    ap.add_argument(
+        "--smaps", action="store_true", help="bisecting: resident MB by mapping kind, malloc's"
+    )
     ap.add_argument("--samples", help="also write the samples (t_s, rss_mb, handles) to this CSV")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
