@@ -9,16 +9,13 @@ from typing import Any
 
 import imageio_ffmpeg
 import numpy as np
-import pandas as pd
 import pytest
-from shapely.geometry import box
 
+from tests.box_buildings import box_buildings
 from twin_app.cli import main
 from twin_app.errors import Cancelled
-from twin_app.geometry.extrude import extrude, polygon_arrays
 from twin_app.io.manifest import SAMPLE_DIR
 from twin_app.io.story_file import story_from_dict
-from twin_app.model.city import BUILDINGS, FeatureSet
 from twin_app.model.layers import BuildingLayer
 from twin_app.render.video import StoryFrames, VideoError, export_video, frame_count
 from twin_app.session import Session
@@ -27,15 +24,8 @@ W, H, FPS = 160, 90, 9.0
 
 
 def _session() -> Session:
-    geoms = np.array([box(-30, -30, 0, 0), box(20, 10, 50, 40)], dtype=object)
-    h = np.array([15.0, 45.0])
-    table = pd.DataFrame({"id": ["a", "b"], "height_m": h, "height_source": ["height"] * 2})
-    fs = FeatureSet(
-        "b", BUILDINGS, "test", table["id"].to_numpy(object), table,
-        extrude(polygon_arrays(geoms), h),
-    )  # fmt: skip
     s = Session()
-    s.layers.append(BuildingLayer(name="Buildings", features=fs))
+    s.layers.append(box_buildings([(-30, -30, 0, 0), (20, 10, 50, 40)], [15.0, 45.0]))
     return s
 
 
