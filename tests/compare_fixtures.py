@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 
 from twin_app.model.city import ROADS, FeatureSet, Polylines
+from twin_app.model.layers import BuildingLayer, RoadLayer
 from twin_app.model.mesh import TriMesh
+from twin_app.session import Session
 
 #: Centre line y (m) of each road; every road runs from x = -ROAD_HALF_M to +ROAD_HALF_M.
 ROAD_Y = (-40.0, 0.0, 40.0)
@@ -61,6 +63,14 @@ def building_set() -> FeatureSet:
     return FeatureSet(
         "Buildings (test)", BUILDINGS, "test", table["id"].to_numpy(object), table, mesh
     )
+
+
+def compare_session() -> Session:
+    """A new session showing the city: a "Buildings" layer, then a "Roads" layer."""
+    s = Session()
+    s.layers.append(BuildingLayer(name="Buildings", features=building_set()))
+    s.layers.append(RoadLayer(name="Roads", features=road_set()))
+    return s
 
 
 def pipe_set() -> FeatureSet:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import Polygon
 
+from tests.render.pixel_probe import world_pixel
 from twin_app.geometry.extrude import extrude, polygon_arrays
 from twin_app.model.city import BUILDINGS, FeatureSet
+from twin_app.render.compare import CompareView
 from twin_app.render.plotter import offscreen_plotter
 from twin_app.render.scene import Scene
+from twin_app.session import Session
+from twin_app.session.compare import Comparison
 
 
 @pytest.fixture
@@ -49,12 +54,22 @@ def pixel_at():  # type: ignore[no-untyped-def]
     return _pixel_at
 
 
-def _pixel_at(scene: Scene, xyz: tuple[float, float, float]) -> np.ndarray:
+def _pixel_at(scene: Scene, xyz: tuple[float, float, float]) -> np.ndarray[Any, Any]:
     """Colour of the pixel where a world point projects (after a fresh render)."""
-    img = scene.screenshot()
-    r = scene.plotter.renderer
-    r.SetWorldPoint(*xyz, 1.0)
-    r.WorldToDisplay()
-    x, y, _ = r.GetDisplayPoint()
-    h = img.shape[0]
-    return img[round(h - 1 - y), round(x)].astype(int)
+    return world_pixel(scene.screenshot(), scene, xyz)
+
+
+@pytest.fixture
+def compare_view() -> Iterator[tuple[Comparison, CompareView]]:
+    """An empty session's scenario comparison in a 400 x 300 offscreen side-by-side view
+    (legends off, so they hide no pixels)."""
+    cmp = Comparison(Session(), "Scenario")
+    left, right = offscreen_plotter(400, 300, aa="off"), offscreen_plotter(400, 300, aa="off")
+    cv = CompareView(left, right, cmp)
+    for v in cv.viewers:
+        v.scene.show_legends = False
+    yield cmp, cv
+    cv.close()
+    cmp.close()
+    left.close()
+    right.close()

@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 import pyvista as pv
 
-from tests.compare_fixtures import ROAD_Y, ROAD_Z, building_set, road_set
+from tests.compare_fixtures import ROAD_Y, ROAD_Z, compare_session
 from twin_app.model.camera import CameraPose
-from twin_app.model.layers import BuildingLayer, RoadLayer
 from twin_app.model.style import CONGESTION, DELTA_COLORMAP
 from twin_app.render.compare import CompareView, SwipeView
 from twin_app.render.plotter import offscreen_plotter
@@ -37,10 +36,7 @@ def plotters() -> Iterator[list[pv.Plotter]]:
 
 @pytest.fixture
 def session() -> Session:
-    s = Session()
-    s.layers.append(BuildingLayer(name="Buildings", features=building_set()))
-    s.layers.append(RoadLayer(name="Roads", features=road_set()))
-    return s
+    return compare_session()
 
 
 def top_pose() -> CameraPose:

@@ -5,26 +5,23 @@ a second), shown in the compare view of an empty session and rendered offscreen.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 
+from tests.render.pixel_probe import world_pixel
 from twin_app.io.manifest import SAMPLE_DIR
 from twin_app.model.camera import CameraPose
 from twin_app.model.layers import FeatureLayer
 from twin_app.model.style import RSRP_CLASSES
 from twin_app.render.compare import CompareView
-from twin_app.render.plotter import offscreen_plotter
 from twin_app.scenarios.file import scenario_from_dict
 from twin_app.scenarios.model import ScenarioResult
 from twin_app.scenarios.run import run_scenario
-from twin_app.session import Session
 from twin_app.session.compare import Comparison
 from twin_app.session.radio_floors import DELTA_COLUMN, FLOORS_KEY, VALUE_COLUMN
 
-W, H = 400, 300
 #: The added station stands on the roof of way/172180192, at about (600, 451).
 CENTRE = (600.0, 451.0)
 
@@ -38,20 +35,6 @@ def radio() -> ScenarioResult:
     return run_scenario(scenario_from_dict(data))
 
 
-@pytest.fixture
-def view() -> Iterator[tuple[Comparison, CompareView]]:
-    cmp = Comparison(Session(), "Scenario")
-    left, right = offscreen_plotter(W, H, aa="off"), offscreen_plotter(W, H, aa="off")
-    cv = CompareView(left, right, cmp)
-    for v in cv.viewers:
-        v.scene.show_legends = False
-    yield cmp, cv
-    cv.close()
-    cmp.close()
-    left.close()
-    right.close()
-
-
 def _floor_layers(cmp: Comparison) -> tuple[FeatureLayer, FeatureLayer]:
     (left,) = cmp.baseline.extras[FLOORS_KEY]
     (right,) = cmp.scenario.extras[FLOORS_KEY]
@@ -61,9 +44,9 @@ def _floor_layers(cmp: Comparison) -> tuple[FeatureLayer, FeatureLayer]:
 
 
 def test_one_slab_per_floor_with_its_value_and_change(
-    radio: ScenarioResult, view: tuple[Comparison, CompareView]
+    radio: ScenarioResult, compare_view: tuple[Comparison, CompareView]
 ) -> None:
-    cmp, _ = view
+    cmp, _ = compare_view
     notes = cmp.show_result(radio)
     assert not [n for n in notes if n.startswith("radio")], notes
     base, scen = radio.extra["radio_floors_baseline"], radio.extra["radio_floors_scenario"]
@@ -112,9 +95,9 @@ def test_one_slab_per_floor_with_its_value_and_change(
 
 
 def test_delta_and_value_views_recolour_the_scenario_floors(
-    radio: ScenarioResult, view: tuple[Comparison, CompareView]
+    radio: ScenarioResult, compare_view: tuple[Comparison, CompareView]
 ) -> None:
-    cmp, _ = view
+    cmp, _ = compare_view
     cmp.show_result(radio)
     left, right = _floor_layers(cmp)
     assert (left.color_by, right.color_by) == (VALUE_COLUMN, DELTA_COLUMN)
@@ -128,23 +111,15 @@ def test_delta_and_value_views_recolour_the_scenario_floors(
     assert FLOORS_KEY not in cmp.scenario.extras or not cmp.scenario.extras[FLOORS_KEY]
 
 
-def _pixel(img: Any, cv: CompareView, xyz: Any) -> Any:
-    ren = cv.scenario.scene.plotter.renderer
-    ren.SetWorldPoint(float(xyz[0]), float(xyz[1]), float(xyz[2]), 1.0)
-    ren.WorldToDisplay()
-    x, y, _ = ren.GetDisplayPoint()
-    return img[round(H - 1 - y), round(x)].astype(int)
-
-
 def _chroma(x: Any, c: Any) -> float:
     """Distance of two colours' chromaticities (each divided by its channel sum)."""
     return float(np.abs(x / max(x.sum(), 1) - c / max(c.sum(), 1)).sum())
 
 
 def test_a_facade_shows_its_floors_in_their_classes(
-    radio: ScenarioResult, view: tuple[Comparison, CompareView]
+    radio: ScenarioResult, compare_view: tuple[Comparison, CompareView]
 ) -> None:
-    cmp, cv = view
+    cmp, cv = compare_view
     cmp.show_result(radio)
     cmp.set_show("value")
     _, right = _floor_layers(cmp)
@@ -176,8 +151,8 @@ def test_a_facade_shows_its_floors_in_their_classes(
         eye = mid + 30.0 * n + np.array([0.0, 0.0, 2.0])
         cmp.camera.set_pose(CameraPose(tuple(eye), tuple(mid), (0.0, 0.0, 1.0)))
         _, img = cv.screenshots()
-        lo = _pixel(img, cv, mid - np.array([0.0, 0.0, 1.5]) + 0.3 * n)
-        hi = _pixel(img, cv, mid + np.array([0.0, 0.0, 1.3]) + 0.3 * n)
+        lo = world_pixel(img, cv.scenario.scene, mid - np.array([0.0, 0.0, 1.5]) + 0.3 * n)
+        hi = world_pixel(img, cv.scenario.scene, mid + np.array([0.0, 0.0, 1.3]) + 0.3 * n)
         rgb = RSRP_CLASSES.rgb().astype(int)
         a, b = rgb[cls[k]], rgb[cls[k + 1]]
         # another building's slab may stand in front: look for a wall in view

@@ -11,13 +11,13 @@ import pytest
 import pyvista as pv
 
 from tests.compare_fixtures import ROAD_Y, ROAD_Z, road_set
+from tests.render.pixel_probe import world_pixel
 from twin_app.model.camera import CameraPose
 from twin_app.model.layers import RoadLayer
 from twin_app.model.raster import RasterLayer
 from twin_app.model.style import RSRP_CLASSES, hex_to_rgb
 from twin_app.render.plotter import offscreen_plotter
 from twin_app.render.raster_adapter import RasterAdapter
-from twin_app.render.scene import Scene
 from twin_app.render.viewer import Viewer
 from twin_app.session import Session
 
@@ -37,14 +37,6 @@ def plotter() -> Iterator[pv.Plotter]:
 
 def centre(row: int, col: int) -> tuple[float, float, float]:
     return (-60.0 + 40.0 * (col + 0.5), 20.0 - 40.0 * (row + 0.5), ROAD_Z)
-
-
-def pixel(img: np.ndarray[Any, Any], scene: Scene, xyz: tuple[float, float, float]) -> Any:
-    r = scene.plotter.renderer
-    r.SetWorldPoint(*xyz, 1.0)
-    r.WorldToDisplay()
-    x, y, _ = r.GetDisplayPoint()
-    return img[round(H - 1 - y), round(x)].astype(int)
 
 
 def rgb8(hex_color: str) -> np.ndarray[Any, Any]:
@@ -78,19 +70,19 @@ def test_rsrp_raster_draws_class_colours_over_the_roads_and_nan_shows_them(
         (1, 2): RSRP_CLASSES.colors[4],
     }
     for (r, c), color in want.items():
-        got = pixel(img, scene, centre(r, c))
+        got = world_pixel(img, scene, centre(r, c))
         assert np.abs(got - rgb8(color)).max() <= 3, ((r, c), got, color)
     # NaN: transparent, the road beneath (y = -40 runs through cell (1, 1)) keeps its colour.
     x, y, z = centre(1, 1)
     assert y - 20 < ROAD_Y[0] < y + 20
-    road_rgb = pixel(img, scene, (x, ROAD_Y[0], z))
+    road_rgb = world_pixel(img, scene, (x, ROAD_Y[0], z))
     raster.visible = False
     bare = scene.screenshot()
-    assert np.abs(road_rgb - pixel(bare, scene, (x, ROAD_Y[0], z))).max() <= 3
+    assert np.abs(road_rgb - world_pixel(bare, scene, (x, ROAD_Y[0], z))).max() <= 3
     # ...and where the raster has values it covers the road (drawn above it).
-    on_road = pixel(img, scene, (-40.0, ROAD_Y[0], z))
+    on_road = world_pixel(img, scene, (-40.0, ROAD_Y[0], z))
     assert np.abs(on_road - rgb8(RSRP_CLASSES.colors[5])).max() <= 3
-    assert np.abs(pixel(bare, scene, (-40.0, ROAD_Y[0], z)) - on_road).max() > 30
+    assert np.abs(world_pixel(bare, scene, (-40.0, ROAD_Y[0], z)) - on_road).max() > 30
     raster.visible = True
     # New values: the same texture array, rewritten; no new actor or image.
     actor, image, texels = adapter.actor, adapter.image, adapter.texels
@@ -101,7 +93,7 @@ def test_rsrp_raster_draws_class_colours_over_the_roads_and_nan_shows_them(
     assert adapter.actor is actor and adapter.image is image
     assert adapter.texels.__array_interface__["data"][0] == buf
     img = scene.screenshot()
-    got = pixel(img, scene, centre(0, 0))
+    got = world_pixel(img, scene, centre(0, 0))
     assert np.abs(got - rgb8(RSRP_CLASSES.colors[5])).max() <= 3
     viewer.close()
 
@@ -131,7 +123,7 @@ def test_sun_hours_raster_in_the_oblique_view_has_no_z_fighting(plotter: pv.Plot
     road = rgb8(roads.color)
     for y in ROAD_Y:
         xs = np.linspace(-55.0, 55.0, 12)
-        px = np.array([pixel(img, scene, (float(x), y, ROAD_Z)) for x in xs])
+        px = np.array([world_pixel(img, scene, (float(x), y, ROAD_Z)) for x in xs])
         assert (np.abs(px - road).sum(axis=1) > 40).all()
         lum = px.sum(axis=1)
         assert (np.diff(lum) >= -6).all() and lum[-1] > lum[0] + 300

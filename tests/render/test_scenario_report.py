@@ -17,10 +17,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.compare_fixtures import building_set, road_set
+from tests.compare_fixtures import compare_session
 from twin_app.cli import main
 from twin_app.io.manifest import SAMPLE_DIR
-from twin_app.model.layers import BuildingLayer, RoadLayer
 from twin_app.scenarios.model import Kpi, ScenarioResult
 from twin_app.session import Session
 from twin_app.session.scenario import kpi_rows
@@ -125,10 +124,7 @@ def test_report_of_a_network_scenario_without_a_twin(tmp_path: Path, capsys: Any
 
 @pytest.fixture(scope="module")
 def session() -> Session:
-    s = Session()
-    s.layers.append(BuildingLayer(name="Buildings", features=building_set()))
-    s.layers.append(RoadLayer(name="Roads", features=road_set()))
-    return s
+    return compare_session()
 
 
 def test_report_renders_baseline_scenario_and_change(session: Session) -> None:

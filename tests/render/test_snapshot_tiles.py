@@ -11,9 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.compare_fixtures import building_set, road_set
+from tests.compare_fixtures import compare_session
 from twin_app.model.camera import CameraPose
-from twin_app.model.layers import BuildingLayer, RoadLayer
 from twin_app.render.snapshot import max_render_size, snapshot, tiles
 from twin_app.session import Session
 
@@ -22,9 +21,7 @@ OSM = "© OpenStreetMap contributors"
 
 @pytest.fixture(scope="module")
 def session() -> Session:
-    s = Session()
-    s.layers.append(BuildingLayer(name="Buildings", features=building_set()))
-    s.layers.append(RoadLayer(name="Roads", features=road_set()))
+    s = compare_session()
     s.camera.set_pose(CameraPose((-60.0, -260.0, 190.0), (5.0, 10.0, 0.0), (0.0, 0.0, 1.0)))
     return s
 

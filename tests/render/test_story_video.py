@@ -9,17 +9,13 @@ from typing import Any
 
 import imageio_ffmpeg
 import numpy as np
-import pandas as pd
 import pytest
-from shapely.geometry import box
 
+from tests.box_buildings import box_buildings
 from twin_app.cli import main
 from twin_app.errors import Cancelled
-from twin_app.geometry.extrude import extrude, polygon_arrays
 from twin_app.io.manifest import SAMPLE_DIR
 from twin_app.io.story_file import story_from_dict
-from twin_app.model.city import BUILDINGS, FeatureSet
-from twin_app.model.layers import BuildingLayer
 from twin_app.render.video import StoryFrames, VideoError, export_video, frame_count
 from twin_app.session import Session
 
@@ -27,15 +23,8 @@ W, H, FPS = 160, 90, 9.0
 
 
 def _session() -> Session:
-    geoms = np.array([box(-30, -30, 0, 0), box(20, 10, 50, 40)], dtype=object)
-    h = np.array([15.0, 45.0])
-    table = pd.DataFrame({"id": ["a", "b"], "height_m": h, "height_source": ["height"] * 2})
-    fs = FeatureSet(
-        "b", BUILDINGS, "test", table["id"].to_numpy(object), table,
-        extrude(polygon_arrays(geoms), h),
-    )  # fmt: skip
     s = Session()
-    s.layers.append(BuildingLayer(name="Buildings", features=fs))
+    s.layers.append(box_buildings([(-30, -30, 0, 0), (20, 10, 50, 40)], [15.0, 45.0]))
     return s
 
 
@@ -160,15 +149,12 @@ def test_cli_films_a_story_on_the_sample_twin(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("mode", ["side_by_side", "swipe"])
 def test_scenario_step_shows_baseline_left_and_the_change_right(mode: str) -> None:
-    from tests.compare_fixtures import building_set, road_set
+    from tests.compare_fixtures import compare_session
     from twin_app.model.camera import CameraPose
-    from twin_app.model.layers import RoadLayer
     from twin_app.session.compare import Comparison
     from twin_app.session.story import CompareState
 
-    session = Session()
-    session.layers.append(BuildingLayer(name="Buildings", features=building_set()))
-    session.layers.append(RoadLayer(name="Roads", features=road_set()))
+    session = compare_session()
     # looking straight down from far enough that each half shows every road
     session.camera.set_pose(CameraPose((0.0, 0.0, 900.0), (0.0, 0.0, 0.0), (0.0, 1.0, 0.0)))
     frames = StoryFrames(session, 320, 180, aa="off")

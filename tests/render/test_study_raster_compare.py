@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 
+from tests.render.pixel_probe import world_pixel
 from twin_app.io.manifest import SAMPLE_DIR
 from twin_app.model.camera import CameraPose
 from twin_app.model.raster import RasterLayer
@@ -21,11 +21,9 @@ from twin_app.model.style import RSRP_CLASSES
 from twin_app.render.compare import CompareView, SwipeView
 from twin_app.render.plotter import offscreen_plotter
 from twin_app.render.raster_adapter import RasterAdapter
-from twin_app.render.scene import Scene
 from twin_app.scenarios.file import scenario_from_dict
 from twin_app.scenarios.model import ScenarioResult
 from twin_app.scenarios.run import run_scenario
-from twin_app.session import Session
 from twin_app.session.compare import Comparison
 from twin_app.session.study_rasters import raster_delta
 
@@ -68,21 +66,6 @@ def runs() -> dict[str, ScenarioResult]:
     return {"sun": sun, "radio": radio, "air": air}
 
 
-@pytest.fixture
-def view() -> Iterator[tuple[Comparison, CompareView]]:
-    session = Session()
-    cmp = Comparison(session, "Scenario")
-    left, right = offscreen_plotter(W, H, aa="off"), offscreen_plotter(W, H, aa="off")
-    cv = CompareView(left, right, cmp)
-    for v in cv.viewers:
-        v.scene.show_legends = False
-    yield cmp, cv
-    cv.close()
-    cmp.close()
-    left.close()
-    right.close()
-
-
 def _layers(cmp: Comparison, key: str) -> tuple[RasterLayer, RasterLayer]:
     (left,) = cmp.baseline.extras[key]
     (right,) = cmp.scenario.extras[key]
@@ -103,14 +86,6 @@ def _centre(layer: RasterLayer, r: int, c: int) -> tuple[float, float, float]:
     return (x0 + (c + 0.5) * dx, y0 + (r + 0.5) * ndy, layer.z + RasterAdapter.LIFT_M)
 
 
-def _pixel(img: np.ndarray[Any, Any], scene: Scene, xyz: tuple[float, float, float]) -> Any:
-    ren = scene.plotter.renderer
-    ren.SetWorldPoint(*xyz, 1.0)
-    ren.WorldToDisplay()
-    x, y, _ = ren.GetDisplayPoint()
-    return img[round(H - 1 - y), round(x)].astype(int)
-
-
 def _inner_cell(mask: np.ndarray[Any, Any]) -> tuple[int, int]:
     """A cell whose 3 x 3 neighbourhood is all in `mask` (safe from pixel rounding)."""
     m = mask.copy()
@@ -126,9 +101,9 @@ def _inner_cell(mask: np.ndarray[Any, Any]) -> tuple[int, int]:
 
 
 def test_sun_hours_both_sides_and_the_tower_shade_on_pixels(
-    runs: dict[str, ScenarioResult], view: tuple[Comparison, CompareView]
+    runs: dict[str, ScenarioResult], compare_view: tuple[Comparison, CompareView]
 ) -> None:
-    cmp, cv = view
+    cmp, cv = compare_view
     res = runs["sun"]
     b, s = res.extra["sun_hours_baseline"], res.extra["sun_hours_scenario"]
     # an empty session: the scenario's buildings have no building layer to stand in for
@@ -150,24 +125,24 @@ def test_sun_hours_both_sides_and_the_tower_shade_on_pixels(
     same = _inner_cell((delta == 0.0) & np.isfinite(b) & (b > 3.0))
     _look_down_on(cmp, left)
     img_l, img_r = cv.screenshots()
-    pr = _pixel(img_r, cv.scenario.scene, _centre(right, *shaded))
+    pr = world_pixel(img_r, cv.scenario.scene, _centre(right, *shaded))
     assert pr[2] - pr[0] > 40, pr  # less sun: blue on the change map
     # no change: transparent, the ground plane shows as where no raster is drawn
     right.visible = False
     bare = cv.scenario.scene.screenshot()
     right.visible = True
-    p_same = _pixel(img_r, cv.scenario.scene, _centre(right, *same))
-    assert np.abs(p_same - _pixel(bare, cv.scenario.scene, _centre(right, *same))).max() <= 3
+    p_same = world_pixel(img_r, cv.scenario.scene, _centre(right, *same))
+    assert np.abs(p_same - world_pixel(bare, cv.scenario.scene, _centre(right, *same))).max() <= 3
     # value view: one colour range; the sides differ where the tower shades, agree elsewhere
     cmp.set_show("value")
     np.testing.assert_array_equal(right.values, s)
     assert right.color_by == "sun_hours_h" and left.clim == right.clim is not None
     img_l, img_r = cv.screenshots()
-    pl = _pixel(img_l, cv.baseline.scene, _centre(left, *shaded))
-    pr = _pixel(img_r, cv.scenario.scene, _centre(right, *shaded))
+    pl = world_pixel(img_l, cv.baseline.scene, _centre(left, *shaded))
+    pr = world_pixel(img_r, cv.scenario.scene, _centre(right, *shaded))
     assert pl.sum() > pr.sum() + 60, (pl, pr)  # inferno: less sun is darker
-    ql = _pixel(img_l, cv.baseline.scene, _centre(left, *same))
-    qr = _pixel(img_r, cv.scenario.scene, _centre(right, *same))
+    ql = world_pixel(img_l, cv.baseline.scene, _centre(left, *same))
+    qr = world_pixel(img_r, cv.scenario.scene, _centre(right, *same))
     assert np.abs(ql - qr).max() <= 3
     # the same result again: the same layers and arrays, values written in place
     arrays = (left.values, right.values)
@@ -177,9 +152,9 @@ def test_sun_hours_both_sides_and_the_tower_shade_on_pixels(
 
 
 def test_radio_coverage_and_air_classes_replace_the_sun(
-    runs: dict[str, ScenarioResult], view: tuple[Comparison, CompareView]
+    runs: dict[str, ScenarioResult], compare_view: tuple[Comparison, CompareView]
 ) -> None:
-    cmp, cv = view
+    cmp, cv = compare_view
     cmp.show_result(runs["sun"])
     merged = dataclasses.replace(runs["radio"], extra={**runs["radio"].extra, **runs["air"].extra})
     assert [
@@ -200,15 +175,15 @@ def test_radio_coverage_and_air_classes_replace_the_sun(
     gain = _inner_cell(d > 3.0)
     _look_down_on(cmp, left)
     img_l, img_r = cv.screenshots()
-    pr = _pixel(img_r, cv.scenario.scene, _centre(right, *gain))
+    pr = world_pixel(img_r, cv.scenario.scene, _centre(right, *gain))
     assert pr[0] - pr[2] > 40, pr  # stronger: red on the change map
     cmp.set_show("value")
     assert left.clim is None and right.clim is None  # classes are their own range
     np.testing.assert_array_equal(right.values, s)
     img_l, img_r = cv.screenshots()
     better = _inner_cell(RSRP_CLASSES.classify(s) > RSRP_CLASSES.classify(b))
-    pl = _pixel(img_l, cv.baseline.scene, _centre(left, *better))
-    pr = _pixel(img_r, cv.scenario.scene, _centre(right, *better))
+    pl = world_pixel(img_l, cv.baseline.scene, _centre(left, *better))
+    pr = world_pixel(img_r, cv.scenario.scene, _centre(right, *better))
     assert np.abs(pl - pr).max() > 20, (pl, pr)
     # air: the AQI classes of the run's pollutant, the plume raising the concentration
     aleft, aright = _layers(cmp, "air_raster")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.compare_fixtures import building_set, road_set
+from tests.compare_fixtures import compare_session, road_set
 from twin_app.model.layers import BuildingLayer, RoadLayer
 from twin_app.model.style import DELTA_COLORMAP, FLOW_CHANGE, column_clim
 from twin_app.session import Selection, Session
@@ -61,10 +61,7 @@ def test_diverging_limits_are_symmetric_about_zero_and_robust() -> None:
 
 @pytest.fixture
 def session() -> Session:
-    s = Session()
-    s.layers.append(BuildingLayer(name="Buildings", features=building_set()))
-    s.layers.append(RoadLayer(name="Roads", features=road_set()))
-    return s
+    return compare_session()
 
 
 def test_sides_share_unchanged_layers_and_results_share_the_geometry(session: Session) -> None:

@@ -7,16 +7,13 @@ import math
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
-from shapely.geometry import box
 
+from tests.box_buildings import box_buildings
 from twin_app.errors import InputError
-from twin_app.geometry.extrude import extrude, polygon_arrays
 from twin_app.io.manifest import SAMPLE_DIR
 from twin_app.io.story_file import PoseSpec, Step, Story, load_story, save_story, story_from_dict
 from twin_app.model.camera import Bookmark, CameraPose
-from twin_app.model.city import BUILDINGS, FeatureSet
 from twin_app.model.layers import BuildingLayer
 from twin_app.model.times import parse_time
 from twin_app.session import Session
@@ -28,14 +25,7 @@ B = CameraPose((400.0, 200.0, 150.0), (100.0, 100.0, 10.0))
 
 
 def _buildings() -> BuildingLayer:
-    geoms = np.array([box(-20, -20, 20, 20), box(60, 0, 90, 30)], dtype=object)
-    h = np.array([10.0, 40.0])
-    table = pd.DataFrame({"id": ["a", "b"], "height_m": h, "height_source": ["height"] * 2})
-    fs = FeatureSet(
-        "b", BUILDINGS, "test", table["id"].to_numpy(object), table,
-        extrude(polygon_arrays(geoms), h),
-    )  # fmt: skip
-    return BuildingLayer(name="Buildings (test)", features=fs)
+    return box_buildings([(-20, -20, 20, 20), (60, 0, 90, 30)], [10.0, 40.0], "Buildings (test)")
 
 
 @pytest.fixture

@@ -7,10 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import pytest
-from shapely.geometry import box
+
+from tests.box_buildings import box_buildings
 
 pytestmark = pytest.mark.ui
 
@@ -35,18 +34,7 @@ camera = { position = [-200, 200, 300], focal_point = [0, 0, 0] }
 
 
 def _layer() -> Any:
-    from twin_app.geometry.extrude import extrude, polygon_arrays
-    from twin_app.model.city import BUILDINGS, FeatureSet
-    from twin_app.model.layers import BuildingLayer
-
-    geoms = np.array([box(-30, -30, 30, 30)], dtype=object)
-    h = np.array([40.0])
-    table = pd.DataFrame({"id": ["a"], "height_m": h, "height_source": ["height"]})
-    fs = FeatureSet(
-        "b", BUILDINGS, "test", table["id"].to_numpy(object), table,
-        extrude(polygon_arrays(geoms), h),
-    )  # fmt: skip
-    return BuildingLayer(name="Buildings", features=fs)
+    return box_buildings([(-30, -30, 30, 30)], [40.0])
 
 
 def test_page_keys_move_through_the_steps(qtbot: Any, window: Any, tmp_path: Path) -> None:

@@ -55,18 +55,20 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 
 from twin_app.errors import InputError, TwinError
+from twin_app.io.toml_model import (
+    FileModel,
+    RelativePath,
+    error_text,
+    model_from_dict,
+    norm_path,
+    read_toml_file,
+    validation_message,
+    write_toml_file,
+)
+from twin_app.io.toml_model import StrictModel as _Strict
 from twin_app.model.camera import CameraPose
 
 #: The schema version this code reads and writes.
@@ -83,28 +85,11 @@ CompareMode = Literal["side_by_side", "swipe"]
 Show = Literal["delta", "value"]
 
 
-def _norm(path: str | Path) -> Path:
-    """Absolute and normalised (``..`` folded) without resolving symlinks."""
-    return Path(os.path.normpath(Path(path).absolute()))
-
-
-def _base_dir(info: ValidationInfo) -> Path:
-    ctx = info.context if isinstance(info.context, Mapping) else {}
-    base = ctx.get("base_dir")
-    return Path(base) if base is not None else Path.cwd()
-
-
 def _time_text(value: Any) -> Any:
     """TOML datetimes (``time = 2026-03-02T08:00:00``) are kept as their ISO text."""
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     return value
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True
-    )
 
 
 Vec3 = tuple[float, float, float]
@@ -174,7 +159,7 @@ class Step(_Strict):
     time: Annotated[str | None, BeforeValidator(_time_text)] = None
     rate: float | None = Field(None, ge=-MAX_RATE, le=MAX_RATE)
     layers: dict[str, LayerStyleSpec] = Field(default_factory=dict)
-    scenario: Path | None = None
+    scenario: RelativePath | None = None
     compare: CompareMode | None = None
     show: Show = "delta"
     split: float = Field(0.5, ge=0.01, le=0.99)
@@ -198,11 +183,6 @@ class Step(_Strict):
         except TwinError as exc:
             raise ValueError(f"not a time like 2026-03-02T08:00 ({exc})") from None
         return v
-
-    @field_validator("scenario", mode="after")
-    @classmethod
-    def _absolute(cls, v: Path | None, info: ValidationInfo) -> Path | None:
-        return None if v is None else _norm(_base_dir(info) / v)
 
     @model_validator(mode="after")
     def _consistent(self) -> Step:
@@ -234,7 +214,7 @@ class Step(_Strict):
         return self.compare or "side_by_side"
 
 
-class Story(_Strict):
+class Story(FileModel):
     """A story file's content (frozen). Paths are absolute (see the module docstring).
 
     ``file`` is where it was read from (None when built in code); it is not compared.
@@ -243,16 +223,11 @@ class Story(_Strict):
     schema_version: Literal[1] = Field(SCHEMA_VERSION, alias="schema")
     name: str = Field(min_length=1)
     description: str = ""
-    twin: Path | None = None
+    twin: RelativePath | None = None
     timezone: str | None = None
     bookmarks: tuple[BookmarkSpec, ...] = ()
     steps: tuple[Step, ...] = ()
     file: Path | None = Field(None, exclude=True, repr=False)
-
-    @field_validator("twin", mode="after")
-    @classmethod
-    def _absolute(cls, v: Path | None, info: ValidationInfo) -> Path | None:
-        return None if v is None else _norm(_base_dir(info) / v)
 
     @field_validator("timezone", mode="after")
     @classmethod
@@ -275,14 +250,6 @@ class Story(_Strict):
                 raise ValueError(f"bookmark {b.name!r} is defined twice")
             seen.add(b.name)
         return self
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Story):
-            return NotImplemented
-        return self.model_dump() == other.model_dump()
-
-    def __hash__(self) -> int:
-        return hash(self.model_dump_json())
 
     @property
     def label(self) -> str:
@@ -317,25 +284,6 @@ def _loc_text(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
-def _what(err: Mapping[str, Any]) -> str:
-    kind = err.get("type", "")
-    if kind == "extra_forbidden":
-        return "unknown key (not part of story schema 1; check the spelling)"
-    if kind == "missing":
-        return "required key missing"
-    if kind == "finite_number":
-        return "must be a finite number (not inf or nan)"
-    if kind == "literal_error" and err.get("loc", ("",))[0] in ("schema", "schema_version"):
-        return (
-            f"schema {err.get('input')!r} is not supported: this version reads schema "
-            f"{SCHEMA_VERSION}"
-        )
-    msg = str(err.get("msg", "invalid"))
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
-    return msg[:1].lower() + msg[1:]
-
-
 def _pick_error(exc: ValidationError) -> Mapping[str, Any]:
     """The error to show: for ``camera`` (a name or a pose) the pose's, when it was a table."""
     errors = exc.errors()
@@ -349,14 +297,12 @@ def _pick_error(exc: ValidationError) -> Mapping[str, Any]:
     return errors[0]
 
 
+def _what(err: Mapping[str, Any]) -> str:
+    return error_text(err, "story", SCHEMA_VERSION)
+
+
 def _validation_message(label: str, exc: ValidationError) -> str:
-    err = _pick_error(exc)
-    loc = _loc_text(tuple(err.get("loc", ())))
-    got = err.get("input")
-    shown = ""
-    if err.get("type") != "missing" and isinstance(got, str | int | float):
-        shown = f" (found {repr(got)[:40]})"
-    return f"{label}: key {loc!r}: {_what(err)}{shown}"
+    return validation_message(label, exc, _pick_error(exc), _loc_text, _what)
 
 
 def story_from_dict(
@@ -364,27 +310,9 @@ def story_from_dict(
 ) -> Story:
     """Validate a story given as a mapping (the parsed TOML).
 
-    Parameters
-    ----------
-    data
-        The file's content.
-    base_dir
-        Folder relative paths are resolved against (default: the file's folder, else the
-        current directory).
-    file
-        The file it came from, for messages.
-
-    Raises
-    ------
-    InputError
-        One line: the file, the key path and what is wrong.
+    Parameters and errors: :func:`~twin_app.io.toml_model.model_from_dict`.
     """
-    base = Path(base_dir) if base_dir is not None else (file.parent if file else Path.cwd())
-    label = str(file) if file is not None else "story"
-    try:
-        return Story.model_validate({**data, "file": file}, context={"base_dir": base})
-    except ValidationError as exc:
-        raise InputError(_validation_message(label, exc)) from None
+    return model_from_dict(Story, data, base_dir, file, "story", _validation_message)
 
 
 def check_story_files(story: Story) -> None:
@@ -415,21 +343,7 @@ def load_story(path: Path | str, check: bool = True) -> Story:
         The file cannot be read, is not TOML, breaks the schema or names a missing file; one
         line naming the file and the key.
     """
-    p = _norm(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such story file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{p}: cannot read the story file ({type(exc).__name__})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{p}: not valid TOML ({exc})") from None
-    except RecursionError:
-        raise InputError(f"{p}: not valid TOML (nested too deeply)") from None
-    if "schema" not in data:
-        raise InputError(f"{p}: key 'schema': required key missing (write schema = 1 first)")
+    p, data = read_toml_file(path, "story")
     story = story_from_dict(data, file=p)
     if check:
         check_story_files(story)
@@ -450,7 +364,7 @@ def is_story_file(path: Path | str) -> bool:
 
 def story_to_dict(story: Story, folder: Path | str) -> dict[str, Any]:
     """The TOML content of a story, paths relative to ``folder`` (None values left out)."""
-    folder = _norm(folder)
+    folder = norm_path(folder)
 
     def clean(obj: Any) -> Any:
         if isinstance(obj, Path):
@@ -480,13 +394,7 @@ def save_story(story: Story, path: Path | str) -> Story:
     SessionFileError
         The file cannot be written (the previous file is unchanged).
     """
-    import tomli_w
-
-    from twin_app.io.atomic import atomic_write_text
-
-    p = _norm(path)
-    text = tomli_w.dumps(story_to_dict(story, p.parent))
-    atomic_write_text(p, text)
+    p = write_toml_file(path, lambda folder: story_to_dict(story, folder))
     return story.model_copy(update={"file": p})
 
 

@@ -44,7 +44,7 @@ import numpy as np
 from twin_app.errors import InputError
 from twin_app.scenarios.file import AirSection, Scenario
 from twin_app.scenarios.model import FloatArray, TrafficModel
-from twin_app.scenarios.twin_city import twin_city, twin_folder
+from twin_app.scenarios.twin_city import twin_buildings
 
 Bounds = tuple[float, float, float, float]
 
@@ -118,16 +118,11 @@ def air_twin(twin_dir: Path | str) -> AirTwin:
     """The twin's buildings as residential floor area at their centroids (cached in-process)."""
     from twin_app.scenarios.twin_traffic import building_masses_from_set
 
-    folder = twin_folder(twin_dir)
-    key, city = twin_city(folder)
+    key, folder, city, fs = twin_buildings(twin_dir, "an [air] run")
     with _LOCK:
         hit = _CACHE.get(key)
     if hit is not None:
         return hit
-    blds = [s for s in city.sets if s.kind == "buildings" and s.mesh.n_triangles]
-    if not blds:
-        raise InputError(f"{folder}: the twin has no buildings for an [air] run")
-    fs = max(blds, key=lambda s: s.n_features)
     masses = building_masses_from_set(fs)
     # building_masses_from_set drops buildings without roof area: keep the same rows
     from twin_app.model.mesh import SURFACE_ROOF

@@ -136,23 +136,24 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 
 from twin_app.errors import InputError
+from twin_app.io.toml_model import (
+    FileModel,
+    RelativePath,
+    error_text,
+    model_from_dict,
+    norm_path,
+    read_toml_file,
+    validation_message,
+    write_toml_file,
+)
+from twin_app.io.toml_model import StrictModel as _Strict
 from twin_app.scenarios.radio import (
     DEFAULT_CURRENCY,
     RADIO_KINDS,
@@ -189,28 +190,6 @@ DEFAULT_ROBOT_UNIT_COST = 300_000.0
 DEFAULT_SUN_DATE = dt.date(2026, 3, 21)
 
 
-def _abs(path: str | Path, base: Path) -> Path:
-    """``base / path`` made absolute and normalised (symlinks kept, so relpath round-trips)."""
-    return _norm(Path(base) / path)
-
-
-def _norm(path: str | Path) -> Path:
-    """Absolute and normalised (``..`` folded) without resolving symlinks."""
-    return Path(os.path.normpath(Path(path).absolute()))
-
-
-def _base_dir(info: ValidationInfo) -> Path:
-    ctx = info.context if isinstance(info.context, Mapping) else {}
-    base = ctx.get("base_dir")
-    return Path(base) if base is not None else Path.cwd()
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True
-    )
-
-
 def _ids(value: Any) -> Any:
     """Ids may be written as numbers (TNTP node numbers, EPANET ids): keep them as text."""
     if isinstance(value, list | tuple):
@@ -231,19 +210,14 @@ IdText = Annotated[str, Field(min_length=1), BeforeValidator(_id)]
 class TrafficSection(_Strict):
     """``[traffic]``: the road network, its demand and the assignment settings."""
 
-    network: Path | None = None
-    demand: Path | None = None
+    network: RelativePath | None = None
+    demand: RelativePath | None = None
     relative_gap: float = Field(1e-5, gt=0.0, lt=1.0)
     max_iterations: int = Field(2000, ge=1)
     distance_weight: float = Field(0.0, ge=0.0)
     toll_weight: float = Field(0.0, ge=0.0)
     time_unit_h: float = Field(DEFAULT_TIME_UNIT_H, gt=0.0)
     length_unit_km: float = Field(DEFAULT_LENGTH_UNIT_KM, gt=0.0)
-
-    @field_validator("network", "demand", mode="after")
-    @classmethod
-    def _absolute(cls, v: Path | None, info: ValidationInfo) -> Path | None:
-        return None if v is None else _abs(v, _base_dir(info))
 
     @property
     def is_tntp(self) -> bool:
@@ -254,17 +228,12 @@ class TrafficSection(_Strict):
 class WaterSection(_Strict):
     """``[water]``: the EPANET network and the hydraulic run settings."""
 
-    network: Path | None = None
+    network: RelativePath | None = None
     service_pressure_m: float = Field(20.0, ge=0.0)
     service_duration_s: float = Field(3600.0, ge=0.0)
     duration_h: float = Field(24.0, ge=0.0, le=24.0 * 366)
     timestep_s: int = Field(3600, gt=0)
     minimum_pressure_m: float = Field(0.0, ge=0.0)
-
-    @field_validator("network", mode="after")
-    @classmethod
-    def _absolute(cls, v: Path | None, info: ValidationInfo) -> Path | None:
-        return None if v is None else _abs(v, _base_dir(info))
 
     @model_validator(mode="after")
     def _pressures(self) -> WaterSection:
@@ -747,7 +716,7 @@ Intervention = Annotated[
 ]
 
 
-class Scenario(_Strict):
+class Scenario(FileModel):
     """A scenario file's content (frozen). Paths are absolute (see the module docstring).
 
     ``file`` is where the scenario was read from (None when built in code); it is not part of
@@ -758,7 +727,7 @@ class Scenario(_Strict):
     schema_version: Literal[1] = Field(SCHEMA_VERSION, alias="schema")
     name: str = Field(min_length=1)
     description: str = ""
-    twin: Path | None = None
+    twin: RelativePath | None = None
     traffic: TrafficSection | None = None
     water: WaterSection | None = None
     sun: SunSection | None = None
@@ -767,19 +736,6 @@ class Scenario(_Strict):
     radio: RadioSection | None = None
     interventions: tuple[Intervention, ...] = ()
     file: Path | None = Field(None, exclude=True, repr=False)
-
-    @field_validator("twin", mode="after")
-    @classmethod
-    def _absolute(cls, v: Path | None, info: ValidationInfo) -> Path | None:
-        return None if v is None else _abs(v, _base_dir(info))
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Scenario):
-            return NotImplemented
-        return self.model_dump() == other.model_dump()
-
-    def __hash__(self) -> int:
-        return hash(self.model_dump_json())
 
     @property
     def label(self) -> str:
@@ -862,17 +818,6 @@ def _loc_text(loc: tuple[int | str, ...]) -> str:
 
 def _what(err: Mapping[str, Any]) -> str:
     kind = err.get("type", "")
-    if kind == "extra_forbidden":
-        return "unknown key (not part of scenario schema 1; check the spelling)"
-    if kind == "missing":
-        return "required key missing"
-    if kind == "finite_number":
-        return "must be a finite number (not inf or nan)"
-    if kind == "literal_error" and err.get("loc", ("",))[0] in ("schema", "schema_version"):
-        return (
-            f"schema {err.get('input')!r} is not supported: this version reads schema "
-            f"{SCHEMA_VERSION}"
-        )
     if kind == "union_tag_not_found":
         return f"'kind' missing; one of {', '.join(ALL_KINDS)}"
     if kind == "union_tag_invalid":
@@ -884,25 +829,11 @@ def _what(err: Mapping[str, Any]) -> str:
         return f"unknown kind {tag!r}; {hint}one of {', '.join(ALL_KINDS)}"
     if kind == "too_short":
         return "must not be empty"
-    msg = str(err.get("msg", "invalid"))
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
-    return msg[:1].lower() + msg[1:]
+    return error_text(err, "scenario", SCHEMA_VERSION)
 
 
 def _validation_message(label: str, exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    loc = _loc_text(tuple(err.get("loc", ())))
-    got = err.get("input")
-    shown = ""
-    if err.get("type") not in ("missing", "union_tag_invalid") and isinstance(
-        got, str | int | float
-    ):
-        text = repr(got)
-        shown = f" (found {text[:40]})"
-    more = len(exc.errors()) - 1
-    extra = f"; and {more} more problem{'s' if more > 1 else ''}" if more else ""
-    return f"{label}: key {loc!r}: {_what(err)}{shown}{extra}"
+    return validation_message(label, exc, exc.errors()[0], _loc_text, _what, count_others=True)
 
 
 def scenario_from_dict(
@@ -910,27 +841,9 @@ def scenario_from_dict(
 ) -> Scenario:
     """Validate a scenario given as a mapping (the parsed TOML).
 
-    Parameters
-    ----------
-    data
-        The file's content.
-    base_dir
-        Folder relative paths are resolved against (default: the file's folder, else the
-        current directory).
-    file
-        The file it came from, for messages.
-
-    Raises
-    ------
-    InputError
-        One line: the file, the key path and what is wrong.
+    Parameters and errors: :func:`~twin_app.io.toml_model.model_from_dict`.
     """
-    base = Path(base_dir) if base_dir is not None else (file.parent if file else Path.cwd())
-    label = str(file) if file is not None else "scenario"
-    try:
-        return Scenario.model_validate({**data, "file": file}, context={"base_dir": base})
-    except ValidationError as exc:
-        raise InputError(_validation_message(label, exc)) from None
+    return model_from_dict(Scenario, data, base_dir, file, "scenario", _validation_message)
 
 
 def check_files(scenario: Scenario) -> None:
@@ -972,21 +885,7 @@ def load_scenario(path: Path | str, check: bool = True) -> Scenario:
         The file cannot be read, is not TOML, breaks the schema, or names a missing file;
         one line naming the file and the key.
     """
-    p = _norm(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such scenario file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{p}: cannot read the scenario file ({type(exc).__name__})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{p}: not valid TOML ({exc})") from None
-    except RecursionError:
-        raise InputError(f"{p}: not valid TOML (nested too deeply)") from None
-    if "schema" not in data:
-        raise InputError(f"{p}: key 'schema': required key missing (write schema = 1 first)")
+    p, data = read_toml_file(path, "scenario")
     scenario = scenario_from_dict(data, file=p)
     if check:
         check_files(scenario)
@@ -995,7 +894,7 @@ def load_scenario(path: Path | str, check: bool = True) -> Scenario:
 
 def scenario_to_dict(scenario: Scenario, folder: Path | str) -> dict[str, Any]:
     """The TOML content of a scenario, paths relative to ``folder`` (None values left out)."""
-    folder = _norm(folder)
+    folder = norm_path(folder)
 
     def rel(p: Any) -> Any:
         if isinstance(p, Path):
@@ -1028,11 +927,5 @@ def save_scenario(scenario: Scenario, path: Path | str) -> Scenario:
     SessionFileError
         The file cannot be written (the previous file is unchanged).
     """
-    import tomli_w
-
-    from twin_app.io.atomic import atomic_write_text
-
-    p = _norm(path)
-    text = tomli_w.dumps(scenario_to_dict(scenario, p.parent))
-    atomic_write_text(p, text)
+    p = write_toml_file(path, lambda folder: scenario_to_dict(scenario, folder))
     return scenario.model_copy(update={"file": p})

@@ -32,7 +32,7 @@ from twin_app.errors import InputError
 from twin_app.scenarios.file import Scenario, SunSection
 from twin_app.scenarios.interventions import MASSING_INTERVENTIONS, UnknownElementError
 from twin_app.scenarios.model import FloatArray, MassingModel
-from twin_app.scenarios.twin_city import twin_city, twin_folder
+from twin_app.scenarios.twin_city import twin_buildings
 
 Bounds = tuple[float, float, float, float]
 
@@ -55,16 +55,11 @@ def massing_model_for_twin(twin_dir: Path | str) -> MassingModel:
     InputError
         The twin has no buildings.
     """
-    folder = twin_folder(twin_dir)
-    key, city = twin_city(folder)
+    key, folder, city, fs = twin_buildings(twin_dir, "a massing scenario")
     with _LOCK:
         hit = _CACHE.get(key)
     if hit is not None:
         return hit
-    blds = [s for s in city.sets if s.kind == "buildings" and s.mesh.n_triangles]
-    if not blds:
-        raise InputError(f"{folder}: the twin has no buildings for a massing scenario")
-    fs = max(blds, key=lambda s: s.n_features)
     mesh = fs.mesh
     xmin, xmax, ymin, ymax, zmin, _ = mesh.bounds()
     frame = city.frame

@@ -50,7 +50,7 @@ from twin_app.scenarios.file import (
     Scenario,
     SetFleet,
 )
-from twin_app.scenarios.twin_city import twin_city, twin_folder
+from twin_app.scenarios.twin_city import building_sets, twin_city, twin_folder
 
 #: The patrol KPIs in the order they are shown, with their units (capex: the currency).
 PATROL_KPIS = {
@@ -249,7 +249,7 @@ def street_network_for_twin(
     if bounds is None:
         # An OSM extract keeps whole ways, some running far out of the area (across the
         # river); the twin's streets are those within its buildings' extent.
-        blds = [s for s in city.sets if s.kind == "buildings" and s.mesh.n_triangles]
+        blds = building_sets(city)
         if blds:
             lo = np.min([s.mesh.points[:, :2].min(axis=0) for s in blds], axis=0)
             hi = np.max([s.mesh.points[:, :2].max(axis=0) for s in blds], axis=0)

@@ -39,9 +39,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from twin_app.errors import InputError
+from twin_app.io.toml_model import StrictModel as _Strict
 
 if TYPE_CHECKING:
     from twin_app.scenarios.file import Scenario
@@ -64,12 +65,6 @@ RADIO_KPIS = {
 #: Default cost of one 5G base station: midpoint of the whitepaper's 600,000-800,000 RMB.
 DEFAULT_STATION_UNIT_COST = 700_000.0
 DEFAULT_CURRENCY = "RMB"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True
-    )
 
 
 def check_bounds(v: Bounds | None) -> Bounds | None:

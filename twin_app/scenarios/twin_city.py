@@ -10,7 +10,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from twin_app.model.city import CityModel
+from twin_app.errors import InputError
+from twin_app.model.city import CityModel, FeatureSet
 
 _CACHE: dict[str, CityModel] = {}
 _LOCK = threading.Lock()
@@ -48,3 +49,37 @@ def twin_city(twin_dir: Path | str) -> tuple[str, CityModel]:
         with _LOCK:
             _CACHE[key] = hit
     return key, hit
+
+
+def building_sets(city: CityModel) -> list[FeatureSet]:
+    """The city's building sets that have geometry (footprint buildings with a mesh)."""
+    return [s for s in city.sets if s.kind == "buildings" and s.mesh.n_triangles]
+
+
+def twin_buildings(twin_dir: Path | str, purpose: str) -> tuple[str, Path, CityModel, FeatureSet]:
+    """The twin's buildings: its largest building set (most features) with geometry.
+
+    Parameters
+    ----------
+    twin_dir
+        The twin folder (or its ``manifest.toml``).
+    purpose
+        What the buildings are for, for the message (``"an [air] run"``).
+
+    Returns
+    -------
+    tuple
+        The cache key of :func:`twin_city` (for the callers' own caches), the twin folder, the
+        city and the building set.
+
+    Raises
+    ------
+    InputError
+        The twin has no buildings: ``"{folder}: the twin has no buildings for {purpose}"``.
+    """
+    folder = twin_folder(twin_dir)
+    key, city = twin_city(folder)
+    blds = building_sets(city)
+    if not blds:
+        raise InputError(f"{folder}: the twin has no buildings for {purpose}")
+    return key, folder, city, max(blds, key=lambda s: s.n_features)
