@@ -61,3 +61,28 @@ def test_closing_while_the_twin_loads_stops_the_load_and_drops_it(
     assert len(session.layers) == 0
     # and a message the thread posts late has no widget of the window left to reach
     assert len(session.messages) == 0
+
+
+def test_closing_a_wall_while_its_twin_loads_drops_the_load(qtbot: Any) -> None:
+    from twin_app.session import Session
+    from twin_app.ui.wall import QtWallWindow, WallLoader
+
+    session = Session()
+    wall = QtWallWindow(session, drive_clock=False, tour_s=0)
+    ready: list[bool] = []
+    loader = WallLoader(wall, lambda: ready.append(True))
+    try:
+        wall.show_on(0, (800, 450))
+        loader.start(SAMPLE_DIR)
+        task = loader.task
+        assert task is not None and loader.busy
+    finally:
+        wall.close()
+    assert not loader.busy and task.detached
+    wall.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    del wall
+    qtbot.waitUntil(lambda: task.delivered, timeout=30_000)
+    gc.collect()
+    qtbot.wait(10)
+    assert ready == [] and len(session.layers) == 0 and not loader.error
