@@ -147,7 +147,10 @@ class BackgroundTask:
     def _release(self) -> None:
         # The thread emitted its last signal and only has to return: wait for that, so that
         # its own references (Thread._target) are gone and the last one is dropped here.
-        self._thread.join()
+        self._thread.join(0.1)
+        if self._thread.is_alive():
+            QTimer.singleShot(10, self._release)
+            return
         _LIVE.discard(self)
 
     def _deliver_progress(self, fraction: float, message: str) -> None:

@@ -526,6 +526,10 @@ class QtScenarioPanel(QWidget):
         if task is not None:
             task.cancel()
             task.detach()
+            for b in (self.run_button, self.sweep_button, self.isolate_button):
+                b.setEnabled(True)
+            self.cancel_button.setEnabled(False)
+            self.progress.setValue(0)
         return task
 
     def _on_progress(self, fraction: float, message: str) -> None:
