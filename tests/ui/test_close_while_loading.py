@@ -40,7 +40,7 @@ def test_closing_while_the_twin_loads_stops_the_load_and_drops_it(
         assert w.close()
         closed_s = time.monotonic() - t0
         assert not w.loading and task.detached
-        assert closed_s < CLOSE_WAIT_S + 1.0
+        assert closed_s < CLOSE_WAIT_S + 3.0  # bounded: it does not wait for the whole load
     finally:
         w.ask_before_quit = False
         w.close()
