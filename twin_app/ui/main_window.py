@@ -1143,11 +1143,12 @@ class QtMainWindow(QMainWindow):
             self._report("error", f"load failed: {type(error).__name__}: {error}")
 
     def stop_background_work(self, wait_s: float = CLOSE_WAIT_S) -> bool:
-        """Cancel the running load and scenario run, deliver nothing more to this window, and
-        wait up to `wait_s` seconds for their threads; True when none is still running.
+        """For a closing window: cancel the running load and scenario run, deliver nothing
+        more to this window (results, progress and session messages alike), and wait up to
+        `wait_s` seconds for their threads; True when none is still running.
 
-        Called when the window closes: a load that finished later would otherwise be added to
-        the session of a closed window and reach its deleted widgets (and VTK view).
+        A load that finished later would otherwise be added to the session of a closed window
+        and reach its deleted widgets (and VTK view).
         """
         # Messages the worker posts must not reach this window's (soon deleted) widgets.
         self.session.messages.disconnect(self._on_message)
