@@ -22,11 +22,15 @@ def window(qtbot: Any, tmp_path: Path) -> Iterator[Any]:
     # Closing at teardown must not wait for an answer; tests of quitting turn the question on.
     w.ask_before_quit = False
     qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.ask_before_quit = False  # a test that failed half-way must not leave a question open
-    w.close()
+    try:
+        w.show()
+        qtbot.waitExposed(w)
+        yield w
+    finally:
+        # Whatever failed (this fixture included), the window closes here: its background
+        # work is cancelled and detached before pytest-qt deletes it.
+        w.ask_before_quit = False  # a test that failed half-way must not leave a question open
+        w.close()
 
 
 @pytest.fixture

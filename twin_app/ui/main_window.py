@@ -74,6 +74,8 @@ UNDERGROUND_MODES = ("off", "translucent", "cutaway")
 STATUS_CHARS = 120
 #: Width the Scenario dock takes when shown: its KPI table has five columns.
 SCENARIO_DOCK_PX = 540
+#: Longest a closing window waits for its cancelled background work to stop, seconds.
+CLOSE_WAIT_S = 5.0
 
 
 class QtMainWindow(QMainWindow):
@@ -888,6 +890,11 @@ class QtMainWindow(QMainWindow):
         """True while a load runs in the background."""
         return self._worker is not None
 
+    @property
+    def background_task(self) -> Any:
+        """The running load's :class:`~twin_app.ui.background.BackgroundTask`, or None."""
+        return self._worker
+
     def _start_worker(self, work: Any, on_done: Any, label: str) -> None:
         from twin_app.ui.background import BackgroundTask
 
@@ -1135,6 +1142,26 @@ class QtMainWindow(QMainWindow):
             log.error("load failed", exc_info=error)
             self._report("error", f"load failed: {type(error).__name__}: {error}")
 
+    def stop_background_work(self, wait_s: float = CLOSE_WAIT_S) -> bool:
+        """For a closing window: cancel the running load and scenario run, deliver nothing
+        more to this window (results, progress and session messages alike), and wait up to
+        `wait_s` seconds for their threads; True when none is still running.
+
+        A load that finished later would otherwise be added to the session of a closed window
+        and reach its deleted widgets (and VTK view).
+        """
+        # Messages the worker posts must not reach this window's (soon deleted) widgets.
+        self.session.messages.disconnect(self._on_message)
+        self.messages_panel.stop_listening()
+        tasks = [t for t in (self._worker, self.scenario_panel.stop_task()) if t is not None]
+        if self._worker is not None:
+            self._worker.cancel()
+            self._worker.detach()
+            self._on_load_finished()
+        deadline = time.monotonic() + wait_s
+        ended = [t.join(max(0.0, deadline - time.monotonic())) for t in tasks]  # join each
+        return all(ended)
+
     def _on_load_finished(self) -> None:
         self._worker = None
         self.progress.hide()
@@ -1372,9 +1399,7 @@ class QtMainWindow(QMainWindow):
             # saved, or thrown away on purpose: nothing to offer at the next start
             self._quit_decided = decided = True
             self.discard_autosave()
-        if self._worker is not None:
-            self._worker.cancel()
-        self.scenario_panel.cancel()
+        self.stop_background_work()
         self.tick_timer.stop()
         self.trim_timer.stop()
         self.disconnect_live()

@@ -142,6 +142,11 @@ class QtMessagesPanel(QWidget):
         QGuiApplication.clipboard().setText(text)
         return text
 
+    def stop_listening(self) -> None:
+        """Show no more of the session's messages (the panel is closing: a worker thread must
+        not post to it while the GUI thread deletes it)."""
+        self.session.messages.disconnect(self._on_message)
+
     # -- internals -------------------------------------------------------------------------
     def _on_message(self, level: str, text: str) -> None:
         if not shiboken6.isValid(self):  # deleted on the C++ side: stop listening

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -37,6 +37,9 @@ from PySide6.QtWidgets import (
 
 from twin_app.errors import CancelledError, TwinError
 from twin_app.session import Selection, Session
+
+if TYPE_CHECKING:
+    from twin_app.ui.background import BackgroundTask
 
 SCENARIO_FILTER = "Scenario files (*.toml);;All files (*)"
 GOOD = QColor("#1b7f3b")
@@ -514,6 +517,20 @@ class QtScenarioPanel(QWidget):
         """Ask the run or sweep to stop at its next check."""
         if self._task is not None:
             self._task.cancel()
+
+    def stop_task(self) -> BackgroundTask | None:
+        """Cancel the run or sweep and show nothing of it (the panel is closing); returns its
+        task, whose thread may still be ending, or None."""
+        task: BackgroundTask | None = self._task
+        self._task = None
+        if task is not None:
+            task.cancel()
+            task.detach()
+            for b in (self.run_button, self.sweep_button, self.isolate_button):
+                b.setEnabled(True)
+            self.cancel_button.setEnabled(False)
+            self.progress.setValue(0)
+        return task
 
     def _on_progress(self, fraction: float, message: str) -> None:
         self.progress.setValue(round(100 * fraction))

@@ -569,6 +569,10 @@ class QtWallWindow(QWidget):
             self._closed = True
             for timer in (self.tick_timer, self.refresh_timer, self.tour_timer, self.trim_timer):
                 timer.stop()
+            if self._prep_task is not None:  # its results must not reach a closed wall
+                self._prep_task.cancel()
+                self._prep_task.detach()
+                self._prep_task = None
             self.session.scenario_state.events.comparison.disconnect(self._on_comparison)
             self.program.stop()
             self.ticker.close_ticker()
@@ -598,6 +602,14 @@ class WallLoader:
         self.task: Any = None
         self.error: str = ""
         self.timezone = "UTC"
+        wall.closed.connect(self._on_wall_closed)
+
+    def _on_wall_closed(self) -> None:
+        """The wall closed: stop the load or run, and show nothing of it on the closed wall."""
+        if self.task is not None:
+            self.task.cancel()
+            self.task.detach()
+            self.task = None
 
     @property
     def busy(self) -> bool:
@@ -622,7 +634,8 @@ class WallLoader:
             if kind == "session":
                 data = Session.read_session_file(path)
                 return Session.load_session_file(data, path, progress, cancelled)
-            return session.open_twin(scenario.twin if scenario is not None else path)
+            twin = scenario.twin if scenario is not None else path
+            return session.open_twin(twin, progress, cancelled)  # so closing the wall stops it
 
         def done(result: Any, error: BaseException | None) -> None:
             self.task = None
