@@ -1289,6 +1289,11 @@ class QtMainWindow(QMainWindow):
         self.wall.closed.connect(self._on_wall_closed)
         self.wall.show_on(screens.index(screen) if screen in screens else 0)
         self.wall.show_session_scenario()  # a scenario shown here: its comparison there
+        from twin_app.session.wall import session_stories
+
+        # the Story panel's story (edits included) and the twins' own play in the tour
+        self.wall.add_stories(session_stories(self.session))
+        self.wall.prepare_stories()
         self.wall.start_tour()
         self.hide()
 
