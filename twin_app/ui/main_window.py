@@ -822,7 +822,8 @@ class QtMainWindow(QMainWindow):
     def _on_screenshot(self) -> None:
         from twin_app.ui.screenshot_dialog import save_screenshot
 
-        path = save_screenshot(self, self.session, self.view.scene)
+        # the compare view, when it is on screen, is what the picture shows
+        path = save_screenshot(self, self.session, self.view.scene, compare=self.compare_view)
         if path is not None:
             self._report("info", f"wrote {path}")
 
