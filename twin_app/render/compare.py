@@ -35,6 +35,15 @@ MIN_SPLIT = 0.01
 DIVIDER_COLOR = (1.0, 1.0, 1.0)
 
 
+def is_scenario_result(comparison: Comparison, layer: Layer) -> bool:
+    """True for a layer only the scenario side draws: its result layers and extras (study
+    rasters ...). The swipe gives these their legends in the scenario's part."""
+    side = comparison.scenario
+    return any(layer is r for r in side.results.values()) or any(
+        layer is x for xs in side.extras.values() for x in xs
+    )
+
+
 class RendererPlotter:
     """The face of a plotter that a :class:`~twin_app.render.scene.Scene` uses, on one
     renderer of a render window that holds more than one (the swipe's scenario renderer).
@@ -238,10 +247,7 @@ class SwipeView:
         return (self.baseline, self.scenario)
 
     def _is_result(self, layer: Layer) -> bool:
-        side = self.comparison.scenario  # its result layers and extras (study rasters ...)
-        return any(layer is r for r in side.results.values()) or any(
-            layer is x for xs in side.extras.values() for x in xs
-        )
+        return is_scenario_result(self.comparison, layer)
 
     def _make_divider(self) -> vtk.vtkActor2D:
         pts = vtk.vtkPoints()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import vtk
 
+from twin_app.model.layers import Layer
 from twin_app.render import plotter as plotters
 from twin_app.render.plotter import AA
 from twin_app.render.scene import Scene
@@ -222,9 +223,19 @@ def _actors_2d(renderer: vtk.vtkRenderer) -> list[vtk.vtkActor2D]:
     return out
 
 
-def render_picture(scene: Scene, width: int, height: int, max_side: int | None = None) -> U8:
+def render_picture(
+    scene: Scene,
+    width: int,
+    height: int,
+    max_side: int | None = None,
+    view: tuple[int, int] | None = None,
+) -> U8:
     """Render `scene` as a `width` x `height` picture, in tiles when either side is larger
     than `max_side` (default :func:`max_render_size`); returns (height, width, 3) uint8.
+
+    With `view` ``(x0, view_width)`` the picture is the columns from `x0` of a view
+    `view_width` wide (as high): its camera's frustum is that part's (a tile of that view,
+    module docstring), so pictures of neighbouring parts join into that view's picture.
 
     The scene's overlays are laid out for the whole picture; the plotter's window is left at
     the last tile's size and its camera as it was.
@@ -233,8 +244,9 @@ def render_picture(scene: Scene, width: int, height: int, max_side: int | None =
     ren = plotter.renderer
     rw = plotter.ren_win
     limit = int(max_side or min(max_render_size(), TILE_SIDE))
+    vx0, vw = view if view is not None else (0, width)
     rw.SetSize(int(width), int(height))
-    if width <= limit and height <= limit:
+    if width <= limit and height <= limit and view is None:
         return scene.screenshot()
     # Lay the overlays out for the whole picture (the window's size is the picture's until
     # the first tile's render).
@@ -257,7 +269,7 @@ def render_picture(scene: Scene, width: int, height: int, max_side: int | None =
                 )
                 cam.SetParallelScale(scale * f)
                 cam.SetWindowCenter(
-                    (t.x0 + t.w / 2 - width / 2) / (t.w / 2),
+                    (vx0 + t.x0 + t.w / 2 - vw / 2) / (t.w / 2),
                     (t.y0 + t.h / 2 - height / 2) / (t.h / 2),
                 )
                 if gradient:
@@ -301,6 +313,12 @@ def snapshot(
     dark: bool = False,
     shadows: bool = False,
     max_side: int | None = None,
+    legend_filter: Callable[[Layer], bool] | None = None,
+    part: tuple[int, int] | None = None,
+    view_part: bool = False,
+    scale_bar: bool = True,
+    north_arrow: bool = True,
+    props: Sequence[vtk.vtkProp] = (),
 ) -> U8:
     """Draw a session (or one side of a comparison) offscreen at `size` with its legends, a
     title and the data attribution; optionally save it as a PNG.
@@ -333,6 +351,21 @@ def snapshot(
     max_side
         Largest tile side (default: the GL's :func:`max_render_size`, at most
         :data:`TILE_SIDE`).
+    legend_filter
+        Only layers it is true for get a legend (a compare view's sides: what is compared).
+    part
+        ``(x0, canvas_width)``: the picture is the columns from `x0` of a picture
+        `canvas_width` wide (as high) put together from parts (a compare view's sides): the
+        title and attribution are laid out for that whole picture, each part drawing its
+        share of them. Legends, scale bar and north arrow are the part's own.
+    view_part
+        With `part`: the 3D view, too, is that part of the whole picture's view (the swipe's
+        scenario side, continuing the baseline's picture across the split).
+    scale_bar, north_arrow
+        Draw the scale bar (bottom left) and the north arrow (top right).
+    props
+        More 2D props to draw, placed in this picture's pixels, under the title and
+        attribution (the swipe's line).
 
     Returns
     -------
@@ -354,6 +387,9 @@ def snapshot(
     try:
         viewer = Viewer(source, plotter)
         scene = viewer.scene
+        if legend_filter is not None:
+            scene.legend_filter = legend_filter
+            scene.legends_changed()
         if dark:
             scene.set_dark(True)
         if shadows:
@@ -362,15 +398,30 @@ def snapshot(
         if view is not None:
             viewer.preset(view, azimuth_deg=azimuth_deg)
         text = attribution_line(source) if attribution is None else attribution
+        for prop in props:
+            plotter.renderer.AddViewProp(prop)
         caption = Caption(plotter.renderer, title, text, dark=dark)
-        scene.legend_top_px = caption.layout(w, h)  # legends start below the title
+        x0, canvas_w = part if part is not None else (0, w)
+        scene.legend_top_px = caption.layout(canvas_w, h)  # legends start below the title
+        for actor in (caption.title, caption.attribution):
+            x, y = actor.GetPosition()
+            actor.SetPosition(x - x0, y)  # in this part's pixels
         scene.relayout_legends()
         o = scene.overlays
         line_scale = max(1.0, h / 1080.0)
         o.bar.GetProperty().SetLineWidth(2.0 * line_scale)
         o.arrow.GetProperty().SetLineWidth(1.5 * line_scale)
-        img = render_picture(scene, w, h, limit)
+        for actor, on in (
+            (o.bar, scale_bar),
+            (o.bar_text, scale_bar),
+            (o.arrow, north_arrow),
+            (o.north_text, north_arrow),
+        ):
+            actor.SetVisibility(on and actor.GetVisibility())
+        img = render_picture(scene, w, h, limit, (x0, canvas_w) if view_part else None)
         caption.remove()
+        for prop in props:
+            plotter.renderer.RemoveViewProp(prop)
         viewer.close()
     finally:
         plotter.close()

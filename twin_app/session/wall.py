@@ -14,8 +14,9 @@ loop, a test or another front end gets the same numbers:
 - :class:`Tour` and :func:`tour_items`: the automatic tour through bookmarks on a loop.
 - :class:`WallProgram`: the wall's loop: a round of the tour's stops, then each story played in
   full (:class:`~twin_app.session.story.StoryPlayer`), then the stops again.
-- :func:`twin_stories`, :func:`wall_stories`: the stories a twin ships (its ``stories/``
-  folder) and the ones the wall plays.
+- :func:`twin_stories`, :func:`wall_stories`, :func:`session_stories`: the stories a twin
+  ships (its ``stories/`` folder), the ones ``twin wall`` plays and the ones a wall opened
+  from the app plays (the session's current story too).
 """
 
 from __future__ import annotations
@@ -438,6 +439,36 @@ def wall_stories(
     if shipped and wall_target_kind(target) == "twin":
         files += twin_stories(target)
     return [load_story(f) for f in dict.fromkeys(f.resolve() for f in files)]
+
+
+def session_stories(session: Session, shipped: bool = True) -> list[Story]:
+    """The stories a wall opened on `session` plays: the session's current story (the one
+    opened or being authored, as it is now, edits included) when it has steps, then, with
+    `shipped`, the stories its twins ship (:func:`twin_stories`); a file once (the current
+    story stands for its own file when that is one of them).
+
+    A shipped story file that cannot be read is told on ``session.messages`` and left out.
+    """
+    from twin_app.io.story_file import load_story
+
+    out: list[Story] = []
+    seen: set[Path] = set()
+    st = session.story_state
+    if st.story is not None and st.story.steps:
+        out.append(st.story)
+        if st.path is not None:
+            seen.add(Path(st.path).resolve())
+    for twin in list(session.twins) if shipped else []:
+        for f in twin_stories(twin):
+            p = f.resolve()
+            if p in seen:
+                continue
+            seen.add(p)
+            try:
+                out.append(load_story(p))
+            except TwinError as exc:
+                session.messages.emit("warning", f"wall: {exc}")
+    return out
 
 
 class WallProgram:

@@ -824,7 +824,8 @@ class QtMainWindow(QMainWindow):
     def _on_screenshot(self) -> None:
         from twin_app.ui.screenshot_dialog import save_screenshot
 
-        path = save_screenshot(self, self.session, self.view.scene)
+        # the compare view, when it is on screen, is what the picture shows
+        path = save_screenshot(self, self.session, self.view.scene, compare=self.compare_view)
         if path is not None:
             self._report("info", f"wrote {path}")
 
@@ -1316,6 +1317,11 @@ class QtMainWindow(QMainWindow):
         self.wall.closed.connect(self._on_wall_closed)
         self.wall.show_on(screens.index(screen) if screen in screens else 0)
         self.wall.show_session_scenario()  # a scenario shown here: its comparison there
+        from twin_app.session.wall import session_stories
+
+        # the Story panel's story (edits included) and the twins' own play in the tour
+        self.wall.add_stories(session_stories(self.session))
+        self.wall.prepare_stories()
         self.wall.start_tour()
         self.hide()
 

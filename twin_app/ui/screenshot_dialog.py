@@ -1,5 +1,6 @@
 """Save screenshot…: the 3D view as a PNG of a chosen size (up to 7680 x 4320), with a title,
-the legends and the data attribution drawn for that size.
+the legends and the data attribution drawn for that size; while the compare view is on screen,
+what it shows (baseline and scenario side by side, or swiped).
 
 The picture is rendered offscreen through the core's snapshot verb
 (:func:`twin_app.render.snapshot.snapshot`) from the session's camera, so the window keeps
@@ -107,31 +108,67 @@ class ScreenshotDialog(QDialog):
         return p if p.suffix else p.with_suffix(".png")
 
 
-def write_screenshot(dialog: ScreenshotDialog, session: Any, scene: Any) -> Path:
+def shown_compare(compare: Any) -> Any:
+    """`compare` (a :class:`~twin_app.ui.compare_view.QtCompareView` or None) when it is on
+    screen showing a comparison, else None."""
+    if compare is None or not compare.isVisible() or compare.comparison is None:
+        return None
+    return compare if compare.views else None
+
+
+def compare_view_size(compare: Any) -> tuple[int, int]:
+    """The compare view's picture in pixels: both views side by side, or the swipe's one."""
+    sizes = [tuple(v.scene.plotter.window_size) for v in compare.views]
+    return sum(int(s[0]) for s in sizes), max(int(s[1]) for s in sizes)
+
+
+def write_screenshot(
+    dialog: ScreenshotDialog, session: Any, scene: Any, compare: Any = None
+) -> Path:
     """Render and write what `dialog` asks for, with the look of the 3D view's `scene` (its
-    dark theme and shadows); returns the file written."""
+    dark theme and shadows); returns the file written. With `compare` (a compare view on
+    screen, :func:`shown_compare`) the picture is what it shows: both sides next to each other
+    (each at its share of the width) or the swipe, through
+    :func:`~twin_app.render.compare_snapshot.compare_snapshot`."""
     from twin_app.render.snapshot import snapshot
 
     QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    kw: dict[str, Any] = {
+        "title": dialog.title_edit.text().strip(),
+        "attribution": None if dialog.attribution_box.isChecked() else "",
+        "path": dialog.path,
+        "dark": bool(scene.dark),
+        "shadows": bool(scene.shadows),
+    }
     try:
-        snapshot(
-            session,
-            dialog.size_px,
-            title=dialog.title_edit.text().strip(),
-            attribution=None if dialog.attribution_box.isChecked() else "",
-            path=dialog.path,
-            dark=bool(scene.dark),
-            shadows=bool(scene.shadows),
-        )
+        if compare is None:
+            snapshot(session, dialog.size_px, **kw)
+        else:
+            from twin_app.render.compare_snapshot import compare_snapshot
+
+            widths = [v.width() for v in compare.views]
+            compare_snapshot(
+                compare.comparison,
+                dialog.size_px,
+                mode="swipe" if compare.mode == "swipe" else "side",
+                share=widths[0] / max(sum(widths), 1),
+                split=float(compare.split),
+                **kw,
+            )
     finally:
         QApplication.restoreOverrideCursor()
     return dialog.path
 
 
-def save_screenshot(parent: Any, session: Any, scene: Any, title: str = "") -> Path | None:
-    """Ask (:class:`ScreenshotDialog`) and write; None when cancelled."""
-    w, h = scene.plotter.window_size
+def save_screenshot(
+    parent: Any, session: Any, scene: Any, title: str = "", compare: Any = None
+) -> Path | None:
+    """Ask (:class:`ScreenshotDialog`) and write; None when cancelled. With a compare view
+    (:class:`~twin_app.ui.compare_view.QtCompareView`) on screen, the picture is its
+    comparison as it shows it (its size the "As the view" choice)."""
+    compare = shown_compare(compare)
+    w, h = compare_view_size(compare) if compare is not None else scene.plotter.window_size
     dialog = ScreenshotDialog((int(w), int(h)), title=title, parent=parent)
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return None
-    return write_screenshot(dialog, session, scene)
+    return write_screenshot(dialog, session, scene, compare)

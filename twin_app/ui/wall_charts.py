@@ -13,6 +13,25 @@ from twin_app.session.wall import RollingSeries
 
 #: Curve colours, in order.
 COLOURS = ("#4fc3f7", "#ffb74d", "#e57373", "#81c784")
+#: A step forward of more than this many of the clock's usual steps between refreshes is a
+#: jump (a story step or a seek setting the time), not the clock running: the window starts
+#: afresh. Large enough that a GUI stalled for seconds (a scenario shown) does not count.
+JUMP_STEPS = 20.0
+#: The usual step follows a slower clock down by this factor a push (a partial step, as
+#: play resumes between two refreshes, must not make the next whole one look like a jump).
+STEP_DECAY = 0.9
+
+
+def is_jump(
+    t_s: float, last_t: float, step_s: float | None, jump_steps: float = JUMP_STEPS
+) -> bool:
+    """True when clock time `t_s` does not continue a window whose newest sample is at
+    `last_t`: it lies before it (replay looping, a seek or story step back), or more than
+    `jump_steps` x `step_s` (the usual step between samples; None: not known yet) after it.
+    """
+    if t_s < last_t:
+        return True
+    return step_s is not None and t_s - last_t > jump_steps * step_s
 
 
 class QtWallCharts(QWidget):
@@ -43,6 +62,9 @@ class QtWallCharts(QWidget):
         self.plots = []
         self.curves = []
         self._last_t = -math.inf
+        #: The clock's usual step between two pushes: the largest positive one of the window,
+        #: decaying by STEP_DECAY a step (None after a jump, until the clock moves again).
+        self.step_s: float | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for k, name in enumerate(self.names):
@@ -73,11 +95,18 @@ class QtWallCharts(QWidget):
     def push(self, t_s: float, values: dict[str, float]) -> None:
         """Add one sample per plot at clock time `t_s` (UTC seconds) and redraw the curves.
 
-        Time going back (replay looping to its start, a seek) starts the window afresh.
+        A jump of the clock (:func:`is_jump`: time going back as replay loops or a seek or
+        story step sets it earlier, or far forward) starts the window afresh: the buffers are
+        cleared in place, so the axis shows one continuous stretch of time, never a line
+        across hours nobody saw.
         """
-        if t_s < self._last_t:
+        if is_jump(t_s, self._last_t, self.step_s):
             for s in self.series.values():
                 s.clear()
+            self.step_s = None
+        elif t_s > self._last_t and math.isfinite(self._last_t):
+            dt = t_s - self._last_t
+            self.step_s = dt if self.step_s is None else max(dt, STEP_DECAY * self.step_s)
         self._last_t = t_s
         for name, curve in zip(self.names, self.curves, strict=True):
             s = self.series[name]
