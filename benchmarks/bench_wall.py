@@ -241,8 +241,11 @@ def child(args: argparse.Namespace) -> None:
                 "ticks": st["ticks"],
                 "tour_moves": st["tour"],
                 "load_error": loader.error or None,
-                "breakdown_first_last": [st["breakdown"][k] for k in (0, len(st["breakdown"]) // 2, -1)]
-                if st.get("breakdown") else None,
+                "breakdown_first_last": [
+                    st["breakdown"][k] for k in (0, len(st["breakdown"]) // 2, -1)
+                ]
+                if st.get("breakdown")
+                else None,
             }
         ),
         flush=True,

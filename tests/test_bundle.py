@@ -7,11 +7,14 @@ it sees only what it carries. The offscreen render is compared with the same ren
 checkout: a missing font, colormap or data file in the bundle shows as a different image. The
 window is opened under the session's Xvfb display (pytest-xvfb) and, once the sample twin has
 loaded (its IFC building meshed by the bundle's own worker process), saves its 3D view.
+The scenario report (matplotlib's SVG backend, imported by name) and a story's video (the
+bundled ffmpeg) come from the bundle too: pieces that are only found at run time.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -129,3 +132,51 @@ def test_bundle_opens_the_sample_twin_in_the_window(outside: tuple[Path, dict[st
     assert not (Path(env["XDG_CACHE_HOME"]) / "numba").exists()
     log = Path(env["XDG_DATA_HOME"]).rglob("twin_app.log")
     assert all("Traceback" not in p.read_text() for p in log)
+
+
+def test_bundle_writes_the_scenario_report_with_its_charts(
+    outside: tuple[Path, dict[str, str]],
+) -> None:
+    # the report's charts are matplotlib SVG: a backend PyInstaller only bundles when told
+    work, env = outside
+    report = work / "report.html"
+    proc = subprocess.run(
+        [
+            str(TWIN),
+            "scenario",
+            "run",
+            "-o",
+            str(report),
+            str(SAMPLE / "scenarios" / "close_road.toml"),
+        ],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    html = report.read_text()
+    assert html.count("<svg") >= 1, "no chart in the report"
+    assert html.count("data:image/png;base64,") >= 2, "no renders in the report"
+
+
+def test_bundle_films_the_sample_story(outside: tuple[Path, dict[str, str]]) -> None:
+    # offscreen frames through VTK and pyvista, encoded by the bundled ffmpeg
+    import imageio.v3 as iio
+
+    work, env = outside
+    video = work / "tour.mp4"
+    story = SAMPLE / "stories" / "tour.toml"
+    args = ["video", str(story), "-o", str(video), "--size", "320x200", "--fps", "2"]
+    proc = subprocess.run(
+        [str(TWIN), *args], cwd=work, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    wrote = re.search(r"\((\d+) frames, 320x200 at 2 fps", proc.stdout + proc.stderr)
+    assert wrote, (proc.stdout + proc.stderr)[-2000:]
+    meta = iio.immeta(video)
+    assert tuple(meta["size"]) == (320, 200)
+    assert meta["duration"] * 2 == pytest.approx(int(wrote.group(1)), abs=1)
+    middle = np.asarray(iio.imread(video, index=int(wrote.group(1)) // 2)).astype(np.int16)
+    assert float(middle.std()) > 15.0, f"pixel standard deviation {middle.std():.1f}"

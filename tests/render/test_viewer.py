@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import pyvista as pv
-import vtk
 from shapely.geometry import Polygon, box
+from vtkmodules.vtkRenderingCore import vtkRenderWindowInteractor
 
 from twin_app.geometry.extrude import extrude, polygon_arrays
 from twin_app.model.camera import Camera, CameraPose
@@ -210,7 +210,7 @@ def test_the_vtk_camera_follows_the_camera_model_and_navigation_writes_into_it(
     assert got.position == pytest.approx(pose.position)
     assert got.focal_point == pytest.approx(pose.focal_point)
     # a wheel notch on the interactor: the navigator writes the new pose into the model
-    iren = vtk.vtkRenderWindowInteractor()
+    iren = vtkRenderWindowInteractor()
     nav = viewer.navigate(iren)
     assert isinstance(nav, Navigator)
     w, h = viewer.scene.plotter.renderer.GetSize()
@@ -231,7 +231,7 @@ def test_two_viewers_on_one_camera_move_together_and_draw_the_same(
 ) -> None:
     a = Viewer(session, plotters[0])
     b = Viewer(session, plotters[1])
-    a.navigate(vtk.vtkRenderWindowInteractor())
+    a.navigate(vtkRenderWindowInteractor())
     session.camera.set_pose(CameraPose((-200.0, -250.0, 180.0), (0.0, 0.0, 20.0)))
     before_b = b.scene.screenshot()
     # navigate in view a: the wheel zooms a's camera through the shared model

@@ -6,8 +6,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 import pyvista as pv
-import vtk
+from vtkmodules.vtkCommonCore import vtkLookupTable
+from vtkmodules.vtkCommonDataModel import vtkPlane, vtkPlaneCollection
+from vtkmodules.vtkRenderingCore import vtkActor, vtkMapper, vtkPolyDataMapper
 
+import twin_app.render._vtk  # noqa: F401  (VTK's OpenGL, text and interactor back ends)
 from twin_app.model.bim import IFC_CLASSES
 from twin_app.model.layers import (
     COLOR_IFC_CLASS,
@@ -89,10 +92,10 @@ class Adapter(Generic[L]):
         self.opacity_factor = 1.0
         #: Feature row of every cell of `mesh` (picking, highlight).
         self.index: np.ndarray[Any, Any] = np.zeros(0, np.int32)
-        self.actor: vtk.vtkActor | None = None
+        self.actor: vtkActor | None = None
         #: Further actors of the layer (surfaces, glyphs, trails): shown, hidden and removed
         #: with it.
-        self.extra_actors: list[vtk.vtkActor] = []
+        self.extra_actors: list[vtkActor] = []
         self.mesh: pv.PolyData | None = None
         self.build()
         self.restyle()
@@ -184,7 +187,7 @@ class FeatureAdapter(Adapter[FeatureLayer]):
     """
 
     rebuild_fields: ClassVar[tuple[str, ...]] = ("features", "hidden_features")
-    lut: vtk.vtkLookupTable | None = None
+    lut: vtkLookupTable | None = None
     #: The column's class scale when the layer is coloured by a classified column (legend).
     classes: ClassScale | None = None
     #: Legend subtitle of the coloured column: its quantity and unit when it has a scale.
@@ -215,10 +218,10 @@ class FeatureAdapter(Adapter[FeatureLayer]):
             self.point_feature[tri.triangles.ravel()] = np.repeat(self.index, 3)
         if n_pts and self.mesh.n_points:
             self.mesh.point_data["value"] = np.zeros(n_pts, np.float32)
-        mapper = vtk.vtkPolyDataMapper()
+        mapper = vtkPolyDataMapper()
         mapper.SetInputData(self.mesh)
         mapper.ScalarVisibilityOff()
-        actor = vtk.vtkActor()
+        actor = vtkActor()
         actor.SetMapper(mapper)
         prop = actor.GetProperty()
         prop.SetColor(*hex_to_rgb(self.layer.color))
@@ -293,7 +296,7 @@ class FeatureAdapter(Adapter[FeatureLayer]):
             mapper.ScalarVisibilityOff()
             self.actor.GetProperty().SetColor(*hex_to_rgb(self.layer.color))
 
-    def _direct(self, mapper: vtk.vtkMapper, rgb: np.ndarray[Any, Any]) -> None:
+    def _direct(self, mapper: vtkMapper, rgb: np.ndarray[Any, Any]) -> None:
         assert self.mesh is not None
         if "rgb" in self.mesh.point_data:  # made on first use: most layers never need it
             self.mesh.point_data["rgb"][:] = rgb
@@ -368,9 +371,9 @@ class IfcAdapter(Adapter[IfcLayer]):
 
     def __init__(self, layer: IfcLayer, scene: Scene) -> None:
         self.spaces: pv.PolyData | None = None
-        self.space_actor: vtk.vtkActor | None = None
+        self.space_actor: vtkActor | None = None
         #: The section's cut (z <= the next storey's lowest point), None when off.
-        self.section_plane: vtk.vtkPlane | None = None
+        self.section_plane: vtkPlane | None = None
         self._masks: tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]] | None = None
         super().__init__(layer, scene)
         for name in self.view_fields:
@@ -380,10 +383,10 @@ class IfcAdapter(Adapter[IfcLayer]):
         self.layer.events.disconnect(self._on_view_change)
         super().remove()
 
-    def _actor(self) -> vtk.vtkActor:
-        mapper = vtk.vtkPolyDataMapper()
+    def _actor(self) -> vtkActor:
+        mapper = vtkPolyDataMapper()
         mapper.ScalarVisibilityOff()
-        actor = vtk.vtkActor()
+        actor = vtkActor()
         actor.SetMapper(mapper)
         prop = actor.GetProperty()
         prop.SetAmbient(0.25)
@@ -428,7 +431,7 @@ class IfcAdapter(Adapter[IfcLayer]):
         cut = self.layer.section_z()
         if cut is not None:
             lift = max(int(self.layer.section_storey or 0), 0) * float(self.layer.explode)
-            self.section_plane = vtk.vtkPlane()
+            self.section_plane = vtkPlane()
             self.section_plane.SetOrigin(0.0, 0.0, cut + lift)
             self.section_plane.SetNormal(0.0, 0.0, -1.0)  # keeps z <= cut
         self._set_planes()
@@ -443,7 +446,7 @@ class IfcAdapter(Adapter[IfcLayer]):
         for actor, own in ((self.actor, self.section_plane), (self.space_actor, None)):
             if actor is None:
                 continue
-            planes = vtk.vtkPlaneCollection()
+            planes = vtkPlaneCollection()
             for plane in (own, cutaway):
                 if plane is not None:
                     planes.AddItem(plane)

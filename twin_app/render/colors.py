@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import vtk
 from vtkmodules.util.numpy_support import numpy_to_vtk
+from vtkmodules.vtkCommonCore import VTK_UNSIGNED_CHAR, vtkLookupTable
 
 from twin_app.model.style import (
     CATEGORY_PALETTE,
@@ -38,7 +38,7 @@ def vtk_lookup_table(
     clim: tuple[float, float],
     nan_color: str = NAN_COLOR,
     nan_alpha: float = 1.0,
-) -> vtk.vtkLookupTable:
+) -> vtkLookupTable:
     """A vtkLookupTable over `clim` holding a ready (n, 3|4) colour table (floats in 0..1 or
     uint8; alpha 1 where none is given); values outside `clim` take the end colours."""
     table = np.asarray(rgba)
@@ -46,11 +46,9 @@ def vtk_lookup_table(
         table = to_rgb8(table)
     if table.shape[1] == 3:
         table = np.column_stack([table, np.full(table.shape[0], 255, np.uint8)])
-    lut = vtk.vtkLookupTable()
+    lut = vtkLookupTable()
     lut.SetNumberOfTableValues(table.shape[0])
-    lut.SetTable(
-        numpy_to_vtk(np.ascontiguousarray(table), deep=True, array_type=vtk.VTK_UNSIGNED_CHAR)
-    )
+    lut.SetTable(numpy_to_vtk(np.ascontiguousarray(table), deep=True, array_type=VTK_UNSIGNED_CHAR))
     lo, hi = float(clim[0]), float(clim[1])
     if hi <= lo:
         hi = lo + 1.0
@@ -64,7 +62,7 @@ def vtk_lookup_table(
 
 def lookup_table(
     cmap: str, clim: tuple[float, float], n: int = 256, nan_color: str = NAN_COLOR
-) -> vtk.vtkLookupTable:
+) -> vtkLookupTable:
     """A vtkLookupTable of a matplotlib colour map over `clim` (:func:`colormap_table`)."""
     return vtk_lookup_table(colormap_table(cmap, n), clim, nan_color)
 
@@ -76,7 +74,7 @@ def class_lookup_table(
     n: int = 1024,
     alpha: float = 1.0,
     nan_alpha: float = 1.0,
-) -> vtk.vtkLookupTable:
+) -> vtkLookupTable:
     """A lookup table over [lo, hi] whose colour steps at the class bounds of `scale`, NaN in
     its no-data colour.
 

@@ -23,8 +23,16 @@ from typing import Any
 
 import numpy as np
 import pyvista as pv
-import vtk
+from vtkmodules.vtkCommonCore import vtkPoints
+from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+from vtkmodules.vtkRenderingCore import (
+    vtkActor2D,
+    vtkCoordinate,
+    vtkPolyDataMapper2D,
+    vtkRenderWindow,
+)
 
+import twin_app.render._vtk  # noqa: F401  (VTK's OpenGL, text and interactor back ends)
 from twin_app.model.layers import Layer
 from twin_app.render.viewer import Viewer
 from twin_app.session.compare import Comparison
@@ -83,7 +91,7 @@ class RendererPlotter:
         return self.parent.window_size
 
     @property
-    def ren_win(self) -> vtk.vtkRenderWindow:
+    def ren_win(self) -> vtkRenderWindow:
         """The shared render window."""
         return self.parent.ren_win
 
@@ -249,21 +257,21 @@ class SwipeView:
     def _is_result(self, layer: Layer) -> bool:
         return is_scenario_result(self.comparison, layer)
 
-    def _make_divider(self) -> vtk.vtkActor2D:
-        pts = vtk.vtkPoints()
+    def _make_divider(self) -> vtkActor2D:
+        pts = vtkPoints()
         pts.InsertNextPoint(0.0, 0.0, 0.0)
         pts.InsertNextPoint(0.0, 1.0, 0.0)
-        lines = vtk.vtkCellArray()
+        lines = vtkCellArray()
         lines.InsertNextCell(2, [0, 1])
-        poly = vtk.vtkPolyData()
+        poly = vtkPolyData()
         poly.SetPoints(pts)
         poly.SetLines(lines)
-        coord = vtk.vtkCoordinate()
+        coord = vtkCoordinate()
         coord.SetCoordinateSystemToNormalizedViewport()
-        mapper = vtk.vtkPolyDataMapper2D()
+        mapper = vtkPolyDataMapper2D()
         mapper.SetInputData(poly)
         mapper.SetTransformCoordinate(coord)
-        actor = vtk.vtkActor2D()
+        actor = vtkActor2D()
         actor.SetMapper(mapper)
         actor.GetProperty().SetColor(*DIVIDER_COLOR)
         actor.GetProperty().SetLineWidth(4.0)  # half of it lies left of the viewport

@@ -20,8 +20,11 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import vtk
+from vtkmodules.vtkCommonCore import vtkPoints
+from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+from vtkmodules.vtkRenderingCore import vtkActor2D, vtkPolyDataMapper2D
 
+import twin_app.render._vtk  # noqa: F401  (VTK's OpenGL, text and interactor back ends)
 from twin_app.errors import TwinError
 from twin_app.render.compare import DIVIDER_COLOR, MIN_SPLIT, is_scenario_result
 from twin_app.render.plotter import AA
@@ -34,23 +37,23 @@ MIN_SIDE_PX = 16
 DIVIDER_PX = 2.0
 
 
-def divider(height: int) -> vtk.vtkActor2D:
+def divider(height: int) -> vtkActor2D:
     """The swipe's line for a part `height` pixels high: its left :data:`DIVIDER_PX` columns
     (at 1080 lines), in pixels so tiles place it, drawn under the title."""
     lw = max(2.0, DIVIDER_PX * height / 1080.0)
-    pts = vtk.vtkPoints()
+    pts = vtkPoints()
     pts.InsertNextPoint(0.0, 0.0, 0.0)
     pts.InsertNextPoint(lw, 0.0, 0.0)
     pts.InsertNextPoint(lw, float(height), 0.0)
     pts.InsertNextPoint(0.0, float(height), 0.0)
-    quad = vtk.vtkCellArray()
+    quad = vtkCellArray()
     quad.InsertNextCell(4, [0, 1, 2, 3])
-    poly = vtk.vtkPolyData()
+    poly = vtkPolyData()
     poly.SetPoints(pts)
     poly.SetPolys(quad)
-    mapper = vtk.vtkPolyDataMapper2D()
+    mapper = vtkPolyDataMapper2D()
     mapper.SetInputData(poly)
-    actor = vtk.vtkActor2D()
+    actor = vtkActor2D()
     actor.SetMapper(mapper)
     actor.GetProperty().SetColor(*DIVIDER_COLOR)
     actor.SetPosition(0.0, 0.0)

@@ -17,8 +17,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import vtk
+from vtkmodules.vtkInteractionStyle import vtkInteractorStyleUser
+from vtkmodules.vtkRenderingCore import vtkCamera, vtkRenderer, vtkRenderWindowInteractor
 
+import twin_app.render._vtk  # noqa: F401  (VTK's OpenGL, text and interactor back ends)
 from twin_app.model.camera import CameraPose, orbit, pan, zoom_towards
 from twin_app.render.picking import Picker, ray_ground
 
@@ -33,7 +35,7 @@ ZOOM_STEP = 0.18
 CLICK_SLOP_PX = 4
 
 
-def pose_of(camera: vtk.vtkCamera) -> CameraPose:
+def pose_of(camera: vtkCamera) -> CameraPose:
     """The pose of a VTK camera."""
     return CameraPose(
         tuple(camera.GetPosition()),
@@ -44,7 +46,7 @@ def pose_of(camera: vtk.vtkCamera) -> CameraPose:
     )
 
 
-def apply_pose(renderer: vtk.vtkRenderer, pose: CameraPose) -> None:
+def apply_pose(renderer: vtkRenderer, pose: CameraPose) -> None:
     """Set a VTK camera from a pose and reset the clipping range."""
     cam = renderer.GetActiveCamera()
     cam.SetPosition(*pose.position)
@@ -88,9 +90,7 @@ class Navigator:
         Picks the point under the cursor (orbit pivot, zoom target, clicks).
     """
 
-    def __init__(
-        self, scene: Scene, interactor: vtk.vtkRenderWindowInteractor, picker: Picker
-    ) -> None:
+    def __init__(self, scene: Scene, interactor: vtkRenderWindowInteractor, picker: Picker) -> None:
         self.scene = scene
         self.interactor = interactor
         self.picker = picker
@@ -109,7 +109,7 @@ class Navigator:
         self._pivot: tuple[float, float, float] = (0.0, 0.0, 0.0)
         self._pan_z = 0.0
         self._moved = False
-        style = vtk.vtkInteractorStyleUser()
+        style = vtkInteractorStyleUser()
         # An observer on the style replaces its default handler: without these, VTK's own key
         # bindings act on key presses (w wireframe, r reset, e/q quit, 3 stereo ...). The app
         # routes keys through its own shortcuts instead.
@@ -131,7 +131,7 @@ class Navigator:
         ]
 
     @property
-    def renderer(self) -> vtk.vtkRenderer:
+    def renderer(self) -> vtkRenderer:
         """The navigated renderer."""
         return self.scene.plotter.renderer
 

@@ -15,7 +15,11 @@ import math
 from typing import Any
 
 import numpy as np
-import vtk
+from vtkmodules.vtkCommonCore import vtkLookupTable, vtkPoints
+from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+from vtkmodules.vtkRenderingCore import vtkActor2D, vtkPolyDataMapper2D, vtkRenderer, vtkTextActor
+
+import twin_app.render._vtk  # noqa: F401  (VTK's OpenGL, text and interactor back ends)
 
 NICE_STEPS = (1.0, 2.0, 5.0)
 
@@ -43,11 +47,11 @@ def format_length(m: float) -> str:
 
 def _poly_actor(
     color: tuple[float, float, float], width: float = 2.0
-) -> tuple[vtk.vtkPolyData, vtk.vtkActor2D]:
-    pd = vtk.vtkPolyData()
-    mapper = vtk.vtkPolyDataMapper2D()
+) -> tuple[vtkPolyData, vtkActor2D]:
+    pd = vtkPolyData()
+    mapper = vtkPolyDataMapper2D()
     mapper.SetInputData(pd)
-    actor = vtk.vtkActor2D()
+    actor = vtkActor2D()
     actor.SetMapper(mapper)
     actor.GetProperty().SetColor(*color)
     actor.GetProperty().SetLineWidth(width)
@@ -55,19 +59,19 @@ def _poly_actor(
 
 
 def _set_polys(
-    pd: vtk.vtkPolyData, pts: np.ndarray[Any, Any], lines: list[list[int]], polys: list[list[int]]
+    pd: vtkPolyData, pts: np.ndarray[Any, Any], lines: list[list[int]], polys: list[list[int]]
 ) -> None:
     from vtkmodules.util.numpy_support import numpy_to_vtk
 
-    p = vtk.vtkPoints()
+    p = vtkPoints()
     p.SetData(
         numpy_to_vtk(np.column_stack([pts, np.zeros(len(pts))]).astype(np.float64), deep=True)
     )
     pd.SetPoints(p)
-    la = vtk.vtkCellArray()
+    la = vtkCellArray()
     for ln in lines:
         la.InsertNextCell(len(ln), ln)
-    pa = vtk.vtkCellArray()
+    pa = vtkCellArray()
     for pl in polys:
         pa.InsertNextCell(len(pl), pl)
     pd.SetLines(la)
@@ -86,13 +90,13 @@ class MapOverlays:
         Draw in light colours (for dark backgrounds).
     """
 
-    def __init__(self, renderer: vtk.vtkRenderer, dark: bool = False) -> None:
+    def __init__(self, renderer: vtkRenderer, dark: bool = False) -> None:
         self.renderer = renderer
         fg = (0.95, 0.95, 0.95) if dark else (0.1, 0.1, 0.1)
         self.bar_pd, self.bar = _poly_actor(fg, 2.0)
         self.arrow_pd, self.arrow = _poly_actor(fg, 1.5)
-        self.bar_text = vtk.vtkTextActor()
-        self.north_text = vtk.vtkTextActor()
+        self.bar_text = vtkTextActor()
+        self.north_text = vtkTextActor()
         for t in (self.bar_text, self.north_text):
             prop = t.GetTextProperty()
             prop.SetColor(*fg)
@@ -258,11 +262,11 @@ class LegendPanel:
 
     def __init__(
         self,
-        renderer: vtk.vtkRenderer,
+        renderer: vtkRenderer,
         title: str,
         subtitle: str = "",
         entries: list[tuple[str, str]] | None = None,
-        lut: vtk.vtkLookupTable | None = None,
+        lut: vtkLookupTable | None = None,
         dark: bool = False,
     ) -> None:
         from vtkmodules.util.numpy_support import numpy_to_vtk
@@ -280,7 +284,7 @@ class LegendPanel:
         self.visible = True
         self.bg_pd, self.bg = _poly_actor((1.0, 1.0, 1.0))
         # Swatches or colour bar: one 2D polydata with a colour per cell.
-        self.swatch_pd = vtk.vtkPolyData()
+        self.swatch_pd = vtkPolyData()
         if lut is not None:
             lo, hi = lut.GetTableRange()
             values = np.linspace(lo, hi, self.BAR_CELLS)
@@ -295,15 +299,15 @@ class LegendPanel:
         colors = numpy_to_vtk(np.ascontiguousarray(rgb8), deep=True)
         colors.SetName("rgb")
         self.swatch_pd.GetCellData().SetScalars(colors)
-        polys = vtk.vtkCellArray()
+        polys = vtkCellArray()
         for i in range(n_cells):  # a handful of swatches or 64 bar cells, built once
             polys.InsertNextCell(4, [4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3])
         self.swatch_pd.SetPolys(polys)
-        mapper = vtk.vtkPolyDataMapper2D()
+        mapper = vtkPolyDataMapper2D()
         mapper.SetInputData(self.swatch_pd)
         mapper.SetColorModeToDirectScalars()
         mapper.SetScalarModeToUseCellData()
-        self.swatches = vtk.vtkActor2D()
+        self.swatches = vtkActor2D()
         self.swatches.SetMapper(mapper)
         self.title_text = self._text(title + (f"  ·  {subtitle}" if subtitle else ""), bold=True)
         if lut is not None:
@@ -319,8 +323,8 @@ class LegendPanel:
         self.set_dark(dark)
 
     @staticmethod
-    def _text(text: str, bold: bool = False) -> vtk.vtkTextActor:
-        t = vtk.vtkTextActor()
+    def _text(text: str, bold: bool = False) -> vtkTextActor:
+        t = vtkTextActor()
         t.SetInput(text)
         tp = t.GetTextProperty()
         tp.SetBold(bold)
@@ -330,7 +334,7 @@ class LegendPanel:
         return t
 
     @property
-    def texts(self) -> list[vtk.vtkTextActor]:
+    def texts(self) -> list[vtkTextActor]:
         """Title first, then the labels."""
         return [self.title_text, *self.labels]
 
@@ -348,7 +352,7 @@ class LegendPanel:
         for t in self.texts:
             t.GetTextProperty().SetColor(*fg)
 
-    def _text_size(self, t: vtk.vtkTextActor) -> tuple[float, float]:
+    def _text_size(self, t: vtkTextActor) -> tuple[float, float]:
         bb = [0.0, 0.0, 0.0, 0.0]
         t.GetBoundingBox(self.renderer, bb)
         return bb[1] - bb[0], bb[3] - bb[2]
@@ -402,7 +406,7 @@ class LegendPanel:
                 width = max(width, box + 6 * scale + lw)
                 y -= line
         w, h = width + 2 * pad, top - (y - pad)
-        p = vtk.vtkPoints()
+        p = vtkPoints()
         p.SetData(numpy_to_vtk(np.asarray(pts, np.float64).reshape(-1, 3), deep=True))
         self.swatch_pd.SetPoints(p)
         self.swatch_pd.Modified()

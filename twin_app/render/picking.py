@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import vtk
+from vtkmodules.vtkCommonDataModel import vtkStaticCellLocator
+from vtkmodules.vtkRenderingCore import vtkCellPicker, vtkRenderer
+
+import twin_app.render._vtk  # noqa: F401  (VTK's OpenGL, text and interactor back ends)
 
 if TYPE_CHECKING:
     from twin_app.render.scene import Scene
@@ -32,10 +35,10 @@ class Picker:
 
     def __init__(self, scene: Scene) -> None:
         self.scene = scene
-        self.picker = vtk.vtkCellPicker()
+        self.picker = vtkCellPicker()
         self.picker.SetTolerance(1e-6)
         self.picker.PickFromListOn()
-        self._locators: dict[int, tuple[Any, vtk.vtkStaticCellLocator]] = {}
+        self._locators: dict[int, tuple[Any, vtkStaticCellLocator]] = {}
 
     def build_locators(self) -> int:
         """Build a locator for every layer mesh that has none yet; returns how many were built.
@@ -53,7 +56,7 @@ class Picker:
             cached = self._locators.get(uid)
             if cached is not None and cached[0] is mesh:
                 continue
-            loc = vtk.vtkStaticCellLocator()
+            loc = vtkStaticCellLocator()
             loc.SetDataSet(mesh)
             loc.BuildLocator()
             self._locators[uid] = (mesh, loc)
@@ -112,7 +115,7 @@ class Picker:
 
 
 def ray_ground(
-    renderer: vtk.vtkRenderer, x: float, y: float, ground_z: float = 0.0
+    renderer: vtkRenderer, x: float, y: float, ground_z: float = 0.0
 ) -> tuple[float, float, float] | None:
     """Intersection of the ray through pixel (x, y) with the horizontal plane z = `ground_z`."""
     near = _display_to_world(renderer, x + 0.5, y + 0.5, 0.0)
@@ -127,16 +130,14 @@ def ray_ground(
     return (float(p[0]), float(p[1]), float(p[2]))
 
 
-def _display_to_world(
-    renderer: vtk.vtkRenderer, x: float, y: float, z: float
-) -> np.ndarray[Any, Any]:
+def _display_to_world(renderer: vtkRenderer, x: float, y: float, z: float) -> np.ndarray[Any, Any]:
     renderer.SetDisplayPoint(x, y, z)
     renderer.DisplayToWorld()
     w = renderer.GetWorldPoint()
     return np.array(w[:3]) / (w[3] if w[3] != 0 else 1.0)
 
 
-def project_points(renderer: vtk.vtkRenderer, points: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+def project_points(renderer: vtkRenderer, points: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     """World points (n, 3) -> display pixels (n, 2) and a mask of points in front of the camera.
 
     One matrix product for all points (rubber-band selection of thousands of features).

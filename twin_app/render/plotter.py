@@ -40,21 +40,23 @@ def is_software_gl(name: str) -> bool:
 def quiet_vtk() -> None:
     """Keep VTK's warnings (such as "bad X server connection" before it falls back to EGL
     offscreen) off the terminal; errors still show."""
-    import vtk
+    from vtkmodules.vtkCommonCore import vtkLogger
 
-    vtk.vtkLogger.SetStderrVerbosity(vtk.vtkLogger.VERBOSITY_ERROR)
+    vtkLogger.SetStderrVerbosity(vtkLogger.VERBOSITY_ERROR)
 
 
 @cache
 def gl_info() -> GLInfo:
     """Probe the GL renderer once per process with a 1x1 offscreen window (about 50 ms)."""
-    import vtk
+    from vtkmodules.vtkRenderingCore import vtkRenderer, vtkRenderWindow
+
+    import twin_app.render._vtk  # noqa: F401  (the OpenGL render window behind vtkRenderWindow)
 
     quiet_vtk()
-    rw = vtk.vtkRenderWindow()
+    rw = vtkRenderWindow()
     rw.SetOffScreenRendering(True)
     rw.SetSize(1, 1)
-    rw.AddRenderer(vtk.vtkRenderer())
+    rw.AddRenderer(vtkRenderer())
     rw.Render()
     name = _renderer_string(rw.ReportCapabilities())
     rw.Finalize()

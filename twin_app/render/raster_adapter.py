@@ -13,9 +13,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pyvista as pv
-import vtk
 from vtkmodules.util.numpy_support import vtk_to_numpy
+from vtkmodules.vtkCommonCore import VTK_UNSIGNED_CHAR, vtkLookupTable
+from vtkmodules.vtkCommonDataModel import vtkImageData
+from vtkmodules.vtkFiltersSources import vtkPlaneSource
+from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper, vtkTexture
 
+import twin_app.render._vtk  # noqa: F401  (VTK's OpenGL, text and interactor back ends)
 from twin_app.model.raster import RasterLayer, raster_rgba
 from twin_app.model.style import ClassScale
 from twin_app.render.adapters import Adapter
@@ -50,10 +54,10 @@ class RasterAdapter(Adapter[RasterLayer]):
     defines_ground: ClassVar[bool] = False
 
     def __init__(self, layer: RasterLayer, scene: Scene) -> None:
-        self.image: vtk.vtkImageData | None = None
+        self.image: vtkImageData | None = None
         self.texels: np.ndarray[Any, Any] = np.zeros((0, 0, 4), np.uint8)
-        self.plane: vtk.vtkPlaneSource | None = None
-        self.lut: vtk.vtkLookupTable | None = None
+        self.plane: vtkPlaneSource | None = None
+        self.lut: vtkLookupTable | None = None
         self.classes: ClassScale | None = None
         super().__init__(layer, scene)
         layer.events.transform.connect(self._on_place)
@@ -69,18 +73,18 @@ class RasterAdapter(Adapter[RasterLayer]):
         super().remove()
 
     def build(self) -> None:
-        self.plane = vtk.vtkPlaneSource()
+        self.plane = vtkPlaneSource()
         self._place()
         self.plane.Update()
         self.mesh = pv.wrap(self.plane.GetOutput())
-        mapper = vtk.vtkPolyDataMapper()
+        mapper = vtkPolyDataMapper()
         mapper.SetInputConnection(self.plane.GetOutputPort())
         mapper.ScalarVisibilityOff()
-        texture = vtk.vtkTexture()
+        texture = vtkTexture()
         texture.InterpolateOff()  # one texel, one cell: the grid's cells stay visible
         texture.SetColorModeToDirectScalars()
         self.texture = texture
-        actor = vtk.vtkActor()
+        actor = vtkActor()
         actor.SetMapper(mapper)
         actor.SetTexture(texture)
         prop = actor.GetProperty()
@@ -114,9 +118,9 @@ class RasterAdapter(Adapter[RasterLayer]):
         """A new RGBA image of the grid's shape (only when the shape changes)."""
         ny, nx = self.layer.shape
         ny, nx = max(ny, 1), max(nx, 1)
-        image = vtk.vtkImageData()
+        image = vtkImageData()
         image.SetDimensions(nx, ny, 1)
-        image.AllocateScalars(vtk.VTK_UNSIGNED_CHAR, 4)
+        image.AllocateScalars(VTK_UNSIGNED_CHAR, 4)
         self.image = image
         # Image row 0 is the south edge; the raster's row 0 is north: the view is flipped.
         flat = vtk_to_numpy(image.GetPointData().GetScalars())

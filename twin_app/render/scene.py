@@ -8,8 +8,17 @@ from typing import Any, Literal
 
 import numpy as np
 import pyvista as pv
-import vtk
+from vtkmodules.vtkCommonDataModel import vtkPlane
+from vtkmodules.vtkFiltersSources import vtkPlaneSource
+from vtkmodules.vtkRenderingCore import (
+    vtkActor,
+    vtkMapper,
+    vtkPolyDataMapper,
+    vtkProp,
+    vtkTextActor,
+)
 
+import twin_app.render._vtk  # noqa: F401  (VTK's OpenGL, text and interactor back ends)
 from twin_app.model.layers import AreaLayer, BuildingLayer, GroundLayer, Layer, ObjectLayer
 from twin_app.render.adapters import Adapter
 from twin_app.render.colors import hex_to_rgb
@@ -64,7 +73,7 @@ class Scene:
         self.adapters: dict[int, Adapter[Any]] = {}
         self._schedule = schedule
         self._dirty = False
-        self._ground: vtk.vtkActor | None = None
+        self._ground: vtkActor | None = None
         #: One panel per layer legend, stacked in the top-left corner (see legends_changed).
         self.legends: list[LegendPanel] = []
         self._legend_layout: tuple[float, ...] = ()
@@ -77,9 +86,9 @@ class Scene:
         )
         self.sun_up = True
         self.sun_label = ""
-        self._shadow: vtk.vtkActor | None = None
+        self._shadow: vtkActor | None = None
         self._shadow_key: tuple[Any, ...] = ()
-        self.shadow_note = vtk.vtkTextActor()
+        self.shadow_note = vtkTextActor()
         self.shadow_note.GetTextProperty().SetFontSize(15)
         self.shadow_note.GetTextProperty().SetShadow(False)
         self.shadow_note.SetVisibility(False)
@@ -98,9 +107,9 @@ class Scene:
         self.layout_frozen = False
         #: Pixels kept free above the legend panels (a snapshot's title band).
         self.legend_top_px = 0.0
-        self._highlight: vtk.vtkActor | None = None
+        self._highlight: vtkActor | None = None
         self._highlighted: tuple[int, np.ndarray[Any, Any]] = (0, np.zeros(0, np.int64))
-        self._cut_plane = vtk.vtkPlane()
+        self._cut_plane = vtkPlane()
         # The cutaway plane follows the camera (a few float operations per frame); legends
         # and shadows are laid out when the window size, the sun or the layers changed.
         plotter.renderer.AddObserver("StartEvent", self._on_start_render)
@@ -211,7 +220,7 @@ class Scene:
             renderer.AddActor(self._highlight)
         self.request_render()
 
-    def adapter_for_actor(self, actor: vtk.vtkProp) -> Adapter[Any] | None:
+    def adapter_for_actor(self, actor: vtkProp) -> Adapter[Any] | None:
         """The adapter that owns an actor (for picking)."""
         for a in self.adapters.values():
             if a.actor is actor:
@@ -281,16 +290,16 @@ class Scene:
         self.overlays.ground_z = float(b[4])
         cx, cy = (b[0] + b[1]) / 2, (b[2] + b[3]) / 2
         size = max(b[1] - b[0], b[3] - b[2], 100.0) * 12
-        plane = vtk.vtkPlaneSource()
+        plane = vtkPlaneSource()
         plane.SetOrigin(cx - size / 2, cy - size / 2, b[4] - 0.05)
         plane.SetPoint1(cx + size / 2, cy - size / 2, b[4] - 0.05)
         plane.SetPoint2(cx - size / 2, cy + size / 2, b[4] - 0.05)
-        mapper = vtk.vtkPolyDataMapper()
+        mapper = vtkPolyDataMapper()
         mapper.SetInputConnection(plane.GetOutputPort())
         # Pushed back in depth so that the shadows lying on it win the depth test.
         mapper.SetResolveCoincidentTopologyToPolygonOffset()
         mapper.SetRelativeCoincidentTopologyPolygonOffsetParameters(1.0, 4.0)
-        actor = vtk.vtkActor()
+        actor = vtkActor()
         actor.SetMapper(mapper)
         actor.PickableOff()
         actor.GetProperty().SetColor(*hex_to_rgb(getattr(self, "ground_color", GROUND)))
@@ -335,12 +344,12 @@ class Scene:
         poly = pv.PolyData.from_regular_faces(
             points[used].astype(np.float32), inverse.reshape(-1, 3)
         )
-        mapper = vtk.vtkPolyDataMapper()
+        mapper = vtkPolyDataMapper()
         mapper.SetInputData(poly)
         mapper.ScalarVisibilityOff()
         mapper.SetResolveCoincidentTopologyToPolygonOffset()
         mapper.SetRelativeCoincidentTopologyPolygonOffsetParameters(-2.0, -8.0)
-        actor = vtk.vtkActor()
+        actor = vtkActor()
         actor.SetMapper(mapper)
         actor.PickableOff()
         prop = actor.GetProperty()
@@ -379,7 +388,7 @@ class Scene:
         self._apply_cutaway()
         self.request_render()
 
-    def _surface_mappers(self) -> list[vtk.vtkMapper]:
+    def _surface_mappers(self) -> list[vtkMapper]:
         mappers = [
             a.actor.GetMapper()
             for a in self.adapters.values()
@@ -405,7 +414,7 @@ class Scene:
                 a.clipping_changed()  # adapters with cuts of their own (IFC sections) add them
 
     @property
-    def cut_plane(self) -> vtk.vtkPlane | None:
+    def cut_plane(self) -> vtkPlane | None:
         """The underground cutaway's plane while it is on (None otherwise)."""
         return self._cut_plane if getattr(self, "underground", "off") == "cutaway" else None
 
@@ -608,12 +617,12 @@ class Scene:
         poly = pv.PolyData.from_regular_faces(
             np.concatenate(pts).astype(np.float32), np.concatenate(tris)
         )
-        mapper = vtk.vtkPolyDataMapper()
+        mapper = vtkPolyDataMapper()
         mapper.SetInputData(poly)
         mapper.ScalarVisibilityOff()
         # Coplanar with the ground, which is pushed back (update_ground): the shadow wins over
         # the ground and stays under anything lying higher (roads 5 cm up ...).
-        actor = vtk.vtkActor()
+        actor = vtkActor()
         actor.SetMapper(mapper)
         actor.PickableOff()
         actor.SetUseBounds(False)  # framing and the ground ignore it

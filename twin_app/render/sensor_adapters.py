@@ -8,9 +8,13 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pyvista as pv
-import vtk
 from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
+from vtkmodules.vtkCommonCore import VTK_FLOAT, vtkLookupTable, vtkPoints
+from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkImageData, vtkPolyData
+from vtkmodules.vtkFiltersSources import vtkPlaneSource
+from vtkmodules.vtkRenderingCore import vtkActor, vtkGlyph3DMapper, vtkPolyDataMapper, vtkTexture
 
+import twin_app.render._vtk  # noqa: F401  (VTK's OpenGL, text and interactor back ends)
 from twin_app.model.aqi import category, category_scale
 from twin_app.model.layers import TimeLayer
 from twin_app.model.sensors import AirQualityLayer, MoverLayer, PipeLayer, TrafficLayer
@@ -40,8 +44,8 @@ def _point_feature(
 
 def _actor(
     poly: Any, scalars: str | None = None, cell: bool = False
-) -> tuple[vtk.vtkActor, vtk.vtkPolyDataMapper]:
-    mapper = vtk.vtkPolyDataMapper()
+) -> tuple[vtkActor, vtkPolyDataMapper]:
+    mapper = vtkPolyDataMapper()
     mapper.SetInputData(poly)
     if scalars is None:
         mapper.ScalarVisibilityOff()
@@ -53,7 +57,7 @@ def _actor(
             mapper.SetScalarModeToUsePointFieldData()
         mapper.SelectColorArray(scalars)
         mapper.ScalarVisibilityOn()
-    actor = vtk.vtkActor()
+    actor = vtkActor()
     actor.SetMapper(mapper)
     return actor, mapper
 
@@ -112,7 +116,7 @@ class TrafficAdapter(_TimeAdapter[TrafficLayer]):
         poly.point_data["value"] = np.full(mesh.n_points, np.nan, np.float32)
         self.point_values = vtk_to_numpy(poly.GetPointData().GetArray("value"))
         self.mesh = poly
-        mapper = vtk.vtkPolyDataMapper()
+        mapper = vtkPolyDataMapper()
         mapper.SetInputData(poly)
         mapper.SetScalarModeToUsePointFieldData()
         mapper.SelectColorArray("value")
@@ -120,7 +124,7 @@ class TrafficAdapter(_TimeAdapter[TrafficLayer]):
         mapper.ScalarVisibilityOn()
         mapper.UseLookupTableScalarRangeOn()
         self.mapper = mapper
-        self.actor = vtk.vtkActor()
+        self.actor = vtkActor()
         self.actor.SetMapper(mapper)
         self.actor.GetProperty().SetAmbient(0.35)
         self.scene.plotter.renderer.AddActor(self.actor)
@@ -171,7 +175,7 @@ class AirQualityAdapter(_TimeAdapter[AirQualityLayer]):
         source = pv.Cylinder(
             center=(0, 0, 15), direction=(0, 0, 1), radius=8.0, height=30.0, resolution=24
         )
-        mapper = vtk.vtkGlyph3DMapper()
+        mapper = vtkGlyph3DMapper()
         mapper.SetInputData(pts)
         mapper.SetSourceData(source)
         mapper.ScalingOff()
@@ -180,7 +184,7 @@ class AirQualityAdapter(_TimeAdapter[AirQualityLayer]):
         mapper.SetScalarModeToUsePointFieldData()
         mapper.SelectColorArray("rgb")
         mapper.ScalarVisibilityOn()
-        self.actor = vtk.vtkActor()
+        self.actor = vtkActor()
         self.actor.SetMapper(mapper)
         self.scene.plotter.renderer.AddActor(self.actor)
         self.mesh = pts
@@ -188,28 +192,28 @@ class AirQualityAdapter(_TimeAdapter[AirQualityLayer]):
         # The surface: one plane with an RGBA texture written in place each tick.
         x0, x1, y0, y1 = layer.grid_bounds
         ny, nx = layer.grid.shape if layer.grid.ndim == 2 and layer.grid.size else (2, 2)
-        self.image = vtk.vtkImageData()
+        self.image = vtkImageData()
         self.image.SetDimensions(nx, ny, 1)
-        self.image.AllocateScalars(vtk.VTK_FLOAT, 1)
+        self.image.AllocateScalars(VTK_FLOAT, 1)
         self.texels = vtk_to_numpy(self.image.GetPointData().GetScalars()).reshape(ny, nx)
         self.texels[:] = np.nan
         self.near = self._near_stations(layer, nx, ny)
         # The AQI grid goes in as floats; the texture maps them through the category colours
         # (both standards step at 50/100/150/200/300), NaN transparent.
         self.surface_lut = self._surface_lut(layer.standard, layer.opacity)
-        texture = vtk.vtkTexture()
+        texture = vtkTexture()
         texture.SetInputData(self.image)
         texture.SetLookupTable(self.surface_lut)
         texture.SetColorModeToMapScalars()
         texture.InterpolateOff()
         self.texture = texture
-        plane = vtk.vtkPlaneSource()
+        plane = vtkPlaneSource()
         plane.SetOrigin(x0, y0, 0.3)
         plane.SetPoint1(x1, y0, 0.3)
         plane.SetPoint2(x0, y1, 0.3)
-        pmapper = vtk.vtkPolyDataMapper()
+        pmapper = vtkPolyDataMapper()
         pmapper.SetInputConnection(plane.GetOutputPort())
-        self.surface = vtk.vtkActor()
+        self.surface = vtkActor()
         self.surface.SetMapper(pmapper)
         self.surface.SetTexture(texture)
         self.surface.GetProperty().LightingOff()
@@ -256,7 +260,7 @@ class AirQualityAdapter(_TimeAdapter[AirQualityLayer]):
         super()._on_values_change()
 
     @staticmethod
-    def _surface_lut(standard: str, opacity: float) -> vtk.vtkLookupTable:
+    def _surface_lut(standard: str, opacity: float) -> vtkLookupTable:
         return class_lookup_table(
             category_scale(standard), 0.0, 500.0, alpha=0.32 * float(opacity), nan_alpha=0.0
         )
@@ -308,7 +312,7 @@ class PipeAdapter(_TimeAdapter[PipeLayer]):
         self.clim: tuple[float, float] = (0.0, 1.0)
         self.extra_actors = [self._glyphs(layer)]
 
-    def _glyphs(self, layer: PipeLayer) -> vtk.vtkActor:
+    def _glyphs(self, layer: PipeLayer) -> vtkActor:
         """Pumps, valves, tanks and reservoirs: one glyph mapper, shape and colour by type."""
         kinds = [str(k) for k in layer.glyph_kind]
         order = ("pump", "valve", "tank", "reservoir")
@@ -322,7 +326,7 @@ class PipeAdapter(_TimeAdapter[PipeLayer]):
             if kinds
             else np.zeros((0, 3), np.uint8)
         )
-        mapper = vtk.vtkGlyph3DMapper()
+        mapper = vtkGlyph3DMapper()
         mapper.SetInputData(pts)
         size = 9.0
         for i, src in enumerate(
@@ -342,7 +346,7 @@ class PipeAdapter(_TimeAdapter[PipeLayer]):
         mapper.SetScalarModeToUsePointFieldData()
         mapper.SelectColorArray("rgb")
         mapper.ScalarVisibilityOn()
-        actor = vtk.vtkActor()
+        actor = vtkActor()
         actor.SetMapper(mapper)
         actor.PickableOff()
         actor.SetVisibility(layer.visible)
@@ -399,7 +403,7 @@ class MoverAdapter(_TimeAdapter[MoverLayer]):
             radius=size * 0.35,
             resolution=12,
         )
-        mapper = vtk.vtkGlyph3DMapper()
+        mapper = vtkGlyph3DMapper()
         mapper.SetInputData(pts)
         mapper.SetSourceData(arrow)
         mapper.SetOrientationArray("direction")
@@ -407,7 +411,7 @@ class MoverAdapter(_TimeAdapter[MoverLayer]):
         mapper.SetScaleArray("scale")
         mapper.SetScaleModeToScaleByMagnitude()
         mapper.ScalarVisibilityOff()
-        self.actor = vtk.vtkActor()
+        self.actor = vtkActor()
         self.actor.SetMapper(mapper)
         self.actor.GetProperty().SetColor(*hex_to_rgb(layer.color))
         self.actor.GetProperty().SetAmbient(0.4)
@@ -416,12 +420,12 @@ class MoverAdapter(_TimeAdapter[MoverLayer]):
         # Trails: one polyline per mover over k points stored slot-major: block r < k - 1 is
         # column r of the layer's trail ring, block k - 1 the current positions, so a tick
         # copies contiguous blocks and only the connectivity knows the time order.
-        self.trail_poly = vtk.vtkPolyData()
-        tmapper = vtk.vtkPolyDataMapper()
+        self.trail_poly = vtkPolyData()
+        tmapper = vtkPolyDataMapper()
         tmapper.SetInputData(self.trail_poly)
         tmapper.SetColorModeToDirectScalars()
         tmapper.ScalarVisibilityOn()
-        self.trail_actor = vtk.vtkActor()
+        self.trail_actor = vtkActor()
         self.trail_actor.SetMapper(tmapper)
         self.trail_actor.GetProperty().SetLineWidth(3.0)
         self.trail_actor.GetProperty().LightingOff()
@@ -435,10 +439,10 @@ class MoverAdapter(_TimeAdapter[MoverLayer]):
         from vtkmodules.util.numpy_support import numpy_to_vtkIdTypeArray
 
         trail = self.trail_poly
-        tp = vtk.vtkPoints()
+        tp = vtkPoints()
         tp.SetData(numpy_to_vtk(np.zeros((k * n, 3), np.float32), deep=True))
         trail.SetPoints(tp)
-        cells = vtk.vtkCellArray()
+        cells = vtkCellArray()
         cells.SetData(
             numpy_to_vtkIdTypeArray(np.arange(0, n * k + 1, k, dtype=np.int64), deep=True),
             numpy_to_vtkIdTypeArray(np.zeros(n * k, np.int64), deep=True),

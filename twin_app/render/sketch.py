@@ -10,7 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import vtk
+from vtkmodules.vtkCommonCore import vtkPoints
+from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper
+
+import twin_app.render._vtk  # noqa: F401  (VTK's OpenGL, text and interactor back ends)
 
 if TYPE_CHECKING:
     from twin_app.render.scene import Scene
@@ -26,10 +30,10 @@ class SketchOverlay:
 
     def __init__(self, scene: Scene) -> None:
         self.scene = scene
-        self.poly = vtk.vtkPolyData()
-        mapper = vtk.vtkPolyDataMapper()
+        self.poly = vtkPolyData()
+        mapper = vtkPolyDataMapper()
         mapper.SetInputData(self.poly)
-        self.actor = vtk.vtkActor()
+        self.actor = vtkActor()
         self.actor.SetMapper(mapper)
         self.actor.PickableOff()
         prop = self.actor.GetProperty()
@@ -55,14 +59,14 @@ class SketchOverlay:
             self.clear()
             return
         p3 = np.column_stack([np.asarray(xy), np.full(n, ground_z + LIFT_M)])
-        points = vtk.vtkPoints()
+        points = vtkPoints()
         for x, y, z in p3:
             points.InsertNextPoint(float(x), float(y), float(z))
-        verts = vtk.vtkCellArray()
+        verts = vtkCellArray()
         for i in range(len(pts)):  # dots on the corners, not on the cursor
             verts.InsertNextCell(1)
             verts.InsertCellPoint(i)
-        lines = vtk.vtkCellArray()
+        lines = vtkCellArray()
         if n >= 2:
             ring = [*range(n), 0] if n >= 3 else list(range(n))
             lines.InsertNextCell(len(ring))

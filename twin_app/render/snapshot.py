@@ -26,8 +26,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import vtk
+from vtkmodules.vtkRenderingCore import (
+    VTK_DISPLAY,
+    VTK_VIEWPORT,
+    vtkActor2D,
+    vtkPolyDataMapper2D,
+    vtkProp,
+    vtkRenderer,
+    vtkRenderWindow,
+    vtkTextActor,
+)
 
+import twin_app.render._vtk  # noqa: F401  (VTK's OpenGL, text and interactor back ends)
 from twin_app.model.layers import Layer
 from twin_app.render import plotter as plotters
 from twin_app.render.plotter import AA
@@ -61,10 +71,10 @@ def max_render_size() -> int:
     """
     import ctypes
 
-    rw = vtk.vtkRenderWindow()
+    rw = vtkRenderWindow()
     rw.SetOffScreenRendering(True)
     rw.SetSize(1, 1)
-    rw.AddRenderer(vtk.vtkRenderer())
+    rw.AddRenderer(vtkRenderer())
     try:
         rw.Render()
         rw.MakeCurrent()
@@ -122,15 +132,15 @@ class Caption:
     """
 
     def __init__(
-        self, renderer: vtk.vtkRenderer, title: str, attribution: str, dark: bool = False
+        self, renderer: vtkRenderer, title: str, attribution: str, dark: bool = False
     ) -> None:
         self.renderer = renderer
         self.title_text = title
         self.attribution_text = attribution
         fg = (0.95, 0.95, 0.96) if dark else (0.08, 0.08, 0.1)
         bg = (0.07, 0.09, 0.13) if dark else (1.0, 1.0, 1.0)
-        self.title = vtk.vtkTextActor()
-        self.attribution = vtk.vtkTextActor()
+        self.title = vtkTextActor()
+        self.attribution = vtkTextActor()
         for actor, bold in ((self.title, True), (self.attribution, False)):
             tp = actor.GetTextProperty()
             tp.SetBold(bold)
@@ -203,21 +213,21 @@ def _frozen(scene: Scene) -> Iterator[None]:
         scene.overlays._state = ()
 
 
-def _actors_2d(renderer: vtk.vtkRenderer) -> list[vtk.vtkActor2D]:
+def _actors_2d(renderer: vtkRenderer) -> list[vtkActor2D]:
     """The 2D actors placed in pixels (not those whose mapper maps normalised coordinates)."""
     out = []
     props = renderer.GetViewProps()
     props.InitTraversal()
     for _ in range(props.GetNumberOfItems()):
         a = props.GetNextProp()
-        if not isinstance(a, vtk.vtkActor2D):
+        if not isinstance(a, vtkActor2D):
             continue
         mapper = a.GetMapper()
-        if isinstance(mapper, vtk.vtkPolyDataMapper2D) and mapper.GetTransformCoordinate():
+        if isinstance(mapper, vtkPolyDataMapper2D) and mapper.GetTransformCoordinate():
             continue
         if a.GetPositionCoordinate().GetCoordinateSystem() in (
-            vtk.VTK_DISPLAY,
-            vtk.VTK_VIEWPORT,
+            VTK_DISPLAY,
+            VTK_VIEWPORT,
         ):
             out.append(a)
     return out
@@ -318,7 +328,7 @@ def snapshot(
     view_part: bool = False,
     scale_bar: bool = True,
     north_arrow: bool = True,
-    props: Sequence[vtk.vtkProp] = (),
+    props: Sequence[vtkProp] = (),
 ) -> U8:
     """Draw a session (or one side of a comparison) offscreen at `size` with its legends, a
     title and the data attribution; optionally save it as a PNG.

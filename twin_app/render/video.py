@@ -29,9 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyvista as pv
-import vtk
-from vtk.util.numpy_support import vtk_to_numpy
+from vtkmodules.util.numpy_support import vtk_to_numpy
+from vtkmodules.vtkCommonCore import vtkUnsignedCharArray
+from vtkmodules.vtkRenderingCore import vtkRenderer, vtkRenderWindow, vtkTextActor
 
+import twin_app.render._vtk  # noqa: F401  (VTK's OpenGL, text and interactor back ends)
 from twin_app.errors import Cancelled, TwinError
 from twin_app.render.compare import RendererPlotter, SwipeView
 from twin_app.render.plotter import AA, offscreen_plotter
@@ -67,13 +69,13 @@ class CaptionOverlay:
         The render window.
     """
 
-    def __init__(self, ren_win: vtk.vtkRenderWindow) -> None:
+    def __init__(self, ren_win: vtkRenderWindow) -> None:
         self.ren_win = ren_win
         ren_win.SetNumberOfLayers(max(3, ren_win.GetNumberOfLayers()))
-        self.renderer = vtk.vtkRenderer()
+        self.renderer = vtkRenderer()
         self.renderer.SetLayer(ren_win.GetNumberOfLayers() - 1)
         self.renderer.InteractiveOff()
-        self.actor = vtk.vtkTextActor()
+        self.actor = vtkTextActor()
         prop = self.actor.GetTextProperty()
         prop.SetJustificationToCentered()
         prop.SetVerticalJustificationToBottom()
@@ -192,7 +194,7 @@ class StoryFrames:
         self._cmp_caption: CaptionOverlay | None = None
         self._cmp_view: SideBySide | SwipeView | None = None
         self._cmp_key: tuple[Any, ...] = ()
-        self._pixels = vtk.vtkUnsignedCharArray()
+        self._pixels = vtkUnsignedCharArray()
         self.player: StoryPlayer | None = None
         if player is not None:
             self.follow(player)

@@ -13,10 +13,13 @@ from typing import Any, Protocol
 
 import numpy as np
 import pyvista as pv
-import vtk
 from psygnal import Signal, SignalInstance
 from psygnal.containers import EventedList
+from vtkmodules.vtkCommonCore import reference
+from vtkmodules.vtkCommonDataModel import vtkAbstractCellLocator, vtkCellLocator
+from vtkmodules.vtkRenderingCore import vtkRenderWindowInteractor
 
+import twin_app.render._vtk  # noqa: F401  (VTK's OpenGL, text and interactor back ends)
 from twin_app.model.camera import Camera, CameraPose, finite_bounds, pose_for_bounds, walk
 from twin_app.model.frame import LocalFrame
 from twin_app.model.layers import BuildingLayer, FeatureLayer, Layer, TerrainLayer
@@ -97,7 +100,7 @@ class Viewer:
         self.scene = Scene(plotter, schedule=schedule)
         self.picker = Picker(self.scene)
         self.navigator: Navigator | None = None
-        self._locators: dict[tuple[int, int], vtk.vtkAbstractCellLocator] = {}
+        self._locators: dict[tuple[int, int], vtkAbstractCellLocator] = {}
         events = session.layers.events
         self._connections: list[tuple[Any, Callable[..., Any]]] = [
             (events.inserted, self._on_layer_inserted),
@@ -276,8 +279,8 @@ class Viewer:
                 continue
             locator = self._terrain_locator(mesh)
             hit = [0.0, 0.0, 0.0]
-            t, pc = vtk.reference(0.0), [0.0, 0.0, 0.0]
-            sub = vtk.reference(0)
+            t, pc = reference(0.0), [0.0, 0.0, 0.0]
+            sub = reference(0)
             found = locator.IntersectWithLine(
                 (px, py, b[5] + 10.0), (px, py, b[4] - 10.0), 1e-6, t, hit, pc, sub
             )
@@ -286,11 +289,11 @@ class Viewer:
         box = self.scene.data_bounds(surface_only=True) or self.scene.data_bounds()
         return float(box[4]) if box is not None else 0.0
 
-    def _terrain_locator(self, mesh: pv.DataSet) -> vtk.vtkAbstractCellLocator:
+    def _terrain_locator(self, mesh: pv.DataSet) -> vtkAbstractCellLocator:
         key = (id(mesh), mesh.GetMTime())
         cached = self._locators.get(key)
         if cached is None:
-            cached = vtk.vtkCellLocator()
+            cached = vtkCellLocator()
             cached.SetDataSet(mesh)
             cached.BuildLocator()
             self._locators = {key: cached}
@@ -341,7 +344,7 @@ class Viewer:
             )
         )
 
-    def navigate(self, interactor: vtk.vtkRenderWindowInteractor) -> Navigator:
+    def navigate(self, interactor: vtkRenderWindowInteractor) -> Navigator:
         """Install mouse navigation on an interactor; the poses it makes go to the camera."""
         nav = Navigator(self.scene, interactor, self.picker)
         nav.on_pose = self.camera.set_pose
