@@ -131,7 +131,7 @@ def child(args: argparse.Namespace) -> None:
         wall.trim_timer.setInterval(int(args.trim_s * 1000))
     st: dict[str, Any] = {
         "t0": None, "samples": [], "ticks": 0, "loops": 0, "last_t": 0, "stale": 0,
-        "reconnects": 0, "was_down": False, "tour": 0, "used": 0, "objects": [],
+        "reconnects": 0, "was_down": False, "tour": 0, "used": 0, "objects": [], "rounds": [],
     }  # fmt: skip
     tick, refresh, step = wall.tick, wall.refresh, wall.tour.next if wall.tour else None
 
@@ -172,8 +172,17 @@ def child(args: argparse.Namespace) -> None:
         wall.tour.next = counted_next  # type: ignore[method-assign]
     del tick
 
+    def round_started(_stop: Any) -> None:
+        # the same point of the tour's loop each time: the slope without the loop's own swing
+        if st["t0"] is not None and wall.program._visited == 1:
+            st["rounds"].append((time.monotonic() - st["t0"], rss_mb()))
+
+    wall.program.stop_changed.connect(round_started)
+
     def ready() -> None:
         c = session.clock
+        if not args.no_stories:
+            wall.prepare_stories()  # as ``twin wall`` does: the stories' scenarios, once
         if not args.no_live:
             session.live.connect(args.broker)
         c.live = False  # replay at x100 while the live samples flow into the stores
@@ -194,12 +203,25 @@ def child(args: argparse.Namespace) -> None:
             st.setdefault("breakdown", []).append((round(t), breakdown()))
         if len(st["samples"]) % 12 == 1:
             gc.collect()
-            st["objects"].append((t, len(gc.get_objects())))
+            objects = gc.get_objects()
+            st["objects"].append((t, len(objects)))
+            if args.smaps:  # which kinds of Python object grow
+                from collections import Counter
+
+                kinds = Counter(type(o).__qualname__ for o in objects)
+                if t >= args.warmup_min * 60 and "kinds0" not in st:
+                    st["kinds0"] = kinds
+                st["kinds"] = kinds
+            del objects
         if t >= args.minutes * 60:
             app.quit()
             return
         QTimer.singleShot(int(args.sample_s * 1000), sample)
 
+    if not args.no_stories:
+        from twin_app.session.wall import wall_stories
+
+        wall.add_stories(wall_stories(SAMPLE_DIR))  # the sample twin's tour.toml, as twin wall
     loader = WallLoader(wall, ready)
     wall.show_on(0, size)  # type: ignore[arg-type]
     loader.start(SAMPLE_DIR)
@@ -213,6 +235,13 @@ def child(args: argparse.Namespace) -> None:
         return float(np.polyfit(warm[:, 0] / 3600, warm[:, col], 1)[0]) if len(warm) > 2 else 0.0
 
     objs = st["objects"]
+    if "kinds0" in st:
+        grew = st["kinds"] - st["kinds0"]
+        print("GREW", grew.most_common(25), flush=True)
+    rounds = np.array([r for r in st["rounds"] if r[0] >= args.warmup_min * 60], float)
+    round_slope = (
+        float(np.polyfit(rounds[:, 0] / 3600, rounds[:, 1], 1)[0]) if len(rounds) > 2 else None
+    )
     if args.samples:
         header, table = "t_s,rss_mb,handles", s
         if st.get("breakdown"):
@@ -230,6 +259,8 @@ def child(args: argparse.Namespace) -> None:
                 "rss_start_mb": round(float(warm[0, 1]), 1),
                 "rss_end_mb": round(float(s[-1, 1]), 1),
                 "rss_slope_mb_per_h": round(slope(1), 2),
+                "tour_rounds": len(st["rounds"]),
+                "rss_round_slope_mb_per_h": None if round_slope is None else round(round_slope, 2),
                 "handles_start": int(warm[0, 2]),
                 "handles_end": int(s[-1, 2]),
                 "handles_slope_per_h": round(slope(2), 2),
@@ -342,6 +373,7 @@ def main() -> None:
     ap.add_argument("--no-charts", action="store_true", help="bisecting: no charts")
     ap.add_argument("--no-3d", action="store_true", help="bisecting: the 3D view hidden")
     ap.add_argument("--no-tour", action="store_true", help="bisecting: no tour")
+    ap.add_argument("--no-stories", action="store_true", help="bisecting: no stories in the tour")
     ap.add_argument("--no-live", action="store_true", help="bisecting: no MQTT subscription")
     ap.add_argument("--no-refresh", action="store_true", help="bisecting: no tiles/clock/...")
     ap.add_argument("--trim-s", type=float, help="seconds between heap trims (the wall's own)")
@@ -394,6 +426,9 @@ def main() -> None:
         if broker.proc is None:
             broker.start()  # let the publisher thread finish cleanly
         broker.stop()
+    for x in out.stdout.splitlines():
+        if x.startswith("GREW "):
+            print(x, file=sys.stderr)
     line = next((x for x in out.stdout.splitlines() if x.startswith("RESULT ")), None)
     result: dict[str, Any] = {"alive": line is not None and out.returncode == 0}
     if line is None:

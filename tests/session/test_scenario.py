@@ -252,3 +252,37 @@ def test_the_default_scenario_follows_a_twin_opened_later() -> None:
     assert s.scenario.twin is None and s.scenario.traffic is None
     s.twins.append(SAMPLE_DIR)  # what add_twin records
     assert s.scenario.twin == SAMPLE_DIR and s.scenario.traffic is not None
+
+
+def test_kept_comparisons_come_back_for_the_same_result(session: Session) -> None:
+    """A wall's tour shows the same results again and again: with keep_comparisons set, a
+    closed comparison is set aside (not closed) and showing its result again takes it back;
+    beyond the count the oldest is closed, and without it closing closes."""
+    session.open_scenario(SCENARIOS / "close_road.toml")
+    road = session.run_scenario()
+    session.open_scenario(SCENARIOS / "close_pipe.toml")
+    pipe = session.run_scenario()
+    session.close_comparison()
+    session.keep_comparisons = 1
+    try:
+        first = session.show_result(road)
+        session.close_comparison()
+        assert session.scenario_state.comparison is None and not first.closed
+        assert session.show_result(road) is first  # the same comparison, views and all
+        assert session.scenario_state.result is road and session.scenario_state.kpis
+        roads = _layer(session, "roads")
+        assert roads.uid in first.scenario.results
+        other = session.show_result(pipe)  # sets `first` aside
+        assert other is not first and not first.closed
+        session.close_comparison()  # `other` aside too: one kept, the oldest (first) closed
+        assert first.closed and not other.closed
+        assert session.show_result(road) is not first
+        session.close_comparison()
+        assert other.closed  # evicted by the road's new comparison
+    finally:
+        session.keep_comparisons = 0
+    kept = [cmp for _, cmp in session.parked_comparisons.values()]
+    assert not kept
+    plain = session.show_result(road)
+    session.close_comparison()
+    assert plain.closed  # nothing kept: closed as before

@@ -171,10 +171,43 @@ def test_tiles_show_the_scenario_kpis(qtbot: Any, make_wall: Any, tmp_path: Path
     )  # fmt: skip
     w.add_stories([story])
     qtbot.waitUntil(lambda: bool(ended), timeout=20_000)
-    # the plain step: the 3D view and live tiles; the scenario step: two views and its KPIs
-    assert seen[:2] == [("Plain", True, False, 0, False), ("Closed", False, True, 2, True)]
+    # the plain step: the 3D view and live tiles (the compare view hidden, its views kept for
+    # the next time); the scenario step: the same two views and its KPIs
+    assert seen[:2] == [("Plain", True, False, 2, False), ("Closed", False, True, 2, True)]
     assert ended[0] == (True, True, True, True)  # the target's comparison and KPIs again
     w.program.stories.clear()
+
+
+def test_a_result_shown_again_shows_the_same_compare_views(
+    qtbot: Any, sample: Session, make_wall: Any
+) -> None:
+    """The tour shows its stories' results again each loop: their comparisons are kept by the
+    session while the wall is up, and the wall shows the same two 3D views again, not two
+    scenes built anew (at 3840x2160 that churn swung the memory by hundreds of MB a loop)."""
+    sample.open_scenario(SCENARIO)
+    result = sample.run_scenario()
+    w = make_wall(sample)
+    assert sample.keep_comparisons > 0
+    w.show_on(0, (1280, 720))
+    cmp = sample.show_result(result)
+    w.show_compare(cmp)
+    cv = w.compare_view
+    views = list(cv.views)
+    assert len(views) == 2 and cv.isVisibleTo(w)
+    for _ in range(3):  # a story's step leaves the scenario, a later loop shows it again
+        sample.close_comparison()
+        w.show_compare(None)
+        assert w.view.isVisibleTo(w) and not cv.isVisibleTo(w)
+        again = sample.show_result(result)
+        assert again is cmp
+        w.show_compare(again)
+        assert w.compare_view is cv and cv.views == views and cv.isVisibleTo(w)
+        qtbot.wait(30)
+    sample.close_comparison()
+    w.show_compare(None)
+    w.close()  # the session keeps no comparison the wall asked it to keep
+    assert sample.keep_comparisons == 0 and cmp.closed and not sample.parked_comparisons
+    assert not cv.views  # its views were let go
 
 
 def test_the_tour_moves_to_the_next_bookmark_after_the_interval(

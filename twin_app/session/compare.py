@@ -709,8 +709,14 @@ class Comparison:
                     if isinstance(layer, TimeLayer):
                         layer.update(int(t_ns))
 
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` has run (views showing it should let it go)."""
+        return getattr(self, "_closed", False)
+
     def close(self) -> None:
         """Disconnect everything from the session."""
+        self._closed = True
         for signal, slot in self._links:
             signal.disconnect(slot)
         self._links.clear()

@@ -218,6 +218,32 @@ class ScenarioVerbs(PlaceVerbs):
     def _init_scenario(self) -> None:
         self.scenario_state = ScenarioState()
         self.baselines = BaselineCache()
+        #: Comparisons set aside by :meth:`close_comparison` while :attr:`keep_comparisons`
+        #: > 0, by the id of the result they show (with the result, so the id stays its own).
+        self.parked_comparisons: dict[int, tuple[ScenarioResult, Any]] = {}
+        self._keep_comparisons = 0
+
+    @property
+    def keep_comparisons(self) -> int:
+        """How many closed comparisons are kept for their results to be shown again (0: none).
+
+        A wall's tour shows the same few scenario results over and over; building a
+        comparison's two scenes anew each time and dropping them after made the wall's memory
+        swing by hundreds of MB a loop (issue 11). With this above 0, :meth:`close_comparison`
+        sets the comparison aside (the oldest beyond the count is closed) and
+        :meth:`show_result` of the same result object takes it back, views and all.
+        """
+        return self._keep_comparisons
+
+    @keep_comparisons.setter
+    def keep_comparisons(self, n: int) -> None:
+        self._keep_comparisons = max(int(n), 0)
+        self._evict_parked(self._keep_comparisons)
+
+    def _evict_parked(self, keep: int) -> None:
+        while len(self.parked_comparisons) > keep:
+            _, cmp = self.parked_comparisons.pop(next(iter(self.parked_comparisons)))
+            cmp.close()
 
     def prepare_engines(self) -> float:
         """Compile (or load from numba's disk cache) the traffic solver; seconds taken.
@@ -470,6 +496,13 @@ class ScenarioVerbs(PlaceVerbs):
         from twin_app.session.compare import Comparison
 
         st = self.scenario_state
+        parked = self.parked_comparisons.get(id(result))
+        if parked is not None and parked[0] is result:
+            # the same result shown again (a wall's tour): its comparison as it was left
+            self.close_comparison()
+            del self.parked_comparisons[id(result)]
+            st.result, st.kpis, st.comparison = result, kpi_rows(result), parked[1]
+            return parked[1]  # type: ignore[no-any-return]
         cmp: Comparison | None = st.comparison
         if cmp is not None and cmp.name != result.name:
             # Another scenario: its result layers are named for the old one and the views'
@@ -576,15 +609,22 @@ class ScenarioVerbs(PlaceVerbs):
         self.scenario_state.sweep = result
 
     def close_comparison(self) -> None:
-        """Drop the comparison (its result layers go with it)."""
+        """Drop the comparison (its result layers go with it), or set it aside for its result
+        while :attr:`keep_comparisons` > 0."""
         st = self.scenario_state
         if st.comparison is not None:
-            st.comparison.close()
+            if self._keep_comparisons > 0 and st.result is not None:
+                self.parked_comparisons.pop(id(st.result), None)
+                self.parked_comparisons[id(st.result)] = (st.result, st.comparison)
+                self._evict_parked(self._keep_comparisons)
+            else:
+                st.comparison.close()
             st.comparison = None
 
     def reset_scenario(self) -> None:
         """Forget the scenario, its result and the baselines (the session was cleared)."""
         self.close_comparison()
+        self._evict_parked(0)
         st = self.scenario_state
         st.scenario = st.saved = st.result = st.sweep = None
         st.path = None

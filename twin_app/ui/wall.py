@@ -60,6 +60,9 @@ DEFAULT_CHARTS = 3
 #: Tour timer interval at the stops, ms; while a story plays its frames come every STORY_MS.
 TOUR_MS = 250
 STORY_MS = 40
+#: Scenario comparisons the wall's session keeps for the tour to show again (each with its
+#: two 3D views): built once, not every loop.
+KEEP_COMPARISONS = 4
 #: A story's caption under the picture, in type units.
 STORY_CAPTION_UNITS = 1.2
 #: Longest wall time one tour step moves a story by, seconds.
@@ -167,6 +170,10 @@ class QtWallWindow(QWidget):
         self.story_caption.hide()
         #: The compare view (two 3D views), made when a scenario is first shown.
         self.compare_view: Any = None
+        self._compare_views: dict[int, Any] = {}
+        # a tour shows the same scenario results again and again: keep their comparisons
+        self._kept_before = session.keep_comparisons
+        session.keep_comparisons = max(self._kept_before, KEEP_COMPARISONS)
         self.tiles = [QtKpiTile() for _ in range(TILES)]
         self.ticker = QtAlertTicker(session)
         self.charts: QtWallCharts | None = None
@@ -418,26 +425,45 @@ class QtWallWindow(QWidget):
     # -- compare view --------------------------------------------------------------------------
     def show_compare(self, comparison: Any, mode: str = "side", split: float = 0.5) -> None:
         """Show a :class:`~twin_app.session.compare.Comparison` in the 3D area, baseline and
-        scenario side by side (or swiped); None: the plain 3D view again."""
+        scenario side by side (or swiped); None: the plain 3D view again.
+
+        Each comparison keeps its own compare view while the session keeps it
+        (:attr:`~twin_app.session.scenario.ScenarioVerbs.keep_comparisons`): a tour that
+        shows it again shows the same views, not two scenes built anew."""
+        self._release_closed_compares()
+        cv: Any = self._compare_views.get(id(comparison)) if comparison is not None else None
+        for other in self._compare_views.values():
+            if other is not cv and other.isVisible():
+                other.hide()
         if comparison is None:
-            if self.compare_view is not None and self.compare_view.isVisible():
-                self.compare_view.hide()
-                self.compare_view.show_comparison(None)  # its two views are released
             self.view.show()
             return
-        if self.compare_view is None:
+        if cv is None:
             from twin_app.ui.compare_view import QtCompareView
 
-            self.compare_view = QtCompareView(self)
-            self.compare_view.toolbar.hide()  # no one clicks a wall
-            self.picture.insertWidget(0, self.compare_view, 1)
-        cv = self.compare_view
-        if cv.comparison is not comparison:
+            cv = QtCompareView(self)
+            cv.toolbar.hide()  # no one clicks a wall
+            self.picture.insertWidget(0, cv, 1)
             cv.show_comparison(comparison)
+            self._compare_views[id(comparison)] = cv
         cv.set_mode(mode)
         cv.set_split(split)
+        self.compare_view = cv
         self.view.hide()
         cv.show()
+
+    def _release_closed_compares(self) -> None:
+        """Let go of the compare views of comparisons the session has closed."""
+        for key, cv in list(self._compare_views.items()):
+            if cv.comparison is None or cv.comparison.closed:
+                del self._compare_views[key]
+                cv.hide()
+                cv.close_views()
+                self.picture.removeWidget(cv)
+                cv.setParent(None)
+                cv.deleteLater()
+                if self.compare_view is cv:
+                    self.compare_view = None
 
     def show_session_scenario(self) -> None:
         """Show the scenario the session shows (its last result) as the wall's own: the
@@ -576,8 +602,10 @@ class QtWallWindow(QWidget):
             self.session.scenario_state.events.comparison.disconnect(self._on_comparison)
             self.program.stop()
             self.ticker.close_ticker()
-            if self.compare_view is not None:
-                self.compare_view.close_views()
+            for cv in self._compare_views.values():
+                cv.close_views()
+            self._compare_views.clear()
+            self.session.keep_comparisons = self._kept_before
             self.view.close_view()
             self.closed.emit()
         super().closeEvent(event)
