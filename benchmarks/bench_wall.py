@@ -5,7 +5,9 @@
 The wall (``twin_app.ui.wall.QtWallWindow``, the window ``twin wall`` opens) runs in a child
 process under Xvfb (a 3840x2160 screen, started here when there is no display) and replays the
 bundled sample twin at x100, looping over its first ``--loop-hours`` of data so the loop's wrap
-is exercised many times, with its tour moving the camera every ``--tour-s`` seconds. A real
+is exercised many times, with its tour moving the camera every ``--tour-s`` seconds and, after
+each round of stops, playing the sample twin's stories (as ``twin wall`` does; their scenario
+steps show the compare view). A real
 mosquitto broker runs beside it; a publisher sends ``--sensors`` METR-LA detector readings
 (stamped now) every ``--publish-s`` seconds, which the wall's session takes in as live samples,
 and every ``--outage-every-min`` minutes the broker is stopped for ``--outage-s`` seconds and
@@ -15,7 +17,9 @@ Every ``--sample-s`` seconds the child samples its resident memory (psutil, else
 open handles (/proc/self/fd). Reported:
 - soak_minutes; rss_start_mb / rss_end_mb; rss_slope_mb_per_h: least-squares slope of RSS after
   the ``--warmup-min`` warm-up (target <= 5 over >= 20 minutes); handles_start / handles_end /
-  handles_slope_per_h (the same for open file descriptors)
+  handles_slope_per_h (the same for open file descriptors); tour_rounds and
+  rss_round_slope_mb_per_h (RSS at the start of each round of the tour: the slope without the
+  loop's own swing)
 - broker_restarts, reconnects (the feed came back to "connected" after a drop), stale_refreshes
   (refreshes whose banner said STALE: the outages were shown), live_samples (samples used)
 - loops (times the replay wrapped), ticks, tour_moves
@@ -23,7 +27,9 @@ open handles (/proc/self/fd). Reported:
 
 Bisecting a growth: ``--size 1920x1080`` for shorter, cheaper runs, and ``--no-charts``,
 ``--no-3d`` (the 3D view hidden), ``--no-tour``, ``--no-live`` (no MQTT subscription),
-``--no-refresh`` (no tiles, clock, charts, ticker) each turn one part off; compare runs of equal
+``--no-refresh`` (no tiles, clock, charts, ticker), ``--no-stories`` each turn one part off, and
+``--smaps`` adds resident MB by mapping kind, glibc's in-use / free / mapped heap and (on stderr)
+the Python object kinds that grew after the warm-up; compare runs of equal
 length (the 1080p wall grew 63 MB/h with all on, 2.8 with ``--no-3d``, 4.5 with
 ``--no-refresh``: text changes resized the 3D view, fixed in twin_app/ui/wall.py).
 """
