@@ -1310,6 +1310,9 @@ class QtMainWindow(QMainWindow):
 
         if self.wall is not None:
             return
+        # a story this window plays would move the camera against the wall's tour: it ends,
+        # the session as it was before it (the wall plays it in its loop)
+        self.session.stop_story()
         tz = str(getattr(self.alerts_panel.tz, "key", "UTC"))
         self.wall = QtWallWindow(self.session, drive_clock=False, timezone=tz)
         screens = QApplication.screens()
