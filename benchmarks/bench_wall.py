@@ -19,7 +19,8 @@ open handles (/proc/self/fd). Reported:
   the ``--warmup-min`` warm-up (target <= 5 over >= 20 minutes); handles_start / handles_end /
   handles_slope_per_h (the same for open file descriptors); tour_rounds and
   rss_round_slope_mb_per_h (RSS at the start of each round of the tour: the slope without the
-  loop's own swing)
+  loop's own swing); rss_floor_mb and rss_floor_slope_mb_per_h (the least RSS of each 5-minute
+  window after the warm-up, and its slope)
 - broker_restarts, reconnects (the feed came back to "connected" after a drop), stale_refreshes
   (refreshes whose banner said STALE: the outages were shown), live_samples (samples used)
 - loops (times the replay wrapped), ticks, tour_moves
@@ -241,6 +242,19 @@ def child(args: argparse.Namespace) -> None:
         return float(np.polyfit(warm[:, 0] / 3600, warm[:, col], 1)[0]) if len(warm) > 2 else 0.0
 
     objs = st["objects"]
+    # the floor: the least RSS of each 5-minute window after the warm-up (what stays resident
+    # whatever the tour shows at the moment), and its slope
+    edges = np.arange(args.warmup_min * 60, s[-1, 0] + 1e-9, 300.0)
+    floor = [
+        (lo + 150.0, float(s[(s[:, 0] >= lo) & (s[:, 0] < lo + 300.0), 1].min()))
+        for lo in edges
+        if ((s[:, 0] >= lo) & (s[:, 0] < lo + 300.0)).sum() >= 10
+    ]
+    floor_slope = (
+        float(np.polyfit([f[0] / 3600 for f in floor], [f[1] for f in floor], 1)[0])
+        if len(floor) > 2
+        else None
+    )
     if "kinds0" in st:
         grew = st["kinds"] - st["kinds0"]
         print("GREW", grew.most_common(25), flush=True)
@@ -265,6 +279,8 @@ def child(args: argparse.Namespace) -> None:
                 "rss_start_mb": round(float(warm[0, 1]), 1),
                 "rss_end_mb": round(float(s[-1, 1]), 1),
                 "rss_slope_mb_per_h": round(slope(1), 2),
+                "rss_floor_mb": [round(f[1], 1) for f in floor],
+                "rss_floor_slope_mb_per_h": None if floor_slope is None else round(floor_slope, 2),
                 "tour_rounds": len(st["rounds"]),
                 "rss_round_slope_mb_per_h": None if round_slope is None else round(round_slope, 2),
                 "handles_start": int(warm[0, 2]),
