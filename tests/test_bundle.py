@@ -72,22 +72,25 @@ def _files_written_into(folder: Path, since: float) -> list[Path]:
     return [p for p in folder.rglob("*") if p.is_file() and p.stat().st_mtime > since]
 
 
+def _run_bundle(
+    args: list[str], work: Path, env: dict[str, str], timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run the bundle's ``twin`` with `args` from `work`; it must exit 0 with no traceback."""
+    proc = subprocess.run(
+        [str(TWIN), *args], cwd=work, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    return proc
+
+
 def test_bundle_renders_the_sample_twin_like_the_checkout(
     outside: tuple[Path, dict[str, str]],
 ) -> None:
     work, env = outside
     args = ["render", str(SAMPLE), "--size", "800x500", "--aa", "off", "--at", "2026-03-02T08:30"]
     frozen, source = work / "bundle.png", work / "source.png"
-    proc = subprocess.run(
-        [str(TWIN), *args, "-o", str(frozen)],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    _run_bundle([*args, "-o", str(frozen)], work, env)
     img = _image(frozen)
     assert img.shape == (500, 800, 3)
     _assert_drawn(img)
@@ -114,16 +117,7 @@ def test_bundle_opens_the_sample_twin_in_the_window(outside: tuple[Path, dict[st
     shot = work / "window.png"
     started = time.time()
     # no paths: the app opens its default, the sample twin bundled as package data
-    proc = subprocess.run(
-        [str(TWIN), "open", "--screenshot", str(shot)],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=400,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    _run_bundle(["open", "--screenshot", str(shot)], work, env, timeout=400)
     img = _image(shot)
     _assert_drawn(img)
     # the bundle may be read-only: nothing (numba's cache, bytecode) is written into it, and
@@ -140,22 +134,11 @@ def test_bundle_writes_the_scenario_report_with_its_charts(
     # the report's charts are matplotlib SVG: a backend PyInstaller only bundles when told
     work, env = outside
     report = work / "report.html"
-    proc = subprocess.run(
-        [
-            str(TWIN),
-            "scenario",
-            "run",
-            "-o",
-            str(report),
-            str(SAMPLE / "scenarios" / "close_road.toml"),
-        ],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    _run_bundle(
+        ["scenario", "run", "-o", str(report), str(SAMPLE / "scenarios" / "close_road.toml")],
+        work,
+        env,
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
     html = report.read_text()
     assert html.count("<svg") >= 1, "no chart in the report"
     assert html.count("data:image/png;base64,") >= 2, "no renders in the report"
@@ -169,10 +152,7 @@ def test_bundle_films_the_sample_story(outside: tuple[Path, dict[str, str]]) -> 
     video = work / "tour.mp4"
     story = SAMPLE / "stories" / "tour.toml"
     args = ["video", str(story), "-o", str(video), "--size", "320x200", "--fps", "2"]
-    proc = subprocess.run(
-        [str(TWIN), *args], cwd=work, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = _run_bundle(args, work, env)
     wrote = re.search(r"\((\d+) frames, 320x200 at 2 fps", proc.stdout + proc.stderr)
     assert wrote, (proc.stdout + proc.stderr)[-2000:]
     meta = iio.immeta(video)
