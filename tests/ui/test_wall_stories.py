@@ -54,11 +54,17 @@ def test_the_tour_plays_a_story_then_returns_to_the_bookmarks(qtbot: Any, tmp_pa
         w.start_tour()
         assert w.caption.text() == "tour 0"
         qtbot.waitUntil(lambda: w.caption.text() == "tour 1", timeout=5000)
+        picture = w.view.size()
         # after the round's last stop: the story, its first step's pose and caption
         qtbot.waitUntil(lambda: w.caption.text() == "Short story", timeout=5000)
         step1 = (10.0, -300.0, 200.0)
         qtbot.waitUntil(lambda: w.story_caption.text() == "Step one: the river", timeout=5000)
         assert w.story_caption.isVisible()
+        # the caption lies over the picture's foot: the 3D view keeps its size (a resize
+        # makes the renderer allocate its frame buffers anew)
+        assert w.view.size() == picture
+        cap = w.story_caption.geometry()
+        assert w.view.geometry().contains(cap) and cap.bottom() == w.view.geometry().bottom()
         assert QFontInfo(w.story_caption.font()).pixelSize() == round(1.2 * w.unit_px)
         assert session.camera.pose is not None and session.camera.pose.position == step1
         qtbot.waitUntil(lambda: w.story_caption.text() == "Step two: the towers", timeout=5000)
@@ -72,6 +78,7 @@ def test_the_tour_plays_a_story_then_returns_to_the_bookmarks(qtbot: Any, tmp_pa
         # the story over: back to the bookmarks, the caption gone
         qtbot.waitUntil(lambda: w.caption.text() == "tour 0", timeout=5000)
         assert not w.story_caption.isVisible()
+        assert w.view.size() == picture
         assert w.program.phase == "stops"
         qtbot.waitUntil(lambda: session.camera.pose == poses[0], timeout=5000)
     finally:

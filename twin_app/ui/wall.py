@@ -74,7 +74,7 @@ QLabel { color: #eeeeee; }
 QFrame#wallTile { background: #161b22; border: 1px solid #2a3240; border-radius: 6px; }
 QLabel#wallStale { background: #c62828; color: white; padding: 2px 8px; border-radius: 4px; }
 QLabel#wallCaption { color: #9ecbff; }
-QLabel#wallStoryCaption { color: #ffffff; background: #161b22; padding: 6px 12px; }
+QLabel#wallStoryCaption { color: #ffffff; background: rgba(22, 27, 34, 215); padding: 6px 12px; }
 QPushButton { color: #eeeeee; background: #1f2630; border: 1px solid #3a4454; padding: 4px; }
 """
 
@@ -198,9 +198,14 @@ class QtWallWindow(QWidget):
         self.side_panel = QWidget()
         self.side_panel.setLayout(self.side)
         self.side.setContentsMargins(0, 0, 0, 0)
-        self.picture = QVBoxLayout()
-        self.picture.addWidget(self.view, 1)
-        self.picture.addWidget(self.story_caption)
+        # The 3D view (or the compare view) fills one cell and the story caption lies over its
+        # foot: showing, hiding or rewrapping a caption must not resize the picture, as each
+        # resize has the renderer allocate its frame buffers anew (at 4K a caption that came
+        # and went moved the mapped heap by 100 MB; issue 11).
+        self.picture = QGridLayout()
+        self.picture.setContentsMargins(0, 0, 0, 0)
+        self.picture.addWidget(self.view, 0, 0)
+        self.picture.addWidget(self.story_caption, 0, 0, Qt.AlignmentFlag.AlignBottom)
         body = QHBoxLayout()
         body.addLayout(self.picture, 1)
         body.addWidget(self.side_panel, 0)
@@ -409,6 +414,7 @@ class QtWallWindow(QWidget):
         lab = self.story_caption
         lab.setText(text)
         lab.setVisible(bool(text))
+        lab.raise_()
 
     def _on_story_compare(self, state: Any) -> None:
         if state is None:
@@ -443,7 +449,8 @@ class QtWallWindow(QWidget):
 
             cv = QtCompareView(self)
             cv.toolbar.hide()  # no one clicks a wall
-            self.picture.insertWidget(0, cv, 1)
+            self.picture.addWidget(cv, 0, 0)
+            self.story_caption.raise_()
             cv.show_comparison(comparison)
             self._compare_views[id(comparison)] = cv
         cv.set_mode(mode)
