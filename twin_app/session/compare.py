@@ -424,6 +424,7 @@ class Comparison:
         self.baseline = CompareSide(session, "Baseline")
         self.scenario = CompareSide(session, name)
         self.show: Show = "delta"
+        self._closed = False
         self._results: dict[tuple[int, str], _Result] = {}
         events = session.layers.events
         self._links: list[tuple[SignalInstance, Callable[..., Any]]] = [
@@ -712,7 +713,7 @@ class Comparison:
     @property
     def closed(self) -> bool:
         """True once :meth:`close` has run (views showing it should let it go)."""
-        return getattr(self, "_closed", False)
+        return self._closed
 
     def close(self) -> None:
         """Disconnect everything from the session."""
