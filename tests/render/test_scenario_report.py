@@ -163,6 +163,29 @@ def test_report_renders_baseline_scenario_and_change(session: Session) -> None:
     assert '<td class="bad">+30</td>' in text and '<td class="good">+3</td>' in text
 
 
+def test_the_close_up_frames_the_change_not_the_tallest_substitute_building() -> None:
+    """A massing scenario draws its buildings in place of the twin's, coloured by height: the
+    close-up must frame where the result changed (road r0, y = -40 m), not the tallest
+    building (the 30 m tower at y = 60-80 m)."""
+    from twin_app.model.layers import BuildingLayer
+    from twin_app.render.report import _changed_bounds
+    from twin_app.session.compare import Comparison
+
+    s = compare_session()
+    buildings, roads = s.layers[0], s.layers[1]
+    cmp = Comparison(s, "Works")
+    cmp.set_result(roads, "flow_veh_h", [900.0, 300.0, 500.0], [0.0, 350.0, 520.0])
+    assert [(x.name, c) for x, c in cmp.changes()] == [("Roads (Works)", "flow_delta_veh_h")]
+    fs = buildings.feature_set()
+    assert fs is not None
+    cmp.scenario.substitute(buildings, BuildingLayer(name="B", features=fs, color_by="height_m"))
+    assert len(cmp.changes()) == 1  # the stand-in is drawn, but it is no result
+    box = _changed_bounds(cmp, None)
+    assert box is not None
+    assert box[2] == box[3] == pytest.approx(-40.0)  # road r0 alone (its change: -900)
+    cmp.close()
+
+
 @pytest.mark.slow
 def test_report_of_the_sample_road_closure(tmp_path: Path) -> None:
     """The issue's example: the shipped road closure on the sample twin (about 40 s)."""

@@ -178,29 +178,106 @@ def test_robots_at_a_clicked_depot(session: Session) -> None:
         session.add_robots_at((0.0, 0.0, 0.0), count=0)
 
 
-def test_an_ifc_model_proposed_as_a_building(session: Session) -> None:
-    import shapely
-
+def _ifc_body_points(session: Session) -> np.ndarray:
     from twin_app.model.bim import IFC_CLASSES
 
-    session.new_scenario("IFC proposal")
     ifc = next(x for x in session.layers if x.kind == "ifc")
     mesh = ifc.feature_set().mesh  # type: ignore[union-attr]
     code = np.asarray(mesh.cell_data["ifc_class_code"])
-    site = code == IFC_CLASSES.index("IfcSite")
-    body = mesh.points[np.unique(mesh.triangles[~site & (code != IFC_CLASSES.index("IfcSpace"))])]
+    body = ~np.isin(code, [IFC_CLASSES.index("IfcSite"), IFC_CLASSES.index("IfcSpace")])
+    return mesh.points[mesh.triangles[body]]  # (m, 3, 3)
+
+
+def test_an_ifc_model_proposed_as_a_building_is_its_own_body(session: Session) -> None:
+    from twin_app.errors import InputError
+    from twin_app.io.manifest import read_manifest
+    from twin_app.scenarios.file import SetHeight, load_scenario, save_scenario
+
+    session.new_scenario("IFC proposal")
+    ifc = next(x for x in session.layers if x.kind == "ifc")
     spec = session.add_building_from_ifc(ifc)
-    assert spec.height_m == pytest.approx(body[:, 2].max(), abs=1e-3)
-    frame = session.frame
-    assert frame is not None
-    ring = frame.lonlat_to_local(*np.asarray(spec.lonlat).T)[:, :2]
-    poly = shapely.Polygon(ring)
-    assert poly.is_valid and poly.area > 50.0  # a family house, not a sliver
-    # every wall, slab and roof corner is inside the footprint (its hull: a tight fit)
-    assert shapely.contains_xy(poly.buffer(1e-6), body[:, 0], body[:, 1]).all()
-    assert np.isin(np.round(ring, 6), np.round(body[:, :2], 6)).all()
+    placed = next(s for s in read_manifest(SAMPLE_DIR).sources if s.kind == "ifc")
+    assert spec.kind == "add_ifc" and spec.ifc == (SAMPLE_DIR / placed.path).resolve()
+    assert spec.at == pytest.approx(placed.at) and spec.rotate_deg == placed.rotate_deg
+
     base = baseline_massing_model(session.scenario)
-    assert apply_massing(session.scenario, base).n_buildings == base.n_buildings + 1
+    scen = apply_massing(session.scenario, base)
+    assert scen.n_buildings == base.n_buildings + 1 and scen.bodies == (base.n_buildings,)
+    bidx = np.asarray(scen.mesh.cell_data["building_index"])
+    new = scen.mesh.points[scen.mesh.triangles[bidx == base.n_buildings]]
+    # the very triangles the session draws, where it draws them (not a prism of their outline)
+    shown = _ifc_body_points(session)
+    assert new.shape == shown.shape
+    np.testing.assert_allclose(
+        np.sort(new.reshape(-1, 3), axis=0), np.sort(shown.reshape(-1, 3), axis=0), atol=1e-6
+    )
+    nrm = np.cross(new[:, 1] - new[:, 0], new[:, 2] - new[:, 0])
+    nz = nrm[:, 2] / np.maximum(np.linalg.norm(nrm, axis=1), 1e-12)
+    assert ((np.abs(nz) > 0.3) & (np.abs(nz) < 0.95)).sum() >= 4  # the FZK-Haus's pitched roof
+
+    # a rooftop station on the proposal stands on its ridge (the house has no flat top)
+    from twin_app.scenarios.radio import StationSpec
+
+    (mast,) = base_stations((StationSpec(id="s", on_roof="new/0", mast_m=3.0),), scen, "t")
+    ridge = new.reshape(-1, 3)[:, 2].max()
+    assert mast.height_m == pytest.approx(ridge - scen.ground_z + 3.0)
+    lo, hi = new.reshape(-1, 3)[:, :2].min(axis=0), new.reshape(-1, 3)[:, :2].max(axis=0)
+    assert (lo < (mast.x_m, mast.y_m)).all() and ((mast.x_m, mast.y_m) < hi).all()
+
+    # saved and read back: the file names the IFC relative to itself, the same scenario
+    folder = SAMPLE_DIR / "scenarios"
+    saved = save_scenario(session.scenario, folder / "_ifc_roundtrip.toml")
+    try:
+        assert saved.file is not None
+        assert 'ifc = "../AC20-FZK-Haus.ifc"' in saved.file.read_text()
+        assert load_scenario(saved.file) == saved
+    finally:
+        (folder / "_ifc_roundtrip.toml").unlink()
+
+    # its height is the model's: set_height names it and says why
+    tall = session.scenario.model_copy(
+        update={"interventions": (spec, SetHeight(buildings=("new/0",), height_m=30.0))}
+    )
+    with pytest.raises(InputError, match=r"interventions\[1\]\.buildings': new/0 is an IFC"):
+        apply_massing(tall, base)
     roads = next(x for x in session.layers if x.kind == "roads")
     with pytest.raises(ScenarioError, match="not an IFC model"):
         session.add_building_from_ifc(roads)
+
+
+def test_an_ifc_proposal_casts_the_shadow_of_its_roof_not_of_a_box(session: Session) -> None:
+    import datetime as dt
+
+    import shapely
+
+    from twin_app.engines.sunhours import (
+        Occluder,
+        add_buildings,
+        ground_receptors,
+        shadow_mask,
+        solar_noon,
+    )
+    from twin_app.model.mesh import TriMesh
+
+    session.new_scenario("IFC shadow")
+    session.add_building_from_ifc(next(x for x in session.layers if x.kind == "ifc"))
+    base = baseline_massing_model(session.scenario)
+    scen = apply_massing(session.scenario, base)
+    mine = np.asarray(scen.mesh.cell_data["building_index"]) == base.n_buildings
+    body = TriMesh(scen.mesh.points, scen.mesh.triangles[mine], {})
+    pts = scen.mesh.points[body.triangles].reshape(-1, 3)
+    hull = shapely.MultiPoint(pts[:, :2]).convex_hull
+    # the stand-in the proposal used to be: its plan's hull up to its ridge
+    box = add_buildings(TriMesh.empty(), [hull], float(pts[:, 2].max()) - base.ground_z)
+    x0, y0, x1, y1 = hull.buffer(40.0).bounds
+    _, sun = solar_noon(base.lat_deg, base.lon_deg, dt.date(2026, 3, 21))
+
+    def shaded(mesh: TriMesh) -> float:
+        occ = Occluder(mesh.points, mesh.triangles)
+        ground = ground_receptors(occ, (x0, y0, x1, y1), 0.5, base.ground_z)
+        return float(shadow_mask(occ, ground, sun).sum()) * ground.cell_area_m2
+
+    house, prism = shaded(body), shaded(box)
+    # on open ground at equinox noon: the pitched roof's shadow is about half the box's
+    # (64.5 against 125.8 m2 here)
+    assert 0.0 < house < 0.7 * prism

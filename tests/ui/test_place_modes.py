@@ -248,8 +248,9 @@ def test_draw_a_building_and_place_stations_with_the_mouse(qtbot: Any, window: A
     # The sample's IFC house proposed as a building, from the Scenario menu
     w.scenario_ifc_action.trigger()
     prop = w.session.scenario.interventions[-1]
-    assert prop.kind == "add_building" and prop.height_m > 5.0
-    assert "AC20-FZK-Haus.ifc) as a building" in panel.status.text()
+    assert prop.kind == "add_ifc" and prop.ifc.name == "AC20-FZK-Haus.ifc"
+    assert prop.at is not None  # where the twin's manifest put it
+    assert "AC20-FZK-Haus.ifc) to the scenario as a building" in panel.status.text()
 
     # Esc in station mode: nothing placed
     n = len(w.session.scenario.interventions)
@@ -271,7 +272,12 @@ def test_add_menu_groups_every_kind_by_study(qtbot: Any) -> None:
     menu = panel.add_button.menu()
     groups = {a.text(): [b.text() for b in a.menu().actions()] for a in menu.actions()}
     assert list(groups) == ["Traffic", "Water", "Buildings && sun", "Air", "Patrol", "5G"]
-    assert groups["Buildings && sun"] == ["add building", "remove building", "set height"]
+    assert groups["Buildings && sun"] == [
+        "add building",
+        "add ifc",
+        "remove building",
+        "set height",
+    ]
     assert groups["5G"] == ["add station", "remove station", "set station"]
     assert sorted(panel.add_actions) == sorted(sf.ALL_KINDS)
     # the list names a drawn footprint by its corner count, not 4 pairs of 15-digit degrees

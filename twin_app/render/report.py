@@ -180,13 +180,14 @@ def histogram_chart(values: np.ndarray[Any, Any], xlabel: str, what: str) -> str
 def _changed_bounds(
     cmp: Any, viewer: Any
 ) -> tuple[float, float, float, float, float, float] | None:
-    """Box of the features whose shown change is at least :data:`CLOSE_UP_FRACTION` of the
-    largest (the scenario side's result layers); else of what only the scenario side draws
-    (`viewer`: its Viewer); None if neither."""
+    """Box of the features whose change is at least :data:`CLOSE_UP_FRACTION` of the
+    largest (the comparison's results, :meth:`~twin_app.session.compare.Comparison.changes`);
+    else of what only the scenario side draws (`viewer`: its Viewer: the changed buildings, a
+    study's rasters); None if neither. The scenario's buildings drawn in place of the twin's
+    are coloured by value (their height): not a change to close up on."""
     boxes = []
-    for layer in cmp.scenario.results.values():
+    for layer, column in cmp.changes():
         fs = layer.feature_set()
-        column = getattr(layer, "color_by", "")
         if fs is None or column not in fs.table:
             continue
         d = np.abs(np.asarray(layer.feature_values(column), np.float64))

@@ -55,6 +55,10 @@ A scenario file names the networks a scenario runs on and the interventions it m
                                         # lonlat = [[lon, lat], ...]; height_m = 60 or
                                         # floors = 20 (storey_m = 3); id = "new/tower"
     [[interventions]]
+    kind = "add_ifc"                    # ifc = "proposal.ifc": an IFC model's own body as a new
+                                        # building; at = [lon, lat] and rotate_deg = 15 place it
+                                        # (else the twin's manifest, else its georeference)
+    [[interventions]]
     kind = "remove_building"            # buildings = ["way/123", ...]
     [[interventions]]
     kind = "set_height"                 # buildings = [...], height_m = 30
@@ -176,7 +180,7 @@ DEFAULT_LENGTH_UNIT_KM = 1.609344
 ROAD_KINDS = ("close_road", "set_capacity", "set_speed", "add_link")
 WATER_KINDS = ("close_pipe", "leak", "pump_outage", "set_demand")
 #: Names of the massing (buildings) interventions.
-MASSING_KINDS = ("add_building", "remove_building", "set_height")
+MASSING_KINDS = ("add_building", "add_ifc", "remove_building", "set_height")
 #: Names of the air-quality interventions (:mod:`twin_app.scenarios.air`).
 AIR_KINDS = ("add_source", "remove_source", "set_source", "cut_traffic")
 #: Names of the patrol (robot fleet) interventions.
@@ -474,6 +478,36 @@ class AddBuilding(_Strict):
         )
 
 
+class AddIfc(_Strict):
+    """An IFC model (a BIM proposal) as a new building: its own triangles, not a prism.
+
+    ``ifc`` is the file (relative to the scenario file). Placement: ``at`` (the model's origin
+    as [lon, lat], WGS 84 degrees) and ``rotate_deg`` (its x axis, counter-clockwise from east)
+    when given; else where the twin's manifest puts that file; else the file's own
+    georeference (``IfcMapConversion`` or the site's reference point). ``id`` names it (default
+    ``new/K``, as :class:`AddBuilding`).
+    """
+
+    kind: Literal["add_ifc"] = "add_ifc"
+    ifc: RelativePath
+    at: tuple[float, float] | None = None
+    rotate_deg: float = Field(0.0, ge=-360.0, le=360.0)
+    id: IdText | None = None
+
+    @field_validator("at", mode="after")
+    @classmethod
+    def _at(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and not (-180 <= v[0] <= 180 and -90 <= v[1] <= 90):
+            raise ValueError("at must be [lon, lat] in degrees")
+        return v
+
+    @model_validator(mode="after")
+    def _suffix(self) -> AddIfc:
+        if self.ifc.suffix.lower() != ".ifc":
+            raise ValueError(f"{self.ifc.name} is not an .ifc file")
+        return self
+
+
 class RemoveBuilding(_Strict):
     """Demolish buildings of the twin (their ids, e.g. ``way/123``)."""
 
@@ -699,6 +733,7 @@ Intervention = Annotated[
     | PumpOutageSpec
     | SetDemand
     | AddBuilding
+    | AddIfc
     | RemoveBuilding
     | SetHeight
     | AddSource
@@ -857,6 +892,11 @@ def check_files(scenario: Scenario) -> None:
         ]
     if scenario.water is not None:
         keys.append(("water.network", scenario.water.network, False))
+    keys += [
+        (f"interventions[{i}].ifc", v.ifc, False)
+        for i, v in enumerate(scenario.interventions)
+        if isinstance(v, AddIfc)
+    ]
     for key, path, folder in keys:
         if path is None:
             continue

@@ -35,6 +35,7 @@ from twin_app.errors import InputError
 from twin_app.io.tntp import TntpNetwork
 from twin_app.scenarios.file import (
     AddBuilding,
+    AddIfc,
     AddLink,
     ClosePipe,
     CloseRoad,
@@ -50,7 +51,7 @@ from twin_app.scenarios.model import MassingModel, TrafficModel, WaterModel
 
 
 class UnknownElementError(InputError):
-    """An intervention names an element the network does not have.
+    """An intervention names an element the network does not have (or one it cannot change).
 
     ``key`` is the intervention's key that named it (``links``, ``pipes`` ...), so the caller
     can say ``interventions[1].links`` in its message.
@@ -289,13 +290,135 @@ def add_building(model: MassingModel, params: AddBuilding) -> MassingModel:
     else:
         ring = np.asarray(params.footprint, dtype=np.float64)
     n = model.n_buildings
-    added = sum(1 for i in model.changed if str(model.building_ids[i]).startswith("new/"))
-    name = params.id if params.id is not None else f"new/{added}"
+    name = params.id if params.id is not None else f"new/{_added(model)}"
     if name in model.building_index():
         raise UnknownElementError(f"id {name!r} already names a building of the twin", "id")
     mesh = add_buildings(model.mesh, [ring], params.height, model.ground_z, index=[n])
     ids = np.append(model.building_ids, np.asarray([name], dtype=object))
     return dataclasses.replace(model, mesh=mesh, building_ids=ids, changed=_changed(model, [n]))
+
+
+#: IFC classes left out of a proposed body: the site (terrain) and spaces (room volumes).
+IFC_NOT_BODY = ("IfcSite", "IfcSpace")
+#: A placed IFC model farther than this from the twin's origin is an error, metres.
+IFC_FAR_M = 20_000.0
+
+
+def ifc_body(path: Any, at: Any, rotate_deg: float, frame: Any) -> Any:
+    """An IFC model's body in the twin's frame, as one building mesh.
+
+    The file is read as the app reads it (:func:`twin_app.io.ifc.read_ifc`, its meshes
+    cached on disk) and placed at `at` ([lon, lat] of its origin) turned by `rotate_deg`, else
+    else where the twin manifest beside the file puts it (as the app opens it), else by its
+    own georeference; every element but :data:`IFC_NOT_BODY` is kept. Each triangle's
+    ``surface``: wall where its normal is within 10 degrees of horizontal, roof where it faces
+    up, other where it faces down.
+
+    Returns
+    -------
+    TriMesh
+        Local metres, with the ``surface`` cell array.
+
+    Raises
+    ------
+    InputError
+        Not a readable IFC file, no georeference and no `at`, a placement more than
+        :data:`IFC_FAR_M` from the twin's origin, or no body elements.
+    """
+    from pathlib import Path
+
+    from twin_app.io.ifc import read_ifc
+    from twin_app.io.load import ifc_from_source
+    from twin_app.io.source import ReadOptions
+    from twin_app.model.bim import IFC_CLASSES
+    from twin_app.model.mesh import SURFACE_OTHER, SURFACE_ROOF, SURFACE_WALL, TriMesh
+
+    file = Path(path)
+    opts = ReadOptions(
+        at_lonlat=None if at is None else (float(at[0]), float(at[1])),
+        rotate_deg=float(rotate_deg),
+    )
+    if at is None:  # where the app puts it: the manifest beside the file, if it places it
+        from twin_app.errors import TwinError
+        from twin_app.io.manifest import find_manifest
+
+        try:
+            manifest = find_manifest(file)
+        except TwinError:  # a broken manifest places nothing (as when the app opens it)
+            manifest = None
+        if manifest is not None:
+            opts = manifest.file_options(opts).get(file.resolve(), opts)
+    src = read_ifc(file, opts)
+    data = src.ifc
+    assert data is not None
+    if not data.placed:
+        raise InputError(
+            f"{file}: the IFC model has no georeference; place it with at = [lon, lat] "
+            "(and rotate_deg)"
+        )
+    mesh = ifc_from_source(src, frame).mesh
+    code = np.asarray(mesh.cell_data["ifc_class_code"])
+    skip = [IFC_CLASSES.index(c) for c in IFC_NOT_BODY if c in IFC_CLASSES]
+    keep = ~np.isin(code, skip)
+    if not keep.any():
+        raise InputError(f"{file}: the IFC model has no building elements (only site or spaces)")
+    used, inv = np.unique(mesh.triangles[keep].ravel(), return_inverse=True)
+    pts = mesh.points[used]
+    centre = 0.5 * (pts[:, :2].min(axis=0) + pts[:, :2].max(axis=0))
+    far = float(np.hypot(*centre))
+    if far > IFC_FAR_M:
+        raise InputError(
+            f"{file}: placed {far / 1000:.0f} km from the twin's centre (by its "
+            f"{data.info.georef.method} georeference); place it with at = [lon, lat]"
+        )
+    body = TriMesh(pts, inv.reshape(-1, 3).astype(np.int64), {})
+    nz = body.face_normals()[:, 2]
+    flat = float(np.sin(np.radians(10.0)))
+    surface = np.where(
+        np.abs(nz) < flat, SURFACE_WALL, np.where(nz > 0, SURFACE_ROOF, SURFACE_OTHER)
+    ).astype(np.uint8)
+    body.cell_data["surface"] = surface
+    return body
+
+
+def add_ifc(model: MassingModel, params: AddIfc) -> MassingModel:
+    """An IFC model's body (:func:`ifc_body`) as a new building: its index is the next free
+    one and its id ``params.id`` or ``new/K``, as :func:`add_building`. Its triangles are the
+    model's, so the sun, shadow and line-of-sight rays meet its real roofs and walls."""
+    from twin_app.model.mesh import concat_meshes
+
+    body = ifc_body(params.ifc, params.at, params.rotate_deg, model.frame)
+    n = model.n_buildings
+    name = params.id if params.id is not None else f"new/{_added(model)}"
+    if name in model.building_index():
+        raise UnknownElementError(f"id {name!r} already names a building of the twin", "id")
+    cells: dict[str, Any] = {}
+    m = body.n_triangles
+    for key, arr in model.mesh.cell_data.items():
+        a = np.asarray(arr)
+        if key == "building_index":
+            cells[key] = np.full(m, n, dtype=a.dtype)
+        elif key == "surface":
+            cells[key] = body.cell_data["surface"].astype(a.dtype)
+        elif key == "Normals":
+            cells[key] = body.face_normals().astype(a.dtype)
+        else:  # another per-triangle array of the twin's mesh: no value for the model
+            cells[key] = np.zeros((m, *a.shape[1:]), dtype=a.dtype)
+    new = type(model.mesh)(body.points, body.triangles, cells)
+    mesh = concat_meshes([model.mesh, new]) if model.mesh.n_triangles else new
+    ids = np.append(model.building_ids, np.asarray([name], dtype=object))
+    return dataclasses.replace(
+        model,
+        mesh=mesh,
+        building_ids=ids,
+        changed=_changed(model, [n]),
+        bodies=(*model.bodies, n),
+    )
+
+
+def _added(model: MassingModel) -> int:
+    """How many buildings the interventions so far added (K of the next ``new/K``)."""
+    return sum(1 for i in model.changed if str(model.building_ids[i]).startswith("new/"))
 
 
 def remove_building(model: MassingModel, params: RemoveBuilding) -> MassingModel:
@@ -314,6 +437,13 @@ def set_height(model: MassingModel, params: SetHeight) -> MassingModel:
     from twin_app.engines.sunhours import set_height as set_mesh_height
 
     idx = _buildings(model, params.buildings, "buildings")
+    bodies = [str(model.building_ids[i]) for i in idx if int(i) in model.bodies]
+    if bodies:
+        raise UnknownElementError(
+            f"{bodies[0]} is an IFC model: its height is the model's (edit the model, or "
+            "propose another)",
+            "buildings",
+        )
     mesh = set_mesh_height(model.mesh, idx, params.height_m)
     return dataclasses.replace(
         model, mesh=mesh, building_ids=model.building_ids.copy(), changed=_changed(model, idx)
@@ -335,6 +465,7 @@ WATER_INTERVENTIONS: dict[str, Callable[[WaterModel, Any], WaterModel]] = {
 }
 MASSING_INTERVENTIONS: dict[str, Callable[[MassingModel, Any], MassingModel]] = {
     "add_building": add_building,
+    "add_ifc": add_ifc,
     "remove_building": remove_building,
     "set_height": set_height,
 }

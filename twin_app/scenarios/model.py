@@ -190,6 +190,9 @@ class MassingModel:
         Height of the ground receptors: the lowest point of the baseline mesh, metres.
     changed
         Building indices the interventions so far added, removed or changed.
+    bodies
+        Building indices that are a model's own body (an IFC proposal), not LoD1 prisms:
+        their height cannot be set.
     description
         Where the buildings came from.
     """
@@ -201,6 +204,7 @@ class MassingModel:
     frame: Any
     ground_z: float = 0.0
     changed: tuple[int, ...] = ()
+    bodies: tuple[int, ...] = ()
     description: str = ""
 
     def __post_init__(self) -> None:

@@ -240,7 +240,12 @@ def apply_stations(scenario: Scenario) -> tuple[tuple[StationSpec, ...], int]:
 
 
 def _roofs(model: MassingModel) -> tuple[FloatArray, FloatArray, np.ndarray]:
-    """(n, 2) roof centroid, (n,) roof height above ``ground_z`` and (n,) has-triangles."""
+    """(n, 2) roof centroid, (n,) roof height above ``ground_z`` and (n,) has-triangles.
+
+    The roof of a prism is its flat top; a building without one at its highest point (an IFC
+    model's pitched roof, :func:`~twin_app.scenarios.interventions.add_ifc`) is roofed by the
+    triangles that reach that point: a mast stands on its ridge.
+    """
     mesh = model.mesh
     n = model.n_buildings
     bidx = np.asarray(mesh.cell_data["building_index"], dtype=np.int64)
@@ -250,7 +255,10 @@ def _roofs(model: MassingModel) -> tuple[FloatArray, FloatArray, np.ndarray]:
     np.maximum.at(zmax, bidx, top)
     cen = tri.mean(axis=1)
     flat = np.ptp(tri[:, :, 2], axis=1) < 1e-6
-    roof = flat & (np.abs(top - zmax[bidx]) < 1e-6)
+    at_top = np.abs(top - zmax[bidx]) < 1e-6
+    roof = flat & at_top
+    ridge = ~np.bincount(bidx[roof], minlength=n).astype(bool)
+    roof |= at_top & ridge[bidx]
     cnt = np.bincount(bidx[roof], minlength=n).astype(float)
     sx = np.bincount(bidx[roof], weights=cen[roof, 0], minlength=n)
     sy = np.bincount(bidx[roof], weights=cen[roof, 1], minlength=n)

@@ -442,6 +442,18 @@ class Comparison:
         """(baseline, scenario)."""
         return (self.baseline, self.scenario)
 
+    def changes(self) -> list[tuple[FeatureLayer, str]]:
+        """The scenario side's result layers of :meth:`set_result`, each with the column of
+        its change (:func:`delta_column`); not the layers a side only draws in place of the
+        session's (:meth:`CompareSide.substitute`: the scenario's buildings), whose colours
+        are values, not changes."""
+        out = []
+        for uid, column in self._results:
+            layer = self.scenario.results.get(uid)
+            if layer is not None:
+                out.append((layer, delta_column(column)))
+        return out
+
     def is_result(self, layer: Layer) -> bool:
         """True for a result layer or an extra (study raster, ...) of either side: what the
         comparison compares (the compare views give these a legend)."""

@@ -28,13 +28,14 @@ if TYPE_CHECKING:
     from twin_app.model.layers import Layer
     from twin_app.scenarios.file import (
         AddBuilding,
+        AddIfc,
         AddRobots,
         RemoveBuilding,
         Scenario,
         SetHeight,
     )
     from twin_app.scenarios.radio import AddStation
-    from twin_app.session.core import Selection
+    from twin_app.session.core import Selection, SourceRef
 
 #: Height of a ground-mounted mast, metres: the UMa base station height of 3GPP TR 38.901
 #: Table 7.4.1-1 (hBS = 25 m).
@@ -99,6 +100,7 @@ class PlaceVerbs:
 
     if TYPE_CHECKING:
         layers: EventedList[Layer]
+        sources: list[SourceRef]
 
         @property
         def frame(self) -> LocalFrame | None: ...
@@ -229,39 +231,54 @@ class PlaceVerbs:
         self.add_intervention(spec)
         return spec
 
-    def add_building_from_ifc(self, layer: Layer, building_id: str | None = None) -> AddBuilding:
-        """Propose an IFC model, as placed in the twin, as a new LoD1 building.
+    def add_building_from_ifc(self, layer: Layer, building_id: str | None = None) -> AddIfc:
+        """Propose an IFC model, as placed in the twin, as a new building (``add_ifc``).
 
-        The footprint is the convex hull of the model's plan (every element but ``IfcSite``
-        and ``IfcSpace``, x, y in the session's local metres), the height the top of its
-        bounding box above the ground (z = 0 of the twin's frame). A concave plan is filled
-        out to its hull: an LoD1 stand-in for the sun, air and radio studies, not the model.
+        The scenario gets the model's own body (every element but ``IfcSite`` and
+        ``IfcSpace``: :func:`twin_app.scenarios.interventions.ifc_body`), read from the layer's
+        file and placed where the session placed it (``at`` and ``rotate_deg`` when the user or
+        the twin's manifest placed it, else the file's own georeference), so the sun, shadow
+        and line-of-sight studies meet its real roofs and walls.
 
         Raises
         ------
         ScenarioError
-            Not an IFC layer, or no element geometry in it.
+            Not an IFC layer, no element geometry in it, a model not placed on the Earth, or
+            a file the session did not read.
         """
-        import shapely
+        from pathlib import Path
 
         from twin_app.model.bim import IFC_CLASSES
+        from twin_app.scenarios.file import AddIfc
 
         fs = layer.feature_set()
         if layer.kind != "ifc" or fs is None or fs.mesh is None or fs.mesh.n_triangles == 0:
             raise _fail(f"{layer.name}: not an IFC model with geometry")
-        mesh = fs.mesh
-        code = np.asarray(mesh.cell_data.get("ifc_class_code", np.full(mesh.n_triangles, -1)))
+        code = np.asarray(fs.mesh.cell_data.get("ifc_class_code", np.full(fs.mesh.n_triangles, -1)))
         skip = [IFC_CLASSES.index(c) for c in ("IfcSite", "IfcSpace") if c in IFC_CLASSES]
-        keep = ~np.isin(code, skip)
-        if not keep.any():
+        if np.isin(code, skip).all():
             raise _fail(f"{layer.name}: the IFC model has no building elements")
-        pts = mesh.points[np.unique(mesh.triangles[keep])]
-        hull = shapely.MultiPoint(pts[:, :2]).convex_hull
-        top = float(pts[:, 2].max())
-        if not isinstance(hull, shapely.Polygon) or hull.area <= 0 or top <= 0:
-            raise _fail(f"{layer.name}: the IFC model has no plan area or height above ground")
-        ring = np.asarray(hull.exterior.coords)[:-1]
-        return self.add_building_at(ring, height_m=round(top, 3), building_id=building_id)
+        name = Path(fs.source).name
+        ref = next((r for r in self.sources if r.path.name == name), None)
+        if ref is None:
+            raise _fail(f"{layer.name}: the session did not read it from a file")
+        at = ref.options.get("at_lonlat")
+        georef = getattr(getattr(fs, "meta", None), "georef", None)
+        if at is None and (georef is None or georef.method == "none"):
+            raise _fail(
+                f"{layer.name}: the model is not placed on the Earth; place it on the map first"
+            )
+        try:
+            spec = AddIfc(
+                ifc=ref.path,
+                at=None if at is None else (float(at[0]), float(at[1])),
+                rotate_deg=float(ref.options.get("rotate_deg", 0.0)) if at is not None else 0.0,
+                id=building_id,
+            )
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            raise _fail(f"add_ifc: {str(exc).splitlines()[-1].strip()}") from None
+        self.add_intervention(spec)
+        return spec
 
     # -- stations and depots ------------------------------------------------------------------
     def add_station_at(

@@ -38,6 +38,10 @@ KIND_TEXT = {
         "Add a building: footprint (x, y; x, y; … local metres) or lonlat (lon, lat; …), "
         "and height_m or floors"
     ),
+    "add_ifc": (
+        "Propose an IFC model as a building, its own body: ifc (the file), and at (lon, lat) "
+        "with rotate_deg, or empty: where the twin's manifest or the file places it"
+    ),
     "remove_building": "Demolish buildings (ids, e.g. way/123)",
     "set_height": "Change building heights (ids, height_m)",
     "add_source": "Add a point source (stack): xy or lonlat, q_g_s, height_m",

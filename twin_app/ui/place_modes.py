@@ -363,7 +363,7 @@ class QtPlaceTool(QObject):
             self._warn(str(exc))
             return None
         self.placed.emit(spec)
-        self.status.emit(f"added {layer.name} as a building, {spec.height:g} m high")
+        self.status.emit(f"added {layer.name} to the scenario as a building: the model's own body")
         return spec
 
     def _warn(self, text: str) -> None:

@@ -48,7 +48,7 @@ BAD = QColor("#b3261e")
 ADD_GROUPS: dict[str, tuple[str, ...]] = {
     "Traffic": ("close_road", "set_capacity", "set_speed", "add_link"),
     "Water": ("close_pipe", "leak", "pump_outage", "set_demand"),
-    "Buildings && sun": ("add_building", "remove_building", "set_height"),
+    "Buildings && sun": ("add_building", "add_ifc", "remove_building", "set_height"),
     "Air": ("add_source", "remove_source", "set_source", "cut_traffic"),
     "Patrol": ("add_robots", "remove_robots", "set_fleet", "patrol_route"),
     "5G": ("add_station", "remove_station", "set_station"),
