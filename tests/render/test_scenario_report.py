@@ -144,6 +144,7 @@ def test_report_renders_baseline_scenario_and_change(session: Session) -> None:
         "Close <r0> & see",
         (Kpi("tstt_veh_h", 100.0, 130.0, "veh*h"), Kpi("mean_speed_kmh", 30.0, 33.0, "km/h")),
         links,
+        conditions=("air: wind from N (0 deg) at <2 m/s",),
     )
     scenario = SimpleNamespace(
         name="Close <r0> & see",
@@ -155,6 +156,7 @@ def test_report_renders_baseline_scenario_and_change(session: Session) -> None:
     c = check(text)
     assert "<script>alert" not in text and "&lt;script&gt;alert" in text
     assert "Close &lt;r0&gt; &amp; see" in text
+    assert '<ul class="cond"><li>air: wind from N (0 deg) at &lt;2 m/s</li></ul>' in text
     sizes = png_sizes(c)
     # baseline, scenario, change, and the change close up
     assert sizes == [(480, 270)] * 4

@@ -129,7 +129,10 @@ def test_example_house_takes_sun_from_its_street(
     path = tmp_path / "house.toml"
     path.write_text(text, encoding="utf-8")
     assert main(["scenario", "run", str(path), "--json"]) == 0
-    k = json.loads(capsys.readouterr().out)["kpis"]
+    got = json.loads(capsys.readouterr().out)
+    k = got["kpis"]
+    assert got["conditions"][0].startswith("sun: 2026-03-21, every 30 min; ground cells of 2 m")
+    assert "(the changed buildings + 60 m)" in got["conditions"][0]
     # a house with a pitched roof, 6.3 m at its ridge, shades the ground around it at noon
     # and over the day
     assert k["shadow_area_noon_m2"]["delta"] > 0

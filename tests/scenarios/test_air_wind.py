@@ -147,7 +147,13 @@ def test_example_with_replayed_wind_runs_from_the_cli(
     )
     out = tmp_path / "out"
     assert main(["scenario", "run", str(path), "--json", "--export", str(out)]) == 0
-    k = json.loads(capsys.readouterr().out)["kpis"]
+    got = json.loads(capsys.readouterr().out)
+    k = got["kpis"]
+    # what the run assumed is said beside the KPIs: the replayed reading and where it is from
+    (line,) = got["conditions"]
+    assert line.startswith("air: wind from N (0 deg) at 1.7 m/s, replayed at 2026-03-02 11:00 UTC")
+    assert "Dongsi's reading of 2016-12-19 03:00 UTC in wind_beijing_prsa.csv" in line
+    assert "stability class B (from that wind, a sun 29 deg high and 4 oktas" in line
     peak = k["max_concentration_ug_m3"]
     assert peak["scenario"] < peak["baseline"]
     with np.load(out / "air.npz") as z:

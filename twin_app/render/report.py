@@ -63,7 +63,7 @@ figure{margin:12px 0 20px}figure img{max-width:100%;height:auto;border:1px solid
 figcaption{font-size:13px;color:#59636e;margin-top:4px}
 .pair{display:grid;grid-template-columns:1fr 1fr;gap:12px}
 .chart svg{max-width:100%;height:auto}
-ul.int li{margin:4px 0}code{font-size:13px;background:#f3f4f6;padding:1px 4px}
+ul.int li{margin:4px 0}ul.cond{color:#444;font-size:14px}code{font-size:13px;background:#f3f4f6;padding:1px 4px}
 .warn{color:#9a6700}footer{margin-top:36px;font-size:12px;color:#59636e}
 """
 
@@ -467,6 +467,11 @@ def scenario_report(
         )
     parts.append("<h2>Key performance indicators</h2>")
     parts.append(kpi_table(rows))
+    conditions = getattr(result, "conditions", ())
+    if conditions:
+        parts.append(
+            '<ul class="cond">' + "".join(f"<li>{_e(c)}</li>" for c in conditions) + "</ul>"
+        )
     parts.append('<h3>Change from baseline</h3><div class="chart">' + kpi_chart(rows) + "</div>")
     if renders:
         parts.append("<h2>Baseline and scenario</h2>")

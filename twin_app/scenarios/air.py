@@ -34,6 +34,7 @@ sun's elevation at ``at`` over the twin's centre and ``cloud_oktas``.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -283,9 +284,17 @@ def air_bounds(air: AirSection, twin: AirTwin) -> Bounds:
 def met_of(air: AirSection, twin: AirTwin) -> Any:
     """The :class:`twin_app.engines.air.Met` of the section (``wind = "replay"`` and
     ``stability = "auto"`` resolved)."""
+    return met_conditions(air, twin)[0]
+
+
+def met_conditions(air: AirSection, twin: AirTwin) -> tuple[Any, str]:
+    """:func:`met_of` and one line saying what weather the run used and where it came from
+    (the replayed reading's station, time and file; the sun and cloud an ``auto`` stability
+    class was found from), for the KPI table's readers."""
     from twin_app.engines import air as engine
 
     speed, from_deg = air.wind_speed_ms, air.wind_from_deg
+    where = "as set in the file"
     if air.wind == "replay":
         from twin_app.scenarios.air_wind import replay_wind
 
@@ -294,7 +303,12 @@ def met_of(air: AirSection, twin: AirTwin) -> Any:
         assert air.at is not None  # the section checks it
         w = replay_wind(twin.folder, air.at, air.wind_station)
         speed, from_deg = w.speed_ms, w.from_deg
+        where = (
+            f"replayed at {air.at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC: {w.station}'s "
+            f"reading of {w.t_utc:%Y-%m-%d %H:%M} UTC in {w.path.name}"
+        )
     stab: str = air.stability
+    how = "as set in the file"
     if stab == "auto":
         from twin_app.engines.sun import sun_position
 
@@ -305,7 +319,14 @@ def met_of(air: AirSection, twin: AirTwin) -> Any:
         t_ns = int(air.at.timestamp() * 1e9)
         elev = sun_position(float(lon), float(lat), t_ns).elevation_deg
         stab = engine.stability_class(speed, float(elev), air.cloud_oktas)
-    return engine.Met(speed, from_deg % 360.0, stab, air.terrain)
+        how = f"from that wind, a sun {elev:.0f} deg high and {air.cloud_oktas:g} oktas of cloud"
+    met = engine.Met(speed, from_deg % 360.0, stab, air.terrain)
+    point = engine.COMPASS_POINTS[round(met.wind_from_deg / 22.5) % 16]
+    line = (
+        f"air: wind from {point} ({met.wind_from_deg:.0f} deg) at {speed:.1f} m/s, {where}; "
+        f"stability class {stab} ({how}); {air.terrain} Briggs coefficients"
+    )
+    return met, line
 
 
 def residential_raster(twin: AirTwin, grid: Any) -> FloatArray:

@@ -149,6 +149,11 @@ class ScenarioResult:
         One line each.
     elapsed_s
         Wall time of the run.
+    extra
+        The studies' rasters, models and results for the views and exports.
+    conditions
+        What the runs assumed, one line per study (the sun study's day and area, the air
+        run's wind and where it came from, its stability class): shown beside the KPIs.
     """
 
     name: str
@@ -159,6 +164,7 @@ class ScenarioResult:
     warnings: tuple[str, ...] = ()
     elapsed_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    conditions: tuple[str, ...] = ()
 
     def kpi(self, name: str) -> Kpi:
         """The KPI called ``name`` (KeyError if absent)."""

@@ -30,12 +30,17 @@ def format_kpis(result: ScenarioResult) -> str:
             f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  "
             f"{r[3]:>{widths[3]}}  {r[4]}"
         )
+    lines += [f"  {c}" for c in result.conditions]
     return "\n".join(lines)
 
 
 def result_json(result: ScenarioResult) -> dict[str, Any]:
-    """``{"kpis": {NAME: {"baseline", "scenario", "delta", "unit"}}, "elapsed_s": s}``."""
-    return {"kpis": kpi_dict(result), "elapsed_s": result.elapsed_s}
+    """``{"kpis": {NAME: {"baseline", "scenario", "delta", "unit"}}, "elapsed_s": s}``, and
+    ``"conditions": [line, ...]`` when a study says what it assumed (sun, air)."""
+    out: dict[str, Any] = {"kpis": kpi_dict(result), "elapsed_s": result.elapsed_s}
+    if result.conditions:
+        out["conditions"] = list(result.conditions)
+    return out
 
 
 def export_tables(result: ScenarioResult, folder: Path | str) -> list[Path]:

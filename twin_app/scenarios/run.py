@@ -88,6 +88,7 @@ from twin_app.scenarios.air import (
     apply_air,
     baseline_air_twin,
     link_factors,
+    met_conditions,
     road_lines,
     section_sources,
 )
@@ -823,6 +824,7 @@ def run_scenario(
     share = 1.0 / len(parts)
     kpis: list[Kpi] = []
     warnings: list[str] = []
+    conditions: list[str] = []
     extra: dict[str, Any] = {}
     links = nodes = pipes = None
 
@@ -908,6 +910,19 @@ def run_scenario(
         report(done, share * 0.5, "sun: scenario")(1.0)
         sscen = sun_study(mscen, _sun_section(scenario), bounds) if mscen.changed else sbase
         sk = sun_kpis(sbase, sscen, mscen.changed)
+        sec = _sun_section(scenario)
+        area = (
+            "its bounds"
+            if sec.bounds is not None
+            else f"the changed buildings + {sec.buffer_m:g} m"
+            if mscen.changed
+            else "the whole twin"
+        )
+        conditions.append(
+            f"sun: {sec.date.isoformat()}, every {sec.step_min:g} min; ground cells of "
+            f"{sec.cell_m:g} m over {bounds[2] - bounds[0]:.0f} m x {bounds[3] - bounds[1]:.0f} m "
+            f"({area}); facade points every {sec.facade_spacing_m:g} m"
+        )
         kpis += [Kpi(n, sk[n][0], sk[n][1], unit) for n, unit in SUN_KPIS.items()]
         extra.update(
             sun_hours_baseline=sbase.ground_hours,
@@ -932,6 +947,7 @@ def run_scenario(
             tb = (extra["traffic_model_baseline"], extra["traffic_baseline"])
             ts = (extra["traffic_model_scenario"], extra["traffic_scenario"])
         abase, acached = source.air(scenario, tb)
+        conditions.append(met_conditions(asec, atwin)[1])
         extra["air_baseline_cached"] = acached
         report(done, share * 0.5, "air: scenario")(1.0)
         asrc = apply_air(scenario, section_sources(asec, atwin.frame), atwin.frame)
@@ -1016,6 +1032,7 @@ def run_scenario(
         warnings=tuple(warnings),
         elapsed_s=time.perf_counter() - t0,
         extra=extra,
+        conditions=tuple(conditions),
     )
 
 

@@ -539,7 +539,7 @@ class QtScenarioPanel(QWidget):
     def _show_run(self, result: Any) -> str:
         self.session.show_result(result)
         self.tabs.setCurrentWidget(self.kpi_table)
-        return f"{result.name}: ran in {result.elapsed_s:.2f} s"
+        return "\n".join([f"{result.name}: ran in {result.elapsed_s:.2f} s", *result.conditions])
 
     def _show_sweep(self, result: Any) -> str:
         self.session.show_sweep(result)
