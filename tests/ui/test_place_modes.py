@@ -33,6 +33,9 @@ EXAMPLES: list[Any] = [
         storey_m=3.5,
     ),
     sf.RemoveBuilding(buildings=("way/123", "relation/4")),
+    sf.AddIfc(
+        ifc=SAMPLE_DIR / "AC20-FZK-Haus.ifc", at=(-0.1045052, 51.5226353), rotate_deg=15.9, id="h"
+    ),
     sf.SetHeight(buildings=("way/123",), height_m=44.5),
     sf.AddSource(id="chp", xy=(12.0, -3.5), q_g_s=2.5, height_m=30.0),
     sf.RemoveSource(sources=("chp",)),
@@ -49,7 +52,7 @@ EXAMPLES: list[Any] = [
 ]
 
 
-def test_form_round_trips_every_new_kind(qtbot: Any) -> None:
+def test_form_round_trips_every_new_kind(qtbot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from twin_app.ui.intervention_form import QtInterventionForm
     from twin_app.ui.scenario_panel import ADD_KINDS, _spec_class
 
@@ -80,6 +83,21 @@ def test_form_round_trips_every_new_kind(qtbot: Any) -> None:
     combo.setCurrentText("UMi")
     st.accept()
     assert st.spec == AddStation(id="x1", xy=(5, 6), height_m=20, scenario="UMi")
+    # a file field: typed, or chosen with Browse…; it must exist
+    from PySide6.QtWidgets import QFileDialog, QPushButton
+
+    house = SAMPLE_DIR / "AC20-FZK-Haus.ifc"
+    ifc = QtInterventionForm(sf.AddIfc, None)
+    qtbot.addWidget(ifc)
+    ifc.edits["ifc"].setText(str(house.parent / "nothere.ifc"))
+    ifc.accept()
+    assert ifc.spec is None and ifc.error.text().startswith("ifc: no such file")
+    (browse,) = [b for b in ifc.findChildren(QPushButton) if b.text() == "Browse…"]
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a: (str(house), ""))
+    qtbot.mouseClick(browse, Qt.MouseButton.LeftButton)
+    ifc.edits["at"].setText("-0.1045, 51.5226")
+    ifc.accept()
+    assert ifc.spec == sf.AddIfc(ifc=house, at=(-0.1045, 51.5226))
     bad = QtInterventionForm(sf.AddBuilding, None)
     qtbot.addWidget(bad)
     bad.edits["footprint"].setText("0, 0; 10, 10; 10, 0; 0, 10")  # a bow tie
@@ -283,3 +301,6 @@ def test_add_menu_groups_every_kind_by_study(qtbot: Any) -> None:
     # the list names a drawn footprint by its corner count, not 4 pairs of 15-digit degrees
     assert describe(EXAMPLES[1]) == ("add_building: lonlat=3 corners, floors=7, storey_m=3.5")
     assert describe(EXAMPLES[2]) == "remove_building: way/123, relation/4"
+    assert describe(EXAMPLES[3]) == (
+        "add_ifc: ifc=AC20-FZK-Haus.ifc, at=(-0.104505, 51.5226), rotate_deg=15.9, id=h"
+    )

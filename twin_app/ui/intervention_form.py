@@ -3,13 +3,15 @@
 The fields come from the intervention's pydantic model (:mod:`twin_app.scenarios.file`): id
 lists and number tuples (``xy``, ``azimuths_deg``) are typed comma-separated, footprints as
 corners separated by semicolons (``x, y; x, y; x, y``), numbers as numbers, a choice of fixed
-words (``scenario = UMa | UMi``) from a drop-down; an empty box leaves an optional field out.
-OK validates the whole intervention; a bad value keeps the form open with the message.
+words (``scenario = UMa | UMi``) from a drop-down, a file (``add_ifc``'s ``ifc``) typed or
+chosen with Browse…; an empty box leaves an optional field out. OK validates the whole
+intervention (a file must exist); a bad value keeps the form open with the message.
 """
 
 from __future__ import annotations
 
 import types
+from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
@@ -17,9 +19,12 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -77,9 +82,11 @@ def _bare(annotation: Any) -> tuple[Any, bool]:
 
 def field_shape(annotation: Any) -> tuple[str, tuple[str, ...]]:
     """How a field is typed in the form: ``("choice", words)`` for a Literal, ``("ring", ())``
-    for a tuple of (x, y) pairs, ``("list", ())`` for a tuple of scalars, else
-    ``("text", ())``."""
+    for a tuple of (x, y) pairs, ``("list", ())`` for a tuple of scalars, ``("file", ())`` for
+    a path, else ``("text", ())``."""
     bare, _ = _bare(annotation)
+    if bare is Path:
+        return "file", ()
     if get_origin(bare) is Literal:
         return "choice", tuple(str(a) for a in get_args(bare))
     if get_origin(bare) is tuple:
@@ -139,8 +146,16 @@ class QtInterventionForm(QDialog):
             hint = {"ring": "x, y; x, y; x, y", "list": "a, b, …"}.get(shape, "")
             need = "required" if info.is_required() else "optional"
             edit.setPlaceholderText(f"{need}: {hint}" if hint else need)
-            form.addRow(info.alias or name, edit)
             self.edits[name] = edit
+            if shape == "file":
+                row = QHBoxLayout()
+                row.addWidget(edit, 1)
+                browse = QPushButton("Browse…")
+                browse.clicked.connect(lambda _=False, n=name: self.browse(n))
+                row.addWidget(browse)
+                form.addRow(info.alias or name, row)
+                continue
+            form.addRow(info.alias or name, edit)
         layout.addLayout(form)
         self.error = QLabel("")
         self.error.setWordWrap(True)
@@ -152,6 +167,16 @@ class QtInterventionForm(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+
+    def browse(self, name: str) -> None:
+        """Choose the file of field `name` (``ifc``: IFC files first)."""
+        edit = self.edits[name]
+        start = str(Path(edit.text()).parent) if edit.text().strip() else ""
+        path, _ = QFileDialog.getOpenFileName(
+            self, f"Choose {name}", start, f"{name.upper()} files (*.{name});;All files (*)"
+        )
+        if path:
+            edit.setText(path)
 
     def values(self) -> dict[str, Any]:
         """The form's content as the intervention's fields (empty boxes left out)."""
@@ -172,6 +197,8 @@ class QtInterventionForm(QDialog):
                 )
             elif shape == "list":
                 out[name] = tuple(p.strip() for p in text.split(",") if p.strip())
+            elif shape == "file":
+                out[name] = str(Path(text).expanduser())
             else:
                 out[name] = text
         for name, combo in self.choices.items():
@@ -180,8 +207,14 @@ class QtInterventionForm(QDialog):
         return out
 
     def accept(self) -> None:
+        values = self.values()
+        for name, value in values.items():
+            shape, _ = field_shape(self.cls.model_fields[name].annotation)
+            if shape == "file" and not Path(value).expanduser().is_file():
+                self.error.setText(f"{name}: no such file: {value}")
+                return
         try:
-            self.spec = self.cls.model_validate(self.values())
+            self.spec = self.cls.model_validate(values)
         except ValidationError as exc:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err.get("loc", ()))

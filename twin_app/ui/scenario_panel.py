@@ -66,7 +66,10 @@ def _number(v: float) -> str:
 
 
 def _short(v: Any) -> str:
-    """A field's value for the list: footprints as a corner count, numbers to 6 digits."""
+    """A field's value for the list: footprints as a corner count, numbers to 6 digits, a
+    file by its name."""
+    if isinstance(v, Path):
+        return v.name
     if isinstance(v, tuple | list):
         if v and isinstance(v[0], tuple | list):
             return f"{len(v)} corners"
