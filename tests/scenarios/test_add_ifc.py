@@ -47,6 +47,8 @@ def _scenario(folder: Path, item: dict[str, Any]) -> Any:
          "degrees"),
         ({"kind": "add_ifc", "ifc": "a.ifc", "rotate_deg": 400}, "rotate_deg", "less than"),
         ({"kind": "add_ifc", "ifc": "a.ifc", "height_m": 9}, "height_m", "not part of"),
+        ({"kind": "add_ifc", "ifc": "a.ifc", "rotate_deg": 15}, "interventions[0]",
+         "rotate_deg turns the model about at"),
     ],
 )  # fmt: skip
 def test_bad_add_ifc_items_are_one_line_errors(
@@ -69,8 +71,9 @@ def test_the_file_is_relative_to_the_scenario_and_must_exist(tmp_path: Path) -> 
 def test_a_model_without_georeference_needs_at(tmp_path: Path) -> None:
     model = massing_model_for_twin(SAMPLE_DIR)
     path = tiny_ifc4(tmp_path, map_conversion=False)
-    with pytest.raises(InputError, match="no georeference; place it with at = "):
-        ifc_body(path, None, 0.0, model.frame)
+    s = _scenario(tmp_path, {"kind": "add_ifc", "ifc": str(path)})
+    with pytest.raises(InputError, match=r"'interventions\[0\]\.ifc': .*no georeference; place"):
+        apply_massing(s, model)
     body = ifc_body(path, SQUARE_LONLAT, 90.0, model.frame)
     # the one wall (5 m long along model x, 0.2 m thick, 3 m high) stands where it was put,
     # its length along true north (x turned 90 degrees from east; the twin's grid north is
@@ -89,12 +92,61 @@ def test_a_model_without_georeference_needs_at(tmp_path: Path) -> None:
     assert set(surface[nz > 0.9]) == {SURFACE_ROOF} and set(surface[nz < -0.9]) == {SURFACE_OTHER}
 
 
-def test_a_model_georeferenced_far_away_is_refused(tmp_path: Path) -> None:
+def test_a_model_placed_far_away_is_refused(tmp_path: Path) -> None:
     model = massing_model_for_twin(SAMPLE_DIR)
     alone = tmp_path / "fzk.ifc"  # no manifest beside it: its own site in Karlsruhe
     shutil.copy(FZK, alone)
-    with pytest.raises(InputError, match=r"placed [0-9]+ km from the twin's centre.*at = "):
-        ifc_body(alone, None, 0.0, model.frame)
+    own = _scenario(tmp_path, {"kind": "add_ifc", "ifc": str(alone)})
+    with pytest.raises(InputError) as err:
+        apply_massing(own, model)
+    msg = str(err.value)
+    assert "\n" not in msg and "key 'interventions[0].at'" in msg
+    assert "placed by its site georeference, it lies 6" in msg and "km from the twin's" in msg
+    paris = _scenario(tmp_path, {"kind": "add_ifc", "ifc": str(alone), "at": [2.35, 48.85]})
+    with pytest.raises(InputError, match=r"placed by at, it lies 3[0-9]{2} km from the twin"):
+        apply_massing(paris, model)
+
+
+def test_a_missing_or_broken_file_is_one_line_naming_the_key(tmp_path: Path) -> None:
+    model = massing_model_for_twin(SAMPLE_DIR)
+    gone = _scenario(tmp_path, {"kind": "add_ifc", "ifc": "gone.ifc", "at": [-0.1, 51.5]})
+    with pytest.raises(InputError, match=r"'interventions\[0\]\.ifc': .*gone\.ifc: no such IFC"):
+        apply_massing(gone, model)  # the file went after the scenario was read
+    broken = tmp_path / "broken.ifc"
+    broken.write_bytes(FZK.read_bytes()[:5000])  # truncated STEP
+    bad = _scenario(tmp_path, {"kind": "add_ifc", "ifc": str(broken), "at": [-0.1, 51.5]})
+    with pytest.raises(InputError) as err:
+        apply_massing(bad, model)
+    assert "\n" not in str(err.value) and "'interventions[0].ifc'" in str(err.value)
+
+
+def test_it_replaces_the_buildings_named_and_stands_on_the_ground(tmp_path: Path) -> None:
+    import dataclasses
+
+    path = tiny_ifc4(tmp_path, map_conversion=False)
+    base = massing_model_for_twin(SAMPLE_DIR)
+    gone = [str(base.building_ids[5]), str(base.building_ids[9])]
+    s = _scenario(
+        tmp_path,
+        {"kind": "add_ifc", "ifc": str(path), "at": list(SQUARE_LONLAT), "replaces": gone},
+    )
+    scen = apply_massing(s, base)
+    bidx = np.asarray(scen.mesh.cell_data["building_index"])
+    assert not np.isin(bidx, [5, 9]).any() and scen.changed == (5, 9, base.n_buildings)
+    twice = _scenario(
+        tmp_path,
+        {"kind": "add_ifc", "ifc": str(path), "at": list(SQUARE_LONLAT), "replaces": gone[:1]},
+    )
+    again = twice.model_copy(update={"interventions": (*s.interventions, *twice.interventions)})
+    with pytest.raises(InputError, match=r"replaces': building .* is already removed by an"):
+        apply_massing(again, base)
+    # a twin of absolute heights (frame origin 50 m above the datum, ground at 3 m local):
+    # the wall's foot stands on the ground, not 50 m below it
+    frame = dataclasses.replace(base.frame, origin=(*base.frame.origin[:2], 50.0))
+    body = ifc_body(path, SQUARE_LONLAT, 0.0, frame, ground_z=3.0)
+    assert body.points[:, 2].min() == pytest.approx(3.0) and body.points[:, 2].max() == (
+        pytest.approx(6.0)
+    )
 
 
 def test_scenario_adds_the_body_and_takes_its_id(tmp_path: Path) -> None:

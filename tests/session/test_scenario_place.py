@@ -6,6 +6,9 @@ Every edit is one undo step; bad footprints give one-line errors."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -188,7 +191,9 @@ def _ifc_body_points(session: Session) -> np.ndarray:
     return mesh.points[mesh.triangles[body]]  # (m, 3, 3)
 
 
-def test_an_ifc_model_proposed_as_a_building_is_its_own_body(session: Session) -> None:
+def test_an_ifc_model_proposed_as_a_building_is_its_own_body(
+    session: Session, tmp_path: Path
+) -> None:
     from twin_app.errors import InputError
     from twin_app.io.manifest import read_manifest
     from twin_app.scenarios.file import SetHeight, load_scenario, save_scenario
@@ -225,14 +230,11 @@ def test_an_ifc_model_proposed_as_a_building_is_its_own_body(session: Session) -
     assert (lo < (mast.x_m, mast.y_m)).all() and ((mast.x_m, mast.y_m) < hi).all()
 
     # saved and read back: the file names the IFC relative to itself, the same scenario
-    folder = SAMPLE_DIR / "scenarios"
-    saved = save_scenario(session.scenario, folder / "_ifc_roundtrip.toml")
-    try:
-        assert saved.file is not None
-        assert 'ifc = "../AC20-FZK-Haus.ifc"' in saved.file.read_text()
-        assert load_scenario(saved.file) == saved
-    finally:
-        (folder / "_ifc_roundtrip.toml").unlink()
+    saved = save_scenario(session.scenario, tmp_path / "scen" / "proposal.toml")
+    assert saved.file is not None
+    rel = os.path.relpath(spec.ifc, saved.file.parent)
+    assert f'ifc = "{Path(rel).as_posix()}"' in saved.file.read_text()
+    assert load_scenario(saved.file) == saved
 
     # its height is the model's: set_height names it and says why
     tall = session.scenario.model_copy(
@@ -281,3 +283,39 @@ def test_an_ifc_proposal_casts_the_shadow_of_its_roof_not_of_a_box(session: Sess
     # on open ground at equinox noon: the pitched roof's shadow is about half the box's
     # (64.5 against 125.8 m2 here)
     assert 0.0 < house < 0.7 * prism
+
+
+def test_an_ifc_proposal_moved_onto_buildings_replaces_them_in_the_scenario() -> None:
+    """Placed over city buildings, the model hides them in the view (``replaced_by``); the
+    proposal takes them down in the scenario too, so no ray meets both."""
+    from twin_app.io.source import ReadOptions
+    from twin_app.session.bim import REPLACED_BY
+
+    s = Session()
+    s.add_twin(s.open_twin(SAMPLE_DIR), describe=False)
+    s.new_scenario("IFC over buildings")
+    ifc = next(x for x in s.layers if x.kind == "ifc")
+    blds = _buildings(s)
+    fs = blds.feature_set()
+    assert fs is not None and s.frame is not None
+    row = _row(blds)
+    centre = fs.feature_centroids()[row, :2]
+    lon, lat = s.frame.to_lonlat(centre[None, :])[0]
+    moved = ReadOptions(at_lonlat=(float(lon), float(lat)), rotate_deg=0.0)
+    path = next(r.path for r in s.sources if r.path.suffix.lower() == ".ifc")
+    s.place_ifc(ifc, s.load_files([path], moved), moved)  # type: ignore[arg-type]
+    assert s.replace_buildings_under(ifc) >= 1  # type: ignore[arg-type]
+    tagged = fs.ids[np.flatnonzero(fs.table[REPLACED_BY].to_numpy(object) == path.name)]
+    assert str(fs.ids[row]) in tagged.astype(str)
+    spec = s.add_building_from_ifc(ifc)
+    assert set(spec.replaces) == set(tagged.astype(str)) and spec.at == pytest.approx((lon, lat))
+    base = baseline_massing_model(s.scenario)
+    scen = apply_massing(s.scenario, base)
+    gone = [base.building_index()[i] for i in spec.replaces]
+    assert not np.isin(np.asarray(scen.mesh.cell_data["building_index"]), gone).any()
+    assert set(gone) < set(scen.changed)
+    # moved far off the twin (to Paris), it is not proposed: the run could not use it
+    paris = ReadOptions(at_lonlat=(2.35, 48.85), rotate_deg=0.0)
+    s.place_ifc(ifc, s.load_files([path], paris), paris)  # type: ignore[arg-type]
+    with pytest.raises(ScenarioError, match=r"lies 3[0-9]{2} km from the twin's centre; place"):
+        s.add_building_from_ifc(ifc)

@@ -57,7 +57,8 @@ A scenario file names the networks a scenario runs on and the interventions it m
     [[interventions]]
     kind = "add_ifc"                    # ifc = "proposal.ifc": an IFC model's own body as a new
                                         # building; at = [lon, lat] and rotate_deg = 15 place it
-                                        # (else the twin's manifest, else its georeference)
+                                        # (else the twin's manifest, else its georeference);
+                                        # replaces = ["way/1"]: demolished for it
     [[interventions]]
     kind = "remove_building"            # buildings = ["way/123", ...]
     [[interventions]]
@@ -485,7 +486,8 @@ class AddIfc(_Strict):
     as [lon, lat], WGS 84 degrees) and ``rotate_deg`` (its x axis, counter-clockwise from east)
     when given; else where the twin's manifest puts that file; else the file's own
     georeference (``IfcMapConversion`` or the site's reference point). ``id`` names it (default
-    ``new/K``, as :class:`AddBuilding`).
+    ``new/K``, as :class:`AddBuilding`); ``replaces`` lists the twin's buildings it stands in
+    place of (demolished with it).
     """
 
     kind: Literal["add_ifc"] = "add_ifc"
@@ -493,6 +495,7 @@ class AddIfc(_Strict):
     at: tuple[float, float] | None = None
     rotate_deg: float = Field(0.0, ge=-360.0, le=360.0)
     id: IdText | None = None
+    replaces: Ids = ()
 
     @field_validator("at", mode="after")
     @classmethod
@@ -505,6 +508,8 @@ class AddIfc(_Strict):
     def _suffix(self) -> AddIfc:
         if self.ifc.suffix.lower() != ".ifc":
             raise ValueError(f"{self.ifc.name} is not an .ifc file")
+        if self.at is None and self.rotate_deg != 0.0:
+            raise ValueError("rotate_deg turns the model about at = [lon, lat]: give at too")
         return self
 
 

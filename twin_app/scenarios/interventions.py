@@ -26,13 +26,16 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from twin_app.engines.water import DemandChange, Leak, PumpOutage, WaterChanges
-from twin_app.errors import InputError
+from twin_app.errors import InputError, TwinError
 from twin_app.io.tntp import TntpNetwork
+from twin_app.model.frame import LocalFrame
+from twin_app.model.mesh import TriMesh
 from twin_app.scenarios.file import (
     AddBuilding,
     AddIfc,
@@ -267,10 +270,13 @@ def _buildings(model: MassingModel, names: Sequence[str], key: str) -> np.ndarra
     out = []
     for name in names:
         i = index.get(name)
-        if i is None or not present[i]:
+        if i is not None and not present[i]:
+            raise UnknownElementError(
+                f"building {name!r} is already removed by an earlier intervention", key
+            )
+        if i is None:
             valid = [str(v) for v in model.building_ids[present]]
-            what = "building" if i is None else "building (already removed)"
-            raise UnknownElementError(suggest(name, valid, what), key)
+            raise UnknownElementError(suggest(name, valid, "building"), key)
         out.append(i)
     return np.asarray(out, dtype=np.int64)
 
@@ -300,19 +306,24 @@ def add_building(model: MassingModel, params: AddBuilding) -> MassingModel:
 
 #: IFC classes left out of a proposed body: the site (terrain) and spaces (room volumes).
 IFC_NOT_BODY = ("IfcSite", "IfcSpace")
-#: A placed IFC model farther than this from the twin's origin is an error, metres.
-IFC_FAR_M = 20_000.0
 
 
-def ifc_body(path: Any, at: Any, rotate_deg: float, frame: Any) -> Any:
+def ifc_body(
+    path: Path | str,
+    at: tuple[float, float] | None,
+    rotate_deg: float,
+    frame: LocalFrame,
+    ground_z: float = 0.0,
+) -> TriMesh:
     """An IFC model's body in the twin's frame, as one building mesh.
 
     The file is read as the app reads it (:func:`twin_app.io.ifc.read_ifc`, its meshes
-    cached on disk) and placed at `at` ([lon, lat] of its origin) turned by `rotate_deg`, else
-    else where the twin manifest beside the file puts it (as the app opens it), else by its
-    own georeference; every element but :data:`IFC_NOT_BODY` is kept. Each triangle's
-    ``surface``: wall where its normal is within 10 degrees of horizontal, roof where it faces
-    up, other where it faces down.
+    cached on disk) and placed at `at` ([lon, lat] of its origin) turned by `rotate_deg`;
+    else where the twin manifest beside the file puts it (as the app opens it); else by its
+    own georeference. Every element but :data:`IFC_NOT_BODY` is kept. A model placed by
+    lon/lat stands with its z = 0 on `ground_z` (in a twin of absolute heights too). Each
+    triangle's ``surface``: wall where its normal is within 10 degrees of horizontal, roof
+    where it faces up, other where it faces down.
 
     Returns
     -------
@@ -321,55 +332,66 @@ def ifc_body(path: Any, at: Any, rotate_deg: float, frame: Any) -> Any:
 
     Raises
     ------
-    InputError
-        Not a readable IFC file, no georeference and no `at`, a placement more than
-        :data:`IFC_FAR_M` from the twin's origin, or no body elements.
+    UnknownElementError
+        One line naming the key to fix (``ifc``: no such file, not readable, no georeference
+        and no `at`, no body elements; ``at``: a placement farther than
+        :data:`twin_app.io.load.IFC_FAR_M` from the twin's centre).
     """
-    from pathlib import Path
-
     from twin_app.io.ifc import read_ifc
-    from twin_app.io.load import ifc_from_source
+    from twin_app.io.load import IFC_FAR_M, ifc_from_source
     from twin_app.io.source import ReadOptions
     from twin_app.model.bim import IFC_CLASSES
-    from twin_app.model.mesh import SURFACE_OTHER, SURFACE_ROOF, SURFACE_WALL, TriMesh
+    from twin_app.model.mesh import SURFACE_OTHER, SURFACE_ROOF, SURFACE_WALL
 
     file = Path(path)
+    if not file.is_file():
+        raise UnknownElementError(f"{file}: no such IFC file", "ifc")
     opts = ReadOptions(
         at_lonlat=None if at is None else (float(at[0]), float(at[1])),
         rotate_deg=float(rotate_deg),
     )
+    by = "at"
     if at is None:  # where the app puts it: the manifest beside the file, if it places it
-        from twin_app.errors import TwinError
         from twin_app.io.manifest import find_manifest
 
         try:
             manifest = find_manifest(file)
         except TwinError:  # a broken manifest places nothing (as when the app opens it)
             manifest = None
-        if manifest is not None:
-            opts = manifest.file_options(opts).get(file.resolve(), opts)
-    src = read_ifc(file, opts)
+        placed = manifest.file_options(opts).get(file.resolve()) if manifest else None
+        opts, by = (placed, "the twin's manifest") if placed is not None else (opts, "")
+    try:
+        src = read_ifc(file, opts)
+    except InputError as exc:
+        raise UnknownElementError(str(exc), "ifc") from None
     data = src.ifc
     assert data is not None
     if not data.placed:
-        raise InputError(
+        raise UnknownElementError(
             f"{file}: the IFC model has no georeference; place it with at = [lon, lat] "
-            "(and rotate_deg)"
+            "(and rotate_deg)",
+            "ifc",
         )
+    by = by or f"its {data.info.georef.method} georeference"
     mesh = ifc_from_source(src, frame).mesh
     code = np.asarray(mesh.cell_data["ifc_class_code"])
     skip = [IFC_CLASSES.index(c) for c in IFC_NOT_BODY if c in IFC_CLASSES]
     keep = ~np.isin(code, skip)
     if not keep.any():
-        raise InputError(f"{file}: the IFC model has no building elements (only site or spaces)")
+        raise UnknownElementError(
+            f"{file}: the IFC model has no building elements (only site or spaces)", "ifc"
+        )
     used, inv = np.unique(mesh.triangles[keep].ravel(), return_inverse=True)
     pts = mesh.points[used]
+    if data.info.georef.method == "user" and frame.origin[2] != 0.0:
+        pts[:, 2] += ground_z + frame.origin[2]  # model z = 0 on the ground, not at sea level
     centre = 0.5 * (pts[:, :2].min(axis=0) + pts[:, :2].max(axis=0))
     far = float(np.hypot(*centre))
     if far > IFC_FAR_M:
-        raise InputError(
-            f"{file}: placed {far / 1000:.0f} km from the twin's centre (by its "
-            f"{data.info.georef.method} georeference); place it with at = [lon, lat]"
+        raise UnknownElementError(
+            f"{file}: placed by {by}, it lies {far / 1000:.0f} km from the twin's centre "
+            f"(at most {IFC_FAR_M / 1000:.0f} km); give at = [lon, lat] on the twin",
+            "at",
         )
     body = TriMesh(pts, inv.reshape(-1, 3).astype(np.int64), {})
     nz = body.face_normals()[:, 2]
@@ -382,12 +404,17 @@ def ifc_body(path: Any, at: Any, rotate_deg: float, frame: Any) -> Any:
 
 
 def add_ifc(model: MassingModel, params: AddIfc) -> MassingModel:
-    """An IFC model's body (:func:`ifc_body`) as a new building: its index is the next free
+    """An IFC model's body (:func:`ifc_body`) as a new building, in place of the buildings
+    it ``replaces`` (demolished as :func:`remove_building` does): its index is the next free
     one and its id ``params.id`` or ``new/K``, as :func:`add_building`. Its triangles are the
     model's, so the sun, shadow and line-of-sight rays meet its real roofs and walls."""
+    from twin_app.engines.sunhours import remove_buildings
     from twin_app.model.mesh import concat_meshes
 
-    body = ifc_body(params.ifc, params.at, params.rotate_deg, model.frame)
+    gone = (
+        _buildings(model, params.replaces, "replaces") if params.replaces else np.zeros(0, np.int64)
+    )
+    body = ifc_body(params.ifc, params.at, params.rotate_deg, model.frame, model.ground_z)
     n = model.n_buildings
     name = params.id if params.id is not None else f"new/{_added(model)}"
     if name in model.building_index():
@@ -404,14 +431,15 @@ def add_ifc(model: MassingModel, params: AddIfc) -> MassingModel:
             cells[key] = body.face_normals().astype(a.dtype)
         else:  # another per-triangle array of the twin's mesh: no value for the model
             cells[key] = np.zeros((m, *a.shape[1:]), dtype=a.dtype)
-    new = type(model.mesh)(body.points, body.triangles, cells)
-    mesh = concat_meshes([model.mesh, new]) if model.mesh.n_triangles else new
+    new = TriMesh(body.points, body.triangles, cells)
+    old = remove_buildings(model.mesh, gone) if gone.size else model.mesh
+    mesh = concat_meshes([old, new]) if old.n_triangles else new
     ids = np.append(model.building_ids, np.asarray([name], dtype=object))
     return dataclasses.replace(
         model,
         mesh=mesh,
         building_ids=ids,
-        changed=_changed(model, [n]),
+        changed=_changed(model, [*gone.tolist(), n]),
         bodies=(*model.bodies, n),
     )
 

@@ -78,6 +78,7 @@ import pandas as pd
 from twin_app.engines.traffic import AssignmentResult
 from twin_app.engines.water import KPI_UNITS as WATER_UNITS
 from twin_app.errors import Cancelled, InputError
+from twin_app.io.source import reading_with
 from twin_app.io.tntp import TntpDemand, TntpNetwork
 from twin_app.scenarios.air import (
     AIR_KPIS,
@@ -901,7 +902,8 @@ def run_scenario(
             raise Cancelled("scenario run cancelled")
         report(done, 0.0, "sun: baseline")(0.0)
         mbase = source.massing(scenario)
-        mscen = apply_massing(scenario, mbase)
+        with reading_with(None, cancelled):  # an IFC proposal's meshing can be cancelled
+            mscen = apply_massing(scenario, mbase)
         bounds = study_bounds(scenario, mbase, mscen)
         sbase, scached = source.sun(scenario, bounds)
         extra["sun_baseline_cached"] = scached
@@ -989,7 +991,8 @@ def run_scenario(
                 "the twin folder whose buildings the stations stand on"
             )
         rmbase = source.massing(scenario)
-        rmscen = apply_massing(scenario, rmbase)
+        with reading_with(None, cancelled):
+            rmscen = apply_massing(scenario, rmbase)
         rbounds = radio_bounds(scenario, rmbase)
         stations, added = scenario_stations(scenario, rmscen)  # bad ids fail before a study
         rbase, rcached = source.radio(scenario, rbounds)

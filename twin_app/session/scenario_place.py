@@ -238,13 +238,15 @@ class PlaceVerbs:
         ``IfcSpace``: :func:`twin_app.scenarios.interventions.ifc_body`), read from the layer's
         file and placed where the session placed it (``at`` and ``rotate_deg`` when the user or
         the twin's manifest placed it, else the file's own georeference), so the sun, shadow
-        and line-of-sight studies meet its real roofs and walls.
+        and line-of-sight studies meet its real roofs and walls; the city buildings it
+        replaces in the view (``replaced_by``) are its ``replaces``.
 
         Raises
         ------
         ScenarioError
-            Not an IFC layer, no element geometry in it, a model not placed on the Earth, or
-            a file the session did not read.
+            Not an IFC layer, no element geometry in it, a model not placed on the Earth (or
+            placed far from the twin), or a file the session did not read (or two of that
+            name).
         """
         from pathlib import Path
 
@@ -259,21 +261,47 @@ class PlaceVerbs:
         if np.isin(code, skip).all():
             raise _fail(f"{layer.name}: the IFC model has no building elements")
         name = Path(fs.source).name
-        ref = next((r for r in self.sources if r.path.name == name), None)
-        if ref is None:
+        refs = [r for r in self.sources if r.path.name == name]
+        if not refs:
             raise _fail(f"{layer.name}: the session did not read it from a file")
+        if len(refs) > 1:
+            raise _fail(
+                f"{layer.name}: {len(refs)} open files are called {name}; propose it from a "
+                'scenario file (kind = "add_ifc", ifc = its path)'
+            )
+        ref = refs[0]
         at = ref.options.get("at_lonlat")
         georef = getattr(getattr(fs, "meta", None), "georef", None)
         if at is None and (georef is None or georef.method == "none"):
             raise _fail(
                 f"{layer.name}: the model is not placed on the Earth; place it on the map first"
             )
+        from twin_app.io.load import IFC_FAR_M
+
+        lo, hi = fs.mesh.points[:, :2].min(axis=0), fs.mesh.points[:, :2].max(axis=0)
+        far = float(np.hypot(*(0.5 * (lo + hi))))
+        if far > IFC_FAR_M:
+            raise _fail(
+                f"{layer.name}: it lies {far / 1000:.0f} km from the twin's centre; place it "
+                "on the map first"
+            )
+        # the city buildings it stands in place of in the view go in the scenario too
+        from twin_app.session.bim import REPLACED_BY
+        from twin_app.session.study_scene import buildings_layer
+
+        city = buildings_layer(self)  # type: ignore[arg-type]
+        cfs = city.feature_set() if city is not None else None
+        replaces: tuple[str, ...] = ()
+        if cfs is not None and REPLACED_BY in cfs.table:
+            rows = np.flatnonzero(cfs.table[REPLACED_BY].to_numpy(object) == name)
+            replaces = tuple(str(cfs.ids[r]) for r in rows)
         try:
             spec = AddIfc(
                 ifc=ref.path,
                 at=None if at is None else (float(at[0]), float(at[1])),
                 rotate_deg=float(ref.options.get("rotate_deg", 0.0)) if at is not None else 0.0,
                 id=building_id,
+                replaces=replaces,
             )
         except ValueError as exc:  # pydantic's ValidationError is a ValueError
             raise _fail(f"add_ifc: {str(exc).splitlines()[-1].strip()}") from None
