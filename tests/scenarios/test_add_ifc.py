@@ -133,6 +133,17 @@ def test_it_replaces_the_buildings_named_and_stands_on_the_ground(tmp_path: Path
     scen = apply_massing(s, base)
     bidx = np.asarray(scen.mesh.cell_data["building_index"])
     assert not np.isin(bidx, [5, 9]).any() and scen.changed == (5, 9, base.n_buildings)
+    # the sun study samples the twin's facades near it, none on the model's own faces
+    from twin_app.scenarios.file import SunSection
+    from twin_app.scenarios.massing import sun_study
+
+    mine = scen.mesh.points[scen.mesh.triangles[bidx == base.n_buildings]].reshape(-1, 3)
+    x0, y0 = mine[:, :2].min(axis=0) - 40.0
+    x1, y1 = mine[:, :2].max(axis=0) + 40.0
+    study = sun_study(scen, SunSection(step_min=120.0, cell_m=4.0), (x0, y0, x1, y1))
+    assert study.facades.xyz.shape[0] > 0
+    assert not (study.facades.building_index == base.n_buildings).any()
+    assert np.isnan(study.building_mean_h[base.n_buildings])
     twice = _scenario(
         tmp_path,
         {"kind": "add_ifc", "ifc": str(path), "at": list(SQUARE_LONLAT), "replaces": gone[:1]},

@@ -191,6 +191,9 @@ def sun_study(model: MassingModel, sun: SunSection, bounds: Bounds) -> SunStudy:
     fac = sh.facade_receptors(mesh, sun.facade_spacing_m)
     x, y = fac.xyz[:, 0], fac.xyz[:, 1]
     inside = (x >= bounds[0]) & (x <= bounds[2]) & (y >= bounds[1]) & (y <= bounds[3])
+    # a model's body (an IFC proposal) has inner walls, window reveals and railings: its
+    # near-vertical faces are not its facades; it shades the others all the same
+    inside &= ~np.isin(fac.building_index, np.asarray(model.bodies, np.int64))
     fac = sh.FacadeReceptors(
         fac.xyz[inside], fac.normals[inside], fac.area_m2[inside], fac.building_index[inside]
     )
