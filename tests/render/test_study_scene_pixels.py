@@ -148,6 +148,50 @@ def test_the_tower_stands_on_the_scenario_side_only(
     assert not (np.abs(left[r - 2 : r + 3, c - 2 : c + 3].astype(int) - orange) < 40).all()
 
 
+def test_a_proposed_ifc_model_is_in_the_scenario_only(
+    session: Session, tower: ScenarioResult, view: tuple[Comparison, CompareView]
+) -> None:
+    """``add_ifc``: the twin's own IFC layer (the FZK-Haus) is left out of both sides, the
+    baseline has no house and the scenario draws the model's body as a changed building."""
+    import tomllib
+
+    cmp, v = view
+    data = tomllib.loads((SAMPLE_DIR / "scenarios" / "propose_ifc_house.toml").read_text())
+    data["twin"] = str(SAMPLE_DIR)
+    data["interventions"][0]["ifc"] = str(SAMPLE_DIR / "AC20-FZK-Haus.ifc")
+    data["sun"].update(step_min=60.0, cell_m=4.0, buffer_m=30.0)
+    house = run_scenario(scenario_from_dict(data))
+    ifc = next(x for x in session.layers if x.kind == "ifc")
+    ifc.visible = True
+    try:
+        assert ifc in cmp.baseline.layers and ifc in cmp.scenario.layers
+        assert cmp.show_result(house) == []
+        assert ifc not in cmp.baseline.layers and ifc not in cmp.scenario.layers
+        scen = house.extra["massing_scenario"]
+        (changed,) = _extras(cmp.scenario, "massing")
+        assert changed.features is not None
+        assert list(changed.features.ids) == ["new/fzk_haus"]
+        body = np.asarray(scen.mesh.cell_data["building_index"]) == scen.bodies[0]
+        assert changed.features.mesh.n_triangles == int(body.sum())
+        pts = scen.mesh.points[np.unique(scen.mesh.triangles[body])]
+        xy = pts[:, :2].mean(axis=0)
+        session.camera.set_pose(
+            CameraPose((xy[0] - 25.0, xy[1] - 35.0, 30.0), (xy[0], xy[1], 3.0), (0.0, 0.0, 1.0))
+        )
+        left, right = v.screenshots()
+        c, r = _project(v, (xy[0], xy[1], 3.0))
+        lit = right[r - 2 : r + 3, c - 2 : c + 3].reshape(-1, 3).astype(int)
+        assert ((lit[:, 0] - lit[:, 2]) > 60).all(), lit  # the house, orange
+        base = left[r - 2 : r + 3, c - 2 : c + 3].reshape(-1, 3).astype(int)
+        # no house in the baseline: its sun-hours raster on open ground there
+        assert (np.abs(base - lit).sum(axis=1) > 60).all(), base
+        # another result: the model's layer is back on both sides
+        assert cmp.show_result(tower) == []
+        assert ifc in cmp.baseline.layers and ifc in cmp.scenario.layers
+    finally:
+        ifc.visible = False
+
+
 # -- patrol -----------------------------------------------------------------------------------
 def test_robots_replay_on_the_clock_with_trails(
     session: Session, patrol: ScenarioResult, view: tuple[Comparison, CompareView]

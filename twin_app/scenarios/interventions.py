@@ -441,6 +441,7 @@ def add_ifc(model: MassingModel, params: AddIfc) -> MassingModel:
         building_ids=ids,
         changed=_changed(model, [*gone.tolist(), n]),
         bodies=(*model.bodies, n),
+        body_files=(*model.body_files, str(Path(params.ifc).resolve())),
     )
 
 

@@ -199,6 +199,9 @@ class MassingModel:
     bodies
         Building indices that are a model's own body (an IFC proposal), not LoD1 prisms:
         their height cannot be set.
+    body_files
+        The resolved file of each of :attr:`bodies` (the views leave that model's own layer
+        out of the comparison: the scenario's buildings draw it).
     description
         Where the buildings came from.
     """
@@ -211,6 +214,7 @@ class MassingModel:
     ground_z: float = 0.0
     changed: tuple[int, ...] = ()
     bodies: tuple[int, ...] = ()
+    body_files: tuple[str, ...] = ()
     description: str = ""
 
     def __post_init__(self) -> None:

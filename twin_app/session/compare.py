@@ -196,6 +196,8 @@ class CompareSide:
         #: key -> layers only this side draws (study rasters, movers, stations), drawn above
         #: the session's layers in key order of insertion.
         self.extras: dict[str, list[Layer]] = {}
+        #: uids of session layers this side does not draw (:meth:`omit`).
+        self.omitted: frozenset[int] = frozenset()
         self._links: list[tuple[SignalInstance, Callable[..., Any]]] = []
         session.selection_changed.connect(self._on_session_selection)
         self.sync()
@@ -285,6 +287,8 @@ class CompareSide:
         rasters = any(x.kind == "raster" for xs in self.extras.values() for x in xs)
         for layer in self.session.layers:
             result = self.results.get(layer.uid)
+            if layer.uid in self.omitted:
+                continue
             if result is not None:
                 out.append(result)
             elif rasters and layer.kind == "air" and getattr(layer, "show_surface", False):
@@ -294,6 +298,13 @@ class CompareSide:
         for layers in self.extras.values():
             out.extend(layers)
         return out
+
+    def omit(self, layers: list[Layer]) -> None:
+        """Leave these session layers out of this side (an IFC model the scenario proposes:
+        not in the baseline, and drawn by the scenario's own buildings); an empty list brings
+        every layer back."""
+        self.omitted = frozenset(x.uid for x in layers)
+        self.sync()
 
     def set_extras(self, key: str, layers: list[Layer]) -> None:
         """Draw `layers` on this side only, under `key` (a second call with the same key

@@ -32,6 +32,7 @@ floors, each building's worst-floor RSRP as the ``rsrp_dbm`` result of the build
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -135,6 +136,16 @@ def clear_stale(cmp: Comparison, extra: dict[str, Any]) -> None:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+def _source_file(session: Session, layer: Layer) -> str | None:
+    """The resolved file a layer was read from (None when the session did not read it)."""
+    fs = layer.feature_set()
+    if fs is None:
+        return None
+    name = Path(fs.source).name
+    refs = [r for r in session.sources if r.path.name == name]
+    return str(refs[0].path.resolve()) if len(refs) == 1 else None
+
+
 def buildings_layer(session: Session) -> BuildingLayer | None:
     """The session's main building layer: the one with the most buildings (the one a massing
     model is made of, :func:`twin_app.scenarios.massing.massing_model_for_twin`)."""
@@ -187,7 +198,17 @@ def building_heights(mesh: TriMesh, n: int) -> F64:
 def show_massing(
     cmp: Comparison, base: MassingModel | None, scen: MassingModel | None
 ) -> list[str]:
-    """The scenario's buildings on the scenario side (see the module notes)."""
+    """The scenario's buildings on the scenario side (see the module notes); an IFC model
+    the scenario proposes (``add_ifc``) is left out of both sides as a layer of its own: the
+    baseline has no such building and the scenario's changed buildings draw its body."""
+    proposed = set(scen.body_files) if scen is not None else set()
+    omit = [
+        x
+        for x in cmp.session.layers
+        if x.kind == "ifc" and proposed and _source_file(cmp.session, x) in proposed
+    ]
+    for side in cmp.sides:
+        side.omit(omit)
     if scen is None or not scen.changed:
         return []
     layer = buildings_layer(cmp.session)
