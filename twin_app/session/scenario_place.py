@@ -147,6 +147,17 @@ class PlaceVerbs:
             taken |= {st.id for st in s.radio.stations}
         return taken
 
+    def _add(self, cls: type[Any], **fields: Any) -> Any:
+        """Make an intervention of `cls` from `fields` and add it (one undo step); a field
+        the file's schema refuses is a one-line ScenarioError naming the kind."""
+        try:
+            spec = cls(**fields)
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            kind = cls.model_fields["kind"].default
+            raise _fail(f"{kind}: {str(exc).splitlines()[-1].strip()}") from None
+        self.add_intervention(spec)
+        return spec
+
     # -- buildings ------------------------------------------------------------------------------
     def add_building_at(
         self,
@@ -188,17 +199,14 @@ class PlaceVerbs:
             raise _fail(f"a building has 1 to 500 floors, got {floors}")
         ring = self._lonlat(clean_footprint(footprint_xy))
         corners = tuple((float(lon), float(lat)) for lon, lat in ring)
-        try:
-            spec = AddBuilding(
-                lonlat=corners,
-                height_m=height_m,
-                floors=floors,
-                storey_m=storey_m,
-                id=building_id,
-            )
-        except ValueError as exc:  # pydantic's ValidationError is a ValueError
-            raise _fail(f"add_building: {str(exc).splitlines()[-1].strip()}") from None
-        self.add_intervention(spec)
+        spec: AddBuilding = self._add(
+            AddBuilding,
+            lonlat=corners,
+            height_m=height_m,
+            floors=floors,
+            storey_m=storey_m,
+            id=building_id,
+        )
         return spec
 
     def remove_buildings_at(self, selection: Selection) -> RemoveBuilding:
@@ -295,17 +303,14 @@ class PlaceVerbs:
         if cfs is not None and REPLACED_BY in cfs.table:
             rows = np.flatnonzero(cfs.table[REPLACED_BY].to_numpy(object) == name)
             replaces = tuple(str(cfs.ids[r]) for r in rows)
-        try:
-            spec = AddIfc(
-                ifc=ref.path,
-                at=None if at is None else (float(at[0]), float(at[1])),
-                rotate_deg=float(ref.options.get("rotate_deg", 0.0)) if at is not None else 0.0,
-                id=building_id,
-                replaces=replaces,
-            )
-        except ValueError as exc:  # pydantic's ValidationError is a ValueError
-            raise _fail(f"add_ifc: {str(exc).splitlines()[-1].strip()}") from None
-        self.add_intervention(spec)
+        spec: AddIfc = self._add(
+            AddIfc,
+            ifc=ref.path,
+            at=None if at is None else (float(at[0]), float(at[1])),
+            rotate_deg=float(ref.options.get("rotate_deg", 0.0)) if at is not None else 0.0,
+            id=building_id,
+            replaces=replaces,
+        )
         return spec
 
     # -- stations and depots ------------------------------------------------------------------
@@ -363,11 +368,9 @@ class PlaceVerbs:
             if roof is not None
             else {"height_m": ground_height_m}
         )
-        try:
-            spec = AddStation(id=station_id, lonlat=(float(lon), float(lat)), **where, **fields)
-        except ValueError as exc:
-            raise _fail(f"add_station: {str(exc).splitlines()[-1].strip()}") from None
-        self.add_intervention(spec)
+        spec: AddStation = self._add(
+            AddStation, id=station_id, lonlat=(float(lon), float(lat)), **where, **fields
+        )
         return spec
 
     def add_robots_at(self, xyz: Any, count: int = 1) -> AddRobots:
