@@ -94,7 +94,9 @@ def describe(spec: Any) -> str:
             extra = ", ".join(f"{k}={_short(v)}" for k, v in rest.items())
             return f"{kind}: {shown or 'all'}" + (f" ({extra})" if extra else "")
     items = {
-        k: v for k, v in spec.model_dump(by_alias=True).items() if k != "kind" and v is not None
+        k: v
+        for k, v in spec.model_dump(by_alias=True).items()
+        if k != "kind" and v is not None and v != ()
     }
     return f"{kind}: " + ", ".join(f"{k}={_short(v)}" for k, v in items.items())
 
