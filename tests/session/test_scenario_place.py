@@ -314,6 +314,22 @@ def test_an_ifc_proposal_moved_onto_buildings_replaces_them_in_the_scenario() ->
     gone = [base.building_index()[i] for i in spec.replaces]
     assert not np.isin(np.asarray(scen.mesh.cell_data["building_index"]), gone).any()
     assert set(gone) < set(scen.changed)
+    # the compare view: the baseline draws the buildings the view hides under the model
+    from twin_app.session.compare import Comparison
+    from twin_app.session.study_scene import REPLACED_KEY, show_massing
+
+    cmp = Comparison(s, "IFC over buildings")
+    assert show_massing(cmp, base, scen) == []
+    (back,) = cmp.baseline.extras[REPLACED_KEY]
+    assert back.features is not None and back in cmp.baseline.layers
+    assert sorted(back.features.ids.astype(str)) == sorted(spec.replaces)
+    idx = np.asarray(fs.mesh.cell_data[fs.index_array])
+    rows = [list(fs.ids).index(i) for i in spec.replaces]
+    assert back.features.mesh.n_triangles == int(np.isin(idx, rows).sum())
+    assert REPLACED_KEY not in cmp.scenario.extras and ifc not in cmp.baseline.layers
+    assert show_massing(cmp, base, None) == []  # another result: gone
+    assert REPLACED_KEY not in cmp.baseline.extras and ifc in cmp.baseline.layers
+    cmp.close()
     # moved far off the twin (to Paris), it is not proposed: the run could not use it
     paris = ReadOptions(at_lonlat=(2.35, 48.85), rotate_deg=0.0)
     s.place_ifc(ifc, s.load_files([path], paris), paris)  # type: ignore[arg-type]

@@ -136,6 +136,52 @@ def clear_stale(cmp: Comparison, extra: dict[str, Any]) -> None:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+#: The sides' extras key of the city buildings a proposed IFC model replaces in the view.
+REPLACED_KEY = "massing_replaced"
+
+
+def _replaced_in_baseline(cmp: Comparison, files: set[str]) -> list[Layer]:
+    """The city buildings the proposed IFC `files` replace in the session's view (hidden
+    there, ``replaced_by`` naming the file), drawn on the baseline side, where they stand:
+    one layer of those rows in the buildings layer's style (empty when none)."""
+    from twin_app.session.bim import REPLACED_BY
+
+    layer = buildings_layer(cmp.session)
+    fs = layer.features if layer is not None else None
+    if layer is None or fs is None or not files or REPLACED_BY not in fs.table:
+        return []
+    names = [Path(f).name for f in files]
+    rows = np.flatnonzero(np.isin(fs.table[REPLACED_BY].to_numpy(object), names))
+    if not rows.size:
+        return []
+    index_name = fs.index_array
+    idx = np.asarray(fs.mesh.cell_data[index_name], np.int64)
+    local = np.full(fs.n_features, -1, np.int64)
+    local[rows] = np.arange(rows.size)
+    tri = (idx >= 0) & (local[np.clip(idx, 0, None)] >= 0)
+    dtype = np.asarray(fs.mesh.cell_data[index_name]).dtype
+    sub = FeatureSet(
+        f"{fs.name} (replaced by the proposal)",
+        fs.kind,
+        fs.source,
+        fs.ids[rows],
+        fs.table.iloc[rows].reset_index(drop=True),
+        submesh(fs.mesh, tri, {index_name: local[idx[tri]].astype(dtype)}),
+    )
+    return [
+        BuildingLayer(
+            name=f"{layer.name} (replaced by the proposal)",
+            features=sub,
+            visible=layer.visible,
+            opacity=layer.opacity,
+            color=layer.color,
+            color_by=layer.color_by,
+            colormap=layer.colormap,
+            clim=layer.clim,
+        )
+    ]
+
+
 def _source_file(session: Session, layer: Layer) -> str | None:
     """The resolved file a layer was read from (None when the session did not read it)."""
     fs = layer.feature_set()
@@ -200,7 +246,8 @@ def show_massing(
 ) -> list[str]:
     """The scenario's buildings on the scenario side (see the module notes); an IFC model
     the scenario proposes (``add_ifc``) is left out of both sides as a layer of its own: the
-    baseline has no such building and the scenario's changed buildings draw its body."""
+    baseline has no such building and the scenario's changed buildings draw its body. The
+    city buildings it replaces in the view are drawn on the baseline side, where they stand."""
     proposed = set(scen.body_files) if scen is not None else set()
     omit = [
         x
@@ -209,6 +256,7 @@ def show_massing(
     ]
     for side in cmp.sides:
         side.omit(omit)
+    cmp.set_extras(REPLACED_KEY, _replaced_in_baseline(cmp, proposed), [])
     if scen is None or not scen.changed:
         return []
     layer = buildings_layer(cmp.session)
