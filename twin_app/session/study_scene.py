@@ -168,18 +168,21 @@ def _replaced_in_baseline(cmp: Comparison, files: set[str]) -> list[Layer]:
         fs.table.iloc[rows].reset_index(drop=True),
         submesh(fs.mesh, tri, {index_name: local[idx[tri]].astype(dtype)}),
     )
-    return [
-        BuildingLayer(
-            name=f"{layer.name} (replaced by the proposal)",
-            features=sub,
-            visible=layer.visible,
-            opacity=layer.opacity,
-            color=layer.color,
-            color_by=layer.color_by,
-            colormap=layer.colormap,
-            clim=layer.clim,
-        )
-    ]
+    return [_styled_like(layer, f"{layer.name} (replaced by the proposal)", sub)]
+
+
+def _styled_like(layer: BuildingLayer, name: str, features: FeatureSet) -> BuildingLayer:
+    """A buildings layer of `features` drawn as `layer` is (shown, faded and coloured alike)."""
+    return BuildingLayer(
+        name=name,
+        features=features,
+        visible=layer.visible,
+        opacity=layer.opacity,
+        color=layer.color,
+        color_by=layer.color_by,
+        colormap=layer.colormap,
+        clim=layer.clim,
+    )
 
 
 def _source_file(session: Session, layer: Layer) -> str | None:
@@ -279,16 +282,7 @@ def show_massing(
         table=fs.table.copy(deep=False),
         mesh=submesh(mesh, keep, {index_name: tri_row[keep].astype(dtype)}),
     )
-    stand_in = BuildingLayer(
-        name=f"{layer.name} ({cmp.name})",
-        features=sub,
-        visible=layer.visible,
-        opacity=layer.opacity,
-        color=layer.color,
-        color_by=layer.color_by,
-        colormap=layer.colormap,
-        clim=layer.clim,
-    )
+    stand_in = _styled_like(layer, f"{layer.name} ({cmp.name})", sub)
     heights = building_heights(mesh, n_b)
     present = np.isfinite(heights)
     idx = np.flatnonzero(changed & present)
