@@ -75,6 +75,14 @@ def _absolute(path: Path, info: ValidationInfo) -> Path:
 RelativePath = Annotated[Path, AfterValidator(_absolute)]
 
 
+def check_lonlat(value: tuple[float, float] | None, what: str) -> tuple[float, float] | None:
+    """A field validator's check of a ``[lon, lat]`` pair in WGS 84 degrees (None passes);
+    `what` names it in the message (``"at must be [lon, lat] in degrees"``)."""
+    if value is not None and not (-180 <= value[0] <= 180 and -90 <= value[1] <= 90):
+        raise ValueError(f"{what} must be [lon, lat] in degrees")
+    return value
+
+
 def error_text(err: Mapping[str, Any], noun: str, schema_version: int) -> str:
     """What one pydantic error means, in the words of the file's reader.
 
@@ -256,6 +264,7 @@ __all__ = [
     "FileModel",
     "RelativePath",
     "StrictModel",
+    "check_lonlat",
     "error_text",
     "model_from_dict",
     "norm_path",

@@ -151,6 +151,7 @@ from twin_app.errors import InputError
 from twin_app.io.toml_model import (
     FileModel,
     RelativePath,
+    check_lonlat,
     error_text,
     model_from_dict,
     norm_path,
@@ -500,9 +501,7 @@ class AddIfc(_Strict):
     @field_validator("at", mode="after")
     @classmethod
     def _at(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
-        if v is not None and not (-180 <= v[0] <= 180 and -90 <= v[1] <= 90):
-            raise ValueError("at must be [lon, lat] in degrees")
-        return v
+        return check_lonlat(v, "at")
 
     @model_validator(mode="after")
     def _suffix(self) -> AddIfc:
@@ -636,9 +635,7 @@ LonLat = tuple[float, float]
 
 
 def _check_lonlat(v: LonLat | None) -> LonLat | None:
-    if v is not None and not (-180 <= v[0] <= 180 and -90 <= v[1] <= 90):
-        raise ValueError("a depot must be [lon, lat] in degrees")
-    return v
+    return check_lonlat(v, "a depot")
 
 
 class PatrolSection(_Strict):

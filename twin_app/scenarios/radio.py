@@ -43,6 +43,7 @@ from pydantic import Field, field_validator, model_validator
 
 from twin_app.errors import InputError
 from twin_app.io.toml_model import StrictModel as _Strict
+from twin_app.io.toml_model import check_lonlat
 
 if TYPE_CHECKING:
     from twin_app.scenarios.file import Scenario
@@ -97,9 +98,7 @@ class _StationFields(_Strict):
     @field_validator("lonlat", mode="after")
     @classmethod
     def _lonlat(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
-        if v is not None and not (-180 <= v[0] <= 180 and -90 <= v[1] <= 90):
-            raise ValueError("lonlat must be [lon, lat] in degrees")
-        return v
+        return check_lonlat(v, "lonlat")
 
     @model_validator(mode="after")
     def _one(self) -> _StationFields:
