@@ -245,3 +245,11 @@ class QtView3D(QWidget):
         self.camera.events.flight.disconnect(self._on_flight_change)
         self.viewer.close()
         self.interactor.close()
+        # pyvistaqt keeps the wrapper of its GL context's surface until the context's
+        # aboutToBeDestroyed, which the parent window's deletion can sever. A QSurface is not a
+        # QObject, so the binding never learns that it was freed, and hands the stale wrapper
+        # out for whatever Qt object later takes that address (a list's model came back as a
+        # QSurface in the test run). The view is done with GL here: let go of it now.
+        forget = getattr(self.interactor, "_forget_context", None)
+        if callable(forget):
+            forget()
