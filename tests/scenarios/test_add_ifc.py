@@ -200,3 +200,32 @@ def test_example_house_takes_sun_from_its_street(
     # and over the day
     assert k["shadow_area_noon_m2"]["delta"] > 0
     assert k["sun_hours_lost_public_m2h"]["scenario"] > 0
+
+
+def test_radio_floors_of_the_body_are_slabs_of_its_plan(tmp_path: Path) -> None:
+    from twin_app.engines.radio import BaseStation
+    from twin_app.geometry.floors import CAP_M
+    from twin_app.scenarios.radio import RadioSection, radio_study
+
+    s = load_scenario(EXAMPLE)
+    scen = apply_massing(s, massing_model_for_twin(SAMPLE_DIR))
+    (n,) = scen.bodies
+    body = scen.mesh.points[scen.mesh.triangles[scen.mesh.cell_data["building_index"] == n]]
+    lo, hi = body.reshape(-1, 3).min(axis=0), body.reshape(-1, 3).max(axis=0)
+    centre = 0.5 * (lo + hi)
+    station = BaseStation(float(centre[0]) + 150.0, float(centre[1]), height_m=25.0)
+    box = (float(lo[0]) - 20, float(lo[1]) - 20, float(hi[0]) + 20, float(hi[1]) + 20)
+    study = radio_study(scen, [station], RadioSection(spacing_m=10.0), box)
+    assert study.floors is not None
+    rows = np.flatnonzero(study.floors.building == n)
+    assert rows.size == 2  # the 6.3 m house: a ground floor and one above
+    mine = np.isin(study.floors.mesh.cell_data["feature_index"], rows)
+    # a prism of the house's plan per floor, not 23,418 triangles of slabs, stairs and windows
+    assert 0 < mine.sum() < 60 < body.shape[0]
+    p = study.floors.mesh.points[study.floors.mesh.triangles[mine]].reshape(-1, 3)
+    # around the whole house (its eaves included), a little outside it
+    assert (p[:, :2].min(axis=0) < lo[:2]).all() and (p[:, :2].max(axis=0) > hi[:2]).all()
+    assert (p[:, :2].min(axis=0) > lo[:2] - 1.0).all() and (
+        p[:, :2].max(axis=0) < hi[:2] + 1.0
+    ).all()
+    assert np.isclose(p[:, 2].max(), hi[2] + CAP_M)  # the top floor's cap above the ridge

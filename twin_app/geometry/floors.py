@@ -24,6 +24,11 @@ STAGGER_CYCLE = 8
 GAP_M = 0.35
 #: The top floor's roof is lifted this far above the building's, m.
 CAP_M = 0.15
+#: A triangle steeper than this (degrees from horizontal) is a wall: it adds nothing to a
+#: plan but slivers.
+PLAN_STEEP_DEG = 80.0
+#: An outline's vertices off the line of their neighbours by less than this are dropped, m.
+PLAN_TOLERANCE_M = 0.05
 
 
 def wall_normals_xy(mesh: TriMesh) -> FloatArray:
@@ -158,3 +163,75 @@ def floor_slabs(
         tris,
         {index_name: f_of[ok].astype(np.int32), "surface": surf[t][ok].astype(np.uint8)},
     )
+
+
+def outline_prisms(mesh: TriMesh, buildings: IntArray, base_z: float) -> TriMesh:
+    """`mesh` with each of `buildings` (detailed bodies, such as an IFC model's every slab,
+    stair and window) replaced by an LoD1 prism of its plan.
+
+    The plan is the union of the building's triangles seen from above (those steeper than
+    :data:`PLAN_STEEP_DEG` are left out: walls add only slivers), holes kept, simplified
+    within :data:`PLAN_TOLERANCE_M`; the prism stands from `base_z` to the building's highest
+    point. :func:`floor_slabs` of the result cuts a few dozen triangles per floor of such a
+    body instead of all of its thousands.
+
+    Parameters
+    ----------
+    mesh
+        Buildings with cell arrays ``building_index`` and ``surface``.
+    buildings
+        Indices (``building_index`` values) of the bodies to replace; absent ones are ignored.
+    base_z
+        The prisms' base height (local z, m).
+
+    Returns
+    -------
+    TriMesh
+        Cell arrays ``building_index`` and ``surface`` only; the other buildings' triangles
+        unchanged.
+    """
+    import shapely
+
+    from twin_app.geometry.extrude import extrude, polygon_arrays
+    from twin_app.model.mesh import concat_meshes
+
+    bidx = np.asarray(mesh.cell_data["building_index"], np.int64)
+    cells = {"building_index": bidx.astype(np.int32), "surface": mesh.cell_data["surface"]}
+    wanted = np.intersect1d(np.asarray(buildings, np.int64), bidx)
+    if wanted.size == 0:
+        return TriMesh(mesh.points, mesh.triangles, cells)
+    cos_min = np.cos(np.radians(PLAN_STEEP_DEG))
+    plans, tops, index = [], [], []
+    # one union per body: a scenario has a handful of IFC proposals, each thousands of triangles
+    for b in wanted:
+        p = mesh.points[mesh.triangles[bidx == b]]  # (t, 3, 3)
+        n = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
+        sel = np.abs(n[:, 2]) > cos_min * np.linalg.norm(n, axis=1)
+        if not sel.any():
+            continue
+        tri = shapely.polygons(np.concatenate([p[sel, :, :2], p[sel, :1, :2]], axis=1))
+        tri = tri[shapely.area(tri) > 1e-6]
+        try:
+            plan = shapely.union_all(tri)
+        except shapely.errors.GEOSException:  # a robustness failure of the floating overlay
+            plan = shapely.union_all(tri, grid_size=1e-3)
+        # the union keeps every vertex of every window reveal along a straight wall
+        plan = shapely.simplify(plan, PLAN_TOLERANCE_M)
+        parts = [g for g in shapely.get_parts(plan) if g.geom_type == "Polygon" and g.area > 0]
+        if not parts:
+            continue
+        plans.append(shapely.multipolygons(parts))
+        tops.append(float(p[:, :, 2].max()))
+        index.append(int(b))
+    keep = ~np.isin(bidx, np.asarray(index, np.int64))
+    rest = TriMesh(mesh.points, mesh.triangles[keep], {k: v[keep] for k, v in cells.items()})
+    if not plans:
+        return rest
+    top = np.asarray(tops)
+    prisms = extrude(
+        polygon_arrays(np.asarray(plans, dtype=object)),
+        top - base_z,
+        base_z,
+        np.asarray(index, np.int64),
+    )
+    return concat_meshes([rest, prisms])

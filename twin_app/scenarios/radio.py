@@ -485,7 +485,7 @@ def _floors(
     model: MassingModel, rows: Any, heights: FloatArray, ib: Any, floor: Any, rsrp: FloatArray
 ) -> RadioFloors:
     """The receptors' floors (`ib` indexes `rows`) with their bands and slab mesh."""
-    from twin_app.geometry.floors import floor_slabs
+    from twin_app.geometry.floors import floor_slabs, outline_prisms
 
     ib = np.asarray(ib, np.int64)
     floor = np.asarray(floor, np.int64)
@@ -493,7 +493,10 @@ def _floors(
     bottom = model.ground_z + floor * FLOOR_HEIGHT_M
     top = np.where(floor == n_floors[ib] - 1, model.ground_z + heights[ib], bottom + FLOOR_HEIGHT_M)
     building = np.asarray(rows, np.int64)[ib]
-    mesh = floor_slabs(model.mesh, building, bottom, top)
+    # an IFC body's floors are slabs of its plan, not of its every stair and window
+    bodies = np.intersect1d(np.asarray(model.bodies, np.int64), building)
+    source = outline_prisms(model.mesh, bodies, model.ground_z) if bodies.size else model.mesh
+    mesh = floor_slabs(source, building, bottom, top)
     return RadioFloors(building, floor, bottom, top, np.asarray(rsrp, np.float64), mesh)
 
 
