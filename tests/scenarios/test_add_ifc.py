@@ -229,3 +229,38 @@ def test_radio_floors_of_the_body_are_slabs_of_its_plan(tmp_path: Path) -> None:
         p[:, :2].max(axis=0) < hi[:2] + 1.0
     ).all()
     assert np.isclose(p[:, 2].max(), hi[2] + CAP_M)  # the top floor's cap above the ridge
+
+
+def test_a_sun_and_radio_run_reads_the_proposal_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import twin_app.scenarios.interventions as iv
+    from twin_app.scenarios.run import run_scenario
+
+    calls: list[Path] = []
+    real = iv.ifc_body
+
+    def counted(path: Any, *args: Any) -> Any:
+        calls.append(Path(path))
+        return real(path, *args)
+
+    monkeypatch.setattr(iv, "ifc_body", counted)
+    ifc = SAMPLE_DIR / "AC20-FZK-Haus.ifc"
+    s = scenario_from_dict(
+        {
+            "schema": 1,
+            "name": "house with sun and 5G",
+            "twin": str(SAMPLE_DIR),
+            "sun": {"date": "2026-03-21", "step_min": 60.0, "cell_m": 4.0, "buffer_m": 20.0},
+            "radio": {"spacing_m": 20.0, "indoor": False, "bounds": [0.0, 900.0, 250.0, 1100.0],
+                      "stations": [{"id": "a", "on_roof": "way/516268543"}]},
+            "interventions": [{"kind": "add_ifc", "ifc": str(ifc), "id": "new/house"}],
+        },
+        base_dir=tmp_path,
+    )  # fmt: skip
+    result = run_scenario(s)
+    assert calls == [ifc]
+    assert result.extra["massing_scenario"].bodies == (
+        result.extra["massing_baseline"].n_buildings,
+    )
+    assert "new/house" in list(result.extra["radio_building_ids_scenario"])

@@ -828,6 +828,17 @@ def run_scenario(
     conditions: list[str] = []
     extra: dict[str, Any] = {}
     links = nodes = pipes = None
+    made: list[MassingModel] = []
+
+    def massing() -> tuple[MassingModel, MassingModel]:
+        """The baseline and scenario massing, made once for the sun and the radio study (an
+        IFC proposal is read and meshed once)."""
+        if not made:
+            base = source.massing(scenario)
+            with reading_with(None, cancelled):  # an IFC proposal's meshing can be cancelled
+                made.extend((base, apply_massing(scenario, base)))
+        return made[0], made[1]
+
 
     shown = [0.0]
 
@@ -901,9 +912,7 @@ def run_scenario(
         if cancelled is not None and cancelled():
             raise Cancelled("scenario run cancelled")
         report(done, 0.0, "sun: baseline")(0.0)
-        mbase = source.massing(scenario)
-        with reading_with(None, cancelled):  # an IFC proposal's meshing can be cancelled
-            mscen = apply_massing(scenario, mbase)
+        mbase, mscen = massing()
         bounds = study_bounds(scenario, mbase, mscen)
         sbase, scached = source.sun(scenario, bounds)
         extra["sun_baseline_cached"] = scached
@@ -990,9 +999,7 @@ def run_scenario(
                 f"{scenario.label}: key 'twin': a [radio] study or a station intervention needs "
                 "the twin folder whose buildings the stations stand on"
             )
-        rmbase = source.massing(scenario)
-        with reading_with(None, cancelled):
-            rmscen = apply_massing(scenario, rmbase)
+        rmbase, rmscen = massing()
         rbounds = radio_bounds(scenario, rmbase)
         stations, added = scenario_stations(scenario, rmscen)  # bad ids fail before a study
         rbase, rcached = source.radio(scenario, rbounds)
