@@ -27,3 +27,34 @@ def test_cli_render_turns_an_unforeseen_failure_into_one_line(
     (line,) = err.splitlines()
     assert line.startswith(f"twin: error: {path}: ") and "ZeroDivisionError" in line
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "why"),
+    [
+        (["render", "{twin}", "-o", "{dir}"], "it is a folder"),
+        (["render", "{twin}", "-o", "{file}/x.png"], "is a file, not a folder"),
+        (["scenario", "run", "{scenario}", "-o", "{file}/r.html"], "is a file, not a folder"),
+        (["scenario", "run", "{scenario}", "--export", "{file}"], "it is a file, not a folder"),
+        (["video", "{scenario}", "-o", "{dir}"], "it is a folder"),
+    ],
+)
+def test_an_output_that_cannot_be_written_is_refused_before_the_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], why: str
+) -> None:
+    from twin_app import cli
+    from twin_app.io.manifest import SAMPLE_DIR
+
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("kept", encoding="utf-8")
+    names = {
+        "twin": str(SAMPLE_DIR),
+        "scenario": str(SAMPLE_DIR / "scenarios" / "close_road.toml"),
+        "dir": str(tmp_path),
+        "file": str(blocker),
+    }
+    assert cli.main([a.format(**names) for a in argv]) == 2
+    out, err = capsys.readouterr()
+    (line,) = err.splitlines()  # no loading warnings: nothing was read or run
+    assert line.startswith("twin: error: ") and "cannot write (" in line and why in line
+    assert out == "" and blocker.read_text(encoding="utf-8") == "kept"

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from twin_app.atomic import check_writable
 from twin_app.errors import TwinError
 
 log = logging.getLogger("twin_app")
@@ -225,6 +226,7 @@ def cmd_video(args: argparse.Namespace) -> int:
             line = f"\r[{'#' * full}{'-' * (30 - full)}] {100 * fraction:5.1f}% {text[:40]:<40}"
             print(line, end=end, file=sys.stderr, flush=True)
 
+    check_writable(args.output)
     info = export_file(args.file, args.output, args.size, args.fps, args.aa, bar)
     w, h = info.size
     print(f"wrote {info.path} ({info.frames} frames, {w}x{h} at {info.fps:g} fps, "
@@ -354,6 +356,10 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     from twin_app.scenarios.file import load_scenario
 
     scenario = load_scenario(args.file)
+    if args.output is not None:  # refused before the run, not after it
+        check_writable(args.output)
+    if getattr(args, "export", None) is not None:
+        check_writable(args.export, folder=True)
     if args.scenario_command == "sweep":
         return _scenario_sweep(args, scenario)
     from twin_app.scenarios.report import export_tables, format_kpis, result_json
@@ -378,7 +384,7 @@ def cmd_scenario(args: argparse.Namespace) -> int:
         for path in export_tables(result, args.export):
             print(f"wrote {path}", file=sys.stderr if args.json else sys.stdout)
     if session is not None:
-        from twin_app.io.atomic import atomic_write_text
+        from twin_app.atomic import atomic_write_text
         from twin_app.render.report import scenario_report
 
         atomic_write_text(args.output, scenario_report(session, result))
@@ -457,6 +463,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from twin_app.session import Session
     from twin_app.session.opening import open_paths
 
+    check_writable(args.output)
     opts = _read_options(args)
     session = Session()
     session.messages.connect(_print_message)
@@ -562,6 +569,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # a file the command writes or reads outside the readers
+        if args.verbose:
+            raise
+        name = exc.filename if exc.filename is not None else "twin"
+        print(f"twin: error: {name}: {exc.strerror or _one_line(exc)}", file=sys.stderr)
+        return 2
     except Exception as exc:  # never a traceback for bad input; -v shows it
         if args.verbose:
             raise

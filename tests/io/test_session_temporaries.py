@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from twin_app.io.atomic import STALE_AFTER_S, clean_stale_temporaries
+from twin_app.atomic import STALE_AFTER_S, clean_stale_temporaries
 from twin_app.io.session_file import SCHEMA_VERSION, SessionFile, read_session, write_session
 
 
@@ -34,7 +34,7 @@ def _interrupted_save(tmp_path: Path, name: str = "plan.twin.toml") -> Path:
             sys.executable,
             "-c",
             "import os, tempfile, sys; from pathlib import Path;"
-            "from twin_app.io.atomic import temporary_prefix;"
+            "from twin_app.atomic import temporary_prefix;"
             f"fd, t = tempfile.mkstemp(prefix=temporary_prefix(Path({name!r})), dir=sys.argv[1]);"
             "os.write(fd, b'schema_version = 1'); print(t)",
             str(tmp_path),

@@ -194,3 +194,17 @@ def test_opening_a_session_with_a_newer_autosave_asks_and_open_saved_discards_it
     w.open_session(path)
     qtbot.waitUntil(lambda: not w.loading, timeout=60_000)
     assert not w.session.dirty
+
+
+def test_saving_where_nothing_can_be_written_says_so_and_keeps_the_session(
+    loaded: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = loaded
+    path = _saved_with_a_change(w, tmp_path, monkeypatch)
+    said: list[tuple[str, str]] = []
+    w.session.messages.connect(lambda level, text: said.append((level, text)))
+    blocked = path / "again.twin.toml"  # a folder that is the saved session file
+    assert not w.save_session(blocked)
+    ((level, text),) = said
+    assert level == "error" and text.startswith(f"{blocked}: cannot write (")
+    assert w.session.dirty and w.session.path == path and _opacity_in(path) == 1.0

@@ -35,9 +35,6 @@ written with the shortest repr that reads back to the same double).
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -252,35 +249,32 @@ def write_long(path: str | Path, df: pd.DataFrame) -> None:
         for c in cols
         if c in _FLOAT_COLUMNS
     }
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        if kind == "csv":
-            out = pd.DataFrame({"sensor_id": ids_str, "t": format_iso_array(ns)})
-            for c in cols[2:]:
-                out[c] = nums[c]
-            if p.name.lower().endswith(".gz"):
-                out.to_csv(tmp, index=False, compression="gzip", lineterminator="\n")
-            else:
-                out.to_csv(tmp, index=False, lineterminator="\n")
-        else:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
+    from twin_app.atomic import replacing
+    from twin_app.errors import SessionFileError
 
-            arrays = {
-                "sensor_id": pa.array(ids_str, pa.string()),
-                "t": pa.array(ns, pa.int64(), mask=~ok).cast(pa.timestamp("ns", tz="UTC")),
-            }
-            for c in cols[2:]:
-                arrays[c] = pa.array(nums[c], pa.float64())
-            pq.write_table(pa.table(arrays), tmp)
-        with tmp.open("rb+") as f:
-            os.fsync(f.fileno())
-        tmp.replace(p)
-    except (OSError, ValueError) as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+    try:
+        with replacing(p) as tmp:
+            if kind == "csv":
+                out = pd.DataFrame({"sensor_id": ids_str, "t": format_iso_array(ns)})
+                for c in cols[2:]:
+                    out[c] = nums[c]
+                if p.name.lower().endswith(".gz"):
+                    out.to_csv(tmp, index=False, compression="gzip", lineterminator="\n")
+                else:
+                    out.to_csv(tmp, index=False, lineterminator="\n")
+            else:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                arrays = {
+                    "sensor_id": pa.array(ids_str, pa.string()),
+                    "t": pa.array(ns, pa.int64(), mask=~ok).cast(pa.timestamp("ns", tz="UTC")),
+                }
+                for c in cols[2:]:
+                    arrays[c] = pa.array(nums[c], pa.float64())
+                pq.write_table(pa.table(arrays), tmp)
+    except SessionFileError as exc:
+        raise FeedError(str(exc)) from exc
+    except ValueError as exc:
+        reason = str(exc).splitlines()[0]
         raise FeedError(f"{p}: cannot write ({reason}); the previous file is unchanged") from exc

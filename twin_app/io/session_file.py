@@ -2,7 +2,7 @@
 
 The schema is versioned and validated with pydantic, so a hand-edited or damaged file gets a
 message naming the offending key. A file written by a newer twin_app is refused, never
-rewritten. Writes are atomic (:func:`twin_app.io.atomic.atomic_write_text`); saving or opening a
+rewritten. Writes are atomic (:func:`twin_app.atomic.atomic_write_text`); saving or opening a
 session removes the temporary files an interrupted save of it left behind.
 """
 
@@ -25,8 +25,8 @@ from pydantic import (
 )
 
 from twin_app import __version__
+from twin_app.atomic import atomic_write_text, clean_stale_temporaries
 from twin_app.errors import SessionFileError
-from twin_app.io.atomic import atomic_write_text, clean_stale_temporaries
 
 SCHEMA_VERSION = 1
 SUFFIX = ".twin.toml"

@@ -253,7 +253,7 @@ def write_toml_file(path: Path | str, content: Callable[[Path], Mapping[str, Any
     """
     import tomli_w
 
-    from twin_app.io.atomic import atomic_write_text
+    from twin_app.atomic import atomic_write_text
 
     p = norm_path(path)
     atomic_write_text(p, tomli_w.dumps(content(p.parent)))

@@ -441,16 +441,14 @@ def snapshot(
 
 
 def save_png(img: U8, path: Path | str) -> Path:
-    """Write an (h, w, 3) uint8 picture as a PNG (folders made; a part file, then a rename,
-    so a reader never sees half a picture)."""
+    """Write an (h, w, 3) uint8 picture as a PNG (folders made; a temporary file, then a
+    rename, so a reader never sees half a picture: :func:`twin_app.atomic.replacing`, whose
+    one-line error it raises when the file cannot be written)."""
     import imageio.v3 as iio
 
+    from twin_app.atomic import replacing
+
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.part")
-    try:
+    with replacing(out) as tmp:
         iio.imwrite(tmp, img, extension=".png")
-        tmp.replace(out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out

@@ -59,7 +59,7 @@ def export_tables(result: ScenarioResult, folder: Path | str) -> list[Path]:
     written. Returns
     the files written.
     """
-    from twin_app.io.atomic import atomic_write_text
+    from twin_app.atomic import atomic_write_text
 
     out = Path(folder)
     written: list[Path] = []
@@ -109,7 +109,7 @@ def export_tables(result: ScenarioResult, folder: Path | str) -> list[Path]:
 
 
 def _write_npz(path: Path, **arrays: Any) -> Path:
-    """Write `arrays` compressed to `path` atomically (a part file, then a rename)."""
+    """Write `arrays` compressed to `path` atomically (:func:`twin_app.atomic.replacing`)."""
     import io
 
     import numpy as np
@@ -120,13 +120,8 @@ def _write_npz(path: Path, **arrays: Any) -> Path:
         for k, v in arrays.items()
     }
     np.savez_compressed(buf, **data)
-    tmp = path.with_name(f".{path.name}.part")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(buf.getvalue())
-        tmp.replace(path)
-    except OSError as exc:
-        from twin_app.errors import SessionFileError
+    from twin_app.atomic import replacing
 
-        raise SessionFileError(f"{path}: cannot write ({exc.strerror or exc})") from exc
+    with replacing(path) as tmp:
+        tmp.write_bytes(buf.getvalue())
     return path

@@ -511,7 +511,7 @@ def _run_dask(
 
 def write_ranking(result: SweepResult, path: Path | str) -> Path:
     """Write the ranking as CSV atomically."""
-    from twin_app.io.atomic import atomic_write_text
+    from twin_app.atomic import atomic_write_text
 
     p = Path(path)
     atomic_write_text(p, result.ranking.to_csv(index=False))
