@@ -839,7 +839,6 @@ def run_scenario(
                 made.extend((base, apply_massing(scenario, base)))
         return made[0], made[1]
 
-
     shown = [0.0]
 
     def report(start: float, span: float, text: str) -> Callable[[float], None]:
