@@ -212,3 +212,33 @@ def test_bare_osm_file_as_the_road_network(tmp_path: Path) -> None:
     path.write_text(path.read_text().replace("[traffic]\n", '[traffic]\ndemand = "x.tntp"\n'))
     with pytest.raises(InputError, match="takes its demand from its buildings"):
         run_scenario(load_scenario(path, check=False))
+
+
+def test_stranded_trips_make_the_totals_not_judged(shared_file: Callable[[str], Path]) -> None:
+    from twin_app.session.scenario import TRIP_TOTALS, kpi_rows
+
+    net = shared_file("traffic/tntp/SiouxFalls/SiouxFalls_net.tntp")
+    s = scenario_from_dict(
+        {
+            "schema": 1,
+            "name": "zone 1 cut off",
+            "traffic": {"network": str(net), "demand": str(net.with_name("SiouxFalls_trips.tntp"))},
+            "interventions": [{"kind": "close_road", "links": ["1-2", "1-3"]}],
+        },
+        base_dir=net.parent,
+    )
+    res = run_scenario(s)
+    trips = read_trips(net.with_name("SiouxFalls_trips.tntp"))
+    # node 1's only two links out closed: its 23 destinations with demand lose every route;
+    # node 1 still reaches itself
+    lost = int((trips.od[0] > 0).sum()) - int(trips.od[0, 0] > 0)
+    assert res.kpi("od_pairs_disconnected").scenario == lost == 23
+    # fewer trips travel, so the totals drop: that is not an improvement
+    assert res.kpi("tstt_veh_h").delta < 0
+    (line,) = [w for w in res.warnings if "OD pairs" in w]
+    assert line.startswith("traffic: the scenario cuts 23 OD pairs off every route (")
+    assert f"{trips.od[0, 1:].sum():,.0f} trips" in line and "\n" not in line
+    rows = {r.name: r for r in kpi_rows(res)}
+    assert rows["od_pairs_disconnected"].good is False
+    for name in TRIP_TOTALS:
+        assert rows[name].good is None and rows[name].note == "other trips assigned"

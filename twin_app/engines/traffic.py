@@ -249,8 +249,9 @@ class _Graph:
         if lost.any():  # the graph never changes, so this happens on the first call only
             self.disconnected += int(lost.sum())
             self.disconnected_demand += float(self.od[lost].sum())
-            for r, c in np.argwhere(lost)[:5]:
-                log.warning("no path from zone %d to zone %d", self.origins[r] + 1, c + 1)
+            r, c = np.argwhere(lost)[0]  # counted in the result; the caller says it once
+            log.info("%d OD pairs have no path (zone %d to zone %d ...)", lost.sum(),
+                     self.origins[r] + 1, c + 1)  # fmt: skip
             self.od = np.where(lost, 0.0, self.od)
             pos = self.od > 0
         sptt = float(np.sum(self.od[pos] * dz[pos]))
@@ -407,8 +408,9 @@ def _gp_problem(
     if lost.any():
         graph.disconnected = int(lost.sum())
         graph.disconnected_demand = float(graph.od[lost].sum())
-        for r, c in np.argwhere(lost)[:5]:
-            log.warning("no path from zone %d to zone %d", graph.origins[r] + 1, c + 1)
+        r, c = np.argwhere(lost)[0]  # counted in the result; the caller says it once
+        log.info("%d OD pairs have no path (zone %d to zone %d ...)", lost.sum(),
+                 graph.origins[r] + 1, c + 1)  # fmt: skip
     rows, dests = np.nonzero(pos & ~lost)  # row-major: sorted by origin, then destination
     problem = {
         "sources": sources,

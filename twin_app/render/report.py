@@ -289,7 +289,7 @@ def kpi_table(rows: Sequence[Any]) -> str:
     body = []
     for r in rows:
         cls = "good" if r.good is True else "bad" if r.good is False else "neutral"
-        word = "better" if r.good is True else "worse" if r.good is False else "–"
+        word = "better" if r.good is True else "worse" if r.good is False else r.note or "–"
         body.append(
             f"<tr><td>{_e(r.name)}</td><td>{_num(r.baseline)}</td><td>{_num(r.scenario)}</td>"
             f'<td class="{cls}">{_num(r.delta, sign=True)}</td><td>{_e(r.unit)}</td>'

@@ -412,6 +412,34 @@ def assign_model(
     )
 
 
+def stranded_trips_warning(base: AssignmentResult, scen: AssignmentResult, total: float) -> str:
+    """One line when the scenario assigns the trips of other OD pairs than the baseline (a
+    closure cut pairs off every route, or a change joined them up), else ``""``.
+
+    Unassigned trips travel no time and no distance, so the totals then compare different
+    sets of trips (:data:`twin_app.session.scenario.TRIP_TOTALS` are not judged).
+    """
+    dn = scen.od_pairs_disconnected - base.od_pairs_disconnected
+    if dn == 0:
+        return ""
+    dq = scen.demand_disconnected - base.demand_disconnected
+    share = f", {100.0 * abs(dq) / total:.2g}% of all trips" if total > 0 else ""
+    if dn > 0:
+        what = (
+            f"the scenario cuts {dn} OD pairs off every route ({dq:,.0f} trips{share}); they are "
+            "not assigned"
+        )
+    else:
+        what = (
+            f"the scenario joins up {-dn} OD pairs the baseline could not route ({-dq:,.0f} "
+            f"trips{share}); they are assigned"
+        )
+    return (
+        f"traffic: {what}, so travel time, distance, delay, speed and links over capacity count "
+        "different trips in baseline and scenario and are not judged better or worse"
+    )
+
+
 def traffic_kpis(model: TrafficModel, result: AssignmentResult) -> dict[str, tuple[float, str]]:
     """The named traffic KPIs of one run (:func:`twin_app.engines.traffic.kpis`)."""
     from twin_app.engines.traffic import kpis
@@ -877,6 +905,9 @@ def run_scenario(
                     f"{res.iterations} iterations (asked for "
                     f"{scenario.traffic.relative_gap if scenario.traffic else 1e-5:g})"
                 )
+        cut = stranded_trips_warning(base, scen, base_model.demand.total)
+        if cut:
+            warnings.append(cut)
         kpis += _kpi_rows(
             traffic_kpis(base_model, base), traffic_kpis(scen_model, scen), TRAFFIC_KPIS
         )

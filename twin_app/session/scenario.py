@@ -87,6 +87,11 @@ BETTER_WHEN_HIGHER = frozenset(
         "buildings_covered_pct",
     }
 )
+#: KPIs summed over the trips assigned: when the scenario strands trips the baseline routes
+#: (or routes trips it stranded), they compare different trips and are not judged.
+TRIP_TOTALS = frozenset(
+    {"tstt_veh_h", "vkt_km", "mean_speed_kmh", "delay_veh_h", "links_over_capacity"}
+)
 #: Changes smaller than this (relative to the baseline's magnitude) are shown as no change.
 NEUTRAL_REL = 1e-9
 
@@ -106,8 +111,10 @@ class KpiRow:
     baseline, scenario, delta
         Values; ``delta = scenario - baseline`` (NaN when either is NaN).
     good
-        True when the change is an improvement, False when it is worse, None for no change or a
-        KPI without a direction (``relative_gap``).
+        True when the change is an improvement, False when it is worse, None for no change, a
+        KPI without a direction (``relative_gap``) or one not comparable (see `note`).
+    note
+        Why the change is not judged (``"other trips assigned"``), else ``""``.
     """
 
     name: str
@@ -116,20 +123,30 @@ class KpiRow:
     delta: float
     unit: str
     good: bool | None
+    note: str = ""
 
 
 def kpi_rows(result: ScenarioResult) -> tuple[KpiRow, ...]:
-    """The KPI table of a result, each change judged good or bad by the KPI's direction."""
+    """The KPI table of a result, each change judged good or bad by the KPI's direction.
+
+    When the scenario leaves a different number of OD pairs without a route than the baseline
+    (``od_pairs_disconnected`` changed), the :data:`TRIP_TOTALS` sum different trips: their
+    changes are not judged (``note = "other trips assigned"``).
+    """
+    cut = next((k.delta != 0 for k in result.kpis if k.name == "od_pairs_disconnected"), False)
     rows = []
     for k in result.kpis:
         d = k.delta
         good: bool | None = None
+        note = "other trips assigned" if cut and k.name in TRIP_TOTALS else ""
         small = not np.isfinite(d) or abs(d) <= NEUTRAL_REL * max(abs(k.baseline), 1.0)
-        if not small and k.name in WORSE_WHEN_HIGHER:
+        if note or small:
+            pass
+        elif k.name in WORSE_WHEN_HIGHER:
             good = d < 0
-        elif not small and k.name in BETTER_WHEN_HIGHER:
+        elif k.name in BETTER_WHEN_HIGHER:
             good = d > 0
-        rows.append(KpiRow(k.name, k.baseline, k.scenario, d, k.unit, good))
+        rows.append(KpiRow(k.name, k.baseline, k.scenario, d, k.unit, good, note))
     return tuple(rows)
 
 

@@ -591,6 +591,8 @@ class QtScenarioPanel(QWidget):
                 if c == 3 and k.good is not None:
                     item.setForeground(QBrush(GOOD if k.good else BAD))
                     item.setToolTip("better" if k.good else "worse")
+                elif c == 3 and k.note:
+                    item.setToolTip(f"not judged: {k.note}")
                 self.kpi_table.setItem(r, c, item)
 
     def _refresh_ranking(self, *_: Any) -> None:
