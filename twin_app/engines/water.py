@@ -634,9 +634,10 @@ def read_model(path: Path, notes: list[str] | None = None) -> Any:
     """wntr's model of an .inp file, or an :class:`EngineError` naming the line and section.
 
     The file's text first goes through :func:`twin_app.io.inp_legacy.sanitise_inp`, which
-    reads the legacy and default cases that EPANET accepts and wntr refuses (no UNITS line:
-    GPM; the obsolete SEGMENTS option; sources without a type; tanks with only an elevation;
-    a pipe status in place of the minor loss) as EPANET does. When it changes anything, wntr
+    reads the legacy and default cases that EPANET 2.2 accepts and wntr refuses as EPANET
+    does (no UNITS line: GPM, the manual's default; the obsolete SEGMENTS option dropped;
+    sources without a type: CONCEN; tanks with only an elevation: reservoirs; EPANET 1.1 pump
+    lines: a power or a curve; a pipe status in place of the minor loss; ``[REPORT] FILE``). When it changes anything, wntr
     reads a private copy (every line on the line number it has in the file; the file itself
     is never written) and one line per kind of change goes to `notes`.
 
@@ -647,6 +648,30 @@ def read_model(path: Path, notes: list[str] | None = None) -> Any:
     """
     import wntr
 
+    with _wntr_readable(path) as (source, said):
+        try:
+            wn = wntr.network.WaterNetworkModel(str(source))
+        except Exception as exc:
+            where, own = _locate(path, exc)
+            if type(exc).__name__ == "EpanetException" and where is None:
+                text = _one_line(exc).replace(str(source), str(path))
+                raise EngineError(f"{path}: EPANET rejects the file: {text}") from exc
+            detail = f"{where}: " if where else ""
+            outcome = "it cannot be simulated" if own else "it can be drawn but not simulated"
+            text = _one_line(_innermost(exc)).replace(str(source), str(path))
+            raise EngineError(
+                f"{path}: {detail}wntr cannot read this network ({text}); " + outcome
+            ) from exc
+    wn.name = str(path)
+    if notes is not None:
+        notes.extend(said)
+    return wn
+
+
+@contextlib.contextmanager
+def _wntr_readable(path: Path) -> Iterator[tuple[Path, tuple[str, ...]]]:
+    """The file wntr should read for `path` and what was changed: `path` itself, or a private
+    copy rewritten by :func:`twin_app.io.inp_legacy.sanitise_inp` (removed on exit)."""
     from twin_app.io.inp_legacy import sanitise_inp
 
     try:
@@ -654,29 +679,13 @@ def read_model(path: Path, notes: list[str] | None = None) -> Any:
     except OSError as exc:
         raise EngineError(f"{path}: cannot read the file ({exc.strerror})") from exc
     fixed = sanitise_inp(raw)
-    with contextlib.ExitStack() as stack:
-        source = path
-        if fixed.changed:
-            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="twin_inp_")))
-            source = tmp / path.name
-            source.write_text(fixed.text, encoding="utf-8", errors="surrogateescape", newline="")
-        try:
-            wn = wntr.network.WaterNetworkModel(str(source))
-        except Exception as exc:
-            where, own = _locate(path, exc)
-            if type(exc).__name__ == "EpanetException" and where is None:
-                said = _one_line(exc).replace(str(source), str(path))
-                raise EngineError(f"{path}: EPANET rejects the file: {said}") from exc
-            detail = f"{where}: " if where else ""
-            outcome = "it cannot be simulated" if own else "it can be drawn but not simulated"
-            said = _one_line(_innermost(exc)).replace(str(source), str(path))
-            raise EngineError(
-                f"{path}: {detail}wntr cannot read this network ({said}); " + outcome
-            ) from exc
-    wn.name = str(path)
-    if notes is not None:
-        notes.extend(fixed.notes)
-    return wn
+    if not fixed.changed:
+        yield path, ()
+        return
+    with tempfile.TemporaryDirectory(prefix="twin_inp_") as tmp:
+        source = Path(tmp) / path.name
+        source.write_text(fixed.text, encoding="utf-8", errors="surrogateescape", newline="")
+        yield source, fixed.notes
 
 
 def _innermost(exc: BaseException) -> BaseException:
@@ -1113,8 +1122,17 @@ def wntr_tables(
     """Node and link tables of an .inp file as wntr parses it (for :func:`read_inp_wntr`)."""
     import wntr
 
-    with wntr_messages() as caught:
-        wn = wntr.network.WaterNetworkModel(str(path))
+    with wntr_messages() as caught, _wntr_readable(path) as (source, said):
+        try:
+            wn = wntr.network.WaterNetworkModel(str(source))
+        except Exception as exc:
+            if source == path:
+                raise
+            # the private copy is not the user's file: name theirs
+            text = _one_line(_innermost(exc)).replace(str(source), str(path))
+            raise EngineError(f"{path}: {text}") from exc
+    for note in said:
+        report.warn(note)
     for message in caught:
         report.warn(f"wntr: {message}")
 
