@@ -6,10 +6,11 @@ file so that wntr reads it as EPANET does; each rule follows what EPANET does wi
 
 * ``[OPTIONS]`` without a ``UNITS`` line: flows are GPM, EPANET's default ("The default flow
   units are GPM", [OPTIONS] in the EPANET 2.2 User Manual, L. A. Rossman et al.,
-  EPA/600/R-20/133, 2020, and the OWA EPANET toolkit reference, *Input File > [OPTIONS]*);
-  wntr then fails deep in its reader on ``None`` flow units.
+  EPA/600/R-20/133, 2020, https://usepa.github.io/EPANET2.2/, and the OWA EPANET toolkit
+  reference, https://codedocs.xyz/OpenWaterAnalytics/EPANET/OptionsPage.html); wntr then
+  fails deep in its reader on ``None`` flow units.
 * ``[OPTIONS] SEGMENTS n``: the number of water-quality segments of EPANET 1. The EPANET 2.2
-  [OPTIONS] reference no longer lists it and ``input3.c`` (``optionvalue``: "Check for
+  [OPTIONS] reference (same pages) no longer lists it and ``input3.c`` (``optionvalue``: "Check for
   obsolete SEGMENTS keyword") reads and ignores it; wntr rejects the unknown option. The line
   is dropped.
 * ``[SOURCES]`` lines without a source type (``node strength [pattern]``): ``input3.c``
@@ -40,8 +41,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-#: EPANET's keywords match on their first letters (``match()`` in EPANET's ``input3.c``).
-_SOURCE_TYPES = ("CONCEN", "MASS", "SETPOINT", "FLOWPACED")
+#: EPANET's keywords as its ``match()`` tries them: a field starting with one (case aside) is it
+#: (``w_CONCEN`` is "CONC", and so on, in EPANET's ``text.h``).
+_SOURCE_TYPES = ("CONC", "MASS", "SETP", "FLOW")
 _PIPE_STATUS = ("CV", "OPEN", "CLOSED")
 _SECTION_RE = re.compile(r"^\s*\[")
 #: Line ends as Python's text mode (and so wntr) splits them: \r\n, \r or \n.
@@ -76,7 +78,7 @@ def _split(line: str) -> tuple[list[str], str, str]:
 
 
 def _is(word: str, keywords: tuple[str, ...]) -> bool:
-    return word.upper() in keywords
+    return word.upper().startswith(keywords)
 
 
 def _number(word: str) -> float | None:
@@ -182,7 +184,7 @@ def sanitise_inp(text: str) -> SanitisedInp:
                 + (f" {comment}" if comment else "")
                 + end
             )
-        elif section == "TANK" and len(words) <= 3:
+        elif section == "TANK" and 2 <= len(words) <= 3:
             moved.append(line.rstrip("\r\n"))
             moved_at.append(n)
             line = end
