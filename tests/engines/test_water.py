@@ -334,11 +334,18 @@ def test_unknown_link_is_an_engine_error() -> None:
         simulate(water("d-town.inp"), closed_links=["nope"])
 
 
-def test_networks_wntr_cannot_read_are_refused() -> None:
+def test_networks_wntr_cannot_read_are_refused(tmp_path: Path) -> None:
+    # Wolf-Cordera Ranch with a pump line cut to three numbers, which EPANET refuses too
+    # (the file itself is read as EPANET reads it: test_water_legacy_inp.py)
+    text = water("wolf-cordera-ranch_initial.inp").read_text()
+    bad = tmp_path / "wolf_cut.inp"
+    bad.write_text(
+        text.replace("233.0   174.0  2000.0   137.8  2400.0 \n", "233.0 174.0 2000.0\n", 1)
+    )
     with pytest.raises(EngineError) as err:
-        simulate(water("wolf-cordera-ranch_initial.inp"))
+        simulate(bad)
     msg = str(err.value)
-    assert "wolf-cordera-ranch_initial.inp" in msg and "not simulated" in msg and "\n" not in msg
+    assert msg.startswith(f"{bad}: line 3780 in [PUMPS]: wntr cannot read") and "\n" not in msg
 
 
 def test_epanet_errors_become_engine_errors(tmp_path: Path) -> None:

@@ -48,11 +48,11 @@ def test_no_raw_wntr_log_or_warning_reaches_the_terminal() -> None:
 
 
 def _options_typo(tmp_path: Path) -> Path:
-    """D-Town with an [OPTIONS] key wntr does not know (as in Wolf-Cordera Ranch)."""
+    """D-Town with an [OPTIONS] key neither wntr nor EPANET knows."""
     text = DTOWN.read_text()
     assert "[OPTIONS]" in text
     path = tmp_path / "typo.inp"
-    path.write_text(text.replace("[OPTIONS]", "[OPTIONS]\n Segments 100", 1))
+    path.write_text(text.replace("[OPTIONS]", "[OPTIONS]\n Bogus 100", 1))
     return path
 
 
@@ -63,7 +63,7 @@ def test_unfilled_percent_s_is_filled_with_the_key(tmp_path: Path) -> None:
     with pytest.raises(EngineError) as info:
         simulate(path, duration_h=1)
     msg = str(info.value)
-    assert "%s" not in msg and "'segments'" in msg and str(path) in msg
+    assert "%s" not in msg and "'bogus'" in msg and str(path) in msg
 
 
 def test_reader_fallback_names_the_key_too(tmp_path: Path) -> None:
@@ -71,4 +71,4 @@ def test_reader_fallback_names_the_key_too(tmp_path: Path) -> None:
 
     network = read_inp_wntr(_options_typo(tmp_path))
     text = " ".join(network.report.warnings)
-    assert "%s" not in text and "'segments'" in text
+    assert "%s" not in text and "'bogus'" in text

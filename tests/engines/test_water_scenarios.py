@@ -382,20 +382,8 @@ def test_bad_changes_are_engine_errors() -> None:
             simulate(path, duration_h=1, changes=copy.deepcopy(changes))
 
 
-def test_unknown_option_names_its_line() -> None:
-    """wntr 1.5 does not know EPANET 2.2's SEGMENTS option (Wolf-Cordera Ranch)."""
-    path = water("wolf-cordera-ranch_initial.inp")
-    with pytest.raises(EngineError, match=r"line 3816 in \[OPTIONS\] \(option SEGMENTS\)"):
-        simulate(path)
-
-
-def test_missing_units_is_named(tmp_path: Path) -> None:
-    text = (Path(__file__).resolve().parents[1] / "data" / "tiny_us_units.inp").read_text()
-    lines = [t for t in text.splitlines() if not t.strip().upper().startswith("UNITS")]
-    bad = tmp_path / "no_units.inp"
-    bad.write_text("\n".join(lines) + "\n")
-    with pytest.raises(EngineError, match=r"no_units\.inp: \[OPTIONS\] has no UNITS line"):
-        simulate(bad)
+# Wolf-Cordera Ranch's SEGMENTS option and files with no UNITS line (once refused here) are
+# read as EPANET reads them: tests/engines/test_water_legacy_inp.py
 
 
 def test_an_unbalanced_closure_is_rerun_with_more_trials_and_stays_physical() -> None:

@@ -101,15 +101,19 @@ def test_d_town_counts() -> None:
     assert (net.links.loc[net.links["type"] == "pump", "status"] == "closed").sum() == 10
 
 
-def test_wolf_cordera_is_read_by_the_minimal_parser() -> None:
+def test_wolf_cordera_is_read_by_both_parsers_alike() -> None:
     path = water("wolf-cordera-ranch_initial.inp")
-    net = read_inp_wntr(path)  # wntr fails on it: the own parser takes over
-    assert net.parser == "minimal" and not net.simulable
+    # its EPANET 1 lines are read as EPANET reads them (twin_app.io.inp_legacy), so wntr
+    # reads it, and says what it read differently
+    net = read_inp_wntr(path)
+    assert net.parser == "wntr" and net.simulable
+    assert any("SEGMENTS" in w for w in net.report.warnings)
+    assert not any("minimal parser" in w for w in net.report.warnings)
     assert net.n_nodes == 1786 and net.n_links == 1995
     # [TANKS] lines with only an elevation are reservoirs, as EPANET reads them
-    assert net.counts() == {"junction": 1782, "reservoir": 4, "pipe": 1985, "pump": 6, "valve": 4}
+    counts = {"junction": 1782, "reservoir": 4, "pipe": 1985, "pump": 6, "valve": 4}
+    assert net.counts() == counts and read_inp(path).counts() == counts
     assert net.flow_units == "GPM"
-    assert any("wntr cannot read it" in w and "minimal parser" in w for w in net.report.warnings)
     statuses = net.links.set_index("id")["status"]
     assert statuses["21340"] == "closed" and statuses["5001"] == "closed"
     assert statuses["5006"] == "open"

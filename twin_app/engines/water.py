@@ -473,8 +473,9 @@ def simulate(
     if not path.is_file():
         raise EngineError(f"{path}: no such file")
     chg = changes if changes is not None else WaterChanges()
+    notes: list[str] = []
     with wntr_messages() as caught_msgs:
-        wn = read_model(path)
+        wn = read_model(path, notes)
         # the file's elements, in PipeNetwork order, before anything is added
         node_ids = np.array(
             wn.junction_name_list + wn.reservoir_name_list + wn.tank_name_list, object
@@ -532,7 +533,7 @@ def simulate(
                 if not _unbalanced([m]) and "Warnings were issued during simulation" not in m
             ]
         caught_msgs.append(retry_note)
-    msgs = [f"{path}: {m}" for m in dict.fromkeys(caught_msgs + en_warnings)]
+    msgs = [f"{path}: {m}" for m in dict.fromkeys(notes + caught_msgs + en_warnings)]
     if removed:
         msgs.append(f"{path}: dropped controls that operate closed links: {', '.join(removed)}")
     msgs.extend(f"{path}: {m}" for m in added.messages)
@@ -629,8 +630,16 @@ def _take(frame: pd.DataFrame, cols: Int64Array | None, dtype: Any) -> np.ndarra
     return values if cols is None else np.ascontiguousarray(values[:, cols])
 
 
-def read_model(path: Path) -> Any:
+def read_model(path: Path, notes: list[str] | None = None) -> Any:
     """wntr's model of an .inp file, or an :class:`EngineError` naming the line and section.
+
+    The file's text first goes through :func:`twin_app.io.inp_legacy.sanitise_inp`, which
+    reads the legacy and default cases that EPANET 2.2 accepts and wntr refuses as EPANET
+    does (no UNITS line: GPM, the manual's default; the obsolete SEGMENTS option dropped;
+    sources without a type: CONCEN; tanks with only an elevation: reservoirs; EPANET 1.1 pump
+    lines: a power or a curve; a pipe status in place of the minor loss; ``[REPORT] FILE``). When it changes anything, wntr
+    reads a private copy (every line on the line number it has in the file; the file itself
+    is never written) and one line per kind of change goes to `notes`.
 
     wntr wraps a parse error (which carries ``at line N``) in an ``EpanetException(200)``; the
     line is taken from the chain of causes and its section from the file. Errors with no line
@@ -639,18 +648,44 @@ def read_model(path: Path) -> Any:
     """
     import wntr
 
+    with _wntr_readable(path) as (source, said):
+        try:
+            wn = wntr.network.WaterNetworkModel(str(source))
+        except Exception as exc:
+            where, own = _locate(path, exc)
+            if type(exc).__name__ == "EpanetException" and where is None:
+                text = _one_line(exc).replace(str(source), str(path))
+                raise EngineError(f"{path}: EPANET rejects the file: {text}") from exc
+            detail = f"{where}: " if where else ""
+            outcome = "it cannot be simulated" if own else "it can be drawn but not simulated"
+            text = _one_line(_innermost(exc)).replace(str(source), str(path))
+            raise EngineError(
+                f"{path}: {detail}wntr cannot read this network ({text}); " + outcome
+            ) from exc
+    wn.name = str(path)
+    if notes is not None:
+        notes.extend(said)
+    return wn
+
+
+@contextlib.contextmanager
+def _wntr_readable(path: Path) -> Iterator[tuple[Path, tuple[str, ...]]]:
+    """The file wntr should read for `path` and what was changed: `path` itself, or a private
+    copy rewritten by :func:`twin_app.io.inp_legacy.sanitise_inp` (removed on exit)."""
+    from twin_app.io.inp_legacy import sanitise_inp
+
     try:
-        return wntr.network.WaterNetworkModel(str(path))
-    except Exception as exc:
-        where, own = _locate(path, exc)
-        if type(exc).__name__ == "EpanetException" and where is None:
-            raise EngineError(f"{path}: EPANET rejects the file: {_one_line(exc)}") from exc
-        detail = f"{where}: " if where else ""
-        outcome = "it cannot be simulated" if own else "it can be drawn but not simulated"
-        raise EngineError(
-            f"{path}: {detail}wntr cannot read this network ({_one_line(_innermost(exc))}); "
-            + outcome
-        ) from exc
+        raw = path.read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError as exc:
+        raise EngineError(f"{path}: cannot read the file ({exc.strerror})") from exc
+    fixed = sanitise_inp(raw)
+    if not fixed.changed:
+        yield path, ()
+        return
+    with tempfile.TemporaryDirectory(prefix="twin_inp_") as tmp:
+        source = Path(tmp) / path.name
+        source.write_text(fixed.text, encoding="utf-8", errors="surrogateescape", newline="")
+        yield source, fixed.notes
 
 
 def _innermost(exc: BaseException) -> BaseException:
@@ -715,10 +750,6 @@ def _locate(path: Path, exc: BaseException) -> tuple[str | None, bool]:
         own_failed = True
     else:
         own_failed = False
-    # wntr fails on None flow units deep in its reader when [OPTIONS] has no UNITS line
-    with contextlib.suppress(OSError):
-        if not re.search(r"^\s*UNITS\s", path.read_text(errors="replace"), re.M | re.I):
-            return "[OPTIONS] has no UNITS line (EPANET takes GPM; wntr needs it said)", own_failed
     return None, own_failed
 
 
@@ -1091,8 +1122,17 @@ def wntr_tables(
     """Node and link tables of an .inp file as wntr parses it (for :func:`read_inp_wntr`)."""
     import wntr
 
-    with wntr_messages() as caught:
-        wn = wntr.network.WaterNetworkModel(str(path))
+    with wntr_messages() as caught, _wntr_readable(path) as (source, said):
+        try:
+            wn = wntr.network.WaterNetworkModel(str(source))
+        except Exception as exc:
+            if source == path:
+                raise
+            # the private copy is not the user's file: name theirs
+            text = _one_line(_innermost(exc)).replace(str(source), str(path))
+            raise EngineError(f"{path}: {text}") from exc
+    for note in said:
+        report.warn(note)
     for message in caught:
         report.warn(f"wntr: {message}")
 

@@ -1,9 +1,10 @@
 """EPANET ``.inp`` water networks -> :class:`~twin_app.model.network.PipeNetwork` and pipe meshes.
 
 Reading goes through wntr (``wntr.network.WaterNetworkModel``), which converts every quantity
-to SI. When wntr cannot read a file (real-world files written by old tools: Wolf-Cordera Ranch
-fails with ``ValueError: %s is not a valid member``, North Penn with ``AttributeError``), a
-minimal parser reads just what drawing needs from [JUNCTIONS], [RESERVOIRS], [TANKS], [DEMANDS],
+to SI. EPANET 1 and default cases that wntr refuses and EPANET reads (files written by old
+tools: Wolf-Cordera Ranch's SEGMENTS option and pump lines, North Penn's missing UNITS) are
+first rewritten the way EPANET reads them (:mod:`twin_app.io.inp_legacy`, on a private copy).
+When wntr still cannot read a file, a minimal parser reads just what drawing needs from [JUNCTIONS], [RESERVOIRS], [TANKS], [DEMANDS],
 [PIPES], [PUMPS], [VALVES], [STATUS], [COORDINATES], [VERTICES] and the [OPTIONS] ``Units`` and
 ``Headloss``. Such a network can be drawn but not simulated.
 
