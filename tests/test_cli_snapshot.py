@@ -36,3 +36,24 @@ def test_render_draws_title_and_attribution(
     d[-40:, 480:] = False
     d[:, :330] = False
     assert d.mean() < 0.001
+
+
+def test_render_without_a_display_prints_no_vtk_warning(tmp_path: Path) -> None:
+    """Without DISPLAY, VTK goes to EGL at once instead of trying X and warning on stderr."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    geo = tmp_path / "one.geojson"
+    geo.write_text(
+        '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"height":9},'
+        '"geometry":{"type":"Polygon","coordinates":[[[-0.1,51.5],[-0.0998,51.5],'
+        "[-0.0998,51.5001],[-0.1,51.5001],[-0.1,51.5]]]}}]}"
+    )
+    out = tmp_path / "one.png"
+    code = "import sys; from twin_app.cli import main; sys.exit(main(sys.argv[1:]))"
+    argv = [sys.executable, "-c", code, "render", str(geo), "-o", str(out), "--size", "64x48"]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert out.is_file() and "bad X server" not in done.stderr and "WARN" not in done.stderr
