@@ -689,3 +689,18 @@ def test_nan_free_and_finite(tmp_path: Path) -> None:
     )
     assert np.isfinite(o.vertices).all()
     assert math.isclose(tri_areas(o).sum(), 6.0)
+
+
+def test_a_file_cut_inside_a_string_says_it_looks_truncated(tmp_path: Path) -> None:
+    verts, shell, _ = box(0, 0, 1, 1, 0, 1)
+    whole = write_cj(
+        tmp_path, {"building-1": {"type": "Building", "geometry": [solid(shell)]}}, verts
+    )
+    text = whole.read_text(encoding="utf-8")
+    cut = whole.with_name("cut.city.json")
+    cut.write_text(text[: text.index("building-1") + 4], encoding="utf-8")  # inside the id
+    with pytest.raises(InputError) as info:
+        read(cut)
+    message = str(info.value)
+    assert "a string starts here and never ends (the file looks truncated)" in message
+    assert "\n" not in message and message.startswith(f"{cut}: invalid JSON at line ")

@@ -291,9 +291,13 @@ def _load_json(path: Path, duplicates: Counter[str] | None = None) -> Any:
     try:
         return json.loads(data, object_pairs_hook=pairs_hook)
     except json.JSONDecodeError as exc:
-        hint = " (the file looks truncated)" if exc.pos >= len(exc.doc) - 1 else ""
+        # json names an unterminated string by where it starts: it runs to the end of the file
+        open_string = exc.msg.startswith("Unterminated string")
+        what = "a string starts here and never ends" if open_string else exc.msg
+        end = open_string or exc.pos >= len(exc.doc) - 1
+        hint = " (the file looks truncated)" if end else ""
         raise InputError(
-            f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint}"
+            f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {what}{hint}"
         ) from exc
     except (UnicodeDecodeError, RecursionError) as exc:
         raise InputError(f"{path}: not a readable JSON text ({type(exc).__name__})") from exc
