@@ -27,6 +27,18 @@ def test_unused_curves_are_one_counted_warning() -> None:
     assert "7 curves" in curves[0] and str(DTOWN) in curves[0]
 
 
+def test_an_epanet_warning_is_said_once_in_epanets_words() -> None:
+    from twin_app.engines.water import simulate
+
+    # the sample scenario close_pipe.toml's closure: D-Town's pumps cannot keep up
+    result = simulate(DTOWN, duration_h=1, closed_links=["P237"])
+    pumps = [w for w in result.warnings if "pumps cannot deliver" in w]
+    assert len(pumps) == 1, result.warnings
+    assert pumps[0].startswith(f"{DTOWN}: At 0:00:00, pumps cannot deliver enough flow")
+    # wntr's copies of it ("EPANET warning 4 - ...") and its summary line are not repeated
+    assert not [w for w in result.warnings if "EPANET warning" in w or "were issued" in w]
+
+
 def test_no_raw_wntr_log_or_warning_reaches_the_terminal() -> None:
     code = (
         "import logging; logging.basicConfig(level=logging.WARNING)\n"

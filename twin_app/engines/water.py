@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import re
 import tempfile
 import time
 import warnings
@@ -533,7 +534,16 @@ def simulate(
                 if not _unbalanced([m]) and "Warnings were issued during simulation" not in m
             ]
         caught_msgs.append(retry_note)
-    msgs = [f"{path}: {m}" for m in dict.fromkeys(notes + caught_msgs + en_warnings)]
+    # wntr repeats EPANET's own warnings as "EPANET warning N - <text>" and adds "Warnings
+    # were issued during simulation": say each once, in EPANET's words
+    en_said = [" ".join(str(w).split()) for w in en_warnings]
+    caught_msgs = [
+        m
+        for m in caught_msgs
+        if not (en_said and "Warnings were issued during simulation" in m)
+        and re.sub(r"^EPANET warning \d+ - ", "", m) not in en_said
+    ]
+    msgs = [f"{path}: {m}" for m in dict.fromkeys(notes + caught_msgs + en_said)]
     if removed:
         msgs.append(f"{path}: dropped controls that operate closed links: {', '.join(removed)}")
     msgs.extend(f"{path}: {m}" for m in added.messages)
