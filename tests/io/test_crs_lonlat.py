@@ -223,9 +223,12 @@ def test_cityjson_real_rd_coordinates_load(tmp_path: Path) -> None:
 def test_check_is_silent_for_geographic_and_pointlike_data() -> None:
     from pyproj import CRS
 
+    rd = CRS.from_epsg(28992)
     xy = np.array([[-0.1, 51.5], [-0.0998, 51.5002]])
-    check_not_lonlat(CRS.from_epsg(4326), xy, "x")  # geographic: nothing to check
-    check_not_lonlat(CRS.from_epsg(28992), xy[:1], "x")  # one point: no evidence
-    check_not_lonlat(CRS.from_epsg(28992), np.zeros((5, 2)), "x")  # no extent
-    with pytest.raises(CRSError):
-        check_not_lonlat(CRS.from_epsg(28992), xy, "x")
+    box = (-0.1, 51.5, -0.0998, 51.5002)
+    check_not_lonlat(CRS.from_epsg(4326), box, xy, "x")  # geographic: nothing to check
+    check_not_lonlat(rd, box, xy[:1], "x")  # one point: no evidence
+    check_not_lonlat(rd, (0.0, 0.0, 0.0, 0.0), np.zeros((5, 2)), "x")  # no extent
+    check_not_lonlat(rd, (np.nan, 51.5, -0.0998, 51.5002), xy, "x")  # not finite
+    with pytest.raises(CRSError, match=r"^x: coordinates look like lon/lat degrees"):
+        check_not_lonlat(rd, box, xy, "x")

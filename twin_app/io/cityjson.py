@@ -401,9 +401,11 @@ def _crs(
             report.warn(f"unknown referenceSystem {declared!r}; using {options.crs} instead")
             return parse_crs(options.crs, where="--crs")
         if vertices.shape[0]:
+            lo = vertices[:, :2].min(axis=0)
+            hi = vertices[:, :2].max(axis=0)
+            box = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
             try:
-                xy = vertices[:, :2]
-                check_not_lonlat(crs, xy[np.isfinite(xy).all(axis=1)], str(path))
+                check_not_lonlat(crs, box, vertices, str(path))
             except CRSError as exc:  # degrees under a projected referenceSystem
                 if options.crs is None:
                     raise

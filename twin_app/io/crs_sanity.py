@@ -82,7 +82,9 @@ def _step(xy: FloatArray) -> float:
     return float(np.median(steps)) if steps.size else 0.0
 
 
-def check_not_lonlat(crs: CRS, xy: FloatArray, label: str) -> None:
+def check_not_lonlat(
+    crs: CRS, bounds: tuple[float, float, float, float], xy: FloatArray, label: str
+) -> None:
     """Raise when a layer declared in a projected CRS holds lon/lat degrees instead.
 
     The layer's coordinates (in the declared CRS's units) are taken for degrees when all three
@@ -105,8 +107,11 @@ def check_not_lonlat(crs: CRS, xy: FloatArray, label: str) -> None:
     ----------
     crs
         The declared CRS (compound CRSs are checked on their horizontal part).
+    bounds
+        (xmin, ymin, xmax, ymax) of `xy`; not finite means no check.
     xy
-        (n, >=2) finite coordinates of the layer, in file order.
+        (n, >=2) coordinates of the layer, in file order (finite when `bounds` are); only
+        read when the box fits lon/lat ranges.
     label
         File (and layer) named in the message.
 
@@ -118,9 +123,7 @@ def check_not_lonlat(crs: CRS, xy: FloatArray, label: str) -> None:
     h = horizontal_crs(crs)
     if h.is_geographic or not h.is_projected or len(xy) < 2:
         return
-    lo = xy[:, :2].min(axis=0)
-    hi = xy[:, :2].max(axis=0)
-    xmin, ymin, xmax, ymax = float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
+    xmin, ymin, xmax, ymax = (float(v) for v in bounds)
     if not np.isfinite([xmin, ymin, xmax, ymax]).all():
         return
     if not looks_like_lonlat((xmin, ymin, xmax, ymax)):

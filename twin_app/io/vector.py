@@ -213,7 +213,7 @@ def check_crs(
             f"({bounds[0]:.0f}, {bounds[1]:.0f}) are not lon/lat; pass the right --crs EPSG:NNNN"
         )
     if xy is not None:
-        check_not_lonlat(crs, xy, label)
+        check_not_lonlat(crs, bounds, xy, label)
     return crs
 
 
