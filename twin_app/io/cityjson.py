@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from twin_app.errors import CRSError, GeometryError, InputError
+from twin_app.io.crs_sanity import check_not_lonlat
 from twin_app.io.source import CityObjects, LoadReport, ReadOptions, SourceData
 from twin_app.model.frame import looks_like_lonlat, parse_crs
 from twin_app.model.mesh import SURFACE_GROUND, SURFACE_OTHER, SURFACE_ROOF, SURFACE_WALL
@@ -388,17 +389,33 @@ def _vertices(path: Path, raw: Any, transform: Any) -> FloatArray:
 def _crs(
     path: Path, doc: dict[str, Any], vertices: FloatArray, options: ReadOptions, report: LoadReport
 ) -> CRS:
-    """The declared CRS, else ``options.crs``, else EPSG:4326 for lon/lat-looking data."""
+    """The declared CRS, else ``options.crs``, else EPSG:4326 for lon/lat-looking data.
+
+    ``options.crs`` also replaces a declared CRS that pyproj does not know, or a projected one
+    whose coordinates are lon/lat degrees (:func:`~twin_app.io.crs_sanity.check_not_lonlat`).
+    """
     meta = doc.get("metadata")
     declared = meta.get("referenceSystem") if isinstance(meta, dict) else None
     if declared not in (None, ""):
         try:
-            return parse_crs(declared, where=f"{path}: metadata.referenceSystem")
+            crs = parse_crs(declared, where=f"{path}: metadata.referenceSystem")
         except CRSError:
             if options.crs is None:
                 raise
             report.warn(f"unknown referenceSystem {declared!r}; using {options.crs} instead")
             return parse_crs(options.crs, where="--crs")
+        if vertices.shape[0]:
+            lo = vertices[:, :2].min(axis=0)
+            hi = vertices[:, :2].max(axis=0)
+            box = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
+            try:
+                check_not_lonlat(crs, box, vertices, str(path))
+            except CRSError as exc:  # degrees under a projected referenceSystem
+                if options.crs is None:
+                    raise
+                report.warn(f"{exc.message.split(': ', 1)[1]}; using {options.crs} instead")
+                return parse_crs(options.crs, where="--crs")
+        return crs
     if options.crs is not None:
         report.warn(f"no referenceSystem in metadata; using {options.crs}")
         return parse_crs(options.crs, where="--crs")

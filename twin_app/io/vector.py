@@ -26,6 +26,7 @@ from twin_app.io.attributes import (
     speed_kmh,
     to_number,
 )
+from twin_app.io.crs_sanity import check_not_lonlat
 from twin_app.io.gdal_errors import vector_error
 from twin_app.io.source import LoadReport, ReadOptions, SourceData
 from twin_app.model.frame import looks_like_lonlat, parse_crs
@@ -143,21 +144,35 @@ def _read_lenient(path: Path, layer: str | None) -> gpd.GeoDataFrame | None:
 
 def resolve_crs(gdf: gpd.GeoDataFrame, label: str, options: ReadOptions, report: LoadReport) -> CRS:
     """The layer's CRS, checked against its coordinates (see :func:`check_crs`)."""
-    tb = finite_bounds(gdf.geometry.values) if len(gdf) else np.zeros(4)
+    xy = finite_coordinates(gdf.geometry.values) if len(gdf) else np.zeros((0, 2))
+    tb = _box(xy)
     return check_crs(
-        gdf.crs, (float(tb[0]), float(tb[1]), float(tb[2]), float(tb[3])), label, options, report
+        gdf.crs,
+        (float(tb[0]), float(tb[1]), float(tb[2]), float(tb[3])),
+        label,
+        options,
+        report,
+        xy=xy,
     )
+
+
+def finite_coordinates(geoms: Any) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """(n, 2) finite x, y of every vertex of `geoms`, in order."""
+    import shapely
+
+    xy = shapely.get_coordinates(np.asarray(geoms, dtype=object))
+    return np.asarray(xy[np.isfinite(xy).all(axis=1)], dtype=np.float64)
+
+
+def _box(xy: np.ndarray[Any, np.dtype[np.float64]]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    if not len(xy):
+        return np.zeros(4)
+    return np.array([xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max()])
 
 
 def finite_bounds(geoms: Any) -> np.ndarray[Any, np.dtype[np.float64]]:
     """(xmin, ymin, xmax, ymax) of the finite coordinates of `geoms` (zeros when there are none)."""
-    import shapely
-
-    xy = shapely.get_coordinates(np.asarray(geoms, dtype=object))
-    xy = xy[np.isfinite(xy).all(axis=1)]
-    if not len(xy):
-        return np.zeros(4)
-    return np.array([xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max()])
+    return _box(finite_coordinates(geoms))
 
 
 def check_crs(
@@ -166,13 +181,15 @@ def check_crs(
     label: str,
     options: ReadOptions,
     report: LoadReport,
+    xy: np.ndarray[Any, np.dtype[np.float64]] | None = None,
 ) -> CRS:
-    """The layer's CRS, checked against its coordinates' bounds.
+    """The layer's CRS, checked against its coordinates' bounds (and `xy`, its finite vertices).
 
     A file with no CRS is read as ``--crs`` if given; as EPSG:4326 (with a warning) if its
     coordinates look like lon/lat; otherwise it is an error asking for ``--crs``. A geographic
     CRS whose coordinates cannot be lon/lat (for example metres mislabelled as EPSG:4326) is an
-    error too.
+    error too, and so is its mirror: a projected CRS whose coordinates are lon/lat degrees
+    (see :func:`twin_app.io.crs_sanity.check_not_lonlat`; only when `xy` is given).
     """
     from pyproj import CRS
 
@@ -195,6 +212,8 @@ def check_crs(
             f"{label}: declared CRS {crs.to_string()} is geographic but coordinates "
             f"({bounds[0]:.0f}, {bounds[1]:.0f}) are not lon/lat; pass the right --crs EPSG:NNNN"
         )
+    if xy is not None:
+        check_not_lonlat(crs, bounds, xy, label)
     return crs
 
 
@@ -437,7 +456,7 @@ def read_buildings_arrow(
         if c.size
         else (0.0, 0.0, 0.0, 0.0)
     )
-    crs = check_crs(meta.get("crs"), bounds, label, options, report)
+    crs = check_crs(meta.get("crs"), bounds, label, options, report, xy=c)
     frame = gpd.GeoDataFrame(attrs, geometry=clean.geoms, crs=crs)
     ids = feature_ids(frame)
     buildings = prepare_buildings(frame, ids, report, options, cleaned=clean)
