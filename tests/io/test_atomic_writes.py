@@ -1,5 +1,5 @@
 """Every file the app writes whole (sessions, reports, tables, pictures, feeds) goes through
-:func:`twin_app.atomic.replacing`: readers see the old file or the new one, the permission
+:func:`twin_app.atomic.replacing` (pictures: tests/render/test_png_writes.py): readers see the old file or the new one, the permission
 bits are those of the file replaced (or of a new file under the umask, not ``mkstemp``'s
 0600), and a path that cannot be written is one line naming it."""
 
@@ -10,14 +10,12 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from twin_app.atomic import atomic_write_text, replacing
 from twin_app.errors import FeedError, SessionFileError
 from twin_app.feeds.longformat import write_long
-from twin_app.render.snapshot import save_png
 
 
 @pytest.fixture
@@ -46,13 +44,10 @@ def test_a_new_file_gets_the_umasks_bits_and_a_replaced_one_keeps_its_own(
     report.chmod(0o640)
     atomic_write_text(report, "<p>two</p>")
     assert report.read_text() == "<p>two</p>" and _mode(report) == 0o640
-    png = tmp_path / "view.png"
-    save_png(np.zeros((4, 6, 3), np.uint8), png)
-    assert _mode(png) == 0o644
     feed = tmp_path / "feed.csv"
     write_long(feed, _table())
     assert _mode(feed) == 0o644
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["feed.csv", "out", "view.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["feed.csv", "out"]
 
 
 @pytest.mark.parametrize("where", ["under a file", "a folder"])
@@ -67,8 +62,6 @@ def test_a_path_that_cannot_be_written_is_one_line_and_keeps_the_old_file(
     msg = str(err.value)
     assert "\n" not in msg and msg.startswith(f"{target}: cannot write (")
     assert blocker.read_text(encoding="utf-8") == "kept"
-    with pytest.raises(SessionFileError, match="cannot write"):
-        save_png(np.zeros((4, 6, 3), np.uint8), target)
     if where == "under a file":
         with pytest.raises(FeedError, match="cannot write"):
             write_long(blocker / "feed.csv", _table())
