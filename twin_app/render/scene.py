@@ -558,17 +558,25 @@ class Scene:
                 self._legend_note.set_dark(self.dark)
             self._legend_note.title = f"+{n_hidden} legend{'s' if n_hidden > 1 else ''} hidden"
             todo.append(self._legend_note)
+
+        def fit(panel: LegendPanel, x: float, top: float) -> tuple[float, float]:
+            pw, ph = panel.fit(x, top, scale, right - x)
+            if panel is self._legend_note and panel.title_text.GetInput() != panel.title:
+                panel.title = f"+{n_hidden} hidden"  # "+1 legen..." says less
+                pw, ph = panel.fit(x, top, scale, right - x)
+            return pw, ph
+
         x, top, col_w, area = gap, top0, 0.0, 0.0
         for panel in todo:
             if right - x <= 0:
                 return False
-            pw, ph = panel.fit(x, top, scale, right - x)
+            pw, ph = fit(panel, x, top)
             if top - ph < bottom and top < top0:  # no room left: start a new column
                 x += col_w + gap
                 top, col_w = top0, 0.0
                 if right - x <= 0:
                     return False
-                pw, ph = panel.fit(x, top, scale, right - x)
+                pw, ph = fit(panel, x, top)
             if x + pw > right or top - ph < bottom:
                 return False
             col_w = max(col_w, pw)
