@@ -209,7 +209,7 @@ class QtMainWindow(QMainWindow):
         self.view.active_layer = self._active_layer
         self.layers_panel.ifc_controls.place_requested.connect(self.place_ifc_layer)
         self.resizeDocks(
-            [self.timeline_dock, self.messages_dock], [80, 120], Qt.Orientation.Vertical
+            [self.timeline_dock, self.messages_dock], [80, 160], Qt.Orientation.Vertical
         )
         self.resizeDocks(
             [self.layers_dock, self.inspector_dock], [300, 340], Qt.Orientation.Horizontal
