@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from typing import Any, Literal
@@ -25,6 +26,8 @@ from twin_app.render.colors import hex_to_rgb
 from twin_app.render.overlays import LegendPanel, MapOverlays
 from twin_app.render.plotter import gl_info
 from twin_app.render.registry import adapter_class
+
+log = logging.getLogger(__name__)
 
 View = Literal["oblique", "top", "street"]
 VIEWS: tuple[str, ...] = ("oblique", "top", "street")
@@ -530,9 +533,7 @@ class Scene:
         if self._legend_note is not None:
             self._legend_note.set_visible(note)
         if hidden and hidden != self.hidden_legends:
-            import logging
-
-            logging.getLogger(__name__).warning(
+            log.warning(
                 "%dx%d view: no room for the legend%s of %s (hidden; the picture says so)",
                 w, h, "s" if len(hidden) > 1 else "", ", ".join(hidden),
             )  # fmt: skip
