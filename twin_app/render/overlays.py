@@ -118,6 +118,15 @@ class MapOverlays:
             renderer.AddViewProp(a)
         self._tag = renderer.AddObserver("StartEvent", self._update)
 
+    def north_box(self) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) display pixels (origin bottom left) the north arrow and its "N"
+        can take at any heading: the top-right corner that legends keep free."""
+        w, h = self.renderer.GetSize()
+        dpi_scale = max(1.0, h / 1080.0)
+        # the arrow (26 px) and the N (14 px further, 16 px text) round its centre
+        # (44, 56) px in from the corner
+        return (w - 96.0 * dpi_scale, h - 108.0 * dpi_scale, float(w), float(h))
+
     def set_visible(self, on: bool) -> None:
         """Show or hide both overlays."""
         for a in (self.bar, self.arrow, self.bar_text, self.north_text):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from typing import Any, Literal
@@ -25,6 +26,8 @@ from twin_app.render.colors import hex_to_rgb
 from twin_app.render.overlays import LegendPanel, MapOverlays
 from twin_app.render.plotter import gl_info
 from twin_app.render.registry import adapter_class
+
+log = logging.getLogger(__name__)
 
 View = Literal["oblique", "top", "street"]
 VIEWS: tuple[str, ...] = ("oblique", "top", "street")
@@ -77,6 +80,10 @@ class Scene:
         #: One panel per layer legend, stacked in the top-left corner (see legends_changed).
         self.legends: list[LegendPanel] = []
         self._legend_layout: tuple[float, ...] = ()
+        #: Names of the layers whose legend the view had no room for (see _layout_legends);
+        #: the picture says "+N legends hidden" where the next panel would have gone.
+        self.hidden_legends: list[str] = []
+        self._legend_note: LegendPanel | None = None
         self.dark = False
         self.shadows = False
         self.ground_color = GROUND
@@ -442,6 +449,10 @@ class Scene:
             panel.remove()
         self.legends.clear()
         self._legend_layout = ()
+        if self._legend_note is not None:
+            self._legend_note.remove()
+            self._legend_note = None
+        self.hidden_legends = []
         if not self.show_legends:
             return
         # By layer name: the same picture whatever order the layers were read in.
@@ -473,6 +484,10 @@ class Scene:
     #: at 1080 lines.
     LEGEND_MARGIN = 12.0
     LEGEND_BOTTOM = 70.0
+    #: Share of the view's area the legend panels may cover together.
+    LEGEND_AREA_CAP = 0.3
+    #: Smallest legend scale (8 px text); below it panels are hidden instead.
+    LEGEND_MIN_SCALE = 0.6
 
     def relayout_legends(self) -> None:
         """Lay the legend panels out again before the next render (the viewport moved)."""
@@ -480,8 +495,14 @@ class Scene:
         self.request_render()
 
     def _layout_legends(self) -> None:
-        """Stack the panels top-down from the top-left corner, in columns, never overlapping;
-        a panel that finds no room left in the view is hidden (a very small view)."""
+        """Stack the panels top-down from the top-left corner, in columns: never over one
+        another, the north arrow's corner (:meth:`MapOverlays.north_box`) or the scale bar,
+        and together on at most :data:`LEGEND_AREA_CAP` of the view.
+
+        Panels that do not fit shrink (down to :data:`LEGEND_MIN_SCALE`); when they still do
+        not, the largest panels are hidden first (they cost the most room; the others keep
+        their stacking order), a "+N legends hidden" panel takes the next place and
+        :attr:`hidden_legends` names them (a warning is logged when that set changes)."""
         if not self.legends:
             return
         w, h = self.plotter.renderer.GetSize()
@@ -489,20 +510,80 @@ class Scene:
         if key == self._legend_layout or w <= 0 or h <= 0:
             return
         self._legend_layout = key
+        panels = self.legends
         scale = max(0.75, h / 900.0)
+        while not self._place_legends(panels, scale, 0, w, h) and scale > self.LEGEND_MIN_SCALE:
+            scale = max(self.LEGEND_MIN_SCALE, scale * 0.85)
+        shown, note = panels, False
+        if not self._place_legends(panels, scale, 0, w, h):
+            # the largest go first (by their size at this scale), the rest keep their order
+            sizes = [float(np.prod(p.fit(0.0, float(h), scale, float(w)))) for p in panels]
+            by_size = sorted(range(len(panels)), key=lambda i: (-sizes[i], -i))
+            for n_hidden in range(1, len(panels) + 1):
+                gone = set(by_size[:n_hidden])
+                shown = [p for i, p in enumerate(panels) if i not in gone]
+                if self._place_legends(shown, scale, n_hidden, w, h):
+                    note = True
+                    break
+            else:
+                shown = []
+        hidden = [p.title for p in panels if p not in shown]
+        for p in panels:
+            p.set_visible(p in shown)
+        if self._legend_note is not None:
+            self._legend_note.set_visible(note)
+        if hidden and hidden != self.hidden_legends:
+            log.warning(
+                "%dx%d view: no room for the legend%s of %s (hidden; the picture says so)",
+                w, h, "s" if len(hidden) > 1 else "", ", ".join(hidden),
+            )  # fmt: skip
+        self.hidden_legends = hidden
+
+    def _place_legends(
+        self, panels: list[LegendPanel], scale: float, n_hidden: int, w: int, h: int
+    ) -> bool:
+        """Lay `panels` out at `scale` (and the "+`n_hidden` legends hidden" panel after
+        them); whether all of them fit (see :meth:`_layout_legends`)."""
         gap = self.LEGEND_MARGIN * scale
-        x, top = gap, h - gap - self.legend_top_px
-        col_w = 0.0
-        bottom = self.LEGEND_BOTTOM * scale
-        for panel in self.legends:
-            pw, ph = panel.fit(x, top, scale, w - x - gap)
-            if top - ph < bottom and top < h - gap:  # no room left: start a new column
+        dpi_scale = max(1.0, h / 1080.0)
+        # the scale bar and its label reach 55 px up at 1080 lines (not drawn any smaller)
+        bottom = max(self.LEGEND_BOTTOM * scale, 62.0 * dpi_scale)
+        top0 = h - gap - self.legend_top_px
+        right = w - gap
+        if self.overlays.arrow.GetVisibility():
+            right = min(right, self.overlays.north_box()[0] - gap)
+        todo = list(panels)
+        if n_hidden:
+            if self._legend_note is None:
+                self._legend_note = LegendPanel(self.plotter.renderer, "", entries=[])
+                self._legend_note.set_dark(self.dark)
+            self._legend_note.title = f"+{n_hidden} legend{'s' if n_hidden > 1 else ''} hidden"
+            todo.append(self._legend_note)
+
+        def fit(panel: LegendPanel, x: float, top: float) -> tuple[float, float]:
+            pw, ph = panel.fit(x, top, scale, right - x)
+            if panel is self._legend_note and panel.title_text.GetInput() != panel.title:
+                panel.title = f"+{n_hidden} hidden"  # "+1 legen..." says less
+                pw, ph = panel.fit(x, top, scale, right - x)
+            return pw, ph
+
+        x, top, col_w, area = gap, top0, 0.0, 0.0
+        for panel in todo:
+            if right - x <= 0:
+                return False
+            pw, ph = fit(panel, x, top)
+            if top - ph < bottom and top < top0:  # no room left: start a new column
                 x += col_w + gap
-                top, col_w = h - gap - self.legend_top_px, 0.0
-                pw, ph = panel.fit(x, top, scale, w - x - gap)
-            panel.set_visible(x + pw <= w and top - ph >= 0)
+                top, col_w = top0, 0.0
+                if right - x <= 0:
+                    return False
+                pw, ph = fit(panel, x, top)
+            if x + pw > right or top - ph < bottom:
+                return False
             col_w = max(col_w, pw)
             top -= ph + gap
+            area += pw * ph
+        return area <= self.LEGEND_AREA_CAP * w * h
 
     # -- sun and shadows -------------------------------------------------------------------------
     def set_sun(
@@ -698,7 +779,7 @@ class Scene:
             a.GetProperty().SetColor(*fg)
         for t in (o.bar_text, o.north_text, self.shadow_note):
             t.GetTextProperty().SetColor(*fg)
-        for panel in self.legends:
+        for panel in [*self.legends, *([self._legend_note] if self._legend_note else [])]:
             panel.set_dark(self.dark)
         self.request_render()
 

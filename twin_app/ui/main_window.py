@@ -165,7 +165,10 @@ class QtMainWindow(QMainWindow):
             "Layers", _scrolled(self.layers_panel), Qt.DockWidgetArea.LeftDockWidgetArea, "layers"
         )
         self.bookmarks_dock = self._dock(
-            "Bookmarks", self.bookmarks_panel, Qt.DockWidgetArea.LeftDockWidgetArea, "bookmarks"
+            "Bookmarks",
+            _scrolled(self.bookmarks_panel),
+            Qt.DockWidgetArea.LeftDockWidgetArea,
+            "bookmarks",
         )
         self.inspector_dock = self._dock(
             "Inspector", split, Qt.DockWidgetArea.RightDockWidgetArea, "inspector"
@@ -182,7 +185,7 @@ class QtMainWindow(QMainWindow):
             "Timeline", self.timeline, Qt.DockWidgetArea.BottomDockWidgetArea, "timeline"
         )
         self.alerts_dock = self._dock(
-            "Alerts", self.alerts_panel, Qt.DockWidgetArea.BottomDockWidgetArea, "alerts"
+            "Alerts", _scrolled(self.alerts_panel), Qt.DockWidgetArea.BottomDockWidgetArea, "alerts"
         )
         self.splitDockWidget(self.timeline_dock, self.messages_dock, Qt.Orientation.Vertical)
         self.tabifyDockWidget(self.messages_dock, self.alerts_dock)
@@ -202,10 +205,11 @@ class QtMainWindow(QMainWindow):
         #: The compare view and its dock, made when first shown (two 3D views).
         self.compare_view: Any = None
         self.compare_dock: QDockWidget | None = None
+        self._heights_before_compare: list[tuple[QDockWidget, int]] = []
         self.view.active_layer = self._active_layer
         self.layers_panel.ifc_controls.place_requested.connect(self.place_ifc_layer)
         self.resizeDocks(
-            [self.timeline_dock, self.messages_dock], [80, 120], Qt.Orientation.Vertical
+            [self.timeline_dock, self.messages_dock], [80, 160], Qt.Orientation.Vertical
         )
         self.resizeDocks(
             [self.layers_dock, self.inspector_dock], [300, 340], Qt.Orientation.Horizontal
@@ -1276,8 +1280,13 @@ class QtMainWindow(QMainWindow):
     def show_compare(self, on: bool = True) -> None:
         """Show (or hide) the compare view of the last scenario result in a dock."""
         if not on:
-            if self.compare_dock is not None:
+            if self.compare_dock is not None and self.compare_dock.isVisible():
                 self.compare_dock.hide()
+                # the other docks get the heights they had before it opened
+                before = [(d, h) for d, h in self._heights_before_compare if d.isVisible()]
+                if before:
+                    docks, heights = zip(*before, strict=True)
+                    self.resizeDocks(list(docks), list(heights), Qt.Orientation.Vertical)
             self.compare_action.setChecked(False)
             return
         if self.compare_view is None:
@@ -1289,14 +1298,33 @@ class QtMainWindow(QMainWindow):
             )
             self.compare_dock.visibilityChanged.connect(self.compare_action.setChecked)
             self.compare_view.show_comparison(self.session.scenario_state.comparison)
-            # Two 3D views need room: a dock squeezed to a strip shows nothing.
-            self.compare_view.setMinimumHeight(max(240, self.height() // 3))
         dock = self.compare_dock
         assert dock is not None
+        room = self.height()
+        if not dock.isVisible():
+            self._heights_before_compare = self._dock_heights()
+            # the window's least height with it docked (the hints before it shows: shown,
+            # Qt grows the window to them at once)
+            room -= self.minimumSizeHint().height() + dock.minimumSizeHint().height() + 8
+        if room < 0:
+            # No room left in a window this short: over its lower half, in a window of its
+            # own, rather than a main window grown past the screen.
+            dock.hide()
+            dock.setFloating(True)
+            area = self.geometry().intersected(self.screen().availableGeometry())
+            area.setTop(area.center().y())
+            dock.setGeometry(area)
         dock.show()
         dock.raise_()
-        self.resizeDocks([dock], [self.height() // 2], Qt.Orientation.Vertical)
+        if not dock.isFloating():
+            # Its share comes from the window's own room (the 3D view first): a minimum height
+            # on the view made Qt grow the window past the screen and never shrink it back.
+            self.resizeDocks([dock], [self.height() // 2], Qt.Orientation.Vertical)
         self.compare_action.setChecked(True)
+
+    def _dock_heights(self) -> list[tuple[QDockWidget, int]]:
+        """The heights of the docks on screen (what closing the compare view gives back)."""
+        return [(d, d.height()) for d in self.findChildren(QDockWidget) if d.isVisible()]
 
     def _on_comparison(self, comparison: Any, *_: Any) -> None:
         if self.compare_view is not None and self.compare_view.comparison is not comparison:
