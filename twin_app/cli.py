@@ -538,13 +538,23 @@ def cmd_open(args: argparse.Namespace) -> int:
     return run_app(paths, _read_options(args), screenshot=args.screenshot)
 
 
+class _LogFormat(logging.Formatter):
+    """The app's own log lines as the CLI's other messages (``twin: warning: ...``); a
+    library's keep its name (``twin: warning: wntr.epanet.io: ...``)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        name = "" if record.name.startswith("twin_app") else f"{record.name}: "
+        return f"twin: {record.levelname.lower()}: {name}{record.getMessage()}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``twin`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    handler = logging.StreamHandler()
+    handler.setFormatter(_LogFormat())
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
+        level=logging.DEBUG if args.verbose else logging.WARNING, handlers=[handler]
     )
     if not args.verbose:  # wntr logs every unused curve of a network it reads
         logging.getLogger("wntr").setLevel(logging.ERROR)
