@@ -166,3 +166,26 @@ def test_scenario_menu_and_empty_run_message(qtbot: Any, window: Any) -> None:
         w.scenario_run_action.trigger()
     assert done.args == [False]
     assert "nothing to run" in w.scenario_panel.status.text()
+
+
+def test_pick_on_map_from_the_menu_turns_pick_mode_on_and_off(qtbot: Any, window: Any) -> None:
+    from PySide6.QtCore import Qt
+
+    w = window
+    bar = w.menuBar()
+    menu = w.scenario_menu
+
+    def click_pick() -> None:
+        qtbot.mouseClick(
+            bar, Qt.MouseButton.LeftButton, pos=bar.actionGeometry(menu.menuAction()).center()
+        )
+        qtbot.waitUntil(menu.isVisible, timeout=5000)
+        pos = menu.actionGeometry(w.scenario_pick_action).center()
+        qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=pos)
+        qtbot.waitUntil(lambda: not menu.isVisible(), timeout=5000)
+
+    click_pick()
+    assert w.scenario_panel.pick_button.isChecked() and w.scenario_pick_action.isChecked()
+    click_pick()
+    assert not w.scenario_panel.pick_button.isChecked()
+    assert not w.scenario_pick_action.isChecked()

@@ -376,7 +376,8 @@ class QtMainWindow(QMainWindow):
         )
         self.scenario_pick_action = self._action(
             "&Pick on map",
-            sp.pick_button.setChecked,
+            # triggered's checked argument does not reach a bound C++ slot: read the action's
+            lambda: sp.pick_button.setChecked(self.scenario_pick_action.isChecked()),
             checkable=True,
             tip="A click on a road closes it, on a pipe or valve shuts it",
         )
