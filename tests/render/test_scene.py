@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from twin_app.model.city import FeatureSet
@@ -140,3 +141,28 @@ def test_shadows_darken_the_ground_behind_a_tower(
     scene.set_shadows(False)
     again = pixel_at(scene, behind)
     assert np.abs(again - lit).max() < 10  # back to normal lighting
+
+
+@pytest.mark.parametrize("missing", [None, np.nan, ""])
+def test_colour_by_type_draws_a_missing_type_in_the_unknown_colour(
+    scene: Scene, two_buildings: FeatureSet, pixel_at, missing: object
+) -> None:
+    """An OSM extract's ``type`` is NaN for most buildings (only relations carry one): the
+    colouring must not fail on it (it did: an int64-minimum index)."""
+    import dataclasses
+
+    from twin_app.model.style import NAN_COLOR, NO_TYPE
+
+    table = two_buildings.table.assign(type=pd.Series(["multipolygon", missing], dtype=object))
+    fs = dataclasses.replace(two_buildings, table=table)
+    layer = BuildingLayer(name="b", features=fs, color_by="type")
+    adapter = scene.add_layer(layer)
+    scene.set_view("top")
+    scene.show_legends = False
+    scene.legends_changed()
+    assert [name for name, _ in adapter.categories()] == [NO_TYPE, "multipolygon"]
+    assert dict(adapter.categories())[NO_TYPE] == NAN_COLOR
+    low, tower = pixel_at(scene, LOW_TOP), pixel_at(scene, TOWER_TOP)
+    grey = np.array([int(NAN_COLOR[i : i + 2], 16) for i in (1, 3, 5)])
+    # the tower (no type) in the light warm grey, lit; the other building in another colour
+    assert np.abs(tower - grey).max() < 60 and np.abs(tower - low).sum() > 60

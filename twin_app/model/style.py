@@ -258,11 +258,34 @@ def surface_categories(codes: np.ndarray[Any, Any]) -> list[tuple[str, str]]:
     return [(SURFACE_NAMES[int(c)], SURFACE_PALETTE[int(c)]) for c in present]
 
 
+#: The label of a feature whose type is missing (None, NaN, an empty text).
+NO_TYPE = "(no type)"
+
+
+def type_labels(types: Any) -> np.ndarray[Any, np.dtype[np.object_]]:
+    """Each feature's type as text, a missing one (None, NaN, ``pd.NA``, empty) as
+    :data:`NO_TYPE`: the one labelling :func:`type_categories` and the colours share."""
+    import pandas as pd
+
+    col = pd.Series(types, dtype=object)
+    text = col.astype(str).str.strip()
+    missing = col.isna().to_numpy() | (text == "").to_numpy()
+    labels = text.to_numpy(dtype=object)
+    labels[missing] = NO_TYPE
+    return labels
+
+
 def type_categories(types: Any) -> list[tuple[str, str]]:
-    """(label, colour) per distinct type, sorted: fixed colours for known types, else cycled."""
-    names = sorted({str(t) for t in types})
+    """(label, colour) per distinct type (:func:`type_labels`), sorted: fixed colours for
+    known types, the unknown-value colour for :data:`NO_TYPE`, else cycled."""
+    names = sorted(set(type_labels(types)))
     return [
-        (t, TYPE_COLORS.get(t, CATEGORY_PALETTE[i % len(CATEGORY_PALETTE)]))
+        (
+            t,
+            NAN_COLOR
+            if t == NO_TYPE
+            else TYPE_COLORS.get(t, CATEGORY_PALETTE[i % len(CATEGORY_PALETTE)]),
+        )
         for i, t in enumerate(names)
     ]
 

@@ -38,6 +38,7 @@ from twin_app.model.style import (
     ifc_class_palette,
     surface_categories,
     type_categories,
+    type_labels,
 )
 from twin_app.render.colors import (
     SURFACE_PALETTE,
@@ -266,8 +267,8 @@ class FeatureAdapter(Adapter[FeatureLayer]):
             mapper.ScalarVisibilityOn()
         elif by == COLOR_TYPE and "type" in fs.table:
             cats = self.categories()
-            lookup = {name: i for i, (name, _) in enumerate(cats)}
-            codes = fs.table["type"].astype(str).map(lookup).to_numpy(np.int64)
+            # the categories are the sorted distinct labels: np.unique's order
+            _, codes = np.unique(type_labels(fs.table["type"]).astype(str), return_inverse=True)
             rgb = palette_rgb([c for _, c in cats])[codes[self.point_feature]]
             self._direct(mapper, rgb)
         elif by != COLOR_SOLID and by in fs.table:
