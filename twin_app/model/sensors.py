@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 from psygnal import SignalGroup, evented
 
-from twin_app.model.layers import TimeLayer
+from twin_app.model.layers import COLOR_SOLID, TimeLayer
 from twin_app.model.style import CONGESTION, ClassScale
 
 if TYPE_CHECKING:
@@ -415,6 +415,11 @@ class PipeLayer(TimeLayer):
     kpi_name: ClassVar[str] = "lowest pressure (m)"
     if TYPE_CHECKING:
         events: ClassVar[SignalGroup]
+
+    def color_choices(self) -> list[str]:
+        """By the current value (:attr:`field_name`), or one colour (:attr:`color`); links in
+        alarm keep the alarm colour either way."""
+        return ["value", COLOR_SOLID]
 
     def feature_set(self) -> FeatureSet | None:
         """The pipes (one feature per link)."""

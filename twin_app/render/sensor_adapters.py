@@ -16,7 +16,7 @@ from vtkmodules.vtkRenderingCore import vtkActor, vtkGlyph3DMapper, vtkPolyDataM
 
 import twin_app.render._vtk  # noqa: F401  (VTK's OpenGL, text and interactor back ends)
 from twin_app.model.aqi import category, category_scale
-from twin_app.model.layers import TimeLayer
+from twin_app.model.layers import COLOR_SOLID, TimeLayer
 from twin_app.model.sensors import AirQualityLayer, MoverLayer, PipeLayer, TrafficLayer
 from twin_app.model.style import (
     CONGESTION,
@@ -318,14 +318,11 @@ class PipeAdapter(_TimeAdapter[PipeLayer]):
         order = ("pump", "valve", "tank", "reservoir")
         colors = {"pump": "#ff8c00", "valve": "#d62728", "tank": "#1f77b4", "reservoir": "#17becf"}
         pts = pv.PolyData(np.asarray(layer.glyph_xyz, np.float32).reshape(-1, 3))
-        pts.point_data["shape"] = np.array(
-            [order.index(k) if k in order else 0 for k in kinds], np.float32
-        )
-        pts.point_data["rgb"] = (
-            palette_rgb([colors.get(k, "#999999") for k in kinds])
-            if kinds
-            else np.zeros((0, 3), np.uint8)
-        )
+        if kinds:  # pyvista refuses empty arrays (a replayed network may have no such element)
+            pts.point_data["shape"] = np.array(
+                [order.index(k) if k in order else 0 for k in kinds], np.float32
+            )
+            pts.point_data["rgb"] = palette_rgb([colors.get(k, "#999999") for k in kinds])
         mapper = vtkGlyph3DMapper()
         mapper.SetInputData(pts)
         size = 9.0
@@ -359,7 +356,10 @@ class PipeAdapter(_TimeAdapter[PipeLayer]):
             return
         self.table = colormap_rgb8(layer.colormap)
         self.clim = layer.clim or auto_clim(layer.values[np.isfinite(layer.values)])
-        colors = map_colors(layer.values, self.clim, self.table, self.nan_rgb)
+        if layer.color_by == COLOR_SOLID:
+            colors = np.repeat(palette_rgb([layer.color]), layer.values.size, axis=0)
+        else:
+            colors = map_colors(layer.values, self.clim, self.table, self.nan_rgb)
         if layer.alarm.shape == layer.values.shape:
             colors[layer.alarm] = self.alarm_rgb
         self.rgb[:] = colors[self.point_feature]
@@ -368,6 +368,9 @@ class PipeAdapter(_TimeAdapter[PipeLayer]):
     def legend(self) -> tuple[str, Any] | None:
         if not self.layer.visible:
             return None
+        if self.layer.color_by == COLOR_SOLID:
+            alarm = f"{self.layer.field_name} < {self.layer.alarm_below_m:g} (alarm)"
+            return ("categories", [(self.layer.name, self.layer.color), (alarm, ALARM_COLOR)])
         return (
             "scalar",
             (
