@@ -189,3 +189,39 @@ def test_pick_on_map_from_the_menu_turns_pick_mode_on_and_off(qtbot: Any, window
     click_pick()
     assert not w.scenario_panel.pick_button.isChecked()
     assert not w.scenario_pick_action.isChecked()
+
+
+def test_results_of_an_earlier_version_of_the_scenario_say_so(qtbot: Any, window: Any) -> None:
+    """Undoing the intervention that was run leaves its KPIs on show: marked out of date, the
+    numbers grey, the compare dock's title too; redo makes them current again."""
+    from PySide6.QtCore import Qt
+
+    w = window
+    w.open_twin(SAMPLE_DIR)
+    qtbot.waitUntil(lambda: not w.loading and len(w.session.layers) >= 6, timeout=90_000)
+    w.session.add_intervention(CloseRoad(links=(WAY,)))
+    w.show_scenario_panel()
+    panel = w.scenario_panel
+    keys = w.view.interactor  # the app's shortcuts, sent where the user's focus is
+    w.activateWindow()
+    keys.setFocus()
+    qtbot.waitUntil(w.isActiveWindow, timeout=5_000)
+    with qtbot.waitSignal(panel.run_finished, timeout=120_000) as done:
+        qtbot.keyClick(keys, Qt.Key.Key_F5)
+    assert done.args == [True]
+    w.show_compare(True)
+    table = panel.kpi_table
+    current = table.item(0, 2).foreground().color().name()
+    assert panel.stale_label.isHidden() and w.compare_dock.windowTitle() == "Compare"
+    qtbot.keyClick(keys, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo the closure
+    assert w.session.scenario.interventions == ()
+    assert w.session.scenario_state.stale and panel.stale_label.isVisible()
+    assert "Out of date" in panel.stale_label.text()
+    assert table.rowCount() == 11  # still shown, for reference
+    assert table.item(0, 2).foreground().color().name() == "#8a8a8a" != current
+    assert "out of date" in w.compare_dock.windowTitle()
+    qtbot.keyClick(
+        keys, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    )
+    assert not w.session.scenario_state.stale and panel.stale_label.isHidden()
+    assert w.compare_dock.windowTitle() == "Compare"

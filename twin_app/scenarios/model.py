@@ -154,6 +154,9 @@ class ScenarioResult:
     conditions
         What the runs assumed, one line per study (the sun study's day and area, the air
         run's wind and where it came from, its stability class): shown beside the KPIs.
+    scenario
+        The :class:`~twin_app.scenarios.file.Scenario` that was run (a front end tells by it
+        whether the result is still that of the scenario being edited), or None.
     """
 
     name: str
@@ -165,6 +168,7 @@ class ScenarioResult:
     elapsed_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
     conditions: tuple[str, ...] = ()
+    scenario: Any = None
 
     def kpi(self, name: str) -> Kpi:
         """The KPI called ``name`` (KeyError if absent)."""

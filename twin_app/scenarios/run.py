@@ -1073,6 +1073,7 @@ def run_scenario(
         elapsed_s=time.perf_counter() - t0,
         extra=extra,
         conditions=tuple(conditions),
+        scenario=scenario,
     )
 
 

@@ -191,6 +191,14 @@ class ScenarioState:
         return self.scenario is not None and self.scenario != self.saved
 
     @property
+    def stale(self) -> bool:
+        """True when the result shown was run on another version of the scenario than the
+        one being edited (an intervention added, changed or undone since): its KPIs and
+        comparison are then out of date until the next run."""
+        ran = getattr(self.result, "scenario", None)
+        return ran is not None and ran != self.scenario
+
+    @property
     def interventions(self) -> tuple[Any, ...]:
         """The current interventions (empty without a scenario)."""
         return () if self.scenario is None else tuple(self.scenario.interventions)

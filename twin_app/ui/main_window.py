@@ -376,8 +376,7 @@ class QtMainWindow(QMainWindow):
         )
         self.scenario_pick_action = self._action(
             "&Pick on map",
-            # triggered's checked argument does not reach a bound C++ slot: read the action's
-            lambda: sp.pick_button.setChecked(self.scenario_pick_action.isChecked()),
+            self._on_pick_action,
             checkable=True,
             tip="A click on a road closes it, on a pipe or valve shuts it",
         )
@@ -1278,6 +1277,18 @@ class QtMainWindow(QMainWindow):
         width = max(self.scenario_dock.width(), SCENARIO_DOCK_PX)
         self.resizeDocks([self.scenario_dock], [width], Qt.Orientation.Horizontal)
 
+    def _on_pick_action(self) -> None:
+        # triggered's checked argument does not reach a bound C++ slot: read the action's
+        self.scenario_panel.pick_button.setChecked(self.scenario_pick_action.isChecked())
+
+    def _title_compare(self, *_: Any) -> None:
+        """The compare dock says when it shows a run of an earlier version of the scenario."""
+        if self.compare_dock is not None:
+            stale = self.session.scenario_state.stale
+            self.compare_dock.setWindowTitle(
+                "Compare (out of date: run the scenario, F5)" if stale else "Compare"
+            )
+
     def show_compare(self, on: bool = True) -> None:
         """Show (or hide) the compare view of the last scenario result in a dock."""
         if not on:
@@ -1299,6 +1310,10 @@ class QtMainWindow(QMainWindow):
             )
             self.compare_dock.visibilityChanged.connect(self.compare_action.setChecked)
             self.compare_view.show_comparison(self.session.scenario_state.comparison)
+            st = self.session.scenario_state
+            for event in (st.events.scenario, st.events.result):
+                event.connect(self._title_compare)
+        self._title_compare()
         dock = self.compare_dock
         assert dock is not None
         room = self.height()

@@ -44,6 +44,12 @@ if TYPE_CHECKING:
 SCENARIO_FILTER = "Scenario files (*.toml);;All files (*)"
 GOOD = QColor("#1b7f3b")
 BAD = QColor("#b3261e")
+#: The numbers of a run made on an earlier version of the scenario.
+STALE_GREY = QColor("#8a8a8a")
+STALE_TEXT = (
+    "Out of date: the scenario changed since this run (the KPIs and the compare view show "
+    "the run before). Run (F5) to update."
+)
 #: Kinds offered by "Add", grouped by study (one submenu each), in menu order.
 ADD_GROUPS: dict[str, tuple[str, ...]] = {
     "Traffic": ("close_road", "set_capacity", "set_speed", "add_link"),
@@ -250,6 +256,11 @@ class QtScenarioPanel(QWidget):
         layout.addLayout(water)
         layout.addLayout(run)
         layout.addWidget(self.status)
+        self.stale_label = QLabel(STALE_TEXT)
+        self.stale_label.setWordWrap(True)
+        self.stale_label.setStyleSheet("QLabel { color: #b26a00; font-weight: 600; }")
+        self.stale_label.hide()
+        layout.addWidget(self.stale_label)
         self.ranking_table = QTableWidget(0, 0)
         self.ranking_table.verticalHeader().hide()
         self.ranking_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -287,6 +298,7 @@ class QtScenarioPanel(QWidget):
         name = st.scenario.name if st.scenario is not None else "(new scenario)"
         where = st.path.name if st.path is not None else "not saved"
         self.name_label.setText(f"<b>{name}</b> — {where}{' *' if st.dirty else ''}")
+        self._refresh_kpis()  # out of date, or current again after an undo
 
     def _report(self, level: str, text: str) -> None:
         self.session.messages.emit(level, text)
@@ -579,6 +591,8 @@ class QtScenarioPanel(QWidget):
     # -- results ------------------------------------------------------------------------------
     def _refresh_kpis(self, *_: Any) -> None:
         rows = self.session.scenario_state.kpis
+        stale = self.session.scenario_state.stale
+        self.stale_label.setVisible(stale)
         self.kpi_table.setRowCount(len(rows))
         for r, k in enumerate(rows):
             cells = [k.name, _number(k.baseline), _number(k.scenario), _number(k.delta), k.unit]
@@ -588,7 +602,10 @@ class QtScenarioPanel(QWidget):
                     item.setTextAlignment(
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
                     )
-                if c == 3 and k.good is not None:
+                if c in (1, 2, 3) and stale:
+                    item.setForeground(QBrush(STALE_GREY))
+                    item.setToolTip("out of date: run the scenario (F5)")
+                elif c == 3 and k.good is not None:
                     item.setForeground(QBrush(GOOD if k.good else BAD))
                     item.setToolTip("better" if k.good else "worse")
                 elif c == 3 and k.note:
