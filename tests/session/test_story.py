@@ -371,3 +371,22 @@ def test_recording_while_a_scenario_is_compared_records_its_file(
     assert swiped.scenario == tmp_path / "closure.toml"
     assert swiped.compare_mode == "swipe" and swiped.show == "delta"
     cmp.close()
+
+
+def test_a_story_that_cannot_be_played_drops_the_old_player(session: Session) -> None:
+    session.story_state.story = _story()
+    old = session.story_player
+    old.play()
+    old.advance(5.0)
+    pose = session.camera.pose
+    bound: list[object] = []
+    session.story_player_changed.connect(bound.append)
+    bad = {"schema": 1, "name": "bad", "steps": [{"duration_s": 1, "camera": "Nope"}]}
+    session.story_state.story = story_from_dict(bad)
+    with pytest.raises(StoryError, match="no bookmark 'Nope'"):
+        _ = session.story_player
+    # nothing of the story before it is left to play, step or present; the view stays
+    assert bound == [None] and not old.playing and session.camera.pose == pose
+    with pytest.raises(StoryError):
+        session.next_step()
+    assert session.camera.pose == pose

@@ -822,13 +822,25 @@ class StoryVerbs:
     @property
     def story_player(self) -> StoryPlayer:
         """The player of the current story (made again, over the same baseline, when the story
-        changed; standing at the step the old one stood at, the view left as it is)."""
+        changed; standing at the step the old one stood at, the view left as it is).
+
+        Raises
+        ------
+        StoryError
+            The current story cannot be played on this session (a bookmark neither has). The
+            player of the story before it is dropped (paused, the view left as it is), so
+            that nothing plays, steps or presents a story that is no longer the current one.
+        """
         old = self._story_player
         story = self.story
         if old is not None and old.story is story:
             return old
         session: Session = self  # type: ignore[assignment]
-        player = StoryPlayer(session, story, base=old.base if old is not None else None)
+        try:
+            player = StoryPlayer(session, story, base=old.base if old is not None else None)
+        except Exception:  # whatever stops the new story, the old one's player is stale
+            self.drop_story_player()
+            raise
         if old is not None:
             player.results = {p: r for p, r in old.results.items() if p in player.scenario_files()}
             player._shown_result = old._shown_result

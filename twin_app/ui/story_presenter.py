@@ -5,7 +5,9 @@ view.
 
 Keys: Page Down / Page Up (what a presenter remote sends) go to the next / previous step; while
 presenting full screen the arrow keys do too (outside it they walk the 3D view); F6 plays or
-pauses the story, Shift+F5 (a remote's "start show") presents and Esc ends the presentation.
+pauses the story, Shift+F5 (a remote's "start show") presents and Esc ends the presentation
+(and pauses the story: it must not move the window's view on its own). A story that cannot be
+played (a bookmark neither it nor the session has) is told in Messages and never presented.
 """
 
 from __future__ import annotations
@@ -142,8 +144,18 @@ class StoryPresenter(QObject):
 
     def _on_story(self, *_: Any) -> None:
         # a story that does not fit the session (a bookmark it lacks) is told, not raised
-        # into the edit that changed it
-        self._guard(lambda: self.session.story_player)
+        # into the edit that changed it; it stays the current story (the Story panel shows it,
+        # Undo brings back the one before), and the session dropped the old story's player
+        self._playable("cannot be played (it stays in the Story panel; Undo goes back)")
+
+    def _playable(self, what: str) -> StoryPlayer | None:
+        """The current story's player, or None after one line in Messages saying why the
+        story `what` (its name first)."""
+        try:
+            return self.player
+        except TwinError as exc:
+            self.window._report("error", f"story {self.session.story.name!r} {what}: {exc}")
+            return None
 
     def _bind(self, player: StoryPlayer | None) -> None:
         old = self._player
@@ -357,6 +369,15 @@ class StoryPresenter(QObject):
         """Full screen with no chrome, the story at its current step (the first at its start)."""
         if self.presenting:
             return
+        # a story that cannot be played is never presented: the window stays as it is
+        player = self._playable("is not presented")
+        if player is None:
+            return
+        if not player.timeline.beats:
+            self.window._report(
+                "warning", f"story {player.story.name!r} has no steps to present: record one"
+            )
+            return
         w = self.window
         self.presenting = True
         from PySide6.QtWidgets import QDockWidget, QToolBar
@@ -373,17 +394,18 @@ class StoryPresenter(QObject):
         )
         self.end_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
         w.showFullScreen()
-        player = self.player
         if player.index < 0:
             player.go_to_step(0)
         self._on_compare(player.compare)
 
     def end_presenting(self) -> None:
-        """Back to the window as it was."""
+        """Back to the window as it was; the story pauses where it stands (F6 plays on)."""
         if not self.presenting:
             return
         w = self.window
         self.presenting = False
+        if self._player is not None:  # a story playing on would move the window's view
+            self._player.pause()
         self._drop_compare_caption()
         self.next_action.setShortcuts([QKeySequence(Qt.Key.Key_PageDown)])
         self.previous_action.setShortcuts([QKeySequence(Qt.Key.Key_PageUp)])
