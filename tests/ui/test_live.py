@@ -143,3 +143,20 @@ def test_follow_camera_tracks_a_bus(qtbot: Any, twin_window: Any) -> None:
     before = w.view.pose()
     w.session.clock.step(120)
     assert w.view.pose() == before  # no longer following
+
+
+def test_following_a_bus_that_is_not_running_says_so(qtbot: Any, twin_window: Any) -> None:
+    from twin_app.model.sensors import MoverLayer
+
+    w = twin_window
+    buses = next(layer for layer in w.session.layers if isinstance(layer, MoverLayer))
+    w.session.clock.seek(pd.Timestamp("2026-03-02T08:30Z").value)  # before the evening runs
+    idle = np.flatnonzero(~buses.valid)
+    assert idle.size
+    said: list[tuple[str, str]] = []
+    w.session.messages.connect(lambda level, text: said.append((level, text)))
+    before = w.view.pose()
+    w.follow(buses, int(idle[0]))
+    ((level, text),) = said
+    assert level == "info" and str(buses.mover_ids[idle[0]]) in text
+    assert "no position at this time" in text and w.view.pose() == before

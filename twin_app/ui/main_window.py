@@ -1190,6 +1190,12 @@ class QtMainWindow(QMainWindow):
             x, y, z = (float(v) for v in layer.positions[index])
             z = z if math.isfinite(z) else 0.0
             camera.fly_to(pose_for_bounds((x - 60, x + 60, y - 60, y + 60, z, z + 10)))
+        elif index >= 0:  # not running now: nothing moves until it appears, so say why
+            self._report(
+                "info",
+                f"{layer.name}: {layer.mover_ids[index]} has no position at this time; the "
+                "camera follows it from when it appears (play the clock or seek)",
+            )
 
     def _on_follow(self) -> None:
         from PySide6.QtWidgets import QInputDialog
