@@ -373,6 +373,18 @@ def test_remove_button_and_delete_key_then_undo(
     assert _names(panel) == ["Objects", "Roads", "Buildings"]
 
 
+def test_removing_the_last_layer_leaves_no_style_of_it(
+    qtbot: QtBot, panel: QtLayersPanel, session: Session
+) -> None:
+    panel.select_layer(_layer(session, "Buildings"))
+    assert panel.color_by_combo.count() > 0
+    for _ in range(len(session.layers)):
+        panel.select_layer(session.layers[0])
+        panel.remove_button.click()
+    assert panel.current_layer() is None and not panel.editor.isEnabled()
+    assert panel.color_by_combo.count() == 0 and panel.editor.title() == "Style"
+
+
 def test_select_layer_current_layer_and_signal(
     qtbot: QtBot, panel: QtLayersPanel, session: Session
 ) -> None:

@@ -689,8 +689,10 @@ class QtLayersPanel(QWidget):
         self.ifc_controls.setVisible(isinstance(layer, IfcLayer))
         if isinstance(layer, IfcLayer):
             self.ifc_controls.show_layer(layer)
-        if layer is None:
+        if layer is None:  # no layer (the last one went): nothing of a gone layer stays shown
             self.editor.setTitle("Style")
+            with QSignalBlocker(self.color_by_combo):
+                self.color_by_combo.clear()
             self._refresh_legend()
             return
         title = self.editor.fontMetrics().elidedText(
