@@ -133,6 +133,7 @@ def test_tiles_show_the_scenario_kpis(qtbot: Any, make_wall: Any, tmp_path: Path
     tstt = next(r for r in rows if r.name == "tstt_veh_h")
     assert tstt.delta > 0  # closing a road costs time: the change is real, not a copy
     assert w.caption.text() == session.scenario_state.result.name  # type: ignore[union-attr]
+    assert w.title.text() == "City of London"  # the twin's name, as from the window (F11)
     # the 3D area is the compare view: baseline and scenario side by side, on one camera
     cv = w.compare_view
     assert cv is not None and cv.isVisible() and not w.view.isVisible()

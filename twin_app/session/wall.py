@@ -14,6 +14,7 @@ loop, a test or another front end gets the same numbers:
 - :class:`Tour` and :func:`tour_items`: the automatic tour through bookmarks on a loop.
 - :class:`WallProgram`: the wall's loop: a round of the tour's stops, then each story played in
   full (:class:`~twin_app.session.story.StoryPlayer`), then the stops again.
+- :func:`twin_title`: the twin's name, shown top left.
 - :func:`twin_stories`, :func:`wall_stories`, :func:`session_stories`: the stories a twin
   ships (its ``stories/`` folder), the ones ``twin wall`` plays and the ones a wall opened
   from the app plays (the session's current story too).
@@ -87,6 +88,19 @@ def wall_target_kind(path: Path | str) -> str:
         f"{p}: not a session (*.twin.toml), a twin folder (with manifest.toml) or a scenario "
         "(*.toml)"
     )
+
+
+def twin_title(session: Session) -> str:
+    """The wall's title: the name in the manifest of the session's first twin (``""`` when it
+    has none, or its manifest can no longer be read), whichever way the wall was opened."""
+    from twin_app.io.manifest import read_manifest
+
+    for folder in list(session.twins):
+        try:
+            return read_manifest(folder).name
+        except TwinError:
+            continue
+    return ""
 
 
 # -- KPI tiles -----------------------------------------------------------------------------------
@@ -301,6 +315,13 @@ class RollingSeries:
         self._v[i] = self._v[i + self.capacity] = v
         self._i = i
         self.count = min(self.count + 1, self.capacity)
+
+    def set_last(self, v: float) -> None:
+        """Replace the newest sample's value (the same instant sampled again: a paused clock
+        must not fill the window with copies of one point). No sample yet: nothing to do."""
+        if self.count:
+            i = self._i
+            self._v[i] = self._v[i + self.capacity] = v
 
     def clear(self) -> None:
         """Forget every sample (a seek back in replay, a new scenario)."""

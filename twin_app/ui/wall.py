@@ -38,6 +38,7 @@ from twin_app.session.wall import (
     orbit_items,
     scenario_kpis,
     tour_items,
+    twin_title,
     wall_target_kind,
 )
 from twin_app.ui.view3d import QtView3D
@@ -115,7 +116,8 @@ class QtWallWindow(QWidget):
     timezone
         IANA zone of the clock and chart axes (the twin's).
     title
-        Shown at the top left (the twin's name).
+        Shown at the top left; default the session's twin's name
+        (:func:`~twin_app.session.wall.twin_title`, kept up as twins are opened).
 
     Signals
     -------
@@ -141,7 +143,7 @@ class QtWallWindow(QWidget):
         self.setObjectName("wall")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setStyleSheet(STYLE)
-        self.setWindowTitle(f"{title or 'twin_app'} — wall")
+        self.setWindowTitle("twin_app — wall")
         self.session = session
         self.drive_clock = drive_clock
         self.stale_factor = float(stale_factor)
@@ -153,7 +155,10 @@ class QtWallWindow(QWidget):
         self._unit_px = 0
         # -- widgets, made once ---------------------------------------------------------------
         self.view = QtView3D(session, self)
-        self.title = QLabel(title)
+        self.title = QLabel()
+        self._title_given = title
+        self._title_twins: tuple[Path, ...] | None = None
+        self.show_title()
         self.caption = QLabel()
         self.caption.setObjectName("wallCaption")
         self.banner = QLabel()
@@ -545,6 +550,7 @@ class QtWallWindow(QWidget):
             kpi = kpis[k] if k < len(kpis) else None
             tile.setVisible(kpi is not None)
             tile.show_kpi(kpi, stale=kpi is not None and self._kpi_stale(kpi, stale_names))
+        self.show_title()
         self._ensure_charts(live)
         if self.charts is not None and s.clock.t_ns > 0:
             self.charts.push(s.clock.t_ns / 1e9, self.chart_values(live))
@@ -558,6 +564,19 @@ class QtWallWindow(QWidget):
         self.ticker.set_stale(f"STALE: {feed[0].note}" if feed else "")
         self.ticker.refresh()
         self._show_clock()
+
+    def show_title(self) -> None:
+        """The title top left: the one given, else the name of the session's twin (read again
+        only when the session's twins change), the same whether the wall was opened with
+        ``twin wall`` or from the main window."""
+        twins = tuple(self.session.twins)
+        if twins == self._title_twins:
+            return
+        self._title_twins = twins
+        text = self._title_given or twin_title(self.session)
+        if text != self.title.text():
+            self.title.setText(text)
+            self.setWindowTitle(f"{text or 'twin_app'} — wall")
 
     def _kpi_stale(self, kpi: WallKpi, stale_names: set[str]) -> bool:
         if self.scenario_rows or not stale_names:
@@ -687,8 +706,7 @@ class WallLoader:
                 self.timezone = twins[0].timezone
                 self.wall.tz = ZoneInfo(self.timezone)
                 self.wall.ticker.set_timezone(self.timezone)
-                if not self.wall.title.text():
-                    self.wall.title.setText(twins[0].manifest.name)
+                self.wall.show_title()
             self.wall.set_status("")
             if self.on_ready is not None:
                 self.on_ready()

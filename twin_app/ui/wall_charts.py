@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
+import numpy as np
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
@@ -20,6 +22,16 @@ JUMP_STEPS = 20.0
 #: The usual step follows a slower clock down by this factor a push (a partial step, as
 #: play resumes between two refreshes, must not make the next whole one look like a jump).
 STEP_DECAY = 0.9
+#: The shortest time window a chart shows, seconds: while the clock stands still (or has just
+#: started) the axis shows this much time ending now, not a fraction of a second around one
+#: instant. A live wall's full window (600 refreshes at 2 Hz) is as long.
+MIN_SPAN_S = 300.0
+#: A flat or nearly flat series is shown over at least this share of its magnitude (over 1
+#: around zero): a zero-height range leaves its y labels no room.
+MIN_Y_SHARE = 0.1
+#: Padding of the time and value ranges, as shares of their lengths.
+X_PAD = 0.02
+Y_PAD = 0.1
 
 
 def is_jump(
@@ -32,6 +44,32 @@ def is_jump(
     if t_s < last_t:
         return True
     return step_s is not None and t_s - last_t > jump_steps * step_s
+
+
+def x_range(t0: float, t1: float, min_span_s: float = MIN_SPAN_S) -> tuple[float, float]:
+    """The time axis for samples from `t0` to `t1` (seconds): the samples' own stretch, at
+    least `min_span_s` long, always ending at `t1` (the clock now)."""
+    return min(t0, t1 - min_span_s), t1
+
+
+def y_range(v: np.ndarray[Any, Any], min_share: float = MIN_Y_SHARE) -> tuple[float, float] | None:
+    """The value axis for values `v` (NaN: gaps): their min to max, widened about its middle
+    to at least `min_share` x the largest magnitude (1 when that is 0) so a flat series gets a
+    range its labels fit on; None when no value is finite."""
+    finite = v[np.isfinite(v)]
+    if not finite.size:
+        return None
+    lo, hi = float(finite.min()), float(finite.max())
+    need = min_share * max(abs(lo), abs(hi)) or 1.0
+    if hi - lo < need:
+        mid = 0.5 * (lo + hi)
+        lo, hi = mid - 0.5 * need, mid + 0.5 * need
+    return lo, hi
+
+
+def _padded(r: tuple[float, float], share: float) -> tuple[float, float]:
+    pad = share * (r[1] - r[0])
+    return r[0] - pad, r[1] + pad
 
 
 class QtWallCharts(QWidget):
@@ -61,6 +99,9 @@ class QtWallCharts(QWidget):
         self.series = {n: RollingSeries(capacity) for n in self.names}
         self.plots = []
         self.curves = []
+        #: A dot on each plot's newest sample: a paused clock's one sample draws no line.
+        self.dots = []
+        self._dot_at: list[tuple[float, float] | None] = []
         self._last_t = -math.inf
         #: The clock's usual step between two pushes: the largest positive one of the window,
         #: decaying by STEP_DECAY a step (None after a jump, until the clock moves again).
@@ -76,10 +117,22 @@ class QtWallCharts(QWidget):
             plot.setMouseEnabled(x=False, y=False)
             plot.hideButtons()
             plot.getPlotItem().setMenuEnabled(False)
-            curve = plot.plot(pen=pg.mkPen(COLOURS[k % len(COLOURS)], width=3), connect="finite")
+            # the ranges follow the clock (x_range, y_range), not pyqtgraph's auto range
+            plot.getViewBox().disableAutoRange()
+            colour = COLOURS[k % len(COLOURS)]
+            curve = plot.plot(pen=pg.mkPen(colour, width=3), connect="finite")
+            # one point at the origin, moved (setPos) to the newest sample: cheaper than
+            # setting a scatter's data each refresh
+            dot = pg.ScatterPlotItem(
+                [0.0], [0.0], size=9, brush=pg.mkBrush(colour), pen=None, symbol="o"
+            )
+            dot.setVisible(False)
+            plot.addItem(dot)
             layout.addWidget(plot)
             self.plots.append(plot)
             self.curves.append(curve)
+            self.dots.append(dot)
+            self._dot_at.append(None)
 
     def set_unit_px(self, unit_px: int) -> None:
         """Scale titles and tick labels (0.7 and 0.55 type units)."""
@@ -91,6 +144,8 @@ class QtWallCharts(QWidget):
                 ax = plot.getAxis(side)
                 ax.setStyle(tickFont=f)
                 ax.setTextPen("#cccccc")
+        for dot in self.dots:
+            dot.setSize(max(6, round(0.45 * unit_px)))
 
     def push(self, t_s: float, values: dict[str, float]) -> None:
         """Add one sample per plot at clock time `t_s` (UTC seconds) and redraw the curves.
@@ -98,8 +153,15 @@ class QtWallCharts(QWidget):
         A jump of the clock (:func:`is_jump`: time going back as replay loops or a seek or
         story step sets it earlier, or far forward) starts the window afresh: the buffers are
         cleared in place, so the axis shows one continuous stretch of time, never a line
-        across hours nobody saw.
+        across hours nobody saw. The same time again (the clock paused: the wall refreshes on,
+        for days maybe) replaces the newest samples' values instead of adding copies, so a
+        pause keeps the window's history. The axes show :func:`x_range` and :func:`y_range`.
         """
+        if t_s == self._last_t:
+            for name in self.names:
+                self.series[name].set_last(values.get(name, math.nan))
+            self._redraw()
+            return
         if is_jump(t_s, self._last_t, self.step_s):
             for s in self.series.values():
                 s.clear()
@@ -108,8 +170,28 @@ class QtWallCharts(QWidget):
             dt = t_s - self._last_t
             self.step_s = dt if self.step_s is None else max(dt, STEP_DECAY * self.step_s)
         self._last_t = t_s
-        for name, curve in zip(self.names, self.curves, strict=True):
-            s = self.series[name]
-            s.push(t_s, values.get(name, math.nan))
-            t, v = s.view()
+        for name in self.names:
+            self.series[name].push(t_s, values.get(name, math.nan))
+        self._redraw()
+
+    def _redraw(self) -> None:
+        """Set each curve, dot and view range from its series (views, no copies)."""
+        for k, (name, plot, curve, dot) in enumerate(
+            zip(self.names, self.plots, self.curves, self.dots, strict=True)
+        ):
+            t, v = self.series[name].view()
             curve.setData(t, v, connect="finite")
+            at = (float(t[-1]), float(v[-1])) if len(t) and math.isfinite(v[-1]) else None
+            if at != self._dot_at[k]:
+                self._dot_at[k] = at
+                dot.setVisible(at is not None)
+                if at is not None:
+                    dot.setPos(*at)
+            xr = x_range(float(t[0]), float(t[-1])) if len(t) else None
+            yr = y_range(v)
+            # one call for both axes: each setRange updates the view and its axes
+            plot.getViewBox().setRange(
+                xRange=None if xr is None else _padded(xr, X_PAD),
+                yRange=None if yr is None else _padded(yr, Y_PAD),
+                padding=0.0,
+            )
