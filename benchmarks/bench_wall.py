@@ -128,6 +128,9 @@ def child(args: argparse.Namespace) -> None:
         return int(m.uordblks), int(m.fordblks), int(m.hblkhd)
 
     app = QApplication([])
+    from twin_app.ui.gui_gc import collect_on_gui_thread
+
+    collect_on_gui_thread()  # as `twin wall` does
     session = Session()
     session.live.silent_after_s = max(3.0 * args.publish_s, 5.0)
     size = tuple(int(v) for v in args.size.lower().split("x"))

@@ -49,6 +49,9 @@ def run_app(
     from twin_app.session.heap import tune_malloc
 
     tune_malloc()  # freed render-sized buffers go back to the system (issue 11's growth)
+    from twin_app.ui.gui_gc import collect_on_gui_thread
+
+    collect_on_gui_thread()  # Qt/VTK cycles are never freed on a worker thread
     # compile the traffic solver while the planner looks around (cached on disk after once)
     threading.Thread(target=session.prepare_engines, name="prepare-engines", daemon=True).start()
     window = QtMainWindow(session)

@@ -42,3 +42,15 @@ def loaded(qtbot: Any, window: Any) -> Any:
     qtbot.waitUntil(lambda: not window.loading and len(window.session.layers) == 4, timeout=60_000)
     window.view.scene.render()
     return window
+
+
+@pytest.fixture(autouse=True)
+def _collect_on_the_gui_thread() -> Iterator[None]:
+    """Free each test's Qt/VTK reference cycles here, on the GUI thread, as the app's
+    collector does (twin_app.ui.gui_gc): left to the automatic collection, a closed wall's
+    view was freed on a later test's worker thread, which aborts ("Cannot make
+    QOpenGLContext current in a different thread")."""
+    import gc
+
+    yield
+    gc.collect()

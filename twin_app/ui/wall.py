@@ -775,6 +775,9 @@ def run_wall(
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication([])
     app.setApplicationName("twin_app")
+    from twin_app.ui.gui_gc import collect_on_gui_thread
+
+    collect_on_gui_thread()  # Qt/VTK cycles are never freed on a worker thread
     session = Session()
     wall = QtWallWindow(session, tour_s=tour_s, charts=charts, stale_factor=stale_factor)
     wall.add_stories(loaded)
