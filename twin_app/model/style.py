@@ -296,7 +296,7 @@ def ground_categories(classes: Any) -> list[tuple[str, str]]:
     A class not in the table (a CityJSON LandUse ``class`` attribute, say) gets the generic
     ``landuse`` colour rather than a colour that might mean something elsewhere.
     """
-    present = {str(c) for c in classes}
+    present = set(type_labels(classes))
     known = [(name, color) for name, color in GROUND_CLASSES if name in present]
     other = sorted(present - set(GROUND_COLORS))
     return known + [(name, GROUND_COLORS["landuse"]) for name in other]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import numpy as np
+import pandas as pd
 import pyvista as pv
 from vtkmodules.vtkCommonCore import vtkLookupTable
 from vtkmodules.vtkCommonDataModel import vtkPlane, vtkPlaneCollection
@@ -31,6 +32,7 @@ from twin_app.model.layers import (
 from twin_app.model.mesh import TriMesh
 from twin_app.model.sensors import AirQualityLayer, TrafficLayer
 from twin_app.model.style import (
+    NAN_COLOR,
     ClassScale,
     column_clim,
     column_scale,
@@ -266,10 +268,10 @@ class FeatureAdapter(Adapter[FeatureLayer]):
             mapper.SelectColorArray("surface_rgb")
             mapper.ScalarVisibilityOn()
         elif by == COLOR_TYPE and "type" in fs.table:
-            cats = self.categories()
-            # the categories are the sorted distinct labels: np.unique's order
-            _, codes = np.unique(type_labels(fs.table["type"]).astype(str), return_inverse=True)
-            rgb = palette_rgb([c for _, c in cats])[codes[self.point_feature]]
+            cats = self.categories()  # sorted types, or the ground classes in their order
+            names = pd.Index([name for name, _ in cats])
+            codes = names.get_indexer(pd.Index(type_labels(fs.table["type"])))  # -1: none
+            rgb = palette_rgb([*(c for _, c in cats), NAN_COLOR])[codes[self.point_feature]]
             self._direct(mapper, rgb)
         elif by != COLOR_SOLID and by in fs.table:
             values = self.layer.feature_values(by)
