@@ -156,7 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_render.add_argument(
         "--color-by",
         default=None,
-        help="buildings colour: height_m (default), surface, solid or a column",
+        help="buildings colour: height_m (default), surface, type, solid or a column; IFC models: "
+        "ifc_class (default), material or solid",
     )
     p_render.add_argument(
         "--aa",
@@ -457,7 +458,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     """``twin render``: open files, a twin folder or a session through the session core, bring
     the clock to ``--at``, draw it through the viewer binding on an offscreen plotter (as the
     window would), save a PNG."""
-    from twin_app.model.layers import BuildingLayer
+    from twin_app.model.layers import BuildingLayer, IfcLayer
     from twin_app.render.plotter import AA
     from twin_app.render.snapshot import SSAA_MAX_PIXELS, snapshot
     from twin_app.session import Session
@@ -473,14 +474,16 @@ def cmd_render(args: argparse.Namespace) -> int:
     if args.at is not None and _lonlat(args.at) is None:
         _seek_to(session, args.at, twins[0].timezone if twins else "UTC")
     if args.color_by:
-        for layer in session.layers:
-            if isinstance(layer, BuildingLayer):
-                if args.color_by not in layer.color_choices():
-                    raise TwinError(
-                        f"--color-by {args.color_by!r} is not available; "
-                        f"choose from {', '.join(layer.color_choices())}"
-                    )
-                layer.color_by = args.color_by
+        # the buildings and the IFC models: each that offers the colouring takes it
+        drawn = [x for x in session.layers if isinstance(x, (BuildingLayer, IfcLayer))]
+        takers = [x for x in drawn if args.color_by in x.color_choices()]
+        if drawn and not takers:
+            offered = dict.fromkeys(c for x in drawn for c in x.color_choices())
+            raise TwinError(
+                f"--color-by {args.color_by!r} is not available; choose from {', '.join(offered)}"
+            )
+        for layer in takers:
+            layer.color_by = args.color_by
     w, h = args.size
     # Up to 16384 a side: in tiles where the GL's framebuffer is smaller (render/snapshot.py).
     aa: AA = args.aa if args.aa != "ssaa" or w * h <= SSAA_MAX_PIXELS else "off"
@@ -547,10 +550,32 @@ class _LogFormat(logging.Formatter):
         return f"twin: {record.levelname.lower()}: {name}{record.getMessage()}"
 
 
+#: Options whose value may start with a minus sign (a western longitude, a negative angle).
+_SIGNED = ("--at", "--rotate", "--azimuth")
+_NUMBERS = re.compile(r"-[\d.][\d.,:eE+-]*")
+
+
+def _join_signed(argv: Sequence[str]) -> list[str]:
+    """``--at -0.1,51.5`` as ``--at=-0.1,51.5``: argparse takes a value starting with ``-``
+    (other than one plain number) for an option, so London and the Americas were refused."""
+    out: list[str] = []
+    items = list(argv)
+    i = 0
+    while i < len(items):
+        a = items[i]
+        if a in _SIGNED and i + 1 < len(items) and _NUMBERS.fullmatch(items[i + 1]):
+            out.append(f"{a}={items[i + 1]}")
+            i += 2
+        else:
+            out.append(a)
+            i += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``twin`` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_signed(sys.argv[1:] if argv is None else argv))
     handler = logging.StreamHandler()
     handler.setFormatter(_LogFormat())
     logging.basicConfig(
