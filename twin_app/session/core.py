@@ -1042,13 +1042,30 @@ def load_session_twins(
     session's sources produced (not read again): one :class:`~twin_app.session.twin.TwinLoad`
     (with no ``result``) per twin folder.
     """
+    from twin_app.io.manifest import read_manifest
     from twin_app.session.twin import open_twin
 
     sets = [fs for result, _ in results for fs in result.city.sets]
     if not sets:
         return []
     frame = results[0][0].city.frame
-    return [
-        open_twin(twin, progress, cancelled, frame=frame, geometry=sets)
-        for twin in data.resolved_twins(folder)
-    ]
+    # (the resolved file, its feature set) for every set the session's sources produced
+    placed: list[tuple[Path, Any]] = []
+    for result, _ in results:
+        files = [Path(src.path) for src in result.sources]
+        for fs in result.city.sets:
+            file = next(
+                (f for f in files if fs.source == f.name or fs.source.startswith(f"{f.name}:")),
+                None,
+            )
+            if file is not None:
+                placed.append((file.resolve(), fs))
+    loads = []
+    for twin in data.resolved_twins(folder):
+        manifest = read_manifest(twin)
+        own = {p.resolve() for p in manifest.paths()}
+        # a twin's series are placed on its own geometry, as when the twin was opened: other
+        # files of the session (a city far away) must not stretch the fit of its traffic
+        mine = [fs for file, fs in placed if file in own] or sets
+        loads.append(open_twin(manifest, progress, cancelled, frame=frame, geometry=mine))
+    return loads
