@@ -295,6 +295,7 @@ def add_building(model: MassingModel, params: AddBuilding) -> MassingModel:
         ring = model.frame.lonlat_to_local(ll[:, 0], ll[:, 1])[:, :2]
     else:
         ring = np.asarray(params.footprint, dtype=np.float64)
+    near_twin(ring, "lonlat" if params.lonlat is not None else "footprint", "the building")
     n = model.n_buildings
     name = params.id if params.id is not None else f"new/{_added(model)}"
     if name in model.building_index():
@@ -302,6 +303,29 @@ def add_building(model: MassingModel, params: AddBuilding) -> MassingModel:
     mesh = add_buildings(model.mesh, [ring], params.height, model.ground_z, index=[n])
     ids = np.append(model.building_ids, np.asarray([name], dtype=object))
     return dataclasses.replace(model, mesh=mesh, building_ids=ids, changed=_changed(model, [n]))
+
+
+def near_twin(xy: Any, key: str, what: str) -> None:
+    """Refuse a place more than :data:`twin_app.io.load.IFC_FAR_M` from the twin's centre
+    (its local origin): a proposal in another city (lon/lat swapped, a typo) would be
+    studied on empty ground and look like a result.
+
+    Raises
+    ------
+    UnknownElementError
+        Naming `key` and the distance.
+    """
+    from twin_app.io.load import IFC_FAR_M
+
+    pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    centre = 0.5 * (pts.min(axis=0) + pts.max(axis=0))
+    far = float(np.hypot(*centre))
+    if not far <= IFC_FAR_M:
+        raise UnknownElementError(
+            f"{what} lies {far / 1000:,.0f} km from the twin's centre (at most "
+            f"{IFC_FAR_M / 1000:.0f} km): check [lon, lat] (not [lat, lon]) or the local metres",
+            key,
+        )
 
 
 #: IFC classes left out of a proposed body: the site (terrain) and spaces (room volumes).

@@ -277,6 +277,7 @@ def base_stations(specs: tuple[StationSpec, ...], model: MassingModel, label: st
         ``on_roof`` names a building the model does not have (or has removed).
     """
     from twin_app.engines.radio import BaseStation
+    from twin_app.scenarios.interventions import near_twin
 
     xy, height, present = _roofs(model)
     index = model.building_index()
@@ -300,6 +301,11 @@ def base_stations(specs: tuple[StationSpec, ...], model: MassingModel, label: st
             pos = model.frame.lonlat_to_local(np.array([s.lonlat[0]]), np.array([s.lonlat[1]]))[
                 0, :2
             ]
+        if s.on_roof is None:
+            try:
+                near_twin(pos, "lonlat" if s.lonlat is not None else "xy", f"station {s.id!r}")
+            except InputError as exc:
+                raise InputError(f"{label}: key 'radio.stations.{s.id}': {exc}") from None
         out.append(
             BaseStation(
                 x_m=float(pos[0]),
