@@ -261,3 +261,37 @@ def test_report_opens_in_a_browser(session: Session, tmp_path: Path) -> None:
     # the renders: the ground colour of the scene (light grey-beige) over large areas
     ground = (np.abs(page - np.array([216, 216, 210])).max(axis=2) < 12).sum()
     assert ground > 20_000
+
+
+def test_the_close_up_of_a_study_frames_its_largest_change_not_the_whole_raster() -> None:
+    """A study's change raster covers its whole area; the close-up frames the cells whose
+    change is at least half the largest (a tester's radio and patrol close-ups zoomed out)."""
+    import numpy as np
+
+    from twin_app.model.raster import RasterLayer
+    from twin_app.render.report import _raster_change_box
+
+    values = np.zeros((100, 200))  # 10 m cells over 2 km x 1 km, row 0 north (y = 1000)
+    values[10:12, 150:153] = -3.0  # the largest change: 30 m x 20 m near the north-east
+    values[80, 20] = -1.0  # a third of it: left out
+    layer = RasterLayer(
+        name="change",
+        values=values,
+        transform=(0.0, 10.0, 0.0, 1000.0, 0.0, -10.0),
+        color_by="sun_hours_delta_h",
+    )
+    box = _raster_change_box(layer)
+    assert box is not None
+    np.testing.assert_allclose(box[[0, 1, 3, 4]], [1500.0, 880.0, 1530.0, 900.0])
+    values[50, 50] = -np.inf  # coverage lost at the edge: the finite change still frames it
+    layer.values = values
+    box = _raster_change_box(layer)
+    assert box is not None
+    np.testing.assert_allclose(box[[0, 1, 3, 4]], [1500.0, 880.0, 1530.0, 900.0])
+    only_lost = np.where(np.isinf(values), values, 0.0)
+    layer.values = only_lost
+    box = _raster_change_box(layer)
+    assert box is not None
+    np.testing.assert_allclose(box[[0, 1, 3, 4]], [500.0, 490.0, 510.0, 500.0])
+    whole = RasterLayer(name="hours", values=values, color_by="sun_hours_h")
+    assert _raster_change_box(whole) is None  # not a change: the layer's bounds are used

@@ -177,29 +177,57 @@ def histogram_chart(values: np.ndarray[Any, Any], xlabel: str, what: str) -> str
 
 
 # -- renders --------------------------------------------------------------------------------
+def _raster_change_box(layer: Any) -> np.ndarray[Any, Any] | None:
+    """(xmin, ymin, z, xmax, ymax, z) of a change raster's cells whose change is at least
+    :data:`CLOSE_UP_FRACTION` of the largest finite one (cells gained or lost outright, an
+    RSRP change from or to -inf, only when there is no finite change: they lie at the edge of
+    coverage, anywhere), or None for a raster that is not a change or has none."""
+    from twin_app.model.raster import RasterLayer
+
+    if not isinstance(layer, RasterLayer) or "delta" not in layer.color_by:
+        return None
+    v = np.abs(layer.values)
+    fin = np.isfinite(v)
+    if fin.any() and v[fin].max() > 0:
+        big = fin & (v >= CLOSE_UP_FRACTION * v[fin].max())
+    elif np.isinf(v).any():  # only cells gained or lost outright (RSRP from or to -inf)
+        big = np.isinf(v)
+    else:
+        return None
+    rows, cols = np.nonzero(big)
+    x0, dx, _, y0, _, dy = layer.transform
+    xs = x0 + dx * np.r_[cols, cols + 1]
+    ys = y0 + dy * np.r_[rows, rows + 1]
+    return np.array([xs.min(), ys.min(), layer.z, xs.max(), ys.max(), layer.z])
+
+
 def _changed_bounds(
     cmp: Any, viewer: Any
 ) -> tuple[float, float, float, float, float, float] | None:
-    """Box of the features whose change is at least :data:`CLOSE_UP_FRACTION` of the
-    largest (the comparison's results, :meth:`~twin_app.session.compare.Comparison.changes`);
-    else of what only the scenario side draws (`viewer`: its Viewer: the changed buildings, a
-    study's rasters); None if neither. The scenario's buildings drawn in place of the twin's
-    are coloured by value (their height): not a change to close up on."""
-    boxes = []
-    for layer, column in cmp.changes():
-        fs = layer.feature_set()
-        if fs is None or column not in fs.table:
-            continue
-        d = np.abs(np.asarray(layer.feature_values(column), np.float64))
-        if not np.isfinite(d).any() or np.nanmax(d) <= 0:
-            continue
-        big = np.nan_to_num(d) >= CLOSE_UP_FRACTION * np.nanmax(d)
-        c = fs.feature_centroids()[big]
-        c = c[np.isfinite(c).all(axis=1)]
-        if len(c):
-            boxes.append(np.r_[c.min(axis=0), c.max(axis=0)])
-    if not boxes:  # no coloured change: what only the scenario draws (a study's rasters)
-        for layer in (x for layers in cmp.scenario.extras.values() for x in layers):
+    """Box of the largest change: a study's change rasters' cells whose change is at least
+    :data:`CLOSE_UP_FRACTION` of the largest (:func:`_raster_change_box`; a study's raster is
+    its main result, the buildings' per-building change follows from it); else the features
+    whose change is that large (the comparison's results,
+    :meth:`~twin_app.session.compare.Comparison.changes`); else what only the scenario side
+    draws (`viewer`: its Viewer); None if none. The scenario's buildings drawn in place of the
+    twin's are coloured by value (their height): not a change to close up on."""
+    extras = [x for layers in cmp.scenario.extras.values() for x in layers]
+    boxes = [b for b in (_raster_change_box(x) for x in extras) if b is not None]
+    if not boxes:
+        for layer, column in cmp.changes():
+            fs = layer.feature_set()
+            if fs is None or column not in fs.table:
+                continue
+            d = np.abs(np.asarray(layer.feature_values(column), np.float64))
+            if not np.isfinite(d).any() or np.nanmax(d) <= 0:
+                continue
+            big = np.nan_to_num(d) >= CLOSE_UP_FRACTION * np.nanmax(d)
+            c = fs.feature_centroids()[big]
+            c = c[np.isfinite(c).all(axis=1)]
+            if len(c):
+                boxes.append(np.r_[c.min(axis=0), c.max(axis=0)])
+    if not boxes:  # no coloured change: what only the scenario draws
+        for layer in extras:
             b = viewer.layer_bounds(layer)
             if b is not None and np.isfinite(b).all():
                 boxes.append(np.array([b[0], b[2], b[4], b[1], b[3], b[5]]))
