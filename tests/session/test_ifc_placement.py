@@ -70,3 +70,35 @@ def test_place_ifc_moves_the_layer_and_its_saved_options_undoably(
     s.commands.undo()
     np.testing.assert_allclose(layer.features.feature_centroids()[:, :2], before, atol=1e-9)
     assert s.sources[0].options["at_lonlat"] == (-0.0905, 51.5155)
+
+
+def test_two_files_of_one_name_get_their_own_styles_back(
+    shared_file: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """a/duplex.ifc and b/duplex.ifc make two layers named alike: each gets its own style
+    back (a tester saw b take a's explode, a the defaults, and a warning that no source
+    produced the layer)."""
+    import shutil
+
+    src = shared_file("ifc/IfcOpenHouse_IFC4.ifc")
+    files = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        files.append(Path(shutil.copy(src, tmp_path / name / "house.ifc")))
+    s = Session()
+    for file, lon in zip(files, (-0.0905, -0.0895), strict=True):
+        opts = ReadOptions(at_lonlat=(lon, 51.5155))
+        s.add_result(s.load_files([file], opts), opts)
+    a, b = (x for x in s.layers if isinstance(x, IfcLayer))
+    assert a.name == b.name
+    s.set_explode(a, 5.0)
+    s.set_style(b, color_by="material")
+    saved = s.save(tmp_path / "two.twin.toml")
+    s2 = Session()
+    warnings = s2.restore(Session.load_session_file(Session.read_session_file(saved), saved))
+    assert warnings == []
+    a2, b2 = (x for x in s2.layers if isinstance(x, IfcLayer))
+    assert (a2.explode, a2.color_by) == (5.0, a.color_by)
+    assert (b2.explode, b2.color_by) == (0.0, "material")
+    assert a2.features is not None and b2.features is not None
+    assert a2.features.mesh.bounds()[0] < b2.features.mesh.bounds()[0]  # a is the western one

@@ -915,19 +915,24 @@ class Session(ScenarioVerbs, BimVerbs, StoryVerbs):
         Returns warnings (layers named in the file that no source produced).
         """
         warnings: list[str] = []
-        by_name = {(layer.name, layer.kind): layer for layer in self.layers}
+        # Layers of one name and kind (two files called duplex.ifc) pair up in the order the
+        # sources produced them, the order they were saved in unless moved past each other.
+        by_name: dict[tuple[str, str], list[Layer]] = {}
+        for layer in self.layers:
+            by_name.setdefault((layer.name, layer.kind), []).append(layer)
         order: list[Layer] = []
         for entry in data.layers:
-            layer = by_name.pop((entry.name, entry.kind), None)
-            if layer is None:
+            alike = by_name.get((entry.name, entry.kind))
+            if not alike:
                 warnings.append(
                     f"layer {entry.name!r} ({entry.kind}) is in the session file but no source produced it"
                 )
                 continue
+            layer = alike.pop(0)
             layer.apply_style(entry.style.model_dump())
             order.append(layer)
         # Layers the user had removed before saving stay removed.
-        for layer in by_name.values():
+        for layer in (x for alike in by_name.values() for x in alike):
             self.layers.remove(layer)
         for i, layer in enumerate(order):
             j = self.layers.index(layer)
