@@ -147,12 +147,22 @@ def test_explode_lifts_storeys_without_meshing(scene: Scene, pixel_at: Any) -> N
 
 
 def test_material_colours(scene: Scene, pixel_at: Any) -> None:
-    layer, _ = _setup(scene)
+    layer, adapter = _setup(scene)
     layer.color_by = "material"
     _south(scene)
     # the file's window colour (40, 90, 200), not the class colour
     px = pixel_at(scene, (0.0, -HY - 0.05, 1.5))
     assert _nearest(px, {"file": "#285ac8", "class": WINDOW}) == "file"
+    # and the legend lists the file's materials with their colours (it was empty)
+    kind, entries = adapter.legend()  # type: ignore[misc]
+    assert kind == "categories" and entries == layer.material_legend() != []
+    assert layer.features is not None
+    table = layer.features.table
+    pairs = set(zip(table["material"].astype(str), table["color"].astype(str), strict=True))
+    for material, colour in entries:
+        assert (material, colour) in pairs or (
+            material == "(no material)" and ("", colour) in pairs
+        )
 
 
 def test_pick_returns_the_element_row(scene: Scene) -> None:

@@ -386,6 +386,18 @@ class IfcLayer(FeatureLayer):
             cats = [c for c in cats if c[0] != "IfcSpace"]
         return cats
 
+    def material_legend(self, most: int = 10) -> list[tuple[str, str]]:
+        """(material, colour) of the `most` commonest materials by element, for colouring by
+        the file's colours (a material may come in several colours, each its own entry; an
+        element without one is "(no material)")."""
+        fs = self.features
+        if fs is None or not {"material", "color"} <= set(fs.table.columns):
+            return []
+        t = fs.table[["material", "color"]].astype(str)
+        t = t.assign(material=t["material"].str.strip().replace("", "(no material)"))
+        counts = t.value_counts(sort=True).head(most)
+        return [(str(m), str(c)) for m, c in counts.index]
+
     def _cells(self, name: str) -> np.ndarray[Any, Any] | None:
         fs = self.features
         if fs is None:

@@ -519,7 +519,10 @@ class IfcAdapter(Adapter[IfcLayer]):
             mapper.ScalarVisibilityOn()
 
     def legend(self) -> tuple[str, Any] | None:
-        if not self.layer.visible or self.layer.color_by != COLOR_IFC_CLASS:
+        if not self.layer.visible or self.layer.color_by not in (COLOR_IFC_CLASS, COLOR_MATERIAL):
             return None
-        cats = self.layer.class_legend()
+        if self.layer.color_by == COLOR_MATERIAL:
+            cats = self.layer.material_legend()
+        else:
+            cats = self.layer.class_legend()
         return ("categories", cats) if cats else None

@@ -115,6 +115,8 @@ def categories(layer: Layer) -> list[tuple[str, str]]:
     if isinstance(layer, TimeLayer):
         return layer.class_legend()
     if isinstance(layer, IfcLayer):
+        if layer.color_by == COLOR_MATERIAL:
+            return layer.material_legend()
         return layer.class_legend() if layer.color_by == COLOR_IFC_CLASS else []
     fs = _features(layer)
     if fs is None:
