@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -71,6 +73,21 @@ def compare_session() -> Session:
     s.layers.append(BuildingLayer(name="Buildings", features=building_set()))
     s.layers.append(RoadLayer(name="Roads", features=road_set()))
     return s
+
+
+def show_road_closure(session: Session) -> Any:
+    """Add the city to `session` and show a road closure's comparison on it: the first road
+    gains traffic (red on the scenario side), the second loses it (blue). Returns the
+    :class:`~twin_app.session.compare.Comparison`."""
+    from twin_app.session.compare import Comparison
+
+    session.layers.append(BuildingLayer(name="Buildings", features=building_set()))
+    roads = RoadLayer(name="Roads", features=road_set())
+    session.layers.append(roads)
+    cmp = Comparison(session, "Road closure")
+    cmp.set_result(roads, "flow_veh_h", np.full(3, 500.0), np.array([800.0, 200.0, 500.0]))
+    session.scenario_state.comparison = cmp
+    return cmp
 
 
 def pipe_set() -> FeatureSet:

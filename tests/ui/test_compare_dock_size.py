@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QDockWidget
 
-from tests.compare_fixtures import building_set, road_set
-from twin_app.model.layers import BuildingLayer, RoadLayer
+from tests.compare_fixtures import road_set, show_road_closure
+from twin_app.model.layers import RoadLayer
 from twin_app.session.compare import Comparison
 
 pytestmark = pytest.mark.ui
@@ -31,12 +31,7 @@ def test_compare_view_never_resizes_the_window(
     qtbot: Any, window: Any, size: tuple[int, int]
 ) -> None:
     session = window.session
-    session.layers.append(BuildingLayer(name="Buildings", features=building_set()))
-    roads = RoadLayer(name="Roads", features=road_set())
-    session.layers.append(roads)
-    cmp = Comparison(session, "Road closure")
-    cmp.set_result(roads, "flow_veh_h", np.full(3, 500.0), np.array([800.0, 200.0, 500.0]))
-    session.scenario_state.comparison = cmp
+    show_road_closure(session)
 
     screen = window.screen().availableGeometry()
     # (1600, 0): as tall as the screen lets it be (a maximised window on a 1000-line screen)

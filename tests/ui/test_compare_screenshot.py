@@ -13,11 +13,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from tests.compare_fixtures import building_set, road_set
+from tests.compare_fixtures import show_road_closure
 from tests.ui.dialogs import _when_modal
 from twin_app.model.camera import CameraPose
-from twin_app.model.layers import BuildingLayer, RoadLayer
-from twin_app.session.compare import Comparison
 
 pytestmark = pytest.mark.ui
 
@@ -70,13 +68,7 @@ def _save(qtbot: Any, window: Any, out: Path, size_index: int, offered: list[str
 
 def test_save_screenshot_shows_the_compare_view(qtbot: Any, window: Any, tmp_path: Path) -> None:
     session = window.session
-    session.layers.append(BuildingLayer(name="Buildings", features=building_set()))
-    roads = RoadLayer(name="Roads", features=road_set())
-    session.layers.append(roads)
-    cmp = Comparison(session, "Road closure")
-    # the first road gains traffic (red on the scenario side), the second loses it (blue)
-    cmp.set_result(roads, "flow_veh_h", np.full(3, 500.0), np.array([800.0, 200.0, 500.0]))
-    session.scenario_state.comparison = cmp
+    cmp = show_road_closure(session)
     session.camera.set_pose(CameraPose((-40.0, -230.0, 170.0), (0.0, 10.0, 0.0), (0.0, 0.0, 1.0)))
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
